@@ -1,0 +1,168 @@
+// The queue record: what intake stores for one accepted message and delivery reads back.
+//
+// # Format, version 1
+//
+// A record is the payload of one JetStream message on `mail.queue.job.<queueId>`:
+//
+//     <header JSON, UTF-8, one line> LF <inline body bytes, or nothing>
+//
+// The header is the JSON text of a QueueRecord (below). JSON.stringify escapes every control
+// character (CR, LF, NUL, ...), quotes and backslashes, and writes unpaired UTF-16 surrogates
+// as \uXXXX escapes, so the header never contains a raw LF byte (UTF-8 multi-byte sequences
+// never contain 0x0A either) and the first LF always ends it. Every string therefore
+// round-trips exactly: what the SMTP layer handed in is what delivery gets back, whatever
+// quotes, newlines, NULs or 4-byte UTF-8 it holds. Nothing in a record is ever interpreted
+// by a shell or a template.
+//
+// Header fields (all required; unknown fields are refused so a typo cannot pass silently):
+//   v            1. Readers refuse other versions; a new version adds a decoder, it never
+//                changes the meaning of an old one.
+//   queueId      26-character id (queue-id.ts); also the job's Nats-Msg-Id and object name.
+//   receivedAt   ISO 8601 UTC time the message was accepted (from the injected clock).
+//   listener     which listener accepted it, e.g. "mx", "submission", "submissions".
+//   client       { ip, helo, tls: { protocol, cipher } | null, authUser: string | null }
+//   envelope     { mailFrom: Address, rcptTo: Address[] (at least one) }
+//                Address = { address, params: [{ name, value }] }; address "" is the null
+//                sender <>; params keep the ESMTP parameters in the order given (BODY,
+//                SMTPUTF8, SIZE, ENVID, RET on MAIL; NOTIFY, ORCPT on RCPT, ...), value null
+//                for a keyword without "=value". Names and values are stored as received.
+//   body         { kind: "inline", size, sha256 }: the body follows the LF, `size` bytes;
+//                { kind: "object", bucket, name, size, sha256 }: the body is the Object Store
+//                object `name` in `bucket`, and nothing follows the LF.
+//                sha256 is lowercase hex of the body bytes, checked on every read.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { recordFormatError } from './errors.ts';
+import { isQueueId } from './queue-id.ts';
+
+export const recordVersion = 1;
+
+export interface EsmtpParam {
+  readonly name: string;
+  /** null for a keyword parameter without "=value" (e.g. SMTPUTF8). */
+  readonly value: string | null;
+}
+
+export interface EnvelopeAddress {
+  /** The path as received, without angle brackets; "" for the null sender. */
+  readonly address: string;
+  readonly params: readonly EsmtpParam[];
+}
+
+export interface QueueEnvelope {
+  readonly mailFrom: EnvelopeAddress;
+  readonly rcptTo: readonly EnvelopeAddress[];
+}
+
+export interface ClientInfo {
+  readonly ip: string;
+  readonly helo: string;
+  readonly tls: { readonly protocol: string; readonly cipher: string } | null;
+  readonly authUser: string | null;
+}
+
+export type BodyRef =
+  | { readonly kind: 'inline'; readonly size: number; readonly sha256: string }
+  | { readonly kind: 'object'; readonly bucket: string; readonly name: string; readonly size: number; readonly sha256: string };
+
+export interface QueueRecord {
+  readonly v: typeof recordVersion;
+  readonly queueId: string;
+  readonly receivedAt: string;
+  readonly listener: string;
+  readonly client: ClientInfo;
+  readonly envelope: QueueEnvelope;
+  readonly body: BodyRef;
+}
+
+/** A decoded record and, when the body travels inline, its bytes. */
+export interface DecodedRecord {
+  readonly record: QueueRecord;
+  readonly inlineBody: Uint8Array | null;
+}
+
+const param = z.strictObject({ name: z.string(), value: z.string().nullable() });
+const address = z.strictObject({ address: z.string(), params: z.array(param) });
+const size = z.number().int().nonnegative();
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const recordSchema = z.strictObject({
+  v: z.literal(recordVersion),
+  queueId: z.string().refine(isQueueId, 'not a queue id'),
+  receivedAt: z.iso.datetime({ offset: false }),
+  listener: z.string(),
+  client: z.strictObject({
+    ip: z.string(),
+    helo: z.string(),
+    tls: z.strictObject({ protocol: z.string(), cipher: z.string() }).nullable(),
+    authUser: z.string().nullable(),
+  }),
+  envelope: z.strictObject({ mailFrom: address, rcptTo: z.array(address).min(1) }),
+  body: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('inline'), size, sha256 }),
+    z.strictObject({ kind: z.literal('object'), bucket: z.string().min(1), name: z.string().min(1), size, sha256 }),
+  ]),
+});
+
+const LF = 0x0a;
+
+/** Lowercase hex SHA-256 of some bytes, as records store it. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * Encodes a record. `inlineBody` must be given exactly when body.kind is "inline" and must
+ * match its size and digest; the record is validated first, so a bad record never reaches
+ * the queue.
+ */
+export function encodeRecord(record: QueueRecord, inlineBody: Uint8Array | null): Uint8Array {
+  checkRecord(record);
+  checkBody(record.body, inlineBody);
+  const header = Buffer.from(JSON.stringify(record), 'utf8');
+  const body = inlineBody ?? new Uint8Array(0);
+  const out = new Uint8Array(header.length + 1 + body.length);
+  out.set(header, 0);
+  out[header.length] = LF;
+  out.set(body, header.length + 1);
+  return out;
+}
+
+/** Decodes a record; throws a QueueError of kind "format" on anything malformed. */
+export function decodeRecord(payload: Uint8Array): DecodedRecord {
+  const end = payload.indexOf(LF);
+  if (end < 0) throw recordFormatError('queue record has no header line');
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(0, end)));
+  } catch (err) {
+    throw recordFormatError(`queue record header is not UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (typeof json === 'object' && json !== null && 'v' in json && json.v !== recordVersion) {
+    throw recordFormatError(`queue record version ${JSON.stringify(json.v)} is not supported (this MTA reads ${recordVersion})`);
+  }
+  const record = checkRecord(json);
+  const rest = payload.subarray(end + 1);
+  const inlineBody = record.body.kind === 'inline' ? rest : null;
+  if (inlineBody === null && rest.length > 0) throw recordFormatError('queue record has bytes after the header but its body is in the Object Store');
+  checkBody(record.body, inlineBody);
+  return { record, inlineBody };
+}
+
+function checkRecord(value: unknown): QueueRecord {
+  const parsed = recordSchema.safeParse(value);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+    throw recordFormatError(`invalid queue record: ${where}`);
+  }
+  return parsed.data;
+}
+
+function checkBody(body: BodyRef, inlineBody: Uint8Array | null): void {
+  if (body.kind === 'object') {
+    if (inlineBody !== null) throw recordFormatError('inline bytes given for a body stored in the Object Store');
+    return;
+  }
+  if (inlineBody === null) throw recordFormatError('inline body missing');
+  if (inlineBody.length !== body.size) throw recordFormatError(`inline body is ${inlineBody.length} bytes, record says ${body.size}`);
+  if (sha256Hex(inlineBody) !== body.sha256) throw recordFormatError('inline body does not match its sha256');
+}
