@@ -1,0 +1,182 @@
+// A real Kubernetes API for tests and `make cluster`: etcd + kube-apiserver built from
+// the Go module proxy (tools/go-build/kube.sh), the envtest approach. There are no
+// controllers: no garbage collection, namespaces never finish deleting, so tests use
+// fresh names instead of cleaning up.
+//
+//   const kube = await startKubeApiServer();   // CRDs from crds/ installed
+//   after(() => kube.stop());
+//
+// Both processes are stopped by PID in stop(), on SIGINT/SIGTERM/SIGHUP, and (SIGKILL)
+// when the Node process exits, so a failing test leaves no process or port behind.
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubeAssets, REPO_ROOT } from './kube-assets.ts';
+import { installCrds } from './kube-crds.ts';
+import { kubeRequest, type KubeCredentials, type KubeResponse } from './kube-http.ts';
+import { writeKubeconfig } from './kube-config.ts';
+import { startEtcd } from './kube-etcd.ts';
+import { createKubePki, type KubePki } from './kube-pki.ts';
+import { startOnFreePorts } from './kube-startup.ts';
+import { kubectlOk, runKubectl, type KubectlOptions, type KubectlResult, type KubectlTarget } from './kubectl.ts';
+import { startProcess, type ManagedProcess } from './process.ts';
+
+export interface KubeApiServerOptions {
+  /** CRD manifests to install and wait for; default <repo>/crds; null installs none. */
+  readonly crdDir?: string | null;
+  /** Certificates, etcd data and logs; default a fresh temp dir, removed by stop(). */
+  readonly workDir?: string;
+  /** Also write the admin kubeconfig here (make cluster: ./.stafette/kubeconfig). */
+  readonly kubeconfigCopy?: string;
+  readonly startTimeoutMs?: number;
+}
+
+export interface KubeApiServer extends KubectlTarget {
+  /** https://127.0.0.1:<port> */
+  readonly url: string;
+  readonly caFile: string;
+  readonly workDir: string;
+  readonly pki: KubePki;
+  readonly etcd: ManagedProcess;
+  readonly apiserver: ManagedProcess;
+  /** Names of the installed CRDs, e.g. maildomains.stafette.dev. */
+  readonly crds: readonly string[];
+  /** kubectl as the admin user (system:masters); never rejects on a non-zero exit. */
+  run(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>;
+  /** kubectl that throws with kubectl's stderr unless it exits 0; resolves with stdout. */
+  ok(args: readonly string[], options?: KubectlOptions): Promise<string>;
+  /** A raw HTTPS request, as the admin by default or with `{ token }`. */
+  request(method: string, path: string, body?: unknown, credentials?: KubeCredentials): Promise<KubeResponse>;
+  stop(): Promise<void>;
+}
+
+const live = new Set<KubeApiServer>();
+
+export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  stopOnSignals();
+  const assets = kubeAssets();
+  const ownsWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'stafette-kube-'));
+  mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  const timeoutMs = options.startTimeoutMs ?? 90_000;
+  const started: ManagedProcess[] = [];
+  const stopProcesses = async () => {
+    // API server first, so it does not spend its shutdown retrying a vanished etcd.
+    for (const p of [...started].reverse()) await p.stop('SIGTERM', 15_000);
+  };
+  try {
+    const pki = await createKubePki(join(workDir, 'pki'));
+    const etcd = await startEtcd(assets.etcd, workDir, timeoutMs);
+    started.push(etcd.proc);
+    const admin: KubeCredentials = { certFile: pki.adminCert, keyFile: pki.adminKey };
+    const { proc: apiserver, ports } = await startOnFreePorts(1, ([port]) => {
+      const url = `https://127.0.0.1:${port}`;
+      const proc = startProcess('kube-apiserver', assets.kubeApiserver,
+        apiserverArgs(port!, etcd.url, pki, workDir), { logDir: join(workDir, 'logs'), cwd: workDir });
+      const ready = async () => (await kubeRequest({ url, caFile: pki.caCert }, admin, 'GET', '/readyz', undefined, 5_000)).status === 200;
+      return { proc, ready, what: `kube-apiserver to be ready on ${url}` };
+    }, timeoutMs);
+    started.push(apiserver);
+    const url = `https://127.0.0.1:${ports[0]}`;
+    const kubeconfig = join(workDir, 'kubeconfig');
+    writeKubeconfig(kubeconfig, url, pki);
+    if (options.kubeconfigCopy) copyFileSync(kubeconfig, options.kubeconfigCopy);
+    const target: KubectlTarget = { kubectl: assets.kubectl, kubeconfig, cacheDir: join(workDir, 'kube-cache') };
+    const crdDir = options.crdDir === undefined ? join(REPO_ROOT, 'crds') : options.crdDir;
+    const crds = crdDir === null ? [] : await installCrds(target, crdDir, timeoutMs);
+    let stopped: Promise<void> | undefined;
+    const server: KubeApiServer = {
+      ...target,
+      url,
+      caFile: pki.caCert,
+      workDir,
+      pki,
+      etcd: etcd.proc,
+      apiserver,
+      crds,
+      run: (args, o) => runKubectl(target, args, o),
+      ok: (args, o) => kubectlOk(target, args, o),
+      request: (method, path, body, credentials = admin) =>
+        kubeRequest({ url, caFile: pki.caCert }, credentials, method, path, body),
+      stop() {
+        stopped ??= (async () => {
+          await stopProcesses();
+          live.delete(server);
+          if (ownsWorkDir) removeWorkDir(workDir);
+        })();
+        return stopped;
+      },
+    };
+    live.add(server);
+    if (ownsWorkDir) ownedWorkDirs.add(workDir);
+    return server;
+  } catch (err) {
+    await stopProcesses();
+    if (ownsWorkDir) removeWorkDir(workDir);
+    throw err;
+  }
+}
+
+/** The flags envtest (controller-runtime) passes, bound to loopback only. */
+function apiserverArgs(port: number, etcdUrl: string, pki: KubePki, workDir: string): string[] {
+  return [
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    `--cert-dir=${join(workDir, 'apiserver-certs')}`,
+    `--tls-cert-file=${pki.serverCert}`,
+    `--tls-private-key-file=${pki.serverKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--etcd-servers=${etcdUrl}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--allow-privileged=true',
+    // Real authorization, so RBAC tests mean something; system:masters still bypasses it.
+    '--authorization-mode=RBAC',
+    // No controller-manager mints ServiceAccount token Secrets; the plugin would reject pods.
+    '--disable-admission-plugins=ServiceAccount',
+    // ServiceAccount tokens (TokenRequest) are signed and verified with this pair.
+    `--service-account-issuer=https://127.0.0.1:${port}`,
+    `--service-account-key-file=${pki.serviceAccountPub}`,
+    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    '--profiling=false',
+  ];
+}
+
+const ownedWorkDirs = new Set<string>();
+
+function removeWorkDir(dir: string): void {
+  if (process.env.STAFETTE_KEEP_KUBE_DIR) {
+    process.stderr.write(`kube harness: keeping ${dir} (STAFETTE_KEEP_KUBE_DIR)\n`);
+    return;
+  }
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  ownedWorkDirs.delete(dir);
+}
+
+let signalsHooked = false;
+
+/**
+ * Ctrl-C, `kill`, or the test runner cancelling a file: stop every server gracefully,
+ * then exit with the conventional 128+signal status. A second signal exits at once;
+ * process.ts's exit hook then SIGKILLs the children by PID.
+ */
+function stopOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      const code = 128 + (numbers[signal] ?? 0);
+      if (stopping) process.exit(code);
+      stopping = true;
+      void Promise.allSettled([...live].map((s) => s.stop())).finally(() => process.exit(code));
+    });
+  }
+  // Last resort when the process exits without stop() (an uncaught error): process.ts has
+  // already SIGKILLed the children by now (its hook was registered first); drop the dirs.
+  process.once('exit', () => {
+    if (process.env.STAFETTE_KEEP_KUBE_DIR) return;
+    for (const dir of ownedWorkDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
