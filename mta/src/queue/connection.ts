@@ -1,0 +1,91 @@
+// The NATS connection as the queue needs it: options that never give up reconnecting, and
+// a watch that knows, synchronously, whether the connection is up right now.
+//
+// Why these options (reliability.md §3 scenarios 15-16, §4 "Publisher"): nats.js by default
+// gives up after 10 reconnect attempts 2 s apart and then closes the client for good, so a
+// 30 s NATS outage would need a pod restart. With maxReconnectAttempts -1 the client keeps
+// trying forever; readiness reports the outage meanwhile and intake answers 451.
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+
+export interface QueueConnectionOptions {
+  /** nats://host:port URLs; every node of the cluster, the client learns the rest. */
+  servers: string | string[];
+  /** Shown in the server's monitoring (connz), e.g. "stafette-mta/<pod>". */
+  name: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/** Connect options for `connect()` from @nats-io/transport-node. */
+export function queueConnectOptions(opts: QueueConnectionOptions): ConnectionOptions {
+  return {
+    ...opts,
+    maxReconnectAttempts: -1, // reconnect forever; never close the client on an outage
+    waitOnFirstConnect: true, // a pod started before NATS waits for it instead of crashing
+    reconnectTimeWait: 1_000, // retry each second: a restarted node is back within seconds
+    reconnectJitter: 500, // spread the reconnects of many pods
+    // Detect a silent partition (no TCP reset) within ~10-15 s instead of the 2 min default.
+    pingInterval: 5_000,
+    maxPingOut: 2,
+    timeout: 5_000,
+  };
+}
+
+export interface ConnectionWatch {
+  /** True while the client has a live connection to a server. */
+  readonly connected: boolean;
+  /** Server-side reason of the last disconnect or error, for logs and readiness. */
+  readonly lastProblem: string | null;
+  /** Stops watching (the connection itself is the caller's to close). */
+  stop(): void;
+}
+
+/** Follows the connection's status events; `connected` starts true for an open connection. */
+export function watchConnection(nc: NatsConnection): ConnectionWatch {
+  let connected = !nc.isClosed();
+  let lastProblem: string | null = null;
+  let stopped = false;
+  const watch: ConnectionWatch = {
+    get connected() {
+      return connected && !nc.isClosed();
+    },
+    get lastProblem() {
+      return lastProblem;
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (stopped) break;
+      switch (s.type) {
+        case 'disconnect':
+          connected = false;
+          lastProblem = `disconnected from ${s.server}`;
+          break;
+        case 'staleConnection':
+          connected = false;
+          lastProblem = 'server stopped answering pings';
+          break;
+        case 'reconnect':
+          connected = true;
+          break;
+        case 'error':
+          lastProblem = s.error.message;
+          break;
+        case 'close':
+          connected = false;
+          lastProblem = 'connection closed';
+          break;
+        default:
+          break;
+      }
+    }
+  })();
+  void nc.closed().then(() => {
+    connected = false;
+  });
+  return watch;
+}

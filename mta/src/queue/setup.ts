@@ -1,0 +1,110 @@
+// Creates or updates, at start, the job stream, the body bucket's stream and the delivery
+// consumer. Safe to run from every pod at once and on every start: what exists is compared
+// with settings.ts and only updated in place. Setup never deletes, recreates or purges a
+// stream; when an existing stream could lose mail, it refuses and the MTA must not start.
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { planConsumerUpdate, planStreamUpdate } from './config-plan.ts';
+import { queueSetupRefused } from './errors.ts';
+import {
+  bodyStreamConfig, deliveryConsumerConfig, jobStreamConfig,
+  type QueueConsumerConfig, type QueueSettings, type QueueStreamConfig,
+} from './settings.ts';
+
+export type SetupOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface QueueSetupResult {
+  readonly jobStream: SetupOutcome;
+  readonly bodyStream: SetupOutcome;
+  readonly consumer: SetupOutcome;
+}
+
+/**
+ * Makes the queue's streams and consumer match `settings`. Throws a QueueError of kind
+ * "setup" when an existing object is unsafe or the server rejects the change.
+ */
+export async function ensureQueue(nc: NatsConnection, settings: QueueSettings): Promise<QueueSetupResult> {
+  const maxPayload = nc.info?.max_payload;
+  if (!maxPayload) throw queueSetupRefused('the NATS server did not report max_payload; is the connection up?');
+  const jsm = await jetstreamManager(nc);
+  const jobStream = await ensureStream(jsm, jobStreamConfig(settings, maxPayload));
+  const bodyStream = await ensureStream(jsm, bodyStreamConfig(settings));
+  const consumer = await ensureConsumer(jsm, settings.streamName, deliveryConsumerConfig(settings));
+  return { jobStream, bodyStream, consumer };
+}
+
+async function ensureStream(jsm: JetStreamManager, desired: QueueStreamConfig): Promise<SetupOutcome> {
+  const existing = await streamConfig(jsm, desired.name);
+  if (existing === null) {
+    try {
+      await jsm.streams.add(desired);
+      return 'created';
+    } catch (err) {
+      // Another pod created it between our lookup and add: fall through to the update path.
+      if ((await streamConfig(jsm, desired.name)) === null) {
+        throw queueSetupRefused(`could not create stream ${desired.name}: ${describe(err)}`, err);
+      }
+      return ensureStream(jsm, desired);
+    }
+  }
+  const plan = planStreamUpdate(existing, desired);
+  if (plan.refuse.length > 0) {
+    throw queueSetupRefused(`refusing to use stream ${desired.name}: ${plan.refuse.join('; ')}. Fix or migrate it by hand; the MTA never deletes or recreates the queue.`);
+  }
+  if (Object.keys(plan.update).length === 0) return 'unchanged';
+  try {
+    await jsm.streams.update(desired.name, plan.update);
+  } catch (err) {
+    throw queueSetupRefused(`could not update stream ${desired.name} (${Object.keys(plan.update).join(', ')}): ${describe(err)}`, err);
+  }
+  return 'updated';
+}
+
+async function ensureConsumer(jsm: JetStreamManager, stream: string, desired: QueueConsumerConfig): Promise<SetupOutcome> {
+  const existing = await consumerConfig(jsm, stream, desired.durable_name);
+  if (existing === null) {
+    try {
+      await jsm.consumers.add(stream, desired);
+      return 'created';
+    } catch (err) {
+      if ((await consumerConfig(jsm, stream, desired.durable_name)) === null) {
+        throw queueSetupRefused(`could not create consumer ${desired.durable_name} on ${stream}: ${describe(err)}`, err);
+      }
+      return ensureConsumer(jsm, stream, desired);
+    }
+  }
+  const plan = planConsumerUpdate(existing, desired);
+  if (plan.refuse.length > 0) {
+    throw queueSetupRefused(`refusing to use consumer ${desired.durable_name} on ${stream}: ${plan.refuse.join('; ')}`);
+  }
+  if (Object.keys(plan.update).length === 0) return 'unchanged';
+  try {
+    await jsm.consumers.update(stream, desired.durable_name, plan.update);
+  } catch (err) {
+    throw queueSetupRefused(`could not update consumer ${desired.durable_name} (${Object.keys(plan.update).join(', ')}): ${describe(err)}`, err);
+  }
+  return 'updated';
+}
+
+async function streamConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | null> {
+  try {
+    return (await jsm.streams.info(name)).config;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return null;
+    throw queueSetupRefused(`could not read stream ${name}: ${describe(err)}`, err);
+  }
+}
+
+async function consumerConfig(jsm: JetStreamManager, stream: string, name: string): Promise<ConsumerConfig | null> {
+  try {
+    return (await jsm.consumers.info(stream, name)).config;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return null;
+    throw queueSetupRefused(`could not read consumer ${name} on ${stream}: ${describe(err)}`, err);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
