@@ -1,0 +1,27 @@
+// The stafette command line: one program, one subcommand per role.
+import { Command } from 'commander';
+import { renderCommand } from './render-command.ts';
+
+export function program(): Command {
+  const cli = new Command('stafette')
+    .description('A Kubernetes-native mail transfer agent: MailDomain, Mailbox and Relay resources, an operator, and MTA pods with a JetStream queue.')
+    .showHelpAfterError()
+    .enablePositionalOptions();
+
+  cli
+    .command('render')
+    .description(
+      'Render manifests offline into the MTA configuration bundle, like helm template: generates DKIM keys on the ' +
+        'first render and keeps them, and prints the DNS records to publish for each domain.',
+    )
+    .argument('<manifests>', 'a file or directory of MailDomain, Mailbox, Relay and Secret manifests (searched recursively)')
+    .requiredOption('-o, --out <dir>', 'where to write bundle/, dkim/ and dns/ (DKIM keys found there are kept)')
+    .option('-q, --quiet', 'print only problems')
+    .action((manifests: string, options: { out: string; quiet?: boolean }) => {
+      process.exitCode = renderCommand(manifests, options);
+    });
+
+  return cli;
+}
+
+await program().parseAsync(process.argv);

@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { normalizeAddress, normalizeDomain } from './address.ts';
+
+test('addresses compare in lowercase with the domain in ASCII form and no trailing dot', () => {
+  assert.equal(normalizeAddress('Alice@Example.COM')?.address, 'alice@example.com');
+  assert.equal(normalizeAddress('alice@example.com.')?.address, 'alice@example.com');
+  assert.equal(normalizeAddress('u@bücher.example')?.address, 'u@xn--bcher-kva.example');
+  assert.equal(normalizeAddress('u@XN--BCHER-KVA.example')?.address, 'u@xn--bcher-kva.example');
+});
+
+test('the domain is what follows the last @, so quoted @ stay in the local part', () => {
+  assert.deepEqual(normalizeAddress('"u@ext"@example.com'), {
+    address: '"u@ext"@example.com',
+    local: '"u@ext"',
+    domain: 'example.com',
+  });
+});
+
+test('anything that is not local@domain is refused', () => {
+  for (const bad of ['', '@example.com', 'alice@', 'alice', 'a b@example.com', 'a@exa mple.com', `${'x'.repeat(65)}@example.com`, 'a@-bad.com', 'a@bad-.com', 'nul\u0000@example.com']) {
+    assert.equal(normalizeAddress(bad), null, JSON.stringify(bad));
+  }
+});
+
+test('domains longer than 253 octets or with labels over 63 are not DNS names', () => {
+  assert.equal(normalizeDomain(`${'a'.repeat(64)}.com`), null);
+  assert.equal(normalizeDomain(`${'a.'.repeat(127)}com`), null);
+  assert.equal(normalizeDomain('example.com'), 'example.com');
+});

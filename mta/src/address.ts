@@ -1,0 +1,44 @@
+// Mail addresses as Stafette stores and compares them. The operator normalises the
+// addresses of resources with this and the MTA normalises envelope addresses with it,
+// so `Alice@Example.COM`, `alice@example.com.` and `alice@bücher.example` match what
+// the bundle holds. Local parts compare case-insensitively, as every mail store
+// users meet does; `+tag` subaddresses are split off by the recipient policy, not here.
+import { domainToASCII } from 'node:url';
+
+export interface Address {
+  /** The whole address, normalised: local@domain. */
+  readonly address: string;
+  readonly local: string;
+  readonly domain: string;
+}
+
+/** Lowercase ASCII (xn--) form of a domain, without a trailing dot, or null if it is not a DNS name. */
+export function normalizeDomain(raw: string): string | null {
+  const trimmed = raw.endsWith('.') ? raw.slice(0, -1) : raw;
+  if (trimmed.length === 0 || trimmed.length > 253) return null;
+  const ascii = domainToASCII(trimmed);
+  if (!ascii || ascii.length > 253) return null;
+  const labels = ascii.split('.');
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+  return labels.every((l) => label.test(l)) ? ascii : null;
+}
+
+/**
+ * Splits and normalises an address at its last @. Returns null for anything that is
+ * not local@domain with a 1..64 octet local part and a DNS domain. Quoted local parts
+ * keep their quotes and compare as written, lowercased.
+ */
+export function normalizeAddress(raw: string): Address | null {
+  const at = raw.lastIndexOf('@');
+  if (at <= 0 || at === raw.length - 1) return null;
+  const local = raw.slice(0, at).toLowerCase();
+  if (Buffer.byteLength(local) > 64 || /[\s\x00-\x1f\x7f]/.test(local)) return null;
+  const domain = normalizeDomain(raw.slice(at + 1));
+  if (!domain) return null;
+  return { address: `${local}@${domain}`, local, domain };
+}
+
+/** The domain part of an already normalised address. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}

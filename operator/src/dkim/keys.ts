@@ -1,0 +1,36 @@
+// DKIM key pairs: generated here, stored as PEM, published as the p= tag of the key
+// record. RSA keys are 2048 bits (RFC 8301 requires at least 1024 and recommends 2048);
+// Ed25519 keys follow RFC 8463, whose p= is the raw 32-byte public key, not its SPKI.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+
+export interface DkimKeyPair {
+  algorithm: DkimAlgorithm;
+  privateKeyPem: string;
+  /** The p= value of the DNS record. */
+  publicKey: string;
+}
+
+export function generateDkimKey(algorithm: DkimAlgorithm): DkimKeyPair {
+  const privateKeyPem =
+    algorithm === 'rsa-sha256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+      : generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { algorithm, privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) };
+}
+
+/** The algorithm of a PEM private key, or an error naming what it is instead. */
+export function algorithmOf(privateKeyPem: string): DkimAlgorithm {
+  const key = createPrivateKey(privateKeyPem);
+  if (key.asymmetricKeyType === 'rsa') return 'rsa-sha256';
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519-sha256';
+  throw new Error(`a ${key.asymmetricKeyType} key cannot sign DKIM; use RSA or Ed25519`);
+}
+
+/** The p= value for a private key: base64 SPKI DER for RSA, base64 raw key for Ed25519. */
+export function publicKeyRecordValue(privateKeyPem: string): string {
+  const publicKey = createPublicKey(createPrivateKey(privateKeyPem));
+  const der = publicKey.export({ type: 'spki', format: 'der' });
+  if (publicKey.asymmetricKeyType === 'ed25519') return der.subarray(der.length - 32).toString('base64');
+  return der.toString('base64');
+}

@@ -1,0 +1,46 @@
+// The inputs of render(): the resources as the API server (or a manifest directory)
+// holds them, the Secrets they reference, and the DKIM keys that exist already.
+import type { MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
+import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+
+export interface SecretObject {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  type?: string;
+  /** Base64 values, as the API server returns them. */
+  data?: Record<string, string>;
+  /** Plain values, as manifests are often written. */
+  stringData?: Record<string, string>;
+}
+
+export interface DkimKeyMaterial {
+  domain: string;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  privateKeyPem: string;
+  /** Base64 of the DER SubjectPublicKeyInfo (RSA) or the raw 32-byte key (Ed25519), as the p= tag wants it. */
+  publicKey: string;
+}
+
+export interface RenderInput {
+  domains: MailDomain[];
+  mailboxes: Mailbox[];
+  relays: Relay[];
+  secrets: SecretObject[];
+  dkimKeys: DkimKeyMaterial[];
+  /**
+   * Turns a mailbox's plain-text password into the hash stored in the bundle. Injected
+   * because hashing is salted (random) and costly; callers keep earlier hashes stable.
+   */
+  hashPassword: (address: string, password: string) => string;
+}
+
+/** The value of one key of a Secret, from stringData or base64 data, or undefined. */
+export function secretValue(secret: SecretObject | undefined, key: string): string | undefined {
+  if (!secret) return undefined;
+  const plain = secret.stringData?.[key];
+  if (plain !== undefined) return plain;
+  const encoded = secret.data?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+}

@@ -1,0 +1,244 @@
+// Mailboxes, aliases and catch-alls → the bundle's address tables.
+//
+// Claims are made in a fixed order so conflicts resolve predictably: every Mailbox's
+// own address first (oldest Mailbox first), then Mailbox aliases, then the aliases of
+// MailDomains. An address claimed twice stays with its first claimant; the other is
+// reported. Addresses may only be claimed in domains of the claimant's namespace, so
+// one tenant cannot take mail meant for another's domain.
+import type { Mailbox, MailboxSpecResolved } from '../../../crds/src/index.ts';
+import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
+import { domainOf, normalizeAddress } from '../../../mta/src/address.ts';
+import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../mta/src/config/bundle-schema.ts';
+import { byAge, refOf, type RenderContext } from './context.ts';
+import { secretValue } from './input.ts';
+import type { ResourceRef } from './issues.ts';
+import type { AcceptedDomain } from './render-domains.ts';
+
+export interface AddressTables {
+  mailboxes: BundleMailbox[];
+  aliases: BundleAlias[];
+  catchAll: Map<string, string>;
+  passwords: Record<string, string>;
+  webhookKeys: Record<string, string>;
+}
+
+interface Claim {
+  ref: ResourceRef;
+}
+
+export function renderAddresses(
+  ctx: RenderContext,
+  domains: Map<string, AcceptedDomain>,
+  mailboxes: Mailbox[],
+  mailboxSchema: SchemaNode,
+  hashPassword: (address: string, password: string) => string,
+): AddressTables {
+  const claims = new Map<string, Claim>();
+  const out: AddressTables = { mailboxes: [], aliases: [], catchAll: new Map(), passwords: {}, webhookKeys: {} };
+
+  /** Normalises an address and checks its domain is one of `namespace`'s; reports and returns null if not. */
+  const ownAddress = (ref: ResourceRef, field: string, raw: string): string | null => {
+    const parsed = normalizeAddress(raw);
+    if (!parsed) {
+      ctx.error(ref, field, 'InvalidAddress', `${raw} is not an address local-part@domain`);
+      return null;
+    }
+    const domain = domains.get(parsed.domain);
+    if (!domain) {
+      ctx.error(ref, field, 'DomainNotFound', `no MailDomain serves ${parsed.domain}; create one in namespace ${ref.namespace}`);
+      return null;
+    }
+    if (domain.namespace !== ref.namespace) {
+      ctx.error(ref, field, 'DomainNotFound',
+        `${parsed.domain} is served by MailDomain ${domain.namespace}/${domain.resource.metadata.name}; addresses must be declared in the same namespace`);
+      return null;
+    }
+    return parsed.address;
+  };
+
+  const claim = (ref: ResourceRef, field: string, address: string): boolean => {
+    const owner = claims.get(address);
+    if (owner) {
+      ctx.error(ref, field, 'AddressConflict', `${address} is already claimed by ${owner.ref.kind} ${owner.ref.namespace}/${owner.ref.name}`);
+      return false;
+    }
+    claims.set(address, { ref });
+    return true;
+  };
+
+  // 1. Mailbox addresses.
+  const accepted: { resource: Mailbox; ref: ResourceRef; spec: MailboxSpecResolved; address: string }[] = [];
+  for (const resource of [...mailboxes].sort(byAge)) {
+    const ref = refOf('Mailbox', resource.metadata);
+    const spec = applyDefaults(mailboxSchema, resource.spec) as MailboxSpecResolved;
+    const address = ownAddress(ref, 'spec.address', spec.address);
+    if (!address || !claim(ref, 'spec.address', address)) continue;
+    accepted.push({ resource, ref, spec, address });
+  }
+
+  // 2. Mailbox aliases.
+  const aliasTargets = new Map<string, { to: string[]; ref: ResourceRef; field: string }>();
+  for (const m of accepted) {
+    (m.spec.aliases ?? []).forEach((raw, i) => {
+      const field = `spec.aliases[${i}]`;
+      const address = ownAddress(m.ref, field, raw);
+      if (address && claim(m.ref, field, address)) aliasTargets.set(address, { to: [m.address], ref: m.ref, field });
+    });
+  }
+
+  // 3. MailDomain aliases.
+  for (const d of [...domains.values()].sort((a, b) => byAge(a.resource, b.resource))) {
+    const ref = refOf('MailDomain', d.resource.metadata);
+    (d.spec.inbound.aliases ?? []).forEach((alias, i) => {
+      const field = `spec.inbound.aliases[${i}]`;
+      const address = ownAddress(ref, `${field}.name`, `${alias.name}@${d.spec.domain}`);
+      if (!address || !claim(ref, `${field}.name`, address)) return;
+      const to = alias.to.map((t) => normalizeAddress(t)?.address ?? t);
+      aliasTargets.set(address, { to, ref, field: `${field}.to` });
+    });
+  }
+
+  // Targets in a domain we serve must exist; targets elsewhere are forwarded.
+  const exists = (address: string) => claims.has(address) || claims.has(withoutTag(address));
+  const local = (address: string) => domains.has(domainOf(address));
+  const dangling = (targets: string[]) => targets.filter((t) => local(t) && !exists(t));
+
+  const looping = findAliasLoops(aliasTargets);
+  for (const [address, alias] of [...aliasTargets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const missing = dangling(alias.to);
+    if (missing.length > 0) {
+      ctx.error(alias.ref, alias.field, 'AliasTargetNotFound', `alias ${address} points to ${missing.join(', ')}, which no Mailbox or alias claims`);
+      continue;
+    }
+    if (looping.has(address)) {
+      ctx.error(alias.ref, alias.field, 'AliasLoop', `alias ${address} leads back to itself`);
+      continue;
+    }
+    out.aliases.push({ address, to: alias.to, source: { namespace: alias.ref.namespace, name: alias.ref.name } });
+  }
+
+  for (const d of domains.values()) {
+    const raw = d.spec.inbound.catchAll;
+    if (!raw) continue;
+    const target = normalizeAddress(raw)?.address ?? raw;
+    if (local(target) && !exists(target)) {
+      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.inbound.catchAll', 'CatchAllTargetNotFound',
+        `catch-all ${target} is not claimed by any Mailbox or alias`);
+      continue;
+    }
+    out.catchAll.set(d.spec.domain, target);
+  }
+
+  for (const m of accepted) {
+    const delivery = deliveryOf(ctx, m.ref, m.spec, dangling);
+    if (!delivery) continue;
+    if (delivery.webhookKey) out.webhookKeys[m.address] = delivery.webhookKey;
+    const login = passwordHash(ctx, m.ref, m.spec, m.address, hashPassword);
+    if (login) out.passwords[m.address] = login;
+    out.mailboxes.push({
+      address: m.address,
+      source: { namespace: m.ref.namespace, name: m.ref.name },
+      login: login !== null,
+      sendAs: sendAsOf(ctx, m.ref, m.spec, domains),
+      delivery: delivery.target,
+    });
+  }
+  out.mailboxes.sort((a, b) => (a.address < b.address ? -1 : 1));
+  return out;
+}
+
+function withoutTag(address: string): string {
+  const at = address.lastIndexOf('@');
+  const plus = address.indexOf('+');
+  return plus > 0 && plus < at ? address.slice(0, plus) + address.slice(at) : address;
+}
+
+/** Aliases that reach themselves through other aliases. */
+function findAliasLoops(aliases: Map<string, { to: string[] }>): Set<string> {
+  const looping = new Set<string>();
+  for (const start of aliases.keys()) {
+    const seen = new Set<string>();
+    const stack = [...(aliases.get(start)?.to ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop() as string;
+      if (next === start) {
+        looping.add(start);
+        break;
+      }
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...(aliases.get(next)?.to ?? []));
+    }
+  }
+  return looping;
+}
+
+function deliveryOf(
+  ctx: RenderContext,
+  ref: ResourceRef,
+  spec: MailboxSpecResolved,
+  dangling: (targets: string[]) => string[],
+): { target: DeliveryTarget; webhookKey?: string } | null {
+  const d = spec.delivery;
+  if (!d) return { target: { type: 'local' } };
+  if (d.lmtp) return { target: { type: 'lmtp', host: d.lmtp.host, port: d.lmtp.port } };
+  if (d.maildir) return { target: { type: 'maildir', path: d.maildir.path } };
+  if (d.forward) {
+    const to = d.forward.to.map((t) => normalizeAddress(t)?.address ?? t);
+    const missing = dangling(to);
+    if (missing.length > 0) {
+      ctx.error(ref, 'spec.delivery.forward.to', 'ForwardTargetNotFound', `forward target ${missing.join(', ')} is not claimed by any Mailbox or alias`);
+      return null;
+    }
+    return { target: { type: 'forward', to, keepCopy: d.forward.keepCopy } };
+  }
+  if (d.webhook) {
+    const key = secretValue(ctx.secret(ref.namespace, d.webhook.secretRef.name), d.webhook.secretRef.key);
+    if (!key) {
+      ctx.error(ref, 'spec.delivery.webhook.secretRef', 'WebhookSecretNotFound',
+        `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found; mail for this address is refused until it exists`);
+      return null;
+    }
+    return { target: { type: 'webhook', url: d.webhook.url }, webhookKey: key };
+  }
+  return { target: { type: 'local' } };
+}
+
+function passwordHash(
+  ctx: RenderContext,
+  ref: ResourceRef,
+  spec: MailboxSpecResolved,
+  address: string,
+  hashPassword: (address: string, password: string) => string,
+): string | null {
+  const secretRef = spec.passwordSecretRef;
+  if (!secretRef) return null;
+  const secret = ctx.secret(ref.namespace, secretRef.name);
+  if (!secret) {
+    ctx.error(ref, 'spec.passwordSecretRef', 'PasswordSecretNotFound', `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`);
+    return null;
+  }
+  const value = secretValue(secret, secretRef.key);
+  if (!value) {
+    ctx.error(ref, 'spec.passwordSecretRef.key', 'PasswordKeyNotFound', `Secret ${secretRef.name} has no key ${secretRef.key}; the mailbox receives mail but cannot log in`);
+    return null;
+  }
+  // A value that is already a hash is stored as it is, so a password never has to exist in plain text.
+  return value.startsWith('$scrypt$') ? value : hashPassword(address, value);
+}
+
+function sendAsOf(ctx: RenderContext, ref: ResourceRef, spec: MailboxSpecResolved, domains: Map<string, AcceptedDomain>): string[] {
+  const out: string[] = [];
+  (spec.sendAs ?? []).forEach((raw, i) => {
+    const wholeDomain = raw.startsWith('@');
+    const normalized = wholeDomain ? normalizeAddress(`x${raw}`) : normalizeAddress(raw);
+    const owner = normalized ? domains.get(normalized.domain) : undefined;
+    if (!normalized || !owner || owner.namespace !== ref.namespace) {
+      ctx.error(ref, `spec.sendAs[${i}]`, 'SenderDomainNotOwned', `${raw} is not in a domain served by a MailDomain in namespace ${ref.namespace}`);
+      return;
+    }
+    out.push(wholeDomain ? `@${normalized.domain}` : normalized.address);
+  });
+  return [...new Set(out)].sort();
+}
+

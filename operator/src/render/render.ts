@@ -1,0 +1,117 @@
+// render(): the pure function from resources to the configuration bundle.
+//
+// Given every MailDomain, Mailbox and Relay (and the Secrets and DKIM keys they refer
+// to) it returns the bundle's two parts, the DNS records of each domain and every
+// problem found, by resource and field. It never throws on bad input: a resource that
+// cannot be used is left out (or only its faulty part is) and reported, and everything
+// valid is still rendered, so one typo never takes mail down for every other domain.
+// The output is deterministic: the same input gives byte-identical JSON, so a content
+// hash of it tells whether anything changed.
+import { createHash } from 'node:crypto';
+import { loadSchemas, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
+import {
+  bundleApiVersion,
+  type Bundle,
+  type BundleDomain,
+  type BundleSecrets,
+} from '../../../mta/src/config/bundle-schema.ts';
+import { refOf, RenderContext } from './context.ts';
+import type { DnsRecord } from './dns-records.ts';
+import type { RenderInput } from './input.ts';
+import type { RenderIssue } from './issues.ts';
+import { renderAddresses } from './render-addresses.ts';
+import { acceptDomains, renderDomain, type RequiredSelector } from './render-domains.ts';
+import { renderRelays } from './render-relays.ts';
+
+export interface MissingDkimKey extends RequiredSelector {
+  namespace: string;
+  /** The MailDomain's name. */
+  name: string;
+  domain: string;
+}
+
+export interface DomainReport {
+  namespace: string;
+  name: string;
+  domain: string;
+  dnsRecords: DnsRecord[];
+  /** The policy file to serve at https://mta-sts.<domain>/.well-known/mta-sts.txt, or null. */
+  mtaStsPolicy: string | null;
+}
+
+export interface RenderResult {
+  bundle: Bundle;
+  secrets: BundleSecrets;
+  issues: RenderIssue[];
+  domains: DomainReport[];
+  missingDkimKeys: MissingDkimKey[];
+}
+
+let schemas: Record<'MailDomain' | 'Mailbox' | 'Relay', SchemaNode> | undefined;
+function specSchema(kind: 'MailDomain' | 'Mailbox' | 'Relay'): SchemaNode {
+  schemas ??= loadSchemas();
+  const spec = schemas[kind].properties?.spec;
+  if (!spec) throw new Error(`${kind} CRD has no spec schema`);
+  return spec;
+}
+
+export function render(input: RenderInput): RenderResult {
+  const ctx = new RenderContext(input.secrets);
+  const accepted = acceptDomains(ctx, input.domains, specSchema('MailDomain'));
+  const byName = new Map(accepted.map((d) => [d.spec.domain, d]));
+
+  const addresses = renderAddresses(ctx, byName, input.mailboxes, specSchema('Mailbox'), input.hashPassword);
+  const relays = renderRelays(ctx, byName, input.relays, specSchema('Relay'));
+
+  const domains: BundleDomain[] = [];
+  const reports: DomainReport[] = [];
+  const missingDkimKeys: MissingDkimKey[] = [];
+  const dkimKeys: BundleSecrets['dkimKeys'] = [];
+  const tlsCertificates: BundleSecrets['tlsCertificates'] = {};
+  for (const d of accepted) {
+    const rendered = renderDomain(ctx, d, input.dkimKeys);
+    const postmaster = `postmaster@${d.spec.domain}`;
+    if (!addresses.mailboxes.some((m) => m.address === postmaster) && !addresses.aliases.some((a) => a.address === postmaster) && !addresses.catchAll.has(d.spec.domain)) {
+      ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', 'PostmasterMissing',
+        `${postmaster} does not exist; RFC 5321 requires it and DMARC and TLS reports are sent there by default`);
+    }
+    domains.push({
+      ...rendered.domain,
+      inbound: { ...rendered.domain.inbound, catchAll: addresses.catchAll.get(d.spec.domain) ?? null },
+      outbound: { relay: relays.domainRelays.get(d.spec.domain) ?? null },
+    });
+    reports.push({ namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain, dnsRecords: rendered.dnsRecords, mtaStsPolicy: rendered.mtaStsPolicy });
+    for (const m of rendered.missing) missingDkimKeys.push({ ...m, namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain });
+    for (const k of rendered.keys) dkimKeys.push({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: k.privateKeyPem });
+    if (rendered.tlsCertificate) {
+      const { id, certPem, keyPem } = rendered.tlsCertificate;
+      tlsCertificates[id] = { certPem, keyPem };
+    }
+  }
+
+  const content = {
+    domains,
+    mailboxes: addresses.mailboxes,
+    aliases: addresses.aliases,
+    relays: relays.relays,
+  };
+  const secretContent = {
+    dkimKeys,
+    passwords: sortedRecord(addresses.passwords),
+    relayCredentials: sortedRecord(relays.credentials),
+    webhookKeys: sortedRecord(addresses.webhookKeys),
+    tlsCertificates: sortedRecord(tlsCertificates),
+  };
+  const revision = createHash('sha256').update(JSON.stringify([content, secretContent])).digest('hex').slice(0, 16);
+  return {
+    bundle: { apiVersion: bundleApiVersion, revision, ...content },
+    secrets: { apiVersion: bundleApiVersion, revision, ...secretContent },
+    issues: ctx.issues,
+    domains: reports,
+    missingDkimKeys,
+  };
+}
+
+function sortedRecord<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
