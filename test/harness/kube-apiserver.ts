@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubeAssets, REPO_ROOT } from './kube-assets.ts';
 import { installCrds } from './kube-crds.ts';
-import { kubeRequest, type KubeCredentials, type KubeResponse } from './kube-http.ts';
+import { kubeRequest, type KubeCredentials, type KubeRequest, type KubeResponse } from './kube-http.ts';
 import { writeKubeconfig } from './kube-config.ts';
 import { startEtcd } from './kube-etcd.ts';
 import { createKubePki, type KubePki } from './kube-pki.ts';
@@ -45,8 +45,8 @@ export interface KubeApiServer extends KubectlTarget {
   run(args: readonly string[], options?: KubectlOptions): Promise<KubectlResult>;
   /** kubectl that throws with kubectl's stderr unless it exits 0; resolves with stdout. */
   ok(args: readonly string[], options?: KubectlOptions): Promise<string>;
-  /** A raw HTTPS request, as the admin by default or with `{ token }`. */
-  request(method: string, path: string, body?: unknown, credentials?: KubeCredentials): Promise<KubeResponse>;
+  /** A raw HTTPS request, as the admin unless other credentials (`{ token }`) are given. */
+  request(request: KubeRequest, credentials?: KubeCredentials): Promise<KubeResponse>;
   stop(): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       const url = `https://127.0.0.1:${port}`;
       const proc = startProcess('kube-apiserver', assets.kubeApiserver,
         apiserverArgs(port!, etcd.url, pki, workDir), { logDir: join(workDir, 'logs'), cwd: workDir });
-      const ready = async () => (await kubeRequest({ url, caFile: pki.caCert }, admin, 'GET', '/readyz', undefined, 5_000)).status === 200;
+      const ready = async () => (await kubeRequest({ url, caFile: pki.caCert }, admin, { path: '/readyz', timeoutMs: 5_000 })).status === 200;
       return { proc, ready, what: `kube-apiserver to be ready on ${url}` };
     }, timeoutMs);
     started.push(apiserver);
@@ -96,8 +96,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       crds,
       run: (args, o) => runKubectl(target, args, o),
       ok: (args, o) => kubectlOk(target, args, o),
-      request: (method, path, body, credentials = admin) =>
-        kubeRequest({ url, caFile: pki.caCert }, credentials, method, path, body),
+      request: (request, credentials = admin) => kubeRequest({ url, caFile: pki.caCert }, credentials, request),
       stop() {
         stopped ??= (async () => {
           await stopProcesses();

@@ -19,15 +19,22 @@ export interface KubeResponse {
   readonly body: string;
 }
 
+export interface KubeRequest {
+  readonly method?: string;
+  readonly path: string;
+  /** Sent as JSON. */
+  readonly body?: unknown;
+  /** Extra headers, e.g. Impersonate-User. */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly timeoutMs?: number;
+}
+
 export async function kubeRequest(
   endpoint: KubeEndpoint,
   credentials: KubeCredentials,
-  method: string,
-  path: string,
-  body?: unknown,
-  timeoutMs = 10_000,
+  { method = 'GET', path, body, headers: extra = {}, timeoutMs = 10_000 }: KubeRequest,
 ): Promise<KubeResponse> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...extra };
   const tls: { cert?: Buffer; key?: Buffer } = {};
   if ('token' in credentials) headers.authorization = `Bearer ${credentials.token}`;
   else {
