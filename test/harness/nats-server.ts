@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './process.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -81,6 +82,19 @@ function renderConfig(name: string, port: number, monitorPort: number, storeDir:
   return `${lines.join('\n')}\n`;
 }
 
+// ManagedProcess.stop() leaves its grace timer running after the process exits, which keeps
+// the test runner alive for the whole grace period; signal and wait here with a timer that is
+// cancelled, so stop() only has bookkeeping (or a SIGKILL) left to do.
+async function stopWithinGrace(proc: ManagedProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    try { process.kill(proc.pid, signal); } catch { /* already gone */ }
+    const ac = new AbortController();
+    await Promise.race([proc.exited, sleep(graceMs, undefined, { signal: ac.signal }).catch(() => undefined)]);
+    ac.abort();
+  }
+  await proc.stop('SIGKILL', 0);
+}
+
 async function createServer(opts: NatsServerOptions, ports: { port: number; monitorPort: number }, cluster?: ClusterPeer): Promise<NatsServer> {
   const name = opts.name ?? 'nats';
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), `stafette-${name}-`));
@@ -115,7 +129,7 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
       }, { timeoutMs: 60_000 });
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      await proc?.stop(signal, 15_000);
+      if (proc) await stopWithinGrace(proc, signal, 15_000);
       proc = undefined;
     },
     async destroy() {
