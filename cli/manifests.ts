@@ -2,7 +2,7 @@
 // subdirectories included) the way `kubectl apply -R -f` would, and sorts out the
 // objects render() needs: Stafette resources, validated against their CRDs, and Secrets.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { apiVersion, kinds, type Kind, type MailDomain, type Mailbox, type Relay } from '../crds/src/index.ts';
 import { validateObject } from '../crds/src/validate.ts';
@@ -38,7 +38,7 @@ function manifestFiles(path: string): string[] {
 export function readManifests(path: string): Manifests {
   const out: Manifests = { domains: [], mailboxes: [], relays: [], secrets: [], problems: [], ignored: [] };
   for (const file of manifestFiles(path)) {
-    const name = relative(process.cwd(), file) || file;
+    const name = file;
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
       if (doc.errors.length > 0) {
         out.problems.push({ where: name, message: doc.errors.map((e) => e.message).join('; ') });

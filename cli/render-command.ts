@@ -68,8 +68,8 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
   for (const issue of result.issues) print(describeIssue(issue));
   if (!options.quiet) {
     print(`wrote ${join(bundleDir, 'bundle.json')} and secrets.json (revision ${result.bundle.revision}): ` +
-      `${result.bundle.domains.length} domains, ${result.bundle.mailboxes.length} mailboxes, ` +
-      `${result.bundle.aliases.length} aliases, ${result.bundle.relays.length} relays`);
+      `${count(result.bundle.domains, 'domain')}, ${count(result.bundle.mailboxes, 'mailbox', 'mailboxes')}, ` +
+      `${count(result.bundle.aliases, 'alias', 'aliases')}, ${count(result.bundle.relays, 'relay')}`);
     for (const domain of result.domains) {
       print('');
       print(`DNS records to publish for ${domain.domain} (MailDomain ${domain.namespace}/${domain.name}):`);
@@ -82,6 +82,10 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
   }
   const errors = manifests.problems.length + result.issues.filter((i) => i.severity === 'Error').length;
   return errors > 0 ? 1 : 0;
+}
+
+function count(items: unknown[], one: string, many = `${one}s`): string {
+  return `${items.length} ${items.length === 1 ? one : many}`;
 }
 
 export function zoneFile(domain: DomainReport): string {

@@ -24,7 +24,7 @@ export function algorithmOf(privateKeyPem: string): DkimAlgorithm {
   const key = createPrivateKey(privateKeyPem);
   if (key.asymmetricKeyType === 'rsa') return 'rsa-sha256';
   if (key.asymmetricKeyType === 'ed25519') return 'ed25519-sha256';
-  throw new Error(`a ${key.asymmetricKeyType} key cannot sign DKIM; use RSA or Ed25519`);
+  throw new Error(`the key type ${key.asymmetricKeyType} cannot sign DKIM; use RSA or Ed25519`);
 }
 
 /** The p= value for a private key: base64 SPKI DER for RSA, base64 raw key for Ed25519. */

@@ -1,0 +1,47 @@
+// Builders of resources for render()'s tests: small, explicit, and only what a test
+// needs to state. Not used outside tests.
+import type { MailDomain, MailDomainSpec, Mailbox, MailboxSpec, Relay, RelaySpec } from '../../../crds/src/index.ts';
+import type { DkimKeyMaterial, RenderInput, SecretObject } from './input.ts';
+
+let clock = 0;
+/** Increasing creation times, so "older" is the order resources are built in. */
+function created(): string {
+  clock += 1;
+  return new Date(Date.UTC(2026, 0, 1, 0, 0, clock)).toISOString();
+}
+
+export function domain(name: string, spec: MailDomainSpec, namespace = 'mail'): MailDomain {
+  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', metadata: { name, namespace, creationTimestamp: created() }, spec };
+}
+
+export function mailbox(name: string, spec: MailboxSpec, namespace = 'mail'): Mailbox {
+  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', metadata: { name, namespace, creationTimestamp: created() }, spec };
+}
+
+export function relay(name: string, spec: RelaySpec, namespace = 'mail'): Relay {
+  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'Relay', metadata: { name, namespace, creationTimestamp: created() }, spec };
+}
+
+export function secret(name: string, stringData: Record<string, string>, namespace = 'mail'): SecretObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData };
+}
+
+/** A stand-in key: render only copies key material, it never parses it. */
+export function key(domainName: string, selector: string, algorithm: DkimKeyMaterial['algorithm'] = 'rsa-sha256'): DkimKeyMaterial {
+  return {
+    domain: domainName,
+    selector,
+    algorithm,
+    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${selector}@${domainName}\n-----END PRIVATE KEY-----\n`,
+    publicKey: Buffer.from(`${algorithm}:${selector}@${domainName}`).toString('base64'),
+  };
+}
+
+/** A deterministic stand-in for the scrypt hasher, so outputs are comparable. */
+export function plainHash(address: string, password: string): string {
+  return `$test$${address}$${password}`;
+}
+
+export function input(parts: Partial<RenderInput>): RenderInput {
+  return { domains: [], mailboxes: [], relays: [], secrets: [], dkimKeys: [], hashPassword: plainHash, ...parts };
+}
