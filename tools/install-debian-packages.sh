@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the local run need, once.
+# Installs the Debian packages the tests, benchmarks and the local run need, once.
 # The list lives here so a fresh machine gets exactly what CI had.
 set -euo pipefail
 
 packages=(
-  # Added by the issues that need them (nats tooling is Go-built, see build-go-tools.sh).
+  postfix   # smtp-source / smtp-sink (load and remote servers) and the Postfix benchmark anchor
+  swaks     # a real SMTP client for the integration tests and the quick start
+  openssl   # certificates for the test harness
 )
 
 missing=()
@@ -16,5 +18,7 @@ done
 echo "install-debian-packages: installing ${missing[*]}" >&2
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix must not configure itself as a system mailer: the tests run their own instances.
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
