@@ -1,0 +1,54 @@
+// The seam between the delivery engine (which consumes jobs from the queue, keeps
+// per-recipient state, retries, bounces) and the transports (which move one message
+// to one destination: remote SMTP, a relay, LMTP, maildir, a webhook, a forward).
+//
+// The engine groups a message's pending recipients by destination (routing) and hands
+// each group to `deliver`. A transport never throws for a delivery problem: it returns
+// one outcome per recipient, already classified, so the engine's decision (done, retry,
+// bounce) has exactly one input. Only a programming error may throw; the engine treats
+// that as transient for every recipient of the attempt.
+import type { QueueRecord } from '../queue/record.ts';
+
+/** Where a group of recipients goes; computed by routing from the bundle. */
+export type Destination =
+  /** Direct delivery to the MX hosts of `domain` (RFC 5321 §5). */
+  | { kind: 'mx'; domain: string }
+  /** A smart host from the bundle's relays (id = namespace/name). */
+  | { kind: 'relay'; relayId: string }
+  | { kind: 'lmtp'; host: string; port: number }
+  | { kind: 'maildir'; path: string }
+  /** Re-queued as a new message to these addresses. */
+  | { kind: 'forward'; to: string[] }
+  | { kind: 'webhook'; url: string; mailbox: string };
+
+export interface DeliveryAttempt {
+  record: QueueRecord;
+  /** The message as stored (our headers included), read from the queue or Object Store. */
+  body: Buffer;
+  destination: Destination;
+  /** Envelope recipients of this attempt, as in the record (not yet delivered). */
+  recipients: string[];
+  /** Aborted when the attempt's deadline passes or the process shuts down. */
+  signal: AbortSignal;
+}
+
+export type RecipientStatus = 'delivered' | 'transient' | 'permanent';
+
+export interface RecipientOutcome {
+  recipient: string;
+  status: RecipientStatus;
+  /**
+   * What the remote side said, or what we would say, as an SMTP reply: code, enhanced
+   * status and text. This goes into a DSN's Diagnostic-Code, so it is the remote's words
+   * (capped in length), never our internals.
+   */
+  reply: { code: number; enhanced: string; text: string };
+  /** Our detailed reason for the logs (connection refused to 127.0.0.2:25, ...). */
+  reason: string;
+  /** The host that answered, for the DSN's Remote-MTA and the logs. */
+  remoteMta?: string;
+}
+
+export interface Transport {
+  deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]>;
+}
