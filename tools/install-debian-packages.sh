@@ -7,6 +7,9 @@ packages=(
   postfix   # smtp-source / smtp-sink (load and remote servers) and the Postfix benchmark anchor
   swaks     # a real SMTP client for the integration tests and the quick start
   openssl   # certificates for the test harness
+  dnsmasq-base   # a real DNS server on loopback serving MX/A records for test domains
+  dovecot-core dovecot-lmtpd dovecot-imapd   # LMTP delivery target, read back over IMAP
+  python3-dkim   # dkimpy: the independent DKIM verifier (dkimverify)
 )
 
 missing=()
@@ -20,5 +23,12 @@ sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
 # Postfix must not configure itself as a system mailer: the tests run their own instances.
 echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
+# Packaged daemons (dovecot) must not start as system services: tests start their own.
+policy=/usr/sbin/policy-rc.d
+created_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created_policy=1
+fi
+trap '[ -n "$created_policy" ] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
