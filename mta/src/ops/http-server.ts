@@ -1,0 +1,74 @@
+// The MTA's operations endpoint, apart from the SMTP ports: /healthz (liveness: the process
+// serves requests), /readyz (readiness: see pod-readiness.ts) and /metrics (Prometheus).
+// Plain text answers, so `curl` and the kubelet both read them.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PodReadinessState } from './pod-readiness.ts';
+
+export interface OpsServerOptions {
+  /** Bind address (default 0.0.0.0, so the kubelet and Prometheus can reach it). */
+  readonly host?: string;
+  /** Port (default 9090); 0 picks a free one. */
+  readonly port?: number;
+  readonly readiness: () => Promise<PodReadinessState>;
+  readonly metrics: () => Promise<{ contentType: string; text: string }>;
+  /** Called when a handler fails (the response is a 500 either way). */
+  readonly onError?: (path: string, err: unknown) => void;
+}
+
+export interface OpsServer {
+  /** The port actually bound. */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((err: unknown) => {
+      opts.onError?.(req.url ?? '', err);
+      if (!res.headersSent) reply(res, 500, 'internal error\n');
+      else res.destroy();
+    });
+  });
+  // Probes and scrapes are short requests; an idle keep-alive must not delay shutdown.
+  server.keepAliveTimeout = 5_000;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://ops').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed\n');
+    switch (path) {
+      case '/healthz':
+        return reply(res, 200, 'ok\n');
+      case '/readyz': {
+        const state = await opts.readiness();
+        return state.ready ? reply(res, 200, 'ready\n') : reply(res, 503, `not ready:\n${state.reasons.map((r) => `- ${r}\n`).join('')}`);
+      }
+      case '/metrics': {
+        const { contentType, text } = await opts.metrics();
+        return reply(res, 200, text, contentType);
+      }
+      default:
+        return reply(res, 404, 'not found: try /healthz, /readyz or /metrics\n');
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 9090, opts.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    async close() {
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function reply(res: ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
