@@ -49,6 +49,8 @@ export interface NatsServer {
   start(): Promise<void>;
   /** Stops the server (SIGTERM, then SIGKILL after the grace period). */
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting, e.g. SIGSTOP/SIGCONT to make the server hang and resume. */
+  signal(signal: NodeJS.Signals): void;
   /** Stops the server and removes its directory. */
   destroy(): Promise<void>;
 }
@@ -129,8 +131,16 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
       }, { timeoutMs: 60_000 });
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (proc) await stopWithinGrace(proc, signal, 15_000);
+      if (proc) {
+        // A paused (SIGSTOP) server would not act on SIGTERM until resumed.
+        if (server.running) server.signal('SIGCONT');
+        await stopWithinGrace(proc, signal, 15_000);
+      }
       proc = undefined;
+    },
+    signal(signal: NodeJS.Signals) {
+      if (!proc) throw new Error(`${name} is not running`);
+      process.kill(proc.pid, signal);
     },
     async destroy() {
       await server.stop();
