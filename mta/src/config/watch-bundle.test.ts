@@ -143,6 +143,7 @@ test('a directory change seen by fs.watch applies the new bundle without waiting
   assert.equal(watcher.current?.revision, 'r1');
   base.publish('r2', ['bob@example.test']);
   // Bounded wait for the watch event; the periodic re-check is not running (no ticks).
-  for (let i = 0; i < 100 && watcher.current?.revision !== 'r2'; i++) await sleep(20);
-  assert.equal(watcher.current?.revision, 'r2');
+  const revision = (): string | undefined => watcher.current?.revision;
+  for (let i = 0; i < 100 && revision() !== 'r2'; i++) await sleep(20);
+  assert.equal(revision(), 'r2');
 });
