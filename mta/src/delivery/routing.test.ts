@@ -1,0 +1,157 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../config/bundle-schema.ts';
+import { destinationKey, planRecipients, routeRecipient } from './routing.ts';
+
+const source = { namespace: 'mail', name: 'fixture' };
+const options = { localMaildirRoot: '/var/mail' };
+
+function domain(name: string, extra: { catchAll?: string; relay?: string } = {}): BundleDomain {
+  return {
+    domain: name,
+    hostname: `mx.${name}`,
+    source,
+    dkim: { signing: [], selectors: [] },
+    tls: null,
+    inbound: { catchAll: extra.catchAll ?? null, maxMessageSize: 1 << 20, maxRecipients: 100, dmarc: 'report' },
+    outbound: { relay: extra.relay ?? null },
+  };
+}
+const mailbox = (address: string, delivery: DeliveryTarget = { type: 'local' }): BundleMailbox => ({ address, source, login: false, sendAs: [], delivery });
+function relay(id: string, match: Partial<BundleRelay['match']>): BundleRelay {
+  return {
+    id, source, host: `${id}.relay.test`, port: 587, tls: 'starttls', auth: true,
+    match: { default: false, senderDomains: [], recipientDomains: [], ...match },
+    limits: { connections: 2, messagesPerSecond: null },
+  };
+}
+function bundle(parts: Partial<Pick<Bundle, 'domains' | 'mailboxes' | 'aliases' | 'relays'>>): Bundle {
+  return { apiVersion: bundleApiVersion, revision: 'r1', domains: [], mailboxes: [], aliases: [], relays: [], ...parts };
+}
+
+const base = bundle({
+  domains: [domain('example.test', { catchAll: 'postmaster@example.test' }), domain('other.test')],
+  mailboxes: [
+    mailbox('alice@example.test', { type: 'lmtp', host: '127.0.0.1', port: 24 }),
+    mailbox('bob@example.test', { type: 'maildir', path: '/srv/bob' }),
+    mailbox('postmaster@example.test'),
+    mailbox('hook@example.test', { type: 'webhook', url: 'https://hooks.test/in' }),
+    mailbox('fwd@example.test', { type: 'forward', to: ['x@remote.test'], keepCopy: true }),
+    mailbox('carol@other.test'),
+  ],
+  aliases: [
+    { address: 'team@example.test', to: ['alice@example.test', 'bob@example.test', 'dave@remote.test'], source },
+    { address: 'info@example.test', to: ['team@example.test'], source },
+    { address: 'loop1@other.test', to: ['loop2@other.test'], source },
+    { address: 'loop2@other.test', to: ['loop1@other.test'], source },
+  ],
+});
+
+test('a mailbox goes to its delivery target, addressed as the mailbox', () => {
+  assert.deepEqual(routeRecipient(base, 's@x.test', 'alice@example.test', options), {
+    ok: true, targets: [{ destination: { kind: 'lmtp', host: '127.0.0.1', port: 24 }, address: 'alice@example.test' }],
+  });
+  assert.deepEqual(routeRecipient(base, 's@x.test', 'hook@example.test', options), {
+    ok: true, targets: [{ destination: { kind: 'webhook', url: 'https://hooks.test/in', mailbox: 'hook@example.test' }, address: 'hook@example.test' }],
+  });
+});
+
+test('a local target is a maildir under the root, one directory per domain and local part', () => {
+  const route = routeRecipient(base, 's@x.test', 'carol@other.test', options);
+  assert.deepEqual(route, { ok: true, targets: [{ destination: { kind: 'maildir', path: '/var/mail/other.test/carol' }, address: 'carol@other.test' }] });
+});
+
+test('a local part cannot climb out of the maildir root', () => {
+  const b = bundle({ domains: [domain('example.test')], mailboxes: [mailbox('../etc@example.test'), mailbox('a/b@example.test')] });
+  for (const address of ['../etc@example.test', 'a/b@example.test']) {
+    const route = routeRecipient(b, '', address, options);
+    assert.ok(route.ok);
+    const destination = route.targets[0]!.destination;
+    assert.equal(destination.kind, 'maildir');
+    if (destination.kind === 'maildir') {
+      assert.ok(destination.path.startsWith('/var/mail/example.test/'), destination.path);
+      assert.equal(destination.path.split('/').length, 5, destination.path);
+    }
+  }
+});
+
+test('forward with keepCopy forwards and keeps a local copy', () => {
+  const route = routeRecipient(base, 's@x.test', 'fwd@example.test', options);
+  assert.ok(route.ok);
+  assert.deepEqual(route.targets.map((t) => t.destination), [
+    { kind: 'forward', to: ['x@remote.test'] },
+    { kind: 'maildir', path: '/var/mail/example.test/fwd' },
+  ]);
+});
+
+test('aliases expand recursively to mailboxes and remote addresses', () => {
+  const route = routeRecipient(base, 's@x.test', 'info@example.test', options);
+  assert.ok(route.ok);
+  assert.deepEqual(route.targets.map((t) => [t.destination.kind, t.address]), [
+    ['lmtp', 'alice@example.test'],
+    ['maildir', 'bob@example.test'],
+    ['mx', 'dave@remote.test'],
+  ]);
+});
+
+test('a +tag resolves to its base address; unknown addresses fall to the catch-all', () => {
+  const tagged = routeRecipient(base, '', 'alice+news@example.test', options);
+  assert.ok(tagged.ok);
+  assert.equal(tagged.targets[0]!.address, 'alice@example.test');
+  const unknown = routeRecipient(base, '', 'nobody@example.test', options);
+  assert.ok(unknown.ok);
+  assert.equal(unknown.targets[0]!.address, 'postmaster@example.test');
+});
+
+test('an unknown address without a catch-all is permanent 550 5.1.1', () => {
+  const route = routeRecipient(base, '', 'nobody@other.test', options);
+  assert.equal(route.ok, false);
+  if (!route.ok) {
+    assert.equal(route.outcome.status, 'permanent');
+    assert.deepEqual([route.outcome.reply.code, route.outcome.reply.enhanced], [550, '5.1.1']);
+    assert.equal(route.outcome.recipient, 'nobody@other.test');
+  }
+});
+
+test('an alias loop is permanent 5.4.6, not an endless expansion', () => {
+  const route = routeRecipient(base, '', 'loop1@other.test', options);
+  assert.equal(route.ok, false);
+  if (!route.ok) assert.equal(route.outcome.reply.enhanced, '5.4.6');
+});
+
+test('remote recipients: recipient-domain relay, sender-domain relay, domain relayRef, default relay, else MX', () => {
+  const relays = [
+    relay('mail/by-rcpt', { recipientDomains: ['partner.test'] }),
+    relay('mail/by-sender', { senderDomains: ['other.test'] }),
+    relay('mail/named', {}),
+    relay('mail/default', { default: true }),
+  ];
+  const b = bundle({ domains: [domain('example.test', { relay: 'mail/named' }), domain('other.test')], relays });
+  const via = (sender: string, rcpt: string) => {
+    const r = routeRecipient(b, sender, rcpt, options);
+    assert.ok(r.ok);
+    return r.targets[0]!.destination;
+  };
+  assert.deepEqual(via('a@other.test', 'x@partner.test'), { kind: 'relay', relayId: 'mail/by-rcpt' });
+  assert.deepEqual(via('a@other.test', 'x@far.test'), { kind: 'relay', relayId: 'mail/by-sender' });
+  assert.deepEqual(via('a@example.test', 'x@far.test'), { kind: 'relay', relayId: 'mail/named' });
+  assert.deepEqual(via('', 'x@far.test'), { kind: 'relay', relayId: 'mail/default' });
+  const noDefault = bundle({ domains: [domain('example.test')], relays: [relay('mail/by-rcpt', { recipientDomains: ['partner.test'] })] });
+  const direct = routeRecipient(noDefault, 'a@example.test', 'x@far.test', options);
+  assert.deepEqual(direct.ok && direct.targets[0]!.destination, { kind: 'mx', domain: 'far.test' });
+});
+
+test('planRecipients groups deliveries by destination and keeps the envelope recipient of each', () => {
+  const plan = planRecipients(base, 's@x.test', ['team@example.test', 'alice@example.test', 'y@remote.test', 'nobody@other.test'], options);
+  assert.deepEqual(plan.groups.map((g) => [g.key, g.deliveries.map((d) => `${d.address}<-${d.envelopeRecipient}`)]), [
+    ['lmtp:127.0.0.1:24', ['alice@example.test<-team@example.test', 'alice@example.test<-alice@example.test']],
+    ['maildir:/srv/bob', ['bob@example.test<-team@example.test']],
+    ['mx:remote.test', ['dave@remote.test<-team@example.test', 'y@remote.test<-y@remote.test']],
+  ]);
+  assert.deepEqual(plan.unroutable.map((o) => o.recipient), ['nobody@other.test']);
+});
+
+test('destination keys are distinct per destination', () => {
+  assert.notEqual(destinationKey({ kind: 'mx', domain: 'a.test' }), destinationKey({ kind: 'mx', domain: 'b.test' }));
+  assert.equal(destinationKey({ kind: 'relay', relayId: 'ns/r' }), 'relay:ns/r');
+});

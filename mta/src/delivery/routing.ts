@@ -1,0 +1,238 @@
+// Routing: where each envelope recipient of a message goes, computed from the bundle alone
+// (pure: no DNS, no I/O; MX lookups happen later, in the remote transport).
+//
+// # Rules, in order, for one envelope recipient
+//
+// A recipient in one of our domains is resolved through the address book, with the same
+// precedence intake uses at RCPT (mta/src/policy/recipient-policy.ts):
+//   1. a mailbox with exactly this address → its delivery target;
+//   2. an alias with exactly this address → each of its `to` addresses, resolved again;
+//   3. `local+tag@domain` (RFC 5233) when `local@domain` is a mailbox or an alias → as that;
+//   4. the domain's catch-all address, resolved again;
+//   5. else permanent 550 5.1.1 (intake refuses these at RCPT; the bundle may have changed).
+// Aliases and catch-alls may point at other aliases or at remote addresses; expansion stops
+// after `maxExpansionDepth` steps, and a loop or an over-deep chain is permanent 5.4.6.
+//
+// A mailbox's target becomes a Destination: lmtp/maildir/webhook as given; `local` is a
+// maildir under `options.localMaildirRoot`/<domain>/<local>; `forward` is a forward
+// destination (re-queued as a new message) plus, with keepCopy, the local maildir.
+// The RCPT address used toward a mailbox target is the mailbox's own address (a +tag or an
+// alias is not passed on: LMTP servers like Dovecot know mailboxes, not our aliases).
+//
+// A recipient in any other domain goes remote:
+//   a. the first relay whose match.recipientDomains contains the recipient's domain;
+//   b. else the first relay whose match.senderDomains contains the envelope sender's domain;
+//   c. else the relay named by the sender domain's outbound.relay (MailDomain.outbound.relayRef);
+//   d. else the first relay with match.default;
+//   e. else direct delivery to the recipient domain's MX hosts.
+// The bounce sender <> has no domain, so it skips b and c.
+//
+// # What the engine gets
+//
+// `planRecipients` returns groups (one per distinct Destination, in first-seen order) of
+// deliveries, each naming the address handed to the transport (`address`) and the envelope
+// recipient it delivers for (`envelopeRecipient`); one envelope recipient may fan out to
+// several deliveries (an alias), and several envelope recipients may share a delivery (two
+// aliases of one mailbox; the pair is kept once per envelope recipient, so the engine can
+// count an envelope recipient done when all of its deliveries are). Recipients that cannot
+// be routed come back as already-classified permanent outcomes.
+import { posix } from 'node:path';
+import { domainOf } from '../address.ts';
+import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
+import type { Destination, RecipientOutcome } from './attempt.ts';
+
+export interface RoutingOptions {
+  /** Root of the maildirs of mailboxes whose target is `local` (single-node and local runs). */
+  readonly localMaildirRoot: string;
+  /** How many alias/catch-all steps one recipient may take before it counts as a loop. */
+  readonly maxExpansionDepth?: number;
+}
+
+/** One address to hand to a transport, and the envelope recipient it delivers for. */
+export interface RoutedDelivery {
+  readonly address: string;
+  readonly envelopeRecipient: string;
+}
+
+export interface DestinationGroup {
+  /** A stable string for the destination: equal keys mean the same destination. */
+  readonly key: string;
+  readonly destination: Destination;
+  readonly deliveries: readonly RoutedDelivery[];
+}
+
+export interface DeliveryPlan {
+  readonly groups: readonly DestinationGroup[];
+  /** Envelope recipients that cannot be routed: permanent, one outcome each. */
+  readonly unroutable: readonly RecipientOutcome[];
+}
+
+export type RecipientRoute =
+  | { readonly ok: true; readonly targets: readonly { readonly destination: Destination; readonly address: string }[] }
+  | { readonly ok: false; readonly outcome: RecipientOutcome };
+
+const defaultMaxDepth = 10;
+
+/** Routes every envelope recipient of one message and groups the results by destination. */
+export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): DeliveryPlan {
+  const groups = new Map<string, { destination: Destination; deliveries: RoutedDelivery[] }>();
+  const unroutable: RecipientOutcome[] = [];
+  for (const recipient of recipients) {
+    const route = routeRecipient(bundle, sender, recipient, options);
+    if (!route.ok) {
+      unroutable.push(route.outcome);
+      continue;
+    }
+    for (const target of route.targets) {
+      const key = destinationKey(target.destination);
+      let group = groups.get(key);
+      if (!group) {
+        group = { destination: target.destination, deliveries: [] };
+        groups.set(key, group);
+      }
+      if (!group.deliveries.some((d) => d.address === target.address && d.envelopeRecipient === recipient)) {
+        group.deliveries.push({ address: target.address, envelopeRecipient: recipient });
+      }
+    }
+  }
+  return { groups: [...groups].map(([key, g]) => ({ key, destination: g.destination, deliveries: g.deliveries })), unroutable };
+}
+
+/** Routes one envelope recipient (normalised, as the record stores it) to its targets. */
+export function routeRecipient(bundle: Bundle, sender: string, recipient: string, options: RoutingOptions): RecipientRoute {
+  const book = addressBook(bundle);
+  const maxDepth = options.maxExpansionDepth ?? defaultMaxDepth;
+  const targets = new Map<string, { destination: Destination; address: string }>();
+  const add = (destination: Destination, address: string) => {
+    targets.set(`${destinationKey(destination)}\n${address}`, { destination, address });
+  };
+
+  // Depth-first expansion; `path` holds the addresses on the way to detect loops.
+  const expand = (address: string, path: readonly string[]): RecipientOutcome | null => {
+    if (path.includes(address) || path.length > maxDepth) {
+      return permanent(recipient, 550, '5.4.6', 'Routing loop detected', `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
+    }
+    const domain = domainOf(address);
+    if (!book.domains.has(domain)) {
+      add(remoteDestination(bundle, sender, domain), address);
+      return null;
+    }
+    const mailbox = book.mailboxes.get(address);
+    if (mailbox) {
+      for (const destination of mailboxDestinations(mailbox, options)) add(destination, mailbox.address);
+      return null;
+    }
+    const next = book.aliases.get(address) ?? subaddressBase(address, book) ?? catchAllOf(address, book);
+    if (!next) return permanent(recipient, 550, '5.1.1', 'Recipient address rejected: no such user', `${address} is neither a mailbox nor an alias, and ${domain} has no catch-all`);
+    for (const to of next) {
+      const failed = expand(to, [...path, address]);
+      if (failed) return failed;
+    }
+    return null;
+  };
+
+  const failed = expand(recipient, []);
+  if (failed) return { ok: false, outcome: failed };
+  return { ok: true, targets: [...targets.values()] };
+}
+
+/** The relay or MX destination for a recipient domain that is not ours (rules a–e above). */
+export function remoteDestination(bundle: Bundle, sender: string, recipientDomain: string): Destination {
+  const relay = chooseRelay(bundle.relays, bundle, sender === '' ? null : domainOf(sender), recipientDomain);
+  return relay ? { kind: 'relay', relayId: relay.id } : { kind: 'mx', domain: recipientDomain };
+}
+
+function chooseRelay(relays: readonly BundleRelay[], bundle: Bundle, senderDomain: string | null, recipientDomain: string): BundleRelay | undefined {
+  const byRecipient = relays.find((r) => r.match.recipientDomains.includes(recipientDomain));
+  if (byRecipient) return byRecipient;
+  if (senderDomain !== null) {
+    const bySender = relays.find((r) => r.match.senderDomains.includes(senderDomain));
+    if (bySender) return bySender;
+    const domainRelay = bundle.domains.find((d) => d.domain === senderDomain)?.outbound.relay;
+    const named = domainRelay ? relays.find((r) => r.id === domainRelay) : undefined;
+    if (named) return named;
+  }
+  return relays.find((r) => r.match.default);
+}
+
+/** Where a mailbox's mail goes: its delivery target as destinations. */
+export function mailboxDestinations(mailbox: BundleMailbox, options: RoutingOptions): Destination[] {
+  const target = mailbox.delivery;
+  switch (target.type) {
+    case 'local':
+      return [localMaildir(mailbox.address, options)];
+    case 'lmtp':
+      return [{ kind: 'lmtp', host: target.host, port: target.port }];
+    case 'maildir':
+      return [{ kind: 'maildir', path: target.path }];
+    case 'webhook':
+      return [{ kind: 'webhook', url: target.url, mailbox: mailbox.address }];
+    case 'forward':
+      return target.keepCopy
+        ? [{ kind: 'forward', to: [...target.to] }, localMaildir(mailbox.address, options)]
+        : [{ kind: 'forward', to: [...target.to] }];
+  }
+}
+
+/** A stable key for a destination, for grouping and for per-destination limits. */
+export function destinationKey(destination: Destination): string {
+  switch (destination.kind) {
+    case 'mx':
+      return `mx:${destination.domain}`;
+    case 'relay':
+      return `relay:${destination.relayId}`;
+    case 'lmtp':
+      return `lmtp:${destination.host}:${destination.port}`;
+    case 'maildir':
+      return `maildir:${destination.path}`;
+    case 'forward':
+      return `forward:${destination.to.join(',')}`;
+    case 'webhook':
+      return `webhook:${destination.mailbox}:${destination.url}`;
+  }
+}
+
+function localMaildir(address: string, options: RoutingOptions): Destination {
+  const at = address.lastIndexOf('@');
+  // Normalised local parts may hold "/" or ".."-like text; keep each a single path segment.
+  const segment = (s: string) => encodeURIComponent(s).replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
+  return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment(address.slice(at + 1)), segment(address.slice(0, at))) };
+}
+
+interface AddressBook {
+  readonly domains: ReadonlyMap<string, Bundle['domains'][number]>;
+  readonly mailboxes: ReadonlyMap<string, BundleMailbox>;
+  readonly aliases: ReadonlyMap<string, readonly string[]>;
+}
+
+const books = new WeakMap<Bundle, AddressBook>();
+
+function addressBook(bundle: Bundle): AddressBook {
+  let book = books.get(bundle);
+  if (!book) {
+    book = {
+      domains: new Map(bundle.domains.map((d) => [d.domain, d])),
+      mailboxes: new Map(bundle.mailboxes.map((m) => [m.address, m])),
+      aliases: new Map(bundle.aliases.map((a) => [a.address, a.to])),
+    };
+    books.set(bundle, book);
+  }
+  return book;
+}
+
+function subaddressBase(address: string, book: AddressBook): readonly string[] | undefined {
+  const at = address.lastIndexOf('@');
+  const plus = address.indexOf('+');
+  if (plus <= 0 || plus > at) return undefined;
+  const base = `${address.slice(0, plus)}${address.slice(at)}`;
+  return book.mailboxes.has(base) || book.aliases.has(base) ? [base] : undefined;
+}
+
+function catchAllOf(address: string, book: AddressBook): readonly string[] | undefined {
+  const catchAll = book.domains.get(domainOf(address))?.inbound.catchAll;
+  return catchAll && catchAll !== address ? [catchAll] : undefined;
+}
+
+function permanent(recipient: string, code: number, enhanced: string, text: string, reason: string): RecipientOutcome {
+  return { recipient, status: 'permanent', reply: { code, enhanced, text }, reason };
+}
