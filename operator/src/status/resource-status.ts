@@ -1,0 +1,66 @@
+// The status of each resource, computed from what render() found and what the
+// domain's children look like. Pure: the controllers only read and write.
+import type { MailboxStatus, RelayStatus, MailDomainStatus } from '../../../crds/src/index.ts';
+import type { RenderIssue } from '../render/issues.ts';
+import type { DomainReport } from '../render/render.ts';
+import { mergeConditions, ready, type ConditionInput } from './conditions.ts';
+
+export interface ObjectRef {
+  namespace: string;
+  name: string;
+  generation?: number;
+  status?: { conditions?: MailboxStatus['conditions'] };
+}
+
+function issueSummary(issues: RenderIssue[]): string {
+  return issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+}
+
+/** Mailbox and Relay: Ready unless render reported an error for it; warnings stay in the message. */
+export function simpleStatus(object: ObjectRef, issues: RenderIssue[], now: Date): MailboxStatus & RelayStatus {
+  const errors = issues.filter((i) => i.severity === 'Error');
+  const warnings = issues.filter((i) => i.severity === 'Warning');
+  const condition = errors.length > 0
+    ? ready(false, errors[0]?.reason ?? 'Invalid', issueSummary(errors))
+    : ready(true, 'Configured', warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration');
+  return { observedGeneration: object.generation, conditions: mergeConditions(object.status?.conditions, [condition], object.generation, now) };
+}
+
+export interface DomainChildren {
+  /** Selectors with a key Secret, with their state. */
+  dkim: { name: string; algorithm: string; secretName: string; state: 'Published' | 'Signing' | 'Retiring'; createdAt?: string }[];
+  /** Selectors the spec needs that have no key yet. */
+  missingSelectors: string[];
+  certificate: ConditionInput;
+  dns: ConditionInput;
+}
+
+export function domainStatus(object: ObjectRef, issues: RenderIssue[], report: DomainReport | undefined, children: DomainChildren, now: Date): MailDomainStatus {
+  const errors = issues.filter((i) => i.severity === 'Error');
+  const dkimReady: ConditionInput = children.missingSelectors.length > 0
+    ? { type: 'DKIMKeyReady', status: 'False', reason: 'KeyPending', message: `generating a key for selector ${children.missingSelectors.join(', ')}` }
+    : { type: 'DKIMKeyReady', status: 'True', reason: 'KeyReady', message: `signing with ${children.dkim.filter((k) => k.state === 'Signing').map((k) => k.name).join(', ')}` };
+  let readyCondition: ConditionInput;
+  if (!report) {
+    const conflict = errors.find((i) => i.reason === 'DomainConflict');
+    readyCondition = ready(false, conflict?.reason ?? 'Invalid', conflict?.message ?? issueSummary(errors));
+  } else if (errors.length > 0) {
+    readyCondition = ready(false, errors[0]?.reason ?? 'Invalid', `served, but: ${issueSummary(errors)}`);
+  } else if (dkimReady.status !== 'True') {
+    readyCondition = ready(false, 'DKIMKeyPending', dkimReady.message);
+  } else if (children.certificate.status === 'False') {
+    readyCondition = ready(false, children.certificate.reason, children.certificate.message);
+  } else {
+    readyCondition = ready(true, 'Serving', `mail for ${report.domain} is received and signed`);
+  }
+  const conditions = mergeConditions(object.status?.conditions, [readyCondition, dkimReady, children.certificate, children.dns], object.generation, now);
+  return {
+    observedGeneration: object.generation,
+    conditions,
+    dkim: {
+      signingSelectors: children.dkim.filter((k) => k.state === 'Signing').map((k) => k.name).join(','),
+      selectors: children.dkim,
+    },
+    dnsRecords: report?.dnsRecords.map((r) => ({ name: r.name, type: r.type, value: r.value, purpose: r.purpose })) ?? [],
+  };
+}
