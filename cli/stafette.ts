@@ -1,5 +1,6 @@
 // The stafette command line: one program, one subcommand per role.
 import { Command } from 'commander';
+import { registerQueueCommand } from './queue-command.ts';
 import { renderCommand } from './render-command.ts';
 
 export function program(): Command {
@@ -20,6 +21,8 @@ export function program(): Command {
     .action((manifests: string, options: { out: string; quiet?: boolean }) => {
       process.exitCode = renderCommand(manifests, options);
     });
+
+  registerQueueCommand(cli);
 
   return cli;
 }
