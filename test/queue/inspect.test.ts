@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { stopAll } from '../harness/process.ts';
-import { listQueue, newQueueId, queueStats, showQueued, type AcceptedMessage } from '../../mta/src/queue/index.ts';
+import {
+  deleteBody, findOrphanBodies, listQueue, newQueueId, queueStats, showQueued, type AcceptedMessage,
+} from '../../mta/src/queue/index.ts';
 import { acceptedMessage, messageBody, openQueue, type QueueFixture } from './queue-fixture.ts';
 
 describe('queue - inspect', () => {
@@ -101,5 +103,37 @@ describe('queue - inspect', () => {
     const afterAck = await listQueue(q);
     assert.equal(afterAck.entries.length + afterAck.problems.length, 3);
     assert.equal((await queueStats(q)).stream.messages, 3);
+  });
+});
+
+describe('queue - orphan bodies', () => {
+  let server: NatsServer;
+  let q: QueueFixture;
+
+  before(async () => {
+    server = await startNatsServer({ name: 'nats-orphans' });
+    q = await openQueue(server.url);
+  });
+  after(async () => {
+    await q?.close();
+    await server?.destroy();
+    await stopAll();
+  });
+
+  test('a body without a job is found once old enough, and can be deleted; queued bodies are not', async () => {
+    const queued = acceptedMessage();
+    await q.publisher.enqueue(queued, messageBody(2 * 1024 * 1024));
+    const orphanName = newQueueId(Date.now());
+    await q.bodyStore.putBlob({ name: orphanName }, messageBody(2 * 1024 * 1024));
+
+    const search = { ...q, minAgeMs: 3_600_000 };
+    assert.deepEqual(await findOrphanBodies(search), [], 'fresh bodies are never orphans');
+    const later = () => Date.now() + 2 * 3_600_000;
+    const orphans = await findOrphanBodies({ ...search, now: later });
+    assert.deepEqual(orphans.map((o) => o.name), [orphanName]);
+
+    await deleteBody(q.bodyStore, orphanName);
+    assert.deepEqual(await findOrphanBodies({ ...search, now: later }), []);
+    assert.equal((await showQueued(q, queued.queueId))?.bodyPresent, true);
   });
 });

@@ -19,6 +19,8 @@ export type { QueueErrorKind, SmtpReply } from './errors.ts';
 export { describeBodyLocation, loadBody, openBodyStore } from './body-store.ts';
 export { listQueue, queueStats, showQueued } from './inspect.ts';
 export type { InspectOptions, QueueListEntry, QueueListProblem, QueueShowResult, QueueStats } from './inspect.ts';
+export { deleteBody, findOrphanBodies } from './orphan-bodies.ts';
+export type { OrphanBody, OrphanSearch } from './orphan-bodies.ts';
 export { createPublisher } from './publisher.ts';
 export type { AcceptedMessage, EnqueueResult, PublisherOptions, QueuePublisher } from './publisher.ts';
 export { isQueueId, newQueueId, queueIdTime } from './queue-id.ts';

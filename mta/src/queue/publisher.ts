@@ -17,6 +17,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { storeBody } from './body-store.ts';
+import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
 import { encodeRecord, recordVersion, sha256Hex, type ClientInfo, type QueueEnvelope, type QueueRecord } from './record.ts';
@@ -46,7 +47,7 @@ export interface PublisherOptions {
   readonly settings: QueueSettings;
   /** The body bucket (openBodyStore()). */
   readonly bodyStore: ObjectStore;
-  /** Whether the connection is up now (watchConnection().connected); default: not closed. */
+  /** Whether the connection is up now; default: a watchConnection() of its own. */
   readonly isConnected?: () => boolean;
   /** Wait for one PubAck at most this long (default 5000 ms). */
   readonly attemptTimeoutMs?: number;
@@ -70,7 +71,7 @@ const headerRoom = 4096;
 export function createPublisher(opts: PublisherOptions): QueuePublisher {
   const js: JetStreamClient = jetstream(opts.nc);
   const now = opts.now ?? (() => performance.now());
-  const isConnected = opts.isConnected ?? (() => !opts.nc.isClosed());
+  const isConnected = opts.isConnected ?? connectedNow(opts.nc);
   const attemptTimeoutMs = opts.attemptTimeoutMs ?? 5_000;
   const budgetMs = opts.budgetMs ?? 10_000;
   const bytesPerSecond = opts.bodyBytesPerSecond ?? 2 * 1024 * 1024;
@@ -138,6 +139,11 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
       return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind };
     },
   };
+}
+
+function connectedNow(nc: NatsConnection): () => boolean {
+  const watch = watchConnection(nc);
+  return () => watch.connected;
 }
 
 // Copies only the record fields, so extra properties on the caller's object never reach the
