@@ -38,7 +38,7 @@ export function minimalBundle(revision: string, addresses: string[], domain = 'e
 }
 
 /** Writes files into `dir` directly, each by temporary file and rename (an atomic writer). */
-export function writePlainFiles(dir: string, files: Record<string, string>): void {
+export function writePlainFiles(dir: string, files: Record<string, string | Uint8Array>): void {
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) {
     const temporary = join(dir, `.${name}.tmp`);
@@ -55,7 +55,7 @@ let generation = 0;
  * renamed over `..data` (the one atomic step), each visible file is a symlink
  * `<name> -> ..data/<name>`, and the previous payload directory is removed.
  */
-export function writeMountedFiles(dir: string, files: Record<string, string>): void {
+export function writeMountedFiles(dir: string, files: Record<string, string | Uint8Array>): void {
   mkdirSync(dir, { recursive: true });
   const payload = `..${new Date().toISOString().replace(/[:.]/g, '_')}.${process.pid}.${++generation}`;
   mkdirSync(join(dir, payload));

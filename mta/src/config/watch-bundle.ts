@@ -95,13 +95,13 @@ export function createBundleWatcher(opts: BundleWatcherOptions): BundleWatcher {
         if (!seen) opts.report({ kind: 'refused', errors: found.errors, keeping });
         break;
       case 'half-updated': {
-        const reason = `bundle.json has revision ${found.configRevision} and secrets.json ${found.secretsRevision}`;
+        const reason = found.reason;
         if (halfUpdatedSince === null) {
           halfUpdatedSince = opts.now();
           opts.report({ kind: 'waiting', reason: `${reason}; waiting for the other part`, keeping });
         } else if (!halfUpdatedRefused && opts.now() - halfUpdatedSince >= graceMs) {
           halfUpdatedRefused = true;
-          opts.report({ kind: 'refused', errors: [`${reason} for ${Math.round(graceMs / 1000)} s or more (a half-updated mount)`], keeping });
+          opts.report({ kind: 'refused', errors: [`${reason}, for ${Math.round(graceMs / 1000)} s or more`], keeping });
         }
         break;
       }
