@@ -17,11 +17,15 @@ describe('queue - NATS outage', () => {
   let readiness: QueueReadiness;
   const earlier = acceptedMessage();
   const earlierBody = messageBody(4000);
+  let reconnectAttempts = 0;
 
   before(async () => {
     server = await startNatsServer({ name: 'nats-outage' });
     q = await openQueue(server.url);
     readiness = createQueueReadiness({ nc: q.nc, settings: q.settings, watch: q.watch });
+    void (async () => {
+      for await (const s of q.nc.status()) if (s.type === 'reconnecting') reconnectAttempts++;
+    })();
   });
   after(async () => {
     await q?.close();
@@ -52,6 +56,10 @@ describe('queue - NATS outage', () => {
   });
 
   test('nats-server back on the same port and store: reconnects by itself, ready, enqueue works, nothing lost', async () => {
+    // nats.js by default gives up after 10 reconnect attempts and closes the client for good;
+    // stay down past that, so this shows the client keeps trying (maxReconnectAttempts -1).
+    await waitFor('more reconnect attempts than the nats.js default allows', () => reconnectAttempts > 12, { timeoutMs: 60_000 });
+    assert.equal(q.nc.isClosed(), false);
     await server.start();
     await waitFor('the queue to be ready again', async () => (await readiness.check()).ready, { timeoutMs: 30_000 });
     assert.equal(q.watch.connected, true);
