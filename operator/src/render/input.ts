@@ -21,6 +21,12 @@ export interface DkimKeyMaterial {
   privateKeyPem: string;
   /** Base64 of the DER SubjectPublicKeyInfo (RSA) or the raw 32-byte key (Ed25519), as the p= tag wants it. */
   publicKey: string;
+  /**
+   * Where the key is in its rotation, when the operator manages it: Published (in DNS,
+   * not signing yet), Signing, or Retiring (still in DNS, no longer signing). Keys
+   * without a state (offline renders) sign when their selector is one the spec names.
+   */
+  state?: 'Published' | 'Signing' | 'Retiring';
 }
 
 export interface RenderInput {

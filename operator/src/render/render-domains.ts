@@ -32,6 +32,31 @@ export function requiredSelectors(spec: MailDomainSpecResolved): RequiredSelecto
   return [{ selector, algorithm: algorithm === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' }];
 }
 
+/**
+ * Which of a domain's keys sign and which are published. Keys managed by the operator
+ * carry a rotation state: every one is published, the Signing ones of an algorithm the
+ * spec asks for sign, and an algorithm with no live key is missing. Keys without a
+ * state (offline renders) are used when their selector is one the spec names.
+ */
+export function selectKeys(spec: MailDomainSpecResolved, keys: DkimKeyMaterial[]): { signing: DkimKeyMaterial[]; published: DkimKeyMaterial[]; missing: RequiredSelector[] } {
+  const required = requiredSelectors(spec);
+  const bySelector = (a: DkimKeyMaterial, b: DkimKeyMaterial) => (a.selector < b.selector ? -1 : a.selector > b.selector ? 1 : 0);
+  if (keys.some((k) => k.state !== undefined)) {
+    const published = [...keys].sort(bySelector);
+    const signing = published.filter((k) => k.state === 'Signing' && required.some((r) => r.algorithm === k.algorithm));
+    const missing = required.filter((r) => !keys.some((k) => k.algorithm === r.algorithm && k.state !== 'Retiring'));
+    return { signing, published, missing };
+  }
+  const found: DkimKeyMaterial[] = [];
+  const missing: RequiredSelector[] = [];
+  for (const wanted of required) {
+    const key = keys.find((k) => k.selector === wanted.selector && k.algorithm === wanted.algorithm);
+    if (key) found.push(key);
+    else missing.push(wanted);
+  }
+  return { signing: found, published: found, missing };
+}
+
 /** Resolves defaults and keeps the first MailDomain of each domain; later ones conflict. */
 export function acceptDomains(ctx: RenderContext, domains: MailDomain[], specSchema: SchemaNode): AcceptedDomain[] {
   const accepted = new Map<string, AcceptedDomain>();
@@ -65,13 +90,7 @@ export interface RenderedDomain {
 /** One accepted domain's bundle entry (without routing, which needs addresses and relays). */
 export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: DkimKeyMaterial[]): RenderedDomain {
   const ref = refOf('MailDomain', d.resource.metadata);
-  const keys: DkimKeyMaterial[] = [];
-  const missing: RequiredSelector[] = [];
-  for (const wanted of requiredSelectors(d.spec)) {
-    const key = allKeys.find((k) => k.domain === d.spec.domain && k.selector === wanted.selector && k.algorithm === wanted.algorithm);
-    if (key) keys.push(key);
-    else missing.push(wanted);
-  }
+  const { signing, published, missing } = selectKeys(d.spec, allKeys.filter((k) => k.domain === d.spec.domain));
   if (missing.length > 0) {
     ctx.warning(ref, 'spec.dkim', 'DKIMKeyMissing',
       `no DKIM key yet for selector ${missing.map((m) => m.selector).join(', ')}; mail is not signed with it until one is generated`);
@@ -92,8 +111,8 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
       hostname: d.hostname,
       source: { namespace: d.namespace, name: d.resource.metadata.name },
       dkim: {
-        signing: keys.map((k) => k.selector),
-        selectors: keys.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })),
+        signing: signing.map((k) => k.selector),
+        selectors: published.map((k) => ({ selector: k.selector, algorithm: k.algorithm, publicKey: k.publicKey })),
       },
       tls: tlsSecretName ? { secretName: `${d.namespace}/${tlsSecretName}` } : null,
       inbound: {
@@ -102,9 +121,9 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
         dmarc: d.spec.inbound.dmarc,
       },
     },
-    keys,
+    keys: published,
     missing,
-    dnsRecords: dnsRecordsFor(d.spec, d.hostname, keys),
+    dnsRecords: dnsRecordsFor(d.spec, d.hostname, published),
     mtaStsPolicy: mtaStsPolicy(d.spec, d.hostname),
     tlsCertificate,
   };

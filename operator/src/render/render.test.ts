@@ -55,6 +55,30 @@ describe('domains', () => {
     assert.equal(only(result, 'DKIMKeyMissing').severity, 'Warning');
   });
 
+  test('operator-managed keys: all are published in DNS, only Signing keys of a wanted algorithm sign', () => {
+    const d = domain('example-com', { domain: 'example.com', dkim: { selector: 's', algorithm: 'rsa-2048' } });
+    const keys = [
+      { ...key('example.com', 's'), state: 'Retiring' as const },
+      { ...key('example.com', 's-r2'), state: 'Signing' as const },
+      { ...key('example.com', 's-r3'), state: 'Published' as const },
+      { ...key('example.com', 'old-ed', 'ed25519-sha256'), state: 'Signing' as const },
+    ];
+    const result = render(input({ domains: [d], mailboxes: [], dkimKeys: keys }));
+    assert.deepEqual(result.bundle.domains[0]?.dkim.signing, ['s-r2']);
+    assert.deepEqual(result.bundle.domains[0]?.dkim.selectors.map((k) => k.selector), ['old-ed', 's', 's-r2', 's-r3']);
+    assert.deepEqual(result.secrets.dkimKeys.map((k) => k.selector), ['s-r2']);
+    assert.deepEqual(result.domains[0]?.dnsRecords.filter((r) => r.purpose === 'DKIM').map((r) => r.name), [
+      'old-ed._domainkey.example.com', 's._domainkey.example.com', 's-r2._domainkey.example.com', 's-r3._domainkey.example.com',
+    ]);
+    assert.deepEqual(result.missingDkimKeys, []);
+  });
+
+  test('operator-managed keys: an algorithm with only a retiring key is missing', () => {
+    const d = domain('example-com', { domain: 'example.com', dkim: { selector: 's', algorithm: 'both' } });
+    const result = render(input({ domains: [d], dkimKeys: [{ ...key('example.com', 's-rsa'), state: 'Signing' }, { ...key('example.com', 'x', 'ed25519-sha256'), state: 'Retiring' }] }));
+    assert.deepEqual(result.missingDkimKeys.map((m) => m.algorithm), ['ed25519-sha256']);
+  });
+
   test('a domain without postmaster, alias or catch-all gets a warning', () => {
     const result = render(input({ domains: [domain('bare', { domain: 'bare.example' })] }));
     assert.equal(only(result, 'PostmasterMissing').severity, 'Warning');

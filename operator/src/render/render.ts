@@ -82,7 +82,11 @@ export function render(input: RenderInput): RenderResult {
     });
     reports.push({ namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain, dnsRecords: rendered.dnsRecords, mtaStsPolicy: rendered.mtaStsPolicy });
     for (const m of rendered.missing) missingDkimKeys.push({ ...m, namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain });
-    for (const k of rendered.keys) dkimKeys.push({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: k.privateKeyPem });
+    // Only signing keys go to the MTA; published ones are in DNS and status alone.
+    const signing = new Set(rendered.domain.dkim.signing);
+    for (const k of rendered.keys.filter((key) => signing.has(key.selector))) {
+      dkimKeys.push({ domain: k.domain, selector: k.selector, algorithm: k.algorithm, privateKeyPem: k.privateKeyPem });
+    }
     if (rendered.tlsCertificate) {
       const { id, certPem, keyPem } = rendered.tlsCertificate;
       tlsCertificates[id] = { certPem, keyPem };

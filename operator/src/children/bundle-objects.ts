@@ -1,0 +1,38 @@
+// The ConfigMap and Secrets that carry the bundle to the MTA pods (see
+// mta/src/config/bundle-files.ts for the layout and why the secret part is sharded).
+import type { RenderResult } from '../render/render.ts';
+import { configFileName, encodeBundleFiles, secretShardFileName } from '../../../mta/src/config/bundle-files.ts';
+import { managedByLabel } from './owner.ts';
+
+export const revisionAnnotation = 'stafette.dev/bundle-revision';
+
+export interface BundleTarget {
+  namespace: string;
+  /** The ConfigMap's name; Secrets are <name>-secrets-<i>. */
+  name: string;
+  shards: number;
+}
+
+export function bundleSecretName(target: BundleTarget, index: number): string {
+  return `${target.name}-secrets-${index}`;
+}
+
+export function bundleObjects(result: Pick<RenderResult, 'bundle' | 'secrets'>, target: BundleTarget): Record<string, unknown>[] {
+  const files = encodeBundleFiles(result.bundle, result.secrets, target.shards);
+  const metadata = (name: string) => ({
+    name,
+    namespace: target.namespace,
+    labels: { ...managedByLabel, 'app.kubernetes.io/component': 'bundle' },
+    annotations: { [revisionAnnotation]: result.bundle.revision },
+  });
+  return [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(target.name), binaryData: { [configFileName]: files.config.toString('base64') } },
+    ...files.secretShards.map((shard, i) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: metadata(bundleSecretName(target, i)),
+      type: 'Opaque',
+      data: { [secretShardFileName(i, target.shards)]: shard.toString('base64') },
+    })),
+  ];
+}

@@ -1,0 +1,82 @@
+// A DKIM key lives in an immutable Secret per selector, owned by its MailDomain:
+// immutable because a key that is published in DNS must never change under the same
+// selector; a new key always gets a new selector. The key's rotation state is kept in
+// an annotation, since metadata stays writable on an immutable Secret.
+import type { MailDomain } from '../../../crds/src/index.ts';
+import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
+import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
+import { secretValue } from '../render/input.ts';
+import { domainLabel, managedByLabel, ownerReference, type OwnerReference } from './owner.ts';
+
+export const selectorLabel = 'stafette.dev/dkim-selector';
+export const stateAnnotation = 'stafette.dev/dkim-state';
+export const createdAnnotation = 'stafette.dev/created-at';
+export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
+
+export interface DkimSecret extends SecretObject {
+  immutable: boolean;
+  metadata: SecretObject['metadata'] & {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    ownerReferences: OwnerReference[];
+  };
+}
+
+export function dkimSecretName(domain: MailDomain, selector: string): string {
+  return `${domain.metadata.name}-dkim-${selector}`;
+}
+
+export function dkimSecret(domain: MailDomain, selector: string, privateKeyPem: string, state: DkimKeyState, now: Date): DkimSecret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: dkimSecretName(domain, selector),
+      namespace: domain.metadata.namespace,
+      labels: { ...managedByLabel, [domainLabel]: domain.metadata.name, [selectorLabel]: selector },
+      annotations: { [stateAnnotation]: state, [createdAnnotation]: now.toISOString() },
+      ownerReferences: [ownerReference('MailDomain', domain.metadata)],
+    },
+    type: 'Opaque',
+    immutable: true,
+    data: {
+      'private.pem': Buffer.from(privateKeyPem).toString('base64'),
+      domain: Buffer.from(domain.spec.domain).toString('base64'),
+      selector: Buffer.from(selector).toString('base64'),
+    },
+  };
+}
+
+export interface StoredDkimKey extends DkimKeyMaterial {
+  secretName: string;
+  state: DkimKeyState;
+  createdAt?: string;
+}
+
+/** The key held by a DKIM Secret, or null when it is not one or is damaged. */
+export function dkimKeyFromSecret(secret: SecretObject & { metadata: { annotations?: Record<string, string> } }): StoredDkimKey | null {
+  const privateKeyPem = secretValue(secret, 'private.pem');
+  const domain = secretValue(secret, 'domain');
+  const selector = secretValue(secret, 'selector');
+  if (!privateKeyPem || !domain || !selector) return null;
+  let algorithm: DkimAlgorithm;
+  let publicKey: string;
+  try {
+    algorithm = algorithmOf(privateKeyPem);
+    publicKey = publicKeyRecordValue(privateKeyPem);
+  } catch {
+    return null;
+  }
+  const state = secret.metadata.annotations?.[stateAnnotation];
+  return {
+    domain,
+    selector,
+    algorithm,
+    privateKeyPem,
+    publicKey,
+    secretName: secret.metadata.name,
+    state: state === 'Published' || state === 'Retiring' ? state : 'Signing',
+    createdAt: secret.metadata.annotations?.[createdAnnotation],
+  };
+}

@@ -1,0 +1,33 @@
+// The ExternalDNS DNSEndpoint (externaldns.k8s.io/v1alpha1) publishing a domain's
+// records. ExternalDNS wants MX targets as "<preference> <host>" and TXT targets as
+// the unquoted text; providers split long TXT values themselves, with the limits and
+// write-once caveats the README lists.
+import type { MailDomain } from '../../../crds/src/index.ts';
+import type { DnsRecord } from '../render/dns-records.ts';
+import { domainLabel, managedByLabel, ownerReference } from './owner.ts';
+
+/** The text of a zone-file TXT value: its quoted strings joined. */
+export function unquoteTxt(value: string): string {
+  return [...value.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1')).join('');
+}
+
+export function dnsEndpointFor(domain: MailDomain, records: DnsRecord[], ttl: number): Record<string, unknown> {
+  return {
+    apiVersion: 'externaldns.k8s.io/v1alpha1',
+    kind: 'DNSEndpoint',
+    metadata: {
+      name: `${domain.metadata.name}-mail`,
+      namespace: domain.metadata.namespace,
+      labels: { ...managedByLabel, [domainLabel]: domain.metadata.name },
+      ownerReferences: [ownerReference('MailDomain', domain.metadata)],
+    },
+    spec: {
+      endpoints: records.map((r) => ({
+        dnsName: r.name,
+        recordType: r.type,
+        recordTTL: ttl,
+        targets: [r.type === 'MX' ? r.value.replace(/\.$/, '') : unquoteTxt(r.value)],
+      })),
+    },
+  };
+}

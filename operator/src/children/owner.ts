@@ -1,0 +1,21 @@
+// Owner references from a Stafette resource to what the operator creates for it, so
+// that deleting the resource lets the garbage collector delete its children. Owners
+// and children always share a namespace (cross-namespace owners are not allowed).
+import { apiVersion, type ObjectMeta } from '../../../crds/src/index.ts';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: boolean;
+  blockOwnerDeletion: boolean;
+}
+
+export function ownerReference(kind: 'MailDomain' | 'Mailbox' | 'Relay', meta: ObjectMeta): OwnerReference {
+  if (!meta.uid) throw new Error(`${kind} ${meta.name} has no uid; children need an owner read from the API server`);
+  return { apiVersion, kind, name: meta.name, uid: meta.uid, controller: true, blockOwnerDeletion: true };
+}
+
+export const managedByLabel = { 'app.kubernetes.io/managed-by': 'stafette-operator' } as const;
+export const domainLabel = 'stafette.dev/maildomain';
