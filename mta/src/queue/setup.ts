@@ -27,7 +27,12 @@ export interface QueueSetupResult {
 export async function ensureQueue(nc: NatsConnection, settings: QueueSettings): Promise<QueueSetupResult> {
   const maxPayload = nc.info?.max_payload;
   if (!maxPayload) throw queueSetupRefused('the NATS server did not report max_payload; is the connection up?');
-  const jsm = await jetstreamManager(nc);
+  let jsm: JetStreamManager;
+  try {
+    jsm = await jetstreamManager(nc);
+  } catch (err) {
+    throw queueSetupRefused(`JetStream is not available on this NATS account: ${describe(err)}`, err);
+  }
   const jobStream = await ensureStream(jsm, jobStreamConfig(settings, maxPayload));
   const bodyStream = await ensureStream(jsm, bodyStreamConfig(settings));
   const consumer = await ensureConsumer(jsm, settings.streamName, deliveryConsumerConfig(settings));
