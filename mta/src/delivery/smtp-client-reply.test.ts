@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { outcomesOf, parseReply, statusOfReply } from './smtp-client-reply.ts';
+
+test('replies parse into code, enhanced code and text', () => {
+  assert.deepEqual(parseReply('550 5.1.1 <x@y.test>: user unknown'), { code: 550, enhanced: '5.1.1', text: '<x@y.test>: user unknown' });
+  assert.deepEqual(parseReply('250-2.0.0 first\n250 2.0.0 second'), { code: 250, enhanced: '2.0.0', text: 'first second' });
+  assert.deepEqual(parseReply('451 try later'), { code: 451, enhanced: '4.0.0', text: 'try later' });
+  // An enhanced code of another class than the reply is not trusted.
+  assert.deepEqual(parseReply('250 5.0.0 odd'), { code: 250, enhanced: '2.0.0', text: 'odd' });
+});
+
+test('a hostile reply is transient and its text is cleaned and capped', () => {
+  const weird = parseReply('999 \u0000evil\u001b[31m');
+  assert.equal(weird.code, 0);
+  assert.equal(statusOfReply(weird), 'transient');
+  assert.ok(!/[\x00-\x1f]/.test(weird.text));
+  assert.ok(parseReply(`550 ${'x'.repeat(5000)}`).text.length <= 512);
+});
+
+test('per-recipient outcomes: RCPT refusals, the final reply for the rest, MAIL refusal for all', () => {
+  const refused = new Map([['b@x.test', '550 5.1.1 no such user'], ['c@x.test', '452 4.2.2 mailbox full']]);
+  const outcomes = outcomesOf(['a@x.test', 'b@x.test', 'c@x.test'], { kind: 'replies', refused, final: '250 2.0.0 queued' }, '127.0.0.2:25');
+  assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code]), [
+    ['a@x.test', 'delivered', 250], ['b@x.test', 'permanent', 550], ['c@x.test', 'transient', 452],
+  ]);
+  const mail = outcomesOf(['a@x.test'], { kind: 'replies', refused: new Map(), mailRefused: '553 5.7.1 sender refused' }, 'h');
+  assert.deepEqual([mail[0]!.status, mail[0]!.reply.enhanced], ['permanent', '5.7.1']);
+  const broken = outcomesOf(['a@x.test'], { kind: 'broken', reason: 'ECONNRESET', afterData: true }, 'h');
+  assert.deepEqual([broken[0]!.status, broken[0]!.reply.enhanced], ['transient', '4.4.2']);
+});
