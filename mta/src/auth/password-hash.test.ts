@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashPassword, verifyPassword } from './password-hash.ts';
+import { hashPassword, verifyPassword, verifyPasswordAsync } from './password-hash.ts';
 
 const cheap = { ln: 10, r: 8, p: 1 };
 
@@ -19,4 +19,11 @@ test('malformed hashes and hostile costs are refused without an exception', () =
   for (const bad of ['', 'plain', '$scrypt$ln=10,r=8,p=1$abc', '$scrypt$ln=30,r=8,p=1$c2FsdA==$aGFzaA==', '$2b$10$abcdefghijklmnopqrstuv']) {
     assert.equal(verifyPassword(bad, 'x'), false, bad);
   }
+});
+
+test('the async verify gives the same answers as the sync one', async () => {
+  const hash = hashPassword('correct horse', cheap);
+  assert.equal(await verifyPasswordAsync(hash, 'correct horse'), true);
+  assert.equal(await verifyPasswordAsync(hash, 'wrong'), false);
+  assert.equal(await verifyPasswordAsync('$scrypt$ln=30,r=8,p=1$c2FsdA==$aGFzaA==', 'x'), false);
 });

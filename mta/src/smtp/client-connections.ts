@@ -1,0 +1,32 @@
+// Open connections per client IP on one listener, so one address cannot take every slot
+// (reliability.md §3 B30). Counted in the process; each pod limits its own share.
+export interface ConnectionCounter {
+  /** Registers a connection; false (and nothing registered) when the IP is at its limit. */
+  open(id: string, ip: string): boolean;
+  /** Forgets a connection registered by open(); unknown ids are ignored. */
+  close(id: string): void;
+  count(ip: string): number;
+}
+
+export function createConnectionCounter(limit: number): ConnectionCounter {
+  const byIp = new Map<string, number>();
+  const ipOf = new Map<string, string>();
+  return {
+    open(id, ip) {
+      const n = byIp.get(ip) ?? 0;
+      if (n >= limit) return false;
+      byIp.set(ip, n + 1);
+      ipOf.set(id, ip);
+      return true;
+    },
+    close(id) {
+      const ip = ipOf.get(id);
+      if (ip === undefined) return;
+      ipOf.delete(id);
+      const n = (byIp.get(ip) ?? 1) - 1;
+      if (n <= 0) byIp.delete(ip);
+      else byIp.set(ip, n);
+    },
+    count: (ip) => byIp.get(ip) ?? 0,
+  };
+}

@@ -1,0 +1,211 @@
+// The SMTP intake: listeners that accept mail, apply the policy, and answer 250 only after the
+// queue acknowledged the message. Public surface for main wiring, the CLI and the tests.
+//
+//   const intake = createIntake({
+//     listeners: defaultListeners(),                  // mx 2525, submission 2587, submissions 2465
+//     getConfig: () => ({ bundle, secrets }),         // the current bundle; called per new session
+//     publisher,                                      // createPublisher() from mta/src/queue
+//     hostname: 'mx.example.com',                     // EHLO/greeting name; default: first domain's hostname
+//     clock, resolver, observer, logger,              // all optional, all injected I/O
+//     defaultTls: { certPem, keyPem },                // optional; else self-signed at listen()
+//   });
+//   await intake.listen();                            // binds every listener
+//   intake.addresses();                               // { mx: { host, port }, ... } (real ports when 0)
+//   await intake.close(30_000);                       // stop accepting; sessions in flight may finish
+//                                                     // their current message; after the deadline 421
+//
+// How a session goes (details in the files named):
+//   connect     per-IP connection limit (client-connections.ts), greeting pause and reverse DNS
+//               per listener (smtp-server-overrides.ts, listener-config.ts); the session keeps
+//               the bundle it started with.
+//   STARTTLS    certificate by SNI from the current bundle (certificate-selector.ts).
+//   AUTH        submission only, only after TLS (smtp-server answers 538 before); PLAIN/LOGIN
+//               against the bundle's scrypt hashes, off the event loop; 3 failures -> 421.
+//   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count).
+//   DATA        normalise stray CR/LF, check size/header/line/hop limits, add Received (and
+//               Date/Message-ID on submission), enqueue; 250 after the PubAck, else 451/452.
+// Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
+import { promises as dns } from 'node:dns';
+import { hostname as osHostname } from 'node:os';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { Logger } from '../ops/logger.ts';
+import { silentLogger } from '../ops/logger.ts';
+import type { QueuePublisher } from '../queue/index.ts';
+import { createCertificateSelector } from './certificate-selector.ts';
+import { createConnectionCounter } from './client-connections.ts';
+import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
+import type { ListenerConfig } from './listener-config.ts';
+import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
+import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
+import { installSmtpServerOverrides, type GreetingDelayOption } from './smtp-server-overrides.ts';
+
+export { defaultListenerConfigs, defaultListeners, listenerConfig } from './listener-config.ts';
+export type { ListenerConfig, ListenerRole } from './listener-config.ts';
+export type { Clock, IntakeConfig } from './session-handlers.ts';
+export type { TlsMaterial } from './self-signed-certificate.ts';
+export { generateSelfSignedCertificate } from './self-signed-certificate.ts';
+
+/** Reverse DNS for the Received header; node:dns by default. */
+export interface ReverseResolver {
+  reverse(ip: string): Promise<string[]>;
+}
+
+export interface IntakeOptions {
+  readonly listeners: readonly ListenerConfig[];
+  /** The bundle in force now. Called once per new session; must not throw. */
+  readonly getConfig: () => IntakeConfig;
+  readonly publisher: QueuePublisher;
+  /** Our name in the greeting, EHLO reply and Received; default: the first domain's hostname, else the OS hostname. */
+  readonly hostname?: string;
+  readonly clock?: Clock;
+  readonly resolver?: ReverseResolver;
+  readonly observer?: IntakeObserver;
+  readonly logger?: Logger;
+  /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
+  readonly defaultTls?: TlsMaterial | null;
+}
+
+export interface ListenerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Intake {
+  /** Binds every listener; rejects if one cannot bind (the others are closed again). */
+  listen(): Promise<void>;
+  /** Bound addresses by listener name. */
+  addresses(): Record<string, ListenerAddress>;
+  /**
+   * Stops accepting connections at once. Sessions in flight may finish the message they are
+   * sending (a new command gets 421); at `deadlineMs` the rest get 421 and are closed.
+   */
+  close(deadlineMs: number): Promise<void>;
+}
+
+export function createIntake(opts: IntakeOptions): Intake {
+  installSmtpServerOverrides();
+  const logger = opts.logger ?? silentLogger;
+  const observer = opts.observer ?? ignoreIntakeEvents;
+  const clock = opts.clock ?? { now: () => Date.now() };
+  const resolver = opts.resolver ?? { reverse: (ip: string) => dns.reverse(ip) };
+  const hostname = opts.hostname ?? opts.getConfig().bundle.domains[0]?.hostname ?? osHostname();
+  const servers = new Map<string, SMTPServer>();
+
+  async function defaultTls(): Promise<TlsMaterial> {
+    if (opts.defaultTls) return opts.defaultTls;
+    logger.warn('no default TLS certificate configured: using a self-signed one for clients without SNI or without a bundle certificate', { hostname });
+    return await generateSelfSignedCertificate([hostname]);
+  }
+
+  function createServer(listener: ListenerConfig, fallbackTls: TlsMaterial): SMTPServer {
+    const log = logger.child({ listener: listener.name });
+    const certificates = createCertificateSelector(opts.getConfig, fallbackTls, log);
+    const handlers = createSessionHandlers({
+      listener, hostname, getConfig: opts.getConfig, publisher: opts.publisher, clock, observer, logger: log,
+      connections: createConnectionCounter(listener.maxConnectionsPerIp),
+    });
+    let tlsInUse = certificates.defaultMaterial();
+    const options: SMTPServerOptions & GreetingDelayOption = {
+      name: hostname,
+      banner: 'Stafette',
+      secure: listener.tls === 'implicit',
+      key: tlsInUse.keyPem,
+      cert: tlsInUse.certPem,
+      SNICallback: (servername, cb) => certificates.sniCallback(servername, cb),
+      size: maxSizeOf(opts.getConfig().bundle, listener),
+      hideSize: false,
+      hideENHANCEDSTATUSCODES: false,
+      hideDSN: true,
+      hideSTARTTLS: false,
+      hideREQUIRETLS: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      disabledCommands: listener.role === 'mx' ? ['AUTH'] : [],
+      authOptional: listener.role === 'mx',
+      allowInsecureAuth: false,
+      disableReverseLookup: !listener.reverseDns,
+      resolver: {
+        reverse: (ip: string, cb: (err: Error | null, hostnames?: string[]) => void) => {
+          resolver.reverse(ip).then((names) => cb(null, names), (err: Error) => cb(err));
+        },
+      },
+      maxClients: listener.maxClients,
+      socketTimeout: listener.socketTimeoutMs,
+      greetingDelayMs: listener.greetingDelayMs,
+      logger: false,
+      onConnect(session, done) {
+        // The bundle may have changed: the SIZE we announce and the certificate for clients
+        // without SNI follow it for this and later sessions.
+        const config = opts.getConfig();
+        server.options.size = maxSizeOf(config.bundle, listener);
+        const material = certificates.defaultMaterial();
+        if (material !== tlsInUse) {
+          tlsInUse = material;
+          server.updateSecureContext({ key: material.keyPem, cert: material.certPem });
+        }
+        handlers.onConnect(session, done);
+      },
+      onClose: (session) => handlers.onClose(session),
+      onAuth: (auth, session, done) => handlers.onAuth(auth, session, done),
+      onMailFrom: (address, session, done) => handlers.onMailFrom(address, session, done),
+      onRcptTo: (address, session, done) => handlers.onRcptTo(address, session, done),
+      onData: (stream, session, done) => handlers.onData(stream, session, done),
+    };
+    const server = new SMTPServer(options);
+    // A client's TCP reset arrives here as 'error'; unhandled it would end the process
+    // (reliability.md F11). Log it and keep serving.
+    server.on('error', (err: Error & { code?: string }) => {
+      log.debug('connection error', { code: err.code, err });
+      observer.rejected(listener.name, 'connection_error');
+    });
+    return server;
+  }
+
+  return {
+    async listen() {
+      const tls = await defaultTls();
+      for (const listener of opts.listeners) {
+        if (servers.has(listener.name)) throw new Error(`two listeners named ${listener.name}`);
+        const server = createServer(listener, tls);
+        servers.set(listener.name, server);
+        try {
+          await new Promise<void>((resolve, reject) => {
+            server.server.once('error', reject);
+            server.listen(listener.port, listener.host, () => {
+              server.server.off('error', reject);
+              resolve();
+            });
+          });
+        } catch (err) {
+          await closeAll(servers, 0);
+          throw err;
+        }
+        const address = server.server.address();
+        logger.info('SMTP listener ready', {
+          listener: listener.name, role: listener.role, tls: listener.tls, address,
+          greetingDelayMs: listener.greetingDelayMs, reverseDns: listener.reverseDns,
+        });
+      }
+    },
+    addresses() {
+      const out: Record<string, ListenerAddress> = {};
+      for (const [name, server] of servers) {
+        const a = server.server.address();
+        if (a && typeof a === 'object') out[name] = { host: a.address, port: a.port };
+      }
+      return out;
+    },
+    async close(deadlineMs) {
+      await closeAll(servers, deadlineMs);
+    },
+  };
+}
+
+async function closeAll(servers: Map<string, SMTPServer>, deadlineMs: number): Promise<void> {
+  await Promise.all([...servers.values()].map((server) => new Promise<void>((resolve) => {
+    if (!server.server.listening) return resolve();
+    // smtp-server reads closeTimeout when close() starts: the grace period for sessions in flight.
+    server.options.closeTimeout = Math.max(1, deadlineMs);
+    server.close(() => resolve());
+  })));
+  servers.clear();
+}

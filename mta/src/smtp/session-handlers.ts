@@ -1,0 +1,247 @@
+// The smtp-server hooks of one listener: each adapts smtp-server's callback to an async
+// step, asks the pure policy for a verdict, and answers with the verdict's SmtpError or
+// success. The only place where smtp-server's session object is read.
+//
+// Config: a session keeps the bundle it started with (getConfig() at connect), so a reload
+// never changes the rules in the middle of a transaction; new sessions get the new bundle.
+import type { Readable } from 'node:stream';
+import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
+import { normalizeAddress } from '../address.ts';
+import { verifyPasswordAsync } from '../auth/password-hash.ts';
+import type { Bundle, BundleDomain, BundleSecrets } from '../config/bundle-schema.ts';
+import { isSmtpError, type SmtpError } from '../errors.ts';
+import type { Logger } from '../ops/logger.ts';
+import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
+import { checkRecipient } from '../policy/recipient-policy.ts';
+import { authFailed, localError, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
+import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
+import type { ConnectionCounter } from './client-connections.ts';
+import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
+import type { IntakeObserver } from './intake-observer.ts';
+import type { ListenerConfig } from './listener-config.ts';
+
+export interface IntakeConfig {
+  readonly bundle: Bundle;
+  readonly secrets: BundleSecrets;
+}
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface HandlerContext {
+  readonly listener: ListenerConfig;
+  readonly hostname: string;
+  readonly getConfig: () => IntakeConfig;
+  readonly publisher: QueuePublisher;
+  readonly clock: Clock;
+  readonly observer: IntakeObserver;
+  readonly logger: Logger;
+  readonly connections: ConnectionCounter;
+}
+
+interface SessionState {
+  readonly config: IntakeConfig;
+  readonly log: Logger;
+  authFailures: number;
+  /** Domains of the accepted recipients of the current transaction (null: relayed). */
+  domains: (BundleDomain | null)[];
+  declaredSize: number | null;
+}
+
+type Done = (err?: Error | null) => void;
+
+// An unknown user costs the same scrypt work as a known one, so timing does not tell which
+// logins exist (reliability.md §3 B22). Random salt and hash: it never matches.
+const decoyHash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 7).toString('base64')}$${Buffer.alloc(32, 9).toString('base64')}`;
+
+export function createSessionHandlers(ctx: HandlerContext) {
+  const sessions = new Map<string, SessionState>();
+  const name = ctx.listener.name;
+
+  function state(session: SMTPServerSession): SessionState {
+    const s = sessions.get(session.id);
+    if (!s) throw localError(`no state for session ${session.id}`);
+    return s;
+  }
+
+  /** Runs one step; a thrown SmtpError becomes the reply, anything else a logged 451. */
+  function step(verb: string, session: SMTPServerSession, done: Done, work: (s: SessionState) => Promise<void> | void): void {
+    ctx.observer.command(name, verb);
+    let s: SessionState | undefined;
+    void (async () => {
+      s = state(session);
+      await work(s);
+    })().then(() => done(), (err: unknown) => done(reject(verb, s?.log ?? ctx.logger, err)));
+  }
+
+  function reject(verb: string, log: Logger, err: unknown): SmtpError {
+    const error = isSmtpError(err) ? err : localError(`${verb} failed unexpectedly`, err);
+    ctx.observer.rejected(name, error.rule);
+    (error.temporary() && !isSmtpError(err) ? log.error : log.info)(`${verb} refused`, error.logFields());
+    return error;
+  }
+
+  return {
+    onConnect(session: SMTPServerSession, done: Done): void {
+      const ip = session.remoteAddress;
+      const log = ctx.logger.child({ session: session.id, listener: name, client: ip });
+      if (!ctx.connections.open(session.id, ip)) {
+        done(reject('CONNECT', log, tooManyConnections(ip, ctx.listener.maxConnectionsPerIp)));
+        return;
+      }
+      sessions.set(session.id, { config: ctx.getConfig(), log, authFailures: 0, domains: [], declaredSize: null });
+      ctx.observer.sessionOpened(name);
+      log.debug('session opened', { rdns: session.clientHostname || null });
+      done();
+    },
+
+    onClose(session: SMTPServerSession): void {
+      ctx.connections.close(session.id);
+      if (sessions.delete(session.id)) ctx.observer.sessionClosed(name);
+    },
+
+    onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, done: (err: Error | null | undefined, res?: SMTPServerAuthenticationResponse) => void): void {
+      ctx.observer.command(name, 'AUTH');
+      let s: SessionState;
+      try {
+        s = state(session);
+      } catch (err) {
+        done(reject('AUTH', ctx.logger, err));
+        return;
+      }
+      void authenticate(s, auth).then((user) => {
+        ctx.observer.authAttempt(name, 'success');
+        s.log.info('authenticated', { user, method: auth.method });
+        done(null, { user });
+      }, (err: unknown) => {
+        ctx.observer.authAttempt(name, 'failure');
+        s.authFailures++;
+        const error = s.authFailures >= ctx.listener.maxAuthFailures ? tooManyAuthFailures(ctx.listener.maxAuthFailures) : err;
+        done(reject('AUTH', s.log, error));
+      });
+    },
+
+    onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+      step('MAIL', session, done, (s) => {
+        s.domains = [];
+        s.declaredSize = declaredSize(address);
+        const verdict = ctx.listener.role === 'submission'
+          ? checkSubmissionSender(s.config.bundle, userOf(session), address.address)
+          : checkMxSender(address.address);
+        if (!verdict.accept) throw verdict.error;
+        const tooBig = checkDeclaredSize(s.declaredSize, maxSizeOf(s.config.bundle, ctx.listener));
+        if (tooBig) throw tooBig;
+      });
+    },
+
+    onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
+      step('RCPT', session, done, (s) => {
+        const mayRelay = ctx.listener.role === 'submission' && userOf(session) !== '';
+        const verdict = checkRecipient(s.config.bundle, address.address, { mayRelay });
+        if (!verdict.accept) throw verdict.error;
+        const domains = [...s.domains, verdict.domain];
+        const limits = ctx.listener.limits;
+        const refusal = checkRecipientCount(session.envelope.rcptTo.length, recipientLimitFor(domains, limits))
+          ?? checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
+        if (refusal) throw refusal;
+        s.domains = domains;
+      });
+    },
+
+    onData(stream: Readable, session: SMTPServerSession, done: (err?: Error | null, message?: string) => void): void {
+      ctx.observer.command(name, 'DATA');
+      let s: SessionState;
+      try {
+        s = state(session);
+      } catch (err) {
+        stream.resume();
+        stream.once('end', () => done(reject('DATA', ctx.logger, err)));
+        return;
+      }
+      const limits = ctx.listener.limits;
+      const sizeLimit = sizeLimitFor(s.domains, limits);
+      void (async () => {
+        const message = await readMessage(stream, sizeLimit);
+        const refusal = checkReceived(message, sizeLimit, limits);
+        if (refusal) throw refusal;
+        const now = ctx.clock.now();
+        const queueId = newQueueId(now);
+        const envelope = session.envelope;
+        const mailFrom = envelope.mailFrom || { address: '', args: false as const };
+        const client = clientInfo(session);
+        const body = storedBody(message, {
+          queueId, date: new Date(now), byHostname: ctx.hostname, client,
+          clientHostname: validHostname(session.clientHostname),
+          smtpUtf8: envelope.smtpUtf8 === true,
+          recipients: envelope.rcptTo.map((r) => r.address),
+          completeHeaders: ctx.listener.role === 'submission',
+        });
+        const started = performance.now();
+        await enqueueMessage(ctx.publisher, {
+          queueId, receivedAt: new Date(now).toISOString(), listener: name, client,
+          envelope: {
+            mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
+            rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
+          },
+        }, body);
+        const seconds = (performance.now() - started) / 1000;
+        ctx.observer.messageAccepted(name, body.length, seconds);
+        s.log.info('message queued', {
+          queueId, bytes: body.length, recipients: envelope.rcptTo.length, publishMs: Math.round(seconds * 1000),
+          bareCr: message.scan.bareCr, bareLf: message.scan.bareLf,
+        });
+        return queueId;
+      })().then(
+        (queueId) => done(null, `Ok: queued as ${queueId}`),
+        (err: unknown) => done(reject('DATA', s.log, err)),
+      );
+    },
+  };
+
+  async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<string> {
+    if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);
+    const raw = auth.username ?? '';
+    // PLAIN may name a different authorization identity (RFC 4616); we do not offer proxy logins.
+    if (auth.authzid && auth.authzid !== raw) throw authFailed(raw, 'authorization identity differs from the login');
+    const user = normalizeAddress(raw)?.address ?? null;
+    const mailbox = user ? s.config.bundle.mailboxes.find((m) => m.address === user) : undefined;
+    const hash = mailbox?.login && user ? s.config.secrets.passwords[user] : undefined;
+    const ok = await verifyPasswordAsync(hash ?? decoyHash, auth.password ?? '');
+    if (!hash || !user) throw authFailed(raw, mailbox ? 'mailbox may not log in' : 'no such login');
+    if (!ok) throw authFailed(raw, 'wrong password');
+    return user;
+  }
+}
+
+// The largest message any listener transaction could carry: smtp-server's SIZE (EHLO and MAIL).
+export function maxSizeOf(bundle: Bundle, listener: ListenerConfig): number {
+  let max = listener.role === 'submission' ? listener.limits.maxMessageSize : 0;
+  for (const d of bundle.domains) max = Math.max(max, d.inbound.maxMessageSize);
+  return max > 0 ? max : listener.limits.maxMessageSize;
+}
+
+function declaredSize(address: SMTPServerAddress): number | null {
+  const size = address.args ? address.args.SIZE : undefined;
+  return typeof size === 'string' && /^\d{1,20}$/.test(size) ? Number(size) : null;
+}
+
+function userOf(session: SMTPServerSession): string {
+  return typeof session.user === 'string' ? session.user : '';
+}
+
+function clientInfo(session: SMTPServerSession): ClientInfo {
+  const cipher = session.secure && session.tlsOptions ? session.tlsOptions : null;
+  return {
+    ip: session.remoteAddress,
+    helo: session.hostNameAppearsAs || '',
+    tls: cipher ? { protocol: cipher.version ?? 'TLS', cipher: cipher.standardName ?? cipher.name } : null,
+    authUser: userOf(session) || null,
+  };
+}
+
+function validHostname(name: unknown): string | null {
+  return typeof name === 'string' && name !== '' && !name.startsWith('[') ? name : null;
+}

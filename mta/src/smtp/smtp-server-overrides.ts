@@ -1,0 +1,127 @@
+// The two places where Stafette changes smtp-server's behaviour, in one file (see README.md
+// in this folder for the why and the numbers).
+//
+// 1. The greeting pause. SMTPConnection.init() waits a hard-coded 100 ms before it sends the
+//    220 greeting (early-talker detection: a client that speaks first gets "421 You talk too
+//    soon"). It is not an option. With one message per session that caps each connection at
+//    ~10 messages/s (performance.md: ~194 msg/s with it, ~1,800 without). We replace init()
+//    with the same code whose delay comes from the listener's option `greetingDelayMs`
+//    (smtp-server's own 100 ms when the option is absent, so any other SMTPServer in the
+//    process keeps the upstream behaviour). 0 sends the greeting at once.
+//
+// 2. Enhanced status codes of application errors. smtp-server replies to an error from
+//    onMailFrom/onRcptTo/onData/onAuth with `err.responseCode` and `err.message`, and adds an
+//    enhanced code chosen from the reply code alone (550 -> 5.1.1 even for a relay refusal).
+//    SmtpError puts its own enhanced code at the start of its message; the replaced send()
+//    sees that and lets it stand instead of adding a second one.
+//
+// Why an override and not patch-package: it needs no install-time step (works with `npm ci
+// --ignore-scripts` and in the image build), it is per listener, and it fails loudly instead
+// of silently: installSmtpServerOverrides() checks that the upstream code it replaces is the
+// code it was written against (`upstreamFingerprints`), and throws at start-up (and in the
+// unit test) if an smtp-server upgrade changed it. Then re-read init() and update both.
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+/** Option added to SMTPServerOptions: milliseconds before the 220 greeting (0 = none). */
+export interface GreetingDelayOption {
+  greetingDelayMs?: number;
+}
+
+// The upstream source text this module replaces; checked at install time.
+export const upstreamFingerprints = {
+  init: ['this._setListeners(', 'this._server.options.maxClients', 'Too many connected clients', 'setTimeout(() => this.connectionReady(), 100)'],
+  send: ['send(code, data, context)', 'this._getEnhancedStatusCode(code, context)'],
+} as const;
+
+/** The smtp-server default the replaced init() keeps when a listener sets no delay. */
+export const upstreamGreetingDelayMs = 100;
+
+// The private members of SMTPConnection the replacements use.
+interface ConnectionInternals {
+  _server: { options: GreetingDelayOption & { maxClients?: number }; connections: Set<unknown> };
+  name: string;
+  _setListeners(callback: () => void): void;
+  connectionReady(): void;
+  send(code: number, data?: string | string[], context?: string | false): void;
+  init(): void;
+}
+
+/** A timer function; injectable so a test can see whether the greeting waited for one. */
+export type ScheduleGreeting = (run: () => void, delayMs: number) => void;
+
+const scheduleWithTimer: ScheduleGreeting = (run, delayMs) => {
+  // Unref: a pending greeting must not keep the process alive (as upstream).
+  setTimeout(run, delayMs).unref();
+};
+
+/** The replacement of SMTPConnection.prototype.init, with the delay read from the listener's options. */
+export function initWithGreetingDelay(this: ConnectionInternals, schedule: ScheduleGreeting = scheduleWithTimer): void {
+  this._setListeners(() => {
+    const options = this._server.options;
+    if (options.maxClients && this._server.connections.size > options.maxClients) {
+      this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+      return;
+    }
+    const delay = greetingDelayOf(options);
+    if (delay <= 0) {
+      this.connectionReady();
+      return;
+    }
+    schedule(() => this.connectionReady(), delay);
+  });
+}
+
+export function greetingDelayOf(options: GreetingDelayOption): number {
+  const d = options.greetingDelayMs;
+  return typeof d === 'number' && Number.isFinite(d) && d >= 0 ? d : upstreamGreetingDelayMs;
+}
+
+// "5.1.1 text" / "4.3.0 text": a message that already starts with an enhanced code (RFC 3463).
+const enhancedPrefix = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/** Whether send() should leave out its own enhanced code because the text carries one. */
+export function carriesEnhancedCode(data: unknown, context: unknown): boolean {
+  return context === undefined && typeof data === 'string' && enhancedPrefix.test(data);
+}
+
+// The upstream methods as loaded, before any replacement: what checkUpstream() inspects.
+const upstreamMethods: Record<string, unknown> = {
+  init: SMTPConnection.prototype.init,
+  send: SMTPConnection.prototype.send,
+  _setListeners: (SMTPConnection.prototype as unknown as Record<string, unknown>)._setListeners,
+  connectionReady: SMTPConnection.prototype.connectionReady,
+};
+
+let installed = false;
+
+/** Replaces init() and send() on SMTPConnection once per process; throws if upstream changed. */
+export function installSmtpServerOverrides(): void {
+  if (installed) return;
+  const proto = SMTPConnection.prototype as unknown as ConnectionInternals;
+  const problems = checkUpstream();
+  if (problems.length > 0) {
+    throw new Error(`smtp-server changed; mta/src/smtp/smtp-server-overrides.ts must be reviewed: ${problems.join('; ')}`);
+  }
+  const originalSend = upstreamMethods.send as ConnectionInternals['send'];
+  proto.init = function init(this: ConnectionInternals) {
+    initWithGreetingDelay.call(this);
+  };
+  proto.send = function send(this: ConnectionInternals, code, data, context) {
+    return originalSend.call(this, code, data, carriesEnhancedCode(data, context) ? false : context);
+  };
+  installed = true;
+}
+
+/** What differs between the installed smtp-server and the code the overrides replace. */
+export function checkUpstream(methods: Record<string, unknown> = upstreamMethods): string[] {
+  const problems: string[] = [];
+  for (const [method, needles] of Object.entries(upstreamFingerprints)) {
+    const fn = methods[method];
+    const source = typeof fn === 'function' ? fn.toString() : '';
+    for (const needle of needles) if (!source.includes(needle)) problems.push(`${method}() no longer contains ${JSON.stringify(needle)}`);
+  }
+  for (const method of ['_setListeners', 'connectionReady']) {
+    if (typeof methods[method] !== 'function') problems.push(`${method}() is gone`);
+  }
+  return problems;
+}
