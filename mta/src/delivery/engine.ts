@@ -1,0 +1,299 @@
+// The delivery engine: one job in, every recipient brought to a final outcome or a durably
+// queued retry, then the caller may ack. I/O goes through `JobEffects` (NATS in production,
+// nats-effects.ts; in memory in the unit tests), so the order of writes is visible here:
+//
+//   1. attempt each destination group concurrently; record delivered recipients in the
+//      ledger as soon as their group answers (this is what bounds the duplicate window:
+//      a crash after a remote 250 and before this write re-sends to those recipients);
+//   2. decide (decision.ts);
+//   3. queue the DSN, if any, and wait for its PubAck;
+//   4. queue the retry (the pending recipients and their state), and wait for its PubAck;
+//   5. only then report "done": the worker acks the job. A crash anywhere before 5 means
+//      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
+//      retry's schedule subject are derived from the job, so repeats are de-duplicated.
+import { createHash } from 'node:crypto';
+import { newQueueId } from '../queue/queue-id.ts';
+import type { DecodedRecord, EnvelopeAddress, QueueRecord } from '../queue/record.ts';
+import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
+import { decide, type BouncedRecipient, type Decision } from './decision.ts';
+import type { DeferredState } from './deferred-job.ts';
+import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
+import { buildDsn } from './dsn.ts';
+import type { RetryPolicy } from './retry-policy.ts';
+import type { Logger } from '../ops/logger.ts';
+
+/** One address handed to a transport, for one envelope recipient (routing.ts's shape). */
+export interface PlannedDelivery {
+  readonly address: string;
+  readonly envelopeRecipient: string;
+}
+
+export interface PlannedGroup {
+  readonly key: string;
+  readonly destination: Destination;
+  readonly deliveries: readonly PlannedDelivery[];
+}
+
+/** Routing's answer for a set of envelope recipients (routing.ts planRecipients). */
+export interface RoutePlan {
+  readonly groups: readonly PlannedGroup[];
+  readonly unroutable: readonly RecipientOutcome[];
+}
+
+export type Router = (record: QueueRecord, recipients: readonly string[]) => RoutePlan;
+
+/** A delivered (envelope recipient, address) pair, as the ledger stores it. */
+export interface LedgerEntry {
+  readonly envelopeRecipient: string;
+  readonly address: string;
+}
+
+export interface QueuedDsn {
+  readonly queueId: string;
+  readonly sender: EnvelopeAddress;
+  readonly body: Buffer;
+  readonly reportingMta: string;
+}
+
+export interface JobEffects {
+  loadBody(decoded: DecodedRecord): Promise<Uint8Array>;
+  /** The ledger entries already written for this message (only read when they can exist). */
+  delivered(queueId: string, pairs: readonly LedgerEntry[]): Promise<Set<string>>;
+  recordDelivered(queueId: string, pairs: readonly LedgerEntry[]): Promise<void>;
+  /** Enqueues the DSN as a new message (from <>), waiting for the PubAck. */
+  queueDsn(dsn: QueuedDsn): Promise<void>;
+  /** Schedules the retry job, waiting for the PubAck. */
+  deferJob(state: DeferredState, record: QueueRecord, inlineBody: Uint8Array | null): Promise<void>;
+}
+
+export interface EngineOptions {
+  readonly transport: Transport;
+  readonly route: Router;
+  readonly effects: JobEffects;
+  readonly policy: () => RetryPolicy;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly randomHex: (bytes: number) => string;
+  /** Our host name: Reporting-MTA of DSNs. */
+  readonly hostname: string;
+  /** One attempt (one destination group) ends after this long; its recipients are transient. */
+  readonly attemptTimeoutMs: number;
+  readonly logger: Logger;
+  readonly observer: DeliveryObserver;
+}
+
+/** A job as the worker hands it over. */
+export interface EngineJob {
+  readonly decoded: DecodedRecord;
+  /** null for mail fresh from intake. */
+  readonly state: DeferredState | null;
+  /** True when JetStream delivered this job before (a worker died or lost its lease). */
+  readonly redelivered: boolean;
+  /** Aborted at shutdown: the engine stops and the worker hands the job back. */
+  readonly signal: AbortSignal;
+}
+
+export type EngineResult =
+  | { readonly kind: 'done'; readonly finished: boolean; readonly decision: Decision | null }
+  | { readonly kind: 'interrupted' };
+
+// Far in the future: a held message waits for `stafette queue release`.
+const holdMs = 365 * 24 * 3_600_000;
+
+export function createEngine(opts: EngineOptions): { process(job: EngineJob): Promise<EngineResult> } {
+  const { effects, logger, observer } = opts;
+
+  async function process(job: EngineJob): Promise<EngineResult> {
+    const { record } = job.decoded;
+    const log = logger.child({ queueId: record.queueId });
+    const now = opts.now();
+    if (job.state?.held) {
+      await effects.deferJob({ ...job.state, notBefore: iso(now + holdMs) }, record, job.decoded.inlineBody);
+      return { kind: 'done', finished: false, decision: null };
+    }
+    const body = await effects.loadBody(job.decoded);
+    const pending = record.envelope.rcptTo;
+    const plan = opts.route(record, pending.map((r) => r.address));
+
+    // Ledger reads only when entries can exist: a retry, or a job seen before.
+    const allPairs = plan.groups.flatMap((g) => g.deliveries);
+    const already = job.state !== null || job.redelivered ? await effects.delivered(record.queueId, allPairs) : new Set<string>();
+
+    const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
+    const add = (rcpt: string, o: RecipientOutcome) => outcomes.set(rcpt, [...(outcomes.get(rcpt) ?? []), o]);
+    for (const o of plan.unroutable) add(o.recipient, o);
+
+    await Promise.all(plan.groups.map(async (group) => {
+      const todo = group.deliveries.filter((d) => !already.has(pairKey(d)));
+      for (const d of group.deliveries) {
+        if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
+      }
+      if (todo.length === 0) return;
+      const results = await attempt(group, todo, record, body, job.signal, log);
+      const byAddress = new Map(results.map((o) => [o.recipient, o]));
+      const delivered: LedgerEntry[] = [];
+      for (const d of todo) {
+        const o = byAddress.get(d.address) ?? missingOutcome(d.address);
+        add(d.envelopeRecipient, o);
+        if (o.status === 'delivered') delivered.push(d);
+      }
+      if (delivered.length > 0) await effects.recordDelivered(record.queueId, delivered);
+      countByStatus(group.destination, results);
+    }));
+    if (job.signal.aborted) return { kind: 'interrupted' };
+
+    const decision = decide({
+      mailFrom: record.envelope.mailFrom,
+      recipients: pending,
+      outcomes: pending.map((r) => envelopeOutcome(r.address, outcomes.get(r.address) ?? [])),
+      failedAttemptsBefore: job.state?.failedAttempts ?? 0,
+      receivedAtMs: Date.parse(record.receivedAt),
+      nowMs: opts.now(),
+      policy: opts.policy(),
+      random: opts.random,
+    });
+
+    const receivedAt = Date.parse(record.receivedAt);
+    for (const d of decision.delivered) {
+      if (d.reason !== alreadyDeliveredReason) observer.deliveredLatency(Math.max(0, opts.now() - receivedAt) / 1000);
+    }
+    for (const b of decision.bounced) {
+      if (b.why === 'expired') observer.recipients('expired', 'expired', 1);
+      log.info('recipient bounced', { recipient: b.recipient.address, why: b.why, reply: `${b.reply.code} ${b.reply.enhanced}` });
+    }
+
+    if (decision.dsn) {
+      const dsnQueueId = dsnId(record.queueId, job.state?.failedAttempts ?? 0, receivedAt);
+      await effects.queueDsn({
+        queueId: dsnQueueId,
+        sender: record.envelope.mailFrom,
+        reportingMta: opts.hostname,
+        body: buildDsn({
+          record, originalMessage: body, bounced: decision.dsn as BouncedRecipient[], reportingMta: opts.hostname,
+          dsnQueueId, now: new Date(opts.now()), randomHex: opts.randomHex,
+        }),
+      });
+      observer.dsn('queued');
+      log.info('DSN queued', { dsnQueueId, recipients: decision.dsn.length });
+    } else if (decision.dsnSuppressed === 'null-sender') {
+      observer.dsn('dropped_null_sender');
+      log.warn('bounce of a message from <> dropped (no double bounces)', { recipients: decision.bounced.length });
+    }
+
+    if (decision.retry) {
+      const pendingSet = new Set(decision.retry.recipients.map((r) => r.address));
+      const rest: QueueRecord = {
+        ...record,
+        envelope: { ...record.envelope, rcptTo: record.envelope.rcptTo.filter((r) => pendingSet.has(r.address)) },
+      };
+      const attemptAt = iso(now);
+      await effects.deferJob({
+        v: 1,
+        failedAttempts: decision.retry.failedAttempts,
+        firstAttemptAt: job.state?.firstAttemptAt ?? attemptAt,
+        lastAttemptAt: attemptAt,
+        notBefore: iso(decision.retry.notBeforeMs),
+        held: false,
+        lastReplies: decision.retry.lastReplies,
+      }, rest, job.decoded.inlineBody);
+      log.info('deferred', {
+        recipients: decision.retry.recipients.length,
+        failedAttempts: decision.retry.failedAttempts,
+        notBefore: iso(decision.retry.notBeforeMs),
+      });
+    }
+    return { kind: 'done', finished: decision.retry === null, decision };
+  }
+
+  // One destination group through the transport, bounded in time. The transport should
+  // honour the signal; if it does not return in time anyway, its recipients are transient.
+  async function attempt(
+    group: PlannedGroup, todo: readonly PlannedDelivery[], record: QueueRecord, body: Uint8Array,
+    shutdown: AbortSignal, log: Logger,
+  ): Promise<RecipientOutcome[]> {
+    const recipients = [...new Set(todo.map((d) => d.address))];
+    const signal = AbortSignal.any([shutdown, AbortSignal.timeout(opts.attemptTimeoutMs)]);
+    const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal };
+    const started = opts.now();
+    try {
+      const outcomes = await raceAbort(opts.transport.deliver(request), signal, opts.attemptTimeoutMs + 5_000);
+      log.debug('attempt finished', { destination: group.key, ms: opts.now() - started, outcomes: outcomes.map((o) => `${o.recipient}:${o.reply.code}`) });
+      return outcomes;
+    } catch (err) {
+      const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describe(err)}`;
+      log.warn('attempt failed', { destination: group.key, reason: why });
+      return recipients.map((r) => ({
+        recipient: r, status: 'transient', reason: why,
+        reply: { code: 451, enhanced: '4.4.1', text: 'No answer from the destination in time' },
+      }));
+    }
+  }
+
+  function countByStatus(destination: Destination, results: readonly RecipientOutcome[]): void {
+    const label = destinationLabel(destination);
+    const n = { delivered: 0, transient: 0, permanent: 0 };
+    for (const o of results) n[o.status]++;
+    if (n.delivered) observer.recipients(label, 'delivered', n.delivered);
+    if (n.transient) observer.recipients(label, 'deferred', n.transient);
+    if (n.permanent) observer.recipients(label, 'bounced', n.permanent);
+  }
+
+  return { process };
+}
+
+/** The ledger key of a delivery: one per (envelope recipient, address) pair. */
+export function pairKey(d: LedgerEntry): string {
+  return createHash('sha256').update(d.envelopeRecipient).update('\0').update(d.address).digest('hex').slice(0, 32);
+}
+
+/**
+ * The queue id of the DSN for attempt `attempt` of message `queueId`: the same on every
+ * redelivery of that job, so publishing it again is de-duplicated by Nats-Msg-Id.
+ */
+export function dsnId(queueId: string, attempt: number, receivedAtMs: number): string {
+  const seed = createHash('sha256').update(`${queueId}:dsn:${attempt}`).digest();
+  return newQueueId(receivedAtMs + attempt, () => seed.subarray(0, 10));
+}
+
+const alreadyDeliveredReason = 'delivered by an earlier attempt (ledger)';
+
+function alreadyDelivered(address: string): RecipientOutcome {
+  return { recipient: address, status: 'delivered', reason: alreadyDeliveredReason, reply: { code: 250, enhanced: '2.0.0', text: 'Delivered earlier' } };
+}
+
+function missingOutcome(address: string): RecipientOutcome {
+  return {
+    recipient: address, status: 'transient', reason: 'the transport reported no outcome for this recipient',
+    reply: { code: 451, enhanced: '4.3.0', text: 'No outcome reported' },
+  };
+}
+
+// An envelope recipient fans out to one or more deliveries (an alias): it is done when all
+// are delivered; any transient one makes it retry (the delivered ones are in the ledger and
+// are not sent again); else the first permanent one bounces it.
+function envelopeOutcome(recipient: string, results: readonly RecipientOutcome[]): RecipientOutcome {
+  if (results.length === 0) return { ...missingOutcome(recipient), reason: 'no route produced a delivery' };
+  const pick = results.find((o) => o.status === 'transient') ?? results.find((o) => o.status === 'permanent') ?? results[0]!;
+  return { ...pick, recipient };
+}
+
+async function raceAbort<T>(work: Promise<T>, signal: AbortSignal, hardMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('transport ignored its deadline')), hardMs);
+    signal.addEventListener('abort', () => setTimeout(() => reject(new Error('aborted')), 1_000).unref(), { once: true });
+  });
+  try {
+    return await Promise.race([work, hard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
