@@ -1,5 +1,6 @@
 // The stafette command line: one program, one subcommand per role.
 import { Command } from 'commander';
+import { registerMtaCommand } from './mta-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { renderCommand } from './render-command.ts';
 
@@ -22,6 +23,7 @@ export function program(): Command {
       process.exitCode = renderCommand(manifests, options);
     });
 
+  registerMtaCommand(cli);
   registerQueueCommand(cli);
 
   return cli;

@@ -1,0 +1,161 @@
+// `stafette mta`: run the MTA (SMTP intake into the JetStream queue) as a pod does. Flags have
+// environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in order
+// (mta/src/main.ts), a second signal stops it at once.
+import { Resolver } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { startMta, type RunningMta } from '../mta/src/main.ts';
+import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
+import { createIntake, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
+import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
+
+interface MtaFlags extends NatsFlags {
+  configDir: string;
+  secretDir?: string;
+  instance: string;
+  queueReplicas: number;
+  queueMaxBytes: number;
+  listeners: string;
+  smtpHost: string;
+  mxPort: number;
+  submissionPort: number;
+  submissionsPort: number;
+  mxGreetingDelay: number;
+  mxReverseDns: boolean;
+  hostname?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  dns?: string;
+  opsHost: string;
+  opsPort: number;
+  shutdownTimeout: number;
+  configRecheck: number;
+  logLevel: LogLevel;
+}
+
+const listenerNames = ['mx', 'submission', 'submissions'] as const;
+
+export function registerMtaCommand(cli: Command): void {
+  const command = cli
+    .command('mta')
+    .description(
+      'Run the MTA: SMTP listeners (mx, submission, submissions) that answer 250 only after NATS JetStream stored the ' +
+        'message, /healthz /readyz /metrics on the operations port, and the configuration bundle reloaded from its ' +
+        'mounted directory when it changes (a broken bundle is refused and the last good one kept).',
+    )
+    .addOption(new Option('--config-dir <dir>', 'directory with bundle.json.gz or bundle.json (the mounted ConfigMap)').env('STAFETTE_CONFIG_DIR').makeOptionMandatory())
+    .addOption(new Option('--secret-dir <dir>', 'directory with the secret part: secrets-<i>-of-<n>.json.gz or secrets.json (default: --config-dir)').env('STAFETTE_SECRET_DIR'));
+  addNatsOptions(command)
+    .addOption(new Option('--instance <name>', 'this pod\'s name, shown in NATS monitoring').env('POD_NAME').default(hostname()))
+    .addOption(new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster').env('STAFETTE_QUEUE_REPLICAS').argParser(integer(1)).default(1))
+    .addOption(new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none').env('STAFETTE_QUEUE_MAX_BYTES').argParser(integer(-1)).default(-1))
+    .addOption(new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`).env('STAFETTE_LISTENERS').default(listenerNames.join(',')))
+    .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default('0.0.0.0'))
+    .addOption(new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(2525))
+    .addOption(new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)').env('STAFETTE_SUBMISSION_PORT').argParser(integer(0)).default(2587))
+    .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(2465))
+    .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(100))
+    .addOption(new Option('--no-mx-reverse-dns', 'do not look up the client\'s reverse DNS name on mx (shown in Received)'))
+    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO and Received (default: the first domain\'s hostname)').env('STAFETTE_HOSTNAME'))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
+    .addOption(new Option('--dns <servers>', 'DNS servers for reverse lookups, comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
+    .addOption(new Option('--ops-host <address>', 'bind address of /healthz, /readyz and /metrics').env('STAFETTE_OPS_HOST').default('0.0.0.0'))
+    .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(9090))
+    .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
+    .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(5))
+    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'))
+    .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
+    .action(async (flags: MtaFlags) => {
+      process.exitCode = await runMta(flags);
+    });
+}
+
+async function runMta(flags: MtaFlags): Promise<number> {
+  const logger = jsonLogger({ level: flags.logLevel, base: { instance: flags.instance } });
+  let listeners: ListenerConfig[];
+  try {
+    listeners = selectListeners(flags);
+  } catch (err) {
+    logger.error('invalid options', { err });
+    return 1;
+  }
+  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
+  if (flags.dns) resolver.setServers(flags.dns.split(',').map((s) => s.trim()));
+  const defaultTls = flags.tlsCert && flags.tlsKey
+    ? { certPem: readFileSync(flags.tlsCert, 'utf8'), keyPem: readFileSync(flags.tlsKey, 'utf8') }
+    : null;
+
+  let mta: RunningMta;
+  try {
+    mta = await startMta({
+      configDir: flags.configDir,
+      secretDir: flags.secretDir,
+      nats: natsServerOptions(flags),
+      instance: flags.instance,
+      queue: { replicas: flags.queueReplicas, maxBytes: flags.queueMaxBytes },
+      ops: { host: flags.opsHost, port: flags.opsPort },
+      shutdownTimeoutMs: flags.shutdownTimeout * 1000,
+      configRecheckMs: flags.configRecheck * 1000,
+    }, {
+      logger,
+      createIntake: (wiring) => createIntake({
+        listeners,
+        getConfig: wiring.getConfig,
+        publisher: wiring.publisher,
+        observer: wiring.observer,
+        logger: wiring.logger,
+        hostname: flags.hostname,
+        resolver: { reverse: (ip) => resolver.reverse(ip) },
+        defaultTls,
+      }),
+    });
+  } catch (err) {
+    logger.error('the MTA could not start', { err: err instanceof Error ? err.message : String(err) });
+    return 1;
+  }
+
+  return await new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.once('SIGTERM', () => forceExit(signal));
+      process.once('SIGINT', () => forceExit(signal));
+      mta.shutdown(signal).then(() => resolve(0), (err: unknown) => {
+        logger.error('shutdown failed', { err });
+        resolve(1);
+      });
+    };
+    const forceExit = (first: NodeJS.Signals) => {
+      logger.warn('second signal during shutdown: exiting now', { first });
+      process.exit(1);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  }).then((code) => {
+    // Open handles (smtp-server sockets being torn down, timers) must not keep a stopped pod alive.
+    setTimeout(() => process.exit(code), 100).unref();
+    return code;
+  });
+}
+
+function selectListeners(flags: MtaFlags): ListenerConfig[] {
+  const ports = { mx: flags.mxPort, submission: flags.submissionPort, submissions: flags.submissionsPort };
+  const names = flags.listeners.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  return names.map((name) => {
+    if (!(listenerNames as readonly string[]).includes(name)) throw new Error(`unknown listener ${name}; known: ${listenerNames.join(', ')}`);
+    const known = name as (typeof listenerNames)[number];
+    return listenerConfig(known, {
+      host: flags.smtpHost,
+      port: ports[known],
+      ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
+    });
+  });
+}
+
+function integer(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`an integer of at least ${min} is needed`);
+    return n;
+  };
+}
