@@ -65,7 +65,13 @@ export function startProcess(
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) {
         try { process.kill(pid, signal); } catch { /* already gone */ }
-        const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+        // The grace timer is cancelled once the process exits, so it never holds the runner open.
+        const grace = new AbortController();
+        const done = await Promise.race([
+          exited.then(() => true),
+          sleep(graceMs, undefined, { signal: grace.signal }).then(() => false, () => true),
+        ]);
+        grace.abort();
         if (!done) {
           try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
           await exited;

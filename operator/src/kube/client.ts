@@ -1,0 +1,169 @@
+// All Kubernetes API calls of the operator, behind one small interface, so the
+// controllers read as logic and tests can see every write. The implementation uses
+// @kubernetes/client-node: server-side apply with a fixed field manager, forced on the
+// objects we own (the API conventions recommend it for controllers), and status
+// written through the status subresource, also with server-side apply.
+import {
+  ApiException,
+  CoordinationV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1Lease,
+} from '@kubernetes/client-node';
+
+export const fieldManager = 'stafette-operator';
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+export interface EventInput {
+  regarding: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string };
+  type: 'Normal' | 'Warning';
+  reason: string;
+  action: string;
+  note: string;
+}
+
+export interface KubeClient {
+  /** Server-side apply, forcing ownership of the fields we set. */
+  apply(object: KubeObject): Promise<KubeObject>;
+  /** Creates an object; resolves false when it exists already. */
+  createIfAbsent(object: KubeObject): Promise<boolean>;
+  /** Server-side apply of `status` on a custom resource's status subresource. */
+  applyStatus(ref: { apiVersion: string; kind: string; plural: string; namespace: string; name: string }, status: unknown): Promise<void>;
+  /** Merge-patches metadata annotations (allowed on immutable Secrets). */
+  annotate(ref: { apiVersion: string; kind: string; namespace: string; name: string }, annotations: Record<string, string | null>): Promise<void>;
+  get(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<KubeObject | null>;
+  delete(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<void>;
+  /** Whether the API serves this group/version and kind (e.g. cert-manager's Certificate). */
+  serves(apiVersion: string, kind: string): Promise<boolean>;
+  event(namespace: string, event: EventInput, reportingInstance: string): Promise<void>;
+  readLease(namespace: string, name: string): Promise<V1Lease | null>;
+  createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
+  /** Replaces a lease; fails with a conflict (409) when its resourceVersion is stale. */
+  replaceLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
+}
+
+export function isStatus(error: unknown, code: number): boolean {
+  return error instanceof ApiException && error.code === code;
+}
+
+/** A short description of an API error for logs and conditions, without the whole body. */
+export function describeApiError(error: unknown): string {
+  if (error instanceof ApiException) {
+    const body = error.body as { message?: string } | string | undefined;
+    const message = typeof body === 'string' ? tryMessage(body) : body?.message;
+    return `${error.code}: ${message ?? error.message.split('\n')[0]}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function tryMessage(body: string): string | undefined {
+  try {
+    return (JSON.parse(body) as { message?: string }).message;
+  } catch {
+    return body.slice(0, 200);
+  }
+}
+
+export function kubeClient(kc: KubeConfig): KubeClient {
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const events = kc.makeApiClient(EventsV1Api);
+  const leases = kc.makeApiClient(CoordinationV1Api);
+  const header = (ref: { apiVersion: string; kind: string; namespace: string; name: string }) =>
+    ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } }) as KubernetesObject & { metadata: { name: string; namespace: string } };
+
+  return {
+    async apply(object) {
+      const copy = { ...object, metadata: { ...object.metadata } };
+      delete copy.metadata.resourceVersion;
+      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as KubeObject;
+    },
+    async createIfAbsent(object) {
+      try {
+        await objects.create(object as KubernetesObject, undefined, undefined, fieldManager);
+        return true;
+      } catch (error) {
+        if (isStatus(error, 409)) return false;
+        throw error;
+      }
+    },
+    async applyStatus(ref, status) {
+      const [group, version] = ref.apiVersion.split('/') as [string, string];
+      await custom.patchNamespacedCustomObjectStatus(
+        {
+          group, version, namespace: ref.namespace, plural: ref.plural, name: ref.name,
+          body: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
+          fieldManager, force: true,
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+    },
+    async annotate(ref, annotations) {
+      await objects.patch({ ...header(ref), metadata: { ...header(ref).metadata, annotations } } as KubernetesObject, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch);
+    },
+    async get(ref) {
+      try {
+        return (await objects.read<KubernetesObject>(header(ref))) as KubeObject;
+      } catch (error) {
+        if (isStatus(error, 404)) return null;
+        throw error;
+      }
+    },
+    async delete(ref) {
+      try {
+        await objects.delete(header(ref));
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error;
+      }
+    },
+    async serves(apiVersion, kind) {
+      try {
+        await objects.list(apiVersion, kind, 'default', undefined, undefined, undefined, undefined, undefined, 1);
+        return true;
+      } catch (error) {
+        // 404: the group/version is not served; client-node's discovery says so with a plain Error.
+        if (isStatus(error, 404) || (error instanceof Error && /Unrecognized API version and kind|not found|could not find/i.test(error.message))) return false;
+        if (isStatus(error, 403)) return true;
+        throw error;
+      }
+    },
+    async event(namespace, event, reportingInstance) {
+      const now = new Date();
+      await events.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${event.regarding.name}.`, namespace },
+          eventTime: now,
+          reportingController: 'stafette.dev/operator',
+          reportingInstance,
+          action: event.action,
+          reason: event.reason,
+          regarding: event.regarding,
+          note: event.note.slice(0, 1024),
+          type: event.type,
+        },
+      });
+    },
+    async readLease(namespace, name) {
+      try {
+        return await leases.readNamespacedLease({ namespace, name });
+      } catch (error) {
+        if (isStatus(error, 404)) return null;
+        throw error;
+      }
+    },
+    createLease: (namespace, lease) => leases.createNamespacedLease({ namespace, body: lease }),
+    replaceLease: (namespace, lease) => leases.replaceNamespacedLease({ namespace, name: lease.metadata?.name ?? '', body: lease }),
+  };
+}
