@@ -59,12 +59,13 @@ describe('the CRDs on a real API server', () => {
       const ns = named.length === 0 ? await namespace('example') : undefined;
       await kube.ok(['apply', '--server-side', '--field-manager=stafette-test', ...(ns ? ['-n', ns] : []), '-f', '-'], { input: text });
       // Stored, and the examples carry no field the schema would have pruned.
-      for (const object of objects) {
+      // Objects without a spec (the examples' Secrets) are not read back: no secret data in test output.
+      for (const object of objects.filter((o) => o.spec !== undefined)) {
         const group = object.apiVersion.includes('/') ? object.apiVersion.split('/')[0] : '';
         const resource = group ? `${object.kind.toLowerCase()}.${group}` : object.kind.toLowerCase();
         const where = object.metadata.namespace ?? ns ?? 'default';
         const stored = JSON.parse(await kube.ok(['get', resource, object.metadata.name, '-n', where, '-o', 'json'])) as { spec?: unknown };
-        if (object.spec !== undefined) assertContains(stored.spec, object.spec, `${file} ${object.kind}/${object.metadata.name} spec`);
+        assertContains(stored.spec, object.spec, `${file} ${object.kind}/${object.metadata.name} spec`);
       }
     });
   }

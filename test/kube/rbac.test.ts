@@ -19,7 +19,7 @@ rules:
     verbs: [get, list, watch]
   - apiGroups: [stafette.dev]
     resources: [maildomains/status]
-    verbs: [patch]
+    verbs: [get, patch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -58,6 +58,7 @@ describe('RBAC on the harness API server', () => {
     const list = await kube.run(['get', 'maildomains', '-n', ns, '-o', 'name'], { as: sa });
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.stdout.trim(), 'maildomain.stafette.dev/example');
+    // kubectl reads the status subresource before patching it, hence get on maildomains/status.
     const status = await kube.run(['patch', 'maildomain.stafette.dev', 'example', '-n', ns, '--subresource=status',
       '--type=merge', '-p', '{"status":{"observedGeneration":1}}'], { as: sa });
     assert.equal(status.code, 0, status.stderr);
