@@ -1,0 +1,218 @@
+// The remote transport: a message to the MX hosts of a domain (RFC 5321 §5) or to a relay
+// (smart host), over SMTP, DKIM-signed first.
+//
+// For one attempt (one destination, its recipients):
+//  1. line ends become CRLF and the message is DKIM-signed with the bundle's keys;
+//  2. the hosts: the relay's host, or the domain's MX hosts in preference order (mx-hosts.ts;
+//     DNS failures are classified there: null MX 556 5.1.10, NXDOMAIN 5.1.2, SERVFAIL 4.4.3);
+//  3. a slot for the destination (per-pod concurrency limit: the relay's limits.connections,
+//     or `mxConcurrency` per MX domain);
+//  4. each host's addresses in turn, at most `maxAddresses`: a pooled connection or a new
+//     one (EHLO with our domain's hostname, STARTTLS when offered — required for relays with
+//     tls: starttls —, AUTH for relays). A host that cannot be reached, greets with an error
+//     or breaks before the message is sent is skipped; the first transaction that runs decides:
+//     per-recipient RCPT replies, the reply after the data for the accepted ones;
+//  5. SMTPUTF8 mail to a next hop without SMTPUTF8 bounces with 553 5.6.7 (RFC 6531 §3.2),
+//     8-bit mail to one without 8BITMIME with 554 5.6.3 (RFC 6152; we do not downgrade);
+//  6. when no host could be reached: transient 451 4.4.1, with every host's reason logged.
+// Everything runs under the attempt's AbortSignal (the transaction deadline).
+import { isIP } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import type { ConnectionOptions } from 'node:tls';
+import { domainOf } from '../address.ts';
+import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema.ts';
+import { signMessage } from '../dkim/sign.ts';
+import { silentLogger, type Logger } from '../ops/logger.ts';
+import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
+import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
+import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
+import { destinationKey } from './routing.ts';
+import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
+import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
+import { ConnectionPool, DestinationLimiter, type ConnectionPoolOptions } from './smtp-client-pool.ts';
+import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
+
+export interface BundlePair {
+  readonly bundle: Bundle;
+  readonly secrets: BundleSecrets;
+}
+
+export interface RemoteSmtpOptions {
+  /** The bundle in force (it may be reloaded between attempts). */
+  readonly config: () => BundlePair;
+  readonly resolver: DnsResolver;
+  /** Port of MX hosts; 25 except in tests. */
+  readonly mxPort?: number;
+  /** TLS options toward MX hosts; opportunistic TLS does not verify certificates by default. */
+  readonly mxTlsOptions?: ConnectionOptions;
+  /** TLS options toward relays (a CA, a servername); certificates are verified by default. */
+  readonly relayTlsOptions?: ConnectionOptions;
+  /** Concurrent transactions per MX domain per pod. */
+  readonly mxConcurrency?: number;
+  /** Addresses tried per attempt, across all hosts. */
+  readonly maxAddresses?: number;
+  readonly connectTimeoutMs?: number;
+  readonly greetingTimeoutMs?: number;
+  readonly socketTimeoutMs?: number;
+  readonly maxReplyBytes?: number;
+  /** EHLO name when the sender's domain is not ours (bounces); defaults to the first domain's hostname. */
+  readonly ehloFallback?: string;
+  readonly pool?: ConnectionPoolOptions;
+  readonly dkim?: boolean;
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+export interface RemoteSmtpTransport extends Transport {
+  /** Closes pooled connections (shutdown). */
+  close(): void;
+}
+
+interface Hop {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmtpTransport {
+  const pool = new ConnectionPool(options.pool);
+  const limiter = new DestinationLimiter();
+  const logger = options.logger ?? silentLogger;
+
+  async function deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
+    const { destination, recipients, signal, record } = attempt;
+    if (destination.kind !== 'mx' && destination.kind !== 'relay') throw new Error(`remote SMTP cannot deliver to a ${destination.kind} destination`);
+    const { bundle, secrets } = options.config();
+    const from = record.envelope.mailFrom.address;
+    const log = logger.child({ queueId: record.queueId, destination: destinationKey(destination) });
+
+    let relay: BundleRelay | undefined;
+    let auth: { user: string; pass: string } | undefined;
+    if (destination.kind === 'relay') {
+      relay = bundle.relays.find((r) => r.id === destination.relayId);
+      if (!relay) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.5', text: 'Relay not configured' }, `relay ${destination.relayId} is not in the bundle`);
+      if (relay.auth) {
+        const credentials = secrets.relayCredentials[relay.id];
+        if (!credentials) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.5', text: 'Relay credentials missing' }, `relay ${relay.id} needs AUTH but secrets.json has no credentials for it`);
+        auth = { user: credentials.username, pass: credentials.password };
+      }
+    }
+
+    let message = toCrlf(attempt.body);
+    if (options.dkim ?? true) {
+      const signed = await signMessage(bundle, secrets, from, message);
+      if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
+      message = signed.message;
+    }
+
+    const hosts: MailHostsResult = relay
+      ? await relayHosts(relay, options.resolver)
+      : await findMailHosts((destination as { domain: string }).domain, options.resolver, { ...(options.random ? { random: options.random } : {}) });
+    if (!hosts.ok) return sameOutcome(recipients, hosts.status, hosts.reply, hosts.reason);
+
+    const limit = relay ? relay.limits.connections : options.mxConcurrency ?? 5;
+    const release = await limiter.acquire(destinationKey(destination), limit, signal);
+    if (!release) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.2', text: 'Delivery attempt timed out' }, 'deadline passed while waiting for a connection slot');
+    try {
+      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? 25).slice(0, options.maxAddresses ?? 10);
+      const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
+      const ehloName = ehloNameFor(bundle, from, options.ehloFallback);
+      const eightBit = hasEightBit(message);
+      const utf8 = needsSmtpUtf8(from, recipients, message);
+      const failures: string[] = [];
+      for (const hop of hops) {
+        if (signal.aborted) break;
+        const clientOptions: SmtpClientOptions = {
+          host: hop.address,
+          port: hop.port,
+          ...(isIP(hop.name) ? {} : { servername: hop.name }),
+          ehloName,
+          tls,
+          tlsOptions: relay ? options.relayTlsOptions ?? {} : options.mxTlsOptions ?? { rejectUnauthorized: false },
+          ...(auth ? { auth } : {}),
+          ...timeouts(options),
+        };
+        const key = `${hop.address}|${hop.port}|${tls}|${auth?.user ?? ''}|${ehloName}`;
+        const label = `${hop.name}[${hop.address}]:${hop.port}`;
+        for (let tries = 0; tries < 2; tries++) {
+          const pooled = pool.take(key);
+          const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, signal));
+          if (!(connection instanceof SmtpClientConnection)) {
+            failures.push(`${label}: ${connection.reason}`);
+            if (connection.stage === 'auth') {
+              return sameOutcome(recipients, 'transient', { code: 454, enhanced: '4.7.0', text: 'Authentication with the relay failed' }, `${label}: ${connection.reason}`, hop.name);
+            }
+            break;
+          }
+          if (utf8 && !connection.extensions.has('SMTPUTF8')) {
+            pool.give(key, connection);
+            return sameOutcome(recipients, 'permanent', { code: 553, enhanced: '5.6.7', text: 'The receiving server does not support internationalized mail (SMTPUTF8)' }, `${label} does not offer SMTPUTF8`, hop.name);
+          }
+          if (eightBit && !connection.extensions.has('8BITMIME')) {
+            pool.give(key, connection);
+            return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.6.3', text: 'The receiving server does not accept 8-bit content (8BITMIME)' }, `${label} does not offer 8BITMIME`, hop.name);
+          }
+          const result = await connection.send({ from, to: recipients, size: message.length, eightBit }, message, signal);
+          if (result.kind === 'broken' && !result.afterData) {
+            connection.close();
+            failures.push(`${label}: ${result.reason}`);
+            // A pooled connection may have been closed by the server while idle: retry once fresh.
+            if (pooled && !signal.aborted) continue;
+            break;
+          }
+          if (result.kind === 'replies' && (await connection.reset(signal))) pool.give(key, connection);
+          else connection.close();
+          const outcomes = outcomesOf(recipients, result, hop.name);
+          log.debug('transaction finished', { remote: label, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
+          return outcomes;
+        }
+      }
+      const reason = signal.aborted ? `deadline passed; ${failures.join('; ')}` : failures.join('; ') || 'no address to try';
+      return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.1', text: 'No answer from the receiving mail servers' }, reason);
+    } finally {
+      release();
+    }
+  }
+
+  return { deliver, close: () => pool.closeAll() };
+}
+
+function hopsOf(hosts: readonly MailHost[], port: number): Hop[] {
+  return hosts.flatMap((h) => h.addresses.map((address) => ({ name: h.name, address, port })));
+}
+
+function relayTlsMode(relay: BundleRelay): TlsMode {
+  return relay.tls === 'implicit' ? 'implicit' : relay.tls === 'starttls' ? 'required' : 'none';
+}
+
+async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<MailHostsResult> {
+  if (isIP(relay.host)) return { ok: true, hosts: [{ name: relay.host, addresses: [relay.host] }] };
+  const addresses: string[] = [];
+  let temporary = false;
+  for (const lookup of [resolver.resolve4, resolver.resolve6]) {
+    try {
+      addresses.push(...(await lookup.call(resolver, relay.host)));
+    } catch (err) {
+      if (classifyDnsError(err) === 'temporary') temporary = true;
+    }
+  }
+  if (addresses.length > 0) return { ok: true, hosts: [{ name: relay.host, addresses }] };
+  // A relay is our own configuration: a name that does not resolve is worth retrying
+  // (the operator may fix it), so it never bounces mail.
+  return { ok: false, status: 'transient', reply: { code: 451, enhanced: '4.4.3', text: 'Could not look up the relay host' }, reason: `relay ${relay.id}: ${relay.host} has no address${temporary ? ' (lookup failed)' : ''}` };
+}
+
+/** Our EHLO name: the hostname of the sender's domain, else the fallback, else the first domain's. */
+export function ehloNameFor(bundle: Bundle, sender: string, fallback?: string): string {
+  const own = sender.includes('@') ? bundle.domains.find((d) => d.domain === domainOf(sender)) : undefined;
+  return own?.hostname ?? fallback ?? bundle.domains[0]?.hostname ?? osHostname();
+}
+
+function timeouts(options: RemoteSmtpOptions): Partial<SmtpClientOptions> {
+  return {
+    ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+    ...(options.greetingTimeoutMs ? { greetingTimeoutMs: options.greetingTimeoutMs } : {}),
+    ...(options.socketTimeoutMs ? { socketTimeoutMs: options.socketTimeoutMs } : {}),
+    ...(options.maxReplyBytes ? { maxReplyBytes: options.maxReplyBytes } : {}),
+  };
+}
