@@ -11,7 +11,7 @@
 //   # comment / blank lines          ignored
 // Patterns: `*` matches any run of characters, everything else literally; the whole line must match.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 
 export interface TranscriptTarget {
   readonly host: string;
@@ -28,6 +28,8 @@ export interface TranscriptResult {
   /** The conversation as it happened: "C: ..." and "S: ..." lines. */
   readonly log: string[];
   readonly tls: TLSSocket | null;
+  /** The server's certificate, when TLS was used. */
+  readonly peerCertificate: PeerCertificate | null;
 }
 
 export class TranscriptError extends Error {
@@ -70,7 +72,7 @@ export async function playTranscript(target: TranscriptTarget, transcript: strin
       else if (line.trim() === 'closed') await conn.waitClosed();
       else throw new TranscriptError(`bad transcript line ${JSON.stringify(line)}`, log);
     }
-    return { log, tls: conn.tls };
+    return { log, tls: conn.tls, peerCertificate: conn.tls?.getPeerCertificate() ?? null };
   } finally {
     conn.destroy();
   }
