@@ -192,4 +192,9 @@ export class SmtpWire {
   destroy(): void {
     this.#socket.destroy();
   }
+
+  /** Closes with a TCP RST instead of a FIN, as a crashed or impatient client does. */
+  reset(): void {
+    this.#socket.resetAndDestroy();
+  }
 }

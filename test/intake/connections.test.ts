@@ -4,7 +4,6 @@
 import { after, before, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { queueIdOf, splitAddedHeaders, startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
@@ -18,7 +17,7 @@ describe('intake - connections', () => {
   before(async () => {
     f = await startIntakeFixture({
       name: 'nats-intake-connections',
-      listeners: { mx: { reverseDns: true, maxConnectionsPerIp: 2 } },
+      listeners: { mx: { reverseDns: true }, submission: { maxConnectionsPerIp: 2 } },
       intake: {
         // Reverse DNS is injected I/O; this one answers for loopback like a PTR record would.
         resolver: { reverse: async (ip) => { reverseLookups.push(ip); return ['client.rdns.example']; } },
@@ -83,13 +82,13 @@ s: 221 *`);
     assert.deepEqual(reverseLookups, ['127.0.0.1'], 'no lookup for submission');
   });
 
-  test('connections per client IP: the third concurrent MX connection gets 421 4.7.0 and is closed', async () => {
-    const first = await SmtpWire.open(f.mx, 10_000);
-    const second = await SmtpWire.open(f.mx, 10_000);
+  test('connections per client IP: the third concurrent connection gets 421 4.7.0 and is closed', async () => {
+    const first = await SmtpWire.open(f.submission, 10_000);
+    const second = await SmtpWire.open(f.submission, 10_000);
     try {
       await first.readReply();
       await second.readReply();
-      await playTranscript(f.mx, `
+      await playTranscript(f.submission, `
 s: 421 4.7.0 Too many connections from your address, try again later
 closed`);
     } finally {
@@ -98,26 +97,32 @@ closed`);
     }
     // Once they are gone, the address may connect again.
     await waitFor('a free connection slot', async () => {
-      const { log } = await playTranscript(f.mx, 's: 2* *\nc: QUIT\ns: 221 *').catch(() => ({ log: [] as string[] }));
+      const { log } = await playTranscript(f.submission, 's: 2* *\nc: QUIT\ns: 221 *').catch(() => ({ log: [] as string[] }));
       return log.length > 0;
     }, { timeoutMs: 10_000, intervalMs: 200 });
   });
 
   test('clients that reset the connection mid-dialog do not stop the server (F11)', async () => {
-    for (let i = 0; i < 20; i++) {
-      const socket = connect({ host: f.submission.host, port: f.submission.port });
-      await new Promise<void>((resolve, reject) => {
-        socket.once('error', reject);
-        socket.once('data', () => {
-          // Unread data is left in the server's direction, then an RST instead of a FIN.
-          socket.write(`EHLO reset${i}.example\r\nMAIL FROM:<a@example.org>\r\n${'X'.repeat(64 * 1024)}\r\n`);
-          socket.resetAndDestroy();
-          resolve();
-        });
-      });
+    // In a transaction (after MAIL), smtp-server passes a socket error on as 'error' on the
+    // SMTPServer; with no listener there, Node would end the process.
+    for (let i = 0; i < 10; i++) {
+      const wire = await SmtpWire.open(f.mx, 10_000);
+      await wire.readReply();
+      wire.send(`EHLO reset${i}.example\r\n`);
+      await wire.readReply();
+      wire.send(`MAIL FROM:<a@example.org>\r\n`);
+      await wire.readReply();
+      wire.send(`RCPT TO:<bob@example.com>\r\n`);
+      await wire.readReply();
+      if (i % 2 === 0) {
+        wire.send('DATA\r\n');
+        await wire.readReply();
+        wire.send(`Subject: cut\r\n\r\n${'X'.repeat(8 * 1024)}\r\n`);
+      }
+      wire.reset();
     }
     await sleep(200);
-    await playTranscript(f.submission, 's: 220 *\nc: EHLO after.example\ns: 250 *\nc: QUIT\ns: 221 *');
+    await playTranscript(f.mx, 's: 220 *\nc: EHLO after.example\ns: 250 *\nc: QUIT\ns: 221 *');
   });
 
   test('STARTTLS injection: commands and a partial line pipelined behind STARTTLS are discarded (F3, B20)', async () => {
