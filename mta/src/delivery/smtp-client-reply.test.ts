@@ -29,3 +29,9 @@ test('per-recipient outcomes: RCPT refusals, the final reply for the rest, MAIL 
   const broken = outcomesOf(['a@x.test'], { kind: 'broken', reason: 'ECONNRESET', afterData: true }, 'h');
   assert.deepEqual([broken[0]!.status, broken[0]!.reply.enhanced], ['transient', '4.4.2']);
 });
+
+test('an invalid reply becomes our own transient 451 4.5.0, the raw text only in the reason', () => {
+  const [o] = outcomesOf(['a@x.test'], { kind: 'replies', refused: new Map(), mailRefused: '999 what' }, 'h');
+  assert.deepEqual([o!.status, o!.reply.code, o!.reply.enhanced], ['transient', 451, '4.5.0']);
+  assert.match(o!.reason, /999 what/);
+});

@@ -78,11 +78,15 @@ export function outcomesOf(recipients: readonly string[], result: TransactionRes
     if (raw === undefined) {
       return { recipient, status: 'transient', reply: { code: 451, enhanced: '4.4.2', text: 'No reply for this recipient' }, reason: `${remoteMta}: no reply for ${recipient}`, remoteMta };
     }
-    const reply = parseReply(raw);
-    const status = statusOfReply(reply);
+    const parsed = parseReply(raw);
     const stage = result.mailRefused !== undefined ? 'MAIL FROM' : result.refused.has(recipient) ? 'RCPT TO' : 'DATA';
-    const invalid = reply.code === 0 ? ' (not a valid SMTP reply)' : '';
-    return { recipient, status, reply, reason: `${remoteMta} answered ${stage} with ${reply.code} ${reply.enhanced}${invalid}`, remoteMta };
+    if (parsed.code === 0) {
+      // Not SMTP (a code 999, no code at all): our own words for the DSN, theirs for the log.
+      const reply = { code: 451, enhanced: '4.5.0', text: 'Invalid reply from the receiving server' };
+      return { recipient, status: 'transient', reply, reason: `${remoteMta} answered ${stage} with an invalid reply: ${cleanText(raw).slice(0, 200)}`, remoteMta };
+    }
+    const status = statusOfReply(parsed);
+    return { recipient, status, reply: parsed, reason: `${remoteMta} answered ${stage} with ${parsed.code} ${parsed.enhanced}`, remoteMta };
   });
 }
 
