@@ -1,6 +1,7 @@
 // The stafette command line: one program, one subcommand per role.
 import { Command } from 'commander';
 import { registerMtaCommand } from './mta-command.ts';
+import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { renderCommand } from './render-command.ts';
 
@@ -24,6 +25,7 @@ export function program(): Command {
     });
 
   registerMtaCommand(cli);
+  registerOperatorCommand(cli);
   registerQueueCommand(cli);
 
   return cli;

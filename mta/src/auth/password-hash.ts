@@ -31,9 +31,17 @@ function deriveAsync(password: string, salt: Buffer, cost: ScryptCost): Promise<
   });
 }
 
-export function hashPassword(password: string, cost: ScryptCost = defaultCost, salt: Buffer = randomBytes(16)): string {
-  const hash = derive(password, salt, cost);
+function encode(cost: ScryptCost, salt: Buffer, hash: Buffer): string {
   return `$scrypt$ln=${cost.ln},r=${cost.r},p=${cost.p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+export function hashPassword(password: string, cost: ScryptCost = defaultCost, salt: Buffer = randomBytes(16)): string {
+  return encode(cost, salt, derive(password, salt, cost));
+}
+
+/** hashPassword off the event loop (libuv thread pool), for the operator hashing many at once. */
+export async function hashPasswordAsync(password: string, cost: ScryptCost = defaultCost, salt: Buffer = randomBytes(16)): Promise<string> {
+  return encode(cost, salt, await deriveAsync(password, salt, cost));
 }
 
 interface ParsedHash {

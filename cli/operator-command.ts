@@ -1,0 +1,72 @@
+// `stafette operator`: runs the operator against a cluster (in-cluster config, or a
+// kubeconfig such as the one `make cluster` writes).
+import type { Command } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
+import { startOperator } from '../operator/src/operator.ts';
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  namespace: string[];
+  allNamespaces?: boolean;
+  bundleNamespace?: string;
+  bundleName: string;
+  bundleShards: string;
+  leaseNamespace?: string;
+  listen: string;
+  dnsServer: string[];
+  dkimPropagationDelay: string;
+  logLevel: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function registerOperatorCommand(cli: Command): void {
+  cli
+    .command('operator')
+    .description('Run the operator: reconcile MailDomain, Mailbox and Relay resources into DKIM keys, certificates, DNS records and the MTA configuration bundle.')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)')
+    .option('-n, --namespace <ns>', 'a namespace to watch (repeatable; default: the pod\'s or the kubeconfig context\'s namespace)', collect, [])
+    .option('-A, --all-namespaces', 'watch every namespace (needs a ClusterRole)')
+    .option('--bundle-namespace <ns>', 'where to write the bundle ConfigMap and Secrets (default: the first watched namespace)')
+    .option('--bundle-name <name>', 'name of the bundle ConfigMap; Secrets are <name>-secrets-<i>', 'stafette-bundle')
+    .option('--bundle-shards <n>', 'how many Secrets the secret part is split into (see README)', '4')
+    .option('--lease-namespace <ns>', 'namespace of the leader-election Lease (default: the bundle namespace)')
+    .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '127.0.0.1:9091')
+    .option('--dns-server <ip[:port]>', 'DNS server to confirm new DKIM records against (repeatable); none waits the propagation delay', collect, [])
+    .option('--dkim-propagation-delay <seconds>', 'how long a new DKIM key waits before signing when DNS cannot confirm it', '600')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .action(async (flags: OperatorFlags) => {
+      const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
+      const kc = new KubeConfig();
+      if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
+      else kc.loadFromDefault();
+      const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+      const namespaces = flags.allNamespaces ? null : flags.namespace.length > 0 ? flags.namespace : [process.env.POD_NAMESPACE ?? contextNamespace ?? 'default'];
+      const bundleNamespace = flags.bundleNamespace ?? namespaces?.[0] ?? process.env.POD_NAMESPACE ?? 'default';
+      const [host, port] = splitHostPort(flags.listen);
+      const operator = await startOperator({
+        kubeConfig: kc,
+        namespaces,
+        bundle: { namespace: bundleNamespace, name: flags.bundleName, shards: Number(flags.bundleShards) },
+        leaseNamespace: flags.leaseNamespace ?? bundleNamespace,
+        logger,
+        health: { host, port },
+        dnsServers: flags.dnsServer,
+        propagationDelayMs: Number(flags.dkimPropagationDelay) * 1000,
+      });
+      logger.info('operator started', { namespaces: namespaces ?? 'all', bundle: `${bundleNamespace}/${flags.bundleName}`, listen: `${host}:${operator.healthPort()}` });
+      const stop = async (signal: string) => {
+        logger.info('stopping', { signal });
+        await operator.stop();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}
+
+function splitHostPort(value: string): [string, number] {
+  const at = value.lastIndexOf(':');
+  return [value.slice(0, at).replace(/^\[|\]$/g, '') || '0.0.0.0', Number(value.slice(at + 1))];
+}

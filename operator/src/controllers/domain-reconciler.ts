@@ -1,0 +1,177 @@
+// The domain reconcile, per MailDomain: its DKIM keys (created, rotated, retired), its
+// cert-manager Certificate and ExternalDNS DNSEndpoint when asked for and installed,
+// and its status, patched once, only when it changed. Deleting a MailDomain needs no
+// finalizer: everything made here carries an owner reference to it.
+import { applyDefaults, loadSchemas } from '../../../crds/src/crd-schemas.ts';
+import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import type { Logger } from '../../../mta/src/ops/logger.ts';
+import { certificateFor } from '../children/certificate.ts';
+import { dkimSecret, stateAnnotation } from '../children/dkim-secret.ts';
+import { dnsEndpointFor } from '../children/dns-endpoint.ts';
+import { generateDkimKey } from '../dkim/keys.ts';
+import { planRotation } from '../dkim/rotation.ts';
+import { describeApiError, type EventInput, type KubeClient } from '../kube/client.ts';
+import { dkimRecordText } from '../render/dns-records.ts';
+import { sameStatus, type ConditionInput } from '../status/conditions.ts';
+import { domainStatus } from '../status/resource-status.ts';
+import type { ClusterState } from './cluster-state.ts';
+import { keysOf, retiringAnnotation } from './dkim-keys.ts';
+import { issuesByResource } from './bundle-reconciler.ts';
+import { secretValue } from '../render/input.ts';
+
+export interface TxtResolver {
+  resolveTxt(name: string): Promise<string[][]>;
+}
+
+export interface DomainReconcilerOptions {
+  state: ClusterState;
+  client: KubeClient;
+  now: () => Date;
+  logger: Logger;
+  /** Checks that a new DKIM record is visible; without one, keys sign after propagationDelayMs. */
+  resolver?: TxtResolver;
+  propagationDelayMs: number;
+  retireAfterMs: number;
+  event: (event: EventInput) => void;
+  /** Asks for the domain to be reconciled again after a delay. */
+  requeueAfter: (key: string, ms: number) => void;
+}
+
+const specSchema = () => loadSchemas().MailDomain.properties?.spec ?? {};
+
+export function createDomainReconciler(options: DomainReconcilerOptions): (key: string) => Promise<void> {
+  const { state, client, logger } = options;
+  const schema = specSchema();
+  // Whether cert-manager and ExternalDNS are installed, looked up again every few
+  // minutes so installing one later is noticed without restarting the operator.
+  const served = new Map<string, { value: boolean; at: number }>();
+  const serves = async (apiVersion: string, kind: string): Promise<boolean> => {
+    const cached = served.get(`${apiVersion}/${kind}`);
+    if (cached && options.now().getTime() - cached.at < 5 * 60_000) return cached.value;
+    const value = await client.serves(apiVersion, kind);
+    served.set(`${apiVersion}/${kind}`, { value, at: options.now().getTime() });
+    return value;
+  };
+
+  const regarding = (d: MailDomain) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', uid: d.metadata.uid });
+
+  async function reconcileKeys(domain: MailDomain, spec: MailDomainSpecResolved, now: Date): Promise<number | null> {
+    const keys = keysOf(state, domain);
+    const pending = keys.filter((k) => k.state === 'Published');
+    const visible = new Set<string>();
+    if (options.resolver) {
+      for (const k of pending) {
+        try {
+          const records = await options.resolver.resolveTxt(`${k.selector}._domainkey.${spec.domain}`);
+          if (records.some((chunks) => chunks.join('').replace(/\s+/g, '') === dkimRecordText(k).replace(/\s+/g, ''))) visible.add(k.selector);
+        } catch {
+          // Not visible yet (or DNS unreachable): wait for the record or the delay.
+        }
+      }
+    }
+    const plan = planRotation(spec, keys.map((k) => ({ ...k })), { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs });
+    for (const c of plan.create) {
+      const pair = generateDkimKey(c.algorithm);
+      const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now) as never);
+      if (created) options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyGenerated', action: 'GenerateKey', note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
+    }
+    const secretOf = (selector: string) => keys.find((k) => k.selector === selector)?.secretName as string;
+    const ns = domain.metadata.namespace ?? 'default';
+    for (const selector of plan.retire) {
+      await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Retiring', [retiringAnnotation]: now.toISOString() });
+    }
+    for (const selector of plan.promote) {
+      await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Signing' });
+      options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyRotated', action: 'RotateKey', note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
+    }
+    for (const name of plan.delete) await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name });
+    return plan.recheckInMs;
+  }
+
+  async function reconcileCertificate(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Promise<ConditionInput> {
+    const ns = domain.metadata.namespace ?? 'default';
+    const certificate = certificateFor(domain, spec, hostname);
+    if (!certificate) {
+      if (!spec.tls?.secretName) return { type: 'CertificateReady', status: 'True', reason: 'DefaultCertificate', message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
+      const secret = state.secrets.get(ns, spec.tls.secretName);
+      return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
+        ? { type: 'CertificateReady', status: 'True', reason: 'SecretFound', message: `using Secret ${spec.tls.secretName}` }
+        : { type: 'CertificateReady', status: 'False', reason: 'SecretNotFound', message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
+    }
+    if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
+      return { type: 'CertificateReady', status: 'Unknown', reason: 'CertManagerNotInstalled', message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
+    }
+    const applied = await client.apply(certificate as never);
+    const ready = ((applied.status as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return { type: 'CertificateReady', status: 'True', reason: 'Issued', message: `cert-manager issued ${hostname}` };
+    return { type: 'CertificateReady', status: 'Unknown', reason: 'Issuing', message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
+  }
+
+  async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ConditionInput> {
+    if (spec.dns.publish !== 'externalDNS') {
+      return { type: 'DNSPublished', status: 'Unknown', reason: 'PublishedByHand', message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
+    }
+    if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
+      return { type: 'DNSPublished', status: 'Unknown', reason: 'ExternalDNSNotInstalled', message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
+    }
+    const report = state.lastRender?.domains.find((r) => r.namespace === domain.metadata.namespace && r.name === domain.metadata.name);
+    if (!report) return { type: 'DNSPublished', status: 'Unknown', reason: 'NotRendered', message: 'the domain is not in the bundle' };
+    const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl) as never);
+    const observed = (applied.status as { observedGeneration?: number } | undefined)?.observedGeneration;
+    const generation = (applied.metadata as { generation?: number }).generation;
+    return observed !== undefined && observed === generation
+      ? { type: 'DNSPublished', status: 'True', reason: 'Published', message: 'ExternalDNS published the records' }
+      : { type: 'DNSPublished', status: 'Unknown', reason: 'Publishing', message: 'DNSEndpoint written; waiting for ExternalDNS' };
+  }
+
+  return async function reconcileDomain(key: string) {
+    const [namespace, name] = key.split('/') as [string, string];
+    const domain = state.domains.get(namespace, name);
+    if (!domain || domain.metadata.deletionTimestamp || !state.lastRender) return;
+    const now = options.now();
+    const spec = applyDefaults(schema, domain.spec) as MailDomainSpecResolved;
+    const render = state.lastRender;
+    const report = render.domains.find((r) => r.namespace === namespace && r.name === name);
+    const issues = issuesByResource(render.issues).get(`MailDomain/${namespace}/${name}`) ?? [];
+    const conflicted = issues.some((i) => i.reason === 'DomainConflict');
+
+    let recheck: number | null = null;
+    if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
+    let certificate: ConditionInput;
+    let dns: ConditionInput;
+    try {
+      certificate = await reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`);
+    } catch (error) {
+      certificate = { type: 'CertificateReady', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
+    }
+    try {
+      dns = await reconcileDns(domain, spec);
+    } catch (error) {
+      dns = { type: 'DNSPublished', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
+    }
+    // Certificates and DNSEndpoints are not watched: look again while they settle.
+    if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? 30_000, 30_000);
+    if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? 30_000, 30_000);
+
+    const keys = keysOf(state, domain);
+    const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);
+    const status = domainStatus(
+      { namespace, name, generation: domain.metadata.generation, status: domain.status },
+      issues,
+      report,
+      {
+        dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm, secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
+        // A key the cluster has but the last render has not seen yet counts as pending too.
+        missingSelectors: conflicted ? [] : [...render.missingDkimKeys.filter((m) => m.namespace === namespace && m.name === name).map((m) => m.selector), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
+        certificate,
+        dns,
+      },
+      now,
+    );
+    if (!sameStatus(domain.status, status)) {
+      await client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', plural: 'maildomains', namespace, name }, status);
+      logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === 'Ready')?.status });
+    }
+    if (recheck !== null) options.requeueAfter(key, Math.max(1000, recheck));
+  };
+}

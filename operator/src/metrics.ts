@@ -1,0 +1,29 @@
+// The operator's metrics, on its own registry: stafette_operator_<name>_<unit|total>.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface OperatorMetrics {
+  registry: Registry;
+  /** result: success | error; controller: bundle | domain */
+  reconciles: Counter<'controller' | 'result'>;
+  reconcileSeconds: Histogram<'controller'>;
+  queueDepth: Gauge;
+  leader: Gauge;
+  informerRestarts: Counter<'resource'>;
+  bundleWrites: Counter;
+  bundleRevision: Gauge<'revision'>;
+}
+
+export function operatorMetrics(): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'stafette_operator_' });
+  return {
+    registry,
+    reconciles: new Counter({ name: 'stafette_operator_reconciles_total', help: 'Reconciles by controller (bundle, domain) and result (success, error).', labelNames: ['controller', 'result'], registers: [registry] }),
+    reconcileSeconds: new Histogram({ name: 'stafette_operator_reconcile_duration_seconds', help: 'How long reconciles take.', labelNames: ['controller'], buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30], registers: [registry] }),
+    queueDepth: new Gauge({ name: 'stafette_operator_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [registry] }),
+    leader: new Gauge({ name: 'stafette_operator_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
+    informerRestarts: new Counter({ name: 'stafette_operator_informer_restarts_total', help: 'Informers restarted after an error, by resource.', labelNames: ['resource'], registers: [registry] }),
+    bundleWrites: new Counter({ name: 'stafette_operator_bundle_writes_total', help: 'Bundle revisions written.', registers: [registry] }),
+    bundleRevision: new Gauge({ name: 'stafette_operator_bundle_info', help: 'The bundle revision last written (value 1).', labelNames: ['revision'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,180 @@
+// The operator: informers feed a keyed work queue; the leader reconciles.
+//
+//   MailDomain, Mailbox, Relay, Secret events ──► key "bundle"            ──► bundle reconcile
+//   MailDomain events, DKIM Secret events     ──► key "domain/<ns>/<name>" ──► domain reconcile
+//
+// Every replica watches (so a new leader starts with warm caches), only the holder of
+// the Lease reconciles and writes. A replica that loses the lease exits: its process
+// restarts as a follower, which is simpler and safer than unwinding work in flight.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Resolver } from 'node:dns/promises';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { crdFiles, group, version, type MailDomain, type Mailbox, type Relay } from '../../crds/src/index.ts';
+import type { Logger } from '../../mta/src/ops/logger.ts';
+import type { BundleTarget } from './children/bundle-objects.ts';
+import { domainLabel } from './children/owner.ts';
+import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
+import type { ClusterState } from './controllers/cluster-state.ts';
+import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
+import { PasswordHashCache } from './controllers/password-cache.ts';
+import { startHealthServer, type HealthServer } from './health-server.ts';
+import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
+import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
+import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
+import { WorkQueue } from './kube/workqueue.ts';
+import { operatorMetrics, type OperatorMetrics } from './metrics.ts';
+import type { SecretObject } from './render/input.ts';
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  /** Namespaces to watch; null watches all of them. */
+  namespaces: string[] | null;
+  bundle: BundleTarget;
+  /** Where the leader Lease lives. */
+  leaseNamespace: string;
+  leaseName?: string;
+  identity?: string;
+  logger: Logger;
+  health?: { host: string; port: number };
+  workers?: number;
+  /** DNS servers to check new DKIM records against; none means wait propagationDelayMs. */
+  dnsServers?: string[];
+  propagationDelayMs?: number;
+  retireAfterMs?: number;
+  leaseDurationMs?: number;
+  now?: () => Date;
+  /** Called when this replica stops leading; the default exits the process. */
+  onLostLeadership?: () => void;
+}
+
+export interface RunningOperator {
+  metrics: OperatorMetrics;
+  healthPort(): number | null;
+  isLeader(): boolean;
+  /** Resolves when the work queue has nothing waiting or running. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const logger = options.logger;
+  const now = options.now ?? (() => new Date());
+  const client: KubeClient = kubeClient(options.kubeConfig);
+  const metrics = operatorMetrics();
+  const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  const namespaces = options.namespaces;
+  const scopes = namespaces ?? [null];
+  let leading = false;
+
+  const queue = new WorkQueue(async (key) => {
+    const controller = key === 'bundle' ? 'bundle' : 'domain';
+    const end = metrics.reconcileSeconds.startTimer({ controller });
+    try {
+      if (key === 'bundle') await reconcileBundle();
+      else await reconcileDomain(key.slice('domain/'.length));
+      metrics.reconciles.inc({ controller, result: 'success' });
+      queue.forget(key);
+    } catch (error) {
+      metrics.reconciles.inc({ controller, result: 'error' });
+      throw error;
+    } finally {
+      end();
+      metrics.queueDepth.set(queue.stats().depth);
+    }
+  }, { workers: options.workers ?? 4 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
+
+  const enqueue = (key: string) => { if (leading) queue.add(key); };
+  const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
+  const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
+  const domains = watchResource<MailDomain & KubernetesObject>(options.kubeConfig, 'maildomains', crd(crdFiles.MailDomain.plural), (d) => {
+    enqueue('bundle');
+    enqueue(`domain/${d.metadata.namespace}/${d.metadata.name}`);
+  }, { logger, onError });
+  const mailboxes = watchResource<Mailbox & KubernetesObject>(options.kubeConfig, 'mailboxes', crd(crdFiles.Mailbox.plural), () => enqueue('bundle'), { logger, onError });
+  const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), { logger, onError });
+  const secrets = watchResource<SecretObject & KubernetesObject>(options.kubeConfig, 'secrets', scopes.map((ns) => secretSource(options.kubeConfig, ns)), (s) => {
+    // The bundle itself is a Secret we write: its events must not trigger a render.
+    if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-secrets-`)) return;
+    enqueue('bundle');
+    const owner = (s.metadata.labels as Record<string, string> | undefined)?.[domainLabel];
+    if (owner) enqueue(`domain/${s.metadata.namespace}/${owner}`);
+  }, { logger, onError });
+  const watched: WatchedResource<KubernetesObject>[] = [domains, mailboxes, relays, secrets] as never;
+
+  const state: ClusterState = { domains, mailboxes, relays, secrets: secrets as never, lastRender: null };
+  const reconcileBundle = createBundleReconciler({
+    state, client, target: options.bundle, passwords: new PasswordHashCache(), now, logger,
+    domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
+    onBundleWritten: (revision) => {
+      metrics.bundleWrites.inc();
+      metrics.bundleRevision.reset();
+      metrics.bundleRevision.set({ revision }, 1);
+    },
+  });
+  let resolver: TxtResolver | undefined;
+  if (options.dnsServers?.length) {
+    const r = new Resolver({ timeout: 3000, tries: 2 });
+    r.setServers(options.dnsServers);
+    resolver = r;
+  }
+  const reconcileDomain = createDomainReconciler({
+    state, client, now, logger, resolver,
+    propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
+    retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
+    event: (event) => {
+      client.event(event.regarding.namespace, event, identity).catch((error) => logger.warn('could not record event', { reason: event.reason, error: describeApiError(error) }));
+    },
+    requeueAfter: (key, ms) => queue.addAfter(`domain/${key}`, ms),
+  });
+
+  let synced = false;
+  void Promise.all(watched.map((w) => w.synced)).then(() => {
+    synced = true;
+    logger.info('caches synced', { namespaces: namespaces ?? 'all' });
+    if (leading) enqueueEverything();
+  });
+  const enqueueEverything = () => {
+    queue.add('bundle');
+    for (const d of domains.list()) queue.add(`domain/${d.metadata.namespace}/${d.metadata.name}`);
+  };
+
+  let health: HealthServer | null = null;
+  if (options.health) {
+    health = await startHealthServer({
+      ...options.health,
+      registry: metrics.registry,
+      ready: () => (synced ? { ready: true, reason: leading ? 'leading' : 'standing by' } : { ready: false, reason: 'caches not synced' }),
+    });
+  }
+
+  const elector: LeaderElector = startLeaderElection({
+    client, namespace: options.leaseNamespace, name: options.leaseName ?? 'stafette-operator', identity, logger,
+    leaseDurationMs: options.leaseDurationMs,
+    now,
+    onStartedLeading: () => {
+      leading = true;
+      metrics.leader.set(1);
+      if (synced) enqueueEverything();
+    },
+    onStoppedLeading: () => {
+      leading = false;
+      metrics.leader.set(0);
+      (options.onLostLeadership ?? (() => process.exit(1)))();
+    },
+  });
+
+  return {
+    metrics,
+    healthPort: () => health?.port() ?? null,
+    isLeader: () => elector.isLeader(),
+    idle: () => queue.idle(),
+    async stop() {
+      leading = false;
+      await queue.shutdown();
+      await elector.stop();
+      await Promise.all(watched.map((w) => w.stop()));
+      await health?.close();
+    },
+  };
+}
