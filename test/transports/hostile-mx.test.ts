@@ -14,6 +14,7 @@ type Behaviour = (socket: Socket, written: { bytes: number }) => void;
 
 const behaviours: Record<string, { host: string; act: Behaviour; written: { bytes: number } }> = {};
 const servers: Server[] = [];
+const sockets = new Set<Socket>();
 let dns: DnsServer;
 let transport: RemoteSmtpTransport;
 
@@ -82,6 +83,8 @@ before(async () => {
     behaviours[name] = { ...setup, written };
     const server = createServer((socket) => {
       socket.on('error', () => {});
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
       setup.act(socket, written);
     });
     await new Promise<void>((resolve) => server.listen(port, setup.host, resolve));
@@ -105,8 +108,8 @@ before(async () => {
 
 after(async () => {
   transport?.close();
+  for (const socket of sockets) socket.destroy();
   for (const s of servers) {
-    s.closeAllConnections?.();
     await new Promise((resolve) => s.close(resolve));
   }
   await stopAll();
