@@ -41,10 +41,11 @@ describe('intake - shutdown', () => {
     const f = await startIntakeFixture({ name: 'nats-intake-shutdown-1' });
     fixtures.push(f);
     const wire = await inTransaction(f);
+    let closed: Promise<void> = Promise.resolve();
     try {
       assert.match(await command(wire, 'DATA'), /^354 /);
       wire.send('Subject: in flight\r\n\r\nfirst half\r\n');
-      const closed = f.intake.close(20_000);
+      closed = f.intake.close(20_000);
       closed.catch(() => undefined);
       assert.equal(await refused(f.mx.port), true, 'the listener no longer accepts');
       wire.send('second half\r\n.\r\n');
