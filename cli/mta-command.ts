@@ -23,6 +23,7 @@ interface MtaFlags extends NatsFlags {
   submissionsPort: number;
   mxGreetingDelay: number;
   mxReverseDns: boolean;
+  maxConnectionsPerIp?: number;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -57,6 +58,7 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(2465))
     .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(100))
     .addOption(new Option('--no-mx-reverse-dns', 'do not look up the client\'s reverse DNS name on mx (shown in Received)'))
+    .addOption(new Option('--max-connections-per-ip <n>', 'connections one client address may hold open per listener; more get 421 (default: 20)').env('STAFETTE_MAX_CONNECTIONS_PER_IP').argParser(integer(1)))
     .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO and Received (default: the first domain\'s hostname)').env('STAFETTE_HOSTNAME'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
@@ -147,6 +149,7 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
     return listenerConfig(known, {
       host: flags.smtpHost,
       port: ports[known],
+      ...(flags.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: flags.maxConnectionsPerIp } : {}),
       ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
     });
   });

@@ -1,0 +1,180 @@
+// `npm run bench:intake`: how fast Stafette's intake accepts mail, next to Postfix accepting
+// the same load on the same machine in the same run (reference/performance.md).
+//
+// Load: smtp-source -s 20 -m <messages> -l 2048 (one SMTP session per message, 20 in
+// parallel); accepted/s = messages / smtp-source wall time. Then p50/p99 of the time from the
+// end of DATA to the 250, from our own client (smtp-source does not report it), over the
+// same number of parallel sessions. Systems, one after the other:
+//   - Stafette with JetStream sync_interval: always (an fsync per write, like Postfix's fsync
+//     before 250; what reliability.md §4 asks for in production);
+//   - Stafette with JetStream's default sync (flush every 2 min: faster, weaker);
+//   - Postfix 3.7 with defaults, relayhost = smtp-sink (it also delivers during the run).
+// Stafette's mx listener runs with the greeting pause at 0 (the setting for trusted,
+// in-cluster senders; the 100 ms default caps each connection at ~10 sessions/s), and
+// without reverse DNS. Every count and wait is bounded. Prints a markdown table.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { freePort, stopAll } from '../test/harness/process.ts';
+import { startPostfix } from './postfix-instance.ts';
+import { measureDataLatency, quantile, runSmtpSource, type LoadShape } from './smtp-load.ts';
+import { startStafette } from './stafette-instance.ts';
+
+const usage = `Usage: npm run bench:intake -- [options]
+  --messages <n>          messages per smtp-source run (default 20000)
+  --sessions <n>          parallel SMTP sessions (default 20)
+  --size <bytes>          message size (default 2048)
+  --latency-messages <n>  messages for the end-of-DATA latency client (default 2000)
+  --runs <n>              smtp-source runs per system; the median is reported (default 1)
+  --timeout <seconds>     limit for each smtp-source run and latency pass (default 300)
+  --only <systems>        comma-separated: stafette-sync,stafette-default,postfix (default: all)`;
+
+interface SystemUnderTest {
+  readonly key: string;
+  readonly label: string;
+  start(dir: string): Promise<{ port: number; accepted?: () => Promise<number>; delivered?: () => number; stop(): Promise<void> }>;
+}
+
+interface Measured {
+  readonly label: string;
+  readonly acceptedPerSecond: number[];
+  readonly p50: number;
+  readonly p99: number;
+  readonly check: string;
+}
+
+const from = 'a@example.test';
+const to = 'b@example.test';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string', default: '20000' },
+      sessions: { type: 'string', default: '20' },
+      size: { type: 'string', default: '2048' },
+      'latency-messages': { type: 'string', default: '2000' },
+      runs: { type: 'string', default: '1' },
+      timeout: { type: 'string', default: '300' },
+      only: { type: 'string', default: 'stafette-sync,stafette-default,postfix' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  const messages = positive(values.messages, 'messages');
+  const sessions = positive(values.sessions, 'sessions');
+  const size = positive(values.size, 'size');
+  const latencyMessages = positive(values['latency-messages'], 'latency-messages');
+  const runs = positive(values.runs, 'runs');
+  const timeoutMs = positive(values.timeout, 'timeout') * 1000;
+  const only = new Set(values.only.split(','));
+
+  if (process.getuid?.() !== 0) throw new Error('the Postfix anchor needs root (postfix start binds and drops privileges)');
+  const busy = execFileSync('sh', ['-c', 'pgrep -f "go build" || true'], { encoding: 'utf8' }).trim();
+  if (busy) console.error('warning: a Go build is running; figures will be low and noisy');
+
+  const all: SystemUnderTest[] = [
+    {
+      key: 'stafette-sync',
+      label: 'Stafette, JetStream sync_interval always',
+      start: (dir) => startStafette({ dir, recipient: to, syncInterval: 'always', greetingDelayMs: 0 }),
+    },
+    {
+      key: 'stafette-default',
+      label: 'Stafette, JetStream default sync',
+      start: (dir) => startStafette({ dir, recipient: to, greetingDelayMs: 0 }),
+    },
+    {
+      key: 'postfix',
+      label: 'Postfix 3.7, defaults, relayhost = smtp-sink',
+      start: async (dir) => startPostfix({ dir, port: await freePort(), sinkPort: await freePort('127.0.0.2') }),
+    },
+  ];
+  const systems = all.filter((s) => only.has(s.key));
+
+  const root = mkdtempSync(join(tmpdir(), 'stafette-bench-'));
+  chmodSync(root, 0o755); // Postfix's daemons run as the postfix user and must reach their directories
+  const results: Measured[] = [];
+  try {
+    for (const system of systems) {
+      const dir = join(root, system.key);
+      mkdirSync(dir, { recursive: true });
+      console.error(`${system.label}: starting`);
+      const instance = await system.start(dir);
+      try {
+        const load: LoadShape = { host: '127.0.0.1', port: instance.port, messages, sessions, size, from, to };
+        const before = await instance.accepted?.();
+        await runSmtpSource({ ...load, messages: Math.min(messages, 500) }, timeoutMs); // warm-up
+        const rates: number[] = [];
+        for (let run = 1; run <= runs; run++) {
+          const seconds = await runSmtpSource(load, timeoutMs);
+          rates.push(messages / seconds);
+          console.error(`${system.label}: run ${run}: ${messages} messages in ${seconds.toFixed(2)} s = ${(messages / seconds).toFixed(0)}/s`);
+        }
+        const latency = await measureDataLatency({ ...load, messages: latencyMessages }, timeoutMs);
+        if (latency.failures > 0) console.error(`${system.label}: ${latency.failures} latency messages failed, first: ${latency.firstFailure}`);
+        let check = `${latency.failures} latency-client failures`;
+        const sent = Math.min(messages, 500) + messages * runs + latency.samples.length;
+        if (instance.accepted && before !== undefined) {
+          const counted = (await instance.accepted()) - before;
+          check = `${counted} of ${sent} counted as accepted; ${check}`;
+        }
+        if (instance.delivered) {
+          // Postfix counts nothing we can read cheaply; its sink does. Bounded wait for the rest.
+          const delivered = instance.delivered;
+          const deadline = Date.now() + 120_000;
+          while (delivered() < sent && Date.now() < deadline) await sleep(200);
+          check = `${delivered()} of ${sent} reached the sink; ${check}`;
+        }
+        results.push({
+          label: system.label,
+          acceptedPerSecond: rates,
+          p50: quantile(latency.samples, 0.5),
+          p99: quantile(latency.samples, 0.99),
+          check,
+        });
+      } finally {
+        await instance.stop();
+      }
+    }
+  } finally {
+    await stopAll();
+    rmSync(root, { recursive: true, force: true });
+  }
+
+  const postfix = results.find((r) => r.label.startsWith('Postfix'));
+  const median = (xs: number[]) => quantile(xs, 0.5);
+  const cpus = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  console.log(`\nIntake benchmark: ${messages} messages of ${size} bytes, ${sessions} parallel sessions, one session per message` +
+    ` (smtp-source), median of ${runs} run(s); latency from ${latencyMessages} messages of our client; ${cpus} CPUs, ${new Date().toISOString()}\n`);
+  console.log('| system | accepted/s | end of DATA → 250, p50 | p99 | accepted/s vs Postfix | check |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of results) {
+    const ratio = postfix ? `${(median(r.acceptedPerSecond) / median(postfix.acceptedPerSecond)).toFixed(2)}×` : '–';
+    console.log(`| ${r.label} | ${median(r.acceptedPerSecond).toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.check} |`);
+  }
+  return 0;
+}
+
+function ms(seconds: number): string {
+  return Number.isNaN(seconds) ? '–' : `${(seconds * 1000).toFixed(2)} ms`;
+}
+
+function positive(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer, not ${value}`);
+  return n;
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, async (err: unknown) => {
+  console.error(`bench:intake failed: ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll();
+  process.exitCode = 1;
+});
