@@ -111,13 +111,15 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       await effects.deferJob({ ...job.state, notBefore: iso(now + holdMs) }, record, job.decoded.inlineBody);
       return { kind: 'done', finished: false, decision: null };
     }
-    const body = await effects.loadBody(job.decoded);
     const pending = record.envelope.rcptTo;
     const plan = opts.route(record, pending.map((r) => r.address));
 
     // Ledger reads only when entries can exist: a retry, or a job seen before.
     const allPairs = plan.groups.flatMap((g) => g.deliveries);
     const already = job.state !== null || job.redelivered ? await effects.delivered(record.queueId, allPairs) : new Set<string>();
+    // The body is read only when something is left to send: a retry whose recipients were
+    // all delivered meanwhile (a crash race) must finish even if the body is already gone.
+    const body = allPairs.some((d) => !already.has(pairKey(d))) ? await effects.loadBody(job.decoded) : new Uint8Array(0);
 
     const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
     const add = (rcpt: string, o: RecipientOutcome) => outcomes.set(rcpt, [...(outcomes.get(rcpt) ?? []), o]);
