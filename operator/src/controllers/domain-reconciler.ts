@@ -160,7 +160,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       issues,
       report,
       {
-        dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm, secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
+        dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa-2048', secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
         // A key the cluster has but the last render has not seen yet counts as pending too.
         missingSelectors: conflicted ? [] : [...render.missingDkimKeys.filter((m) => m.namespace === namespace && m.name === name).map((m) => m.selector), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
         certificate,
@@ -172,6 +172,8 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       await client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', plural: 'maildomains', namespace, name }, status);
       logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === 'Ready')?.status });
     }
-    if (recheck !== null) options.requeueAfter(key, Math.max(1000, recheck));
+    // Far-off deadlines (a rotation in 90 days) are looked at again every few hours;
+    // timers cannot be that long, and the periodic relist would requeue it anyway.
+    if (recheck !== null) options.requeueAfter(key, Math.min(6 * 3_600_000, Math.max(1000, recheck)));
   };
 }

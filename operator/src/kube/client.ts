@@ -12,6 +12,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   setHeaderOptions,
+  V1MicroTime,
   type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
@@ -139,7 +140,7 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       }
     },
     async event(namespace, event, reportingInstance) {
-      const now = new Date();
+      const now = new V1MicroTime();
       await events.createNamespacedEvent({
         namespace,
         body: {

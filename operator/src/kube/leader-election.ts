@@ -7,7 +7,7 @@
 // both win: the loser gets a 409 conflict and stays a follower. A leader that fails to
 // renew within the lease duration stops leading (onStoppedLeading) before another
 // replica can take over, because the others wait for the full duration to pass.
-import type { V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { describeApiError, isStatus, type KubeClient } from './client.ts';
 
@@ -31,8 +31,9 @@ export interface LeaderElector {
   stop(): Promise<void>;
 }
 
-function microTime(d: Date): Date {
-  return d;
+/** Lease times are MicroTime: the API server refuses millisecond precision. */
+function microTime(d: Date): V1MicroTime {
+  return new V1MicroTime(d.getTime());
 }
 
 export function startLeaderElection(options: LeaderElectionOptions): LeaderElector {
