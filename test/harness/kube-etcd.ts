@@ -22,7 +22,8 @@ export async function startEtcd(binary: string, workDir: string, timeoutMs = 30_
       `--advertise-client-urls=${clientUrl}`,
       `--listen-peer-urls=${peerUrl}`,
       `--initial-advertise-peer-urls=${peerUrl}`,
-      `--initial-cluster=default=${peerUrl}`,
+      '--name=stafette',
+      `--initial-cluster=stafette=${peerUrl}`,
       '--unsafe-no-fsync',
       '--log-level=warn',
     ], { logDir: join(workDir, 'logs'), cwd: workDir });
