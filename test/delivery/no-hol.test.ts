@@ -1,0 +1,91 @@
+// No head-of-line blocking (DESIGN.md contract 3): 5,000 messages deferred to a dead domain
+// (nothing listens on its MX: connection refused) while 500 messages to a live domain (a real
+// smtp-sink) are all delivered. The deferred ones wait as scheduled messages in MAILQ_DEFER:
+// they hold no ack-pending slot of either consumer (asserted), so fresh mail flows. Timings
+// are printed for the report, never asserted.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
+import { freePort, stopAll, waitFor } from '../harness/process.ts';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
+import { retryPolicy, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
+import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
+import { countingObserver, openDeliveryQueue, startTestDelivery, streamMessages, testDir } from './delivery-fixture.ts';
+
+const deadCount = 5_000;
+const liveCount = 500;
+const rcpt = (address: string) => ({ address, params: [] });
+const body = (id: string) => Buffer.from(`From: <s@senders.test>\r\nSubject: load\r\nX-Test-Id: ${id}\r\n\r\nHello.\r\n`);
+
+async function enqueueMany(q: QueueFixture, n: number, domain: string, tag: string): Promise<void> {
+  const batch = 100;
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, j) => q.publisher.enqueue(
+      acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt(`u${i + j}@${domain}`)] } }),
+      body(`${tag}-${i + j}.`),
+    )));
+  }
+}
+
+describe('delivery - no head-of-line blocking', () => {
+  const dir = testDir('nohol');
+  let server: NatsServer;
+  let q: QueueFixture;
+  let delivery: DeliveryHandle;
+  let live: SmtpSink;
+  const observer = countingObserver();
+
+  before(async () => {
+    server = await startNatsServer({ name: 'nats-nohol' });
+    q = await openDeliveryQueue(server.url, { maxAckPending: 1000 });
+    live = await startSmtpSink({ host: '127.0.0.2', behaviour: 'accept', dir });
+    const deadPort = await freePort('127.0.0.7'); // nothing listens here: connection refused
+    delivery = await startTestDelivery(q, {
+      'live.test': { host: live.host, port: live.port },
+      'dead.test': { host: '127.0.0.7', port: deadPort },
+    }, { policy: retryPolicy({ delaysMs: [10 * 60_000] }), observer, workers: 8 });
+  });
+  after(async () => {
+    await delivery?.stop(2_000);
+    await q?.close();
+    await server?.destroy();
+    await stopAll();
+  });
+
+  test(`${deadCount} deferred to a dead domain do not delay ${liveCount} to a live one`, { timeout: 540_000 }, async () => {
+    // Baseline: the same 500 with nothing deferred.
+    const b0 = Date.now();
+    await enqueueMany(q, liveCount, 'live.test', 'base');
+    await waitFor(`${liveCount} baseline delivered`, () => live.count('base-') >= liveCount, { timeoutMs: 120_000, intervalMs: 100 });
+    console.log(`# baseline: ${liveCount} to the live domain, nothing deferred: all delivered ${Date.now() - b0} ms after the first enqueue`);
+
+    const t0 = Date.now();
+    await enqueueMany(q, deadCount, 'dead.test', 'dead');
+    const enqueued = Date.now();
+    await waitFor(`${deadCount} deferred`, async () => (await streamMessages(q, delivery.streams.deferStream)) === deadCount
+      && (await streamMessages(q, q.settings.streamName)) === 0, { timeoutMs: 300_000, intervalMs: 500 });
+    const deferred = Date.now();
+    console.log(`# ${deadCount} to the dead domain: enqueued in ${enqueued - t0} ms, all deferred after ${deferred - t0} ms`);
+
+    const jsm = await jetstreamManager(q.nc);
+    const t1 = Date.now();
+    await enqueueMany(q, liveCount, 'live.test', 'live');
+    const liveEnqueued = Date.now();
+    let maxRetryAckPending = 0;
+    await waitFor(`${liveCount} delivered`, async () => {
+      const ci = await jsm.consumers.info(delivery.streams.deferStream, delivery.streams.retryConsumer);
+      maxRetryAckPending = Math.max(maxRetryAckPending, ci.num_ack_pending);
+      return live.count('live-') >= liveCount;
+    }, { timeoutMs: 120_000, intervalMs: 100 });
+    const done = Date.now();
+    console.log(`# ${liveCount} to the live domain with ${deadCount} deferred: enqueued in ${liveEnqueued - t1} ms, all delivered ${done - t1} ms after the first enqueue`);
+
+    assert.equal(live.count('live-'), liveCount, 'every live message delivered once');
+    assert.equal(await streamMessages(q, delivery.streams.deferStream), deadCount, 'the dead-domain mail is still queued, waiting');
+    assert.equal(maxRetryAckPending, 0, 'waiting retries hold no ack-pending slots');
+    const fresh = await jsm.consumers.info(q.settings.streamName, q.settings.consumerName);
+    assert.equal(fresh.num_ack_pending, 0);
+    assert.equal(fresh.num_pending, 0);
+  });
+});
