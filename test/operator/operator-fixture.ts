@@ -1,0 +1,59 @@
+// Runs the real operator (in this process) against the harness's real kube-apiserver,
+// as the admin or impersonating a ServiceAccount, and reads back what it wrote.
+import { KubeConfig } from '@kubernetes/client-node';
+import { silentLogger } from '../../mta/src/ops/logger.ts';
+import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
+import type { KubeApiServer } from '../harness/kube-apiserver.ts';
+import { waitFor } from '../harness/process.ts';
+
+export function kubeConfigFor(kube: KubeApiServer, impersonate?: string): KubeConfig {
+  const base = new KubeConfig();
+  base.loadFromFile(kube.kubeconfig);
+  if (!impersonate) return base;
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: base.clusters,
+    users: base.users.map((u) => ({ ...u, impersonateUser: impersonate })),
+    contexts: base.contexts,
+    currentContext: base.currentContext,
+  });
+  return kc;
+}
+
+export async function runOperator(kube: KubeApiServer, namespace: string, overrides: Partial<OperatorOptions> & { as?: string } = {}): Promise<RunningOperator> {
+  const { as, ...rest } = overrides;
+  return await startOperator({
+    kubeConfig: kubeConfigFor(kube, as),
+    namespaces: [namespace],
+    bundle: { namespace, name: 'stafette-bundle', shards: 2 },
+    leaseNamespace: namespace,
+    logger: silentLogger,
+    propagationDelayMs: 1000,
+    leaseDurationMs: 4000,
+    onLostLeadership: () => {},
+    ...rest,
+  });
+}
+
+export async function getJson<T = Record<string, unknown>>(kube: KubeApiServer, args: string[]): Promise<T> {
+  return JSON.parse(await kube.ok([...args, '-o', 'json'])) as T;
+}
+
+export interface Condition { type: string; status: string; reason: string; message: string }
+
+export async function conditionOf(kube: KubeApiServer, resource: string, namespace: string, type = 'Ready'): Promise<Condition | undefined> {
+  const object = await getJson<{ status?: { conditions?: Condition[] } }>(kube, ['get', resource, '-n', namespace]);
+  return object.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the resource's condition has the status (and reason, if given). */
+export async function waitForCondition(kube: KubeApiServer, resource: string, namespace: string, status: string, reason?: string, type = 'Ready', timeoutMs = 30_000): Promise<Condition> {
+  return await waitFor(`${resource} ${type}=${status}${reason ? ` (${reason})` : ''}`, async () => {
+    const c = await conditionOf(kube, resource, namespace, type);
+    return c && c.status === status && (!reason || c.reason === reason) ? c : undefined;
+  }, { timeoutMs, intervalMs: 200 });
+}
+
+export async function apply(kube: KubeApiServer, namespace: string, yaml: string): Promise<void> {
+  await kube.ok(['apply', '--server-side', '--field-manager=test', '-n', namespace, '-f', '-'], { input: yaml });
+}
