@@ -122,7 +122,7 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
   });
   logger.info('operations endpoint listening', { host: options.ops.host, port: ops.port });
 
-  await waitForFirstBundle(() => watcher.current !== null, () => watcher.check(), options.firstBundleTimeoutMs ?? 60_000);
+  await waitForFirstBundle(() => watcher.current !== null, () => watcher.check(), now, options.firstBundleTimeoutMs ?? 60_000);
   const first = watcher.current as LoadedBundle | null;
   if (first === null) {
     watcher.stop();
@@ -182,9 +182,10 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
   };
 }
 
-async function waitForFirstBundle(loaded: () => boolean, recheck: () => void, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!loaded() && Date.now() < deadline) {
+// At start the mount may not be there yet (or be half-updated): re-check twice a second.
+async function waitForFirstBundle(loaded: () => boolean, recheck: () => void, now: () => number, timeoutMs: number): Promise<void> {
+  const deadline = now() + timeoutMs;
+  while (!loaded() && now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 500));
     recheck();
   }
