@@ -52,6 +52,14 @@ c: QUIT
 s: 221 *`);
   });
 
+  test('junk: an HTTP request gets 421 and the connection is closed (B31)', async () => {
+    await playTranscript(f.mx, `
+s: 220 *
+c: GET / HTTP/1.1
+s: 421 *
+closed`);
+  });
+
   test('unknown recipient: 550 5.1.1 at RCPT; mailboxes, aliases, +tag subaddresses and case variants are accepted', async () => {
     await playTranscript(f.mx, `${hello}
 c: MAIL FROM:<sender@example.org>

@@ -80,7 +80,9 @@ export function createSessionHandlers(ctx: HandlerContext) {
   function reject(verb: string, log: Logger, err: unknown): SmtpError {
     const error = isSmtpError(err) ? err : localError(`${verb} failed unexpectedly`, err);
     ctx.observer.rejected(name, error.rule);
-    (error.temporary() && !isSmtpError(err) ? log.error : log.info)(`${verb} refused`, error.logFields());
+    // Our own failures (not a policy verdict) are errors; a refused client is routine.
+    if (isSmtpError(err)) log.info(`${verb} refused`, error.logFields());
+    else log.error(`${verb} failed`, error.logFields());
     return error;
   }
 
