@@ -43,9 +43,13 @@ export interface OperatorOptions {
   propagationDelayMs?: number;
   retireAfterMs?: number;
   leaseDurationMs?: number;
+  /** How often unsettled Certificates and DNSEndpoints are looked at again. */
+  pollMs?: number;
   now?: () => Date;
   /** Called when this replica stops leading; the default exits the process. */
   onLostLeadership?: () => void;
+  /** The API client; by default one made from kubeConfig. Tests wrap it to interrupt writes. */
+  client?: KubeClient;
 }
 
 export interface RunningOperator {
@@ -60,7 +64,7 @@ export interface RunningOperator {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const logger = options.logger;
   const now = options.now ?? (() => new Date());
-  const client: KubeClient = kubeClient(options.kubeConfig);
+  const client: KubeClient = options.client ?? kubeClient(options.kubeConfig);
   const metrics = operatorMetrics();
   const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const namespaces = options.namespaces;
@@ -122,6 +126,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     state, client, now, logger, resolver,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
+    pollMs: options.pollMs,
     event: (event) => {
       client.event(event.regarding.namespace, event, identity).catch((error) => logger.warn('could not record event', { reason: event.reason, error: describeApiError(error) }));
     },

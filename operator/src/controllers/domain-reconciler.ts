@@ -33,6 +33,8 @@ export interface DomainReconcilerOptions {
   propagationDelayMs: number;
   retireAfterMs: number;
   event: (event: EventInput) => void;
+  /** How often to look at Certificates and DNSEndpoints that are not settled (they are not watched). */
+  pollMs?: number;
   /** Asks for the domain to be reconciled again after a delay. */
   requeueAfter: (key: string, ms: number) => void;
 }
@@ -150,8 +152,9 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       dns = { type: 'DNSPublished', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
     }
     // Certificates and DNSEndpoints are not watched: look again while they settle.
-    if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? 30_000, 30_000);
-    if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? 30_000, 30_000);
+    const poll = options.pollMs ?? 30_000;
+    if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? poll, poll);
+    if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? poll, poll);
 
     const keys = keysOf(state, domain);
     const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);

@@ -1,0 +1,66 @@
+// cert-manager and ExternalDNS are optional: without their APIs the conditions say so
+// (Unknown, with a reason), never a failure; with them, the operator writes a
+// Certificate and a DNSEndpoint and reports their progress.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
+import { apply, getJson, runOperator, waitForCondition } from './operator-fixture.ts';
+
+const domain = `
+apiVersion: stafette.dev/v1alpha1
+kind: MailDomain
+metadata: {name: example-com}
+spec:
+  domain: example.com
+  tls: {issuerRef: {name: letsencrypt, kind: ClusterIssuer}}
+  inbound: {catchAll: someone@elsewhere.example}
+  dns: {publish: externalDNS, ttl: 300}
+`;
+
+describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', () => {
+  let kube: KubeApiServer;
+  before(async () => { kube = await startKubeApiServer(); });
+  after(async () => { await kube?.stop(); });
+
+  test('without cert-manager and ExternalDNS the conditions are Unknown with a clear reason, and the domain is served', async (t) => {
+    await kube.ok(['create', 'namespace', 'without']);
+    await apply(kube, 'without', domain);
+    const operator = await runOperator(kube, 'without');
+    t.after(() => operator.stop());
+    const cert = await waitForCondition(kube, 'maildomain/example-com', 'without', 'Unknown', 'CertManagerNotInstalled', 'CertificateReady');
+    assert.match(cert.message, /install cert-manager/);
+    const dns = await waitForCondition(kube, 'maildomain/example-com', 'without', 'Unknown', 'ExternalDNSNotInstalled', 'DNSPublished');
+    assert.match(dns.message, /install ExternalDNS/);
+    await waitForCondition(kube, 'maildomain/example-com', 'without', 'True');
+  });
+
+  test('with them installed, a Certificate and a DNSEndpoint are written and their progress reported', async (t) => {
+    await kube.ok(['apply', '--server-side', '-f', 'test/operator/crds/']);
+    await kube.ok(['wait', '--for=condition=Established', 'crd/certificates.cert-manager.io', 'crd/dnsendpoints.externaldns.k8s.io']);
+    await kube.ok(['create', 'namespace', 'with']);
+    await apply(kube, 'with', domain);
+    const operator = await runOperator(kube, 'with', { pollMs: 500 });
+    t.after(() => operator.stop());
+
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'Unknown', 'Issuing', 'CertificateReady');
+    const cert = await getJson<{ spec: Record<string, unknown>; metadata: { ownerReferences: { name: string }[] } }>(kube, ['get', 'certificate/example-com-tls', '-n', 'with']);
+    assert.deepEqual(cert.spec.dnsNames, ['mx.example.com']);
+    assert.equal(cert.spec.secretName, 'example-com-tls');
+    assert.deepEqual(cert.spec.issuerRef, { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' });
+    assert.deepEqual(cert.metadata.ownerReferences.map((o) => o.name), ['example-com']);
+
+    const endpoint = await getJson<{ spec: { endpoints: { dnsName: string; recordType: string; targets: string[]; recordTTL: number }[] } }>(kube, ['get', 'dnsendpoint/example-com-mail', '-n', 'with']);
+    const byPurpose = endpoint.spec.endpoints.map((e) => [e.dnsName, e.recordType, e.recordTTL]);
+    assert.deepEqual(byPurpose.slice(0, 2), [['example.com', 'MX', 300], ['example.com', 'TXT', 300]]);
+    assert.deepEqual(endpoint.spec.endpoints[0]?.targets, ['10 mx.example.com']);
+    assert.ok(endpoint.spec.endpoints.some((e) => e.dnsName === 'stafette._domainkey.example.com' && e.targets[0]?.startsWith('v=DKIM1; k=rsa; p=')));
+
+    // What cert-manager and ExternalDNS would write once done.
+    await kube.ok(['patch', 'certificate/example-com-tls', '-n', 'with', '--subresource=status', '--type=merge', '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date' }] } })]);
+    const generation = (await getJson<{ metadata: { generation: number } }>(kube, ['get', 'dnsendpoint/example-com-mail', '-n', 'with'])).metadata.generation;
+    await kube.ok(['patch', 'dnsendpoint/example-com-mail', '-n', 'with', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { observedGeneration: generation } })]);
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issued', 'CertificateReady');
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Published', 'DNSPublished');
+  });
+});
