@@ -27,20 +27,30 @@ export interface MtaProcess {
   metric(series: string): Promise<number | undefined>;
   /** Mounts a new bundle revision with these mailboxes (both parts, like the operator's update). */
   publishBundle(revision: string, addresses: string[]): void;
+  /** Mounts both parts as given. */
+  publishParts(parts: { bundle: unknown; secrets: unknown }): void;
   close(): Promise<void>;
 }
 
-export async function startMtaProcess(opts: { name: string; addresses: string[]; shutdownTimeoutSeconds?: number }): Promise<MtaProcess> {
+export async function startMtaProcess(opts: {
+  name: string;
+  addresses: string[];
+  shutdownTimeoutSeconds?: number;
+  /** The first bundle; default: minimalBundle('r1', addresses). */
+  initial?: { bundle: unknown; secrets: unknown };
+}): Promise<MtaProcess> {
   const nats = await startNatsServer({ name: `nats-${opts.name}` });
   const dir = mkdtempSync(join(tmpdir(), `stafette-${opts.name}-`));
   const configDir = join(dir, 'config');
   const secretDir = join(dir, 'secret');
-  const publishBundle = (revision: string, addresses: string[]) => {
-    const files = bundleFiles(minimalBundle(revision, addresses, testDomain));
+  const publishParts = (parts: { bundle: unknown; secrets: unknown }) => {
+    const files = bundleFiles(parts);
     writeMountedFiles(configDir, files.config);
     writeMountedFiles(secretDir, files.secrets);
   };
-  publishBundle('r1', opts.addresses);
+  const publishBundle = (revision: string, addresses: string[]) => publishParts(minimalBundle(revision, addresses, testDomain));
+  if (opts.initial) publishParts(opts.initial);
+  else publishBundle('r1', opts.addresses);
 
   const mxPort = await freePort();
   const opsPort = await freePort();
@@ -85,5 +95,5 @@ export async function startMtaProcess(opts: { name: string; addresses: string[];
     await close();
     throw err;
   }
-  return { nats, mta, dir, configDir, secretDir, mx: { host: '127.0.0.1', port: mxPort }, opsPort, ops, metric, publishBundle, close };
+  return { nats, mta, dir, configDir, secretDir, mx: { host: '127.0.0.1', port: mxPort }, opsPort, ops, metric, publishBundle, publishParts, close };
 }
