@@ -1,8 +1,8 @@
 // SMTP dialogs as transcripts (chasquid's .cmy files, maddy's ExpectPattern), played over a
 // raw socket so every byte the client sends is exactly what the transcript says.
 //
-//   c: MAIL FROM:<x@example.org>     send the line + CRLF
-//   c! a\r.\rb\r\n                   send raw bytes; \r \n \t \0 \\ escapes, nothing appended
+//   c: MAIL FROM:<x@example.org>     send the line (UTF-8) + CRLF
+//   c! a\r.\rb\r\n                   send raw bytes (one per character, latin1); \r \n \t \0 \\ escapes, nothing appended
 //   s: 250 2.1.0 *                   read one whole reply; its LAST line must match the pattern
 //   s- 250-STARTTLS                  (before an s:) some line of that same reply must match
 //   s! 250-AUTH*                     (before an s:) no line of that same reply may match
@@ -52,8 +52,8 @@ export async function playTranscript(target: TranscriptTarget, transcript: strin
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
       const op = line.slice(0, 2);
       const arg = line.slice(3);
-      if (op === 'c:') conn.send(`${arg}\r\n`);
-      else if (op === 'c!') conn.send(unescape(arg));
+      if (op === 'c:') conn.send(`${arg}\r\n`, 'utf8');
+      else if (op === 'c!') conn.send(unescape(arg), 'latin1');
       else if (op === 's-') mustMatch.push(arg);
       else if (op === 's!') mustNotMatch.push(arg);
       else if (op === 's:') {
@@ -144,9 +144,9 @@ export class SmtpWire {
     }).finally(() => clearTimeout(timer));
   }
 
-  send(data: string): void {
+  send(data: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
     this.log.push(...data.replace(/\r\n$/, '').split('\r\n').map((l) => `C: ${JSON.stringify(l).slice(1, -1)}`));
-    this.#socket.write(Buffer.from(data, 'latin1'));
+    this.#socket.write(Buffer.from(data, encoding));
   }
 
   /** One reply: every line up to the one with a space after the code. */

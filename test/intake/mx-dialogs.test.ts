@@ -242,6 +242,30 @@ s: 221 *`);
     assert.ok(text.endsWith('Subject: smuggle\r\n\r\na\r\n.\r\nMAIL FROM:<a@evil.example>\r\nb .\r\nRCPT TO:<c@evil.example>\r\nc\r\n.\r\nDATA\r\nd . e\r\n'), text);
   });
 
+  test('SMTPUTF8: a UTF-8 sender and an 8-bit body are stored exactly as received, and Received says UTF8SMTP', async () => {
+    const { log } = await playTranscript(f.mx, `${hello}
+c: MAIL FROM:<jösé@bücher.example> SMTPUTF8 BODY=8BITMIME
+s: 250 2.1.0 Accepted
+c: RCPT TO:<bob@example.com>
+s: 250 2.1.5 Accepted
+c: DATA
+s: 354 *
+c: Subject: grüße
+c:
+c: ½ ünïcödé
+c: .
+s: 250 2.6.0 Ok: queued as *
+c: QUIT
+s: 221 *`);
+    const stored = await f.stored(queueIdOf(log.join('\n')));
+    assert.deepEqual(stored.record.envelope.mailFrom, {
+      address: 'jösé@bücher.example', params: [{ name: 'SMTPUTF8', value: null }, { name: 'BODY', value: '8BITMIME' }],
+    });
+    const text = stored.body.toString('utf8');
+    assert.match(text, /^Received: from client\.example .*\r\n\tby mx\.example\.com \(Stafette\) with UTF8SMTP\r\n/);
+    assert.ok(text.endsWith('Subject: grüße\r\n\r\n½ ünïcödé\r\n'));
+  });
+
   test('a reloaded bundle applies to new sessions: a removed alias is refused afterwards', async () => {
     const previous = f.config;
     f.config = { ...previous, bundle: { ...previous.bundle, aliases: previous.bundle.aliases.filter((a) => a.address !== 'team@example.com') } };

@@ -36,10 +36,12 @@ describe('intake - submission dialogs', () => {
     await stopAll();
   });
 
-  test('AUTH before TLS: 538, and MAIL without AUTH: 530 (relay attempt without AUTH)', async () => {
+  test('AUTH before TLS: not advertised, refused with 538; MAIL without AUTH: 530 (relay attempt without AUTH)', async () => {
     await playTranscript(f.submission, `
 s: 220 mx.example.com ESMTP Stafette
 c: EHLO laptop.example
+s- 250-STARTTLS
+s! 250-AUTH*
 s: 250 *
 c: AUTH PLAIN ${alice}
 s: 538 5.7.0 *

@@ -37,7 +37,7 @@ import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
-import { installSmtpServerOverrides, type GreetingDelayOption } from './smtp-server-overrides.ts';
+import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption } from './smtp-server-overrides.ts';
 
 export { defaultListenerConfigs, defaultListeners, listenerConfig } from './listener-config.ts';
 export type { ListenerConfig, ListenerRole } from './listener-config.ts';
@@ -105,7 +105,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
     });
     let tlsInUse = certificates.defaultMaterial();
-    const options: SMTPServerOptions & GreetingDelayOption = {
+    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption = {
       name: hostname,
       banner: 'Stafette',
       secure: listener.tls === 'implicit',
@@ -131,6 +131,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       maxClients: listener.maxClients,
       socketTimeout: listener.socketTimeoutMs,
       greetingDelayMs: listener.greetingDelayMs,
+      hideAuthBeforeTls: true,
       logger: false,
       onConnect(session, done) {
         // The bundle may have changed: the SIZE we announce and the certificate for clients
@@ -182,7 +183,8 @@ export function createIntake(opts: IntakeOptions): Intake {
         const address = server.server.address();
         logger.info('SMTP listener ready', {
           listener: listener.name, role: listener.role, tls: listener.tls, address,
-          greetingDelayMs: listener.greetingDelayMs, reverseDns: listener.reverseDns,
+          greetingDelayMs: listener.greetingDelayMs,
+      hideAuthBeforeTls: true, reverseDns: listener.reverseDns,
         });
       }
     },

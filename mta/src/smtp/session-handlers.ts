@@ -198,7 +198,15 @@ export function createSessionHandlers(ctx: HandlerContext) {
         return queueId;
       })().then(
         (queueId) => done(null, `Ok: queued as ${queueId}`),
-        (err: unknown) => done(reject('DATA', s.log, err)),
+        (err: unknown) => {
+          // The client went away in the middle of DATA: nothing to answer, nothing was stored.
+          if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
+            s.log.info('client left during DATA', { reason: (err as Error).message });
+            done(err as Error);
+            return;
+          }
+          done(reject('DATA', s.log, err));
+        },
       );
     },
   };

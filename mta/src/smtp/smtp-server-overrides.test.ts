@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { carriesEnhancedCode, checkUpstream, greetingDelayOf, initWithGreetingDelay, upstreamGreetingDelayMs } from './smtp-server-overrides.ts';
+import { carriesEnhancedCode, checkUpstream, ehloLinesShown, greetingDelayOf, initWithGreetingDelay, upstreamGreetingDelayMs } from './smtp-server-overrides.ts';
 
 // A stand-in for SMTPConnection's internals, recording what init() does.
 function fakeConnection(options: { greetingDelayMs?: number; maxClients?: number }, openConnections = 1) {
@@ -81,5 +81,19 @@ describe('smtp-server overrides - enhanced codes of SmtpError replies', () => {
     assert.equal(carriesEnhancedCode('Error: need MAIL command', undefined), false);
     assert.equal(carriesEnhancedCode('5.7.1 x', 'MAIL_FROM_OK'), false);
     assert.equal(carriesEnhancedCode(['5.7.1 a', 'b'], undefined), false);
+  });
+});
+
+describe('smtp-server overrides - AUTH only after TLS', () => {
+  const ehlo = ['mx.test Nice to meet you', 'PIPELINING', 'AUTH PLAIN LOGIN', 'STARTTLS'];
+
+  test('the EHLO reply of an unencrypted connection leaves AUTH out when the listener says so', () => {
+    assert.deepEqual(ehloLinesShown(250, ehlo, false, false, { hideAuthBeforeTls: true }), ['mx.test Nice to meet you', 'PIPELINING', 'STARTTLS']);
+  });
+
+  test('after TLS, without the option, and for other replies, nothing changes', () => {
+    assert.equal(ehloLinesShown(250, ehlo, false, true, { hideAuthBeforeTls: true }), ehlo);
+    assert.equal(ehloLinesShown(250, ehlo, false, false, {}), ehlo);
+    assert.equal(ehloLinesShown(214, ehlo, false, false, { hideAuthBeforeTls: true }), ehlo);
   });
 });

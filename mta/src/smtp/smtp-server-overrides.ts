@@ -15,6 +15,11 @@
 //    SmtpError puts its own enhanced code at the start of its message; the replaced send()
 //    sees that and lets it stand instead of adding a second one.
 //
+// 3. AUTH is not advertised before TLS. smtp-server lists AUTH in every EHLO reply and refuses
+//    it with 538 until STARTTLS; with the option `hideAuthBeforeTls` the replaced send() drops
+//    the AUTH line from the EHLO reply of a connection that is not encrypted yet (RFC 4954 §4,
+//    as Postfix smtpd_tls_auth_only and chasquid do). AUTH sent anyway still gets 538.
+//
 // Why an override and not patch-package: it needs no install-time step (works with `npm ci
 // --ignore-scripts` and in the image build), it is per listener, and it fails loudly instead
 // of silently: installSmtpServerOverrides() checks that the upstream code it replaces is the
@@ -27,10 +32,16 @@ export interface GreetingDelayOption {
   greetingDelayMs?: number;
 }
 
+/** Option added to SMTPServerOptions: leave AUTH out of EHLO until the connection uses TLS. */
+export interface HideAuthBeforeTlsOption {
+  hideAuthBeforeTls?: boolean;
+}
+
 // The upstream source text this module replaces; checked at install time.
 export const upstreamFingerprints = {
   init: ['this._setListeners(', 'this._server.options.maxClients', 'Too many connected clients', 'setTimeout(() => this.connectionReady(), 100)'],
   send: ['send(code, data, context)', 'this._getEnhancedStatusCode(code, context)'],
+  handler_EHLO: ["features.push(['AUTH'].concat(this._server.options.authMethods).join(' '))", 'this.send(250, [formattedResponse].concat(features || []), false)'],
 } as const;
 
 /** The smtp-server default the replaced init() keeps when a listener sets no delay. */
@@ -38,8 +49,9 @@ export const upstreamGreetingDelayMs = 100;
 
 // The private members of SMTPConnection the replacements use.
 interface ConnectionInternals {
-  _server: { options: GreetingDelayOption & { maxClients?: number }; connections: Set<unknown> };
+  _server: { options: GreetingDelayOption & HideAuthBeforeTlsOption & { maxClients?: number }; connections: Set<unknown> };
   name: string;
+  secure: boolean;
   _setListeners(callback: () => void): void;
   connectionReady(): void;
   send(code: number, data?: string | string[], context?: string | false): void;
@@ -90,7 +102,14 @@ const upstreamMethods: Record<string, unknown> = {
   send: SMTPConnection.prototype.send,
   _setListeners: (SMTPConnection.prototype as unknown as Record<string, unknown>)._setListeners,
   connectionReady: SMTPConnection.prototype.connectionReady,
+  handler_EHLO: (SMTPConnection.prototype as unknown as Record<string, unknown>).handler_EHLO,
 };
+
+/** The EHLO reply lines to send: without "AUTH ..." on an unencrypted connection when the option is set. */
+export function ehloLinesShown(code: number, data: unknown, context: unknown, secure: boolean, options: HideAuthBeforeTlsOption): unknown {
+  if (code !== 250 || context !== false || !Array.isArray(data) || secure || !options.hideAuthBeforeTls) return data;
+  return data.filter((line) => !(typeof line === 'string' && /^AUTH /.test(line)));
+}
 
 let installed = false;
 
@@ -107,7 +126,8 @@ export function installSmtpServerOverrides(): void {
     initWithGreetingDelay.call(this);
   };
   proto.send = function send(this: ConnectionInternals, code, data, context) {
-    return originalSend.call(this, code, data, carriesEnhancedCode(data, context) ? false : context);
+    const shown = ehloLinesShown(code, data, context, this.secure, this._server.options) as typeof data;
+    return originalSend.call(this, code, shown, carriesEnhancedCode(shown, context) ? false : context);
   };
   installed = true;
 }
