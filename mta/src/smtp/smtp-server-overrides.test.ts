@@ -8,6 +8,7 @@ function fakeConnection(options: { greetingDelayMs?: number; maxClients?: number
   const connection = {
     _server: { options, connections: new Set(Array.from({ length: openConnections }, (_, i) => i)) },
     name: 'mx.test',
+    secure: false,
     _setListeners(callback: () => void) {
       events.push('listeners');
       callback();
