@@ -35,6 +35,7 @@ export function countingObserver(): DeliveryObserver & { counts: Map<string, num
     get: (key) => counts.get(key) ?? 0,
     recipients: (destination, result, n) => inc(`${result}:${destination}`, n),
     deliveredLatency: () => inc('latency'),
+    ledgerWindow: () => inc('ledger'),
     dsn: (event) => inc(`dsn:${event}`),
     job: (source, result) => inc(`job:${source}:${result}`),
   };

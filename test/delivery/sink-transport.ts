@@ -7,7 +7,7 @@ import type { DeliveryAttempt, RecipientOutcome, Transport } from '../../mta/src
 
 export interface SinkAddress { host: string; port: number }
 
-export function sinkTransport(routes: Record<string, SinkAddress>, opts: { timeoutMs?: number } = {}): Transport {
+export function sinkTransport(routes: Record<string, SinkAddress>, opts: { timeoutMs?: number; helo?: string } = {}): Transport {
   return {
     async deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
       const domain = attempt.destination.kind === 'mx' ? attempt.destination.domain : '';
@@ -18,17 +18,17 @@ export function sinkTransport(routes: Record<string, SinkAddress>, opts: { timeo
           reply: { code: 550, enhanced: '5.1.2', text: 'Unknown destination domain' },
         }));
       }
-      return await sendOnce(attempt, target, opts.timeoutMs ?? 30_000);
+      return await sendOnce(attempt, target, opts.timeoutMs ?? 30_000, opts.helo ?? 'stafette.test');
     },
   };
 }
 
-function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: number): Promise<RecipientOutcome[]> {
+function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: number, helo: string): Promise<RecipientOutcome[]> {
   const remoteMta = `${target.host}:${target.port}`;
   return new Promise((resolve) => {
     let settled = false;
     const conn = new SMTPConnection({
-      host: target.host, port: target.port, secure: false, ignoreTLS: true, name: 'stafette.test',
+      host: target.host, port: target.port, secure: false, ignoreTLS: true, name: helo,
       connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
     });
     const finish = (outcomes: RecipientOutcome[]) => {

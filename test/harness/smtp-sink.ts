@@ -24,7 +24,11 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-export async function startSmtpSink(opts: { host: string; behaviour: SinkBehaviour; dir: string; name?: string }): Promise<SmtpSink> {
+export async function startSmtpSink(opts: {
+  host: string; behaviour: SinkBehaviour; dir: string; name?: string;
+  /** accept only: wait this long before answering DATA, so transactions last (kill tests). */
+  dataDelaySeconds?: number;
+}): Promise<SmtpSink> {
   const name = opts.name ?? `smtp-sink-${opts.behaviour}-${opts.host}`;
   const port = await freePort(opts.host);
   const dumpDir = join(opts.dir, `${name}-dump`);
@@ -38,7 +42,10 @@ export async function startSmtpSink(opts: { host: string; behaviour: SinkBehavio
     args.push('-u', 'nobody');
   }
   switch (opts.behaviour) {
-    case 'accept': args.push('-d', `${dumpDir}/%H%M%S.`); break;
+    case 'accept':
+      args.push('-d', `${dumpDir}/%H%M%S.`);
+      if (opts.dataDelaySeconds) args.push('-w', String(opts.dataDelaySeconds));
+      break;
     case 'defer': args.push('-r', 'RCPT', '-b', '450 4.3.0 Try again later (test sink)'); break;
     case 'reject': args.push('-f', 'RCPT', '-B', '550 5.1.1 No such user here (test sink)'); break;
     case 'hang': args.push('-w', '3600'); break;

@@ -12,6 +12,11 @@ export interface DeliveryObserver {
   recipients(destination: string, result: RecipientResult, count: number): void;
   /** Accepted → delivered, per delivered recipient (the latency histogram). */
   deliveredLatency(seconds: number): void;
+  /**
+   * Time from the transport's answer (the remote 250) to the ledger's PubAck: the window in
+   * which a crash makes a duplicate (DESIGN.md contract 2).
+   */
+  ledgerWindow(seconds: number): void;
   /** A DSN was queued, or one was dropped because the sender was <> (a double bounce). */
   dsn(event: 'queued' | 'dropped_null_sender'): void;
   /** What became of a job taken from the queue; `source` is fresh mail or a retry. */
@@ -21,6 +26,7 @@ export interface DeliveryObserver {
 export const ignoreDeliveryEvents: DeliveryObserver = {
   recipients() {},
   deliveredLatency() {},
+  ledgerWindow() {},
   dsn() {},
   job() {},
 };

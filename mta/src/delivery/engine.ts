@@ -139,7 +139,11 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         add(d.envelopeRecipient, o);
         if (o.status === 'delivered') delivered.push(d);
       }
-      if (delivered.length > 0) await effects.recordDelivered(record.queueId, delivered);
+      if (delivered.length > 0) {
+        const answered = opts.now();
+        await effects.recordDelivered(record.queueId, delivered);
+        observer.ledgerWindow((opts.now() - answered) / 1000);
+      }
       countByStatus(group.destination, results);
     }));
     if (job.signal.aborted) return { kind: 'interrupted' };
