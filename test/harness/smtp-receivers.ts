@@ -22,7 +22,7 @@ export interface SmtpReceiverOptions {
   readonly host: string;
   readonly port?: number;
   readonly name?: string;
-  /** Extensions not to offer. */
+  /** Extensions not to offer (STARTTLS is then also refused when a client tries it). */
   readonly hide?: readonly ('SMTPUTF8' | '8BITMIME' | 'PIPELINING' | 'STARTTLS')[];
   /** Require AUTH with these credentials (offered after STARTTLS only). */
   readonly auth?: { readonly user: string; readonly pass: string };
@@ -57,7 +57,8 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     hide8BITMIME: hide.has('8BITMIME'),
     hidePIPELINING: hide.has('PIPELINING'),
     hideSTARTTLS: hide.has('STARTTLS'),
-    disabledCommands: options.auth ? [] : ['AUTH'],
+    // A hidden STARTTLS is refused too: smtp-server would otherwise still upgrade on request.
+    disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(hide.has('STARTTLS') ? ['STARTTLS'] : [])],
     authOptional: !options.auth,
     size: 10 * 1024 * 1024,
     logger: false,

@@ -13,16 +13,19 @@ import { testAttempt, testBundle, testDomain, testMessage, testRelay } from './t
 let dns: DnsServer;
 let starttls: SmtpReceiver;
 let implicit: SmtpReceiver;
+let stripped: SmtpReceiver;
 
 before(async () => {
   starttls = await startSmtpReceiver({ host: '127.0.0.10', auth: { user: 'relayuser', pass: 's3cret' } });
   implicit = await startSmtpReceiver({ host: '127.0.0.11', secure: true, auth: { user: 'relayuser', pass: 's3cret' } });
+  stripped = await startSmtpReceiver({ host: '127.0.0.12', hide: ['STARTTLS'] });
   dns = await startDnsServer({ local: ['test'], hosts: { 'smarthost.relay.test': ['127.0.0.10'] } });
 });
 
 after(async () => {
   await starttls?.stop();
   await implicit?.stop();
+  await stripped?.stop();
   await stopAll();
 });
 
@@ -68,4 +71,13 @@ test('refused credentials defer (4.7.0) rather than bounce: the operator can fix
   transport.close();
   assert.deepEqual([o!.status, o!.reply.enhanced], ['transient', '4.7.0']);
   assert.match(o!.reason, /AUTH failed/);
+});
+
+test('a relay configured for STARTTLS that does not offer it is not used in the clear (scenario 39)', async () => {
+  const { transport } = transportFor([testRelay('mail/stripped', '127.0.0.12', stripped.port)]);
+  const [o] = await transport.deliver(testAttempt({ kind: 'relay', relayId: 'mail/stripped' }, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'stripped', 'hi\r\n')));
+  transport.close();
+  assert.deepEqual([o!.status, o!.reply.enhanced], ['transient', '4.4.1']);
+  assert.match(o!.reason, /STARTTLS/i);
+  assert.equal(stripped.messages.length, 0);
 });

@@ -155,6 +155,16 @@ describe('remote delivery through MX records', () => {
     assert.equal(ascii.messages.length, 1);
   });
 
+  test('UTF-8 in the header section is declared with SMTPUTF8, 8-bit content with BODY=8BITMIME', async () => {
+    const before = mx1.messages.length;
+    const message = testMessage('Jörg <alice@example.test>', 'bob@a.test', 'Grüße', 'Straße\r\n');
+    const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], message));
+    assert.equal(o!.status, 'delivered');
+    const params = mx1.messages[before]!.mailParams;
+    assert.equal(params.SMTPUTF8, true);
+    assert.equal(params.BODY, '8BITMIME');
+  });
+
   test('no bare CR or LF goes out on the wire, whatever the stored body holds (F2, scenario 18)', async () => {
     const smuggle = Buffer.from('From: alice@example.test\r\nTo: x@tap.test\r\nSubject: smuggle\r\n\r\nline\r.\r\nMAIL FROM:<evil@x.test>\r\nbare\n.\nend\r\n');
     const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'tap.test' }, 'alice@example.test', ['x@tap.test'], smuggle));

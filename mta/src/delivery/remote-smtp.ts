@@ -152,7 +152,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             pool.give(key, connection);
             return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.6.3', text: 'The receiving server does not accept 8-bit content (8BITMIME)' }, `${label} does not offer 8BITMIME`, hop.name);
           }
-          const result = await connection.send({ from, to: recipients, size: message.length, eightBit }, message, signal);
+          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8 }, message, signal);
           if (result.kind === 'broken' && !result.afterData) {
             connection.close();
             failures.push(`${label}: ${result.reason}`);

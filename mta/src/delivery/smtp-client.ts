@@ -52,6 +52,8 @@ export interface SmtpEnvelope {
   readonly to: readonly string[];
   readonly size: number;
   readonly eightBit: boolean;
+  /** Declare SMTPUTF8 on MAIL FROM (UTF-8 in the header section or the addresses, RFC 6531). */
+  readonly smtpUtf8?: boolean;
 }
 
 /** Why opening a connection failed; the caller tries the next host. */
@@ -75,6 +77,11 @@ interface NodemailerError extends Error {
 /** nodemailer's transaction state, read in one place: RCPT refusals survive a DATA failure there. */
 interface EnvelopeState {
   _envelope?: { rejectedErrors?: NodemailerError[]; accepted?: string[] } | false;
+}
+
+/** nodemailer's command writer: wrapped to add SMTPUTF8 to MAIL FROM (see `send`). */
+interface CommandWriter {
+  _sendCommand(str: string, logStr?: string): void;
 }
 
 export class SmtpClientConnection {
@@ -132,7 +139,9 @@ export class SmtpClientConnection {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const connectError = await new Promise<NodemailerError | undefined>((resolve) => {
-        connection.once('end', () => resolve(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' })));
+        // A close is reported after nodemailer's own error for it, which says more.
+        connection.once('end', () => setImmediate(() => resolve(Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }))));
+        connection.on('error', (err: NodemailerError) => resolve(err));
         connection.connect((err) => resolve(err ?? undefined));
       });
       if (connectError || signal.aborted) {
@@ -164,6 +173,14 @@ export class SmtpClientConnection {
     if (this.closed) return { kind: 'broken', reason: 'connection already closed', afterData: false };
     const onAbort = () => this.connection.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    // nodemailer declares SMTPUTF8 only for non-ASCII addresses; a message with UTF-8 in its
+    // header section needs it too (RFC 6531 §3.4), so add it to this MAIL FROM ourselves.
+    const writer = this.connection as unknown as CommandWriter;
+    const writeCommand = writer._sendCommand;
+    if (envelope.smtpUtf8 && this.extensions.has('SMTPUTF8')) {
+      writer._sendCommand = (str: string, logStr?: string) =>
+        writeCommand.call(this.connection, /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str, logStr);
+    }
     try {
       const outcome = await new Promise<{ err: NodemailerError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
         const onClose = () => resolve({ err: Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) });
@@ -177,10 +194,12 @@ export class SmtpClientConnection {
           },
         );
       });
+      writer._sendCommand = writeCommand;
       this.messagesSent++;
       if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: true };
       return this.resultOf(outcome.err, outcome.info);
     } finally {
+      writer._sendCommand = writeCommand;
       signal.removeEventListener('abort', onAbort);
     }
   }
