@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../config/bundle-schema.ts';
-import { destinationKey, planRecipients, routeRecipient } from './routing.ts';
+import { createRouter, destinationKey, planRecipients, routeRecipient } from './routing.ts';
 
 const source = { namespace: 'mail', name: 'fixture' };
 const options = { localMaildirRoot: '/var/mail' };
@@ -154,4 +154,13 @@ test('planRecipients groups deliveries by destination and keeps the envelope rec
 test('destination keys are distinct per destination', () => {
   assert.notEqual(destinationKey({ kind: 'mx', domain: 'a.test' }), destinationKey({ kind: 'mx', domain: 'b.test' }));
   assert.equal(destinationKey({ kind: 'relay', relayId: 'ns/r' }), 'relay:ns/r');
+});
+
+test('the router routes a record with the bundle in force at each call', () => {
+  let current = base;
+  const route = createRouter(() => current, options);
+  const record = { envelope: { mailFrom: { address: 's@x.test' } } };
+  assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/var/mail/other.test/carol');
+  current = bundle({ domains: [domain('other.test')], mailboxes: [mailbox('carol@other.test', { type: 'maildir', path: '/srv/carol' })] });
+  assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/srv/carol');
 });

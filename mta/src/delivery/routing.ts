@@ -236,3 +236,11 @@ function catchAllOf(address: string, book: AddressBook): readonly string[] | und
 function permanent(recipient: string, code: number, enhanced: string, text: string, reason: string): RecipientOutcome {
   return { recipient, status: 'permanent', reply: { code, enhanced, text }, reason };
 }
+
+/**
+ * The engine's router: routes a record's pending recipients with the bundle in force at the
+ * time of the call (a reload between attempts takes effect at the next one).
+ */
+export function createRouter(bundle: () => Bundle, options: RoutingOptions): (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => DeliveryPlan {
+  return (record, recipients) => planRecipients(bundle(), record.envelope.mailFrom.address, recipients, options);
+}

@@ -1,7 +1,15 @@
 // One Transport for the engine that hands each attempt to the transport for its
 // destination's kind. A kind without a transport is a wiring error (thrown: the engine
 // counts it transient for the attempt's recipients).
+//
+// `createDeliveryTransports` wires the production set: remote SMTP for mx and relay,
+// LMTP, maildir, webhook (keys from the bundle's secret part) and forward (re-queue).
 import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
+import { createForwardTransport, type ForwardOptions } from './forward.ts';
+import { createLmtpTransport, type LmtpOptions } from './lmtp.ts';
+import { createMaildirTransport } from './maildir.ts';
+import { createRemoteSmtpTransport, ehloNameFor, type RemoteSmtpOptions } from './remote-smtp.ts';
+import { createWebhookTransport } from './webhook.ts';
 
 export type TransportsByKind = Partial<Record<Destination['kind'], Transport>>;
 
@@ -13,4 +21,28 @@ export function createTransportSet(transports: TransportsByKind): Transport {
       return transport.deliver(attempt);
     },
   };
+}
+
+export interface DeliveryTransportsOptions extends RemoteSmtpOptions {
+  /** Publishes a forwarded copy as a new message (the queue publisher). */
+  readonly requeue: ForwardOptions['requeue'];
+  readonly lmtp?: LmtpOptions;
+  readonly webhookTimeoutMs?: number;
+}
+
+/** Every transport, dispatched by destination kind; `close` ends pooled SMTP connections. */
+export function createDeliveryTransports(options: DeliveryTransportsOptions): { transport: Transport; close(): void } {
+  const remote = createRemoteSmtpTransport(options);
+  const transport = createTransportSet({
+    mx: remote,
+    relay: remote,
+    lmtp: createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }),
+    maildir: createMaildirTransport(),
+    webhook: createWebhookTransport({
+      keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
+      ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
+    }),
+    forward: createForwardTransport({ requeue: options.requeue }),
+  });
+  return { transport, close: () => remote.close() };
 }
