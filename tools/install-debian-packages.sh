@@ -10,6 +10,7 @@ packages=(
   dnsmasq-base   # a real DNS server on loopback serving MX/A records for test domains
   dovecot-core dovecot-lmtpd dovecot-imapd   # LMTP delivery target, read back over IMAP
   python3-dkim   # dkimpy: the independent DKIM verifier (dkimverify)
+  python3-dnspython   # dkimpy's key lookups pointed at the test DNS server (test/transports/dkim-verify.py)
 )
 
 missing=()
