@@ -41,6 +41,8 @@ export const C = {
   C553BadMailbox: 553,
   /** 554 Transaction failed. */
   C554TransactionFailed: 554,
+  /** 555 MAIL FROM/RCPT TO parameters not recognized or not implemented (RFC 5321 §4.1.1.11). */
+  C555UnrecognizedParams: 555,
 } as const;
 
 export type ReplyCode = (typeof C)[keyof typeof C];
@@ -67,6 +69,8 @@ export const SE = {
   RoutingLoop6: '4.6',
   /** X.5.2 Syntax error (also a line over the length limit). */
   SyntaxError2: '5.2',
+  /** X.5.4 Syntax error in command arguments / invalid parameters. */
+  InvalidParams4: '5.4',
   /** X.5.3 Too many recipients. */
   TooManyRecipients3: '5.3',
   /** X.6.0 Other or undefined media error (malformed message content). */

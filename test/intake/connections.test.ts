@@ -154,6 +154,21 @@ c: QUIT
 s: 221 *`);
   });
 
+  test('STARTTLS injection: a partial line sent after the 220, before the handshake, ends the connection (F3)', async () => {
+    const wire = await SmtpWire.open(f.mx, 10_000);
+    try {
+      await wire.readReply();
+      wire.send('EHLO client.example\r\n');
+      await wire.readReply();
+      wire.send('STARTTLS\r\n');
+      assert.match((await wire.readReply()).at(-1)!, /^220 /);
+      wire.send('MAIL FROM:<inj@evil.example> X-PAD=', 'latin1');
+      await assert.rejects(wire.startTls(), 'the handshake fails instead of taking the plaintext in');
+    } finally {
+      wire.destroy();
+    }
+  });
+
   test('certificates: the default until the bundle has one, then by SNI from the bundle (the first bundle certificate without SNI or for other names), and a reload takes effect for new sessions', async () => {
     const first = await generateSelfSignedCertificate(['mx.example.com']);
     const second = await generateSelfSignedCertificate(['mx.example.com']);

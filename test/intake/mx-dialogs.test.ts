@@ -96,6 +96,24 @@ c: QUIT
 s: 221 *`);
   });
 
+  test('parameters: unannounced ones get 555 5.5.4; NUL, zero-width characters and encoded CRLF get 501 (B25)', async () => {
+    await playTranscript(f.mx, `${hello}
+c: MAIL FROM:<sender@example.org> X-FOO=1
+s: 555 5.5.4 MAIL parameter X-FOO not supported
+c: MAIL FROM:<sender@example.org> ENVID=x+0D+0ABcc:victim@elsewhere.example
+s: 5* *
+c! MAIL FROM:<send\\0er@example.org>\\r\\n
+s: 501 5.1.7 *
+c: MAIL FROM:<send\u200ber@example.org>
+s: 501 5.1.7 *
+c: MAIL FROM:<sender@example.org> SIZE=100 BODY=8BITMIME
+s: 250 2.1.0 Accepted
+c: RCPT TO:<bob@example.com> NOTIFY=NEVER
+s: 555 5.5.4 RCPT parameter NOTIFY not supported
+c: QUIT
+s: 221 *`);
+  });
+
   test('too many recipients: the 4th RCPT gets 452 4.5.3 and the message goes to the first three', async () => {
     const { log } = await playTranscript(f.mx, `${hello}
 c: MAIL FROM:<sender@example.org>

@@ -116,3 +116,12 @@ export function localError(reason: string, cause?: unknown): SmtpError {
     clientMessage: 'Temporary local problem, please try again later', reason, cause,
   });
 }
+
+/** A MAIL or RCPT parameter we did not announce (RFC 5321 §4.1.1.11: 555). */
+export function unknownParameter(command: 'MAIL' | 'RCPT', name: string): SmtpError {
+  return new SmtpError({
+    code: C.C555UnrecognizedParams, subject: SE.InvalidParams4, rule: 'unknown_parameter',
+    clientMessage: `${command} parameter ${name.replace(/[^A-Z0-9-]/gi, '?').slice(0, 32)} not supported`,
+    reason: `${command} with parameter ${JSON.stringify(name)}, which we do not announce`,
+  });
+}

@@ -11,6 +11,7 @@ import { verifyPasswordAsync } from '../auth/password-hash.ts';
 import type { Bundle, BundleDomain, BundleSecrets } from '../config/bundle-schema.ts';
 import { isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
+import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
 import { authFailed, localError, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
@@ -129,6 +130,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('MAIL', session, done, (s) => {
         s.domains = [];
+        const badParam = checkEsmtpParams('MAIL', address.args);
+        if (badParam) throw badParam;
         s.declaredSize = declaredSize(address);
         const verdict = ctx.listener.role === 'submission'
           ? checkSubmissionSender(s.config.bundle, userOf(session), address.address)
@@ -141,6 +144,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
 
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('RCPT', session, done, (s) => {
+        const badParam = checkEsmtpParams('RCPT', address.args);
+        if (badParam) throw badParam;
         const mayRelay = ctx.listener.role === 'submission' && userOf(session) !== '';
         const verdict = checkRecipient(s.config.bundle, address.address, { mayRelay });
         if (!verdict.accept) throw verdict.error;
