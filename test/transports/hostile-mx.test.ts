@@ -8,6 +8,7 @@ import { createDnsResolver } from '../../mta/src/delivery/dns-resolver.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/delivery/remote-smtp.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';
+import { startSmtpReceiver, type SmtpReceiver } from '../harness/smtp-receivers.ts';
 import { testAttempt, testBundle, testDomain, testMessage } from './transport-fixtures.ts';
 
 type Behaviour = (socket: Socket, written: { bytes: number }) => void;
@@ -17,6 +18,7 @@ const servers: Server[] = [];
 const sockets = new Set<Socket>();
 let dns: DnsServer;
 let transport: RemoteSmtpTransport;
+let good: SmtpReceiver;
 
 function write(socket: Socket, written: { bytes: number }, text: string | Buffer): boolean {
   if (socket.destroyed) return false;
@@ -90,10 +92,14 @@ before(async () => {
     await new Promise<void>((resolve) => server.listen(port, setup.host, resolve));
     servers.push(server);
   }
+  good = await startSmtpReceiver({ host: '127.0.0.24', port });
   dns = await startDnsServer({
     local: ['test'],
-    mx: Object.fromEntries(Object.keys(setups).map((name) => [`${name}.test`, [{ exchange: `mx.${name}.test`, priority: 10 }]])),
-    hosts: Object.fromEntries(Object.entries(setups).map(([name, s]) => [`mx.${name}.test`, [s.host]])),
+    mx: {
+      ...Object.fromEntries(Object.keys(setups).map((name) => [`${name}.test`, [{ exchange: `mx.${name}.test`, priority: 10 }]])),
+      'slowfirst.test': [{ exchange: 'mx.slow.test', priority: 10 }, { exchange: 'mx.good.test', priority: 20 }],
+    },
+    hosts: { ...Object.fromEntries(Object.entries(setups).map(([name, s]) => [`mx.${name}.test`, [s.host]])), 'mx.good.test': ['127.0.0.24'] },
   });
   const config = testBundle({ domains: [testDomain('example.test')] });
   transport = createRemoteSmtpTransport({
@@ -103,11 +109,13 @@ before(async () => {
     connectTimeoutMs: 2_000,
     greetingTimeoutMs: 10_000,
     socketTimeoutMs: 10_000,
+    transactionTimeoutMs: 1_000,
   });
 });
 
 after(async () => {
   transport?.close();
+  await good?.stop();
   for (const socket of sockets) socket.destroy();
   for (const s of servers) {
     await new Promise((resolve) => s.close(resolve));
@@ -143,4 +151,11 @@ test('a reply code 999 is not success and not a bounce: it is transient', async 
   const { outcome } = await attempt('code999');
   assert.equal(outcome.status, 'transient');
   assert.equal(outcome.reply.code, 451);
+});
+
+test('a host that runs out its transaction deadline before the message is sent is skipped for the next MX', async () => {
+  const { outcome, elapsed } = await attempt('slowfirst', 5_000);
+  assert.deepEqual([outcome.status, outcome.remoteMta], ['delivered', 'mx.good.test']);
+  assert.ok(elapsed < 4_000, `took ${elapsed} ms`);
+  assert.equal(good.messages.length, 1);
 });

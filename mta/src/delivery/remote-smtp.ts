@@ -15,7 +15,8 @@
 //  5. SMTPUTF8 mail to a next hop without SMTPUTF8 bounces with 553 5.6.7 (RFC 6531 §3.2),
 //     8-bit mail to one without 8BITMIME with 554 5.6.3 (RFC 6152; we do not downgrade);
 //  6. when no host could be reached: transient 451 4.4.1, with every host's reason logged.
-// Everything runs under the attempt's AbortSignal (the transaction deadline).
+// Everything runs under the attempt's AbortSignal (the engine's deadline for the attempt),
+// and each host's connection and transaction under `transactionTimeoutMs` as well.
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
@@ -55,6 +56,12 @@ export interface RemoteSmtpOptions {
   readonly greetingTimeoutMs?: number;
   readonly socketTimeoutMs?: number;
   readonly maxReplyBytes?: number;
+  /**
+   * Deadline of one host's connection and transaction (10 min by default, RFC 5321
+   * §4.5.3.2's longest wait); the attempt's own signal still bounds the whole attempt. A
+   * host that runs out of time before the message is sent is skipped for the next one.
+   */
+  readonly transactionTimeoutMs?: number;
   /** EHLO name when the sender's domain is not ours (bounces); defaults to the first domain's hostname. */
   readonly ehloFallback?: string;
   readonly pool?: ConnectionPoolOptions;
@@ -135,8 +142,9 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
         const key = `${hop.address}|${hop.port}|${tls}|${auth?.user ?? ''}|${ehloName}`;
         const label = `${hop.name}[${hop.address}]:${hop.port}`;
         for (let tries = 0; tries < 2; tries++) {
+          const hostSignal = AbortSignal.any([signal, AbortSignal.timeout(options.transactionTimeoutMs ?? 600_000)]);
           const pooled = pool.take(key);
-          const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, signal));
+          const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, hostSignal));
           if (!(connection instanceof SmtpClientConnection)) {
             failures.push(`${label}: ${connection.reason}`);
             if (connection.stage === 'auth') {
@@ -152,7 +160,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             pool.give(key, connection);
             return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.6.3', text: 'The receiving server does not accept 8-bit content (8BITMIME)' }, `${label} does not offer 8BITMIME`, hop.name);
           }
-          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8 }, message, signal);
+          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8 }, message, hostSignal);
           if (result.kind === 'broken' && !result.afterData) {
             connection.close();
             failures.push(`${label}: ${result.reason}`);
@@ -160,7 +168,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             if (pooled && !signal.aborted) continue;
             break;
           }
-          if (result.kind === 'replies' && (await connection.reset(signal))) pool.give(key, connection);
+          if (result.kind === 'replies' && (await connection.reset(hostSignal))) pool.give(key, connection);
           else connection.close();
           const outcomes = outcomesOf(recipients, result, hop.name);
           log.debug('transaction finished', { remote: label, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
