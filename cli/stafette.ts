@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerMtaCommand } from './mta-command.ts';
 import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
+import { registerQueueAdminCommand } from './queue-admin-command.ts';
 import { renderCommand } from './render-command.ts';
 
 export function program(): Command {
@@ -27,6 +28,7 @@ export function program(): Command {
   registerMtaCommand(cli);
   registerOperatorCommand(cli);
   registerQueueCommand(cli);
+  registerQueueAdminCommand(cli);
 
   return cli;
 }

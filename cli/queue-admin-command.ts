@@ -1,0 +1,113 @@
+// `stafette queue deferred|retry|hold|release|delete`: operator actions on deferred mail
+// (mta/src/delivery/queue-operations.ts says what each does). Added under the `queue`
+// command that queue-command.ts registers (stats|list|show), so register this after it.
+import type { Command } from 'commander';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { defaultRetryPolicy, deliveryStreams, parseDurationMs } from '../mta/src/delivery/index.ts';
+import {
+  deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, type DeferredEntry, type OperationResult, type OperationsContext,
+} from '../mta/src/delivery/queue-operations.ts';
+import { openBodyStore, queueSettings } from '../mta/src/queue/index.ts';
+import { addNatsOptions, natsServerOptions, type NatsFlags } from './nats-options.ts';
+
+interface ListFlags extends NatsFlags {
+  json?: boolean;
+  domain?: string;
+  recipient?: string;
+  olderThan?: string;
+  limit: string;
+}
+
+export function registerQueueAdminCommand(cli: Command, print: (line: string) => void = (line) => console.log(line)): void {
+  const queue = cli.commands.find((c) => c.name() === 'queue') ?? cli.command('queue').description('The mail queue in NATS JetStream.');
+
+  addNatsOptions(queue.command('deferred'))
+    .description('List mail waiting for a retry, oldest first, with its last reply; filters by domain, recipient and age.')
+    .option('--domain <domain>', 'only messages with a pending recipient in this domain')
+    .option('--recipient <address>', 'only messages with this pending recipient')
+    .option('--older-than <age>', 'only messages accepted longer ago than this (e.g. 30m, 4h, 2d)')
+    .option('-n, --limit <count>', 'show at most this many', '100')
+    .option('--json', 'print the data as JSON instead of text')
+    .action(async (flags: ListFlags) => {
+      await withContext(flags, async (ctx) => {
+        const filter = {
+          ...(flags.domain ? { domain: flags.domain } : {}),
+          ...(flags.recipient ? { recipient: flags.recipient } : {}),
+          ...(flags.olderThan ? { minAgeMs: parseDurationMs(flags.olderThan) } : {}),
+        };
+        const list = await listDeferred(ctx, filter, { limit: Number(flags.limit) || 100 });
+        const stats = await deferredStats(ctx);
+        if (flags.json) return print(JSON.stringify({ stats, ...list }, null, 2));
+        print(`deferred: ${stats.deferred}  due now: ${stats.due}  dead letters: ${stats.deadLetters}  oldest: ${age(list.oldestAgeMs)}`);
+        for (const e of list.entries) formatEntry(e).forEach(print);
+        for (const p of list.problems) print(`  seq ${p.seq}: cannot read: ${p.problem}`);
+      });
+    });
+
+  const action = (name: string, what: string, run: (ctx: OperationsContext & { nc: NatsConnection }, id: string) => Promise<OperationResult>) => {
+    addNatsOptions(queue.command(name))
+      .description(what)
+      .argument('<queue-id...>', 'queue ids, as `stafette queue deferred` shows them')
+      .action(async (queueIds: string[], flags: NatsFlags) => {
+        await withContext(flags, async (ctx) => {
+          for (const id of queueIds) {
+            let result: OperationResult;
+            try {
+              result = await run(ctx, id);
+            } catch (err) {
+              if (err instanceof RangeError) { fail(err.message); continue; }
+              throw err;
+            }
+            if (result === 'done') print(`${id}: ${name} done`);
+            else if (result === 'not-deferred') fail(`${id}: not deferred (delivered, bounced, being attempted, or unknown)`);
+            else fail(`${id}: changed while we looked (an attempt started); try again`);
+          }
+        });
+      });
+  };
+  action('retry', 'Attempt deferred messages now (keeps their retry count).', retryNow);
+  action('hold', 'Hold deferred messages: no attempt until `stafette queue release`.', hold);
+  action('release', 'Release held messages; they are attempted at once.', release);
+  action('delete', 'Delete deferred messages for good, without a bounce to the sender.', async (ctx, id) =>
+    await deleteDeferred({ ...ctx, bodyStore: await openBodyStore(ctx.nc, queueSettings()) }, id));
+}
+
+function formatEntry(e: DeferredEntry): string[] {
+  const state = e.held ? 'HELD' : `next ${e.notBefore}`;
+  const lines = [`${e.queueId}  age ${age(e.ageMs)}  attempts ${e.failedAttempts}  ${state}  from <${e.sender}>`];
+  for (const r of e.recipients) {
+    const last = e.lastReplies.find((l) => l.recipient === r);
+    lines.push(`    <${r}>${last ? `  ${last.code} ${last.enhanced} ${last.text}` : ''}`);
+  }
+  return lines;
+}
+
+function age(ms: number | null): string {
+  if (ms === null) return '-';
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+async function withContext(flags: NatsFlags, work: (ctx: OperationsContext & { nc: NatsConnection }) => Promise<void>): Promise<void> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ ...natsServerOptions(flags), name: 'stafette-cli', timeout: 5_000, maxReconnectAttempts: 0 });
+  } catch (err) {
+    return fail(`cannot connect to NATS at ${flags.nats}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    await work({ nc, streams: deliveryStreams(queueSettings(), defaultRetryPolicy.lifetimeMs) });
+  } catch (err) {
+    fail(`queue operation failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await nc.close();
+  }
+}
+
+function fail(message: string): void {
+  console.error(`error: ${message}`);
+  process.exitCode = 1;
+}
