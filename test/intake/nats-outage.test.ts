@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { queueIdOf, startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
 import { playTranscript, SmtpWire } from '../harness/smtp-transcript.ts';
+import { jsonLogger } from '../../mta/src/ops/logger.ts';
 
 const transaction = (reply: string) => `
 s: 220 *
@@ -28,9 +29,14 @@ s: 221 *`;
 
 describe('intake - NATS outage', () => {
   let f: IntakeFixture;
+  const logLines: Record<string, unknown>[] = [];
 
   before(async () => {
-    f = await startIntakeFixture({ name: 'nats-intake-outage', publisher: { budgetMs: 3000 } });
+    f = await startIntakeFixture({
+      name: 'nats-intake-outage',
+      publisher: { budgetMs: 3000 },
+      intake: { logger: jsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line) as Record<string, unknown>) }) },
+    });
   });
   after(async () => {
     await f?.close();
@@ -58,6 +64,11 @@ describe('intake - NATS outage', () => {
     }
     // A new session while NATS is still down gets the same answer.
     await playTranscript(f.mx, transaction('451 4.3.0 *'));
+    // The client saw no internals; the log has the reason.
+    const refusal = logLines.find((l) => l.rule === 'queue_unavailable');
+    assert.ok(refusal, 'the refusal is logged with its rule');
+    assert.equal(refusal.reply, '451 4.3.0 Temporary queue failure, please try again later');
+    assert.match(String(refusal.reason), /publish|NATS|acknowledgement/i);
   });
 
   test('after nats-server returns, intake recovers by itself and the next message is stored', async () => {

@@ -26,6 +26,7 @@
 // code it was written against (`upstreamFingerprints`), and throws at start-up (and in the
 // unit test) if an smtp-server upgrade changed it. Then re-read init() and update both.
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { C } from '../codes.ts';
 
 /** Option added to SMTPServerOptions: milliseconds before the 220 greeting (0 = none). */
 export interface GreetingDelayOption {
@@ -71,7 +72,7 @@ export function initWithGreetingDelay(this: ConnectionInternals, schedule: Sched
   this._setListeners(() => {
     const options = this._server.options;
     if (options.maxClients && this._server.connections.size > options.maxClients) {
-      this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+      this.send(C.C421ServiceUnavailable, `${this.name} Too many connected clients, try again in a moment`, false);
       return;
     }
     const delay = greetingDelayOf(options);
@@ -107,7 +108,7 @@ const upstreamMethods: Record<string, unknown> = {
 
 /** The EHLO reply lines to send: without "AUTH ..." on an unencrypted connection when the option is set. */
 export function ehloLinesShown(code: number, data: unknown, context: unknown, secure: boolean, options: HideAuthBeforeTlsOption): unknown {
-  if (code !== 250 || context !== false || !Array.isArray(data) || secure || !options.hideAuthBeforeTls) return data;
+  if (code !== C.C250OK || context !== false || !Array.isArray(data) || secure || !options.hideAuthBeforeTls) return data;
   return data.filter((line) => !(typeof line === 'string' && /^AUTH /.test(line)));
 }
 
