@@ -44,6 +44,8 @@ export interface SmtpReceiver {
   readonly messages: ReceivedMessage[];
   /** Connections opened by clients so far. */
   connections: number;
+  /** The most connections open at one time. */
+  readonly peakOpen: number;
   stop(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
   const port = options.port ?? (await freePort(options.host));
   const messages: ReceivedMessage[] = [];
   const hide = new Set(options.hide ?? []);
-  const state = { connections: 0 };
+  const state = { connections: 0, open: 0, peak: 0 };
   const serverOptions: SMTPServerOptions = {
     name: options.name ?? `mx.${options.host}`,
     secure: options.secure ?? false,
@@ -67,7 +69,12 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     logger: false,
     onConnect(_session, callback) {
       state.connections++;
+      state.open++;
+      state.peak = Math.max(state.peak, state.open);
       callback();
+    },
+    onClose() {
+      state.open--;
     },
     onAuth(auth, _session, callback) {
       if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) return callback(null, { user: auth.username });
@@ -116,6 +123,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     messages,
     get connections() { return state.connections; },
     set connections(n: number) { state.connections = n; },
+    get peakOpen() { return state.peak; },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

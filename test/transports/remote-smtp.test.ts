@@ -47,6 +47,7 @@ before(async () => {
       'dead.test': [{ exchange: 'dead.b.test', priority: 10 }],
       'ascii.test': [{ exchange: 'mx.ascii.test', priority: 10 }],
       'tap.test': [{ exchange: 'mx.tap.test', priority: 10 }],
+      'limit.test': [{ exchange: 'mx.limit.test', priority: 10 }],
     },
     hosts: {
       'mx1.a.test': ['127.0.0.2'],
@@ -55,6 +56,7 @@ before(async () => {
       'c.test': ['127.0.0.3'],
       'mx.ascii.test': ['127.0.0.5'],
       'mx.tap.test': ['127.0.0.6'],
+      'mx.limit.test': ['127.0.0.7'],
     },
     txt: {
       'rsa2026._domainkey.example.test': rsa.record,
@@ -163,6 +165,28 @@ describe('remote delivery through MX records', () => {
     const params = mx1.messages[before]!.mailParams;
     assert.equal(params.SMTPUTF8, true);
     assert.equal(params.BODY, '8BITMIME');
+  });
+
+  test('at most mxConcurrency connections per destination at once; the rest wait for a slot', async () => {
+    const limited = createRemoteSmtpTransport({
+      config: () => config,
+      resolver: createDnsResolver({ servers: [dns.address], timeoutMs: 1_000, tries: 1 }),
+      mxPort: port,
+      mxConcurrency: 2,
+      pool: { idleMs: 1_000 },
+    });
+    const receiver = await startSmtpReceiver({ host: '127.0.0.7', port });
+    try {
+      const attempts = Array.from({ length: 8 }, (_, i) =>
+        limited.deliver(testAttempt({ kind: 'mx', domain: 'limit.test' }, 'alice@example.test', [`r${i}@limit.test`], body(`limit ${i}`))));
+      const outcomes = (await Promise.all(attempts)).flat();
+      assert.deepEqual(new Set(outcomes.map((o) => o.status)), new Set(['delivered']));
+      assert.equal(receiver.messages.length, 8);
+      assert.ok(receiver.peakOpen <= 2, `peak of ${receiver.peakOpen} connections`);
+    } finally {
+      limited.close();
+      await receiver.stop();
+    }
   });
 
   test('no bare CR or LF goes out on the wire, whatever the stored body holds (F2, scenario 18)', async () => {
