@@ -11,7 +11,8 @@ import { retryPolicy, type DeliveryHandle } from '../../mta/src/delivery/index.t
 import {
   deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred, type OperationsContext,
 } from '../../mta/src/delivery/queue-operations.ts';
-import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
+import { findOrphanBodies } from '../../mta/src/queue/index.ts';
+import { acceptedMessage, messageBody, type QueueFixture } from '../queue/queue-fixture.ts';
 import { countingObserver, openDeliveryQueue, startTestDelivery, testDir } from './delivery-fixture.ts';
 
 const rcpt = (address: string) => ({ address, params: [] });
@@ -86,5 +87,15 @@ describe('delivery - queue operations', () => {
     await sleep(500);
     assert.equal(senders.count('c@other.test'), 0, 'no DSN for a deleted message');
     await assert.rejects(() => hold(ctx, 'mail.defer.>'), RangeError);
+  });
+
+  test('the body of a large deferred message is not an orphan while it waits for a retry', async () => {
+    const m = acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt('big@soft.test')] } });
+    const result = await q.publisher.enqueue(m, messageBody(2 * 1024 * 1024));
+    assert.equal(result.bodyKind, 'object');
+    await waitFor('the large message deferred', async () => (await showDeferred(ctx, m.queueId)) !== null, { timeoutMs: 20_000 });
+    const later = () => Date.now() + 2 * 3_600_000;
+    const orphans = await findOrphanBodies({ nc: q.nc, settings: q.settings, bodyStore: q.bodyStore, now: later });
+    assert.ok(!orphans.some((o) => o.name === m.queueId), 'a waiting retry keeps its body');
   });
 });

@@ -36,6 +36,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, ReplayPolicy, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { deferStreamName, deferSubjectPrefix } from '../queue/deferred-names.ts';
 import { queueSetupRefused } from '../queue/errors.ts';
 import type { QueueSettings } from '../queue/settings.ts';
 
@@ -51,8 +52,8 @@ export interface DeliveryStreams {
 
 export function deliveryStreams(settings: QueueSettings, lifetimeMs: number): DeliveryStreams {
   return {
-    deferStream: `${settings.streamName}_DEFER`,
-    deferPrefix: 'mail.defer',
+    deferStream: deferStreamName(settings),
+    deferPrefix: deferSubjectPrefix,
     retryConsumer: `${settings.consumerName}-retry`,
     doneStream: `${settings.streamName}_DONE`,
     donePrefix: 'mail.done',

@@ -3,9 +3,10 @@
 // queue id), or between delivery's final ack and its deletion of the body. reliability.md §4:
 // collect orphans older than an hour. The age threshold is what makes this safe: a body
 // written moments ago may still be waiting for its job publish.
-import { jetstreamManager } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { deferStreamName, deferredJobSubjects } from './deferred-names.ts';
 import { isQueueId } from './queue-id.ts';
 import { jobSubject, type QueueSettings } from './settings.ts';
 
@@ -31,7 +32,7 @@ export function oldEnoughToCollect(info: Pick<ObjectInfo, 'mtime' | 'deleted'>, 
   return !info.deleted && Number.isFinite(stored) && nowMs - stored > minAgeMs;
 }
 
-/** Bodies older than minAgeMs with no job in the stream. Reads only. */
+/** Bodies older than minAgeMs with no job in the stream and no retry waiting. Reads only. */
 export async function findOrphanBodies(opts: OrphanSearch): Promise<OrphanBody[]> {
   const now = (opts.now ?? Date.now)();
   const minAgeMs = opts.minAgeMs ?? 3_600_000;
@@ -42,9 +43,26 @@ export async function findOrphanBodies(opts: OrphanSearch): Promise<OrphanBody[]
     // Objects not named like queue ids were not written by the MTA: leave them alone.
     if (!isQueueId(info.name)) continue;
     const job = await jsm.streams.getMessage(opts.settings.streamName, { last_by_subj: jobSubject(opts.settings, info.name) });
-    if (job === null) orphans.push({ name: info.name, size: info.size, storedAt: info.mtime });
+    if (job !== null) continue;
+    // A message waiting for a retry keeps its body too (delivery's MAILQ_DEFER).
+    if (await waitsForRetry(jsm, opts.settings, info.name)) continue;
+    orphans.push({ name: info.name, size: info.size, storedAt: info.mtime });
   }
   return orphans;
+}
+
+async function waitsForRetry(jsm: JetStreamManager, settings: QueueSettings, queueId: string): Promise<boolean> {
+  const { wait, due } = deferredJobSubjects(queueId);
+  for (const subject of [wait, due]) {
+    try {
+      if (await jsm.streams.getMessage(deferStreamName(settings), { last_by_subj: subject }) !== null) return true;
+    } catch (err) {
+      // No retry stream yet (delivery never ran): nothing waits there.
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return false;
+      throw err;
+    }
+  }
+  return false;
 }
 
 /** Deletes the body of a message that is finished with (delivered, bounced or orphaned). */
