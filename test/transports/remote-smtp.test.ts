@@ -10,7 +10,7 @@ import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/s
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';
 import { startSmtpReceiver, startWireTap, type SmtpReceiver, type WireTap } from '../harness/smtp-receivers.ts';
-import { dkimKey, testAttempt, testBundle, testDomain, testMessage, testRelay } from './transport-fixtures.ts';
+import { dkimKey, testAttempt, testBundle, testDomain, testMessage, testRecord } from './transport-fixtures.ts';
 
 const rsa = dkimKey('rsa2026', 'rsa');
 const ed = dkimKey('ed2026', 'ed25519');
@@ -107,6 +107,15 @@ describe('remote delivery through MX records', () => {
     const verify = join(import.meta.dirname, 'dkim-verify.py');
     const out = execFileSync('/usr/bin/python3', [verify, dns.address], { input: data }).toString();
     assert.deepEqual(out.trim().split('\n').sort(), ['example.test ed2026 pass', 'example.test rsa2026 pass']);
+  });
+
+  test('mail that came in unauthenticated on MX is relayed unsigned, even with our domain in From', async () => {
+    const before = mx1.messages.length;
+    const forged = body('forged');
+    const attempt = { ...testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], forged), record: testRecord('alice@example.test', ['bob@a.test'], forged, { listener: 'mx', authUser: null }) };
+    const [o] = await transport.deliver(attempt);
+    assert.equal(o!.status, 'delivered');
+    assert.doesNotMatch(mx1.messages[before]!.data.toString('latin1'), /^DKIM-Signature:/im);
   });
 
   test('several messages to one destination share one connection', async () => {

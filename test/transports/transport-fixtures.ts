@@ -64,14 +64,15 @@ export function testBundle(parts: { domains: BundleDomain[]; relays?: BundleRela
   };
 }
 
-export function testRecord(from: string, to: readonly string[], body: Buffer, params: { name: string; value: string | null }[] = []): QueueRecord {
+/** A record as intake stores it; by default from an authenticated submission user (the sender). */
+export function testRecord(from: string, to: readonly string[], body: Buffer, received: { listener: string; authUser: string | null } = { listener: 'submission', authUser: from }): QueueRecord {
   return {
     v: 1,
     queueId: newQueueId(Date.now()),
     receivedAt: new Date().toISOString().replace(/\.\d{3}Z$/, '.000Z'),
-    listener: 'submission',
-    client: { ip: '127.0.0.1', helo: 'client.test', tls: null, authUser: null },
-    envelope: { mailFrom: { address: from, params }, rcptTo: to.map((address) => ({ address, params: [] })) },
+    listener: received.listener,
+    client: { ip: '127.0.0.1', helo: 'client.test', tls: null, authUser: received.authUser },
+    envelope: { mailFrom: { address: from, params: [] }, rcptTo: to.map((address) => ({ address, params: [] })) },
     body: { kind: 'inline', size: body.length, sha256: sha256Hex(body) },
   };
 }

@@ -2,7 +2,8 @@
 // (smart host), over SMTP, DKIM-signed first.
 //
 // For one attempt (one destination, its recipients):
-//  1. line ends become CRLF and the message is DKIM-signed with the bundle's keys;
+//  1. line ends become CRLF and the message is DKIM-signed with the bundle's keys (only mail
+//     we vouch for: authenticated submissions and our DSNs, dkim/sign-policy.ts);
 //  2. the hosts: the relay's host, or the domain's MX hosts in preference order (mx-hosts.ts;
 //     DNS failures are classified there: null MX 556 5.1.10, NXDOMAIN 5.1.2, SERVFAIL 4.4.3);
 //  3. a slot for the destination (per-pod concurrency limit: the relay's limits.connections,
@@ -23,6 +24,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { domainOf } from '../address.ts';
 import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema.ts';
 import { signMessage } from '../dkim/sign.ts';
+import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../ops/logger.ts';
 import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
 import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
@@ -106,7 +108,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     }
 
     let message = toCrlf(attempt.body);
-    if (options.dkim ?? true) {
+    if ((options.dkim ?? true) && mayVouchFor(record)) {
       const signed = await signMessage(bundle, secrets, from, message);
       if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
       message = signed.message;
