@@ -7,6 +7,20 @@ import { stopAll } from '../harness/process.ts';
 import { queueIdOf, renderExampleBundle, startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import type { IntakeConfig } from '../../mta/src/smtp/index.ts';
+import type { IntakeObserver } from '../../mta/src/smtp/intake-observer.ts';
+
+// Counts what the intake reports for metrics, by event and label.
+function countingObserver(counts: Map<string, number>): IntakeObserver {
+  const add = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+  return {
+    sessionOpened: (l) => add(`opened ${l}`),
+    sessionClosed: (l) => add(`closed ${l}`),
+    command: (l, verb) => add(`command ${l} ${verb}`),
+    messageAccepted: (l) => add(`accepted ${l}`),
+    rejected: (l, reason) => add(`rejected ${l} ${reason}`),
+    authAttempt: (l, outcome) => add(`auth ${l} ${outcome}`),
+  };
+}
 
 function strictExampleBundle(): IntakeConfig {
   const { bundle, secrets } = renderExampleBundle();
@@ -26,9 +40,10 @@ s: 250 SIZE 20000`;
 
 describe('intake - MX dialogs', () => {
   let f: IntakeFixture;
+  const counts = new Map<string, number>();
 
   before(async () => {
-    f = await startIntakeFixture({ name: 'nats-mx-dialogs', config: strictExampleBundle() });
+    f = await startIntakeFixture({ name: 'nats-mx-dialogs', config: strictExampleBundle(), intake: { observer: countingObserver(counts) } });
   });
   after(async () => {
     await f?.close();
@@ -298,5 +313,13 @@ s: 221 *`);
     } finally {
       f.config = previous;
     }
+  });
+
+  test('every refusal above was reported to the metrics seam under its rule name', () => {
+    for (const rule of ['unknown_recipient', 'relay_denied', 'too_many_recipients', 'message_too_big', 'line_too_long', 'header_too_big', 'mail_loop', 'unknown_parameter', 'smtp_501', 'smtp_552', 'smtp_503']) {
+      assert.ok((counts.get(`rejected mx ${rule}`) ?? 0) > 0, `rejected mx ${rule}: ${JSON.stringify([...counts])}`);
+    }
+    assert.ok((counts.get('accepted mx') ?? 0) >= 3);
+    assert.ok((counts.get('opened mx') ?? 0) >= (counts.get('closed mx') ?? 0));
   });
 });

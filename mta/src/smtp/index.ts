@@ -37,7 +37,9 @@ import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
-import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption } from './smtp-server-overrides.ts';
+import {
+  installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption,
+} from './smtp-server-overrides.ts';
 
 export { defaultListenerConfigs, defaultListeners, listenerConfig } from './listener-config.ts';
 export type { ListenerConfig, ListenerRole } from './listener-config.ts';
@@ -105,7 +107,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
     });
     let tlsInUse = certificates.defaultMaterial();
-    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption = {
+    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {
       name: hostname,
       banner: 'Stafette',
       secure: listener.tls === 'implicit',
@@ -132,6 +134,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       socketTimeout: listener.socketTimeoutMs,
       greetingDelayMs: listener.greetingDelayMs,
       hideAuthBeforeTls: true,
+      // smtp-server's own refusals (501 syntax, 503 sequence, 552 SIZE at MAIL, 421 early talker, ...).
+      onProtocolRefusal: (code) => observer.rejected(listener.name, `smtp_${code}`),
       logger: false,
       onConnect(session, done) {
         // The bundle may have changed: the SIZE we announce and the certificate for clients
@@ -183,8 +187,7 @@ export function createIntake(opts: IntakeOptions): Intake {
         const address = server.server.address();
         logger.info('SMTP listener ready', {
           listener: listener.name, role: listener.role, tls: listener.tls, address,
-          greetingDelayMs: listener.greetingDelayMs,
-      hideAuthBeforeTls: true, reverseDns: listener.reverseDns,
+          greetingDelayMs: listener.greetingDelayMs, reverseDns: listener.reverseDns,
         });
       }
     },

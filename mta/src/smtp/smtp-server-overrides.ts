@@ -33,6 +33,15 @@ export interface GreetingDelayOption {
   greetingDelayMs?: number;
 }
 
+/**
+ * Option added to SMTPServerOptions: called for each 4xx/5xx reply smtp-server makes up itself
+ * (syntax errors, bad sequence, its own SIZE check, early talkers); our SmtpErrors are counted
+ * where they are made. For the metrics seam.
+ */
+export interface ProtocolRefusalOption {
+  onProtocolRefusal?: (code: number) => void;
+}
+
 /** Option added to SMTPServerOptions: leave AUTH out of EHLO until the connection uses TLS. */
 export interface HideAuthBeforeTlsOption {
   hideAuthBeforeTls?: boolean;
@@ -50,7 +59,7 @@ export const upstreamGreetingDelayMs = 100;
 
 // The private members of SMTPConnection the replacements use.
 interface ConnectionInternals {
-  _server: { options: GreetingDelayOption & HideAuthBeforeTlsOption & { maxClients?: number }; connections: Set<unknown> };
+  _server: { options: GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & { maxClients?: number }; connections: Set<unknown> };
   name: string;
   secure: boolean;
   _setListeners(callback: () => void): void;
@@ -127,8 +136,11 @@ export function installSmtpServerOverrides(): void {
     initWithGreetingDelay.call(this);
   };
   proto.send = function send(this: ConnectionInternals, code, data, context) {
-    const shown = ehloLinesShown(code, data, context, this.secure, this._server.options) as typeof data;
-    return originalSend.call(this, code, shown, carriesEnhancedCode(shown, context) ? false : context);
+    const options = this._server.options;
+    const shown = ehloLinesShown(code, data, context, this.secure, options) as typeof data;
+    const ours = carriesEnhancedCode(shown, context);
+    if (!ours && code >= 400) options.onProtocolRefusal?.(code);
+    return originalSend.call(this, code, shown, ours ? false : context);
   };
   installed = true;
 }
