@@ -7,7 +7,8 @@
 //  2. the hosts: the relay's host, or the domain's MX hosts in preference order (mx-hosts.ts;
 //     DNS failures are classified there: null MX 556 5.1.10, NXDOMAIN 5.1.2, SERVFAIL 4.4.3);
 //  3. a slot for the destination (per-pod concurrency limit: the relay's limits.connections,
-//     or `mxConcurrency` per MX domain);
+//     or `mxConcurrency` per MX domain), and for relays with limits.messagesPerSecond a
+//     start time that keeps to that rate;
 //  4. each host's addresses in turn, at most `maxAddresses`: a pooled connection or a new
 //     one (EHLO with our domain's hostname, STARTTLS when offered — required for relays with
 //     tls: starttls —, AUTH for relays). A host that cannot be reached, greets with an error
@@ -32,7 +33,7 @@ import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.t
 import { destinationKey } from './routing.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
-import { ConnectionPool, DestinationLimiter, type ConnectionPoolOptions } from './smtp-client-pool.ts';
+import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
 
 export interface BundlePair {
@@ -86,6 +87,7 @@ interface Hop {
 export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmtpTransport {
   const pool = new ConnectionPool(options.pool);
   const limiter = new DestinationLimiter();
+  const pacer = new RatePacer();
   const logger = options.logger ?? silentLogger;
 
   async function deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
@@ -161,6 +163,11 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           if (eightBit && !connection.extensions.has('8BITMIME')) {
             pool.give(key, connection);
             return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.6.3', text: 'The receiving server does not accept 8-bit content (8BITMIME)' }, `${label} does not offer 8BITMIME`, hop.name);
+          }
+          if (relay?.limits.messagesPerSecond && !(await pacer.wait(relay.id, relay.limits.messagesPerSecond, hostSignal))) {
+            pool.give(key, connection);
+            failures.push(`${label}: deadline passed while pacing to ${relay.limits.messagesPerSecond} messages per second`);
+            break;
           }
           const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8 }, message, hostSignal);
           if (result.kind === 'broken' && !result.afterData) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DestinationLimiter } from './smtp-client-pool.ts';
+import { DestinationLimiter, RatePacer } from './smtp-client-pool.ts';
 
 test('the limiter lets `limit` transactions run per destination and queues the rest in order', async () => {
   const limiter = new DestinationLimiter();
@@ -40,4 +40,20 @@ test('a waiter whose attempt is aborted gives up without taking a slot', async (
   const again = await limiter.acquire('k', 1, new AbortController().signal);
   assert.ok(again);
   again();
+});
+
+test('the pacer spaces starts 1/perSecond apart and gives up when aborted', async () => {
+  let clock = 1_000;
+  const pacer = new RatePacer(() => clock);
+  const signal = new AbortController().signal;
+  assert.equal(await pacer.wait('relay', 10, signal), true);
+  const started = Date.now();
+  assert.equal(await pacer.wait('relay', 10, signal), true); // waits ~100 ms of real time
+  assert.ok(Date.now() - started >= 90);
+  clock += 1_000; // later: no wait
+  assert.equal(await pacer.wait('relay', 10, signal), true);
+  const aborted = new AbortController();
+  const waiting = pacer.wait('relay', 1, aborted.signal);
+  aborted.abort();
+  assert.equal(await waiting, false);
 });

@@ -9,6 +9,9 @@
 // after a successful RSET, for `idleMs`, and for at most `maxMessages` messages each, so
 // several messages to one destination share a connection. A connection the server closed
 // while idle is dropped, never handed out.
+//
+// RatePacer: a relay's limits.messagesPerSecond, per pod.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SmtpClientConnection } from './smtp-client.ts';
 
 export class DestinationLimiter {
@@ -124,5 +127,33 @@ export class ConnectionPool {
       }
     }
     this.idle.clear();
+  }
+}
+
+/**
+ * Spaces messages to one key (a relay) at most `perSecond` apart, per pod: each caller
+ * reserves the next free start time and waits for it. A caller whose signal aborts while
+ * waiting gives up (its reserved slot is simply left unused).
+ */
+export class RatePacer {
+  private readonly next = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  /** Resolves true when a message may start, false if `signal` aborted first. */
+  async wait(key: string, perSecond: number, signal: AbortSignal): Promise<boolean> {
+    const now = this.now();
+    const at = Math.max(now, this.next.get(key) ?? 0);
+    this.next.set(key, at + 1000 / perSecond);
+    if (at <= now) return !signal.aborted;
+    try {
+      await sleep(at - now, undefined, { signal });
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
