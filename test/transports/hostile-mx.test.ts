@@ -72,6 +72,30 @@ const setups: Record<string, { host: string; act: Behaviour }> = {
       socket.on('close', () => clearInterval(timer));
     },
   },
+  // Takes the message, then drops the connection instead of answering the final dot.
+  dropafterdata: {
+    host: '127.0.0.25',
+    act: (socket, written) => {
+      write(socket, written, '220 flaky ESMTP\r\n');
+      let inData = false;
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        if (inData) {
+          if (buffered.includes('\r\n.\r\n')) socket.destroy();
+          return;
+        }
+        let i: number;
+        while (!inData && (i = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, i);
+          buffered = buffered.slice(i + 2);
+          if (/^EHLO/i.test(line)) write(socket, written, '250-flaky\r\n250 8BITMIME\r\n');
+          else if (/^DATA/i.test(line)) { write(socket, written, '354 go ahead\r\n'); inData = true; }
+          else write(socket, written, '250 ok\r\n');
+        }
+      });
+    },
+  },
   code999: {
     host: '127.0.0.23',
     act: lineServer((l) => (/^EHLO/i.test(l) ? '250-hostile\r\n250 PIPELINING\r\n' : /^MAIL/i.test(l) ? '999 what is this\r\n' : /^RCPT/i.test(l) ? '250 ok\r\n' : /^DATA/i.test(l) ? '554 no\r\n' : /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n')),
@@ -98,6 +122,7 @@ before(async () => {
     mx: {
       ...Object.fromEntries(Object.keys(setups).map((name) => [`${name}.test`, [{ exchange: `mx.${name}.test`, priority: 10 }]])),
       'slowfirst.test': [{ exchange: 'mx.slow.test', priority: 10 }, { exchange: 'mx.good.test', priority: 20 }],
+      'dropfirst.test': [{ exchange: 'mx.dropafterdata.test', priority: 10 }, { exchange: 'mx.good.test', priority: 20 }],
     },
     hosts: { ...Object.fromEntries(Object.entries(setups).map(([name, s]) => [`mx.${name}.test`, [s.host]])), 'mx.good.test': ['127.0.0.24'] },
   });
@@ -158,4 +183,11 @@ test('a host that runs out its transaction deadline before the message is sent i
   assert.deepEqual([outcome.status, outcome.remoteMta], ['delivered', 'mx.good.test']);
   assert.ok(elapsed < 4_000, `took ${elapsed} ms`);
   assert.equal(good.messages.length, 1);
+});
+
+test('a connection lost after the data went out is deferred, not re-sent to the next MX (no duplicate now)', async () => {
+  const before = good.messages.length;
+  const { outcome } = await attempt('dropfirst');
+  assert.deepEqual([outcome.status, outcome.reply.enhanced], ['transient', '4.4.2']);
+  assert.equal(good.messages.length, before);
 });

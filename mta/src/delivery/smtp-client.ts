@@ -173,17 +173,25 @@ export class SmtpClientConnection {
     if (this.closed) return { kind: 'broken', reason: 'connection already closed', afterData: false };
     const onAbort = () => this.connection.close();
     signal.addEventListener('abort', onAbort, { once: true });
-    // nodemailer declares SMTPUTF8 only for non-ASCII addresses; a message with UTF-8 in its
-    // header section needs it too (RFC 6531 §3.4), so add it to this MAIL FROM ourselves.
+    // nodemailer's command writer is wrapped for this transaction, for two things:
+    //  - it declares SMTPUTF8 only for non-ASCII addresses; a message with UTF-8 in its
+    //    header section needs it too (RFC 6531 §3.4), so we add it to MAIL FROM;
+    //  - once DATA has been sent, a broken connection may have delivered the message
+    //    (the server may have taken it and lost the link before its reply), so such a
+    //    failure must not be retried on another host now (duplicates), only later.
     const writer = this.connection as unknown as CommandWriter;
     const writeCommand = writer._sendCommand;
-    if (envelope.smtpUtf8 && this.extensions.has('SMTPUTF8')) {
-      writer._sendCommand = (str: string, logStr?: string) =>
-        writeCommand.call(this.connection, /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str, logStr);
-    }
+    const addSmtpUtf8 = envelope.smtpUtf8 === true && this.extensions.has('SMTPUTF8');
+    let dataSent = false;
+    writer._sendCommand = (str: string, logStr?: string) => {
+      if (/^DATA$/i.test(str)) dataSent = true;
+      const command = addSmtpUtf8 && /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str;
+      writeCommand.call(this.connection, command, logStr);
+    };
     try {
       const outcome = await new Promise<{ err: NodemailerError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
-        const onClose = () => resolve({ err: Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) });
+        // A close is reported after nodemailer's own callback for it, which says more.
+        const onClose = () => setImmediate(() => resolve({ err: Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) }));
         this.connection.once('end', onClose);
         this.connection.send(
           { from: envelope.from, to: [...envelope.to], size: envelope.size, use8BitMime: envelope.eightBit },
@@ -194,10 +202,9 @@ export class SmtpClientConnection {
           },
         );
       });
-      writer._sendCommand = writeCommand;
       this.messagesSent++;
-      if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: true };
-      return this.resultOf(outcome.err, outcome.info);
+      if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: dataSent };
+      return this.resultOf(outcome.err, outcome.info, dataSent);
     } finally {
       writer._sendCommand = writeCommand;
       signal.removeEventListener('abort', onAbort);
@@ -211,7 +218,7 @@ export class SmtpClientConnection {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       return await new Promise<boolean>((resolve) => {
-        const onClose = () => resolve(false);
+        const onClose = () => setImmediate(() => resolve(false));
         this.connection.once('end', onClose);
         this.connection.reset((err) => {
           this.connection.removeListener('end', onClose);
@@ -235,7 +242,7 @@ export class SmtpClientConnection {
     this.connection.close();
   }
 
-  private resultOf(err: NodemailerError | null, info: SMTPConnection.SentMessageInfo | undefined): TransactionResult {
+  private resultOf(err: NodemailerError | null, info: SMTPConnection.SentMessageInfo | undefined, dataSent: boolean): TransactionResult {
     const refused = new Map<string, string>();
     const addRefusals = (errors: readonly NodemailerError[] | undefined) => {
       for (const e of errors ?? []) if (e.recipient && e.response) refused.set(e.recipient, e.response);
@@ -256,7 +263,7 @@ export class SmtpClientConnection {
       if (state) addRefusals(state.rejectedErrors);
       if (e.response) return { kind: 'replies', refused, final: e.response };
     }
-    return { kind: 'broken', reason: describeError(e), afterData: e.command === 'DATA' || e.code === 'EMESSAGE' || e.code === 'ETIMEDOUT' };
+    return { kind: 'broken', reason: describeError(e), afterData: dataSent };
   }
 }
 
