@@ -28,9 +28,11 @@ export async function startSmtpSink(opts: {
   host: string; behaviour: SinkBehaviour; dir: string; name?: string;
   /** accept only: wait this long before answering DATA, so transactions last (kill tests). */
   dataDelaySeconds?: number;
+  /** A fixed port (e.g. one MX port shared by sinks on several addresses); free one otherwise. */
+  port?: number;
 }): Promise<SmtpSink> {
   const name = opts.name ?? `smtp-sink-${opts.behaviour}-${opts.host}`;
-  const port = await freePort(opts.host);
+  const port = opts.port ?? await freePort(opts.host);
   const dumpDir = join(opts.dir, `${name}-dump`);
   mkdirSync(dumpDir, { recursive: true });
   const args = ['-h', `${opts.behaviour}.sink.test`, '-m', '512'];
