@@ -22,7 +22,7 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
-import { domainOf } from '../address.ts';
+import { normalizeAddress } from '../address.ts';
 import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema.ts';
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
@@ -221,7 +221,8 @@ async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<Ma
 
 /** Our EHLO name: the hostname of the sender's domain, else the fallback, else the first domain's. */
 export function ehloNameFor(bundle: Bundle, sender: string, fallback?: string): string {
-  const own = sender.includes('@') ? bundle.domains.find((d) => d.domain === domainOf(sender)) : undefined;
+  const senderDomain = normalizeAddress(sender)?.domain;
+  const own = senderDomain ? bundle.domains.find((d) => d.domain === senderDomain) : undefined;
   return own?.hostname ?? fallback ?? bundle.domains[0]?.hostname ?? osHostname();
 }
 

@@ -164,3 +164,14 @@ test('the router routes a record with the bundle in force at each call', () => {
   current = bundle({ domains: [domain('other.test')], mailboxes: [mailbox('carol@other.test', { type: 'maildir', path: '/srv/carol' })] });
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/srv/carol');
 });
+
+test('recipients as received are normalised for lookups; remote addresses go out as written', () => {
+  const local = routeRecipient(base, '', 'Alice@EXAMPLE.test.', options);
+  assert.ok(local.ok);
+  assert.equal(local.targets[0]!.address, 'alice@example.test');
+  const remote = routeRecipient(base, 'S@X.TEST', 'Dave.Smith@Bücher.example', options);
+  assert.ok(remote.ok);
+  assert.deepEqual(remote.targets[0], { destination: { kind: 'mx', domain: 'xn--bcher-kva.example' }, address: 'Dave.Smith@Bücher.example' });
+  const bad = routeRecipient(base, '', 'no-at-sign', options);
+  assert.deepEqual(bad.ok ? null : [bad.outcome.reply.code, bad.outcome.reply.enhanced, bad.outcome.recipient], [553, '5.1.3', 'no-at-sign']);
+});

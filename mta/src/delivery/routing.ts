@@ -3,6 +3,10 @@
 //
 // # Rules, in order, for one envelope recipient
 //
+// Recipients are compared in their normalised form (mta/src/address.ts: lowercase, xn--
+// domains), as the bundle stores addresses; the record keeps them as received. An address
+// that does not normalise is permanent 553 5.1.3.
+//
 // A recipient in one of our domains is resolved through the address book, with the same
 // precedence intake uses at RCPT (mta/src/policy/recipient-policy.ts):
 //   1. a mailbox with exactly this address → its delivery target;
@@ -37,7 +41,7 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { domainOf } from '../address.ts';
+import { domainOf, normalizeAddress } from '../address.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
 import type { Destination, RecipientOutcome } from './attempt.ts';
 
@@ -107,14 +111,18 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
     targets.set(`${destinationKey(destination)}\n${address}`, { destination, address });
   };
 
-  // Depth-first expansion; `path` holds the addresses on the way to detect loops.
-  const expand = (address: string, path: readonly string[]): RecipientOutcome | null => {
+  // Depth-first expansion; `path` holds the (normalised) addresses on the way to detect loops.
+  const expand = (raw: string, path: readonly string[]): RecipientOutcome | null => {
+    const normal = normalizeAddress(raw);
+    if (!normal) return permanent(recipient, 553, '5.1.3', 'Bad recipient address syntax', `${JSON.stringify(raw)} is not a routable address`);
+    const address = normal.address;
     if (path.includes(address) || path.length > maxDepth) {
       return permanent(recipient, 550, '5.4.6', 'Routing loop detected', `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
     }
-    const domain = domainOf(address);
+    const domain = normal.domain;
     if (!book.domains.has(domain)) {
-      add(remoteDestination(bundle, sender, domain), address);
+      // Remote: the address goes out as written (a remote local part may be case-sensitive).
+      add(remoteDestination(bundle, sender, domain), raw);
       return null;
     }
     const mailbox = book.mailboxes.get(address);
@@ -136,9 +144,9 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
   return { ok: true, targets: [...targets.values()] };
 }
 
-/** The relay or MX destination for a recipient domain that is not ours (rules a–e above). */
+/** The relay or MX destination for a (normalised) recipient domain that is not ours (rules a–e above). */
 export function remoteDestination(bundle: Bundle, sender: string, recipientDomain: string): Destination {
-  const relay = chooseRelay(bundle.relays, bundle, sender === '' ? null : domainOf(sender), recipientDomain);
+  const relay = chooseRelay(bundle.relays, bundle, normalizeAddress(sender)?.domain ?? null, recipientDomain);
   return relay ? { kind: 'relay', relayId: relay.id } : { kind: 'mx', domain: recipientDomain };
 }
 
