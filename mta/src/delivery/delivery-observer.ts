@@ -1,14 +1,21 @@
-import type { Destination } from './attempt.ts';
-
 // What the delivery engine reports as it works, for metrics (the intake-observer pattern:
 // the engine calls these; the metrics module binds them to prom-client). Labels stay low in
 // cardinality: `destination` is a kind plus a domain/relay/host, never a recipient.
+//
+// Gauges are not events: the deferred count and the oldest message's age come from
+// queue-operations.ts deferredStats()/listDeferred() and queue/inspect.ts queueStats(),
+// which a metrics collector polls.
+import type { Destination } from './attempt.ts';
 
 export type RecipientResult = 'delivered' | 'deferred' | 'bounced' | 'expired';
 export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'shutdown';
 
 export interface DeliveryObserver {
-  /** Recipients that reached a result in one attempt, by destination. */
+  /**
+   * Recipients by what one attempt did to them, per destination: delivered, deferred (a
+   * transient failure), bounced (a permanent one); `expired` additionally when a transient
+   * failure came after the lifetime and became a bounce.
+   */
   recipients(destination: string, result: RecipientResult, count: number): void;
   /** Accepted → delivered, per delivered recipient (the latency histogram). */
   deliveredLatency(seconds: number): void;

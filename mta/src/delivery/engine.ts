@@ -122,11 +122,13 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     const body = allPairs.some((d) => !already.has(pairKey(d))) ? await effects.loadBody(job.decoded) : new Uint8Array(0);
 
     const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
+    const labels = new Map<string, string>(); // envelope recipient → a destination label, for metrics
     const add = (rcpt: string, o: RecipientOutcome) => outcomes.set(rcpt, [...(outcomes.get(rcpt) ?? []), o]);
     for (const o of plan.unroutable) add(o.recipient, o);
 
     await Promise.all(plan.groups.map(async (group) => {
       const todo = group.deliveries.filter((d) => !already.has(pairKey(d)));
+      for (const d of group.deliveries) labels.set(d.envelopeRecipient, destinationLabel(group.destination));
       for (const d of group.deliveries) {
         if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
       }
@@ -164,7 +166,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       if (d.reason !== alreadyDeliveredReason) observer.deliveredLatency(Math.max(0, opts.now() - receivedAt) / 1000);
     }
     for (const b of decision.bounced) {
-      if (b.why === 'expired') observer.recipients('expired', 'expired', 1);
+      if (b.why === 'expired') observer.recipients(labels.get(b.recipient.address) ?? 'unroutable', 'expired', 1);
       log.info('recipient bounced', { recipient: b.recipient.address, why: b.why, reply: `${b.reply.code} ${b.reply.enhanced}` });
     }
 

@@ -14,7 +14,34 @@
 //   });
 //   ...on SIGTERM: await delivery.stop(20_000);   // in-flight jobs get 20 s, then go back
 //
-// How it works (each file says why):
+// # The guarantees, and why they hold
+//
+// No head-of-line blocking (DESIGN.md contract 3). A job whose recipients must wait is
+// re-published with its state as a scheduled message (ADR-51 `Nats-Schedule: @at`, nats-server
+// ≥ 2.12) into MAILQ_DEFER, and the original is acked. A waiting retry is a stored message
+// that no consumer has been handed: it holds no ack-pending slot, no worker, no timer in any
+// process. NAK with a delay was rejected: a NAKed job stays ack-pending on the shared consumer
+// until redelivered, so 5,000 deferred jobs would fill max_ack_pending (1000 by default,
+// shared by all pods) and stop fresh mail. When a retry falls due the server publishes it to
+// mail.defer.due.<id>, read by its own durable consumer and its own workers, so a burst of due
+// retries cannot starve fresh mail either (test/delivery/no-hol.test.ts measures it).
+//
+// Order of writes (nothing lost, DESIGN.md contract 1): after an attempt, (1) delivered
+// recipients go to the ledger (MAILQ_DONE), (2) the DSN is enqueued and its PubAck awaited,
+// (3) the retry is scheduled and its PubAck awaited, (4) only then the job is acked (ackAck,
+// server-confirmed). A crash before (4) redelivers the job after ack_wait; the ledger keeps
+// delivered recipients from being sent again, the DSN's queue id is derived from the job
+// (Nats-Msg-Id de-duplicates it) and the retry's schedule subject is per queue id (a second
+// publish replaces the first).
+//
+// Duplicates (contract 2) happen only when a process dies between a remote 250 and the
+// ledger's PubAck; ledgerWindow() measures that window (milliseconds; see the kill -9 test).
+//
+// Lifetime and schedule (contract 4): retry-policy.ts; a message still failing after the
+// lifetime bounces with one DSN. DSNs never go to <> (double bounces are dropped).
+//
+// # Files (each says why)
+//
 //   worker.ts            pull loops on the shared durable consumers, lease keep-alive (+WPI),
 //                        ack only after the engine stored every successor
 //   engine.ts            one job: route, attempt each destination concurrently, ledger, decide,
@@ -56,6 +83,10 @@ export type { DeliveryStreams } from './delivery-streams.ts';
 export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
 export type { Router, RoutePlan } from './engine.ts';
+export {
+  deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred,
+} from './queue-operations.ts';
+export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
 
 export interface StartDeliveryOptions {
   readonly nc: NatsConnection;
