@@ -51,6 +51,8 @@ export interface KubeApiServer extends KubectlTarget {
 }
 
 const live = new Set<KubeApiServer>();
+/** Temp work dirs this process created and has not removed yet. */
+const ownedWorkDirs = new Set<string>();
 
 export async function startKubeApiServer(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
   stopOnSignals();
@@ -58,6 +60,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const ownsWorkDir = options.workDir === undefined;
   const workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'stafette-kube-'));
   mkdirSync(workDir, { recursive: true, mode: 0o700 });
+  // Registered now, so a crash or signal during startup still removes it on exit.
+  if (ownsWorkDir) ownedWorkDirs.add(workDir);
   const timeoutMs = options.startTimeoutMs ?? 90_000;
   const started: ManagedProcess[] = [];
   const stopProcesses = async () => {
@@ -107,7 +111,6 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       },
     };
     live.add(server);
-    if (ownsWorkDir) ownedWorkDirs.add(workDir);
     return server;
   } catch (err) {
     await stopProcesses();
@@ -141,7 +144,6 @@ function apiserverArgs(port: number, etcdUrl: string, pki: KubePki, workDir: str
   ];
 }
 
-const ownedWorkDirs = new Set<string>();
 
 function removeWorkDir(dir: string): void {
   if (process.env.STAFETTE_KEEP_KUBE_DIR) {
