@@ -102,6 +102,17 @@ closed`);
     }, { timeoutMs: 10_000, intervalMs: 200 });
   });
 
+  test('no usable configuration for a new session: 421 4.3.0, and the server keeps serving once it is back', async () => {
+    const previous = f.config;
+    f.config = undefined as unknown as typeof previous;
+    try {
+      await playTranscript(f.submission, 's: 421 4.3.0 Service not available, try again later\nclosed');
+    } finally {
+      f.config = previous;
+    }
+    await playTranscript(f.submission, 's: 220 *\nc: QUIT\ns: 221 *');
+  });
+
   test('clients that reset the connection mid-dialog do not stop the server (F11)', async () => {
     // In a transaction (after MAIL), smtp-server passes a socket error on as 'error' on the
     // SMTPServer; with no listener there, Node would end the process.

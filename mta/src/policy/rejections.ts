@@ -125,3 +125,11 @@ export function unknownParameter(command: 'MAIL' | 'RCPT', name: string): SmtpEr
     reason: `${command} with parameter ${JSON.stringify(name)}, which we do not announce`,
   });
 }
+
+/** We cannot serve a session now (no configuration): the client should come back later (RFC 5321 §3.8). */
+export function serviceUnavailable(reason: string, cause?: unknown): SmtpError {
+  return new SmtpError({
+    code: C.C421ServiceUnavailable, subject: SE.MailSystem0, rule: 'service_unavailable',
+    clientMessage: 'Service not available, try again later', reason, cause,
+  });
+}

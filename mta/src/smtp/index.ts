@@ -30,6 +30,7 @@ import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { Logger } from '../ops/logger.ts';
 import { silentLogger } from '../ops/logger.ts';
+import { serviceUnavailable } from '../policy/rejections.ts';
 import type { QueuePublisher } from '../queue/index.ts';
 import { createCertificateSelector } from './certificate-selector.ts';
 import { createConnectionCounter } from './client-connections.ts';
@@ -140,12 +141,19 @@ export function createIntake(opts: IntakeOptions): Intake {
       onConnect(session, done) {
         // The bundle may have changed: the SIZE we announce and the certificate for clients
         // without SNI follow it for this and later sessions.
-        const config = opts.getConfig();
-        server.options.size = maxSizeOf(config.bundle, listener);
-        const material = certificates.defaultMaterial();
-        if (material !== tlsInUse) {
-          tlsInUse = material;
-          server.updateSecureContext({ key: material.keyPem, cert: material.certPem });
+        try {
+          const config = opts.getConfig();
+          server.options.size = maxSizeOf(config.bundle, listener);
+          const material = certificates.defaultMaterial();
+          if (material !== tlsInUse) {
+            tlsInUse = material;
+            server.updateSecureContext({ key: material.keyPem, cert: material.certPem });
+          }
+        } catch (err) {
+          // Never let a configuration problem escape into smtp-server (it would end the process).
+          log.error('cannot serve a session: configuration unavailable', { err });
+          done(serviceUnavailable('getConfig() or the TLS refresh failed', err));
+          return;
         }
         handlers.onConnect(session, done);
       },

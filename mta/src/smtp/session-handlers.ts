@@ -14,7 +14,7 @@ import type { Logger } from '../ops/logger.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
@@ -95,7 +95,15 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('CONNECT', log, tooManyConnections(ip, ctx.listener.maxConnectionsPerIp)));
         return;
       }
-      sessions.set(session.id, { config: ctx.getConfig(), log, authFailures: 0, domains: [], declaredSize: null });
+      let config: IntakeConfig;
+      try {
+        config = ctx.getConfig();
+      } catch (err) {
+        ctx.connections.close(session.id);
+        done(reject('CONNECT', log, serviceUnavailable('no configuration for a new session', err)));
+        return;
+      }
+      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null });
       ctx.observer.sessionOpened(name);
       log.debug('session opened', { rdns: session.clientHostname || null });
       done();
