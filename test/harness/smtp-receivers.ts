@@ -36,6 +36,8 @@ export interface SmtpReceiverOptions {
   /** A reply to refuse a message after its data with, or null to accept. */
   readonly dataReply?: (message: ReceivedMessage) => string | null;
   readonly lmtp?: boolean;
+  /** LMTP: a reply after the data for each recipient, e.g. "452 4.2.2 over quota", or null for 250. */
+  readonly lmtpDataReply?: (address: string) => string | null;
 }
 
 export interface SmtpReceiver {
@@ -106,6 +108,13 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
         };
         const reply = options.dataReply?.(message) ?? null;
         if (reply) return callback(replyError(reply));
+        if (options.lmtp && options.lmtpDataReply) {
+          const replies = message.to.map((to) => options.lmtpDataReply!(to));
+          const delivered = message.to.filter((_, i) => replies[i] === null);
+          if (delivered.length > 0) messages.push({ ...message, to: delivered });
+          // smtp-server's LMTP mode takes one result per recipient (an Error refuses it).
+          return (callback as unknown as (err: null, results: (Error | string)[]) => void)(null, replies.map((r) => (r ? replyError(r) : '2.0.0 Ok: delivered')));
+        }
         messages.push(message);
         callback(null, '2.0.0 Ok: queued');
       });

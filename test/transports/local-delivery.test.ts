@@ -15,6 +15,7 @@ import { createTransportSet } from '../../mta/src/delivery/transport-set.ts';
 import { createWebhookTransport } from '../../mta/src/delivery/webhook.ts';
 import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
 import { freePort, stopAll } from '../harness/process.ts';
+import { startSmtpReceiver } from '../harness/smtp-receivers.ts';
 import { testAttempt, testBundle, testDomain, testMessage } from './transport-fixtures.ts';
 
 let dovecot: Dovecot;
@@ -63,6 +64,20 @@ describe('LMTP into Dovecot', () => {
     assert.match(inbox[0]!, /^Return-Path: <sender@far.test>$/m);
     assert.match(inbox[0]!, /Hello from Stafette\.\r?\n\.leading dot/);
     assert.equal(imapFetch('bob@example.test', 'bob-pw').length, 1);
+  });
+
+  test('LMTP replies after the data count per recipient: one delivered, one over quota', async () => {
+    const server = await startSmtpReceiver({ host: '127.0.0.1', lmtp: true, hide: ['STARTTLS'], lmtpDataReply: (a) => (a.startsWith('full@') ? '452 4.2.2 Mailbox over quota' : null) });
+    try {
+      const outcomes = await createLmtpTransport().deliver(testAttempt({ kind: 'lmtp', host: server.host, port: server.port }, 's@far.test', ['ok@example.test', 'full@example.test'], testMessage('s@far.test', 'ok@example.test', 'quota', 'x\r\n')));
+      assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code, o.reply.enhanced]), [
+        ['ok@example.test', 'delivered', 250, '2.0.0'],
+        ['full@example.test', 'transient', 452, '4.2.2'],
+      ]);
+      assert.deepEqual(server.messages.map((m) => m.to), [['ok@example.test']]);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('an unreachable LMTP server is transient', async () => {

@@ -35,3 +35,11 @@ test('an invalid reply becomes our own transient 451 4.5.0, the raw text only in
   assert.deepEqual([o!.status, o!.reply.code, o!.reply.enhanced], ['transient', 451, '4.5.0']);
   assert.match(o!.reason, /999 what/);
 });
+
+test('LMTP: each recipient gets its own reply after the data; one without a reply is transient', () => {
+  const perRecipient = new Map([['a@x.test', '250 2.0.0 saved'], ['b@x.test', '552 5.2.2 over quota']]);
+  const outcomes = outcomesOf(['a@x.test', 'b@x.test', 'c@x.test'], { kind: 'replies', refused: new Map(), perRecipient, final: '552 5.2.2 over quota' }, 'lmtp:24');
+  assert.deepEqual(outcomes.slice(0, 2).map((o) => [o.recipient, o.status, o.reply.code]), [['a@x.test', 'delivered', 250], ['b@x.test', 'permanent', 552]]);
+  const partial = outcomesOf(['a@x.test', 'c@x.test'], { kind: 'replies', refused: new Map(), perRecipient: new Map([['a@x.test', '250 ok']]) }, 'lmtp:24');
+  assert.deepEqual(partial.map((o) => o.status), ['delivered', 'transient']);
+});

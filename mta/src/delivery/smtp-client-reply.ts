@@ -57,6 +57,8 @@ export type TransactionResult =
       readonly mailRefused?: string;
       /** The reply after the data (or to DATA itself) for the recipients not refused. */
       readonly final?: string;
+      /** LMTP: each recipient's own reply after the data (RFC 2033 §4.2); wins over `final`. */
+      readonly perRecipient?: ReadonlyMap<string, string>;
     }
   /** Nothing definite: the connection broke, timed out, or the deadline passed. */
   | { readonly kind: 'broken'; readonly reason: string; readonly afterData: boolean };
@@ -74,7 +76,7 @@ export function outcomesOf(recipients: readonly string[], result: TransactionRes
     }));
   }
   return recipients.map((recipient) => {
-    const raw = result.mailRefused ?? result.refused.get(recipient) ?? result.final;
+    const raw = result.mailRefused ?? result.refused.get(recipient) ?? result.perRecipient?.get(recipient) ?? result.final;
     if (raw === undefined) {
       return { recipient, status: 'transient', reply: { code: 451, enhanced: '4.4.2', text: 'No reply for this recipient' }, reason: `${remoteMta}: no reply for ${recipient}`, remoteMta };
     }

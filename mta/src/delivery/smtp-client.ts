@@ -79,9 +79,10 @@ interface EnvelopeState {
   _envelope?: { rejectedErrors?: NodemailerError[]; accepted?: string[] } | false;
 }
 
-/** nodemailer's command writer: wrapped to add SMTPUTF8 to MAIL FROM (see `send`). */
+/** nodemailer's command writer and LMTP reply handler, wrapped per transaction (see `send`). */
 interface CommandWriter {
   _sendCommand(str: string, logStr?: string): void;
+  _actionLMTPStream(recipient: string, final: boolean, str: string, callback: unknown): void;
 }
 
 export class SmtpClientConnection {
@@ -188,6 +189,16 @@ export class SmtpClientConnection {
       const command = addSmtpUtf8 && /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str;
       writeCommand.call(this.connection, command, logStr);
     };
+    // LMTP answers the data once per recipient; nodemailer keeps only the refusals, so the
+    // handler is wrapped to keep every recipient's own reply.
+    const handleLmtpReply = writer._actionLMTPStream;
+    const lmtpReplies = new Map<string, string>();
+    if (this.options.lmtp) {
+      writer._actionLMTPStream = (recipient: string, final: boolean, str: string, callback: unknown) => {
+        lmtpReplies.set(recipient, str);
+        handleLmtpReply.call(this.connection, recipient, final, str, callback);
+      };
+    }
     try {
       const outcome = await new Promise<{ err: NodemailerError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) => {
         // A close is reported after nodemailer's own callback for it, which says more.
@@ -204,9 +215,10 @@ export class SmtpClientConnection {
       });
       this.messagesSent++;
       if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: dataSent };
-      return this.resultOf(outcome.err, outcome.info, dataSent);
+      return this.resultOf(outcome.err, outcome.info, dataSent, lmtpReplies);
     } finally {
       writer._sendCommand = writeCommand;
+      writer._actionLMTPStream = handleLmtpReply;
       signal.removeEventListener('abort', onAbort);
     }
   }
@@ -242,14 +254,16 @@ export class SmtpClientConnection {
     this.connection.close();
   }
 
-  private resultOf(err: NodemailerError | null, info: SMTPConnection.SentMessageInfo | undefined, dataSent: boolean): TransactionResult {
+  private resultOf(err: NodemailerError | null, info: SMTPConnection.SentMessageInfo | undefined, dataSent: boolean, lmtpReplies: ReadonlyMap<string, string>): TransactionResult {
     const refused = new Map<string, string>();
     const addRefusals = (errors: readonly NodemailerError[] | undefined) => {
       for (const e of errors ?? []) if (e.recipient && e.response) refused.set(e.recipient, e.response);
     };
     if (!err && info) {
       addRefusals(info.rejectedErrors as NodemailerError[] | undefined);
-      return { kind: 'replies', refused, final: info.response };
+      // LMTP refusals after the data are per-recipient replies, not RCPT refusals.
+      for (const recipient of lmtpReplies.keys()) refused.delete(recipient);
+      return { kind: 'replies', refused, final: info.response, ...(lmtpReplies.size > 0 ? { perRecipient: lmtpReplies } : {}) };
     }
     const e: NodemailerError = err ?? Object.assign(new Error('no result'), { code: 'EPROTOCOL' });
     if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') {
@@ -263,6 +277,9 @@ export class SmtpClientConnection {
       if (state) addRefusals(state.rejectedErrors);
       if (e.response) return { kind: 'replies', refused, final: e.response };
     }
+    // LMTP replies already in count: a break after some recipients were delivered leaves
+    // only the others transient (no duplicate for the delivered ones).
+    if (lmtpReplies.size > 0) return { kind: 'replies', refused, perRecipient: lmtpReplies };
     return { kind: 'broken', reason: describeError(e), afterData: dataSent };
   }
 }
