@@ -198,7 +198,7 @@ describe('remote delivery through MX records', () => {
     }
   });
 
-  test('no bare CR or LF goes out on the wire, whatever the stored body holds (F2, scenario 18)', async () => {
+  test('no bare CR or LF goes out on the wire, whatever the stored body holds (F2, scenario 18); the envelope is pipelined', async () => {
     const smuggle = Buffer.from('From: alice@example.test\r\nTo: x@tap.test\r\nSubject: smuggle\r\n\r\nline\r.\r\nMAIL FROM:<evil@x.test>\r\nbare\n.\nend\r\n');
     const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'tap.test' }, 'alice@example.test', ['x@tap.test'], smuggle));
     assert.equal(o!.status, 'delivered');
@@ -207,6 +207,9 @@ describe('remote delivery through MX records', () => {
     assert.doesNotMatch(wire, /\r(?!\n)/, 'bare CR on the wire');
     assert.doesNotMatch(wire, /(?<!\r)\n/, 'bare LF on the wire');
     assert.equal(tapped.messages.length, 1, 'one message, nothing smuggled');
+    // PIPELINING (offered by the receiver): the envelope and DATA leave in one write.
+    const envelopeChunk = tap.sent.flat().map((c) => c.toString('latin1')).find((c) => c.includes('MAIL FROM:'));
+    assert.match(envelopeChunk ?? '', /MAIL FROM:<alice@example\.test>[^]*RCPT TO:<x@tap\.test>[^]*DATA\r\n/);
     assert.equal(tapped.messages[0]!.from, 'alice@example.test');
   });
 });
