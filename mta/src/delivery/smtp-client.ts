@@ -154,7 +154,12 @@ export class SmtpClientConnection {
       const extensions = parseExtensions(typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '');
       if (options.auth) {
         const loginError = await new Promise<NodemailerError | null>((resolve) => {
-          connection.login({ user: options.auth!.user, pass: options.auth!.pass }, (err) => resolve(err));
+          const onClose = () => setImmediate(() => resolve(Object.assign(new Error('connection closed during AUTH'), { code: 'ECONNECTION' })));
+          connection.once('end', onClose);
+          connection.login({ user: options.auth!.user, pass: options.auth!.pass }, (err) => {
+            connection.removeListener('end', onClose);
+            resolve(err);
+          });
         });
         if (loginError || signal.aborted) {
           connection.close();
