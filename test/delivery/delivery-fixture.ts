@@ -22,7 +22,7 @@ export function testDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `stafette-${name}-`));
 }
 
-export async function openDeliveryQueue(url: string, overrides: Partial<QueueSettings> = {}): Promise<QueueFixture> {
+export async function openDeliveryQueue(url: string | string[], overrides: Partial<QueueSettings> = {}): Promise<QueueFixture> {
   return await openQueue(url, { ackWaitMs: 5_000, ...overrides });
 }
 
