@@ -1,14 +1,11 @@
 // Receiving SMTP servers for the delivery tests, on 127.0.0.x addresses: smtp-server (a real
 // SMTP server implementation from npm) configured per test: which extensions it offers,
 // whether it wants AUTH, which recipients it refuses, and every message it receives kept in
-// memory. `startSmtpSink` runs Postfix's smtp-sink instead. `startWireTap` puts a TCP relay in front of any server and records the bytes the
+// memory (Postfix's smtp-sink is in smtp-sink.ts). `startWireTap` puts a TCP relay in front of any server and records the bytes the
 // client sent, to check what really went over the wire.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort, startProcess, waitFor } from './process.ts';
+import { freePort } from './process.ts';
 
 export interface ReceivedMessage {
   readonly from: string;
@@ -180,43 +177,5 @@ export async function startWireTap(host: string, target: { host: string; port: n
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
     }),
-  };
-}
-
-export interface SmtpSink {
-  readonly host: string;
-  readonly port: number;
-  /** Directory of the message dumps (one file per transaction). */
-  readonly dumpDir: string;
-  /** The dump files' contents so far: smtp-sink's envelope lines, then the message. */
-  dumps(): string[];
-  stop(): Promise<void>;
-}
-
-/**
- * Postfix's smtp-sink on host:port, dumping each transaction into a file. `extraArgs` adds
- * options such as `-r RCPT` (soft-reject every recipient).
- */
-export async function startSmtpSink(host: string, port: number, extraArgs: readonly string[] = []): Promise<SmtpSink> {
-  const dumpDir = mkdtempSync(join(tmpdir(), 'stafette-sink-'));
-  chmodSync(dumpDir, 0o777);
-  const root = process.getuid?.() === 0;
-  const args = [...(root ? ['-u', 'nobody'] : []), '-d', `${dumpDir}/%M.`, ...extraArgs, `${host}:${port}`, '16'];
-  const proc = startProcess(`smtp-sink-${host}-${port}`, '/usr/sbin/smtp-sink', args, { logDir: dumpDir });
-  await waitFor('smtp-sink to greet', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`smtp-sink exited with ${proc.child.exitCode}; see ${proc.logFile}`);
-    return await new Promise<boolean>((resolve) => {
-      const socket = connect(port, host);
-      socket.setTimeout(1_000, () => { socket.destroy(); resolve(false); });
-      socket.once('error', () => resolve(false));
-      socket.once('data', (chunk) => { socket.destroy(); resolve(chunk.toString('latin1').startsWith('220')); });
-    });
-  }, { timeoutMs: 10_000 });
-  return {
-    host,
-    port,
-    dumpDir,
-    dumps: () => readdirSync(dumpDir).filter((f) => !f.endsWith('.log')).sort().map((f) => readFileSync(join(dumpDir, f), 'latin1')),
-    stop: () => proc.stop(),
   };
 }

@@ -2,11 +2,14 @@
 // dumped to a file by the sink; a sink that soft-rejects RCPT gives transient outcomes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDnsResolver } from '../../mta/src/delivery/dns-resolver.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/delivery/remote-smtp.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';
-import { startSmtpSink, type SmtpSink } from '../harness/smtp-receivers.ts';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
 import { testAttempt, testBundle, testDomain, testMessage } from './transport-fixtures.ts';
 
 let dns: DnsServer;
@@ -16,8 +19,9 @@ let transport: RemoteSmtpTransport;
 
 before(async () => {
   const port = await freePort('127.0.0.30');
-  sink = await startSmtpSink('127.0.0.30', port);
-  deferring = await startSmtpSink('127.0.0.31', port, ['-r', 'RCPT']);
+  const dir = mkdtempSync(join(tmpdir(), 'stafette-transport-sinks-'));
+  sink = await startSmtpSink({ host: '127.0.0.30', port, behaviour: 'accept', dir });
+  deferring = await startSmtpSink({ host: '127.0.0.31', port, behaviour: 'defer', dir });
   dns = await startDnsServer({
     local: ['test'],
     mx: { 'sink.test': [{ exchange: 'mx.sink.test', priority: 5 }], 'defer.test': [{ exchange: 'mx.defer.test', priority: 5 }] },
@@ -38,7 +42,7 @@ test('smtp-sink receives the message with our envelope and EHLO name', async () 
   // The sink writes its dump when the transaction ends.
   let dumps: string[] = [];
   for (let i = 0; i < 50 && dumps.length === 0; i++) {
-    dumps = sink.dumps();
+    dumps = sink.messages();
     if (dumps.length === 0) await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal(dumps.length, 1);
@@ -51,6 +55,6 @@ test('smtp-sink receives the message with our envelope and EHLO name', async () 
 test('a soft-rejected recipient is transient with the sink\'s 4xx reply', async () => {
   const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'defer.test' }, 'alice@example.test', ['bob@defer.test'], testMessage('alice@example.test', 'bob@defer.test', 'deferred', 'x\r\n')));
   assert.equal(o!.status, 'transient');
-  assert.equal(Math.floor(o!.reply.code / 100), 4);
+  assert.deepEqual([o!.reply.code, o!.reply.enhanced], [450, '4.3.0']);
   assert.equal(o!.remoteMta, 'mx.defer.test');
 });
