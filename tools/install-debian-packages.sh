@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   postfix   # smtp-source / smtp-sink (load and remote servers) and the Postfix benchmark anchor
   swaks     # a real SMTP client for the integration tests and the quick start
+  libnet-ssleay-perl libio-socket-ssl-perl   # swaks --tls
   openssl   # certificates for the test harness
   dnsmasq-base   # a real DNS server on loopback serving MX/A records for test domains
   dovecot-core dovecot-lmtpd dovecot-imapd   # LMTP delivery target, read back over IMAP

@@ -17,7 +17,6 @@ import { domainLabel } from './children/owner.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import type { ClusterState } from './controllers/cluster-state.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
-import { PasswordHashCache } from './controllers/password-cache.ts';
 import { startHealthServer, type HealthServer } from './health-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
@@ -99,7 +98,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), { logger, onError });
   const secrets = watchResource<SecretObject & KubernetesObject>(options.kubeConfig, 'secrets', scopes.map((ns) => secretSource(options.kubeConfig, ns)), (s) => {
     // The bundle itself is a Secret we write: its events must not trigger a render.
-    if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-secrets-`)) return;
+    if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
     enqueue('bundle');
     const owner = (s.metadata.labels as Record<string, string> | undefined)?.[domainLabel];
     if (owner) enqueue(`domain/${s.metadata.namespace}/${owner}`);
@@ -108,7 +107,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const state: ClusterState = { domains, mailboxes, relays, secrets: secrets as never, lastRender: null };
   const reconcileBundle = createBundleReconciler({
-    state, client, target: options.bundle, passwords: new PasswordHashCache(), now, logger,
+    state, client, target: options.bundle, now, logger,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
       metrics.bundleWrites.inc();

@@ -12,13 +12,13 @@ import { sameStatus } from '../status/conditions.ts';
 import { simpleStatus } from '../status/resource-status.ts';
 import { live, type ClusterState } from './cluster-state.ts';
 import { keysOf } from './dkim-keys.ts';
-import type { PasswordHashCache } from './password-cache.ts';
+import { PasswordHashCache } from './password-cache.ts';
+import { hashDigest, passwordIndexObject, readPasswordIndex } from './password-index.ts';
 
 export interface BundleReconcilerOptions {
   state: ClusterState;
   client: KubeClient;
   target: BundleTarget;
-  passwords: PasswordHashCache;
   now: () => Date;
   logger: Logger;
   /** Called with the keys of domains whose render data changed. */
@@ -36,11 +36,44 @@ export function issuesByResource(issues: RenderIssue[]): Map<string, RenderIssue
 }
 
 export function createBundleReconciler(options: BundleReconcilerOptions): () => Promise<void> {
-  const { state, client, target, passwords, logger } = options;
+  const { state, client, target, logger } = options;
   let writtenRevision: string | null = null;
   let domainFingerprints = new Map<string, string>();
+  let passwords: PasswordHashCache | null = null;
+  let writtenIndex = '';
+  /** address → fingerprint of the password hashed for it in the latest render. */
+  let fingerprints = new Map<string, string>();
+
+  // A restarted operator takes over the hashes of the bundle in place, so it neither
+  // re-hashes every password nor rewrites an unchanged bundle.
+  const loadPasswordIndex = async (): Promise<PasswordHashCache> => {
+    const { index, seeds } = await readPasswordIndex(client, target);
+    const cache = new PasswordHashCache(index?.key);
+    cache.seed(seeds);
+    if (index) writtenIndex = JSON.stringify(Object.entries(index.entries).sort());
+    else await client.apply(passwordIndexObject(target, { key: cache.key, entries: {} })); // the key first, before any hash made with it
+    return cache;
+  };
+
+  /** Writes the bundle's objects, skipping those a previous (perhaps interrupted) write already brought to this revision. */
+  const writeBundle = async (result: RenderResult): Promise<number> => {
+    const objects = bundleObjects(result, target) as { apiVersion: string; kind: string; metadata: { name: string; namespace: string } }[];
+    let written = 0;
+    // Secrets first: a ConfigMap of a new revision must never refer to keys the MTA cannot see yet.
+    for (const object of [...objects.slice(1), objects[0]]) {
+      if (!object) continue;
+      const current = await client.get({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
+      const annotations = (current?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+      if (annotations?.[revisionAnnotation] === result.bundle.revision) continue;
+      await client.apply(object as never);
+      written += 1;
+    }
+    return written;
+  };
 
   const renderNow = async (): Promise<RenderResult> => {
+    passwords ??= await loadPasswordIndex();
+    const cache = passwords;
     const domains = live(state.domains.list());
     const input = {
       domains,
@@ -52,17 +85,19 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
     // First pass finds the passwords without a cached hash; they are hashed off the
     // event loop, and the second pass renders with all of them.
     const misses = new Map<string, { address: string; password: string }>();
-    const used = new Set<string>();
+    const used = new Map<string, string>();
+    // Fingerprints are recorded by address; render calls this once per mailbox with a password.
     const lookup = (address: string, password: string) => {
-      used.add(passwords.fingerprintOf(address, password));
-      return passwords.lookup(address, password, misses) ?? '$pending';
+      used.set(address, cache.fingerprintOf(address, password));
+      return cache.lookup(address, password, misses) ?? '$pending';
     };
     let result = render({ ...input, hashPassword: lookup });
     if (misses.size > 0) {
-      await passwords.fill(misses);
+      await cache.fill(misses);
       result = render({ ...input, hashPassword: lookup });
     }
-    passwords.retain(used);
+    cache.retain(new Set(used.values()));
+    fingerprints = used;
     return result;
   };
 
@@ -70,18 +105,22 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
     const result = await renderNow();
     state.lastRender = result;
 
-    if (writtenRevision === null) {
-      const current = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: target.namespace, name: target.name });
-      const annotations = (current?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
-      writtenRevision = annotations?.[revisionAnnotation] ?? '';
-    }
-    if (result.bundle.revision !== writtenRevision) {
-      // Secrets first: a ConfigMap of a new revision must never refer to keys the MTA cannot see yet.
-      const objects = bundleObjects(result, target);
-      for (const object of [...objects.slice(1), objects[0]]) await client.apply(object as never);
+    if (writtenRevision !== result.bundle.revision) {
+      const written = await writeBundle(result);
       writtenRevision = result.bundle.revision;
-      logger.info('bundle written', { revision: result.bundle.revision, domains: result.bundle.domains.length, mailboxes: result.bundle.mailboxes.length });
-      options.onBundleWritten?.(result.bundle.revision);
+      if (written > 0) {
+        logger.info('bundle written', { revision: result.bundle.revision, objects: written, domains: result.bundle.domains.length, mailboxes: result.bundle.mailboxes.length });
+        options.onBundleWritten?.(result.bundle.revision);
+      }
+    }
+    const entries = Object.fromEntries(Object.entries(result.secrets.passwords).flatMap(([address, hash]) => {
+      const fp = fingerprints.get(address);
+      return fp ? [[address, `${fp}:${hashDigest(hash)}`]] : [];
+    }));
+    const index = JSON.stringify(Object.entries(entries).sort());
+    if (index !== writtenIndex && passwords) {
+      await client.apply(passwordIndexObject(target, { key: passwords.key, entries }));
+      writtenIndex = index;
     }
 
     const issues = issuesByResource(result.issues);
@@ -97,15 +136,15 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
       }
     }
 
-    const fingerprints = new Map<string, string>();
+    const domainData = new Map<string, string>();
     for (const d of live(state.domains.list())) {
       const ref = refOf('MailDomain', d.metadata);
       const key = `${ref.namespace}/${ref.name}`;
       const report = result.domains.find((r) => r.namespace === ref.namespace && r.name === ref.name);
-      fingerprints.set(key, JSON.stringify([issues.get(`MailDomain/${key}`) ?? [], report ?? null]));
+      domainData.set(key, JSON.stringify([issues.get(`MailDomain/${key}`) ?? [], report ?? null]));
     }
-    const changed = [...fingerprints].filter(([k, fp]) => domainFingerprints.get(k) !== fp).map(([k]) => k);
-    domainFingerprints = fingerprints;
+    const changed = [...domainData].filter(([k, data]) => domainFingerprints.get(k) !== data).map(([k]) => k);
+    domainFingerprints = domainData;
     if (changed.length > 0) options.domainsChanged(changed);
   };
 }

@@ -38,8 +38,9 @@ function microTime(d: Date): V1MicroTime {
 
 export function startLeaderElection(options: LeaderElectionOptions): LeaderElector {
   const durationMs = options.leaseDurationMs ?? 15_000;
-  const renewMs = options.renewMs ?? 5_000;
-  const retryMs = options.retryMs ?? 2_000;
+  // Renew well within the lease, so one slow round trip never lets it lapse.
+  const renewMs = options.renewMs ?? Math.min(5_000, durationMs / 3);
+  const retryMs = options.retryMs ?? Math.min(2_000, durationMs / 5);
   const now = options.now ?? (() => new Date());
   const { client, namespace, name, identity, logger } = options;
   let leader = false;
