@@ -125,16 +125,20 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
 
     const issues = issuesByResource(result.issues);
     const now = options.now();
+    const updates: (() => Promise<void>)[] = [];
     for (const [kind, plural, objects] of [['Mailbox', 'mailboxes', state.mailboxes.list()], ['Relay', 'relays', state.relays.list()]] as const) {
       for (const object of live(objects as { metadata: { name: string; namespace?: string; generation?: number; deletionTimestamp?: string }; status?: unknown }[])) {
         const ref = refOf(kind, object.metadata as never);
         const current = object.status as { conditions?: never[] } | undefined;
         const status = simpleStatus({ namespace: ref.namespace, name: ref.name, generation: object.metadata.generation, status: current }, issues.get(`${kind}/${ref.namespace}/${ref.name}`) ?? [], now);
         if (!sameStatus(current, status)) {
-          await client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind, plural, namespace: ref.namespace, name: ref.name }, status);
+          updates.push(() => client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind, plural, namespace: ref.namespace, name: ref.name }, status));
         }
       }
     }
+    // Thousands of Mailboxes get their first status at once; a few requests in flight
+    // keep that from taking minutes without flooding the API server.
+    await inParallel(updates, 16);
 
     const domainData = new Map<string, string>();
     for (const d of live(state.domains.list())) {
@@ -149,3 +153,21 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
   };
 }
 
+
+/** Runs the tasks with at most `limit` in flight; the first failure is thrown after all settle. */
+export async function inParallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++] as () => Promise<void>;
+      try {
+        await task();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failure !== undefined) throw failure;
+}

@@ -8,7 +8,7 @@ import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import { dkimSecret, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';
-import { generateDkimKey } from '../dkim/keys.ts';
+import { generateDkimKeyAsync } from '../dkim/keys.ts';
 import { planRotation } from '../dkim/rotation.ts';
 import { describeApiError, type EventInput, type KubeClient } from '../kube/client.ts';
 import { dkimRecordText } from '../render/dns-records.ts';
@@ -73,7 +73,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     }
     const plan = planRotation(spec, keys.map((k) => ({ ...k })), { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs });
     for (const c of plan.create) {
-      const pair = generateDkimKey(c.algorithm);
+      const pair = await generateDkimKeyAsync(c.algorithm);
       const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now) as never);
       if (created) options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyGenerated', action: 'GenerateKey', note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
     }

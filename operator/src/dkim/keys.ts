@@ -1,7 +1,8 @@
 // DKIM key pairs: generated here, stored as PEM, published as the p= tag of the key
 // record. RSA keys are 2048 bits (RFC 8301 requires at least 1024 and recommends 2048);
 // Ed25519 keys follow RFC 8463, whose p= is the raw 32-byte public key, not its SPKI.
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 
 export interface DkimKeyPair {
@@ -16,6 +17,17 @@ export function generateDkimKey(algorithm: DkimAlgorithm): DkimKeyPair {
     algorithm === 'rsa-sha256'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
       : generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { algorithm, privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) };
+}
+
+const generateKeyPairAsync = promisify(generateKeyPair);
+
+/** generateDkimKey off the event loop: an RSA key takes tens of milliseconds, and an operator makes many. */
+export async function generateDkimKeyAsync(algorithm: DkimAlgorithm): Promise<DkimKeyPair> {
+  const pair = algorithm === 'rsa-sha256'
+    ? await generateKeyPairAsync('rsa', { modulusLength: 2048 })
+    : await generateKeyPairAsync('ed25519');
+  const privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { algorithm, privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) };
 }
 
