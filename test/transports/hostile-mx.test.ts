@@ -19,6 +19,7 @@ const sockets = new Set<Socket>();
 let dns: DnsServer;
 let transport: RemoteSmtpTransport;
 let good: SmtpReceiver;
+let badTlsDelivered = 0;
 
 function write(socket: Socket, written: { bytes: number }, text: string | Buffer): boolean {
   if (socket.destroyed) return false;
@@ -91,6 +92,32 @@ const setups: Record<string, { host: string; act: Behaviour }> = {
           buffered = buffered.slice(i + 2);
           if (/^EHLO/i.test(line)) write(socket, written, '250-flaky\r\n250 8BITMIME\r\n');
           else if (/^DATA/i.test(line)) { write(socket, written, '354 go ahead\r\n'); inData = true; }
+          else write(socket, written, '250 ok\r\n');
+        }
+      });
+    },
+  },
+  // Offers STARTTLS, then answers the handshake with plaintext junk; in plaintext it works.
+  badtls: {
+    host: '127.0.0.26',
+    act: (socket, written) => {
+      write(socket, written, '220 badtls ESMTP\r\n');
+      let inData = false;
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        let i: number;
+        while ((i = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, i);
+          buffered = buffered.slice(i + 2);
+          if (inData) {
+            if (line === '.') { inData = false; badTlsDelivered++; write(socket, written, '250 2.0.0 queued in plaintext\r\n'); }
+            continue;
+          }
+          if (/^EHLO/i.test(line)) write(socket, written, '250-badtls\r\n250-STARTTLS\r\n250 8BITMIME\r\n');
+          else if (/^STARTTLS/i.test(line)) { write(socket, written, '220 go ahead\r\n'); write(socket, written, 'this is not TLS at all\r\n\r\n\r\n'); }
+          else if (/^DATA/i.test(line)) { inData = true; write(socket, written, '354 go ahead\r\n'); }
+          else if (/^QUIT/i.test(line)) write(socket, written, '221 bye\r\n');
           else write(socket, written, '250 ok\r\n');
         }
       });
@@ -190,4 +217,10 @@ test('a connection lost after the data went out is deferred, not re-sent to the 
   const { outcome } = await attempt('dropfirst');
   assert.deepEqual([outcome.status, outcome.reply.enhanced], ['transient', '4.4.2']);
   assert.equal(good.messages.length, before);
+});
+
+test('toward an MX, a failed STARTTLS handshake is retried once in plaintext (opportunistic TLS)', async () => {
+  const { outcome } = await attempt('badtls');
+  assert.deepEqual([outcome.status, outcome.reply.code], ['delivered', 250]);
+  assert.equal(badTlsDelivered, 1);
 });

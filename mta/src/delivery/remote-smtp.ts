@@ -11,7 +11,8 @@
 //     start time that keeps to that rate;
 //  4. each host's addresses in turn, at most `maxAddresses`: a pooled connection or a new
 //     one (EHLO with our domain's hostname, STARTTLS when offered — required for relays with
-//     tls: starttls —, AUTH for relays). A host that cannot be reached, greets with an error
+//     tls: starttls; toward an MX a failed handshake is retried once in plaintext —, AUTH
+//     for relays). A host that cannot be reached, greets with an error
 //     or breaks before the message is sent is skipped; the first transaction that runs decides:
 //     per-recipient RCPT replies, the reply after the data for the accepted ones;
 //  5. SMTPUTF8 mail to a next hop without SMTPUTF8 bounces with 553 5.6.7 (RFC 6531 §3.2),
@@ -133,19 +134,22 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       const failures: string[] = [];
       for (const hop of hops) {
         if (signal.aborted) break;
-        const clientOptions: SmtpClientOptions = {
-          host: hop.address,
-          port: hop.port,
-          ...(isIP(hop.name) ? {} : { servername: hop.name }),
-          ehloName,
-          tls,
-          tlsOptions: relay ? options.relayTlsOptions ?? {} : options.mxTlsOptions ?? { rejectUnauthorized: false },
-          ...(auth ? { auth } : {}),
-          ...timeouts(options),
-        };
-        const key = `${hop.address}|${hop.port}|${tls}|${auth?.user ?? ''}|${ehloName}`;
         const label = `${hop.name}[${hop.address}]:${hop.port}`;
+        // Opportunistic TLS toward an MX: a failed handshake is retried once in plaintext (as
+        // Postfix does at security level "may"); relays keep their configured TLS.
+        let hopTls = tls;
         for (let tries = 0; tries < 2; tries++) {
+          const clientOptions: SmtpClientOptions = {
+            host: hop.address,
+            port: hop.port,
+            ...(isIP(hop.name) ? {} : { servername: hop.name }),
+            ehloName,
+            tls: hopTls,
+            tlsOptions: relay ? options.relayTlsOptions ?? {} : options.mxTlsOptions ?? { rejectUnauthorized: false },
+            ...(auth ? { auth } : {}),
+            ...timeouts(options),
+          };
+          const key = `${hop.address}|${hop.port}|${hopTls}|${auth?.user ?? ''}|${ehloName}`;
           const hostSignal = AbortSignal.any([signal, AbortSignal.timeout(options.transactionTimeoutMs ?? 600_000)]);
           const pooled = pool.take(key);
           const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, hostSignal));
@@ -153,6 +157,10 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             failures.push(`${label}: ${connection.reason}`);
             if (connection.stage === 'auth') {
               return sameOutcome(recipients, 'transient', { code: 454, enhanced: '4.7.0', text: 'Authentication with the relay failed' }, `${label}: ${connection.reason}`, hop.name);
+            }
+            if (connection.stage === 'tls' && hopTls === 'opportunistic' && !signal.aborted) {
+              hopTls = 'none';
+              continue;
             }
             break;
           }
@@ -180,7 +188,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           if (result.kind === 'replies' && (await connection.reset(hostSignal))) pool.give(key, connection);
           else connection.close();
           const outcomes = outcomesOf(recipients, result, hop.name);
-          log.debug('transaction finished', { remote: label, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
+          log.debug('transaction finished', { remote: label, tls: connection.secure, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
           return outcomes;
         }
       }

@@ -148,7 +148,9 @@ export class SmtpClientConnection {
       if (connectError || signal.aborted) {
         connection.close();
         const err: NodemailerError = connectError ?? new Error('deadline passed');
-        const stage = err.code === 'ETLS' ? 'tls' : err.response ? 'greeting' : 'connect';
+        // A failed handshake surfaces as ETLS, or as a socket error of the TLS layer.
+        const tlsFailed = err.code === 'ETLS' || connection.upgrading === true || (err.code === 'ESOCKET' && /\b(SSL|TLS)\b|ssl routines/i.test(err.message));
+        const stage = tlsFailed ? 'tls' : err.response ? 'greeting' : 'connect';
         return { ok: false, reason: signal.aborted ? 'transaction deadline passed while connecting' : describeError(err), stage, ...(err.response ? { reply: err.response } : {}) };
       }
       const extensions = parseExtensions(typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '');
