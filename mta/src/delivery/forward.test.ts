@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeliveryAttempt } from './attempt.ts';
-import { createForwardTransport, type ForwardJob } from './forward.ts';
+import { createForwardTransport, publisherRequeue, type ForwardJob } from './forward.ts';
+import { isQueueId } from '../queue/queue-id.ts';
 import { createTransportSet } from './transport-set.ts';
 
 const record = {
@@ -35,4 +36,21 @@ test('the transport set dispatches on the destination kind and rejects a kind it
   const set = createTransportSet({ forward: createForwardTransport({ requeue: async () => {} }) });
   assert.equal((await set.deliver(attempt()))[0]!.status, 'delivered');
   await assert.rejects(set.deliver({ ...attempt(), destination: { kind: 'mx', domain: 'a.test' } }), /no transport configured for mx/);
+});
+
+test('publisherRequeue publishes a new job with a queue id stable across retries', async () => {
+  const published: { queueId: string; listener: string; from: string; to: string[] }[] = [];
+  const publisher = {
+    enqueue: async (m: { queueId: string; listener: string; envelope: { mailFrom: { address: string }; rcptTo: readonly { address: string }[] } }) => {
+      published.push({ queueId: m.queueId, listener: m.listener, from: m.envelope.mailFrom.address, to: m.envelope.rcptTo.map((r) => r.address) });
+    },
+  };
+  const transport = createForwardTransport({ requeue: publisherRequeue(publisher) });
+  await transport.deliver(attempt());
+  await transport.deliver(attempt());
+  assert.equal(published.length, 2);
+  assert.equal(published[0]!.queueId, published[1]!.queueId);
+  assert.ok(isQueueId(published[0]!.queueId));
+  assert.notEqual(published[0]!.queueId, record.queueId);
+  assert.deepEqual(published[0], { queueId: published[0]!.queueId, listener: 'forward', from: 's@far.test', to: ['x@a.test', 'y@b.test'] });
 });

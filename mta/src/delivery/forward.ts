@@ -3,10 +3,14 @@
 // any other. The new message keeps the original envelope sender (no SRS yet, so SPF at the
 // far end may fail for forwarded mail) and the body as stored.
 //
-// `requeue` is injected (the queue publisher in production). `dedupeId` is the same for
+// `requeue` is injected (`publisherRequeue` over the queue publisher in production; the
+// copy's record has listener "forward" and no authenticated user, so it is not DKIM-signed
+// by us: see dkim/sign-policy.ts). `dedupeId` is the same for
 // every retry of this forward of this message, so a publish repeated after a crash is
 // dropped by the queue's duplicate window instead of forwarding twice.
 import { createHash } from 'node:crypto';
+import type { AcceptedMessage } from '../queue/publisher.ts';
+import { newQueueId, queueIdTime } from '../queue/queue-id.ts';
 import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
 import { sameOutcome } from './smtp-client-reply.ts';
 
@@ -36,5 +40,32 @@ export function createForwardTransport(options: ForwardOptions): Transport {
         return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.0', text: 'Forwarding temporarily failed' }, `requeue for forward failed: ${(err as Error).message}`);
       }
     },
+  };
+}
+
+/** The part of the queue publisher a forward needs (mta/src/queue/publisher.ts). */
+export interface ForwardPublisher {
+  enqueue(message: AcceptedMessage, body: Uint8Array): Promise<unknown>;
+}
+
+/** The listener name forwarded copies carry in their queue record. */
+export const forwardListener = 'forward';
+
+/**
+ * `requeue` for production: publishes the forwarded copy as a new queue job. Its queue id is
+ * derived from the original's and the dedupe id, so every retry of this forward publishes the
+ * same id and the stream's duplicate window drops repeats.
+ */
+export function publisherRequeue(publisher: ForwardPublisher, now: () => Date = () => new Date()): ForwardOptions['requeue'] {
+  return async (job) => {
+    const seed = createHash('sha256').update(job.dedupeId).digest();
+    const queueId = newQueueId(queueIdTime(job.originalQueueId), () => seed.subarray(0, 10));
+    await publisher.enqueue({
+      queueId,
+      receivedAt: now().toISOString(),
+      listener: forwardListener,
+      client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: null },
+      envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
+    }, job.body);
   };
 }
