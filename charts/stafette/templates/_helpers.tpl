@@ -1,0 +1,61 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "stafette.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* <release>-stafette (or just <release> when it already contains the chart name). */}}
+{{- define "stafette.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "stafette.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "stafette.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: stafette
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of one component (operator or mta): pass (list . "mta"). */}}
+{{- define "stafette.selectorLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/name: {{ include "stafette.name" $root }}
+app.kubernetes.io/instance: {{ $root.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/* The image reference. */}}
+{{- define "stafette.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "stafette.operatorName" -}}
+{{ include "stafette.fullname" . }}-operator
+{{- end }}
+
+{{- define "stafette.operatorServiceAccount" -}}
+{{ .Values.operator.serviceAccount.name | default (include "stafette.operatorName" .) }}
+{{- end }}
+
+{{- define "stafette.mtaName" -}}
+{{ include "stafette.fullname" . }}-mta
+{{- end }}
+
+{{/* The Lease the operator replicas elect a leader with (fixed in the operator). */}}
+{{- define "stafette.leaseName" -}}
+stafette-operator
+{{- end }}
