@@ -54,3 +54,13 @@ test('publisherRequeue publishes a new job with a queue id stable across retries
   assert.notEqual(published[0]!.queueId, record.queueId);
   assert.deepEqual(published[0], { queueId: published[0]!.queueId, listener: 'forward', from: 's@far.test', to: ['x@a.test', 'y@b.test'] });
 });
+
+test('the forwarded copy is marked Delivered-To; a copy that comes back to the same mailbox is a loop (5.4.6)', async () => {
+  const jobs: ForwardJob[] = [];
+  const transport = createForwardTransport({ requeue: async (job) => { jobs.push(job); } });
+  await transport.deliver(attempt());
+  assert.match(jobs[0]!.body.toString(), /^Delivered-To: fwd@example.test\r\nhi$/);
+  const [looped] = await transport.deliver({ ...attempt(), body: Buffer.from('Delivered-To: FWD@example.test\r\nSubject: x\r\n\r\nhi') });
+  assert.deepEqual([looped!.status, looped!.reply.enhanced], ['permanent', '5.4.6']);
+  assert.equal(jobs.length, 1);
+});

@@ -1,7 +1,9 @@
 // The forward transport: a mailbox whose target is "forward" gets its mail re-queued as a
 // new message to the forward addresses, which then goes through routing and delivery like
 // any other. The new message keeps the original envelope sender (no SRS yet, so SPF at the
-// far end may fail for forwarded mail) and the body as stored.
+// far end may fail for forwarded mail) and the body as stored, with a Delivered-To header
+// per forwarding mailbox on top; a message that already carries one for this mailbox is a
+// forwarding loop and bounces with 554 5.4.6.
 //
 // `requeue` is injected (`publisherRequeue` over the queue publisher in production; the
 // copy's record has listener "forward" and no authenticated user, so it is not DKIM-signed
@@ -33,8 +35,16 @@ export function createForwardTransport(options: ForwardOptions): Transport {
       const { destination, recipients, record } = attempt;
       if (destination.kind !== 'forward') throw new Error(`forward cannot deliver to a ${destination.kind} destination`);
       const dedupeId = createHash('sha256').update(`${record.queueId}\n${destination.to.join(',')}`).digest('hex').slice(0, 32);
+      const seen = deliveredTo(attempt.body);
+      const looping = recipients.filter((r) => seen.has(r.toLowerCase()));
+      if (looping.length > 0) {
+        return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.4.6', text: 'Mail forwarding loop' }, `the message already carries Delivered-To: ${looping.join(', ')}`);
+      }
+      // Mark the copy the way Postfix marks local deliveries, so a forward that comes back
+      // to this mailbox (A forwards to B, B to A) is recognised above instead of circling.
+      const marked = Buffer.concat([Buffer.from(recipients.map((r) => `Delivered-To: ${r}\r\n`).join(''), 'utf8'), attempt.body]);
       try {
-        await options.requeue({ originalQueueId: record.queueId, sender: record.envelope.mailFrom.address, recipients: destination.to, body: attempt.body, dedupeId });
+        await options.requeue({ originalQueueId: record.queueId, sender: record.envelope.mailFrom.address, recipients: destination.to, body: marked, dedupeId });
         return sameOutcome(recipients, 'delivered', { code: 250, enhanced: '2.0.0', text: `Forwarded to ${destination.to.length} address(es)` }, `forwarded to ${destination.to.join(', ')}`);
       } catch (err) {
         return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.0', text: 'Forwarding temporarily failed' }, `requeue for forward failed: ${(err as Error).message}`);
@@ -68,4 +78,16 @@ export function publisherRequeue(publisher: ForwardPublisher, now: () => Date = 
       envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
     }, job.body);
   };
+}
+
+/** The addresses of the Delivered-To header fields of a message (lowercased). */
+export function deliveredTo(message: Buffer): Set<string> {
+  const end = message.indexOf('\r\n\r\n');
+  const header = message.subarray(0, end < 0 ? message.length : end).toString('utf8').replace(/\r?\n[ \t]+/g, ' ');
+  const out = new Set<string>();
+  for (const line of header.split(/\r?\n/)) {
+    const m = /^delivered-to\s*:\s*(.*)$/i.exec(line);
+    if (m) out.add(m[1]!.trim().replace(/^<|>$/g, '').toLowerCase());
+  }
+  return out;
 }
