@@ -67,6 +67,11 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
         continue;
       }
       if (msg === null) continue;
+      if (stopping) {
+        // A pull that was already waiting got a job after stop: hand it straight back.
+        msg.nak();
+        return;
+      }
       await handle(msg);
     }
   }
