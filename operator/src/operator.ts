@@ -85,7 +85,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       end();
       metrics.queueDepth.set(queue.stats().depth);
     }
-  }, { workers: options.workers ?? 4 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
+  }, { workers: options.workers ?? 16 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
 
   const enqueue = (key: string) => { if (leading) queue.add(key); };
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });

@@ -1,0 +1,83 @@
+// The operator at scale: 1,000 MailDomains and 10,000 Mailboxes (10% with a password)
+// applied to a real kube-apiserver, and the operator run as its own process, as in a
+// cluster. Reports the time until every domain is Ready and the bundle holds every
+// mailbox, the operator's peak memory (VmHWM), and the bundle's size.
+//
+//   npm run bench:operator [-- --domains 1000 --mailboxes 10000]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { startKubeApiServer } from '../test/harness/kube-apiserver.ts';
+import { freePort, startProcess, stopAll, waitFor } from '../test/harness/process.ts';
+
+const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, mailboxes: { type: 'string', default: '10000' }, 'password-every': { type: 'string', default: '10' } } });
+const domains = Number(values.domains);
+const mailboxes = Number(values.mailboxes);
+const passwordEvery = Number(values['password-every']);
+const ns = 'scale';
+
+function manifests(): string[] {
+  const docs: string[] = [];
+  for (let d = 0; d < domains; d += 1) {
+    docs.push(`apiVersion: stafette.dev/v1alpha1\nkind: MailDomain\nmetadata: {name: d${d}}\nspec: {domain: d${d}.example.com, inbound: {aliases: [{name: postmaster, to: [u0@d${d}.example.com]}]}}`);
+  }
+  for (let m = 0; m < mailboxes; m += 1) {
+    const d = m % domains;
+    const u = Math.floor(m / domains);
+    const password = m % passwordEvery === 0;
+    if (password) docs.push(`apiVersion: v1\nkind: Secret\nmetadata: {name: pw-${m}}\nstringData: {password: secret-${m}}`);
+    docs.push(`apiVersion: stafette.dev/v1alpha1\nkind: Mailbox\nmetadata: {name: m${m}}\nspec: {address: u${u}@d${d}.example.com${password ? `, passwordSecretRef: {name: pw-${m}}` : ''}}`);
+  }
+  return docs;
+}
+
+function vmHwmKiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1] ?? 0);
+}
+
+const kube = await startKubeApiServer();
+try {
+  await kube.ok(['create', 'namespace', ns]);
+  const docs = manifests();
+  const applyStart = Date.now();
+  for (let i = 0; i < docs.length; i += 500) {
+    await kube.ok(['apply', '--server-side', '-n', ns, '-f', '-'], { input: docs.slice(i, i + 500).join('\n---\n'), timeoutMs: 300_000 });
+  }
+  const applySeconds = (Date.now() - applyStart) / 1000;
+
+  const port = await freePort();
+  const start = Date.now();
+  const operator = startProcess('operator', './bin/stafette', ['operator', '--kubeconfig', kube.kubeconfig, '-n', ns, '--listen', `127.0.0.1:${port}`, '--dkim-propagation-delay', '5', '--log-level', 'warn'], { logDir: kube.workDir });
+  let peak = 0;
+  const sampler = setInterval(() => { try { peak = Math.max(peak, vmHwmKiB(operator.pid)); } catch { /* exited */ } }, 1000);
+
+  await waitFor('every MailDomain Ready and every mailbox in the bundle', async () => {
+    const list = JSON.parse(await kube.ok(['get', 'maildomains', '-n', ns, '-o', 'json'], { timeoutMs: 120_000 })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+    const ready = list.items.filter((i) => i.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    if (ready < domains) return undefined;
+    const cm = JSON.parse(await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', ns, '-o', 'json'])) as { binaryData: Record<string, string> };
+    const bundle = JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64')).toString()) as { mailboxes: unknown[] };
+    return bundle.mailboxes.length === mailboxes ? true : undefined;
+  }, { timeoutMs: 30 * 60_000, intervalMs: 5000 });
+  const convergeSeconds = (Date.now() - start) / 1000;
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const interesting = metrics.split('\n').filter((l) => /^stafette_operator_(reconciles_total|reconcile_duration_seconds_(sum|count)|bundle_writes_total|informer_restarts_total)/.test(l));
+  clearInterval(sampler);
+  peak = Math.max(peak, vmHwmKiB(operator.pid));
+
+  const cm = JSON.parse(await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', ns, '-o', 'json'])) as { binaryData: Record<string, string> };
+  const configBytes = Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64').length;
+  const shardBytes: number[] = [];
+  for (let i = 0; i < 4; i += 1) {
+    const s = JSON.parse(await kube.ok(['get', 'secret', `stafette-bundle-secrets-${i}`, '-n', ns, '-o', 'json'])) as { data: Record<string, string> };
+    shardBytes.push(Buffer.from(Object.values(s.data)[0] ?? '', 'base64').length);
+  }
+  console.log(interesting.join('\n'));
+  console.log(`| objects | applied in | operator converged in | operator peak RSS | bundle ConfigMap (gzip) | largest secret shard (gzip) |`);
+  console.log(`|---|---|---|---|---|---|`);
+  console.log(`| ${domains} MailDomains, ${mailboxes} Mailboxes (${Math.ceil(mailboxes / passwordEvery)} with passwords) | ${applySeconds.toFixed(0)} s | ${convergeSeconds.toFixed(0)} s | ${(peak / 1024).toFixed(0)} MiB | ${(configBytes / 1024).toFixed(0)} KiB | ${(Math.max(...shardBytes) / 1024).toFixed(0)} KiB |`);
+} finally {
+  await stopAll();
+  await kube.stop();
+}
