@@ -34,6 +34,7 @@ describe('delivery - no head-of-line blocking', () => {
   let q: QueueFixture;
   let delivery: DeliveryHandle;
   let live: SmtpSink;
+  let hole: SmtpSink;
   const observer = countingObserver();
 
   before(async () => {
@@ -41,10 +42,12 @@ describe('delivery - no head-of-line blocking', () => {
     q = await openDeliveryQueue(server.url, { maxAckPending: 1000 });
     live = await startSmtpSink({ host: '127.0.0.2', behaviour: 'accept', dir });
     const deadPort = await freePort('127.0.0.7'); // nothing listens here: connection refused
+    hole = await startSmtpSink({ host: '127.0.0.8', behaviour: 'hang', dir }); // a black hole: DATA never answered
     delivery = await startTestDelivery(q, {
       'live.test': { host: live.host, port: live.port },
       'dead.test': { host: '127.0.0.7', port: deadPort },
-    }, { policy: retryPolicy({ delaysMs: [10 * 60_000] }), observer, workers: 8 });
+      'hole.test': { host: hole.host, port: hole.port },
+    }, { policy: retryPolicy({ delaysMs: [10 * 60_000] }), observer, workers: 8, attemptTimeoutMs: 5_000 });
   });
   after(async () => {
     await delivery?.stop(2_000);
@@ -89,5 +92,29 @@ describe('delivery - no head-of-line blocking', () => {
       const fresh = await jsm.consumers.info(q.settings.streamName, q.settings.consumerName);
       return fresh.num_ack_pending === 0 && fresh.num_pending === 0;
     }, { timeoutMs: 10_000 });
+  });
+
+  test('a black-hole domain mixed into fresh mail holds workers for one attempt deadline, not per message', { timeout: 300_000 }, async () => {
+    // 2,000 to a server that accepts connections and never answers DATA, interleaved with 500
+    // to the live domain. After the first attempts time out (5 s here) the dead-destination
+    // cache defers the rest without trying, so the live mail is not stuck behind them.
+    const holeCount = 2_000;
+    const t0 = Date.now();
+    for (let i = 0; i < holeCount + liveCount; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => {
+        const n = i + j;
+        const toLive = n % 5 === 4;
+        const domain = toLive ? 'live.test' : 'hole.test';
+        return q.publisher.enqueue(
+          acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt(`m${n}@${domain}`)] } }),
+          body(`${toLive ? 'mixed' : 'hole'}-${n}.`),
+        );
+      }));
+    }
+    const enqueued = Date.now();
+    await waitFor(`${liveCount} mixed live delivered`, () => live.count('mixed-') >= liveCount, { timeoutMs: 240_000, intervalMs: 200 });
+    const done = Date.now();
+    console.log(`# ${holeCount} to a black hole interleaved with ${liveCount} live: enqueued in ${enqueued - t0} ms, all live delivered ${done - t0} ms after the first enqueue; attempts made at the black hole: ${observer.get('deferred:mx:hole.test')}, deferred untried: ${observer.get('skipped:mx:hole.test')}`);
+    assert.equal(live.count('mixed-'), liveCount);
   });
 });

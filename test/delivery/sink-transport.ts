@@ -38,15 +38,17 @@ function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: numb
       try { conn.close(); } catch { /* already closed */ }
       resolve(outcomes);
     };
-    const all = (status: RecipientOutcome['status'], code: number, enhanced: string, text: string, reason: string) =>
-      attempt.recipients.map((recipient): RecipientOutcome => ({ recipient, status, reply: { code, enhanced, text }, reason, remoteMta }));
+    // remoteMta only when the server answered: a refused or silent server is "unreachable".
+    const all = (status: RecipientOutcome['status'], code: number, enhanced: string, text: string, reason: string, answered: boolean) =>
+      attempt.recipients.map((recipient): RecipientOutcome => ({ recipient, status, reply: { code, enhanced, text }, reason, ...(answered ? { remoteMta } : {}) }));
     const fromError = (err: { responseCode?: number; response?: string; message: string }) => {
-      const code = err.responseCode ?? 451;
+      if (err.responseCode === undefined) return all('transient', 451, '4.4.1', 'No answer from the receiving mail server', err.message, false);
+      const code = err.responseCode;
       const status = code >= 500 ? 'permanent' : 'transient';
       const { enhanced, text } = parseReply(err.response, code);
-      return all(status, code, enhanced, text, err.message);
+      return all(status, code, enhanced, text, err.message, true);
     };
-    const onAbort = () => finish(all('transient', 451, '4.4.1', 'Connection timed out', 'attempt deadline passed'));
+    const onAbort = () => finish(all('transient', 451, '4.4.1', 'Connection timed out', 'attempt deadline passed', false));
     attempt.signal.addEventListener('abort', onAbort, { once: true });
     conn.on('error', (err) => finish(fromError(err)));
     conn.connect((err) => {

@@ -7,14 +7,15 @@
 // which a metrics collector polls.
 import type { Destination } from './attempt.ts';
 
-export type RecipientResult = 'delivered' | 'deferred' | 'bounced' | 'expired';
+export type RecipientResult = 'delivered' | 'deferred' | 'skipped' | 'bounced' | 'expired';
 export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'shutdown';
 
 export interface DeliveryObserver {
   /**
    * Recipients by what one attempt did to them, per destination: delivered, deferred (a
    * transient failure), bounced (a permanent one); `expired` additionally when a transient
-   * failure came after the lifetime and became a bounce.
+   * failure came after the lifetime and became a bounce; `skipped` when the destination was
+   * known to be down and the recipient was deferred without an attempt.
    */
   recipients(destination: string, result: RecipientResult, count: number): void;
   /** Accepted → delivered, per delivered recipient (the latency histogram). */

@@ -8,6 +8,7 @@ import type { RecipientOutcome, Transport } from './attempt.ts';
 import type { DeferredState } from './deferred-job.ts';
 import { ignoreDeliveryEvents } from './delivery-observer.ts';
 import { createEngine, dsnId, pairKey, type EngineJob, type JobEffects, type LedgerEntry, type QueuedDsn, type Router } from './engine.ts';
+import { createDestinationHealth } from './destination-health.ts';
 import { retryPolicy } from './retry-policy.ts';
 
 const body = Buffer.from('From: <s@a.test>\r\nSubject: hi\r\n\r\nbody\r\n');
@@ -165,4 +166,25 @@ test('a transport that throws makes its recipients transient, never lost', async
   });
   await e.process(job(record(['a@ok.test'])));
   assert.deepEqual(log, ['defer']);
+});
+
+test('a destination no server answered is skipped for the next job (no worker waits on a black hole)', async () => {
+  const log: string[] = [];
+  const calls: string[] = [];
+  const m = memoryEffects(log);
+  const now = { t: 2_000_000 };
+  const e = createEngine({
+    transport: scripted(calls), route: byDomain, effects: m.effects,
+    policy: () => retryPolicy({ delaysMs: [60_000], jitter: 0, lifetimeMs: 3_600_000 }),
+    now: () => now.t, random: () => 0.5, randomHex: () => 'ab', hostname: 'h', attemptTimeoutMs: 100,
+    logger: silentLogger, observer: ignoreDeliveryEvents, health: createDestinationHealth({ downForMs: 60_000 }),
+  });
+  await e.process(job(record(['a@hang.test'])));
+  await e.process(job(record(['b@hang.test', 'c@ok.test'])));
+  assert.deepEqual(calls, ['hang.test:a@hang.test', 'ok.test:c@ok.test'], 'the second job did not try hang.test');
+  assert.equal(m.deferred.length, 2);
+  assert.equal(m.deferred[1]!.state.lastReplies[0]!.enhanced, '4.4.1');
+  now.t += 60_000;
+  await e.process(job(record(['d@hang.test'])));
+  assert.equal(calls.at(-1), 'hang.test:d@hang.test', 'tried again after the down period');
 });

@@ -16,6 +16,7 @@ import { newQueueId } from '../queue/queue-id.ts';
 import type { DecodedRecord, EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
 import { decide, type BouncedRecipient, type Decision } from './decision.ts';
+import { skippedOutcome, type DestinationHealth } from './destination-health.ts';
 import type { DeferredState } from './deferred-job.ts';
 import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
 import { buildDsn } from './dsn.ts';
@@ -80,6 +81,8 @@ export interface EngineOptions {
   readonly attemptTimeoutMs: number;
   readonly logger: Logger;
   readonly observer: DeliveryObserver;
+  /** The dead-destination cache (destination-health.ts); none: every job is attempted. */
+  readonly health?: DestinationHealth;
 }
 
 /** A job as the worker hands it over. */
@@ -133,7 +136,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
       }
       if (todo.length === 0) return;
-      const results = await attempt(group, todo, record, body, job.signal, log);
+      const { outcomes: results, skipped } = await attempt(group, todo, record, body, job.signal, log);
       const byAddress = new Map(results.map((o) => [o.recipient, o]));
       const delivered: LedgerEntry[] = [];
       for (const d of todo) {
@@ -146,7 +149,8 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         await effects.recordDelivered(record.queueId, delivered);
         observer.ledgerWindow((opts.now() - answered) / 1000);
       }
-      countByStatus(group.destination, results);
+      if (skipped) observer.recipients(destinationLabel(group.destination), 'skipped', results.length);
+      else countByStatus(group.destination, results);
     }));
     if (job.signal.aborted) return { kind: 'interrupted' };
 
@@ -218,23 +222,31 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
   async function attempt(
     group: PlannedGroup, todo: readonly PlannedDelivery[], record: QueueRecord, body: Uint8Array,
     shutdown: AbortSignal, log: Logger,
-  ): Promise<RecipientOutcome[]> {
+  ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];
     const signal = AbortSignal.any([shutdown, AbortSignal.timeout(opts.attemptTimeoutMs)]);
     const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal };
     const started = opts.now();
+    const down = opts.health?.down(group.key, started);
+    if (down) {
+      log.debug('destination down; deferred without an attempt', { destination: group.key, until: iso(down.untilMs) });
+      return { outcomes: recipients.map((r) => skippedOutcome(r, down.reason)), skipped: true };
+    }
+    let outcomes: RecipientOutcome[];
     try {
-      const outcomes = await raceAbort(opts.transport.deliver(request), signal, opts.attemptTimeoutMs + 5_000);
+      outcomes = await raceAbort(opts.transport.deliver(request), signal, opts.attemptTimeoutMs + 5_000);
       log.debug('attempt finished', { destination: group.key, ms: opts.now() - started, outcomes: outcomes.map((o) => `${o.recipient}:${o.reply.code}`) });
-      return outcomes;
     } catch (err) {
       const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describe(err)}`;
       log.warn('attempt failed', { destination: group.key, reason: why });
-      return recipients.map((r) => ({
+      outcomes = recipients.map((r) => ({
         recipient: r, status: 'transient', reason: why,
         reply: { code: 451, enhanced: '4.4.1', text: 'No answer from the destination in time' },
       }));
     }
+    // A shutdown abort says nothing about the destination.
+    if (!shutdown.aborted) opts.health?.report(group.key, outcomes, opts.now());
+    return { outcomes, skipped: false };
   }
 
   function countByStatus(destination: Destination, results: readonly RecipientOutcome[]): void {

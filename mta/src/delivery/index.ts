@@ -48,6 +48,8 @@
 //                        DSN, retry, in that order
 //   decision.ts          per-recipient outcome → done | retry | bounce (pure)
 //   retry-policy.ts      schedule, jitter, lifetime (pure)
+//   destination-health.ts  the dead-destination cache: a destination no server answered is
+//                        skipped for a minute, so a black hole cannot hold every worker
 //   dsn.ts               RFC 3464 reports from structured data (pure)
 //   deferred-job.ts      the retry job format (state line + queue record)
 //   delivery-streams.ts  MAILQ_DEFER (scheduled retries; the no-HOL mechanism), MAILQ_DONE
@@ -69,6 +71,7 @@ import type { Transport } from './attempt.ts';
 import { decodeDeferredJob } from './deferred-job.ts';
 import { fieldValue } from './dsn.ts';
 import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer.ts';
+import { createDestinationHealth } from './destination-health.ts';
 import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
 import { createEngine, type Router } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
@@ -110,6 +113,11 @@ export interface StartDeliveryOptions {
   readonly retryWorkers?: number;
   /** Deadline of one attempt at one destination (default 15 min: RFC 5321's 10 min for DATA, plus connect). */
   readonly attemptTimeoutMs?: number;
+  /**
+   * How long a destination no server of which answered is skipped (default 60 s; 0 turns the
+   * dead-destination cache off): destination-health.ts.
+   */
+  readonly deadDestinationMs?: number;
 }
 
 export interface DeliveryHandle {
@@ -135,6 +143,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     transport: opts.transport, route, effects, policy: () => policy, now, random,
     randomHex: (n) => randomBytes(n).toString('hex'), hostname: opts.hostname,
     attemptTimeoutMs: opts.attemptTimeoutMs ?? 15 * 60_000, logger: opts.logger, observer,
+    health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
   });
 
   const js = jetstream(opts.nc);
