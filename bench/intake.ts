@@ -14,7 +14,7 @@
 // without reverse DNS. Every count and wait is bounded. Prints a markdown table.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,9 @@ interface Measured {
   readonly acceptedPerSecond: number[];
   readonly p50: number;
   readonly p99: number;
+  /** The same latency with one session at a time: the unloaded cost of accepting a message. */
+  readonly aloneP50: number;
+  readonly aloneP99: number;
   readonly check: string;
 }
 
@@ -97,6 +100,7 @@ async function main(): Promise<number> {
   ];
   const systems = all.filter((s) => only.has(s.key));
 
+  const loadBefore = loadavg()[0]!;
   const root = mkdtempSync(join(tmpdir(), 'stafette-bench-'));
   chmodSync(root, 0o755); // Postfix's daemons run as the postfix user and must reach their directories
   const results: Measured[] = [];
@@ -117,9 +121,10 @@ async function main(): Promise<number> {
           console.error(`${system.label}: run ${run}: ${messages} messages in ${seconds.toFixed(2)} s = ${(messages / seconds).toFixed(0)}/s`);
         }
         const latency = await measureDataLatency({ ...load, messages: latencyMessages }, timeoutMs);
+        const alone = await measureDataLatency({ ...load, sessions: 1, messages: Math.min(latencyMessages, 500) }, timeoutMs);
         if (latency.failures > 0) console.error(`${system.label}: ${latency.failures} latency messages failed, first: ${latency.firstFailure}`);
-        let check = `${latency.failures} latency-client failures`;
-        const sent = Math.min(messages, 500) + messages * runs + latency.samples.length;
+        let check = `${latency.failures + alone.failures} latency-client failures`;
+        const sent = Math.min(messages, 500) + messages * runs + latency.samples.length + alone.samples.length;
         if (instance.accepted && before !== undefined) {
           const counted = (await instance.accepted()) - before;
           check = `${counted} of ${sent} counted as accepted; ${check}`;
@@ -136,6 +141,8 @@ async function main(): Promise<number> {
           acceptedPerSecond: rates,
           p50: quantile(latency.samples, 0.5),
           p99: quantile(latency.samples, 0.99),
+          aloneP50: quantile(alone.samples, 0.5),
+          aloneP99: quantile(alone.samples, 0.99),
           check,
         });
       } finally {
@@ -151,12 +158,15 @@ async function main(): Promise<number> {
   const median = (xs: number[]) => quantile(xs, 0.5);
   const cpus = execFileSync('nproc', { encoding: 'utf8' }).trim();
   console.log(`\nIntake benchmark: ${messages} messages of ${size} bytes, ${sessions} parallel sessions, one session per message` +
-    ` (smtp-source), median of ${runs} run(s); latency from ${latencyMessages} messages of our client; ${cpus} CPUs, ${new Date().toISOString()}\n`);
-  console.log('| system | accepted/s | end of DATA → 250, p50 | p99 | accepted/s vs Postfix | check |');
+    ` (smtp-source), median of ${runs} run(s); end of DATA → 250 from ${latencyMessages} messages of our client over ${sessions} sessions,` +
+    ` and up to 500 over 1 session; ${cpus} CPUs, 1-min load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after` +
+    ` (other work on the machine makes the figures noisy), ${new Date().toISOString()}\n`);
+  console.log(`| system | accepted/s (runs) | DATA → 250 p50 / p99, ${sessions} sessions | p50 / p99, 1 session | accepted/s vs Postfix | check |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     const ratio = postfix ? `${(median(r.acceptedPerSecond) / median(postfix.acceptedPerSecond)).toFixed(2)}×` : '–';
-    console.log(`| ${r.label} | ${median(r.acceptedPerSecond).toFixed(0)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ratio} | ${r.check} |`);
+    const runsText = r.acceptedPerSecond.map((x) => x.toFixed(0)).join(', ');
+    console.log(`| ${r.label} | **${median(r.acceptedPerSecond).toFixed(0)}** (${runsText}) | ${ms(r.p50)} / ${ms(r.p99)} | ${ms(r.aloneP50)} / ${ms(r.aloneP99)} | ${ratio} | ${r.check} |`);
   }
   return 0;
 }

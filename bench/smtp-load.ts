@@ -89,6 +89,9 @@ async function sendOne(load: LoadShape, message: Buffer, timeoutMs: number): Pro
     const s = connect({ host: load.host, port: load.port }, () => resolve(s));
     s.once('error', reject);
   });
+  // Without this, Nagle's algorithm holds the final "." until the server's delayed ACK of
+  // the body (~40 ms on Linux), which would be measured as the server's latency.
+  socket.setNoDelay(true);
   const replies = replyReader(socket, timeoutMs);
   try {
     await replies.expect(220);
