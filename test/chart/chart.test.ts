@@ -1,0 +1,270 @@
+// The Helm chart: it lints, every values key is documented, its CRDs are the API's CRDs,
+// the presets in helm/ and kind-config.yaml agree with it, and what it renders (defaults,
+// helm/kind.yaml, helm/production.yaml, every option on) is accepted by a real API
+// server (server-side dry run) in a namespace that enforces Pod Security "restricted".
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { isMap, isScalar, parse, parseAllDocuments, parseDocument, type YAMLMap } from 'yaml';
+import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
+import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
+
+const chart = join(REPO_ROOT, 'charts/stafette');
+const exec = promisify(execFile);
+
+async function helm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(helmBinary(), args, { maxBuffer: 32 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(error) };
+  }
+}
+
+async function template(namespace: string, ...args: string[]): Promise<string> {
+  const result = await helm(['template', 'stafette', chart, '--namespace', namespace, ...args]);
+  assert.equal(result.code, 0, result.stderr);
+  return result.stdout;
+}
+
+interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; [key: string]: any }
+
+function objects(rendered: string): K8sObject[] {
+  return parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+}
+
+function find(list: K8sObject[], kind: string, name: string): K8sObject {
+  const found = list.find((o) => o.kind === kind && o.metadata.name === name);
+  assert.ok(found, `${kind}/${name} not rendered; have ${list.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+const presets = { default: [], kind: ['-f', join(REPO_ROOT, 'helm/kind.yaml')], production: ['-f', join(REPO_ROOT, 'helm/production.yaml')] } as const;
+const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds'];
+
+describe('the Helm chart, offline', () => {
+  test('the chart\'s CRDs are byte for byte the CRDs in crds/', () => {
+    const source = readdirSync(join(REPO_ROOT, 'crds')).filter((f) => f.endsWith('.yaml')).sort();
+    const copies = readdirSync(join(chart, 'crds')).sort();
+    assert.deepEqual(copies, source, 'charts/stafette/crds/ must hold exactly the files of crds/*.yaml');
+    for (const file of source) {
+      assert.ok(readFileSync(join(chart, 'crds', file)).equals(readFileSync(join(REPO_ROOT, 'crds', file))),
+        `charts/stafette/crds/${file} differs from crds/${file}: cp crds/*.yaml charts/stafette/crds/`);
+    }
+  });
+
+  test('every key of values.yaml has a ## comment', () => {
+    const doc = parseDocument(readFileSync(join(chart, 'values.yaml'), 'utf8'));
+    const undocumented: string[] = [];
+    const walk = (map: YAMLMap, path: string) => {
+      map.items.forEach((pair, i) => {
+        const key = isScalar(pair.key) ? String(pair.key.value) : '?';
+        // The comment above a nested map's first key belongs to the map in the yaml AST.
+        const comment = (isScalar(pair.key) ? pair.key.commentBefore : undefined) ?? (i === 0 ? map.commentBefore : undefined) ?? '';
+        // The last paragraph before the key; `## text` arrives as `# text`.
+        const last = comment.split('\n\n').pop() ?? '';
+        if (!last.trimStart().startsWith('#')) undocumented.push(`${path}${key}`);
+        if (isMap(pair.value)) walk(pair.value, `${path}${key}.`);
+      });
+    };
+    assert.ok(isMap(doc.contents));
+    walk(doc.contents, '');
+    assert.deepEqual(undocumented, []);
+  });
+
+  test('the presets in helm/ only set keys values.yaml has', () => {
+    const defaults = parse(readFileSync(join(chart, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const unknown: string[] = [];
+    const walk = (preset: Record<string, unknown>, base: unknown, path: string) => {
+      for (const [key, value] of Object.entries(preset)) {
+        const known = base !== null && typeof base === 'object' && !Array.isArray(base) ? (base as Record<string, unknown>)[key] : undefined;
+        // Free-form maps ({} by default: labels, annotations, selectors) take any key.
+        const freeForm = base !== null && typeof base === 'object' && Object.keys(base as object).length === 0;
+        if (known === undefined && !freeForm) unknown.push(`${path}${key}`);
+        else if (value && typeof value === 'object' && !Array.isArray(value) && known && typeof known === 'object' && !Array.isArray(known)) {
+          walk(value as Record<string, unknown>, known, `${path}${key}.`);
+        }
+      }
+    };
+    for (const file of ['kind.yaml', 'production.yaml']) walk(parse(readFileSync(join(REPO_ROOT, 'helm', file), 'utf8')) as Record<string, unknown>, defaults, `${file}: `);
+    assert.deepEqual(unknown, []);
+  });
+
+  test('kind-config.yaml maps host ports 25/587/465 to the node ports of helm/kind.yaml', () => {
+    const kind = parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as { nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[] };
+    const mappings = kind.nodes.flatMap((n) => n.extraPortMappings ?? []);
+    const values = parse(readFileSync(join(REPO_ROOT, 'helm/kind.yaml'), 'utf8')) as { service: { type: string; nodePorts: Record<string, number> } };
+    assert.equal(values.service.type, 'NodePort');
+    const byHost = Object.fromEntries(mappings.map((m) => [m.hostPort, m.containerPort]));
+    assert.deepEqual(byHost, { 25: values.service.nodePorts.mx, 587: values.service.nodePorts.submission, 465: values.service.nodePorts.submissions });
+  });
+
+  test('helm lint passes, strictly, with the defaults and each preset', async () => {
+    for (const [name, args] of Object.entries(presets)) {
+      const result = await helm(['lint', '--strict', chart, ...args]);
+      assert.equal(result.code, 0, `${name}: ${result.stdout}${result.stderr}`);
+    }
+  });
+
+  test('the MTA: one projected volume of the ConfigMap and every Secret shard, unprivileged ports behind 25/587/465', async () => {
+    const list = objects(await template('mail', '--set', 'bundle.secretShards=3'));
+    const mta = find(list, 'Deployment', 'stafette-mta');
+    const pod = mta.spec.template.spec;
+    const bundle = pod.volumes.find((v: { name: string }) => v.name === 'bundle');
+    assert.deepEqual(bundle.projected.sources, [
+      { configMap: { name: 'stafette-bundle', optional: true } },
+      { secret: { name: 'stafette-bundle-secrets-0', optional: true } },
+      { secret: { name: 'stafette-bundle-secrets-1', optional: true } },
+      { secret: { name: 'stafette-bundle-secrets-2', optional: true } },
+    ]);
+    const container = pod.containers[0];
+    assert.deepEqual(container.volumeMounts.find((m: { name: string }) => m.name === 'bundle'), { name: 'bundle', mountPath: '/etc/stafette/bundle', readOnly: true });
+    assert.ok(!container.volumeMounts.some((m: { subPath?: string }) => m.subPath), 'subPath mounts never update');
+    assert.ok(container.args.includes('--config-dir=/etc/stafette/bundle'));
+    assert.deepEqual(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+      [['mx', 2525], ['submission', 2587], ['submissions', 2465], ['metrics', 9090]]);
+    assert.equal(container.readinessProbe.httpGet.path, '/readyz');
+    assert.equal(container.livenessProbe.httpGet.path, '/healthz');
+    // reliability.md 44: preStop sleep, then sessions in flight, then the NATS drain.
+    const sleep = container.lifecycle.preStop.sleep.seconds as number;
+    assert.ok(sleep >= 5 && sleep <= 10);
+    const shutdown = Number(/--shutdown-timeout=(\d+)/.exec(container.args.join(' '))?.[1]);
+    assert.ok(pod.terminationGracePeriodSeconds >= sleep + shutdown + 15);
+    assert.equal(pod.automountServiceAccountToken, false, 'the MTA needs no API access');
+    assert.ok(!JSON.stringify(pod).includes('persistentVolumeClaim'), 'no PVC: the queue is in NATS');
+
+    const service = find(list, 'Service', 'stafette-mta');
+    assert.deepEqual(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[25, 'mx'], [587, 'submission'], [465, 'submissions']]);
+    assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
+  });
+
+  test('both pods meet PSS restricted: non-root uid 10001, read-only root, no capabilities, RuntimeDefault seccomp', async () => {
+    const list = objects(await template('mail'));
+    for (const name of ['stafette-operator', 'stafette-mta']) {
+      const pod = find(list, 'Deployment', name).spec.template.spec;
+      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of pod.containers) {
+        assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+        assert.ok(c.resources.requests.memory && c.resources.limits.memory, `${name} has memory requests and limits`);
+      }
+      const tmp = pod.volumes.find((v: { name: string }) => v.name === 'tmp');
+      assert.ok(tmp.emptyDir.sizeLimit, 'a sized /tmp');
+    }
+  });
+
+  test('the operator watches the release namespace only, unless watchAllNamespaces adds a ClusterRole', async () => {
+    const scoped = objects(await template('mail'));
+    const args = find(scoped, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[];
+    assert.deepEqual(args.slice(0, 4), ['operator', '--namespace=mail', '--bundle-namespace=mail', '--lease-namespace=mail']);
+    assert.ok(args.includes('--bundle-shards=4'));
+    assert.ok(!scoped.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'));
+    const role = find(scoped, 'Role', 'stafette-operator');
+    assert.ok(!JSON.stringify(role.rules).includes('"*"'), 'no wildcards');
+
+    const wide = objects(await template('mail', '--set', 'operator.watchAllNamespaces=true'));
+    assert.ok(find(wide, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args.includes('--all-namespaces'));
+    find(wide, 'ClusterRole', 'stafette-operator-mail');
+    find(wide, 'ClusterRoleBinding', 'stafette-operator-mail');
+  });
+
+  test('a grace period too short for preStop + sessions in flight is refused', async () => {
+    const result = await helm(['template', 'stafette', chart, '--set', 'mta.terminationGracePeriodSeconds=30']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /terminationGracePeriodSeconds \(30\) must be at least/);
+  });
+
+  test('the presets: kind is one MTA on node ports; production is 3 MTAs, 2 operators, R3 NATS and NetworkPolicies', async () => {
+    const kind = objects(await template('mail', ...presets.kind));
+    assert.equal(find(kind, 'Deployment', 'stafette-mta').spec.replicas, 1);
+    assert.deepEqual(find(kind, 'Service', 'stafette-mta').spec.ports.map((p: { nodePort: number }) => p.nodePort), [30025, 30587, 30465]);
+    assert.ok(find(kind, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args.includes('--queue-replicas=1'));
+
+    const production = objects(await template('mail', ...presets.production));
+    assert.equal(find(production, 'Deployment', 'stafette-mta').spec.replicas, 3);
+    assert.equal(find(production, 'Deployment', 'stafette-operator').spec.replicas, 2);
+    assert.ok(find(production, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args.includes('--queue-replicas=3'));
+    find(production, 'NetworkPolicy', 'stafette-mta');
+    find(production, 'PodDisruptionBudget', 'stafette-operator');
+    const nats = parse(readFileSync(join(REPO_ROOT, 'helm/nats-values.yaml'), 'utf8')) as { config: { cluster: { replicas: number }; jetstream: { fileStore: { enabled: boolean }; memoryStore: { enabled: boolean } } } };
+    assert.equal(nats.config.cluster.replicas, 3);
+    assert.equal(nats.config.jetstream.fileStore.enabled, true);
+    assert.equal(nats.config.jetstream.memoryStore.enabled, false);
+  });
+
+  test('the MTA NetworkPolicy never lets mail ports reach the cluster or the metadata endpoint', async () => {
+    const list = objects(await template('mail', '--set', 'networkPolicy.enabled=true'));
+    const policy = find(list, 'NetworkPolicy', 'stafette-mta');
+    const out = policy.spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 25));
+    const v4 = out.to.find((t: { ipBlock: { cidr: string } }) => t.ipBlock.cidr === '0.0.0.0/0');
+    for (const cidr of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.169.254/32']) assert.ok(v4.ipBlock.except.includes(cidr), cidr);
+    const nats = policy.spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 4222));
+    assert.deepEqual(nats.to[0].podSelector.matchLabels, { 'app.kubernetes.io/name': 'nats' });
+  });
+});
+
+describe('the Helm chart against a real API server', () => {
+  let kube: KubeApiServer;
+  before(async () => {
+    kube = await startKubeApiServer();
+    // Stand-ins for the Prometheus Operator CRDs, so monitoring objects can be dry-run too.
+    const stub = (kind: string, plural: string) => `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ${plural}.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}, listKind: ${kind}List}
+  scope: Namespaced
+  versions:
+    - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+`;
+    await kube.ok(['apply', '--server-side', '-f', '-'], { input: stub('PodMonitor', 'podmonitors') + '---' + stub('ServiceMonitor', 'servicemonitors') });
+    await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/servicemonitors.monitoring.coreos.com']);
+  });
+  after(async () => { await kube?.stop(); });
+
+  /** A namespace that enforces, and warns about, Pod Security "restricted". */
+  async function restrictedNamespace(name: string): Promise<void> {
+    await kube.ok(['create', 'namespace', name]);
+    await kube.ok(['label', 'namespace', name, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+  }
+
+  const variants: [string, string[]][] = [
+    ['default', [...presets.default]],
+    ['kind', [...presets.kind]],
+    ['production', [...presets.production]],
+    ['everything', everything],
+    ['podmonitor', ['--set', 'monitoring.enabled=true,networkPolicy.enabled=true']],
+  ];
+  for (const [name, args] of variants) {
+    test(`helm template (${name}) applies with kubectl apply --server-side --dry-run=server, without Pod Security warnings`, async () => {
+      const ns = `chart-${name}`;
+      await restrictedNamespace(ns);
+      const rendered = await template(ns, ...args);
+      const result = await kube.run(['apply', '--server-side', '--dry-run=server', '--field-manager=helm-test', '-f', '-'], { input: rendered });
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /would violate PodSecurity/, result.stderr);
+      const applied = result.stdout.trim().split('\n').length;
+      assert.equal(applied, objects(rendered).length, result.stdout);
+    });
+  }
+
+  test('the Pod Security check above is real: a privilege escalation is reported', async () => {
+    const ns = 'chart-negative';
+    await restrictedNamespace(ns);
+    const rendered = await template(ns, '--set', 'containerSecurityContext.allowPrivilegeEscalation=true');
+    const result = await kube.run(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: rendered });
+    assert.match(result.stderr, /would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+  });
+
+  test('the CRDs the chart installs are served by the API server and equal the installed ones', async () => {
+    const crds = objects(readdirSync(join(chart, 'crds')).map((f) => readFileSync(join(chart, 'crds', f), 'utf8')).join('\n---\n'));
+    const result = await kube.run(['apply', '--server-side', '--dry-run=server', '-f', join(chart, 'crds')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(crds.map((c) => c.metadata.name).sort(), [...kube.crds].sort());
+  });
+});
