@@ -28,11 +28,12 @@ const sa = `system:serviceaccount:${ns}:${saName}`;
 const goldenPath = join(REPO_ROOT, 'test/operator/testdata/operator-rbac.golden');
 
 /** Only the operator's identity and permissions, as the chart renders them. */
-async function renderOperatorRbac(namespace: string): Promise<string> {
+async function renderOperatorRbac(namespace: string, allNamespaces = false): Promise<string> {
   const { stdout } = await run(helmBinary(), [
     'template', 'stafette', join(REPO_ROOT, 'charts/stafette'), '--namespace', namespace,
     '--show-only', 'templates/operator-serviceaccount.yaml',
     '--show-only', 'templates/operator-rbac.yaml',
+    ...(allNamespaces ? ['--set', 'operator.watchAllNamespaces=true', '--show-only', 'templates/operator-clusterrole.yaml'] : []),
   ], { maxBuffer: 16 * 1024 * 1024 });
   return stdout;
 }
@@ -230,3 +231,49 @@ function normalizeCanIList(output: string): string {
 function warningsOf(logs: LogLine[]): string[] {
   return logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => JSON.stringify(l));
 }
+
+describe('the operator under the chart\'s RBAC with operator.watchAllNamespaces', () => {
+  let kube: KubeApiServer;
+  const release = 'stafette-system';
+  const tenant = 'tenant-a';
+  const wideSa = `system:serviceaccount:${release}:${saName}`;
+  const wideGolden = join(REPO_ROOT, 'test/operator/testdata/operator-rbac-all-namespaces.golden');
+  const logs: LogLine[] = [];
+
+  before(async () => {
+    kube = await startKubeApiServer();
+    await kube.ok(['create', 'namespace', release]);
+    await kube.ok(['create', 'namespace', tenant]);
+    await kube.ok(['apply', '--server-side', '-n', release, '-f', '-'], { input: await renderOperatorRbac(release, true) });
+  });
+  after(async () => { await kube?.stop(); });
+
+  test('examples/ in another namespace converge; the bundle and Lease stay in the release namespace', async (t) => {
+    await kube.ok(['apply', '--server-side', '-n', tenant, '-f', join(REPO_ROOT, 'examples/')]);
+    const operator = await runOperator(kube, release, {
+      as: wideSa, namespaces: null, logger: jsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) }),
+    });
+    t.after(() => operator.stop());
+    try {
+      for (const r of ['maildomain/example-com', 'mailbox/alice', 'mailbox/bob', 'relay/partner']) {
+        await waitForCondition(kube, r, tenant, 'True', undefined, 'Ready', 60_000);
+      }
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\noperator warnings:\n${warningsOf(logs).join('\n')}`);
+    }
+    await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', release]);
+    await kube.ok(['get', 'lease.coordination.k8s.io/stafette-operator', '-n', release]);
+    await kube.ok(['get', 'secret', 'example-com-dkim-s2026', '-n', tenant]);
+    await operator.idle();
+    assert.deepEqual(warningsOf(logs).filter((w) => /"error":"403|forbidden/i.test(w)), [], 'the operator was refused something');
+  });
+
+  test('the ClusterRole adds only the cluster-wide watch, status, Secret and child rules (golden)', async () => {
+    const actual = normalizeCanIList(await kube.ok(['auth', 'can-i', '--list', '-n', tenant], { as: wideSa }));
+    if (process.env.UPDATE_GOLDEN) writeFileSync(wideGolden, actual);
+    assert.equal(actual, readFileSync(wideGolden, 'utf8'), 'the ClusterRole changed: review it, then UPDATE_GOLDEN=1');
+    for (const [verb, resource] of [['create', 'pods'], ['create', 'configmaps'], ['create', 'leases.coordination.k8s.io'], ['escalate', 'clusterroles.rbac.authorization.k8s.io'], ['impersonate', 'users']] as const) {
+      assert.equal((await kube.run(['auth', 'can-i', verb, resource, '-n', tenant], { as: wideSa })).stdout.trim(), 'no', `${verb} ${resource}`);
+    }
+  });
+});
