@@ -56,9 +56,9 @@ test('a mailbox goes to its delivery target, addressed as the mailbox', () => {
   });
 });
 
-test('a local target is a maildir under the root, one directory per domain and local part', () => {
+test('a local target is a maildir under the root named after the address', () => {
   const route = routeRecipient(base, 's@x.test', 'carol@other.test', options);
-  assert.deepEqual(route, { ok: true, targets: [{ destination: { kind: 'maildir', path: '/var/mail/other.test/carol' }, address: 'carol@other.test' }] });
+  assert.deepEqual(route, { ok: true, targets: [{ destination: { kind: 'maildir', path: '/var/mail/carol@other.test' }, address: 'carol@other.test' }] });
 });
 
 test('a local part cannot climb out of the maildir root', () => {
@@ -69,8 +69,8 @@ test('a local part cannot climb out of the maildir root', () => {
     const destination = route.targets[0]!.destination;
     assert.equal(destination.kind, 'maildir');
     if (destination.kind === 'maildir') {
-      assert.ok(destination.path.startsWith('/var/mail/example.test/'), destination.path);
-      assert.equal(destination.path.split('/').length, 5, destination.path);
+      assert.ok(destination.path.startsWith('/var/mail/'), destination.path);
+      assert.equal(destination.path.split('/').length, 4, destination.path);
     }
   }
 });
@@ -80,7 +80,7 @@ test('forward with keepCopy forwards and keeps a local copy', () => {
   assert.ok(route.ok);
   assert.deepEqual(route.targets.map((t) => t.destination), [
     { kind: 'forward', to: ['x@remote.test'] },
-    { kind: 'maildir', path: '/var/mail/example.test/fwd' },
+    { kind: 'maildir', path: '/var/mail/fwd@example.test' },
   ]);
 });
 
@@ -119,14 +119,14 @@ test('an alias loop is permanent 5.4.6, not an endless expansion', () => {
   if (!route.ok) assert.equal(route.outcome.reply.enhanced, '5.4.6');
 });
 
-test('remote recipients: recipient-domain relay, sender-domain relay, domain relayRef, default relay, else MX', () => {
+test('remote recipients: recipient-domain relay, sender-domain relay, domain relayRef, default relay, else MX, all within the sender domain\'s namespace', () => {
   const relays = [
     relay('mail/by-rcpt', { recipientDomains: ['partner.test'] }),
     relay('mail/by-sender', { senderDomains: ['other.test'] }),
     relay('mail/named', {}),
     relay('mail/default', { default: true }),
   ];
-  const b = bundle({ domains: [domain('example.test', { relay: 'mail/named' }), domain('other.test')], relays });
+  const b = bundle({ domains: [domain('example.test', { relay: 'mail/named' }), domain('other.test'), domain('third.test')], relays });
   const via = (sender: string, rcpt: string) => {
     const r = routeRecipient(b, sender, rcpt, options);
     assert.ok(r.ok);
@@ -135,7 +135,15 @@ test('remote recipients: recipient-domain relay, sender-domain relay, domain rel
   assert.deepEqual(via('a@other.test', 'x@partner.test'), { kind: 'relay', relayId: 'mail/by-rcpt' });
   assert.deepEqual(via('a@other.test', 'x@far.test'), { kind: 'relay', relayId: 'mail/by-sender' });
   assert.deepEqual(via('a@example.test', 'x@far.test'), { kind: 'relay', relayId: 'mail/named' });
-  assert.deepEqual(via('', 'x@far.test'), { kind: 'relay', relayId: 'mail/default' });
+  assert.deepEqual(via('a@third.test', 'x@far.test'), { kind: 'relay', relayId: 'mail/default' });
+  // Bounces and mail from senders outside our domains belong to no namespace: direct.
+  assert.deepEqual(via('', 'x@far.test'), { kind: 'mx', domain: 'far.test' });
+  assert.deepEqual(via('someone@elsewhere.test', 'x@partner.test'), { kind: 'mx', domain: 'partner.test' });
+  // Another namespace's relays never carry this namespace's mail.
+  const foreign = { ...relay('tenant-b/grab-all', { recipientDomains: ['far.test'], default: true }), source: { namespace: 'tenant-b', name: 'grab-all' } };
+  const shared = bundle({ domains: [domain('third.test')], relays: [foreign] });
+  const r = routeRecipient(shared, 'a@third.test', 'x@far.test', options);
+  assert.deepEqual(r.ok && r.targets[0]!.destination, { kind: 'mx', domain: 'far.test' });
   const noDefault = bundle({ domains: [domain('example.test')], relays: [relay('mail/by-rcpt', { recipientDomains: ['partner.test'] })] });
   const direct = routeRecipient(noDefault, 'a@example.test', 'x@far.test', options);
   assert.deepEqual(direct.ok && direct.targets[0]!.destination, { kind: 'mx', domain: 'far.test' });
@@ -160,7 +168,7 @@ test('the router routes a record with the bundle in force at each call', () => {
   let current = base;
   const route = createRouter(() => current, options);
   const record = { envelope: { mailFrom: { address: 's@x.test' } } };
-  assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/var/mail/other.test/carol');
+  assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/var/mail/carol@other.test');
   current = bundle({ domains: [domain('other.test')], mailboxes: [mailbox('carol@other.test', { type: 'maildir', path: '/srv/carol' })] });
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/srv/carol');
 });

@@ -18,18 +18,21 @@
 // after `maxExpansionDepth` steps, and a loop or an over-deep chain is permanent 5.4.6.
 //
 // A mailbox's target becomes a Destination: lmtp/maildir/webhook as given; `local` is a
-// maildir under `options.localMaildirRoot`/<domain>/<local>; `forward` is a forward
+// maildir under `options.localMaildirRoot`/<address>; `forward` is a forward
 // destination (re-queued as a new message) plus, with keepCopy, the local maildir.
 // The RCPT address used toward a mailbox target is the mailbox's own address (a +tag or an
 // alias is not passed on: LMTP servers like Dovecot know mailboxes, not our aliases).
 //
-// A recipient in any other domain goes remote:
-//   a. the first relay whose match.recipientDomains contains the recipient's domain;
-//   b. else the first relay whose match.senderDomains contains the envelope sender's domain;
+// A recipient in any other domain goes remote. Relays route the mail of their own
+// namespace only (as render() enforces: one tenant's Relay never carries another's mail),
+// so only the relays of the namespace whose MailDomain serves the sender's domain count:
+//   a. the first of them whose match.recipientDomains contains the recipient's domain;
+//   b. else the first whose match.senderDomains contains the envelope sender's domain;
 //   c. else the relay named by the sender domain's outbound.relay (MailDomain.outbound.relayRef);
-//   d. else the first relay with match.default;
+//   d. else the first of them with match.default;
 //   e. else direct delivery to the recipient domain's MX hosts.
-// The bounce sender <> has no domain, so it skips b and c.
+// Mail from a sender outside our domains (forwarded mail keeps its sender) and bounces
+// from <> have no such namespace and go direct.
 //
 // # What the engine gets
 //
@@ -150,16 +153,16 @@ export function remoteDestination(bundle: Bundle, sender: string, recipientDomai
   return relay ? { kind: 'relay', relayId: relay.id } : { kind: 'mx', domain: recipientDomain };
 }
 
-function chooseRelay(relays: readonly BundleRelay[], bundle: Bundle, senderDomain: string | null, recipientDomain: string): BundleRelay | undefined {
+function chooseRelay(allRelays: readonly BundleRelay[], bundle: Bundle, senderDomain: string | null, recipientDomain: string): BundleRelay | undefined {
+  const sender = senderDomain === null ? undefined : bundle.domains.find((d) => d.domain === senderDomain);
+  if (!sender) return undefined;
+  const relays = allRelays.filter((r) => r.source.namespace === sender.source.namespace);
   const byRecipient = relays.find((r) => r.match.recipientDomains.includes(recipientDomain));
   if (byRecipient) return byRecipient;
-  if (senderDomain !== null) {
-    const bySender = relays.find((r) => r.match.senderDomains.includes(senderDomain));
-    if (bySender) return bySender;
-    const domainRelay = bundle.domains.find((d) => d.domain === senderDomain)?.outbound.relay;
-    const named = domainRelay ? relays.find((r) => r.id === domainRelay) : undefined;
-    if (named) return named;
-  }
+  const bySender = relays.find((r) => r.match.senderDomains.includes(sender.domain));
+  if (bySender) return bySender;
+  const named = sender.outbound.relay ? relays.find((r) => r.id === sender.outbound.relay) : undefined;
+  if (named) return named;
   return relays.find((r) => r.match.default);
 }
 
@@ -201,10 +204,10 @@ export function destinationKey(destination: Destination): string {
 }
 
 function localMaildir(address: string, options: RoutingOptions): Destination {
-  const at = address.lastIndexOf('@');
-  // Normalised local parts may hold "/" or ".."-like text; keep each a single path segment.
-  const segment = (s: string) => encodeURIComponent(s).replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
-  return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment(address.slice(at + 1)), segment(address.slice(0, at))) };
+  // Normalised local parts may hold "/" or ".."-like text; the address stays one path
+  // segment (alice@example.com), so no address can reach outside the root.
+  const segment = encodeURIComponent(address).replaceAll('%40', '@').replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
+  return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
 }
 
 interface AddressBook {
