@@ -171,6 +171,19 @@ describe('the Helm chart, offline', () => {
     find(wide, 'ClusterRoleBinding', 'stafette-operator-mail');
   });
 
+  test('every flag the chart passes exists in `stafette operator --help` and `stafette mta --help`', async () => {
+    const list = objects(await template('mail', ...everything, '--set', 'operator.dnsServers={1.1.1.1},mta.hostname=mx.example.com,mta.dnsServers=1.1.1.1,mta.maxConnectionsPerIp=5'));
+    for (const [deployment, command] of [['stafette-operator', 'operator'], ['stafette-mta', 'mta']] as const) {
+      const { stdout: help } = await exec(join(REPO_ROOT, 'bin/stafette'), [command, '--help'], { cwd: REPO_ROOT });
+      const args = find(list, 'Deployment', deployment).spec.template.spec.containers[0].args as string[];
+      assert.equal(args[0], command);
+      for (const arg of args.slice(1)) {
+        const flag = /^--[a-z-]+/.exec(arg)?.[0];
+        assert.ok(flag && new RegExp(`(^|[ ,])${flag}\\b`, 'm').test(help), `${command}: ${arg} is not an option of stafette ${command}`);
+      }
+    }
+  });
+
   test('a grace period too short for preStop + sessions in flight is refused', async () => {
     const result = await helm(['template', 'stafette', chart, '--set', 'mta.terminationGracePeriodSeconds=30']);
     assert.notEqual(result.code, 0);
