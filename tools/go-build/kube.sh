@@ -24,7 +24,7 @@ if [ -f "$dir/inputs" ] && [ "$(cat "$dir/inputs")" = "$inputs" ] \
 fi
 
 command -v go >/dev/null || { echo "kube.sh: Go is needed to build kube-apiserver (see README)" >&2; exit 1; }
-echo "kube.sh: building kube-apiserver, etcd and kubectl $version from the Go module proxy (first time only; about 7-15 min on 2 cores)" >&2
+echo "kube.sh: building kube-apiserver, etcd and kubectl $version from the Go module proxy (first time only; 7-20 min on 2 cores)" >&2
 start=$(date +%s)
 
 # The version variables a release build stamps in, so `kubectl version` and /version
