@@ -103,6 +103,15 @@ describe('the Helm chart, offline', () => {
     assert.deepEqual(byHost, { 25: values.service.nodePorts.mx, 587: values.service.nodePorts.submission, 465: values.service.nodePorts.submissions });
   });
 
+  test('the Argo CD example installs this chart with the production preset, and NATS with helm/nats-values.yaml', () => {
+    const apps = parseAllDocuments(readFileSync(join(REPO_ROOT, 'helm/argocd-application.yaml'), 'utf8')).map((d) => d.toJS() as K8sObject);
+    const stafette = find(apps, 'Application', 'stafette');
+    assert.equal(stafette.spec.source.path, 'charts/stafette');
+    for (const file of stafette.spec.source.helm.valueFiles as string[]) readFileSync(join(REPO_ROOT, stafette.spec.source.path, file));
+    const nats = find(apps, 'Application', 'nats');
+    assert.deepEqual(nats.spec.sources[0].helm.valueFiles, ['$values/helm/nats-values.yaml']);
+  });
+
   test('helm lint passes, strictly, with the defaults and each preset', async () => {
     for (const [name, args] of Object.entries(presets)) {
       const result = await helm(['lint', '--strict', chart, ...args]);
