@@ -5,6 +5,7 @@
 // written through the status subresource, also with server-side apply.
 import {
   ApiException,
+  ApisApi,
   CoordinationV1Api,
   CustomObjectsApi,
   EventsV1Api,
@@ -45,7 +46,7 @@ export interface KubeClient {
   annotate(ref: { apiVersion: string; kind: string; namespace: string; name: string }, annotations: Record<string, string | null>): Promise<void>;
   get(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<KubeObject | null>;
   delete(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<void>;
-  /** Whether the API serves this group/version and kind (e.g. cert-manager's Certificate). */
+  /** Whether the API serves this group/version (e.g. cert-manager.io/v1 for Certificates). */
   serves(apiVersion: string, kind: string): Promise<boolean>;
   event(namespace: string, event: EventInput, reportingInstance: string): Promise<void>;
   readLease(namespace: string, name: string): Promise<V1Lease | null>;
@@ -81,6 +82,7 @@ export function kubeClient(kc: KubeConfig): KubeClient {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const events = kc.makeApiClient(EventsV1Api);
   const leases = kc.makeApiClient(CoordinationV1Api);
+  const discovery = kc.makeApiClient(ApisApi);
   const header = (ref: { apiVersion: string; kind: string; namespace: string; name: string }) =>
     ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } }) as KubernetesObject & { metadata: { name: string; namespace: string } };
 
@@ -128,23 +130,18 @@ export function kubeClient(kc: KubeConfig): KubeClient {
         if (!isStatus(error, 404)) throw error;
       }
     },
-    async serves(apiVersion, kind) {
-      try {
-        await objects.list(apiVersion, kind, 'default', undefined, undefined, undefined, undefined, undefined, 1);
-        return true;
-      } catch (error) {
-        // 404: the group/version is not served; client-node's discovery says so with a plain Error.
-        if (isStatus(error, 404) || (error instanceof Error && /Unrecognized API version and kind|not found|could not find/i.test(error.message))) return false;
-        if (isStatus(error, 403)) return true;
-        throw error;
-      }
+    async serves(apiVersion) {
+      // Discovery is open to every authenticated user, so this needs no permission on the
+      // optional API itself (a namespaced Role could never list it cluster-wide).
+      const groups = await discovery.getAPIVersions();
+      return groups.groups.some((g) => g.versions.some((v) => v.groupVersion === apiVersion));
     },
     async event(namespace, event, reportingInstance) {
       const now = new V1MicroTime();
       await events.createNamespacedEvent({
         namespace,
         body: {
-          metadata: { generateName: `${event.regarding.name}.`, namespace },
+          metadata: { generateName: `${event.regarding.name}-`, namespace },
           eventTime: now,
           reportingController: 'stafette.dev/operator',
           reportingInstance,

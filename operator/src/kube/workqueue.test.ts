@@ -105,3 +105,16 @@ test('shutdown waits for reconciles in flight and drops waiting keys and timers'
   queue.add('d');
   assert.deepEqual(queue.stats(), { depth: 0, inFlight: 0, retrying: 0 });
 });
+
+test('of two delays asked for one key, the earlier one wins', () => {
+  const timers = manualTimers();
+  let now = 0;
+  const queue = new WorkQueue(async () => {}, { workers: 1, setTimer: timers.setTimer, clearTimer: timers.clearTimer, now: () => now });
+  queue.addAfter('a', 6 * 3_600_000);
+  queue.addAfter('a', 1000);
+  queue.addAfter('a', 5000);
+  assert.deepEqual(timers.pending.map((t) => t.ms), [1000]);
+  now = 500;
+  queue.addAfter('a', 400);
+  assert.deepEqual(timers.pending.map((t) => t.ms), [400]);
+});

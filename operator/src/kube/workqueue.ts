@@ -14,6 +14,7 @@ export interface WorkQueueOptions {
   /** Injected timers, for tests. */
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+  now?: () => number;
 }
 
 export type Reconcile = (key: string) => Promise<void>;
@@ -32,7 +33,7 @@ export class WorkQueue {
   private readonly inFlight = new Set<string>();
   private readonly dirtyWhileRunning = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, unknown>();
+  private readonly timers = new Map<string, { handle: unknown; due: number }>();
   private readonly idleWaiters: (() => void)[] = [];
   private stopped = false;
   private readonly reconcile: Reconcile;
@@ -47,6 +48,7 @@ export class WorkQueue {
       maxDelayMs: 5 * 60_000,
       setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
       clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      now: () => Date.now(),
       ...options,
     };
   }
@@ -72,13 +74,18 @@ export class WorkQueue {
     return delay;
   }
 
+  /** Adds the key after a delay; of several delays asked for one key, the earliest wins. */
   addAfter(key: string, delayMs: number): void {
-    if (this.stopped || this.timers.has(key)) return;
+    if (this.stopped) return;
+    const due = this.options.now() + delayMs;
+    const pending = this.timers.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) this.options.clearTimer(pending.handle);
     const handle = this.options.setTimer(() => {
       this.timers.delete(key);
       this.add(key);
     }, delayMs);
-    this.timers.set(key, handle);
+    this.timers.set(key, { handle, due });
   }
 
   /** Clears a key's failure count after a success. */
@@ -99,7 +106,7 @@ export class WorkQueue {
   /** Stops taking work; resolves when reconciles in flight have finished. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const handle of this.timers.values()) this.options.clearTimer(handle);
+    for (const { handle } of this.timers.values()) this.options.clearTimer(handle);
     this.timers.clear();
     this.waiting.clear();
     this.order.length = 0;
