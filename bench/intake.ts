@@ -4,11 +4,13 @@
 // Load: smtp-source -s 20 -m <messages> -l 2048 (one SMTP session per message, 20 in
 // parallel); accepted/s = messages / smtp-source wall time. Then p50/p99 of the time from the
 // end of DATA to the 250, from our own client (smtp-source does not report it), over the
-// same number of parallel sessions. Systems, one after the other:
+// same number of parallel sessions, and over one session (the unloaded cost). All systems run
+// side by side and take turns, run by run (a warm-up round first):
 //   - Stafette with JetStream sync_interval: always (an fsync per write, like Postfix's fsync
 //     before 250; what reliability.md §4 asks for in production);
 //   - Stafette with JetStream's default sync (flush every 2 min: faster, weaker);
-//   - Postfix 3.7 with defaults, relayhost = smtp-sink (it also delivers during the run).
+//   - Postfix 3.7 with defaults, relayhost = smtp-sink (it also delivers during its runs, and
+//     is given time to finish delivering before the next system's turn).
 // Stafette's mx listener runs with the greeting pause at 0 (the setting for trusted,
 // in-cluster senders; the 100 ms default caps each connection at ~10 sessions/s), and
 // without reverse DNS. Every count and wait is bounded. Prints a markdown table.
@@ -36,6 +38,26 @@ interface SystemUnderTest {
   readonly key: string;
   readonly label: string;
   start(dir: string): Promise<{ port: number; accepted?: () => Promise<number>; delivered?: () => number; stop(): Promise<void> }>;
+}
+
+interface Running {
+  readonly system: SystemUnderTest;
+  readonly instance: Awaited<ReturnType<SystemUnderTest['start']>>;
+  readonly load: LoadShape;
+  readonly before: number | undefined;
+  sent: number;
+  readonly rates: number[];
+}
+
+/**
+ * Postfix goes on delivering to its sink after it accepted; wait (bounded) until it has, so
+ * that work does not land in the next system's measurement. Stafette has no delivery yet.
+ */
+async function settle(r: Running): Promise<void> {
+  const delivered = r.instance.delivered;
+  if (!delivered) return;
+  const deadline = Date.now() + 120_000;
+  while (delivered() < r.sent && Date.now() < deadline) await sleep(200);
 }
 
 interface Measured {
@@ -104,52 +126,52 @@ async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'stafette-bench-'));
   chmodSync(root, 0o755); // Postfix's daemons run as the postfix user and must reach their directories
   const results: Measured[] = [];
+  const running: Running[] = [];
   try {
     for (const system of systems) {
       const dir = join(root, system.key);
       mkdirSync(dir, { recursive: true });
       console.error(`${system.label}: starting`);
       const instance = await system.start(dir);
-      try {
-        const load: LoadShape = { host: '127.0.0.1', port: instance.port, messages, sessions, size, from, to };
-        const before = await instance.accepted?.();
-        await runSmtpSource({ ...load, messages: Math.min(messages, 500) }, timeoutMs); // warm-up
-        const rates: number[] = [];
-        for (let run = 1; run <= runs; run++) {
-          const seconds = await runSmtpSource(load, timeoutMs);
-          rates.push(messages / seconds);
-          console.error(`${system.label}: run ${run}: ${messages} messages in ${seconds.toFixed(2)} s = ${(messages / seconds).toFixed(0)}/s`);
-        }
-        const latency = await measureDataLatency({ ...load, messages: latencyMessages }, timeoutMs);
-        const alone = await measureDataLatency({ ...load, sessions: 1, messages: Math.min(latencyMessages, 500) }, timeoutMs);
-        if (latency.failures > 0) console.error(`${system.label}: ${latency.failures} latency messages failed, first: ${latency.firstFailure}`);
-        let check = `${latency.failures + alone.failures} latency-client failures`;
-        const sent = Math.min(messages, 500) + messages * runs + latency.samples.length + alone.samples.length;
-        if (instance.accepted && before !== undefined) {
-          const counted = (await instance.accepted()) - before;
-          check = `${counted} of ${sent} counted as accepted; ${check}`;
-        }
-        if (instance.delivered) {
-          // Postfix counts nothing we can read cheaply; its sink does. Bounded wait for the rest.
-          const delivered = instance.delivered;
-          const deadline = Date.now() + 120_000;
-          while (delivered() < sent && Date.now() < deadline) await sleep(200);
-          check = `${delivered()} of ${sent} reached the sink; ${check}`;
-        }
-        results.push({
-          label: system.label,
-          acceptedPerSecond: rates,
-          p50: quantile(latency.samples, 0.5),
-          p99: quantile(latency.samples, 0.99),
-          aloneP50: quantile(alone.samples, 0.5),
-          aloneP99: quantile(alone.samples, 0.99),
-          check,
-        });
-      } finally {
-        await instance.stop();
+      const load: LoadShape = { host: '127.0.0.1', port: instance.port, messages, sessions, size, from, to };
+      running.push({ system, instance, load, before: await instance.accepted?.(), sent: 0, rates: [] });
+    }
+    // Round-robin runs: other work on a shared machine comes and goes, and interleaving
+    // spreads it over every system instead of penalising whichever ran during a busy minute.
+    for (let run = 0; run <= runs; run++) {
+      for (const r of running) {
+        const count = run === 0 ? Math.min(messages, 500) : messages; // run 0 warms up, unmeasured
+        const seconds = await runSmtpSource({ ...r.load, messages: count }, timeoutMs);
+        r.sent += count;
+        await settle(r);
+        if (run === 0) continue;
+        r.rates.push(messages / seconds);
+        console.error(`${r.system.label}: run ${run}: ${messages} messages in ${seconds.toFixed(2)} s = ${(messages / seconds).toFixed(0)}/s`);
       }
     }
+    for (const r of running) {
+      const latency = await measureDataLatency({ ...r.load, messages: latencyMessages }, timeoutMs);
+      const alone = await measureDataLatency({ ...r.load, sessions: 1, messages: Math.min(latencyMessages, 500) }, timeoutMs);
+      r.sent += latency.samples.length + alone.samples.length;
+      await settle(r);
+      if (latency.failures > 0) console.error(`${r.system.label}: ${latency.failures} latency messages failed, first: ${latency.firstFailure}`);
+      let check = `${latency.failures + alone.failures} latency-client failures`;
+      if (r.instance.accepted && r.before !== undefined) {
+        check = `${(await r.instance.accepted()) - r.before} of ${r.sent} counted as accepted; ${check}`;
+      }
+      if (r.instance.delivered) check = `${r.instance.delivered()} of ${r.sent} reached the sink; ${check}`;
+      results.push({
+        label: r.system.label,
+        acceptedPerSecond: r.rates,
+        p50: quantile(latency.samples, 0.5),
+        p99: quantile(latency.samples, 0.99),
+        aloneP50: quantile(alone.samples, 0.5),
+        aloneP99: quantile(alone.samples, 0.99),
+        check,
+      });
+    }
   } finally {
+    for (const r of running) await r.instance.stop();
     await stopAll();
     rmSync(root, { recursive: true, force: true });
   }
