@@ -3,6 +3,7 @@
 // the last good one keeps working, with the refusal visible in the metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { bundleFiles, minimalBundle, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
@@ -60,6 +61,13 @@ describe('mta - configuration reload', () => {
     assert.equal(await m.metric('stafette_config_bundle_info{revision="r3"}'), undefined);
     await playTranscript(m.mx, rcptTranscript(`bob@${testDomain}`, '250 *'));
     assert.equal((await m.ops('/readyz')).status, 200, 'a refused update does not make the pod unready');
+
+    const refusal = readFileSync(m.mta.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: string; msg: string; errors?: string[]; keeping?: string })
+      .find((e) => e.msg.startsWith('configuration bundle refused'));
+    assert.deepEqual(refusal && [refusal.level, refusal.keeping, refusal.errors], [
+      'error', 'r2', ['mailboxes[carol@not-our-domain.test]: domain is not in domains'],
+    ], 'the log says why, and which bundle stays in force');
   });
 
   test('a config part without its secret part waits; when the secret part arrives the pair is applied', async () => {
