@@ -8,6 +8,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
 import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
 import { createIntake, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
+import { parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
+import { startBundleDelivery } from '../mta/src/delivery/start-from-bundle.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
 
 interface MtaFlags extends NatsFlags {
@@ -33,6 +35,12 @@ interface MtaFlags extends NatsFlags {
   shutdownTimeout: number;
   configRecheck: number;
   logLevel: LogLevel;
+  delivery: boolean;
+  deliveryWorkers: number;
+  localMaildirRoot: string;
+  outboundPort: number;
+  retrySchedule: string;
+  messageLifetime: string;
 }
 
 const listenerNames = ['mx', 'submission', 'submissions'] as const;
@@ -42,8 +50,9 @@ export function registerMtaCommand(cli: Command): void {
     .command('mta')
     .description(
       'Run the MTA: SMTP listeners (mx, submission, submissions) that answer 250 only after NATS JetStream stored the ' +
-        'message, /healthz /readyz /metrics on the operations port, and the configuration bundle reloaded from its ' +
-        'mounted directory when it changes (a broken bundle is refused and the last good one kept).',
+        'message, delivery workers sharing the queue with every other MTA process (local mailboxes, relays, MX hosts; ' +
+        'retries and bounces), /healthz /readyz /metrics on the operations port, and the configuration bundle reloaded ' +
+        'from its mounted directory when it changes (a broken bundle is refused and the last good one kept).',
     )
     .addOption(new Option('--config-dir <dir>', 'directory with bundle.json.gz or bundle.json (the mounted ConfigMap)').env('STAFETTE_CONFIG_DIR').makeOptionMandatory())
     .addOption(new Option('--secret-dir <dir>', 'directory with the secret part: secrets-<i>-of-<n>.json.gz or secrets.json (default: --config-dir)').env('STAFETTE_SECRET_DIR'));
@@ -67,6 +76,12 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(9090))
     .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
     .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(5))
+    .addOption(new Option('--no-delivery', 'only receive: run no delivery workers in this process'))
+    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many)').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(8))
+    .addOption(new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/').env('STAFETTE_LOCAL_MAILDIR_ROOT').default('/var/lib/stafette/mail'))
+    .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (25; another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(25))
+    .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default('5m,10m,20m,40m,1h,2h,4h'))
+    .addOption(new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces').env('STAFETTE_MESSAGE_LIFETIME').default('5d'))
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'))
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
     .action(async (flags: MtaFlags) => {
@@ -77,8 +92,10 @@ export function registerMtaCommand(cli: Command): void {
 async function runMta(flags: MtaFlags): Promise<number> {
   const logger = jsonLogger({ level: flags.logLevel, base: { instance: flags.instance } });
   let listeners: ListenerConfig[];
+  let policy: { delaysMs: number[]; lifetimeMs: number };
   try {
     listeners = selectListeners(flags);
+    policy = { delaysMs: parseSchedule(flags.retrySchedule), lifetimeMs: parseDurationMs(flags.messageLifetime) };
   } catch (err) {
     logger.error('invalid options', { err });
     return 1;
@@ -112,6 +129,16 @@ async function runMta(flags: MtaFlags): Promise<number> {
         resolver: { reverse: (ip) => resolver.reverse(ip) },
         defaultTls,
       }),
+      createDelivery: flags.delivery
+        ? (wiring) => startBundleDelivery(wiring, {
+            workers: flags.deliveryWorkers,
+            localMaildirRoot: flags.localMaildirRoot,
+            dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
+            outboundPort: flags.outboundPort,
+            hostname: flags.hostname ?? wiring.getConfig().bundle.domains[0]?.hostname ?? flags.instance,
+            policy,
+          })
+        : undefined,
     });
   } catch (err) {
     logger.error('the MTA could not start', { err: err instanceof Error ? err.message : String(err) });

@@ -24,6 +24,9 @@ import {
   type ConnectionWatch, type QueuePublisher, type QueueReadiness, type QueueSettings,
 } from './queue/index.ts';
 import type { IntakeObserver } from './smtp/intake-observer.ts';
+import type { DeliveryObserver } from './delivery/delivery-observer.ts';
+import type { DeferredStats } from './delivery/queue-operations.ts';
+import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 
 export interface MtaOptions {
   readonly configDir: string;
@@ -57,9 +60,27 @@ export interface IntakeWiring {
   readonly logger: Logger;
 }
 
+/** What delivery is given; the real factory is startBundleDelivery in delivery/start-from-bundle.ts. */
+export interface DeliveryWiring {
+  readonly nc: NatsConnection;
+  readonly settings: QueueSettings;
+  readonly publisher: QueuePublisher;
+  readonly getConfig: () => LoadedBundle;
+  readonly observer: DeliveryObserver;
+  readonly logger: Logger;
+}
+
+export interface RunningDeliveryWorkers {
+  deferred(): Promise<DeferredStats>;
+  /** Stops pulling; jobs in flight get the deadline, then go back to the queue. */
+  stop(deadlineMs: number): Promise<void>;
+}
+
 export interface MtaDependencies {
   readonly logger: Logger;
   readonly createIntake: (wiring: IntakeWiring) => RunningIntake;
+  /** Delivery workers; without it this process only receives (an intake-only pod). */
+  readonly createDelivery?: (wiring: DeliveryWiring) => Promise<RunningDeliveryWorkers>;
   /** Wall clock, milliseconds since the epoch. */
   readonly now?: () => number;
 }
@@ -133,8 +154,11 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
   let nc: NatsConnection | undefined;
   let watch: ConnectionWatch | undefined;
   let intake: RunningIntake | undefined;
+  let delivery: RunningDeliveryWorkers | undefined;
   const stopAll = async () => {
-    if (intake) await intake.close(options.shutdownTimeoutMs);
+    // Intake and delivery stop side by side: sessions finish their DATA while workers
+    // finish (or hand back) their transactions, both before the connection is drained.
+    await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs)]);
     watcher.stop();
     watch?.stop();
     // drain: lets in-flight requests finish and flushes, then closes.
@@ -161,6 +185,13 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
     });
     await intake.listen();
     intakeListening = true;
+    if (deps.createDelivery) {
+      let running: RunningDeliveryWorkers | undefined;
+      const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
+      running = await deps.createDelivery({ nc, settings, publisher, getConfig: () => watcher.current as LoadedBundle, observer, logger });
+      delivery = running;
+      logger.info('delivery workers started');
+    }
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });
   } catch (err) {
     await stopAll().catch(() => undefined);
