@@ -1,6 +1,7 @@
 // `stafette mta` as a real process for the operations tests: a real nats-server -js, the
 // bundle mounted the way Kubernetes mounts a ConfigMap and a Secret (two directories with the
-// `..data` symlink swap), the mx listener and the operations port on free loopback ports.
+// `..data` symlink swap), the mx listener and the operations port on free loopback ports,
+// and no delivery workers (an intake-only pod), so accepted mail stays queued.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,6 +62,8 @@ export async function startMtaProcess(opts: {
     '--nats', nats.url,
     '--instance', opts.name,
     '--listeners', 'mx',
+    // An intake-only pod: what was accepted stays in the queue for the tests to look at.
+    '--no-delivery',
     '--smtp-host', '127.0.0.1',
     '--mx-port', String(mxPort),
     '--mx-greeting-delay', '0',
@@ -70,6 +73,8 @@ export async function startMtaProcess(opts: {
     '--shutdown-timeout', String(opts.shutdownTimeoutSeconds ?? 20),
     // The directory watch is the fast path; a short re-check keeps the tests quick if it misses.
     '--config-recheck', '1',
+    // These tests look at what intake stored; no delivery workers may take it away.
+    '--no-delivery',
   ], { logDir: dir });
 
   const ops = async (path: string) => {
