@@ -43,6 +43,8 @@ export async function startStafette(opts: StafetteBenchOptions): Promise<Stafett
       '--config-dir', configDir,
       '--nats', nats.url,
       '--listeners', 'mx',
+      // The intake alone: this benchmark measures accepting, and nothing here receives deliveries.
+      '--no-delivery',
       '--smtp-host', '127.0.0.1',
       '--mx-port', String(port),
       '--mx-greeting-delay', String(opts.greetingDelayMs),

@@ -62,8 +62,6 @@ export async function startMtaProcess(opts: {
     '--nats', nats.url,
     '--instance', opts.name,
     '--listeners', 'mx',
-    // An intake-only pod: what was accepted stays in the queue for the tests to look at.
-    '--no-delivery',
     '--smtp-host', '127.0.0.1',
     '--mx-port', String(mxPort),
     '--mx-greeting-delay', '0',
