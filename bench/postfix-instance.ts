@@ -49,7 +49,13 @@ export function postfixMainCf(dir: string, sinkPort: number): string {
   ].join('\n')}\n`;
 }
 
-export async function startPostfix(opts: { dir: string; port: number; sinkPort: number }): Promise<PostfixInstance> {
+export async function startPostfix(opts: {
+  dir: string;
+  port: number;
+  sinkPort: number;
+  /** More smtp-sink options, e.g. -d to dump messages (the end-to-end benchmark's latency). */
+  sinkArgs?: readonly string[];
+}): Promise<PostfixInstance> {
   const { dir } = opts;
   const etc = join(dir, 'etc');
   mkdirSync(etc, { recursive: true });
@@ -70,7 +76,7 @@ export async function startPostfix(opts: { dir: string; port: number; sinkPort: 
   execFileSync('postconf', ['-c', etc, '-F', '*/*/chroot = n']);
 
   // smtp-sink: -c counts messages on stdout, -u drops root; a backlog of 1000 connections.
-  const sink = startProcess('smtp-sink', 'smtp-sink', ['-c', '-u', 'nobody', `127.0.0.2:${opts.sinkPort}`, '1000'], { logDir: dir });
+  const sink = startProcess('smtp-sink', 'smtp-sink', ['-c', '-u', 'nobody', ...(opts.sinkArgs ?? []), `127.0.0.2:${opts.sinkPort}`, '1000'], { logDir: dir });
   const sinkOutput = captureTail(sink);
   try {
     execFileSync('postfix', ['-c', etc, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,96 @@
+// Stafette as the end-to-end benchmark runs it: a real nats-server -js (file storage, R1) and
+// `stafette mta` WITH its delivery workers, the mx listener only (greeting pause 0, no reverse
+// DNS, 1,000 connections per address: one load generator opens every session, as in
+// bench:intake), and a bundle whose one mailbox (the benchmark's recipient) is delivered by
+// LMTP to smtp-sink -L. The mx listener relays for nobody without AUTH (recipient-policy.ts),
+// so the recipient must be one of our mailboxes; LMTP to the sink is then one hop, like
+// Postfix's relayhost.
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bundleFiles, minimalBundle, writePlainFiles } from '../mta/src/config/load-bundle-fixture.ts';
+import { startNatsServer, type NatsServer } from '../test/harness/nats-server.ts';
+import { freePort, startProcess, waitFor, type ManagedProcess } from '../test/harness/process.ts';
+import { findPid } from './proc-stats.ts';
+
+const repoRoot = resolve(import.meta.dirname, '..');
+
+export interface StafetteE2e {
+  readonly port: number;
+  /** The MTA's and nats-server's PIDs. */
+  readonly pids: readonly number[];
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface StafetteE2eOptions {
+  readonly dir: string;
+  readonly recipient: string;
+  readonly lmtp: { host: string; port: number };
+  /** JetStream sync_interval ('always' = fsync per write); server default when unset. */
+  readonly syncInterval?: string;
+  readonly deliveryWorkers: number;
+}
+
+export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<StafetteE2e> {
+  const domain = opts.recipient.slice(opts.recipient.lastIndexOf('@') + 1);
+  const configDir = join(opts.dir, 'bundle');
+  const parts = minimalBundle('bench-e2e', [opts.recipient], domain);
+  const bundle = {
+    ...parts.bundle,
+    mailboxes: parts.bundle.mailboxes.map((m) => ({ ...m, delivery: { type: 'lmtp' as const, host: opts.lmtp.host, port: opts.lmtp.port } })),
+  };
+  const files = bundleFiles({ bundle, secrets: parts.secrets });
+  writePlainFiles(configDir, { ...files.config, ...files.secrets });
+
+  let nats: NatsServer | undefined;
+  let mta: ManagedProcess | undefined;
+  try {
+    const natsDir = join(opts.dir, 'nats');
+    mkdirSync(natsDir, { recursive: true });
+    nats = await startNatsServer({ name: 'nats-bench', dir: natsDir, syncInterval: opts.syncInterval });
+    const natsPid = findPid(join(natsDir, 'nats-bench.conf'));
+    const port = await freePort();
+    const opsPort = await freePort();
+    mta = startProcess('stafette-mta', process.execPath, [
+      join(repoRoot, 'cli/stafette.ts'), 'mta',
+      '--config-dir', configDir,
+      '--nats', nats.url,
+      '--listeners', 'mx',
+      '--delivery-workers', String(opts.deliveryWorkers),
+      '--local-maildir-root', join(opts.dir, 'mail'),
+      '--smtp-host', '127.0.0.1',
+      '--mx-port', String(port),
+      '--mx-greeting-delay', '0',
+      '--no-mx-reverse-dns',
+      '--max-connections-per-ip', '1000',
+      '--ops-host', '127.0.0.1',
+      '--ops-port', String(opsPort),
+      '--log-level', 'warn',
+    ], { logDir: opts.dir });
+    const started = mta;
+    await waitFor('stafette mta to be ready', async () => {
+      if (started.child.exitCode !== null) throw new Error(`stafette mta exited; see ${started.logFile}`);
+      return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok;
+    }, { timeoutMs: 60_000, intervalMs: 200 });
+    const server = nats;
+    return {
+      port,
+      pids: [started.pid, natsPid],
+      metrics: async () => await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
+      async stop() {
+        await started.stop('SIGTERM', 30_000);
+        await server.destroy();
+      },
+    };
+  } catch (err) {
+    await mta?.stop('SIGKILL', 0);
+    await nats?.destroy();
+    throw err;
+  }
+}
+
+/** The value of one sample line of a Prometheus text exposition (0 when absent). */
+export function metricValue(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line ? Number(line.slice(series.length + 1)) : 0;
+}
