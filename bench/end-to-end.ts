@@ -27,7 +27,7 @@ import { nowMs, sendMarked } from './e2e-latency.ts';
 import { dumpArgs, readArrivals, startSink } from './e2e-sink.ts';
 import { metricValue, startStafetteE2e } from './e2e-stafette.ts';
 import { startPostfix } from './postfix-instance.ts';
-import { cpuSeconds, peakRssBytes, sampleRss } from './proc-stats.ts';
+import { cpuSeconds, peakRssBytes, sampleMemory } from './proc-stats.ts';
 import { quantile, runSmtpSource } from './smtp-load.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -73,6 +73,7 @@ interface RunFigures {
   readonly delivered: number;
   readonly cpu: number;
   readonly peakRss: number;
+  readonly peakPss: number;
 }
 
 interface Running {
@@ -193,7 +194,7 @@ async function main(): Promise<number> {
         rmSync(join(r.instance.dumpDir, 'm'), { recursive: true, force: true });
         if (run === 0) continue;
         r.runs.push(figures);
-        console.error(`${r.system.label}: run ${run}: accepted ${figures.accepted.toFixed(0)}/s, delivered ${figures.delivered.toFixed(0)}/s, CPU ${figures.cpu.toFixed(1)} s, peak RSS ${mib(figures.peakRss)}`);
+        console.error(`${r.system.label}: run ${run}: accepted ${figures.accepted.toFixed(0)}/s, delivered ${figures.delivered.toFixed(0)}/s, CPU ${figures.cpu.toFixed(1)} s, peak PSS ${mib(figures.peakPss)}, RSS ${mib(figures.peakRss)}`);
       }
     }
     for (const r of running) {
@@ -230,7 +231,7 @@ async function main(): Promise<number> {
 async function measureRun(r: Running, count: number, sessions: number, size: number, timeoutMs: number): Promise<RunFigures> {
   const pids = r.instance.pids;
   const cpuBefore = cpuSeconds(pids);
-  const memory = sampleRss(pids);
+  const memory = sampleMemory(pids);
   const started = nowMs();
   const acceptSeconds = await runSmtpSource({ host: r.instance.host, port: r.instance.port, messages: count, sessions, size, from, to }, timeoutMs);
   r.sent += count;
@@ -238,8 +239,8 @@ async function measureRun(r: Running, count: number, sessions: number, size: num
   // Work after the last delivery (queue clean-up, acks, logging) belongs to the run too.
   await sleep(1000);
   const cpu = cpuSeconds(pids) - cpuBefore;
-  const peakRss = memory.stop();
-  return { accepted: count / acceptSeconds, delivered: count / ((deliveredAt - started) / 1000), cpu, peakRss };
+  const peak = memory.stop();
+  return { accepted: count / acceptSeconds, delivered: count / ((deliveredAt - started) / 1000), cpu, peakRss: peak.rss, peakPss: peak.pss };
 }
 
 /** Waits (bounded) until the sink counted everything sent to this system; returns when (epoch ms). */
@@ -270,12 +271,14 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
     const delivered = deliveredOf(r);
     const cpu = median(r.runs.map((f) => f.cpu));
     const rss = Math.max(...r.runs.map((f) => f.peakRss));
+    const pss = Math.max(...r.runs.map((f) => f.peakPss));
     const ceiling = r.system.key === 'ceiling';
     const ratio = postfix && !ceiling ? `${(delivered / deliveredOf(postfix)).toFixed(2)}×` : '–';
-    const latency = r.latency.length ? `${ms(quantile(r.latency, 0.5))} / ${ms(quantile(r.latency, 0.99))}` : '–';
+    let latency = r.latency.length ? `${ms(quantile(r.latency, 0.5))} / ${ms(quantile(r.latency, 0.99))}` : '–';
+    if (ceiling && r.latency.length) latency = `(method offset: ${latency})`;
     const cpuText = ceiling ? '–' : `${cpu.toFixed(1)} (${((cpu / o.messages) * 1000).toFixed(2)})`;
     const hwm = r.instance.hwm ? `; VmHWM ${mib(r.instance.hwm())}` : '';
-    const memText = ceiling ? '–' : `${mib(rss)} RSS sum${hwm}`;
+    const memText = ceiling ? '–' : `${mib(pss)} PSS (${mib(rss)} RSS${hwm})`;
     const runsText = r.runs.length > 1 ? ` (${r.runs.map((f) => f.delivered.toFixed(0)).join(', ')})` : '';
     const checks = [`${r.instance.delivered()} of ${r.sent} at the sink`, r.latencyNote];
     if (r.instance.check) checks.push(await r.instance.check());
@@ -285,7 +288,8 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
   lines.push('Notes: accepted/s = messages / smtp-source wall time; delivered/s = messages / time from smtp-source\'s start until smtp-sink\'s -c counter reached them all. ' +
     'Latency: our client notes when it read each 250; smtp-sink -d dumps each message to tmpfs and the file\'s mtime is its arrival (the same method for every system). ' +
     'CPU: utime+stime (+ reaped children) from /proc over the run, up to 1 s after the last delivery; Stafette = MTA + nats-server, Postfix = master and all its children. ' +
-    'Peak memory: largest sum of RSS of those processes, sampled every 200 ms (Postfix\'s processes share pages, so its sum over-counts). ' +
+    'Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix\'s ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel\'s own peak RSS of the MTA + nats-server. ' +
+    'The ceiling\'s latency is the method\'s own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. ' +
     `Stafette: stafette mta with ${o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
     'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.');
   if (postfix && main) lines.push('', `delivered/s ratio vs Postfix: ${(deliveredOf(main) / deliveredOf(postfix)).toFixed(2)}`);

@@ -86,6 +86,20 @@ export function rssBytes(roots: readonly number[]): number {
   return pages * pageSize;
 }
 
+/** Sum of proportional set size (shared pages split among their users) in bytes over the trees. */
+export function pssBytes(roots: readonly number[]): number {
+  let kb = 0;
+  for (const root of roots) {
+    for (const pid of processTree(root)) {
+      try {
+        const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+        if (m) kb += Number(m[1]);
+      } catch { /* gone */ }
+    }
+  }
+  return kb * 1024;
+}
+
 /** Sum of VmHWM (peak resident memory since start) in bytes over the given processes. */
 export function peakRssBytes(pids: readonly number[]): number {
   let kb = 0;
@@ -98,16 +112,21 @@ export function peakRssBytes(pids: readonly number[]): number {
   return kb * 1024;
 }
 
-/** Samples rssBytes(roots) every `intervalMs` until stopped; returns the largest sum seen. */
-export function sampleRss(roots: readonly number[], intervalMs = 200): { stop(): number } {
-  let peak = rssBytes(roots);
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssBytes(roots));
-  }, intervalMs);
+/** Samples the sums of RSS and of PSS over the trees every `intervalMs` until stopped; returns the largest of each. */
+export function sampleMemory(roots: readonly number[], intervalMs = 200): { stop(): { rss: number; pss: number } } {
+  let rss = 0;
+  let pss = 0;
+  const sample = () => {
+    rss = Math.max(rss, rssBytes(roots));
+    pss = Math.max(pss, pssBytes(roots));
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
   return {
     stop() {
       clearInterval(timer);
-      return Math.max(peak, rssBytes(roots));
+      sample();
+      return { rss, pss };
     },
   };
 }
