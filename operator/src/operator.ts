@@ -16,6 +16,7 @@ import type { BundleTarget } from './children/bundle-objects.ts';
 import { domainLabel } from './children/owner.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import type { ClusterState } from './controllers/cluster-state.ts';
+import { DkimKeyIndex } from './controllers/dkim-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startHealthServer, type HealthServer } from './health-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
@@ -88,6 +89,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }, { workers: options.workers ?? 16 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
 
   const enqueue = (key: string) => { if (leading) queue.add(key); };
+  // Declared before the Secret informer, whose events invalidate it.
+  const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list() as never);
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
   const domains = watchResource<MailDomain & KubernetesObject>(options.kubeConfig, 'maildomains', crd(crdFiles.MailDomain.plural), (d) => {
@@ -101,11 +104,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
     enqueue('bundle');
     const owner = (s.metadata.labels as Record<string, string> | undefined)?.[domainLabel];
-    if (owner) enqueue(`domain/${s.metadata.namespace}/${owner}`);
+    if (owner) {
+      dkimKeys.invalidate();
+      enqueue(`domain/${s.metadata.namespace}/${owner}`);
+    }
   }, { logger, onError });
   const watched: WatchedResource<KubernetesObject>[] = [domains, mailboxes, relays, secrets] as never;
 
-  const state: ClusterState = { domains, mailboxes, relays, secrets: secrets as never, lastRender: null };
+  const state: ClusterState = { domains, mailboxes, relays, secrets: secrets as never, dkimKeys, lastRender: null };
   const reconcileBundle = createBundleReconciler({
     state, client, target: options.bundle, now, logger,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),

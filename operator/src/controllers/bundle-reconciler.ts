@@ -11,7 +11,6 @@ import { render, type RenderResult } from '../render/render.ts';
 import { sameStatus } from '../status/conditions.ts';
 import { simpleStatus } from '../status/resource-status.ts';
 import { live, type ClusterState } from './cluster-state.ts';
-import { keysOf } from './dkim-keys.ts';
 import { PasswordHashCache } from './password-cache.ts';
 import { hashDigest, passwordIndexObject, readPasswordIndex } from './password-index.ts';
 
@@ -80,7 +79,7 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
       mailboxes: live(state.mailboxes.list()),
       relays: live(state.relays.list()),
       secrets: state.secrets.list(),
-      dkimKeys: domains.flatMap((d) => keysOf(state, d)),
+      dkimKeys: domains.flatMap((d) => state.dkimKeys.keysOf(d)),
     };
     // First pass finds the passwords without a cached hash; they are hashed off the
     // event loop, and the second pass renders with all of them.

@@ -5,6 +5,7 @@ import type { MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { WatchedResource } from '../kube/informer.ts';
 import type { SecretObject } from '../render/input.ts';
 import type { RenderResult } from '../render/render.ts';
+import type { DkimKeyIndex } from './dkim-keys.ts';
 
 export type Watched<T> = Pick<WatchedResource<T & KubernetesObject>, 'list' | 'get'>;
 
@@ -13,6 +14,8 @@ export interface ClusterState {
   mailboxes: Watched<Mailbox>;
   relays: Watched<Relay>;
   secrets: Watched<SecretObject & { metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string }[]; uid?: string } }>;
+  /** The DKIM keys in the Secret cache, grouped by MailDomain. */
+  dkimKeys: DkimKeyIndex;
   /** The last render, or null before the first one. */
   lastRender: RenderResult | null;
 }

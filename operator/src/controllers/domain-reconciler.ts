@@ -15,7 +15,7 @@ import { dkimRecordText } from '../render/dns-records.ts';
 import { sameStatus, type ConditionInput } from '../status/conditions.ts';
 import { domainStatus } from '../status/resource-status.ts';
 import type { ClusterState } from './cluster-state.ts';
-import { keysOf, retiringAnnotation } from './dkim-keys.ts';
+import { retiringAnnotation } from './dkim-keys.ts';
 import { issuesByResource } from './bundle-reconciler.ts';
 import { secretValue } from '../render/input.ts';
 
@@ -58,7 +58,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
   const regarding = (d: MailDomain) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', uid: d.metadata.uid });
 
   async function reconcileKeys(domain: MailDomain, spec: MailDomainSpecResolved, now: Date): Promise<number | null> {
-    const keys = keysOf(state, domain);
+    const keys = state.dkimKeys.keysOf(domain);
     const pending = keys.filter((k) => k.state === 'Published');
     const visible = new Set<string>();
     if (options.resolver) {
@@ -156,7 +156,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? poll, poll);
     if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? poll, poll);
 
-    const keys = keysOf(state, domain);
+    const keys = state.dkimKeys.keysOf(domain);
     const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);
     const status = domainStatus(
       { namespace, name, generation: domain.metadata.generation, status: domain.status },
