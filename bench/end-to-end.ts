@@ -57,6 +57,8 @@ interface Instance {
   readonly dumpDir: string;
   /** A line for the check column. */
   check?(): Promise<string>;
+  /** Names of the processes in `pids`, to show their CPU apart. */
+  readonly cpuParts?: readonly string[];
   /** Kernel peak RSS (VmHWM) sum, when meaningful. */
   hwm?(): number;
   stop(): Promise<void>;
@@ -72,6 +74,8 @@ interface RunFigures {
   readonly accepted: number;
   readonly delivered: number;
   readonly cpu: number;
+  /** CPU seconds of each root process's tree, in the order of Instance.pids. */
+  readonly cpuEach: number[];
   readonly peakRss: number;
   readonly peakPss: number;
 }
@@ -127,6 +131,7 @@ async function main(): Promise<number> {
           host: '127.0.0.1',
           port: mta.port,
           pids: mta.pids,
+          cpuParts: ['MTA', 'nats-server'],
           delivered: sink.delivered,
           dumpDir,
           hwm: () => peakRssBytes(mta.pids),
@@ -230,7 +235,7 @@ async function main(): Promise<number> {
 
 async function measureRun(r: Running, count: number, sessions: number, size: number, timeoutMs: number): Promise<RunFigures> {
   const pids = r.instance.pids;
-  const cpuBefore = cpuSeconds(pids);
+  const cpuBefore = pids.map((p) => cpuSeconds([p]));
   const memory = sampleMemory(pids);
   const started = nowMs();
   const acceptSeconds = await runSmtpSource({ host: r.instance.host, port: r.instance.port, messages: count, sessions, size, from, to }, timeoutMs);
@@ -238,9 +243,10 @@ async function measureRun(r: Running, count: number, sessions: number, size: num
   const deliveredAt = await waitDelivered(r, timeoutMs);
   // Work after the last delivery (queue clean-up, acks, logging) belongs to the run too.
   await sleep(1000);
-  const cpu = cpuSeconds(pids) - cpuBefore;
+  const cpuEach = pids.map((p, i) => cpuSeconds([p]) - cpuBefore[i]!);
+  const cpu = cpuEach.reduce((a, b) => a + b, 0);
   const peak = memory.stop();
-  return { accepted: count / acceptSeconds, delivered: count / ((deliveredAt - started) / 1000), cpu, peakRss: peak.rss, peakPss: peak.pss };
+  return { accepted: count / acceptSeconds, delivered: count / ((deliveredAt - started) / 1000), cpu, cpuEach, peakRss: peak.rss, peakPss: peak.pss };
 }
 
 /** Waits (bounded) until the sink counted everything sent to this system; returns when (epoch ms). */
@@ -281,6 +287,10 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
     const memText = ceiling ? '–' : `${mib(pss)} PSS (${mib(rss)} RSS${hwm})`;
     const runsText = r.runs.length > 1 ? ` (${r.runs.map((f) => f.delivered.toFixed(0)).join(', ')})` : '';
     const checks = [`${r.instance.delivered()} of ${r.sent} at the sink`, r.latencyNote];
+    if (r.instance.cpuParts) {
+      const parts = r.instance.cpuParts;
+      checks.push(`CPU ${parts.map((name, i) => `${name} ${median(r.runs.map((f) => f.cpuEach[i]!)).toFixed(1)} s`).join(' + ')}`);
+    }
     if (r.instance.check) checks.push(await r.instance.check());
     lines.push(`| ${r.system.label} | ${accepted.toFixed(0)} | **${delivered.toFixed(0)}**${runsText} | ${latency} | ${cpuText} | ${memText} | ${ratio} | ${checks.join('; ')} |`);
   }
