@@ -59,8 +59,6 @@ interface Instance {
   check?(): Promise<string>;
   /** Names of the processes in `pids`, to show their CPU apart. */
   readonly cpuParts?: readonly string[];
-  /** Kernel peak RSS (VmHWM) sum, when meaningful. */
-  hwm?(): number;
   stop(): Promise<void>;
 }
 
@@ -134,7 +132,6 @@ async function main(): Promise<number> {
           cpuParts: ['MTA', 'nats-server'],
           delivered: sink.delivered,
           dumpDir,
-          hwm: () => peakRssBytes(mta.pids),
           async check() {
             const text = await mta.metrics();
             const accepted = metricValue(text, 'stafette_smtp_messages_accepted_total{listener="mx"}') - acceptedBefore;
@@ -283,7 +280,8 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
     let latency = r.latency.length ? `${ms(quantile(r.latency, 0.5))} / ${ms(quantile(r.latency, 0.99))}` : '–';
     if (ceiling && r.latency.length) latency = `(method offset: ${latency})`;
     const cpuText = ceiling ? '–' : `${cpu.toFixed(1)} (${((cpu / o.messages) * 1000).toFixed(2)})`;
-    const hwm = r.instance.hwm ? `; VmHWM ${mib(r.instance.hwm())}` : '';
+    const parts = r.instance.cpuParts;
+    const hwm = parts ? `; VmHWM ${parts.map((name, i) => `${name} ${mib(peakRssBytes([r.instance.pids[i]!]))}`).join(' + ')}` : '';
     const memText = ceiling ? '–' : `${mib(pss)} PSS (${mib(rss)} RSS${hwm})`;
     const runsText = r.runs.length > 1 ? ` (${r.runs.map((f) => f.delivered.toFixed(0)).join(', ')})` : '';
     const checks = [`${r.instance.delivered()} of ${r.sent} at the sink`, r.latencyNote];
