@@ -77,7 +77,7 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
     .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(5))
     .addOption(new Option('--no-delivery', 'only receive: run no delivery workers in this process'))
-    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many)').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(8))
+    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many); each mostly waits on the network, and 32 kept delivery up with intake on 2 cores (bench/results)').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(32))
     .addOption(new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/').env('STAFETTE_LOCAL_MAILDIR_ROOT').default('/var/lib/stafette/mail'))
     .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (25; another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(25))
     .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default('5m,10m,20m,40m,1h,2h,4h'))
