@@ -28,7 +28,8 @@ export interface StafetteE2eOptions {
   readonly lmtp: { host: string; port: number };
   /** JetStream sync_interval ('always' = fsync per write); server default when unset. */
   readonly syncInterval?: string;
-  readonly deliveryWorkers: number;
+  /** Delivery workers; the MTA's default when unset. */
+  readonly deliveryWorkers?: number;
 }
 
 export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<StafetteE2e> {
@@ -56,7 +57,7 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       '--config-dir', configDir,
       '--nats', nats.url,
       '--listeners', 'mx',
-      '--delivery-workers', String(opts.deliveryWorkers),
+      ...(opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
       '--local-maildir-root', join(opts.dir, 'mail'),
       '--smtp-host', '127.0.0.1',
       '--mx-port', String(port),

@@ -38,7 +38,7 @@ const usage = `Usage: npm run bench -- [options]
   --size <bytes>          message size (default 2048)
   --latency-messages <n>  marked messages for the accepted → delivered latency (default 2000)
   --runs <n>              measured runs per system; medians are reported (default 1)
-  --delivery-workers <n>  Stafette's delivery workers (default: the MTA's default, 8)
+  --delivery-workers <n>  Stafette's delivery workers (default: the MTA's own default)
   --timeout <seconds>     limit for each run, delivery wait and latency pass (default 300)
   --only <systems>        comma-separated: ceiling,stafette,stafette-default-sync,postfix
                           (default: ceiling,stafette,postfix)
@@ -95,7 +95,7 @@ async function main(): Promise<number> {
       size: { type: 'string', default: '2048' },
       'latency-messages': { type: 'string', default: '2000' },
       runs: { type: 'string', default: '1' },
-      'delivery-workers': { type: 'string', default: '8' },
+      'delivery-workers': { type: 'string' },
       timeout: { type: 'string', default: '300' },
       only: { type: 'string', default: 'ceiling,stafette,postfix' },
       out: { type: 'string', default: join(repoRoot, 'bench/results/end-to-end.md') },
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
   const size = positive(values.size, 'size');
   const latencyMessages = positive(values['latency-messages'], 'latency-messages');
   const runs = positive(values.runs, 'runs');
-  const deliveryWorkers = positive(values['delivery-workers'], 'delivery-workers');
+  const deliveryWorkers = values['delivery-workers'] === undefined ? undefined : positive(values['delivery-workers'], 'delivery-workers');
   const timeoutMs = positive(values.timeout, 'timeout') * 1000;
   const only = values.only.split(',');
   if (process.getuid?.() !== 0) throw new Error('the Postfix anchor needs root (postfix start binds and drops privileges)');
@@ -256,7 +256,7 @@ async function waitDelivered(r: Running, timeoutMs: number): Promise<number> {
   return nowMs();
 }
 
-async function report(running: Running[], o: { messages: number; sessions: number; size: number; runs: number; latencyMessages: number; loadBefore: number; deliveryWorkers: number }): Promise<string[]> {
+async function report(running: Running[], o: { messages: number; sessions: number; size: number; runs: number; latencyMessages: number; loadBefore: number; deliveryWorkers: number | undefined }): Promise<string[]> {
   const median = (xs: number[]) => quantile(xs, 0.5);
   const postfix = running.find((r) => r.system.key === 'postfix');
   const main = running.find((r) => r.system.key === 'stafette');
@@ -298,7 +298,7 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
     'CPU: utime+stime (+ reaped children) from /proc over the run, up to 1 s after the last delivery; Stafette = MTA + nats-server, Postfix = master and all its children. ' +
     'Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix\'s ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel\'s own peak RSS of the MTA + nats-server. ' +
     'The ceiling\'s latency is the method\'s own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. ' +
-    `Stafette: stafette mta with ${o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
+    `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
     'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.');
   if (postfix && main) lines.push('', `delivered/s ratio vs Postfix: ${(deliveredOf(main) / deliveredOf(postfix)).toFixed(2)}`);
   return lines;
