@@ -4,9 +4,9 @@
 // with a unique `X-Bench-Id` header, and notes the wall-clock time it read each 250. The sink
 // dumps every message to a file (smtp-sink -d); the file's mtime is the arrival time. Latency =
 // arrival − 250, per message, for every system measured the same way.
-import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { benchMessage } from './smtp-load.ts';
+import { sendInOneSession } from './smtp-session.ts';
 
 export interface MarkedLoad {
   readonly host: string;
@@ -44,7 +44,8 @@ export async function sendMarked(load: MarkedLoad, deadlineMs: number): Promise<
       const header = Buffer.from(`X-Bench-Id: ${id}\r\n`, 'latin1');
       const message = Buffer.concat([header, benchMessage(load.size - header.length, load.from, load.to)]);
       try {
-        acceptedAt.set(id, await sendOne(load, message, Math.max(1, deadline - performance.now())));
+        const times = await sendInOneSession(load, message, Math.max(1, deadline - performance.now()), false);
+        acceptedAt.set(id, performance.timeOrigin + times.accepted);
       } catch (err) {
         failures++;
         firstFailure ??= err instanceof Error ? err.message : String(err);
@@ -53,69 +54,4 @@ export async function sendMarked(load: MarkedLoad, deadlineMs: number): Promise<
   };
   await Promise.all(Array.from({ length: load.sessions }, worker));
   return { acceptedAt, failures, firstFailure };
-}
-
-/** One session: EHLO, MAIL, RCPT, DATA, QUIT; returns when the 250 after DATA was read (epoch ms). */
-async function sendOne(load: MarkedLoad, message: Buffer, timeoutMs: number): Promise<number> {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect({ host: load.host, port: load.port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  socket.setNoDelay(true); // else Nagle + delayed ACK hold the final "." ~40 ms
-  const replies = replyReader(socket, timeoutMs);
-  try {
-    await replies.expect(220);
-    socket.write('EHLO bench.client\r\n');
-    await replies.expect(250);
-    socket.write(`MAIL FROM:<${load.from}>\r\n`);
-    await replies.expect(250);
-    socket.write(`RCPT TO:<${load.to}>\r\n`);
-    await replies.expect(250);
-    socket.write('DATA\r\n');
-    await replies.expect(354);
-    socket.write(Buffer.concat([message, Buffer.from('.\r\n')]));
-    await replies.expect(250);
-    const accepted = nowMs();
-    socket.write('QUIT\r\n');
-    await replies.expect(221).catch(() => undefined);
-    return accepted;
-  } finally {
-    socket.destroy();
-  }
-}
-
-function replyReader(socket: Socket, timeoutMs: number) {
-  let buffer = '';
-  let waiting: (() => void) | null = null;
-  let closed = false;
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    buffer += chunk;
-    waiting?.();
-  });
-  socket.on('close', () => {
-    closed = true;
-    waiting?.();
-  });
-  socket.on('error', () => undefined);
-  const timer = setTimeout(() => socket.destroy(new Error('timed out')), timeoutMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  return {
-    async expect(code: number): Promise<void> {
-      for (;;) {
-        const match = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buffer);
-        if (match) {
-          const end = match.index + match[0].length;
-          const reply = buffer.slice(0, end);
-          buffer = buffer.slice(end);
-          if (Number(match[2]) !== code) throw new Error(`expected ${code}, got ${JSON.stringify(reply.trim())}`);
-          return;
-        }
-        if (closed) throw new Error(`connection closed while waiting for ${code}`);
-        await new Promise<void>((resolve) => { waiting = resolve; });
-        waiting = null;
-      }
-    },
-  };
 }

@@ -6,8 +6,8 @@
 //   same kind of messages over the same number of parallel sessions and times, for each,
 //   the span from writing the final "." of DATA to reading the 250 reply.
 import { spawn } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { sendInOneSession } from './smtp-session.ts';
 
 export interface LoadShape {
   readonly host: string;
@@ -72,7 +72,8 @@ export async function measureDataLatency(load: LoadShape, deadlineMs: number): P
     while (next < load.messages && performance.now() < deadline) {
       next++;
       try {
-        samples.push(await sendOne(load, message, Math.max(1, deadline - performance.now())));
+        const times = await sendInOneSession(load, message, Math.max(1, deadline - performance.now()), true);
+        samples.push((times.accepted - times.endOfData) / 1000);
       } catch (err) {
         failures++;
         firstFailure ??= err instanceof Error ? err.message : String(err);
@@ -83,77 +84,6 @@ export async function measureDataLatency(load: LoadShape, deadlineMs: number): P
   return { samples, failures, firstFailure };
 }
 
-/** One session: EHLO, MAIL, RCPT, DATA, QUIT; returns the end-of-DATA → 250 time in seconds. */
-async function sendOne(load: LoadShape, message: Buffer, timeoutMs: number): Promise<number> {
-  const socket = await new Promise<Socket>((resolve, reject) => {
-    const s = connect({ host: load.host, port: load.port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  // Without this, Nagle's algorithm holds the final "." until the server's delayed ACK of
-  // the body (~40 ms on Linux), which would be measured as the server's latency.
-  socket.setNoDelay(true);
-  const replies = replyReader(socket, timeoutMs);
-  try {
-    await replies.expect(220);
-    socket.write('EHLO bench.client\r\n');
-    await replies.expect(250);
-    socket.write(`MAIL FROM:<${load.from}>\r\n`);
-    await replies.expect(250);
-    socket.write(`RCPT TO:<${load.to}>\r\n`);
-    await replies.expect(250);
-    socket.write('DATA\r\n');
-    await replies.expect(354);
-    socket.write(message);
-    const endOfData = performance.now();
-    socket.write('.\r\n');
-    await replies.expect(250);
-    const seconds = (performance.now() - endOfData) / 1000;
-    socket.write('QUIT\r\n');
-    await replies.expect(221);
-    return seconds;
-  } finally {
-    socket.destroy();
-  }
-}
-
-function replyReader(socket: Socket, timeoutMs: number) {
-  let buffer = '';
-  let waiting: (() => void) | null = null;
-  let closed = false;
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    buffer += chunk;
-    waiting?.();
-  });
-  socket.on('close', () => {
-    closed = true;
-    waiting?.();
-  });
-  socket.on('error', () => undefined);
-  const timer = setTimeout(() => socket.destroy(new Error('timed out')), timeoutMs);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-  return {
-    /** Reads one whole reply and checks its code. */
-    async expect(code: number): Promise<void> {
-      for (;;) {
-        const match = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buffer);
-        if (match) {
-          const end = match.index + match[0].length;
-          const reply = buffer.slice(0, end);
-          buffer = buffer.slice(end);
-          if (Number(match[2]) !== code) throw new Error(`expected ${code}, got ${JSON.stringify(reply.trim())}`);
-          return;
-        }
-        if (closed) throw new Error(`connection closed while waiting for ${code}`);
-        await new Promise<void>((resolve) => { waiting = resolve; });
-        waiting = null;
-      }
-    },
-  };
-}
-
-/** The q-quantile (0..1) of the samples, nearest rank. */
 export function quantile(samples: readonly number[], q: number): number {
   if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
