@@ -1,8 +1,8 @@
-// Stafette as the end-to-end benchmark runs it: a real nats-server -js (file storage, R1) and
-// `stafette mta` WITH its delivery workers, the mx listener only (greeting pause 0, no reverse
-// DNS, 1,000 connections per address: one load generator opens every session, as in
-// bench:intake), and a bundle whose one mailbox (the benchmark's recipient) is delivered by
-// LMTP to smtp-sink -L. The mx listener relays for nobody without AUTH (recipient-policy.ts),
+// Stafette as the benchmarks run it: a real nats-server -js (file storage, R1) and
+// `stafette mta` with the mx listener only (no reverse DNS, 1,000 connections per address:
+// one load generator opens every session). For the end-to-end benchmark it runs WITH its
+// delivery workers and a bundle whose one mailbox (the benchmark's recipient) is delivered
+// by LMTP to smtp-sink -L; for bench:intake (no `lmtp`) it runs the intake alone. The mx listener relays for nobody without AUTH (recipient-policy.ts),
 // so the recipient must be one of our mailboxes; LMTP to the sink is then one hop, like
 // Postfix's relayhost.
 import { mkdirSync } from 'node:fs';
@@ -25,7 +25,10 @@ export interface StafetteE2e {
 export interface StafetteE2eOptions {
   readonly dir: string;
   readonly recipient: string;
-  readonly lmtp: { host: string; port: number };
+  /** Where the recipient's mail goes; without it no delivery workers run (intake only). */
+  readonly lmtp?: { host: string; port: number };
+  /** The mx listener's pause before the greeting (default 0; the MTA's own default is 100 ms). */
+  readonly greetingDelayMs?: number;
   /** JetStream sync_interval ('always' = fsync per write); server default when unset. */
   readonly syncInterval?: string;
   /** Delivery workers; the MTA's default when unset. */
@@ -36,10 +39,10 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
   const domain = opts.recipient.slice(opts.recipient.lastIndexOf('@') + 1);
   const configDir = join(opts.dir, 'bundle');
   const parts = minimalBundle('bench-e2e', [opts.recipient], domain);
-  const bundle = {
-    ...parts.bundle,
-    mailboxes: parts.bundle.mailboxes.map((m) => ({ ...m, delivery: { type: 'lmtp' as const, host: opts.lmtp.host, port: opts.lmtp.port } })),
-  };
+  const lmtp = opts.lmtp;
+  const bundle = lmtp
+    ? { ...parts.bundle, mailboxes: parts.bundle.mailboxes.map((m) => ({ ...m, delivery: { type: 'lmtp' as const, host: lmtp.host, port: lmtp.port } })) }
+    : parts.bundle;
   const files = bundleFiles({ bundle, secrets: parts.secrets });
   writePlainFiles(configDir, { ...files.config, ...files.secrets });
 
@@ -57,11 +60,11 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       '--config-dir', configDir,
       '--nats', nats.url,
       '--listeners', 'mx',
-      ...(opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
+      ...(!lmtp ? ['--no-delivery'] : opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
       '--local-maildir-root', join(opts.dir, 'mail'),
       '--smtp-host', '127.0.0.1',
       '--mx-port', String(port),
-      '--mx-greeting-delay', '0',
+      '--mx-greeting-delay', String(opts.greetingDelayMs ?? 0),
       '--no-mx-reverse-dns',
       '--max-connections-per-ip', '1000',
       '--ops-host', '127.0.0.1',
