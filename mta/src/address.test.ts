@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { normalizeAddress, normalizeDomain } from './address.ts';
+import { normalizeAddress, normalizeDomain, withoutSubaddress } from './address.ts';
 
 test('addresses compare in lowercase with the domain in ASCII form and no trailing dot', () => {
   assert.equal(normalizeAddress('Alice@Example.COM')?.address, 'alice@example.com');
@@ -27,4 +27,11 @@ test('domains longer than 253 octets or with labels over 63 are not DNS names', 
   assert.equal(normalizeDomain(`${'a'.repeat(64)}.com`), null);
   assert.equal(normalizeDomain(`${'a.'.repeat(127)}com`), null);
   assert.equal(normalizeDomain('example.com'), 'example.com');
+});
+
+test('the subaddress base drops the +tag of the local part, and only that', () => {
+  assert.equal(withoutSubaddress('alice+news@example.com'), 'alice@example.com');
+  assert.equal(withoutSubaddress('alice+a+b@example.com'), 'alice@example.com');
+  assert.equal(withoutSubaddress('alice@example.com'), null);
+  assert.equal(withoutSubaddress('+news@example.com'), null);
 });

@@ -42,3 +42,14 @@ export function normalizeAddress(raw: string): Address | null {
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
+
+/**
+ * The address without its subaddress tag (RFC 5233): alice+news@example.com gives
+ * alice@example.com; null when there is no tag. Intake, routing and render all resolve
+ * `+tag` with this one rule.
+ */
+export function withoutSubaddress(address: string): string | null {
+  const at = address.lastIndexOf('@');
+  const plus = address.indexOf('+');
+  return plus > 0 && plus < at ? address.slice(0, plus) + address.slice(at) : null;
+}

@@ -2,6 +2,7 @@
 // between its parts, so a bundle that would route mail nowhere is refused as a whole
 // and the MTA keeps the last good one (DESIGN.md, contract 6).
 import type { z } from 'zod';
+import { domainOf } from '../address.ts';
 import {
   bundleApiVersion,
   bundleSchema,
@@ -56,7 +57,6 @@ export function checkReferences(bundle: Bundle, secrets: BundleSecrets): string[
     if (addresses.has(address)) errors.push(`${what}: address ${address} is claimed twice`);
     addresses.add(address);
   };
-  const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
   const seenDomains = new Set<string>();
   for (const d of bundle.domains) {

@@ -44,7 +44,7 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { domainOf, normalizeAddress } from '../address.ts';
+import { domainOf, normalizeAddress, withoutSubaddress } from '../address.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
 import type { Destination, RecipientOutcome } from './attempt.ts';
 
@@ -232,11 +232,8 @@ function addressBook(bundle: Bundle): AddressBook {
 }
 
 function subaddressBase(address: string, book: AddressBook): readonly string[] | undefined {
-  const at = address.lastIndexOf('@');
-  const plus = address.indexOf('+');
-  if (plus <= 0 || plus > at) return undefined;
-  const base = `${address.slice(0, plus)}${address.slice(at)}`;
-  return book.mailboxes.has(base) || book.aliases.has(base) ? [base] : undefined;
+  const base = withoutSubaddress(address);
+  return base !== null && (book.mailboxes.has(base) || book.aliases.has(base)) ? [base] : undefined;
 }
 
 function catchAllOf(address: string, book: AddressBook): readonly string[] | undefined {

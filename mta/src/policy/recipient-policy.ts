@@ -12,7 +12,7 @@
 // operator writes into the bundle: `Alice@EXAMPLE.com.` and `alice@example.com` are equal,
 // IDN domains compare in their xn-- form. `%` and `!` are ordinary local-part characters here
 // (no source routing): `u%ext@local` is a local address that does not exist.
-import { normalizeAddress, type Address } from '../address.ts';
+import { normalizeAddress, withoutSubaddress, type Address } from '../address.ts';
 import type { Bundle, BundleDomain } from '../config/bundle-schema.ts';
 import type { SmtpError } from '../errors.ts';
 import { directoryOf } from './directory.ts';
@@ -51,11 +51,8 @@ function localMatch(
 ): RecipientMatch | null {
   if (isMailbox(address.address)) return 'mailbox';
   if (isAlias(address.address)) return 'alias';
-  const plus = address.local.indexOf('+');
-  if (plus > 0) {
-    const base = `${address.local.slice(0, plus)}@${address.domain}`;
-    if (isMailbox(base) || isAlias(base)) return 'subaddress';
-  }
+  const base = withoutSubaddress(address.address);
+  if (base !== null && (isMailbox(base) || isAlias(base))) return 'subaddress';
   if (domain.inbound.catchAll !== null) return 'catch-all';
   return null;
 }

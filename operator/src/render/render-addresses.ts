@@ -7,7 +7,7 @@
 // one tenant cannot take mail meant for another's domain.
 import type { Mailbox, MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
-import { domainOf, normalizeAddress } from '../../../mta/src/address.ts';
+import { domainOf, normalizeAddress, withoutSubaddress } from '../../../mta/src/address.ts';
 import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../mta/src/config/bundle-schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
@@ -99,7 +99,7 @@ export function renderAddresses(
   }
 
   // Targets in a domain we serve must exist; targets elsewhere are forwarded.
-  const exists = (address: string) => claims.has(address) || claims.has(withoutTag(address));
+  const exists = (address: string) => claims.has(address) || claims.has(withoutSubaddress(address) ?? address);
   const local = (address: string) => domains.has(domainOf(address));
   const dangling = (targets: string[]) => targets.filter((t) => local(t) && !exists(t));
 
@@ -145,12 +145,6 @@ export function renderAddresses(
   }
   out.mailboxes.sort((a, b) => (a.address < b.address ? -1 : 1));
   return out;
-}
-
-function withoutTag(address: string): string {
-  const at = address.lastIndexOf('@');
-  const plus = address.indexOf('+');
-  return plus > 0 && plus < at ? address.slice(0, plus) + address.slice(at) : address;
 }
 
 /** Aliases that reach themselves through other aliases. */
