@@ -55,6 +55,16 @@ export function loadSchemas(): Record<Kind, SchemaNode> {
   return out;
 }
 
+let cached: Record<Kind, SchemaNode> | undefined;
+
+/** The spec schema of a kind, read from its CRD once per process. */
+export function specSchemaOf(kind: Kind): SchemaNode {
+  cached ??= loadSchemas();
+  const spec = cached[kind].properties?.spec;
+  if (!spec) throw new Error(`${crdFiles[kind].file} has no spec schema`);
+  return spec;
+}
+
 /**
  * Fills in schema defaults the way the API server's structural defaulting does:
  * a missing property with a default gets a copy of it, and defaulting recurses

@@ -2,7 +2,7 @@
 // cert-manager Certificate and ExternalDNS DNSEndpoint when asked for and installed,
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
-import { applyDefaults, loadSchemas } from '../../../crds/src/crd-schemas.ts';
+import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
@@ -39,11 +39,9 @@ export interface DomainReconcilerOptions {
   requeueAfter: (key: string, ms: number) => void;
 }
 
-const specSchema = () => loadSchemas().MailDomain.properties?.spec ?? {};
-
 export function createDomainReconciler(options: DomainReconcilerOptions): (key: string) => Promise<void> {
   const { state, client, logger } = options;
-  const schema = specSchema();
+  const schema = specSchemaOf('MailDomain');
   // Whether cert-manager and ExternalDNS are installed, looked up again every few
   // minutes so installing one later is noticed without restarting the operator.
   const served = new Map<string, { value: boolean; at: number }>();

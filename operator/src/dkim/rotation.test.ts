@@ -1,11 +1,11 @@
 // DKIM rotation as a specification: publish first, sign once visible, retire after overlap.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, loadSchemas } from '../../../crds/src/crd-schemas.ts';
+import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import type { MailDomainSpec, MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { nextSelector, parseRotationPeriod, planRotation, type KeyView, type RotationOptions } from './rotation.ts';
 
-const schema = loadSchemas().MailDomain.properties?.spec ?? {};
+const schema = specSchemaOf('MailDomain');
 const spec = (s: Omit<MailDomainSpec, 'domain'>) => applyDefaults(schema, { domain: 'example.com', ...s }) as MailDomainSpecResolved;
 const day = 86_400_000;
 const t0 = Date.parse('2026-01-01T00:00:00Z');

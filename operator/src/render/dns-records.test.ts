@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDefaults, loadSchemas } from '../../../crds/src/crd-schemas.ts';
+import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import type { MailDomainSpec, MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { generateDkimKey } from '../dkim/keys.ts';
 import { dnsRecordsFor, txtValue } from './dns-records.ts';
 
-const specSchema = loadSchemas().MailDomain.properties?.spec ?? {};
+const specSchema = specSchemaOf('MailDomain');
 const resolved = (spec: MailDomainSpec) => applyDefaults(specSchema, spec) as MailDomainSpecResolved;
 
 /** The character-strings of a zone-file TXT value. */

@@ -8,7 +8,7 @@
 // The output is deterministic: the same input gives byte-identical JSON, so a content
 // hash of it tells whether anything changed.
 import { createHash } from 'node:crypto';
-import { loadSchemas, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
+import { specSchemaOf as specSchema } from '../../../crds/src/crd-schemas.ts';
 import {
   bundleApiVersion,
   type Bundle,
@@ -45,14 +45,6 @@ export interface RenderResult {
   issues: RenderIssue[];
   domains: DomainReport[];
   missingDkimKeys: MissingDkimKey[];
-}
-
-let schemas: Record<'MailDomain' | 'Mailbox' | 'Relay', SchemaNode> | undefined;
-function specSchema(kind: 'MailDomain' | 'Mailbox' | 'Relay'): SchemaNode {
-  schemas ??= loadSchemas();
-  const spec = schemas[kind].properties?.spec;
-  if (!spec) throw new Error(`${kind} CRD has no spec schema`);
-  return spec;
 }
 
 export function render(input: RenderInput): RenderResult {
