@@ -1,6 +1,7 @@
 // The NATS server options `stafette mta` and `stafette queue` share. Credentials come only
 // from the environment (a Secret mounted as env), never from flags, which `ps` shows.
 import { Option, type Command } from 'commander';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 export interface NatsFlags {
   nats: string;
@@ -35,3 +36,29 @@ Environment:
   STAFETTE_NATS_URL                          same as --nats
   STAFETTE_NATS_USER, STAFETTE_NATS_PASSWORD NATS user and password
   STAFETTE_NATS_TOKEN                        NATS token`;
+
+/** Reports a command's failure in one sentence and sets exit code 1. */
+export function failCommand(message: string): void {
+  console.error(`error: ${message}`);
+  process.exitCode = 1;
+}
+
+/**
+ * Runs a CLI command's `work` on a NATS connection that fails fast (no reconnects) and is
+ * always closed; a failure becomes "<failurePrefix>: <reason>" and exit code 1.
+ */
+export async function withCliConnection(flags: NatsFlags, failurePrefix: string, work: (nc: NatsConnection) => Promise<void>): Promise<void> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({ ...natsServerOptions(flags), name: 'stafette-cli', timeout: 5_000, maxReconnectAttempts: 0 });
+  } catch (err) {
+    return failCommand(`cannot connect to NATS at ${flags.nats}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    await work(nc);
+  } catch (err) {
+    failCommand(`${failurePrefix}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await nc.close();
+  }
+}

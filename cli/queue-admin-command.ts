@@ -2,13 +2,13 @@
 // (mta/src/delivery/queue-operations.ts says what each does). Added under the `queue`
 // command that queue-command.ts registers (stats|list|show), so register this after it.
 import type { Command } from 'commander';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { defaultRetryPolicy, deliveryStreams, parseDurationMs } from '../mta/src/delivery/index.ts';
 import {
   deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, type DeferredEntry, type OperationResult, type OperationsContext,
 } from '../mta/src/delivery/queue-operations.ts';
 import { openBodyStore, queueSettings } from '../mta/src/queue/index.ts';
-import { addNatsOptions, natsServerOptions, type NatsFlags } from './nats-options.ts';
+import { addNatsOptions, failCommand, withCliConnection, type NatsFlags } from './nats-options.ts';
 
 interface ListFlags extends NatsFlags {
   json?: boolean;
@@ -55,12 +55,12 @@ export function registerQueueAdminCommand(cli: Command, print: (line: string) =>
             try {
               result = await run(ctx, id);
             } catch (err) {
-              if (err instanceof RangeError) { fail(err.message); continue; }
+              if (err instanceof RangeError) { failCommand(err.message); continue; }
               throw err;
             }
             if (result === 'done') print(`${id}: ${name} done`);
-            else if (result === 'not-deferred') fail(`${id}: not deferred (delivered, bounced, being attempted, or unknown)`);
-            else fail(`${id}: changed while we looked (an attempt started); try again`);
+            else if (result === 'not-deferred') failCommand(`${id}: not deferred (delivered, bounced, being attempted, or unknown)`);
+            else failCommand(`${id}: changed while we looked (an attempt started); try again`);
           }
         });
       });
@@ -91,23 +91,7 @@ function age(ms: number | null): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
+/** Runs `work` with the queue's streams on a fail-fast CLI connection. */
 async function withContext(flags: NatsFlags, work: (ctx: OperationsContext & { nc: NatsConnection }) => Promise<void>): Promise<void> {
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ ...natsServerOptions(flags), name: 'stafette-cli', timeout: 5_000, maxReconnectAttempts: 0 });
-  } catch (err) {
-    return fail(`cannot connect to NATS at ${flags.nats}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    await work({ nc, streams: deliveryStreams(queueSettings(), defaultRetryPolicy.lifetimeMs) });
-  } catch (err) {
-    fail(`queue operation failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await nc.close();
-  }
-}
-
-function fail(message: string): void {
-  console.error(`error: ${message}`);
-  process.exitCode = 1;
+  await withCliConnection(flags, 'queue operation failed', (nc) => work({ nc, streams: deliveryStreams(queueSettings(), defaultRetryPolicy.lifetimeMs) }));
 }

@@ -2,9 +2,8 @@
 // Nothing here consumes, acks or removes a job (mta/src/queue/inspect.ts). The CLI fails
 // fast when NATS is unreachable instead of waiting for it like the MTA does.
 import { InvalidArgumentError, type Command } from 'commander';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { listQueue, openBodyStore, queueSettings, queueStats, showQueued } from '../mta/src/queue/index.ts';
-import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
+import { addNatsOptions, failCommand, natsEnvHelp, withCliConnection, type NatsFlags } from './nats-options.ts';
 import { formatList, formatShow, formatStats } from './queue-output.ts';
 
 interface OutputFlags extends NatsFlags {
@@ -22,7 +21,7 @@ export function registerQueueCommand(cli: Command, print: (line: string) => void
   withCommon(queue.command('stats'))
     .description('How many jobs are queued, how many are being delivered, and the oldest one.')
     .action(async (flags: OutputFlags) => {
-      await withConnection(flags, async (nc) => {
+      await withCliConnection(flags, 'reading the queue failed', async (nc) => {
         const stats = await queueStats({ nc, settings: queueSettings() });
         if (flags.json) print(JSON.stringify(stats, null, 2));
         else formatStats(stats, Date.now()).forEach(print);
@@ -34,7 +33,7 @@ export function registerQueueCommand(cli: Command, print: (line: string) => void
     .option('-n, --limit <count>', 'show at most this many jobs', positiveInteger, 100)
     .option('--from <seq>', 'start at this stream sequence (to page through a long queue)', positiveInteger, 1)
     .action(async (flags: OutputFlags & { limit: number; from: number }) => {
-      await withConnection(flags, async (nc) => {
+      await withCliConnection(flags, 'reading the queue failed', async (nc) => {
         const list = await listQueue({ nc, settings: queueSettings() }, { limit: flags.limit, fromSeq: flags.from });
         if (flags.json) print(JSON.stringify(list, null, 2));
         else formatList(list).forEach(print);
@@ -45,41 +44,20 @@ export function registerQueueCommand(cli: Command, print: (line: string) => void
     .description('Show one queued job: envelope, client, and where its body is (checked against its digest).')
     .argument('<queue-id>', 'the queue id, as logged at intake and shown by `stafette queue list`')
     .action(async (queueId: string, flags: OutputFlags) => {
-      await withConnection(flags, async (nc) => {
+      await withCliConnection(flags, 'reading the queue failed', async (nc) => {
         const settings = queueSettings();
         let shown;
         try {
           shown = await showQueued({ nc, settings, bodyStore: await openBodyStore(nc, settings) }, queueId);
         } catch (err) {
-          if (err instanceof RangeError) return fail(err.message);
+          if (err instanceof RangeError) return failCommand(err.message);
           throw err;
         }
-        if (shown === null) return fail(`no queued job with id ${queueId} (delivered, or never queued)`);
+        if (shown === null) return failCommand(`no queued job with id ${queueId} (delivered, or never queued)`);
         if (flags.json) print(JSON.stringify(shown, null, 2));
         else formatShow(shown).forEach(print);
       });
     });
-}
-
-async function withConnection(flags: NatsFlags, work: (nc: NatsConnection) => Promise<void>): Promise<void> {
-  let nc: NatsConnection;
-  try {
-    nc = await connect({ ...natsServerOptions(flags), name: 'stafette-cli', timeout: 5_000, maxReconnectAttempts: 0 });
-  } catch (err) {
-    return fail(`cannot connect to NATS at ${flags.nats}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  try {
-    await work(nc);
-  } catch (err) {
-    fail(`reading the queue failed: ${err instanceof Error ? err.message : String(err)}`);
-  } finally {
-    await nc.close();
-  }
-}
-
-function fail(message: string): void {
-  console.error(`error: ${message}`);
-  process.exitCode = 1;
 }
 
 function positiveInteger(value: string): number {
