@@ -18,7 +18,7 @@ import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import type { ClusterState } from './controllers/cluster-state.ts';
 import { DkimKeyIndex } from './controllers/dkim-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
-import { startHealthServer, type HealthServer } from './health-server.ts';
+import { startOpsServer, type OpsServer } from '../../mta/src/ops/http-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
@@ -149,12 +149,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const d of domains.list()) queue.add(`domain/${d.metadata.namespace}/${d.metadata.name}`);
   };
 
-  let health: HealthServer | null = null;
+  // The same /healthz, /readyz and /metrics endpoint as the MTA's. Ready once the caches
+  // are synced, whether this replica leads or stands by.
+  let health: OpsServer | null = null;
   if (options.health) {
-    health = await startHealthServer({
+    health = await startOpsServer({
       ...options.health,
-      registry: metrics.registry,
-      ready: () => (synced ? { ready: true, reason: leading ? 'leading' : 'standing by' } : { ready: false, reason: 'caches not synced' }),
+      readiness: async () => (synced ? { ready: true, reasons: [] } : { ready: false, reasons: ['caches not synced'] }),
+      metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
+      onError: (path, error) => logger.warn('operations request failed', { path, error: describeApiError(error) }),
     });
   }
 
@@ -176,7 +179,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   return {
     metrics,
-    healthPort: () => health?.port() ?? null,
+    healthPort: () => health?.port ?? null,
     isLeader: () => elector.isLeader(),
     idle: () => queue.idle(),
     async stop() {
