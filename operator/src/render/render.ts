@@ -60,10 +60,13 @@ export function render(input: RenderInput): RenderResult {
   const missingDkimKeys: MissingDkimKey[] = [];
   const dkimKeys: BundleSecrets['dkimKeys'] = [];
   const tlsCertificates: BundleSecrets['tlsCertificates'] = {};
+  // A set, not a scan per domain: with thousands of domains and mailboxes the scans dominated.
+  const claimed = new Set([...addresses.mailboxes.map((m) => m.address), ...addresses.aliases.map((a) => a.address)]);
+  const keysByDomain = Map.groupBy(input.dkimKeys, (k) => k.domain);
   for (const d of accepted) {
-    const rendered = renderDomain(ctx, d, input.dkimKeys);
+    const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? []);
     const postmaster = `postmaster@${d.spec.domain}`;
-    if (!addresses.mailboxes.some((m) => m.address === postmaster) && !addresses.aliases.some((a) => a.address === postmaster) && !addresses.catchAll.has(d.spec.domain)) {
+    if (!claimed.has(postmaster) && !addresses.catchAll.has(d.spec.domain)) {
       ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', 'PostmasterMissing',
         `${postmaster} does not exist; RFC 5321 requires it and DMARC and TLS reports are sent there by default`);
     }
