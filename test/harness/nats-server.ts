@@ -4,7 +4,7 @@
 // directory, which is what outage tests need. The binary is built from the Go module proxy
 // by tools/go-build/nats-server.sh (which owns the version) and cached.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -141,6 +141,9 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
     signal(signal: NodeJS.Signals) {
       if (!proc) throw new Error(`${name} is not running`);
       process.kill(proc.pid, signal);
+      // kill() only queues SIGSTOP: until the kernel has stopped every thread the server may
+      // still answer a request, and a test that expects silence would see a reply.
+      if (signal === 'SIGSTOP') waitUntilStopped(proc.pid);
     },
     async destroy() {
       await server.stop();
@@ -148,6 +151,16 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
     },
   };
   return server;
+}
+
+function waitUntilStopped(pid: number): void {
+  const deadline = Date.now() + 2_000;
+  while (Date.now() < deadline) {
+    // /proc/<pid>/stat: "pid (comm) state ..."; T = stopped by a signal.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+  }
+  throw new Error(`process ${pid} did not stop after SIGSTOP`);
 }
 
 /** Starts one nats-server -js on free loopback ports and waits until JetStream answers. */
