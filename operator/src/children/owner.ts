@@ -1,7 +1,7 @@
 // Owner references from a Stafette resource to what the operator creates for it, so
 // that deleting the resource lets the garbage collector delete its children. Owners
 // and children always share a namespace (cross-namespace owners are not allowed).
-import { apiVersion, type ObjectMeta } from '../../../crds/src/index.ts';
+import { apiVersion, type Kind, type ObjectMeta } from '../../../crds/src/index.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -12,7 +12,7 @@ export interface OwnerReference {
   blockOwnerDeletion: boolean;
 }
 
-export function ownerReference(kind: 'MailDomain' | 'Mailbox' | 'Relay', meta: ObjectMeta): OwnerReference {
+export function ownerReference(kind: Kind, meta: ObjectMeta): OwnerReference {
   if (!meta.uid) throw new Error(`${kind} ${meta.name} has no uid; children need an owner read from the API server`);
   return { apiVersion, kind, name: meta.name, uid: meta.uid, controller: true, blockOwnerDeletion: true };
 }

@@ -125,13 +125,13 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
     const issues = issuesByResource(result.issues);
     const now = options.now();
     const updates: (() => Promise<void>)[] = [];
-    for (const [kind, plural, objects] of [['Mailbox', 'mailboxes', state.mailboxes.list()], ['Relay', 'relays', state.relays.list()]] as const) {
+    for (const [kind, objects] of [['Mailbox', state.mailboxes.list()], ['Relay', state.relays.list()]] as const) {
       for (const object of live(objects as { metadata: { name: string; namespace?: string; generation?: number; deletionTimestamp?: string }; status?: unknown }[])) {
         const ref = refOf(kind, object.metadata as never);
         const current = object.status as { conditions?: never[] } | undefined;
         const status = simpleStatus({ namespace: ref.namespace, name: ref.name, generation: object.metadata.generation, status: current }, issues.get(`${kind}/${ref.namespace}/${ref.name}`) ?? [], now);
         if (!sameStatus(current, status)) {
-          updates.push(() => client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind, plural, namespace: ref.namespace, name: ref.name }, status));
+          updates.push(() => client.applyStatus({ kind, namespace: ref.namespace, name: ref.name }, status));
         }
       }
     }

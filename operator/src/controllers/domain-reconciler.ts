@@ -3,7 +3,7 @@
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
-import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { conditionTypes, events, issueReasons, reasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import { dkimSecret, stateAnnotation } from '../children/dkim-secret.ts';
@@ -73,7 +73,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     for (const c of plan.create) {
       const pair = await generateDkimKeyAsync(c.algorithm);
       const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now) as never);
-      if (created) options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyGenerated', action: 'GenerateKey', note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
+      if (created) options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyGenerated, note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
     }
     const secretOf = (selector: string) => keys.find((k) => k.selector === selector)?.secretName as string;
     const ns = domain.metadata.namespace ?? 'default';
@@ -82,7 +82,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     }
     for (const selector of plan.promote) {
       await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Signing' });
-      options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyRotated', action: 'RotateKey', note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
+      options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyRotated, note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
     }
     for (const name of plan.delete) await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name });
     return plan.recheckInMs;
@@ -92,36 +92,36 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const ns = domain.metadata.namespace ?? 'default';
     const certificate = certificateFor(domain, spec, hostname);
     if (!certificate) {
-      if (!spec.tls?.secretName) return { type: 'CertificateReady', status: 'True', reason: 'DefaultCertificate', message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
+      if (!spec.tls?.secretName) return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
       const secret = state.secrets.get(ns, spec.tls.secretName);
       return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
-        ? { type: 'CertificateReady', status: 'True', reason: 'SecretFound', message: `using Secret ${spec.tls.secretName}` }
-        : { type: 'CertificateReady', status: 'False', reason: 'SecretNotFound', message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
+        ? { type: conditionTypes.certificateReady, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` }
+        : { type: conditionTypes.certificateReady, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
     }
     if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
-      return { type: 'CertificateReady', status: 'Unknown', reason: 'CertManagerNotInstalled', message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
+      return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
     }
     const applied = await client.apply(certificate as never);
     const ready = ((applied.status as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
-    if (ready?.status === 'True') return { type: 'CertificateReady', status: 'True', reason: 'Issued', message: `cert-manager issued ${hostname}` };
-    return { type: 'CertificateReady', status: 'Unknown', reason: 'Issuing', message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
+    if (ready?.status === 'True') return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` };
+    return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
   }
 
   async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ConditionInput> {
     if (spec.dns.publish !== 'externalDNS') {
-      return { type: 'DNSPublished', status: 'Unknown', reason: 'PublishedByHand', message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
+      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishedByHand, message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
     }
     if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
-      return { type: 'DNSPublished', status: 'Unknown', reason: 'ExternalDNSNotInstalled', message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
+      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
     }
     const report = state.lastRender?.domains.find((r) => r.namespace === domain.metadata.namespace && r.name === domain.metadata.name);
-    if (!report) return { type: 'DNSPublished', status: 'Unknown', reason: 'NotRendered', message: 'the domain is not in the bundle' };
+    if (!report) return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' };
     const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl) as never);
     const observed = (applied.status as { observedGeneration?: number } | undefined)?.observedGeneration;
     const generation = (applied.metadata as { generation?: number }).generation;
     return observed !== undefined && observed === generation
-      ? { type: 'DNSPublished', status: 'True', reason: 'Published', message: 'ExternalDNS published the records' }
-      : { type: 'DNSPublished', status: 'Unknown', reason: 'Publishing', message: 'DNSEndpoint written; waiting for ExternalDNS' };
+      ? { type: conditionTypes.dnsPublished, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' }
+      : { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' };
   }
 
   return async function reconcileDomain(key: string) {
@@ -133,7 +133,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const render = state.lastRender;
     const report = render.domains.find((r) => r.namespace === namespace && r.name === name);
     const issues = issuesByResource(render.issues).get(`MailDomain/${namespace}/${name}`) ?? [];
-    const conflicted = issues.some((i) => i.reason === 'DomainConflict');
+    const conflicted = issues.some((i) => i.reason === issueReasons.domainConflict);
 
     let recheck: number | null = null;
     if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
@@ -142,17 +142,17 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     try {
       certificate = await reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`);
     } catch (error) {
-      certificate = { type: 'CertificateReady', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
+      certificate = { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
     }
     try {
       dns = await reconcileDns(domain, spec);
     } catch (error) {
-      dns = { type: 'DNSPublished', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
+      dns = { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
     }
     // Certificates and DNSEndpoints are not watched: look again while they settle.
     const poll = options.pollMs ?? 30_000;
-    if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? poll, poll);
-    if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? poll, poll);
+    if (certificate.status === 'Unknown' && certificate.reason === reasons.issuing) recheck = Math.min(recheck ?? poll, poll);
+    if (dns.status === 'Unknown' && dns.reason === reasons.publishing) recheck = Math.min(recheck ?? poll, poll);
 
     const keys = state.dkimKeys.keysOf(domain);
     const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);
@@ -170,8 +170,8 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       now,
     );
     if (!sameStatus(domain.status, status)) {
-      await client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', plural: 'maildomains', namespace, name }, status);
-      logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === 'Ready')?.status });
+      await client.applyStatus({ kind: 'MailDomain', namespace, name }, status);
+      logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === conditionTypes.ready)?.status });
     }
     // Far-off deadlines (a rotation in 90 days) are looked at again every few hours;
     // timers cannot be that long, and the periodic relist would requeue it anyway.

@@ -17,6 +17,7 @@ import {
   type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { apiVersion, crdFiles, group, version, type Kind } from '../../../crds/src/index.ts';
 
 export const fieldManager = 'stafette-operator';
 
@@ -40,8 +41,8 @@ export interface KubeClient {
   apply(object: KubeObject): Promise<KubeObject>;
   /** Creates an object; resolves false when it exists already. */
   createIfAbsent(object: KubeObject): Promise<boolean>;
-  /** Server-side apply of `status` on a custom resource's status subresource. */
-  applyStatus(ref: { apiVersion: string; kind: string; plural: string; namespace: string; name: string }, status: unknown): Promise<void>;
+  /** Server-side apply of `status` on a Stafette resource's status subresource. */
+  applyStatus(ref: { kind: Kind; namespace: string; name: string }, status: unknown): Promise<void>;
   /** Merge-patches metadata annotations (allowed on immutable Secrets). */
   annotate(ref: { apiVersion: string; kind: string; namespace: string; name: string }, annotations: Record<string, string | null>): Promise<void>;
   get(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<KubeObject | null>;
@@ -102,11 +103,10 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       }
     },
     async applyStatus(ref, status) {
-      const [group, version] = ref.apiVersion.split('/') as [string, string];
       await custom.patchNamespacedCustomObjectStatus(
         {
-          group, version, namespace: ref.namespace, plural: ref.plural, name: ref.name,
-          body: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
+          group, version, namespace: ref.namespace, plural: crdFiles[ref.kind].plural, name: ref.name,
+          body: { apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
           fieldManager, force: true,
         },
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
