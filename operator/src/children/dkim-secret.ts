@@ -12,6 +12,8 @@ import { domainLabel, managedByLabel, ownerReference, type OwnerReference } from
 export const selectorLabel = 'stafette.dev/dkim-selector';
 export const stateAnnotation = 'stafette.dev/dkim-state';
 export const createdAnnotation = 'stafette.dev/created-at';
+/** When a retiring key stopped signing; it is deleted a retention period later. */
+export const retiringAnnotation = 'stafette.dev/retiring-since';
 export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
 
 export interface DkimSecret extends SecretObject {

@@ -10,9 +10,9 @@ import type { RenderIssue } from '../render/issues.ts';
 import { render, type RenderResult } from '../render/render.ts';
 import { sameStatus } from '../status/conditions.ts';
 import { simpleStatus } from '../status/resource-status.ts';
-import { live, type ClusterState } from './cluster-state.ts';
-import { PasswordHashCache } from './password-cache.ts';
-import { hashDigest, passwordIndexObject, readPasswordIndex } from './password-index.ts';
+import { live, type ClusterState } from '../cluster/cluster-state.ts';
+import { PasswordHashCache } from '../passwords/password-cache.ts';
+import { hashDigest, passwordIndexObject, readPasswordIndex } from '../passwords/password-index.ts';
 
 export interface BundleReconcilerOptions {
   state: ClusterState;

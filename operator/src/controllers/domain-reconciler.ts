@@ -6,7 +6,7 @@ import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import { conditionTypes, events, issueReasons, reasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
-import { dkimSecret, stateAnnotation } from '../children/dkim-secret.ts';
+import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';
 import { generateDkimKeyAsync } from '../dkim/keys.ts';
 import { planRotation } from '../dkim/rotation.ts';
@@ -14,8 +14,7 @@ import { describeApiError, type EventInput, type KubeClient } from '../kube/clie
 import { dkimRecordText } from '../render/dns-records.ts';
 import { sameStatus, type ConditionInput } from '../status/conditions.ts';
 import { domainStatus } from '../status/resource-status.ts';
-import type { ClusterState } from './cluster-state.ts';
-import { retiringAnnotation } from './dkim-keys.ts';
+import type { ClusterState } from '../cluster/cluster-state.ts';
 import { issuesByResource } from './bundle-reconciler.ts';
 import { secretValue } from '../render/input.ts';
 

@@ -2,10 +2,9 @@
 // latest render, which the bundle reconciler writes and the domain reconciler reads.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
+import type { CachedSecret, DkimKeyIndex } from '../dkim/key-index.ts';
 import type { WatchedResource } from '../kube/informer.ts';
-import type { SecretObject } from '../render/input.ts';
 import type { RenderResult } from '../render/render.ts';
-import type { DkimKeyIndex } from './dkim-keys.ts';
 
 export type Watched<T> = Pick<WatchedResource<T & KubernetesObject>, 'list' | 'get'>;
 
@@ -13,7 +12,7 @@ export interface ClusterState {
   domains: Watched<MailDomain>;
   mailboxes: Watched<Mailbox>;
   relays: Watched<Relay>;
-  secrets: Watched<SecretObject & { metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string }[]; uid?: string } }>;
+  secrets: Watched<CachedSecret>;
   /** The DKIM keys in the Secret cache, grouped by MailDomain. */
   dkimKeys: DkimKeyIndex;
   /** The last render, or null before the first one. */
