@@ -7,7 +7,7 @@ import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
 import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
 import { secretValue } from '../render/input.ts';
-import { domainLabel, managedByLabel, ownerReference, type OwnerReference } from './owner.ts';
+import { domainChildMetadata, type ChildMetadata } from './owner.ts';
 
 export const selectorLabel = 'stafette.dev/dkim-selector';
 export const stateAnnotation = 'stafette.dev/dkim-state';
@@ -16,29 +16,28 @@ export const createdAnnotation = 'stafette.dev/created-at';
 export const retiringAnnotation = 'stafette.dev/retiring-since';
 export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
 
-export interface DkimSecret extends SecretObject {
-  immutable: boolean;
-  metadata: SecretObject['metadata'] & {
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    ownerReferences: OwnerReference[];
-  };
-}
+export type DkimSecret = {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: ChildMetadata & { annotations: Record<string, string> };
+  type: 'Opaque';
+  immutable: true;
+  data: { 'private.pem': string; domain: string; selector: string };
+};
 
 export function dkimSecretName(domain: MailDomain, selector: string): string {
   return `${domain.metadata.name}-dkim-${selector}`;
 }
 
 export function dkimSecret(domain: MailDomain, selector: string, privateKeyPem: string, state: DkimKeyState, now: Date): DkimSecret {
+  const metadata = domainChildMetadata(domain, dkimSecretName(domain, selector));
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: dkimSecretName(domain, selector),
-      namespace: domain.metadata.namespace,
-      labels: { ...managedByLabel, [domainLabel]: domain.metadata.name, [selectorLabel]: selector },
+      ...metadata,
+      labels: { ...metadata.labels, [selectorLabel]: selector },
       annotations: { [stateAnnotation]: state, [createdAnnotation]: now.toISOString() },
-      ownerReferences: [ownerReference('MailDomain', domain.metadata)],
     },
     type: 'Opaque',
     immutable: true,

@@ -56,15 +56,13 @@ export function createBundleReconciler(options: BundleReconcilerOptions): () => 
 
   /** Writes the bundle's objects, skipping those a previous (perhaps interrupted) write already brought to this revision. */
   const writeBundle = async (result: RenderResult): Promise<number> => {
-    const objects = bundleObjects(result, target) as { apiVersion: string; kind: string; metadata: { name: string; namespace: string } }[];
+    const { configMap, secrets } = bundleObjects(result, target);
     let written = 0;
     // Secrets first: a ConfigMap of a new revision must never refer to keys the MTA cannot see yet.
-    for (const object of [...objects.slice(1), objects[0]]) {
-      if (!object) continue;
+    for (const object of [...secrets, configMap]) {
       const current = await client.get({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata.namespace, name: object.metadata.name });
-      const annotations = (current?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
-      if (annotations?.[revisionAnnotation] === result.bundle.revision) continue;
-      await client.apply(object as never);
+      if (current?.metadata.annotations?.[revisionAnnotation] === result.bundle.revision) continue;
+      await client.apply(object);
       written += 1;
     }
     return written;

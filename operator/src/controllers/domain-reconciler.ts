@@ -71,7 +71,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const plan = planRotation(spec, keys.map((k) => ({ ...k })), { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs });
     for (const c of plan.create) {
       const pair = await generateDkimKeyAsync(c.algorithm);
-      const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now) as never);
+      const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now));
       if (created) options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyGenerated, note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
     }
     const secretOf = (selector: string) => keys.find((k) => k.selector === selector)?.secretName as string;
@@ -100,8 +100,8 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
       return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
     }
-    const applied = await client.apply(certificate as never);
-    const ready = ((applied.status as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
+    const applied = await client.apply(certificate);
+    const ready = applied.status?.conditions?.find((c) => c.type === 'Ready'); // cert-manager's own Ready
     if (ready?.status === 'True') return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` };
     return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
   }
@@ -115,9 +115,9 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     }
     const report = state.lastRender?.domains.find((r) => r.namespace === domain.metadata.namespace && r.name === domain.metadata.name);
     if (!report) return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' };
-    const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl) as never);
-    const observed = (applied.status as { observedGeneration?: number } | undefined)?.observedGeneration;
-    const generation = (applied.metadata as { generation?: number }).generation;
+    const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl));
+    const observed = applied.status?.observedGeneration;
+    const generation = applied.metadata.generation;
     return observed !== undefined && observed === generation
       ? { type: conditionTypes.dnsPublished, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' }
       : { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' };

@@ -24,7 +24,7 @@ export const fieldManager = 'stafette-operator';
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [key: string]: unknown };
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; annotations?: Record<string, string>; [key: string]: unknown };
   [key: string]: unknown;
 }
 
@@ -37,8 +37,8 @@ export interface EventInput {
 }
 
 export interface KubeClient {
-  /** Server-side apply, forcing ownership of the fields we set. */
-  apply(object: KubeObject): Promise<KubeObject>;
+  /** Server-side apply, forcing ownership of the fields we set; resolves to the object as stored. */
+  apply<T extends KubeObject>(object: T): Promise<T>;
   /** Creates an object; resolves false when it exists already. */
   createIfAbsent(object: KubeObject): Promise<boolean>;
   /** Server-side apply of `status` on a Stafette resource's status subresource. */
@@ -91,7 +91,8 @@ export function kubeClient(kc: KubeConfig): KubeClient {
     async apply(object) {
       const copy = { ...object, metadata: { ...object.metadata } };
       delete copy.metadata.resourceVersion;
-      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as KubeObject;
+      // The API server answers with the stored object of the same kind: what was applied, plus what others (status) wrote.
+      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as typeof object;
     },
     async createIfAbsent(object) {
       try {
