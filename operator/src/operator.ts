@@ -74,7 +74,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const controller = key === 'bundle' ? 'bundle' : 'domain';
     const end = metrics.reconcileSeconds.startTimer({ controller });
     try {
-      if (key === 'bundle') await reconcileBundle();
+      if (key === 'bundle') await bundleReconciler.reconcile();
       else await reconcileDomain(key.slice('domain/'.length));
       metrics.reconciles.inc({ controller, result: 'success' });
       queue.forget(key);
@@ -110,8 +110,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }, { logger, onError });
   const watched: Pick<WatchedResource<unknown>, 'synced' | 'stop'>[] = [domains, mailboxes, relays, secrets];
 
-  const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys, lastRender: null };
-  const reconcileBundle = createBundleReconciler({
+  const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
+  const bundleReconciler = createBundleReconciler({
     state, client, target: options.bundle, now, logger,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -128,6 +128,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const reconcileDomain = createDomainReconciler({
     state, client, now, logger, resolver,
+    latestRender: bundleReconciler.latestRender,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
     pollMs: options.pollMs,

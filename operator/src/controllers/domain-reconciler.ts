@@ -15,7 +15,7 @@ import { dkimRecordText } from '../render/dns-records.ts';
 import { sameStatus, type ConditionInput } from '../status/conditions.ts';
 import { domainStatus } from '../status/resource-status.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
-import { issuesByResource } from './bundle-reconciler.ts';
+import type { RenderFindings } from '../render/findings.ts';
 import { secretValue } from '../render/input.ts';
 
 export interface TxtResolver {
@@ -24,6 +24,8 @@ export interface TxtResolver {
 
 export interface DomainReconcilerOptions {
   state: ClusterState;
+  /** What the bundle reconciler's latest render found; null before the first render. */
+  latestRender: () => RenderFindings | null;
   client: KubeClient;
   now: () => Date;
   logger: Logger;
@@ -113,7 +115,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
       return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
     }
-    const report = state.lastRender?.domains.find((r) => r.namespace === domain.metadata.namespace && r.name === domain.metadata.name);
+    const report = options.latestRender()?.reportOf(domain.metadata.namespace ?? 'default', domain.metadata.name);
     if (!report) return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' };
     const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl));
     const observed = applied.status?.observedGeneration;
@@ -126,12 +128,12 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
   return async function reconcileDomain(key: string) {
     const [namespace, name] = key.split('/') as [string, string];
     const domain = state.domains.get(namespace, name);
-    if (!domain || domain.metadata.deletionTimestamp || !state.lastRender) return;
+    const findings = options.latestRender();
+    if (!domain || domain.metadata.deletionTimestamp || !findings) return;
     const now = options.now();
     const spec = applyDefaults(schema, domain.spec) as MailDomainSpecResolved;
-    const render = state.lastRender;
-    const report = render.domains.find((r) => r.namespace === namespace && r.name === name);
-    const issues = issuesByResource(render.issues).get(`MailDomain/${namespace}/${name}`) ?? [];
+    const report = findings.reportOf(namespace, name);
+    const issues = findings.issuesOf({ kind: 'MailDomain', namespace, name });
     const conflicted = issues.some((i) => i.reason === issueReasons.domainConflict);
 
     let recheck: number | null = null;
@@ -154,7 +156,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (dns.status === 'Unknown' && dns.reason === reasons.publishing) recheck = Math.min(recheck ?? poll, poll);
 
     const keys = state.dkimKeys.keysOf(domain);
-    const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);
+    const signing = new Set(report ? findings.signingSelectorsOf(spec.domain) : []);
     const status = domainStatus(
       { namespace, name, generation: domain.metadata.generation, status: domain.status },
       issues,
@@ -162,7 +164,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       {
         dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa-2048', secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
         // A key the cluster has but the last render has not seen yet counts as pending too.
-        missingSelectors: conflicted ? [] : [...render.missingDkimKeys.filter((m) => m.namespace === namespace && m.name === name).map((m) => m.selector), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
+        missingSelectors: conflicted ? [] : [...findings.missingSelectorsOf(namespace, name), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
         certificate,
         dns,
       },

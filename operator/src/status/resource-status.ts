@@ -1,9 +1,11 @@
 // The status of each resource, computed from what render() found and what the
 // domain's children look like. Pure: the controllers only read and write.
-import { conditionTypes, issueReasons, reasons, type MailboxStatus, type RelayStatus, type MailDomainStatus } from '../../../crds/src/index.ts';
-import type { RenderIssue } from '../render/issues.ts';
+import { conditionTypes, issueReasons, reasons, type Mailbox, type MailboxStatus, type Relay, type RelayStatus, type MailDomainStatus } from '../../../crds/src/index.ts';
+import { refOf } from '../render/context.ts';
+import type { RenderFindings } from '../render/findings.ts';
+import type { RenderIssue, ResourceRef } from '../render/issues.ts';
 import type { DomainReport } from '../render/render.ts';
-import { mergeConditions, ready, type ConditionInput } from './conditions.ts';
+import { mergeConditions, ready, sameStatus, type ConditionInput } from './conditions.ts';
 
 export interface ObjectRef {
   namespace: string;
@@ -24,6 +26,20 @@ export function simpleStatus(object: ObjectRef, issues: RenderIssue[], now: Date
     ? ready(false, errors[0]?.reason ?? reasons.invalid, issueSummary(errors))
     : ready(true, reasons.configured, warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration');
   return { observedGeneration: object.generation, conditions: mergeConditions(object.status?.conditions, [condition], object.generation, now) };
+}
+
+/** A status to write: it says something its resource does not carry yet. */
+export interface StatusChange extends ResourceRef {
+  status: MailboxStatus | RelayStatus | MailDomainStatus;
+}
+
+/** The Mailboxes' or Relays' statuses, from what render found about each, where they changed. */
+export function simpleStatusChanges(kind: 'Mailbox' | 'Relay', objects: readonly (Mailbox | Relay)[], findings: RenderFindings, now: Date): StatusChange[] {
+  return objects.flatMap((object) => {
+    const ref = refOf(kind, object.metadata);
+    const status = simpleStatus({ ...ref, generation: object.metadata.generation, status: object.status }, findings.issuesOf(ref), now);
+    return sameStatus(object.status, status) ? [] : [{ ...ref, status }];
+  });
 }
 
 export interface DomainChildren {
