@@ -3,20 +3,20 @@
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
-import { conditionTypes, events, issueReasons, reasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { conditionTypes, events, issueReasons, reasons, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';
+import type { ClusterState } from '../cluster/cluster-state.ts';
 import { generateDkimKeyAsync } from '../dkim/keys.ts';
 import { planRotation } from '../dkim/rotation.ts';
 import { describeApiError, type EventInput, type KubeClient } from '../kube/client.ts';
 import { dkimRecordText } from '../render/dns-records.ts';
-import { sameStatus, type ConditionInput } from '../status/conditions.ts';
-import { domainStatus } from '../status/resource-status.ts';
-import type { ClusterState } from '../cluster/cluster-state.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import { secretValue } from '../render/input.ts';
+import { sameStatus, type ConditionInput } from '../status/conditions.ts';
+import { domainStatus } from '../status/resource-status.ts';
 
 export interface TxtResolver {
   resolveTxt(name: string): Promise<string[][]>;
@@ -125,7 +125,17 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       : { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' };
   }
 
+  /** A child that could not be written is reported on its condition; the other children still are. */
+  async function orApplyFailed(type: ConditionType, reconcileChild: () => Promise<ConditionInput>): Promise<ConditionInput> {
+    try {
+      return await reconcileChild();
+    } catch (error) {
+      return { type, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
+    }
+  }
+
   return async function reconcileDomain(key: string) {
+    // Fetch: the domain from the cache, what the latest render found about it.
     const [namespace, name] = key.split('/') as [string, string];
     const domain = state.domains.get(namespace, name);
     const findings = options.latestRender();
@@ -136,25 +146,17 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const issues = findings.issuesOf({ kind: 'MailDomain', namespace, name });
     const conflicted = issues.some((i) => i.reason === issueReasons.domainConflict);
 
+    // Apply: the children. A domain that lost a conflict gets no keys of its own.
     let recheck: number | null = null;
     if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
-    let certificate: ConditionInput;
-    let dns: ConditionInput;
-    try {
-      certificate = await reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`);
-    } catch (error) {
-      certificate = { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
-    }
-    try {
-      dns = await reconcileDns(domain, spec);
-    } catch (error) {
-      dns = { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
-    }
+    const certificate = await orApplyFailed(conditionTypes.certificateReady, () => reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`));
+    const dns = await orApplyFailed(conditionTypes.dnsPublished, () => reconcileDns(domain, spec));
     // Certificates and DNSEndpoints are not watched: look again while they settle.
     const poll = options.pollMs ?? 30_000;
     if (certificate.status === 'Unknown' && certificate.reason === reasons.issuing) recheck = Math.min(recheck ?? poll, poll);
     if (dns.status === 'Unknown' && dns.reason === reasons.publishing) recheck = Math.min(recheck ?? poll, poll);
 
+    // Status: patched once, only when it changed.
     const keys = state.dkimKeys.keysOf(domain);
     const signing = new Set(report ? findings.signingSelectorsOf(spec.domain) : []);
     const status = domainStatus(
