@@ -14,10 +14,10 @@ import { crdFiles, group, version, type MailDomain, type Mailbox, type Relay } f
 import type { Logger } from '../../mta/src/ops/logger.ts';
 import type { BundleTarget } from './children/bundle-objects.ts';
 import { domainLabel } from './children/owner.ts';
-import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import type { ClusterState } from './cluster/cluster-state.ts';
+import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
+import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
-import { DkimKeyIndex, type CachedSecret } from './dkim/key-index.ts';
 import { startOpsServer, type OpsServer } from '../../mta/src/ops/http-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';

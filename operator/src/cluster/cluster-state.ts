@@ -2,9 +2,9 @@
 // resources, and the DKIM keys among the cached Secrets.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
-import type { CachedSecret, DkimKeyIndex } from '../dkim/key-index.ts';
 import type { WatchedResource } from '../kube/informer.ts';
 import type { RenderInput } from '../render/input.ts';
+import type { CachedSecret, DkimKeyIndex } from './dkim-key-index.ts';
 
 export type Watched<T> = Pick<WatchedResource<T & KubernetesObject>, 'list' | 'get'>;
 
