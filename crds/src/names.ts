@@ -38,6 +38,12 @@ export interface Condition {
   message: string;
 }
 
+/**
+ * Where a DKIM key is in its rotation, as MailDomain status.dkim.selectors[].state reports
+ * it: Published (in DNS, not signing yet), Signing, or Retiring (still in DNS, no longer signing).
+ */
+export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
+
 /** Ready on every kind; the other three on MailDomains. */
 export const conditionTypes = {
   ready: 'Ready',

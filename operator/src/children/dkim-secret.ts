@@ -2,7 +2,7 @@
 // immutable because a key that is published in DNS must never change under the same
 // selector; a new key always gets a new selector. The key's rotation state is kept in
 // an annotation, since metadata stays writable on an immutable Secret.
-import type { MailDomain } from '../../../crds/src/index.ts';
+import type { DkimKeyState, MailDomain } from '../../../crds/src/index.ts';
 import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
 import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
@@ -14,7 +14,6 @@ export const stateAnnotation = 'stafette.dev/dkim-state';
 export const createdAnnotation = 'stafette.dev/created-at';
 /** When a retiring key stopped signing; it is deleted a retention period later. */
 export const retiringAnnotation = 'stafette.dev/retiring-since';
-export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
 
 export type DkimSecret = {
   apiVersion: 'v1';

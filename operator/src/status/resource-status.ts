@@ -1,6 +1,6 @@
 // The status of each resource, computed from what render() found and what the
 // domain's children look like. Pure: the controllers only read and write.
-import { conditionTypes, issueReasons, reasons, type Mailbox, type MailboxStatus, type Relay, type RelayStatus, type MailDomainStatus } from '../../../crds/src/index.ts';
+import { conditionTypes, issueReasons, reasons, type Mailbox, type MailboxStatus, type Relay, type RelayStatus, type MailDomainStatus, type DkimKeyState } from '../../../crds/src/index.ts';
 import { refOf } from '../render/context.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import type { RenderIssue, ResourceRef } from '../render/issues.ts';
@@ -44,7 +44,7 @@ export function simpleStatusChanges(kind: 'Mailbox' | 'Relay', objects: readonly
 
 export interface DomainChildren {
   /** Selectors with a key Secret, with their state. */
-  dkim: { name: string; algorithm: string; secretName: string; state: 'Published' | 'Signing' | 'Retiring'; createdAt?: string }[];
+  dkim: { name: string; algorithm: string; secretName: string; state: DkimKeyState; createdAt?: string }[];
   /** Selectors the spec needs that have no key yet. */
   missingSelectors: string[];
   certificate: ConditionInput;
