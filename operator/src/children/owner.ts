@@ -1,6 +1,7 @@
-// Owner references from a Stafette resource to what the operator creates for it, so
-// that deleting the resource lets the garbage collector delete its children. Owners
-// and children always share a namespace (cross-namespace owners are not allowed).
+// The metadata every child carries: the operator's labels and an owner reference from
+// the Stafette resource it was made for, so that deleting the resource lets the garbage
+// collector delete its children. Owners and children always share a namespace
+// (cross-namespace owners are not allowed).
 import { apiVersion, type Kind, type MailDomain, type ObjectMeta } from '../../../crds/src/index.ts';
 
 export interface OwnerReference {
