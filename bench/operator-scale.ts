@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { conditionTypes } from '../crds/src/index.ts';
 import { startKubeApiServer } from '../test/harness/kube-apiserver.ts';
 import { freePort, startProcess, stopAll, waitFor } from '../test/harness/process.ts';
 
@@ -54,7 +55,7 @@ try {
 
   await waitFor('every MailDomain Ready and every mailbox in the bundle', async () => {
     const list = JSON.parse(await kube.ok(['get', 'maildomains', '-n', ns, '-o', 'json'], { timeoutMs: 120_000 })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    const ready = list.items.filter((i) => i.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const ready = list.items.filter((i) => i.status?.conditions?.some((c) => c.type === conditionTypes.ready && c.status === 'True')).length;
     if (ready < domains) return undefined;
     const cm = JSON.parse(await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', ns, '-o', 'json'])) as { binaryData: Record<string, string> };
     const bundle = JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64')).toString()) as { mailboxes: unknown[] };

@@ -38,9 +38,79 @@ export interface Condition {
   message: string;
 }
 
+/**
+ * Where a DKIM key is in its rotation, as MailDomain status.dkim.selectors[].state reports
+ * it: Published (in DNS, not signing yet), Signing, or Retiring (still in DNS, no longer signing).
+ */
+export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
+
+/** Ready on every kind; the other three on MailDomains. */
 export const conditionTypes = {
   ready: 'Ready',
   dkimKeyReady: 'DKIMKeyReady',
   certificateReady: 'CertificateReady',
   dnsPublished: 'DNSPublished',
+} as const;
+export type ConditionType = (typeof conditionTypes)[keyof typeof conditionTypes];
+
+/**
+ * What render() finds wrong with a resource as written, reported on the field at fault.
+ * An error's reason is also the reason of the resource's Ready=False.
+ */
+export const issueReasons = {
+  invalidSpec: 'InvalidSpec',
+  domainConflict: 'DomainConflict',
+  domainNotFound: 'DomainNotFound',
+  addressConflict: 'AddressConflict',
+  invalidAddress: 'InvalidAddress',
+  passwordSecretNotFound: 'PasswordSecretNotFound',
+  passwordKeyNotFound: 'PasswordKeyNotFound',
+  webhookSecretNotFound: 'WebhookSecretNotFound',
+  aliasTargetNotFound: 'AliasTargetNotFound',
+  aliasLoop: 'AliasLoop',
+  catchAllTargetNotFound: 'CatchAllTargetNotFound',
+  forwardTargetNotFound: 'ForwardTargetNotFound',
+  relayNotFound: 'RelayNotFound',
+  relayConflict: 'RelayConflict',
+  senderDomainNotOwned: 'SenderDomainNotOwned',
+  relayCredentialsNotFound: 'RelayCredentialsNotFound',
+  dkimKeyMissing: 'DKIMKeyMissing',
+  postmasterMissing: 'PostmasterMissing',
+} as const;
+export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
+
+/** The reasons of the conditions, besides the issue reasons above. */
+export const reasons = {
+  // Ready
+  /** A Mailbox or Relay in the bundle. */
+  configured: 'Configured',
+  /** A MailDomain whose mail is received and signed. */
+  serving: 'Serving',
+  /** Not ready for a reason no issue names. */
+  invalid: 'Invalid',
+  dkimKeyPending: 'DKIMKeyPending',
+  // DKIMKeyReady
+  keyReady: 'KeyReady',
+  keyPending: 'KeyPending',
+  // CertificateReady (a False one is also the domain's Ready reason)
+  defaultCertificate: 'DefaultCertificate',
+  secretFound: 'SecretFound',
+  secretNotFound: 'SecretNotFound',
+  certManagerNotInstalled: 'CertManagerNotInstalled',
+  issuing: 'Issuing',
+  issued: 'Issued',
+  // DNSPublished
+  publishedByHand: 'PublishedByHand',
+  externalDnsNotInstalled: 'ExternalDNSNotInstalled',
+  notRendered: 'NotRendered',
+  publishing: 'Publishing',
+  published: 'Published',
+  // CertificateReady and DNSPublished
+  applyFailed: 'ApplyFailed',
+} as const;
+
+/** The Events the operator records: each reason with the action it reports. */
+export const events = {
+  dkimKeyGenerated: { reason: 'DKIMKeyGenerated', action: 'GenerateKey' },
+  dkimKeyRotated: { reason: 'DKIMKeyRotated', action: 'RotateKey' },
 } as const;

@@ -14,9 +14,9 @@ import { crdFiles, group, version, type MailDomain, type Mailbox, type Relay } f
 import type { Logger } from '../../mta/src/ops/logger.ts';
 import type { BundleTarget } from './children/bundle-objects.ts';
 import { domainLabel } from './children/owner.ts';
+import type { ClusterState } from './cluster/cluster-state.ts';
+import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
-import type { ClusterState } from './controllers/cluster-state.ts';
-import { DkimKeyIndex } from './controllers/dkim-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../mta/src/ops/http-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
@@ -24,7 +24,6 @@ import { customResourceSource, secretSource, watchResource, type WatchedResource
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
 import { WorkQueue } from './kube/workqueue.ts';
 import { operatorMetrics, type OperatorMetrics } from './metrics.ts';
-import type { SecretObject } from './render/input.ts';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -75,7 +74,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const controller = key === 'bundle' ? 'bundle' : 'domain';
     const end = metrics.reconcileSeconds.startTimer({ controller });
     try {
-      if (key === 'bundle') await reconcileBundle();
+      if (key === 'bundle') await bundleReconciler.reconcile();
       else await reconcileDomain(key.slice('domain/'.length));
       metrics.reconciles.inc({ controller, result: 'success' });
       queue.forget(key);
@@ -90,7 +89,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const enqueue = (key: string) => { if (leading) queue.add(key); };
   // Declared before the Secret informer, whose events invalidate it.
-  const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list() as never);
+  const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
   const domains = watchResource<MailDomain & KubernetesObject>(options.kubeConfig, 'maildomains', crd(crdFiles.MailDomain.plural), (d) => {
@@ -99,20 +98,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }, { logger, onError });
   const mailboxes = watchResource<Mailbox & KubernetesObject>(options.kubeConfig, 'mailboxes', crd(crdFiles.Mailbox.plural), () => enqueue('bundle'), { logger, onError });
   const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), { logger, onError });
-  const secrets = watchResource<SecretObject & KubernetesObject>(options.kubeConfig, 'secrets', scopes.map((ns) => secretSource(options.kubeConfig, ns)), (s) => {
+  const secrets = watchResource<CachedSecret & KubernetesObject>(options.kubeConfig, 'secrets', scopes.map((ns) => secretSource(options.kubeConfig, ns)), (s) => {
     // The bundle itself is a Secret we write: its events must not trigger a render.
     if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
     enqueue('bundle');
-    const owner = (s.metadata.labels as Record<string, string> | undefined)?.[domainLabel];
+    const owner = s.metadata.labels?.[domainLabel];
     if (owner) {
       dkimKeys.invalidate();
       enqueue(`domain/${s.metadata.namespace}/${owner}`);
     }
   }, { logger, onError });
-  const watched: WatchedResource<KubernetesObject>[] = [domains, mailboxes, relays, secrets] as never;
+  const watched: Pick<WatchedResource<unknown>, 'synced' | 'stop'>[] = [domains, mailboxes, relays, secrets];
 
-  const state: ClusterState = { domains, mailboxes, relays, secrets: secrets as never, dkimKeys, lastRender: null };
-  const reconcileBundle = createBundleReconciler({
+  const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
+  const bundleReconciler = createBundleReconciler({
     state, client, target: options.bundle, now, logger,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -129,6 +128,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
   const reconcileDomain = createDomainReconciler({
     state, client, now, logger, resolver,
+    latestRender: bundleReconciler.latestRender,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
     pollMs: options.pollMs,

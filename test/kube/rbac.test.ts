@@ -3,6 +3,7 @@
 // when the admin impersonates it (kubectl --as) and when it presents its own token.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { apiVersion } from '../../crds/src/index.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 
 const ns = 'rbac';
@@ -96,9 +97,9 @@ describe('RBAC on the harness API server', () => {
     // The token is a credential: it is never printed, only used.
     const token = (await kube.ok(['create', 'token', 'operator', '-n', ns, '--duration=10m'])).trim();
     const auth = { token };
-    const mine = await kube.request({ path: `/apis/stafette.dev/v1alpha1/namespaces/${ns}/maildomains` }, auth);
+    const mine = await kube.request({ path: `/apis/${apiVersion}/namespaces/${ns}/maildomains` }, auth);
     assert.equal(mine.status, 200, mine.body);
-    const theirs = await kube.request({ path: `/apis/stafette.dev/v1alpha1/namespaces/${other}/maildomains` }, auth);
+    const theirs = await kube.request({ path: `/apis/${apiVersion}/namespaces/${other}/maildomains` }, auth);
     assert.equal(theirs.status, 403);
     const secrets = await kube.request({ path: `/api/v1/namespaces/${ns}/secrets` }, auth);
     assert.equal(secrets.status, 403);
@@ -119,7 +120,7 @@ describe('RBAC on the harness API server', () => {
   });
 
   test('a request with a forged token is refused as unauthenticated (401)', async () => {
-    const res = await kube.request({ path: `/apis/stafette.dev/v1alpha1/namespaces/${ns}/maildomains` }, { token: 'not-a-token' });
+    const res = await kube.request({ path: `/apis/${apiVersion}/namespaces/${ns}/maildomains` }, { token: 'not-a-token' });
     assert.equal(res.status, 401);
   });
 });

@@ -1,6 +1,7 @@
 // Runs the real operator (in this process) against the harness's real kube-apiserver,
 // as the admin or impersonating a ServiceAccount, and reads back what it wrote.
 import { KubeConfig } from '@kubernetes/client-node';
+import { conditionTypes, type ConditionType } from '../../crds/src/index.ts';
 import { silentLogger } from '../../mta/src/ops/logger.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
 import type { KubeApiServer } from '../harness/kube-apiserver.ts';
@@ -41,13 +42,13 @@ export async function getJson<T = Record<string, unknown>>(kube: KubeApiServer, 
 
 export interface Condition { type: string; status: string; reason: string; message: string }
 
-export async function conditionOf(kube: KubeApiServer, resource: string, namespace: string, type = 'Ready'): Promise<Condition | undefined> {
+export async function conditionOf(kube: KubeApiServer, resource: string, namespace: string, type: ConditionType = conditionTypes.ready): Promise<Condition | undefined> {
   const object = await getJson<{ status?: { conditions?: Condition[] } }>(kube, ['get', resource, '-n', namespace]);
   return object.status?.conditions?.find((c) => c.type === type);
 }
 
 /** Waits until the resource's condition has the status (and reason, if given). */
-export async function waitForCondition(kube: KubeApiServer, resource: string, namespace: string, status: string, reason?: string, type = 'Ready', timeoutMs = 30_000): Promise<Condition> {
+export async function waitForCondition(kube: KubeApiServer, resource: string, namespace: string, status: string, reason?: string, type: ConditionType = conditionTypes.ready, timeoutMs = 30_000): Promise<Condition> {
   return await waitFor(`${resource} ${type}=${status}${reason ? ` (${reason})` : ''}`, async () => {
     const c = await conditionOf(kube, resource, namespace, type);
     return c && c.status === status && (!reason || c.reason === reason) ? c : undefined;

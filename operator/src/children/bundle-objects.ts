@@ -2,7 +2,7 @@
 // mta/src/config/bundle-files.ts for the layout and why the secret part is sharded).
 import type { RenderResult } from '../render/render.ts';
 import { configFileName, encodeBundleFiles, secretShardFileName } from '../../../mta/src/config/bundle-files.ts';
-import { managedByLabel } from './owner.ts';
+import { managedByLabel, type ChildMetadata } from './owner.ts';
 
 export const revisionAnnotation = 'stafette.dev/bundle-revision';
 
@@ -17,22 +17,28 @@ export function bundleSecretName(target: BundleTarget, index: number): string {
   return `${target.name}-secrets-${index}`;
 }
 
-export function bundleObjects(result: Pick<RenderResult, 'bundle' | 'secrets'>, target: BundleTarget): Record<string, unknown>[] {
+type BundleObjectMetadata = ChildMetadata & { namespace: string; annotations: Record<string, string> };
+
+export type BundleConfigMap = { apiVersion: 'v1'; kind: 'ConfigMap'; metadata: BundleObjectMetadata; binaryData: Record<string, string> };
+export type BundleSecret = { apiVersion: 'v1'; kind: 'Secret'; metadata: BundleObjectMetadata; type: 'Opaque'; data: Record<string, string> };
+
+/** The ConfigMap and the Secret shards of one revision, each annotated with it. */
+export function bundleObjects(result: Pick<RenderResult, 'bundle' | 'secrets'>, target: BundleTarget): { configMap: BundleConfigMap; secrets: BundleSecret[] } {
   const files = encodeBundleFiles(result.bundle, result.secrets, target.shards);
-  const metadata = (name: string) => ({
+  const metadata = (name: string): BundleObjectMetadata => ({
     name,
     namespace: target.namespace,
     labels: { ...managedByLabel, 'app.kubernetes.io/component': 'bundle' },
     annotations: { [revisionAnnotation]: result.bundle.revision },
   });
-  return [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(target.name), binaryData: { [configFileName]: files.config.toString('base64') } },
-    ...files.secretShards.map((shard, i) => ({
+  return {
+    configMap: { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(target.name), binaryData: { [configFileName]: files.config.toString('base64') } },
+    secrets: files.secretShards.map((shard, i) => ({
       apiVersion: 'v1',
       kind: 'Secret',
       metadata: metadata(bundleSecretName(target, i)),
       type: 'Opaque',
       data: { [secretShardFileName(i, target.shards)]: shard.toString('base64') },
     })),
-  ];
+  };
 }

@@ -1,20 +1,29 @@
 // The cert-manager Certificate for a domain's hostname (cert-manager.io/v1). Written
 // as plain data: cert-manager is optional, so the operator must not depend on its types.
 import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
-import { domainLabel, managedByLabel, ownerReference } from './owner.ts';
+import { domainChildMetadata, type ChildMetadata } from './owner.ts';
 
-export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Record<string, unknown> | null {
+export type Certificate = {
+  apiVersion: 'cert-manager.io/v1';
+  kind: 'Certificate';
+  metadata: ChildMetadata;
+  spec: {
+    secretName: string;
+    dnsNames: string[];
+    issuerRef: { name: string; kind: string; group: string };
+    privateKey: { algorithm: 'ECDSA'; size: number; rotationPolicy: 'Always' };
+  };
+  /** Written by cert-manager. */
+  status?: { conditions?: { type: string; status: string; message?: string }[] };
+};
+
+export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Certificate | null {
   const issuer = spec.tls?.issuerRef;
   if (!issuer) return null;
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
-    metadata: {
-      name: `${domain.metadata.name}-tls`,
-      namespace: domain.metadata.namespace,
-      labels: { ...managedByLabel, [domainLabel]: domain.metadata.name },
-      ownerReferences: [ownerReference('MailDomain', domain.metadata)],
-    },
+    metadata: domainChildMetadata(domain, `${domain.metadata.name}-tls`),
     spec: {
       secretName: spec.tls?.secretName ?? `${domain.metadata.name}-tls`,
       dnsNames: [hostname],

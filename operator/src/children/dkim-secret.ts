@@ -2,41 +2,41 @@
 // immutable because a key that is published in DNS must never change under the same
 // selector; a new key always gets a new selector. The key's rotation state is kept in
 // an annotation, since metadata stays writable on an immutable Secret.
-import type { MailDomain } from '../../../crds/src/index.ts';
+import type { DkimKeyState, MailDomain } from '../../../crds/src/index.ts';
 import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
 import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
 import { secretValue } from '../render/input.ts';
-import { domainLabel, managedByLabel, ownerReference, type OwnerReference } from './owner.ts';
+import { domainChildMetadata, type ChildMetadata } from './owner.ts';
 
 export const selectorLabel = 'stafette.dev/dkim-selector';
 export const stateAnnotation = 'stafette.dev/dkim-state';
 export const createdAnnotation = 'stafette.dev/created-at';
-export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
+/** When a retiring key stopped signing; it is deleted a retention period later. */
+export const retiringAnnotation = 'stafette.dev/retiring-since';
 
-export interface DkimSecret extends SecretObject {
-  immutable: boolean;
-  metadata: SecretObject['metadata'] & {
-    labels: Record<string, string>;
-    annotations: Record<string, string>;
-    ownerReferences: OwnerReference[];
-  };
-}
+export type DkimSecret = {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: ChildMetadata & { annotations: Record<string, string> };
+  type: 'Opaque';
+  immutable: true;
+  data: { 'private.pem': string; domain: string; selector: string };
+};
 
 export function dkimSecretName(domain: MailDomain, selector: string): string {
   return `${domain.metadata.name}-dkim-${selector}`;
 }
 
 export function dkimSecret(domain: MailDomain, selector: string, privateKeyPem: string, state: DkimKeyState, now: Date): DkimSecret {
+  const metadata = domainChildMetadata(domain, dkimSecretName(domain, selector));
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: dkimSecretName(domain, selector),
-      namespace: domain.metadata.namespace,
-      labels: { ...managedByLabel, [domainLabel]: domain.metadata.name, [selectorLabel]: selector },
+      ...metadata,
+      labels: { ...metadata.labels, [selectorLabel]: selector },
       annotations: { [stateAnnotation]: state, [createdAnnotation]: now.toISOString() },
-      ownerReferences: [ownerReference('MailDomain', domain.metadata)],
     },
     type: 'Opaque',
     immutable: true,

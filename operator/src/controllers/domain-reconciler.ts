@@ -3,21 +3,20 @@
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
-import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { conditionTypes, events, issueReasons, reasons, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../mta/src/ops/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
-import { dkimSecret, stateAnnotation } from '../children/dkim-secret.ts';
+import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';
+import type { ClusterState } from '../cluster/cluster-state.ts';
 import { generateDkimKeyAsync } from '../dkim/keys.ts';
 import { planRotation } from '../dkim/rotation.ts';
 import { describeApiError, type EventInput, type KubeClient } from '../kube/client.ts';
 import { dkimRecordText } from '../render/dns-records.ts';
+import type { RenderFindings } from '../render/findings.ts';
+import { secretValue } from '../render/input.ts';
 import { sameStatus, type ConditionInput } from '../status/conditions.ts';
 import { domainStatus } from '../status/resource-status.ts';
-import type { ClusterState } from './cluster-state.ts';
-import { retiringAnnotation } from './dkim-keys.ts';
-import { issuesByResource } from './bundle-reconciler.ts';
-import { secretValue } from '../render/input.ts';
 
 export interface TxtResolver {
   resolveTxt(name: string): Promise<string[][]>;
@@ -25,6 +24,8 @@ export interface TxtResolver {
 
 export interface DomainReconcilerOptions {
   state: ClusterState;
+  /** What the bundle reconciler's latest render found; null before the first render. */
+  latestRender: () => RenderFindings | null;
   client: KubeClient;
   now: () => Date;
   logger: Logger;
@@ -72,8 +73,8 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const plan = planRotation(spec, keys.map((k) => ({ ...k })), { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs });
     for (const c of plan.create) {
       const pair = await generateDkimKeyAsync(c.algorithm);
-      const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now) as never);
-      if (created) options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyGenerated', action: 'GenerateKey', note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
+      const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now));
+      if (created) options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyGenerated, note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
     }
     const secretOf = (selector: string) => keys.find((k) => k.selector === selector)?.secretName as string;
     const ns = domain.metadata.namespace ?? 'default';
@@ -82,7 +83,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     }
     for (const selector of plan.promote) {
       await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Signing' });
-      options.event({ regarding: regarding(domain), type: 'Normal', reason: 'DKIMKeyRotated', action: 'RotateKey', note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
+      options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyRotated, note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
     }
     for (const name of plan.delete) await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name });
     return plan.recheckInMs;
@@ -92,70 +93,72 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const ns = domain.metadata.namespace ?? 'default';
     const certificate = certificateFor(domain, spec, hostname);
     if (!certificate) {
-      if (!spec.tls?.secretName) return { type: 'CertificateReady', status: 'True', reason: 'DefaultCertificate', message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
+      if (!spec.tls?.secretName) return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
       const secret = state.secrets.get(ns, spec.tls.secretName);
       return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
-        ? { type: 'CertificateReady', status: 'True', reason: 'SecretFound', message: `using Secret ${spec.tls.secretName}` }
-        : { type: 'CertificateReady', status: 'False', reason: 'SecretNotFound', message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
+        ? { type: conditionTypes.certificateReady, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` }
+        : { type: conditionTypes.certificateReady, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
     }
     if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
-      return { type: 'CertificateReady', status: 'Unknown', reason: 'CertManagerNotInstalled', message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
+      return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
     }
-    const applied = await client.apply(certificate as never);
-    const ready = ((applied.status as { conditions?: { type: string; status: string; message?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Ready');
-    if (ready?.status === 'True') return { type: 'CertificateReady', status: 'True', reason: 'Issued', message: `cert-manager issued ${hostname}` };
-    return { type: 'CertificateReady', status: 'Unknown', reason: 'Issuing', message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
+    const applied = await client.apply(certificate);
+    const ready = applied.status?.conditions?.find((c) => c.type === 'Ready'); // cert-manager's own Ready
+    if (ready?.status === 'True') return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` };
+    return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
   }
 
   async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ConditionInput> {
     if (spec.dns.publish !== 'externalDNS') {
-      return { type: 'DNSPublished', status: 'Unknown', reason: 'PublishedByHand', message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
+      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishedByHand, message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
     }
     if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
-      return { type: 'DNSPublished', status: 'Unknown', reason: 'ExternalDNSNotInstalled', message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
+      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
     }
-    const report = state.lastRender?.domains.find((r) => r.namespace === domain.metadata.namespace && r.name === domain.metadata.name);
-    if (!report) return { type: 'DNSPublished', status: 'Unknown', reason: 'NotRendered', message: 'the domain is not in the bundle' };
-    const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl) as never);
-    const observed = (applied.status as { observedGeneration?: number } | undefined)?.observedGeneration;
-    const generation = (applied.metadata as { generation?: number }).generation;
+    const report = options.latestRender()?.reportOf(domain.metadata.namespace ?? 'default', domain.metadata.name);
+    if (!report) return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' };
+    const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl));
+    const observed = applied.status?.observedGeneration;
+    const generation = applied.metadata.generation;
     return observed !== undefined && observed === generation
-      ? { type: 'DNSPublished', status: 'True', reason: 'Published', message: 'ExternalDNS published the records' }
-      : { type: 'DNSPublished', status: 'Unknown', reason: 'Publishing', message: 'DNSEndpoint written; waiting for ExternalDNS' };
+      ? { type: conditionTypes.dnsPublished, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' }
+      : { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' };
+  }
+
+  /** A child that could not be written is reported on its condition; the other children still are. */
+  async function orApplyFailed(type: ConditionType, reconcileChild: () => Promise<ConditionInput>): Promise<ConditionInput> {
+    try {
+      return await reconcileChild();
+    } catch (error) {
+      return { type, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
+    }
   }
 
   return async function reconcileDomain(key: string) {
+    // Fetch: the domain from the cache, what the latest render found about it.
     const [namespace, name] = key.split('/') as [string, string];
     const domain = state.domains.get(namespace, name);
-    if (!domain || domain.metadata.deletionTimestamp || !state.lastRender) return;
+    const findings = options.latestRender();
+    if (!domain || domain.metadata.deletionTimestamp || !findings) return;
     const now = options.now();
     const spec = applyDefaults(schema, domain.spec) as MailDomainSpecResolved;
-    const render = state.lastRender;
-    const report = render.domains.find((r) => r.namespace === namespace && r.name === name);
-    const issues = issuesByResource(render.issues).get(`MailDomain/${namespace}/${name}`) ?? [];
-    const conflicted = issues.some((i) => i.reason === 'DomainConflict');
+    const report = findings.reportOf(namespace, name);
+    const issues = findings.issuesOf({ kind: 'MailDomain', namespace, name });
+    const conflicted = issues.some((i) => i.reason === issueReasons.domainConflict);
 
+    // Apply: the children. A domain that lost a conflict gets no keys of its own.
     let recheck: number | null = null;
     if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
-    let certificate: ConditionInput;
-    let dns: ConditionInput;
-    try {
-      certificate = await reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`);
-    } catch (error) {
-      certificate = { type: 'CertificateReady', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
-    }
-    try {
-      dns = await reconcileDns(domain, spec);
-    } catch (error) {
-      dns = { type: 'DNSPublished', status: 'Unknown', reason: 'ApplyFailed', message: describeApiError(error) };
-    }
+    const certificate = await orApplyFailed(conditionTypes.certificateReady, () => reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`));
+    const dns = await orApplyFailed(conditionTypes.dnsPublished, () => reconcileDns(domain, spec));
     // Certificates and DNSEndpoints are not watched: look again while they settle.
     const poll = options.pollMs ?? 30_000;
-    if (certificate.status === 'Unknown' && certificate.reason === 'Issuing') recheck = Math.min(recheck ?? poll, poll);
-    if (dns.status === 'Unknown' && dns.reason === 'Publishing') recheck = Math.min(recheck ?? poll, poll);
+    if (certificate.status === 'Unknown' && certificate.reason === reasons.issuing) recheck = Math.min(recheck ?? poll, poll);
+    if (dns.status === 'Unknown' && dns.reason === reasons.publishing) recheck = Math.min(recheck ?? poll, poll);
 
+    // Status: patched once, only when it changed.
     const keys = state.dkimKeys.keysOf(domain);
-    const signing = new Set(report ? render.bundle.domains.find((d) => d.domain === spec.domain)?.dkim.signing ?? [] : []);
+    const signing = new Set(report ? findings.signingSelectorsOf(spec.domain) : []);
     const status = domainStatus(
       { namespace, name, generation: domain.metadata.generation, status: domain.status },
       issues,
@@ -163,15 +166,15 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       {
         dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa-2048', secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
         // A key the cluster has but the last render has not seen yet counts as pending too.
-        missingSelectors: conflicted ? [] : [...render.missingDkimKeys.filter((m) => m.namespace === namespace && m.name === name).map((m) => m.selector), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
+        missingSelectors: conflicted ? [] : [...findings.missingSelectorsOf(namespace, name), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
         certificate,
         dns,
       },
       now,
     );
     if (!sameStatus(domain.status, status)) {
-      await client.applyStatus({ apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', plural: 'maildomains', namespace, name }, status);
-      logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === 'Ready')?.status });
+      await client.applyStatus({ kind: 'MailDomain', namespace, name }, status);
+      logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === conditionTypes.ready)?.status });
     }
     // Far-off deadlines (a rotation in 90 days) are looked at again every few hours;
     // timers cannot be that long, and the periodic relist would requeue it anyway.

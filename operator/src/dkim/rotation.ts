@@ -7,14 +7,14 @@
 // fails DKIM. The key it replaces becomes Retiring: it stays in DNS for an overlap
 // period, so mail signed with it and still in flight verifies, then it is deleted.
 // The very first key of a domain signs at once: there is nothing better to sign with.
-import type { MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import type { DkimKeyState, MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 import { requiredSelectors } from '../render/render-domains.ts';
 
 export interface KeyView {
   selector: string;
   algorithm: DkimAlgorithm;
-  state: 'Published' | 'Signing' | 'Retiring';
+  state: DkimKeyState;
   secretName: string;
   createdAt?: string;
   /** When the key started Retiring. */
@@ -32,7 +32,7 @@ export interface RotationOptions {
 }
 
 export interface RotationPlan {
-  create: { selector: string; algorithm: DkimAlgorithm; state: 'Published' | 'Signing' }[];
+  create: { selector: string; algorithm: DkimAlgorithm; state: Exclude<DkimKeyState, 'Retiring'> }[];
   promote: string[];
   retire: string[];
   delete: string[];

@@ -17,13 +17,14 @@ import {
   type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
+import { apiVersion, crdFiles, group, version, type Kind } from '../../../crds/src/index.ts';
 
 export const fieldManager = 'stafette-operator';
 
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [key: string]: unknown };
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; annotations?: Record<string, string>; [key: string]: unknown };
   [key: string]: unknown;
 }
 
@@ -36,12 +37,12 @@ export interface EventInput {
 }
 
 export interface KubeClient {
-  /** Server-side apply, forcing ownership of the fields we set. */
-  apply(object: KubeObject): Promise<KubeObject>;
+  /** Server-side apply, forcing ownership of the fields we set; resolves to the object as stored. */
+  apply<T extends KubeObject>(object: T): Promise<T>;
   /** Creates an object; resolves false when it exists already. */
   createIfAbsent(object: KubeObject): Promise<boolean>;
-  /** Server-side apply of `status` on a custom resource's status subresource. */
-  applyStatus(ref: { apiVersion: string; kind: string; plural: string; namespace: string; name: string }, status: unknown): Promise<void>;
+  /** Server-side apply of `status` on a Stafette resource's status subresource. */
+  applyStatus(ref: { kind: Kind; namespace: string; name: string }, status: unknown): Promise<void>;
   /** Merge-patches metadata annotations (allowed on immutable Secrets). */
   annotate(ref: { apiVersion: string; kind: string; namespace: string; name: string }, annotations: Record<string, string | null>): Promise<void>;
   get(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<KubeObject | null>;
@@ -90,7 +91,8 @@ export function kubeClient(kc: KubeConfig): KubeClient {
     async apply(object) {
       const copy = { ...object, metadata: { ...object.metadata } };
       delete copy.metadata.resourceVersion;
-      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as KubeObject;
+      // The API server answers with the stored object of the same kind: what was applied, plus what others (status) wrote.
+      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as typeof object;
     },
     async createIfAbsent(object) {
       try {
@@ -102,11 +104,10 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       }
     },
     async applyStatus(ref, status) {
-      const [group, version] = ref.apiVersion.split('/') as [string, string];
       await custom.patchNamespacedCustomObjectStatus(
         {
-          group, version, namespace: ref.namespace, plural: ref.plural, name: ref.name,
-          body: { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
+          group, version, namespace: ref.namespace, plural: crdFiles[ref.kind].plural, name: ref.name,
+          body: { apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
           fieldManager, force: true,
         },
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),

@@ -8,7 +8,7 @@ function manualTimers() {
   return {
     pending,
     setTimer: (fn: () => void, ms: number) => { const t = { fn, ms }; pending.push(t); return t; },
-    clearTimer: (t: unknown) => { const i = pending.indexOf(t as never); if (i >= 0) pending.splice(i, 1); },
+    clearTimer: (t: unknown) => { const i = pending.indexOf(t as (typeof pending)[number]); if (i >= 0) pending.splice(i, 1); },
     fire() { for (const t of pending.splice(0)) t.fn(); },
   };
 }

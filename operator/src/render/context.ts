@@ -1,6 +1,6 @@
 // Shared state of one render(): the issues found so far and lookups by reference.
-import type { ObjectMeta } from '../../../crds/src/index.ts';
-import type { IssueReason, RenderIssue, ResourceRef } from './issues.ts';
+import type { IssueReason, ObjectMeta } from '../../../crds/src/index.ts';
+import type { RenderIssue, ResourceRef } from './issues.ts';
 import type { SecretObject } from './input.ts';
 
 export class RenderContext {

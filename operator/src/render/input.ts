@@ -1,6 +1,6 @@
 // The inputs of render(): the resources as the API server (or a manifest directory)
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
-import type { MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
+import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 
 export interface SecretObject {
@@ -26,7 +26,7 @@ export interface DkimKeyMaterial {
    * not signing yet), Signing, or Retiring (still in DNS, no longer signing). Keys
    * without a state (offline renders) sign when their selector is one the spec names.
    */
-  state?: 'Published' | 'Signing' | 'Retiring';
+  state?: DkimKeyState;
 }
 
 export interface RenderInput {

@@ -1,29 +1,11 @@
 // What render() reports about resources it cannot use as written. Every issue names
 // the resource (kind, namespace, name) and the field, so the operator can turn it
 // into a condition on that resource and the CLI can print it for a person to fix.
-
-export type IssueReason =
-  | 'InvalidSpec'
-  | 'DomainConflict'
-  | 'DomainNotFound'
-  | 'AddressConflict'
-  | 'InvalidAddress'
-  | 'PasswordSecretNotFound'
-  | 'PasswordKeyNotFound'
-  | 'WebhookSecretNotFound'
-  | 'AliasTargetNotFound'
-  | 'AliasLoop'
-  | 'CatchAllTargetNotFound'
-  | 'ForwardTargetNotFound'
-  | 'RelayNotFound'
-  | 'RelayConflict'
-  | 'SenderDomainNotOwned'
-  | 'RelayCredentialsNotFound'
-  | 'DKIMKeyMissing'
-  | 'PostmasterMissing';
+// The reasons are the API's own, declared in crds/src/names.ts.
+import type { IssueReason, Kind } from '../../../crds/src/index.ts';
 
 export interface ResourceRef {
-  kind: 'MailDomain' | 'Mailbox' | 'Relay';
+  kind: Kind;
   namespace: string;
   name: string;
 }

@@ -5,7 +5,7 @@
 // MailDomains. An address claimed twice stays with its first claimant; the other is
 // reported. Addresses may only be claimed in domains of the claimant's namespace, so
 // one tenant cannot take mail meant for another's domain.
-import type { Mailbox, MailboxSpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { domainOf, normalizeAddress, withoutSubaddress } from '../../../mta/src/address.ts';
 import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../mta/src/config/bundle-schema.ts';
@@ -40,16 +40,16 @@ export function renderAddresses(
   const ownAddress = (ref: ResourceRef, field: string, raw: string): string | null => {
     const parsed = normalizeAddress(raw);
     if (!parsed) {
-      ctx.error(ref, field, 'InvalidAddress', `${raw} is not an address local-part@domain`);
+      ctx.error(ref, field, issueReasons.invalidAddress, `${raw} is not an address local-part@domain`);
       return null;
     }
     const domain = domains.get(parsed.domain);
     if (!domain) {
-      ctx.error(ref, field, 'DomainNotFound', `no MailDomain serves ${parsed.domain}; create one in namespace ${ref.namespace}`);
+      ctx.error(ref, field, issueReasons.domainNotFound, `no MailDomain serves ${parsed.domain}; create one in namespace ${ref.namespace}`);
       return null;
     }
     if (domain.namespace !== ref.namespace) {
-      ctx.error(ref, field, 'DomainNotFound',
+      ctx.error(ref, field, issueReasons.domainNotFound,
         `${parsed.domain} is served by MailDomain ${domain.namespace}/${domain.resource.metadata.name}; addresses must be declared in the same namespace`);
       return null;
     }
@@ -59,7 +59,7 @@ export function renderAddresses(
   const claim = (ref: ResourceRef, field: string, address: string): boolean => {
     const owner = claims.get(address);
     if (owner) {
-      ctx.error(ref, field, 'AddressConflict', `${address} is already claimed by ${owner.ref.kind} ${owner.ref.namespace}/${owner.ref.name}`);
+      ctx.error(ref, field, issueReasons.addressConflict, `${address} is already claimed by ${owner.ref.kind} ${owner.ref.namespace}/${owner.ref.name}`);
       return false;
     }
     claims.set(address, { ref });
@@ -107,11 +107,11 @@ export function renderAddresses(
   for (const [address, alias] of [...aliasTargets].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const missing = dangling(alias.to);
     if (missing.length > 0) {
-      ctx.error(alias.ref, alias.field, 'AliasTargetNotFound', `alias ${address} points to ${missing.join(', ')}, which no Mailbox or alias claims`);
+      ctx.error(alias.ref, alias.field, issueReasons.aliasTargetNotFound, `alias ${address} points to ${missing.join(', ')}, which no Mailbox or alias claims`);
       continue;
     }
     if (looping.has(address)) {
-      ctx.error(alias.ref, alias.field, 'AliasLoop', `alias ${address} leads back to itself`);
+      ctx.error(alias.ref, alias.field, issueReasons.aliasLoop, `alias ${address} leads back to itself`);
       continue;
     }
     out.aliases.push({ address, to: alias.to, source: { namespace: alias.ref.namespace, name: alias.ref.name } });
@@ -122,7 +122,7 @@ export function renderAddresses(
     if (!raw) continue;
     const target = normalizeAddress(raw)?.address ?? raw;
     if (local(target) && !exists(target)) {
-      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.inbound.catchAll', 'CatchAllTargetNotFound',
+      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.inbound.catchAll', issueReasons.catchAllTargetNotFound,
         `catch-all ${target} is not claimed by any Mailbox or alias`);
       continue;
     }
@@ -181,7 +181,7 @@ function deliveryOf(
     const to = d.forward.to.map((t) => normalizeAddress(t)?.address ?? t);
     const missing = dangling(to);
     if (missing.length > 0) {
-      ctx.error(ref, 'spec.delivery.forward.to', 'ForwardTargetNotFound', `forward target ${missing.join(', ')} is not claimed by any Mailbox or alias`);
+      ctx.error(ref, 'spec.delivery.forward.to', issueReasons.forwardTargetNotFound, `forward target ${missing.join(', ')} is not claimed by any Mailbox or alias`);
       return null;
     }
     return { target: { type: 'forward', to, keepCopy: d.forward.keepCopy } };
@@ -189,7 +189,7 @@ function deliveryOf(
   if (d.webhook) {
     const key = secretValue(ctx.secret(ref.namespace, d.webhook.secretRef.name), d.webhook.secretRef.key);
     if (!key) {
-      ctx.error(ref, 'spec.delivery.webhook.secretRef', 'WebhookSecretNotFound',
+      ctx.error(ref, 'spec.delivery.webhook.secretRef', issueReasons.webhookSecretNotFound,
         `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found; mail for this address is refused until it exists`);
       return null;
     }
@@ -209,12 +209,12 @@ function passwordHash(
   if (!secretRef) return null;
   const secret = ctx.secret(ref.namespace, secretRef.name);
   if (!secret) {
-    ctx.error(ref, 'spec.passwordSecretRef', 'PasswordSecretNotFound', `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`);
+    ctx.error(ref, 'spec.passwordSecretRef', issueReasons.passwordSecretNotFound, `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`);
     return null;
   }
   const value = secretValue(secret, secretRef.key);
   if (!value) {
-    ctx.error(ref, 'spec.passwordSecretRef.key', 'PasswordKeyNotFound', `Secret ${secretRef.name} has no key ${secretRef.key}; the mailbox receives mail but cannot log in`);
+    ctx.error(ref, 'spec.passwordSecretRef.key', issueReasons.passwordKeyNotFound, `Secret ${secretRef.name} has no key ${secretRef.key}; the mailbox receives mail but cannot log in`);
     return null;
   }
   // A value that is already a hash is stored as it is, so a password never has to exist in plain text.
@@ -228,7 +228,7 @@ function sendAsOf(ctx: RenderContext, ref: ResourceRef, spec: MailboxSpecResolve
     const normalized = wholeDomain ? normalizeAddress(`x${raw}`) : normalizeAddress(raw);
     const owner = normalized ? domains.get(normalized.domain) : undefined;
     if (!normalized || !owner || owner.namespace !== ref.namespace) {
-      ctx.error(ref, `spec.sendAs[${i}]`, 'SenderDomainNotOwned', `${raw} is not in a domain served by a MailDomain in namespace ${ref.namespace}`);
+      ctx.error(ref, `spec.sendAs[${i}]`, issueReasons.senderDomainNotOwned, `${raw} is not in a domain served by a MailDomain in namespace ${ref.namespace}`);
       return;
     }
     out.push(wholeDomain ? `@${normalized.domain}` : normalized.address);

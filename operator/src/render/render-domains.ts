@@ -1,5 +1,5 @@
 // MailDomains → bundle domains, their DKIM selectors and DNS records.
-import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import type { BundleDomain, DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
@@ -64,7 +64,7 @@ export function acceptDomains(ctx: RenderContext, domains: MailDomain[], specSch
     const spec = applyDefaults(specSchema, resource.spec) as MailDomainSpecResolved;
     const owner = accepted.get(spec.domain);
     if (owner) {
-      ctx.error(refOf('MailDomain', resource.metadata), 'spec.domain', 'DomainConflict',
+      ctx.error(refOf('MailDomain', resource.metadata), 'spec.domain', issueReasons.domainConflict,
         `${spec.domain} is already served by MailDomain ${owner.namespace}/${owner.resource.metadata.name}`);
       continue;
     }
@@ -92,7 +92,7 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
   const ref = refOf('MailDomain', d.resource.metadata);
   const { signing, published, missing } = selectKeys(d.spec, allKeys.filter((k) => k.domain === d.spec.domain));
   if (missing.length > 0) {
-    ctx.warning(ref, 'spec.dkim', 'DKIMKeyMissing',
+    ctx.warning(ref, 'spec.dkim', issueReasons.dkimKeyMissing,
       `no DKIM key yet for selector ${missing.map((m) => m.selector).join(', ')}; mail is not signed with it until one is generated`);
   }
 

@@ -5,7 +5,7 @@
 // namespace a domain may be matched by one Relay only, and one Relay may be the default.
 // A MailDomain's outbound.relayRef is the most specific rule and wins over a Relay
 // that lists the same domain in senderDomains, which is reported as a conflict.
-import type { Relay, RelaySpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, type Relay, type RelaySpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { normalizeDomain } from '../../../mta/src/address.ts';
 import type { BundleRelay } from '../../../mta/src/config/bundle-schema.ts';
@@ -35,7 +35,7 @@ export function renderRelays(
     const id = `${d.namespace}/${relayName}`;
     if (ids.has(id)) out.domainRelays.set(d.spec.domain, id);
     else {
-      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.outbound.relayRef', 'RelayNotFound',
+      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.outbound.relayRef', issueReasons.relayNotFound,
         `Relay ${relayName} not found in namespace ${d.namespace}; mail from ${d.spec.domain} is delivered directly until it exists`);
     }
   }
@@ -49,7 +49,7 @@ export function renderRelays(
     const claim = (key: string, field: string, what: string): boolean => {
       const owner = claims.get(`${ref.namespace}:${key}`);
       if (owner) {
-        ctx.error(ref, field, 'RelayConflict', `${what} is already matched by Relay ${owner}`);
+        ctx.error(ref, field, issueReasons.relayConflict, `${what} is already matched by Relay ${owner}`);
         return false;
       }
       claims.set(`${ref.namespace}:${key}`, id);
@@ -63,12 +63,12 @@ export function renderRelays(
       const domain = normalizeDomain(raw) ?? raw;
       const owner = domains.get(domain);
       if (!owner || owner.namespace !== ref.namespace) {
-        ctx.error(ref, field, 'SenderDomainNotOwned', `${domain} is not served by a MailDomain in namespace ${ref.namespace}`);
+        ctx.error(ref, field, issueReasons.senderDomainNotOwned, `${domain} is not served by a MailDomain in namespace ${ref.namespace}`);
         return;
       }
       const pinned = out.domainRelays.get(domain);
       if (pinned && pinned !== id) {
-        ctx.error(ref, field, 'RelayConflict', `${domain} sends through Relay ${pinned} (its MailDomain's outbound.relayRef)`);
+        ctx.error(ref, field, issueReasons.relayConflict, `${domain} sends through Relay ${pinned} (its MailDomain's outbound.relayRef)`);
         return;
       }
       if (claim(`sender:${domain}`, field, `sender domain ${domain}`)) senderDomains.push(domain);
@@ -85,7 +85,7 @@ export function renderRelays(
       const username = secretValue(secret, auth.usernameKey);
       const password = secretValue(secret, auth.passwordKey);
       if (username === undefined || password === undefined) {
-        ctx.error(ref, 'spec.authSecretRef', 'RelayCredentialsNotFound',
+        ctx.error(ref, 'spec.authSecretRef', issueReasons.relayCredentialsNotFound,
           `Secret ${auth.name} with keys ${auth.usernameKey} and ${auth.passwordKey} not found; mail through this relay waits in the queue until it exists`);
       } else out.credentials[id] = { username, password };
     }

@@ -4,7 +4,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkBundle } from '../../../mta/src/config/bundle-check.ts';
 import { render, type RenderResult } from './render.ts';
-import type { IssueReason } from './issues.ts';
+import type { IssueReason } from '../../../crds/src/index.ts';
 import { domain, input, key, mailbox, relay, secret } from './test-resources.ts';
 
 const exampleCom = () => domain('example-com', { domain: 'example.com', inbound: { aliases: [{ name: 'postmaster', to: ['alice@example.com'] }] } });

@@ -9,6 +9,7 @@
 // hash of it tells whether anything changed.
 import { createHash } from 'node:crypto';
 import { specSchemaOf as specSchema } from '../../../crds/src/crd-schemas.ts';
+import { issueReasons } from '../../../crds/src/index.ts';
 import {
   bundleApiVersion,
   type Bundle,
@@ -67,7 +68,7 @@ export function render(input: RenderInput): RenderResult {
     const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? []);
     const postmaster = `postmaster@${d.spec.domain}`;
     if (!claimed.has(postmaster) && !addresses.catchAll.has(d.spec.domain)) {
-      ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', 'PostmasterMissing',
+      ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', issueReasons.postmasterMissing,
         `${postmaster} does not exist; RFC 5321 requires it and DMARC and TLS reports are sent there by default`);
     }
     domains.push({

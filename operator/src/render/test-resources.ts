@@ -1,6 +1,6 @@
 // Builders of resources for render()'s tests: small, explicit, and only what a test
 // needs to state. Not used outside tests.
-import type { MailDomain, MailDomainSpec, Mailbox, MailboxSpec, Relay, RelaySpec } from '../../../crds/src/index.ts';
+import { apiVersion, type MailDomain, type MailDomainSpec, type Mailbox, type MailboxSpec, type Relay, type RelaySpec } from '../../../crds/src/index.ts';
 import type { DkimKeyMaterial, RenderInput, SecretObject } from './input.ts';
 
 let clock = 0;
@@ -11,15 +11,15 @@ function created(): string {
 }
 
 export function domain(name: string, spec: MailDomainSpec, namespace = 'mail'): MailDomain {
-  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', metadata: { name, namespace, creationTimestamp: created() }, spec };
+  return { apiVersion, kind: 'MailDomain', metadata: { name, namespace, creationTimestamp: created() }, spec };
 }
 
 export function mailbox(name: string, spec: MailboxSpec, namespace = 'mail'): Mailbox {
-  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', metadata: { name, namespace, creationTimestamp: created() }, spec };
+  return { apiVersion, kind: 'Mailbox', metadata: { name, namespace, creationTimestamp: created() }, spec };
 }
 
 export function relay(name: string, spec: RelaySpec, namespace = 'mail'): Relay {
-  return { apiVersion: 'stafette.dev/v1alpha1', kind: 'Relay', metadata: { name, namespace, creationTimestamp: created() }, spec };
+  return { apiVersion, kind: 'Relay', metadata: { name, namespace, creationTimestamp: created() }, spec };
 }
 
 export function secret(name: string, stringData: Record<string, string>, namespace = 'mail'): SecretObject {

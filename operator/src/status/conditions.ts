@@ -1,7 +1,7 @@
 // Conditions as the Kubernetes API conventions define them: a map keyed by type, each
 // with a CamelCase reason and a human message; lastTransitionTime changes only when
 // the status does, so writing the same facts twice is a no-op.
-import type { Condition } from '../../../crds/src/index.ts';
+import { conditionTypes, type Condition } from '../../../crds/src/index.ts';
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
@@ -32,5 +32,5 @@ function canonical(value: unknown): string {
 }
 
 export function ready(status: boolean, reason: string, message: string): ConditionInput {
-  return { type: 'Ready', status: status ? 'True' : 'False', reason, message };
+  return { type: conditionTypes.ready, status: status ? 'True' : 'False', reason, message };
 }

@@ -9,8 +9,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodeBundleFiles } from '../../../mta/src/config/bundle-files.ts';
 import type { BundleSecrets } from '../../../mta/src/config/bundle-schema.ts';
 import { bundleSecretName, type BundleTarget } from '../children/bundle-objects.ts';
-import { managedByLabel } from '../children/owner.ts';
-import type { KubeClient, KubeObject } from '../kube/client.ts';
+import { managedByLabel, type ChildMetadata } from '../children/owner.ts';
+import type { KubeClient } from '../kube/client.ts';
 
 export function passwordIndexName(target: BundleTarget): string {
   return `${target.name}-password-index`;
@@ -53,7 +53,15 @@ export async function readPasswordIndex(client: KubeClient, target: BundleTarget
   return { index, seeds };
 }
 
-export function passwordIndexObject(target: BundleTarget, index: PasswordIndex): KubeObject {
+export type PasswordIndexSecret = {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: ChildMetadata;
+  type: 'Opaque';
+  data: { key: string; 'index.json.gz': string };
+};
+
+export function passwordIndexObject(target: BundleTarget, index: PasswordIndex): PasswordIndexSecret {
   const sorted = Object.fromEntries(Object.entries(index.entries).sort(([a], [b]) => (a < b ? -1 : 1)));
   return {
     apiVersion: 'v1',

@@ -6,22 +6,23 @@
 // Secrets are grouped by domain once per change of the Secret cache, and each key is
 // parsed once per Secret version rather than on every request.
 import type { MailDomain } from '../../../crds/src/index.ts';
-import { dkimKeyFromSecret, type StoredDkimKey } from '../children/dkim-secret.ts';
+import { dkimKeyFromSecret, retiringAnnotation, type StoredDkimKey } from '../children/dkim-secret.ts';
 import { domainLabel } from '../children/owner.ts';
-import type { ClusterState } from './cluster-state.ts';
-
-export const retiringAnnotation = 'stafette.dev/retiring-since';
+import type { SecretObject } from '../render/input.ts';
 
 export type ClusterDkimKey = StoredDkimKey & { retiringSince?: string; ownerUids: string[] };
 
-type SecretLike = ReturnType<ClusterState['secrets']['list']>[number];
+/** A Secret as the informer caches it, with the metadata that says who owns it. */
+export type CachedSecret = SecretObject & {
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string }[]; uid?: string; resourceVersion?: string };
+};
 
 export class DkimKeyIndex {
   private byDomain: Map<string, ClusterDkimKey[]> | null = null;
   private parsed = new Map<string, StoredDkimKey | null>();
-  private readonly secrets: () => SecretLike[];
+  private readonly secrets: () => CachedSecret[];
 
-  constructor(secrets: () => SecretLike[]) {
+  constructor(secrets: () => CachedSecret[]) {
     this.secrets = secrets;
   }
 
@@ -40,7 +41,7 @@ export class DkimKeyIndex {
     const out = new Map<string, ClusterDkimKey[]>();
     const parsed = new Map<string, StoredDkimKey | null>();
     for (const secret of this.secrets()) {
-      const meta = secret.metadata as SecretLike['metadata'] & { resourceVersion?: string };
+      const meta = secret.metadata;
       const owner = meta.labels?.[domainLabel];
       if (!owner) continue;
       const version = `${meta.namespace}/${meta.name}/${meta.uid ?? ''}/${meta.resourceVersion ?? ''}`;
@@ -58,9 +59,4 @@ export class DkimKeyIndex {
     this.parsed = parsed;
     return out;
   }
-}
-
-/** The keys of one domain, from a fresh index (tests and one-off reads). */
-export function keysOf(state: Pick<ClusterState, 'secrets'>, domain: MailDomain): ClusterDkimKey[] {
-  return new DkimKeyIndex(() => state.secrets.list()).keysOf(domain);
 }
