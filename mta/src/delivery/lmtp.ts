@@ -3,10 +3,10 @@
 // another is over quota; each gets its own outcome. The message goes as stored (line ends
 // made CRLF); it is not DKIM-signed (it does not leave our system).
 import { hostname as osHostname } from 'node:os';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
 import { SmtpClientConnection, type TlsMode } from './smtp-client.ts';
 import { toCrlf, hasEightBit } from './smtp-client-message.ts';
-import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
+import { outcomesOf } from './smtp-client-reply.ts';
 
 export interface LmtpOptions {
   /** Our LHLO name. */

@@ -11,8 +11,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { sameOutcome } from './smtp-client-reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
 
 export interface MaildirOptions {
   readonly now?: () => Date;

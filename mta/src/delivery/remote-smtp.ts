@@ -28,14 +28,13 @@ import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../ops/logger.ts';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
+import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
 import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
-import { destinationKey } from './routing.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
-import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
+import { outcomesOf } from './smtp-client-reply.ts';
 
 export interface BundlePair {
   readonly bundle: Bundle;

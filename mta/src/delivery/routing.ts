@@ -46,7 +46,7 @@
 import { posix } from 'node:path';
 import { domainOf, normalizeAddress, withoutSubaddress } from '../address.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
-import type { Destination, RecipientOutcome } from './attempt.ts';
+import { destinationKey, type Destination, type RecipientOutcome } from './attempt.ts';
 
 export interface RoutingOptions {
   /** Root of the maildirs of mailboxes whose target is `local` (single-node and local runs). */
@@ -182,24 +182,6 @@ export function mailboxDestinations(mailbox: BundleMailbox, options: RoutingOpti
       return target.keepCopy
         ? [{ kind: 'forward', to: [...target.to] }, localMaildir(mailbox.address, options)]
         : [{ kind: 'forward', to: [...target.to] }];
-  }
-}
-
-/** A stable key for a destination, for grouping and for per-destination limits. */
-export function destinationKey(destination: Destination): string {
-  switch (destination.kind) {
-    case 'mx':
-      return `mx:${destination.domain}`;
-    case 'relay':
-      return `relay:${destination.relayId}`;
-    case 'lmtp':
-      return `lmtp:${destination.host}:${destination.port}`;
-    case 'maildir':
-      return `maildir:${destination.path}`;
-    case 'forward':
-      return `forward:${destination.to.join(',')}`;
-    case 'webhook':
-      return `webhook:${destination.mailbox}:${destination.url}`;
   }
 }
 

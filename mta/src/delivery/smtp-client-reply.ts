@@ -91,8 +91,3 @@ export function outcomesOf(recipients: readonly string[], result: TransactionRes
     return { recipient, status, reply: parsed, reason: `${remoteMta} answered ${stage} with ${parsed.code} ${parsed.enhanced}`, remoteMta };
   });
 }
-
-/** The same classified outcome for every recipient (a failure before any transaction). */
-export function sameOutcome(recipients: readonly string[], status: RecipientStatus, reply: Reply, reason: string, remoteMta?: string): RecipientOutcome[] {
-  return recipients.map((recipient) => ({ recipient, status, reply, reason, ...(remoteMta ? { remoteMta } : {}) }));
-}

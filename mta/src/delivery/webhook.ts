@@ -10,8 +10,7 @@
 // network error, the deadline — is transient (the endpoint may recover): the engine
 // retries on its schedule and bounces when the message expires.
 import { createHmac } from 'node:crypto';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { sameOutcome } from './smtp-client-reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
 
 export interface WebhookOptions {
   /** The HMAC key of a mailbox, from the bundle's secret part, or undefined. */
