@@ -5,13 +5,13 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Bundle, BundleSecrets } from '../config/bundle-schema.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { QueuePublisher, QueueSettings } from '../queue/index.ts';
-import { createDnsResolver } from './dns-resolver.ts';
+import { createDnsResolver } from '../transport/dns-resolver.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
-import { publisherRequeue } from './forward.ts';
+import { publisherRequeue } from '../transport/forward.ts';
 import { deferredStats, type DeferredStats } from './queue-operations.ts';
 import { startDelivery } from './index.ts';
 import { retryPolicy, type RetryPolicy } from './retry-policy.ts';
-import { createDeliveryTransports } from './transport-set.ts';
+import { createDeliveryTransports } from '../transport/transport-set.ts';
 
 export interface BundleDeliveryOptions {
   /** Workers for fresh mail per process (retries get half). */

@@ -28,7 +28,7 @@ import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../ops/logger.ts';
-import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
+import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';

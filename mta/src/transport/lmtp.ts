@@ -3,7 +3,7 @@
 // another is over quota; each gets its own outcome. The message goes as stored (line ends
 // made CRLF); it is not DKIM-signed (it does not leave our system).
 import { hostname as osHostname } from 'node:os';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { SmtpClientConnection, type TlsMode } from './smtp-client.ts';
 import { toCrlf, hasEightBit } from './smtp-client-message.ts';
 import { outcomesOf } from './smtp-client-reply.ts';

@@ -10,7 +10,7 @@
 // network error, the deadline — is transient (the endpoint may recover): the engine
 // retries on its schedule and bounces when the message expires.
 import { createHmac } from 'node:crypto';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface WebhookOptions {
   /** The HMAC key of a mailbox, from the bundle's secret part, or undefined. */

@@ -8,7 +8,7 @@
 // Each host's addresses come from A, then AAAA. Hosts whose names do not resolve are
 // skipped; when none has an address: transient 4.4.3 if any lookup failed temporarily, else
 // permanent 550 5.4.4 (the domain's MX hosts do not exist).
-import type { RecipientOutcome } from './attempt.ts';
+import type { RecipientOutcome } from '../delivery/attempt.ts';
 import { classifyDnsError, type DnsResolver, type MxRecord } from './dns-resolver.ts';
 
 export interface MailHost {

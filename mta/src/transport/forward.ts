@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type { AcceptedMessage } from '../queue/publisher.ts';
 import { newQueueId, queueIdTime } from '../queue/queue-id.ts';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface ForwardJob {
   readonly originalQueueId: string;

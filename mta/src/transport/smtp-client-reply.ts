@@ -2,7 +2,7 @@
 // remote's words, capped and stripped of control characters, for a DSN's Diagnostic-Code)
 // and turning the results of one SMTP/LMTP transaction into one outcome per recipient.
 // Pure; the connection code in smtp-client.ts feeds it.
-import type { RecipientOutcome, RecipientStatus } from './attempt.ts';
+import type { RecipientOutcome, RecipientStatus } from '../delivery/attempt.ts';
 
 export type Reply = RecipientOutcome['reply'];
 

@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from './attempt.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface MaildirOptions {
   readonly now?: () => Date;
