@@ -11,6 +11,7 @@
 // removal takes); then the intake stops accepting, lets sessions in flight finish until the
 // deadline and answers 421 to the rest; then the NATS connection is drained, so every
 // publish that got its 250 has its ack, and the process exits 0.
+import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { bundleSources } from './config/load-bundle.ts';
 import { createBundleWatcher, type BundleEvent, type LoadedBundle } from './config/watch-bundle.ts';
@@ -65,6 +66,7 @@ export interface DeliveryWiring {
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
   readonly publisher: QueuePublisher;
+  readonly bodyStore: ObjectStore;
   readonly getConfig: () => LoadedBundle;
   readonly observer: DeliveryObserver;
   readonly logger: Logger;
@@ -176,7 +178,9 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
     const connection = watch;
     queueReadiness = createQueueReadiness({ nc: connected, settings, watch: connection });
     addQueueDepthMetrics(metrics.registry, { readStats: () => queueStats({ nc: connected, settings }), now });
-    const publisher = createPublisher({ nc, settings, bodyStore: await openBodyStore(nc, settings), isConnected: () => connection.connected });
+    // One publisher per process: intake, DSNs and forwards all enqueue through it.
+    const bodyStore = await openBodyStore(nc, settings);
+    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected });
     intake = deps.createIntake({
       getConfig: () => watcher.current as LoadedBundle,
       publisher,
@@ -188,7 +192,7 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
     if (deps.createDelivery) {
       let running: RunningDeliveryWorkers | undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
-      running = await deps.createDelivery({ nc, settings, publisher, getConfig: () => watcher.current as LoadedBundle, observer, logger });
+      running = await deps.createDelivery({ nc, settings, publisher, bodyStore, getConfig: () => watcher.current as LoadedBundle, observer, logger });
       delivery = running;
       logger.info('delivery workers started');
     }

@@ -46,7 +46,7 @@ export async function startTestDelivery(q: QueueFixture, routes: Record<string, 
   deadDestinationMs?: number;
 }): Promise<DeliveryHandle> {
   return await startDelivery({
-    nc: q.nc, settings: q.settings, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
+    nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
     getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
     hostname: 'mx.stafette.test', policy: opts.policy, observer: opts.observer,
     workers: opts.workers ?? 4, attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,

@@ -54,7 +54,7 @@ describe('delivery - end to end with the remote SMTP transport and real DNS', ()
       mxPort, ehloFallback: 'mx.stafette.test', transactionTimeoutMs: 10_000, dkim: false,
     });
     delivery = await startDelivery({
-      nc: q.nc, settings: q.settings, transport, getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
+      nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport, getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
       hostname: 'mx.stafette.test', policy: retryPolicy({ delaysMs: [1_000, 2_000] }), observer, workers: 4,
       attemptTimeoutMs: 15_000, logger: silentLogger,
     });

@@ -4,6 +4,7 @@
 //
 //   const delivery = await startDelivery({
 //     nc, settings,                       // the queue's connection and settings
+//     publisher, bodyStore,               // the process's one publisher and its body bucket
 //     transport,                          // the transports behind attempt.ts's seam
 //     getConfig: () => currentBundle,     // routing reads the bundle in force (routing.ts)
 //     routing: { localMaildirRoot },
@@ -58,13 +59,13 @@
 //   queue-operations.ts  list/show/retry/hold/release/delete of deferred mail
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
+import type { ObjectStore } from '@nats-io/obj';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { Bundle } from '../config/bundle-schema.ts';
 import type { Logger } from '../ops/logger.ts';
 import { deleteBody } from '../queue/orphan-bodies.ts';
-import { openBodyStore } from '../queue/body-store.ts';
 import { watchConnection } from '../queue/connection.ts';
-import { createPublisher } from '../queue/publisher.ts';
+import type { QueuePublisher } from '../queue/publisher.ts';
 import { decodeRecord } from '../queue/record.ts';
 import type { QueueSettings } from '../queue/settings.ts';
 import type { Transport } from './attempt.ts';
@@ -94,6 +95,10 @@ export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, Ope
 export interface StartDeliveryOptions {
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
+  /** The process's one queue publisher (DSNs are enqueued with it, like accepted mail). */
+  readonly publisher: QueuePublisher;
+  /** The body bucket the publisher writes to (openBodyStore()). */
+  readonly bodyStore: ObjectStore;
   readonly transport: Transport;
   /** The bundle in force; read for every job (a reload applies to the next job). */
   readonly getConfig?: () => Bundle;
@@ -135,9 +140,8 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   await ensureDeliveryStreams(opts.nc, opts.settings, streams);
 
   const route = opts.route ?? bundleRouter(opts);
-  const bodyStore = await openBodyStore(opts.nc, opts.settings);
+  const { bodyStore, publisher } = opts;
   const watch = watchConnection(opts.nc);
-  const publisher = createPublisher({ nc: opts.nc, settings: opts.settings, bodyStore, isConnected: () => watch.connected });
   const effects = await natsEffects({ nc: opts.nc, settings: opts.settings, streams, bodyStore, publisher, hostname: opts.hostname, now });
   const engine = createEngine({
     transport: opts.transport, route, effects, policy: () => policy, now, random,

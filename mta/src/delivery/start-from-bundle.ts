@@ -1,6 +1,7 @@
 // Delivery as the MTA process runs it: the transports behind the seam, routing from the
 // bundle in force, and the engine consuming the shared queue. main.ts calls this once the
 // queue is set up; stop() hands jobs in flight back and closes pooled connections.
+import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Bundle, BundleSecrets } from '../config/bundle-schema.ts';
 import type { Logger } from '../ops/logger.ts';
@@ -31,6 +32,7 @@ export interface BundleDeliveryWiring {
   nc: NatsConnection;
   settings: QueueSettings;
   publisher: QueuePublisher;
+  bodyStore: ObjectStore;
   getConfig: () => { bundle: Bundle; secrets: BundleSecrets };
   logger: Logger;
   observer: DeliveryObserver;
@@ -54,6 +56,8 @@ export async function startBundleDelivery(wiring: BundleDeliveryWiring, options:
   const delivery = await startDelivery({
     nc: wiring.nc,
     settings: wiring.settings,
+    publisher: wiring.publisher,
+    bodyStore: wiring.bodyStore,
     transport: transports.transport,
     getConfig: () => wiring.getConfig().bundle,
     routing: { localMaildirRoot: options.localMaildirRoot },
