@@ -9,7 +9,7 @@ import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { freePort, stopAll, waitFor } from '../harness/process.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
-import { createDnsResolver } from '../../mta/src/transport/dns-resolver.ts';
+import { createDnsResolver } from '../../mta/src/dns.ts';
 import { retryPolicy, startDelivery, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';

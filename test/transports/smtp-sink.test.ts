@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDnsResolver } from '../../mta/src/transport/dns-resolver.ts';
+import { createDnsResolver } from '../../mta/src/dns.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';

@@ -6,7 +6,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Bundle, BundleSecrets } from '../config/bundle-schema.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { QueuePublisher, QueueSettings } from '../queue/index.ts';
-import { createDnsResolver } from '../transport/dns-resolver.ts';
+import { createDnsResolver } from '../dns.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
 import { publisherRequeue } from '../transport/forward.ts';
 import { deferredStats, type DeferredStats } from './queue-operations.ts';

@@ -9,7 +9,7 @@
 // skipped; when none has an address: transient 4.4.3 if any lookup failed temporarily, else
 // permanent 550 5.4.4 (the domain's MX hosts do not exist).
 import type { RecipientOutcome } from '../delivery/attempt.ts';
-import { classifyDnsError, type DnsResolver, type MxRecord } from './dns-resolver.ts';
+import { classifyDnsError, type DnsResolver, type MxRecord } from '../dns.ts';
 
 export interface MailHost {
   /** The MX host name (or the domain, for the implicit MX). */

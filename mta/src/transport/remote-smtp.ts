@@ -29,7 +29,7 @@ import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../ops/logger.ts';
 import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
-import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
+import { classifyDnsError, type DnsResolver } from '../dns.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
