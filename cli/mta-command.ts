@@ -1,15 +1,14 @@
-// `stafette mta`: run the MTA (SMTP intake into the JetStream queue) as a pod does. Flags have
-// environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in order
-// (mta/src/main.ts), a second signal stops it at once.
-import { Resolver } from 'node:dns/promises';
+// `stafette mta`: run the MTA (SMTP intake into the JetStream queue, delivery) as a pod does.
+// This file only turns flags into options for mta/src/main.ts, which composes the process.
+// Flags have environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in
+// order, a second signal stops it at once.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
 import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
-import { createIntake, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
+import { listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
 import { parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
-import { startBundleDelivery } from '../mta/src/delivery/start-from-bundle.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
 
 interface MtaFlags extends NatsFlags {
@@ -68,10 +67,10 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(100))
     .addOption(new Option('--no-mx-reverse-dns', 'do not look up the client\'s reverse DNS name on mx (shown in Received)'))
     .addOption(new Option('--max-connections-per-ip <n>', 'connections one client address may hold open per listener; more get 421 (default: 20)').env('STAFETTE_MAX_CONNECTIONS_PER_IP').argParser(integer(1)))
-    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO and Received (default: the first domain\'s hostname)').env('STAFETTE_HOSTNAME'))
+    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO, Received and bounces (default: the first domain\'s hostname, else the machine\'s)').env('STAFETTE_HOSTNAME'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
-    .addOption(new Option('--dns <servers>', 'DNS servers for reverse lookups, comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
+    .addOption(new Option('--dns <servers>', 'DNS servers for every lookup (MX hosts, relays, reverse DNS), comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
     .addOption(new Option('--ops-host <address>', 'bind address of /healthz, /readyz and /metrics').env('STAFETTE_OPS_HOST').default('0.0.0.0'))
     .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(9090))
     .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
@@ -100,8 +99,6 @@ async function runMta(flags: MtaFlags): Promise<number> {
     logger.error('invalid options', { err });
     return 1;
   }
-  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
-  if (flags.dns) resolver.setServers(flags.dns.split(',').map((s) => s.trim()));
   const defaultTls = flags.tlsCert && flags.tlsKey
     ? { certPem: readFileSync(flags.tlsCert, 'utf8'), keyPem: readFileSync(flags.tlsKey, 'utf8') }
     : null;
@@ -117,28 +114,14 @@ async function runMta(flags: MtaFlags): Promise<number> {
       ops: { host: flags.opsHost, port: flags.opsPort },
       shutdownTimeoutMs: flags.shutdownTimeout * 1000,
       configRecheckMs: flags.configRecheck * 1000,
-    }, {
+      listeners,
+      ...(flags.hostname ? { hostname: flags.hostname } : {}),
+      defaultTls,
+      dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
+      delivery: flags.delivery
+        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
+        : null,
       logger,
-      createIntake: (wiring) => createIntake({
-        listeners,
-        getConfig: wiring.getConfig,
-        publisher: wiring.publisher,
-        observer: wiring.observer,
-        logger: wiring.logger,
-        hostname: flags.hostname,
-        resolver: { reverse: (ip) => resolver.reverse(ip) },
-        defaultTls,
-      }),
-      createDelivery: flags.delivery
-        ? (wiring) => startBundleDelivery(wiring, {
-            workers: flags.deliveryWorkers,
-            localMaildirRoot: flags.localMaildirRoot,
-            dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
-            outboundPort: flags.outboundPort,
-            hostname: flags.hostname ?? wiring.getConfig().bundle.domains[0]?.hostname ?? flags.instance,
-            policy,
-          })
-        : undefined,
     });
   } catch (err) {
     logger.error('the MTA could not start', { err: err instanceof Error ? err.message : String(err) });
