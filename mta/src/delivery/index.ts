@@ -1,62 +1,7 @@
-// Delivery: from the queue to the world, with retries, bounces and no head-of-line blocking.
-//
-// Main wiring (after ensureQueue):
-//
-//   const delivery = await startDelivery({
-//     nc, settings,                       // the queue's connection and settings
-//     publisher, bodyStore,               // the process's one publisher and its body bucket
-//     transport,                          // the transports behind attempt.ts's seam
-//     getConfig: () => currentBundle,     // routing reads the bundle in force (routing.ts)
-//     routing: { localMaildirRoot },
-//     hostname: 'mx.example.com',         // Reporting-MTA of DSNs, MAILER-DAEMON's domain
-//     policy: retryPolicy({ ... }),       // default 5m,10m,20m,40m,1h,2h,4h then 4h; 5 days
-//     workers: 8, retryWorkers: 4,        // per process; max_ack_pending ≥ pods × workers
-//     logger, observer,                   // observer: delivery-observer.ts (metrics)
-//   });
-//   ...on SIGTERM: await delivery.stop(20_000);   // in-flight jobs get 20 s, then go back
-//
-// # The guarantees, and why they hold
-//
-// No head-of-line blocking (DESIGN.md contract 3). A job whose recipients must wait is
-// re-published with its state as a scheduled message (ADR-51 `Nats-Schedule: @at`, nats-server
-// ≥ 2.12) into MAILQ_DEFER, and the original is acked. A waiting retry is a stored message
-// that no consumer has been handed: it holds no ack-pending slot, no worker, no timer in any
-// process. NAK with a delay was rejected: a NAKed job stays ack-pending on the shared consumer
-// until redelivered, so 5,000 deferred jobs would fill max_ack_pending (1000 by default,
-// shared by all pods) and stop fresh mail. When a retry falls due the server publishes it to
-// mail.defer.due.<id>, read by its own durable consumer and its own workers, so a burst of due
-// retries cannot starve fresh mail either (test/delivery/no-hol.test.ts measures it).
-//
-// Order of writes (nothing lost, DESIGN.md contract 1): after an attempt, (1) delivered
-// recipients go to the ledger (MAILQ_DONE), (2) the DSN is enqueued and its PubAck awaited,
-// (3) the retry is scheduled and its PubAck awaited, (4) only then the job is acked (ackAck,
-// server-confirmed). A crash before (4) redelivers the job after ack_wait; the ledger keeps
-// delivered recipients from being sent again, the DSN's queue id is derived from the job
-// (Nats-Msg-Id de-duplicates it) and the retry's schedule subject is per queue id (a second
-// publish replaces the first).
-//
-// Duplicates (contract 2) happen only when a process dies between a remote 250 and the
-// ledger's PubAck; ledgerWindow() measures that window (milliseconds; see the kill -9 test).
-//
-// Lifetime and schedule (contract 4): retry-policy.ts; a message still failing after the
-// lifetime bounces with one DSN. DSNs never go to <> (double bounces are dropped).
-//
-// # Files (each says why)
-//
-//   worker.ts            pull loops on the shared durable consumers, lease keep-alive (+WPI),
-//                        ack only after the engine stored every successor
-//   engine.ts            one job: route, attempt each destination concurrently, ledger, decide,
-//                        DSN, retry, in that order
-//   decision.ts          per-recipient outcome → done | retry | bounce (pure)
-//   retry-policy.ts      schedule, jitter, lifetime (pure)
-//   destination-health.ts  the dead-destination cache: a destination no server answered is
-//                        skipped for a minute, so a black hole cannot hold every worker
-//   dsn.ts               RFC 3464 reports from structured data (pure)
-//   deferred-job.ts      the retry job format (state line + queue record)
-//   delivery-streams.ts  MAILQ_DEFER (scheduled retries; the no-HOL mechanism), MAILQ_DONE
-//                        (the delivered-recipient ledger), the `delivery-retry` consumer
-//   nats-effects.ts      the engine's writes on JetStream
-//   queue-operations.ts  list/show/retry/hold/release/delete of deferred mail
+// Delivery's public surface: startDelivery() wires the delivery streams, the engine, its
+// effects on JetStream and the worker pools for fresh mail and due retries. What the engine
+// guarantees (no head-of-line blocking, the order of writes, duplicates, lifetime) and what
+// every file of this folder does: README.md beside this file.
 import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
