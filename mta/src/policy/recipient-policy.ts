@@ -15,7 +15,7 @@
 import { normalizeAddress, withoutSubaddress, type Address } from '../address.ts';
 import type { Bundle, BundleDomain } from '../config/bundle-schema.ts';
 import type { SmtpError } from '../errors.ts';
-import { directoryOf } from './directory.ts';
+import { directoryOf } from '../directory.ts';
 import { badRecipientSyntax, relayDenied, unknownRecipient } from './rejections.ts';
 
 export type RecipientMatch = 'mailbox' | 'alias' | 'subaddress' | 'catch-all' | 'relay';

@@ -9,7 +9,7 @@
 import { normalizeAddress, type Address } from '../address.ts';
 import type { Bundle } from '../config/bundle-schema.ts';
 import type { SmtpError } from '../errors.ts';
-import { directoryOf } from './directory.ts';
+import { directoryOf } from '../directory.ts';
 import { badSenderSyntax, senderNotOwned } from './rejections.ts';
 
 export type SenderVerdict =

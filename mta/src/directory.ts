@@ -2,7 +2,7 @@
 // is this domain ours, does this address exist (mailbox, alias, +tag subaddress, catch-all),
 // which addresses may this login send as. Built once per bundle object (the bundle is
 // immutable once loaded; a reload brings a new object), so lookups are map hits.
-import type { Bundle, BundleDomain, BundleMailbox } from '../config/bundle-schema.ts';
+import type { Bundle, BundleDomain, BundleMailbox } from './config/bundle-schema.ts';
 
 export interface Directory {
   /** Our domain for `domain` (normalised), if we receive mail for it. */
