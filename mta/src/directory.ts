@@ -1,16 +1,35 @@
-// The address book of one bundle, indexed for the questions intake asks at RCPT and MAIL:
-// is this domain ours, does this address exist (mailbox, alias, +tag subaddress, catch-all),
-// which addresses may this login send as. Built once per bundle object (the bundle is
-// immutable once loaded; a reload brings a new object), so lookups are map hits.
+// The address book of one bundle: who a recipient is, and which addresses a login may send
+// as. Intake asks it at RCPT (policy/recipient-policy.ts) and routing asks it at delivery
+// (delivery/routing.ts), so the two cannot disagree on who exists. Built once per bundle
+// object (the bundle is immutable once loaded; a reload brings a new object), so lookups are
+// map hits.
+//
+// Who a normalised address in one of our domains is, in this order:
+//   1. a mailbox with exactly this address;
+//   2. an alias with exactly this address (its `to` addresses);
+//   3. `local+tag@domain` (RFC 5233, address.ts withoutSubaddress) when `local@domain` is a
+//      mailbox or an alias: that address;
+//   4. the domain's catch-all address, unless it is this very address (a catch-all that
+//      names no mailbox or alias would otherwise stand for itself);
+//   5. else nobody: intake refuses it at RCPT, routing bounces it (the bundle may have
+//      changed between the two).
+import { domainOf, withoutSubaddress } from './address.ts';
 import type { Bundle, BundleDomain, BundleMailbox } from './config/bundle-schema.ts';
+
+/** Who a recipient is; alias, subaddress and catch-all name the address(es) it stands for. */
+export type RecipientMatch =
+  | { readonly kind: 'mailbox'; readonly mailbox: BundleMailbox }
+  | { readonly kind: 'alias'; readonly to: readonly string[] }
+  | { readonly kind: 'subaddress'; readonly base: string }
+  | { readonly kind: 'catch-all'; readonly catchAll: string };
 
 export interface Directory {
   /** Our domain for `domain` (normalised), if we receive mail for it. */
   domain(domain: string): BundleDomain | undefined;
   /** The mailbox at exactly this normalised address. */
   mailbox(address: string): BundleMailbox | undefined;
-  /** Whether an alias with exactly this normalised address exists. */
-  isAlias(address: string): boolean;
+  /** Who this normalised address of one of our domains is (rules 1-4 above); null: nobody. */
+  recipient(address: string): RecipientMatch | null;
   /** Addresses of aliases that deliver to `mailbox` (a user may send as its aliases). */
   aliasesOf(mailbox: string): readonly string[];
 }
@@ -29,7 +48,7 @@ export function directoryOf(bundle: Bundle): Directory {
 function buildDirectory(bundle: Bundle): Directory {
   const domains = new Map(bundle.domains.map((d) => [d.domain, d]));
   const mailboxes = new Map(bundle.mailboxes.map((m) => [m.address, m]));
-  const aliases = new Set(bundle.aliases.map((a) => a.address));
+  const aliases = new Map(bundle.aliases.map((a) => [a.address, a.to]));
   const aliasesByTarget = new Map<string, string[]>();
   for (const alias of bundle.aliases) {
     for (const target of alias.to) {
@@ -38,10 +57,21 @@ function buildDirectory(bundle: Bundle): Directory {
       aliasesByTarget.set(target, list);
     }
   }
+  const exists = (address: string) => mailboxes.has(address) || aliases.has(address);
   return {
     domain: (d) => domains.get(d),
     mailbox: (a) => mailboxes.get(a),
-    isAlias: (a) => aliases.has(a),
+    recipient(address) {
+      const mailbox = mailboxes.get(address);
+      if (mailbox) return { kind: 'mailbox', mailbox };
+      const to = aliases.get(address);
+      if (to) return { kind: 'alias', to };
+      const base = withoutSubaddress(address);
+      if (base !== null && exists(base)) return { kind: 'subaddress', base };
+      const catchAll = domains.get(domainOf(address))?.inbound.catchAll;
+      if (catchAll && catchAll !== address) return { kind: 'catch-all', catchAll };
+      return null;
+    },
     aliasesOf: (m) => aliasesByTarget.get(m) ?? [],
   };
 }

@@ -5,15 +5,18 @@
 //
 // Recipients are compared in their normalised form (mta/src/address.ts: lowercase, xn--
 // domains), as the bundle stores addresses; the record keeps them as received. An address
-// that does not normalise is permanent 553 5.1.3.
+// that does not normalise is permanent 553 5.1.3 ("mailbox name not allowed", RFC 5321
+// §4.2.2): at delivery no SMTP command failed, so intake's 501 (a syntax error in a command's
+// argument) does not apply; the enhanced code 5.1.3 is the same.
 //
-// A recipient in one of our domains is resolved through the address book, with the same
-// precedence intake uses at RCPT (mta/src/policy/recipient-policy.ts):
+// A recipient in one of our domains is who the bundle's directory says it is
+// (mta/src/directory.ts, the one rule intake applies at RCPT too):
 //   1. a mailbox with exactly this address → its delivery target;
 //   2. an alias with exactly this address → each of its `to` addresses, resolved again;
 //   3. `local+tag@domain` (RFC 5233) when `local@domain` is a mailbox or an alias → as that;
 //   4. the domain's catch-all address, resolved again;
-//   5. else permanent 550 5.1.1 (intake refuses these at RCPT; the bundle may have changed).
+//   5. else permanent 550 5.1.1, with intake's words (policy/rejections.ts unknownRecipient):
+//      intake refuses these at RCPT, but the bundle may have changed since.
 // Aliases and catch-alls may point at other aliases or at remote addresses; expansion stops
 // after `maxExpansionDepth` steps, and a loop or an over-deep chain is permanent 5.4.6.
 //
@@ -44,8 +47,11 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { domainOf, normalizeAddress, withoutSubaddress } from '../address.ts';
+import { normalizeAddress } from '../address.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
+import { directoryOf, type RecipientMatch } from '../directory.ts';
+import type { SmtpError } from '../errors.ts';
+import { unknownRecipient } from '../policy/rejections.ts';
 import { destinationKey, type Destination, type RecipientOutcome } from './attempt.ts';
 
 export interface RoutingOptions {
@@ -107,7 +113,7 @@ export function planRecipients(bundle: Bundle, sender: string, recipients: reado
 
 /** Routes one envelope recipient (normalised, as the record stores it) to its targets. */
 export function routeRecipient(bundle: Bundle, sender: string, recipient: string, options: RoutingOptions): RecipientRoute {
-  const book = addressBook(bundle);
+  const directory = directoryOf(bundle);
   const maxDepth = options.maxExpansionDepth ?? defaultMaxDepth;
   const targets = new Map<string, { destination: Destination; address: string }>();
   const add = (destination: Destination, address: string) => {
@@ -122,20 +128,18 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
     if (path.includes(address) || path.length > maxDepth) {
       return permanent(recipient, 550, '5.4.6', 'Routing loop detected', `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
     }
-    const domain = normal.domain;
-    if (!book.domains.has(domain)) {
+    if (!directory.domain(normal.domain)) {
       // Remote: the address goes out as written (a remote local part may be case-sensitive).
-      add(remoteDestination(bundle, sender, domain), raw);
+      add(remoteDestination(bundle, sender, normal.domain), raw);
       return null;
     }
-    const mailbox = book.mailboxes.get(address);
-    if (mailbox) {
-      for (const destination of mailboxDestinations(mailbox, options)) add(destination, mailbox.address);
+    const match = directory.recipient(address);
+    if (!match) return refused(recipient, unknownRecipient(address));
+    if (match.kind === 'mailbox') {
+      for (const destination of mailboxDestinations(match.mailbox, options)) add(destination, match.mailbox.address);
       return null;
     }
-    const next = book.aliases.get(address) ?? subaddressBase(address, book) ?? catchAllOf(address, book);
-    if (!next) return permanent(recipient, 550, '5.1.1', 'Recipient address rejected: no such user', `${address} is neither a mailbox nor an alias, and ${domain} has no catch-all`);
-    for (const to of next) {
+    for (const to of standsFor(match)) {
       const failed = expand(to, [...path, address]);
       if (failed) return failed;
     }
@@ -192,35 +196,21 @@ function localMaildir(address: string, options: RoutingOptions): Destination {
   return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
 }
 
-interface AddressBook {
-  readonly domains: ReadonlyMap<string, Bundle['domains'][number]>;
-  readonly mailboxes: ReadonlyMap<string, BundleMailbox>;
-  readonly aliases: ReadonlyMap<string, readonly string[]>;
-}
-
-const books = new WeakMap<Bundle, AddressBook>();
-
-function addressBook(bundle: Bundle): AddressBook {
-  let book = books.get(bundle);
-  if (!book) {
-    book = {
-      domains: new Map(bundle.domains.map((d) => [d.domain, d])),
-      mailboxes: new Map(bundle.mailboxes.map((m) => [m.address, m])),
-      aliases: new Map(bundle.aliases.map((a) => [a.address, a.to])),
-    };
-    books.set(bundle, book);
+/** The addresses an alias, a subaddress or a catch-all stands for, each resolved again. */
+function standsFor(match: Exclude<RecipientMatch, { kind: 'mailbox' }>): readonly string[] {
+  switch (match.kind) {
+    case 'alias':
+      return match.to;
+    case 'subaddress':
+      return [match.base];
+    case 'catch-all':
+      return [match.catchAll];
   }
-  return book;
 }
 
-function subaddressBase(address: string, book: AddressBook): readonly string[] | undefined {
-  const base = withoutSubaddress(address);
-  return base !== null && (book.mailboxes.has(base) || book.aliases.has(base)) ? [base] : undefined;
-}
-
-function catchAllOf(address: string, book: AddressBook): readonly string[] | undefined {
-  const catchAll = book.domains.get(domainOf(address))?.inbound.catchAll;
-  return catchAll && catchAll !== address ? [catchAll] : undefined;
+/** An intake rejection (policy/rejections.ts) as the permanent outcome of a recipient. */
+function refused(recipient: string, err: SmtpError): RecipientOutcome {
+  return permanent(recipient, err.code, err.enhanced, err.clientMessage, err.reason);
 }
 
 function permanent(recipient: string, code: number, enhanced: string, text: string, reason: string): RecipientOutcome {
