@@ -20,7 +20,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { bundleSources } from './config/load-bundle.ts';
 import { createBundleWatcher, type BundleEvent, type LoadedBundle } from './config/watch-bundle.ts';
-import { startDelivery } from './delivery/index.ts';
+import { createRouter, startDelivery } from './delivery/index.ts';
 import { deferredStats, type DeferredStats } from './delivery/queue-operations.ts';
 import type { DeliveryObserver } from './delivery/delivery-observer.ts';
 import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
@@ -251,8 +251,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     publisher: w.publisher,
     bodyStore: w.bodyStore,
     transport: transports.transport,
-    getConfig: () => w.getConfig().bundle,
-    routing: { localMaildirRoot: options.localMaildirRoot },
+    route: createRouter(() => w.getConfig().bundle, { localMaildirRoot: options.localMaildirRoot }),
     hostname: w.hostname,
     policy: retryPolicy(options.retryPolicy),
     logger: w.logger,

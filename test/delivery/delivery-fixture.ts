@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
 import { jsonLogger, silentLogger, type Logger } from '../../mta/src/ops/logger.ts';
-import { startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
+import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import type { QueueSettings } from '../../mta/src/queue/index.ts';
 import { openQueue, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -47,7 +47,7 @@ export async function startTestDelivery(q: QueueFixture, routes: Record<string, 
 }): Promise<DeliveryHandle> {
   return await startDelivery({
     nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
-    getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
+    route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
     hostname: 'mx.stafette.test', policy: opts.policy, observer: opts.observer,
     workers: opts.workers ?? 4, attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,
     ...(opts.deadDestinationMs !== undefined ? { deadDestinationMs: opts.deadDestinationMs } : {}),

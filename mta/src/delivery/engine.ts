@@ -21,33 +21,11 @@ import type { DeferredState } from './deferred-job.ts';
 import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
 import { buildDsn } from './dsn.ts';
 import type { RetryPolicy } from './retry-policy.ts';
+import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
 import type { Logger } from '../ops/logger.ts';
 
-/** One address handed to a transport, for one envelope recipient (routing.ts's shape). */
-export interface PlannedDelivery {
-  readonly address: string;
-  readonly envelopeRecipient: string;
-}
-
-export interface PlannedGroup {
-  readonly key: string;
-  readonly destination: Destination;
-  readonly deliveries: readonly PlannedDelivery[];
-}
-
-/** Routing's answer for a set of envelope recipients (routing.ts planRecipients). */
-export interface RoutePlan {
-  readonly groups: readonly PlannedGroup[];
-  readonly unroutable: readonly RecipientOutcome[];
-}
-
-export type Router = (record: QueueRecord, recipients: readonly string[]) => RoutePlan;
-
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
-export interface LedgerEntry {
-  readonly envelopeRecipient: string;
-  readonly address: string;
-}
+export type LedgerEntry = RoutedDelivery;
 
 export interface QueuedDsn {
   readonly queueId: string;
@@ -220,7 +198,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
   // One destination group through the transport, bounded in time. The transport should
   // honour the signal; if it does not return in time anyway, its recipients are transient.
   async function attempt(
-    group: PlannedGroup, todo: readonly PlannedDelivery[], record: QueueRecord, body: Uint8Array,
+    group: DestinationGroup, todo: readonly RoutedDelivery[], record: QueueRecord, body: Uint8Array,
     shutdown: AbortSignal, log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];

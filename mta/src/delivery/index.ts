@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import type { Bundle } from '../config/bundle-schema.ts';
 import type { Logger } from '../ops/logger.ts';
 import { deleteBody } from '../queue/orphan-bodies.ts';
 import { watchConnection } from '../queue/connection.ts';
@@ -19,10 +18,10 @@ import { fieldValue } from './dsn.ts';
 import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer.ts';
 import { createDestinationHealth } from './destination-health.ts';
 import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
-import { createEngine, type Router } from './engine.ts';
+import { createEngine } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
-import { planRecipients, type RoutingOptions } from './routing.ts';
+import type { Router } from './routing.ts';
 import { startWorkerPool } from './worker.ts';
 
 export { defaultRetryPolicy, parseDurationMs, parseSchedule, retryPolicy } from './retry-policy.ts';
@@ -31,7 +30,8 @@ export { deliveryStreams, ensureDeliveryStreams } from './delivery-streams.ts';
 export type { DeliveryStreams } from './delivery-streams.ts';
 export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
-export type { Router, RoutePlan } from './engine.ts';
+export { createRouter } from './routing.ts';
+export type { Router, RoutePlan, RoutingOptions } from './routing.ts';
 export {
   deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred,
 } from './queue-operations.ts';
@@ -45,11 +45,8 @@ export interface StartDeliveryOptions {
   /** The body bucket the publisher writes to (openBodyStore()). */
   readonly bodyStore: ObjectStore;
   readonly transport: Transport;
-  /** The bundle in force; read for every job (a reload applies to the next job). */
-  readonly getConfig?: () => Bundle;
-  readonly routing?: RoutingOptions;
-  /** Replaces bundle routing (tests, or a fixed smart host). */
-  readonly route?: Router;
+  /** Where each recipient goes: createRouter() over the bundle in force (a reload applies to the next job). */
+  readonly route: Router;
   readonly hostname: string;
   readonly policy?: RetryPolicy;
   /** Milliseconds since the epoch. */
@@ -84,12 +81,11 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   const streams = deliveryStreams(opts.settings, policy.lifetimeMs);
   await ensureDeliveryStreams(opts.nc, opts.settings, streams);
 
-  const route = opts.route ?? bundleRouter(opts);
   const { bodyStore, publisher } = opts;
   const watch = watchConnection(opts.nc);
   const effects = await natsEffects({ nc: opts.nc, settings: opts.settings, streams, bodyStore, publisher, hostname: opts.hostname, now });
   const engine = createEngine({
-    transport: opts.transport, route, effects, policy: () => policy, now, random,
+    transport: opts.transport, route: opts.route, effects, policy: () => policy, now, random,
     randomHex: (n) => randomBytes(n).toString('hex'), hostname: opts.hostname,
     attemptTimeoutMs: opts.attemptTimeoutMs ?? 15 * 60_000, logger: opts.logger, observer,
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
@@ -135,12 +131,6 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
       watch.stop();
     },
   };
-}
-
-function bundleRouter(opts: StartDeliveryOptions): Router {
-  const { getConfig, routing } = opts;
-  if (!getConfig || !routing) throw new Error('startDelivery needs either `route`, or `getConfig` and `routing`');
-  return (record, recipients) => planRecipients(getConfig(), record.envelope.mailFrom.address, recipients, routing);
 }
 
 function deadHeaders(reason: string): MsgHdrs {

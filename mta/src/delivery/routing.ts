@@ -74,11 +74,15 @@ export interface DestinationGroup {
   readonly deliveries: readonly RoutedDelivery[];
 }
 
-export interface DeliveryPlan {
+/** Routing's answer for the pending envelope recipients of one message. */
+export interface RoutePlan {
   readonly groups: readonly DestinationGroup[];
   /** Envelope recipients that cannot be routed: permanent, one outcome each. */
   readonly unroutable: readonly RecipientOutcome[];
 }
+
+/** What the engine routes with (createRouter below; a fixed plan in tests). */
+export type Router = (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => RoutePlan;
 
 export type RecipientRoute =
   | { readonly ok: true; readonly targets: readonly { readonly destination: Destination; readonly address: string }[] }
@@ -87,7 +91,7 @@ export type RecipientRoute =
 const defaultMaxDepth = 10;
 
 /** Routes every envelope recipient of one message and groups the results by destination. */
-export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): DeliveryPlan {
+export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): RoutePlan {
   const groups = new Map<string, { destination: Destination; deliveries: RoutedDelivery[] }>();
   const unroutable: RecipientOutcome[] = [];
   for (const recipient of recipients) {
@@ -221,6 +225,6 @@ function permanent(recipient: string, code: number, enhanced: string, text: stri
  * The engine's router: routes a record's pending recipients with the bundle in force at the
  * time of the call (a reload between attempts takes effect at the next one).
  */
-export function createRouter(bundle: () => Bundle, options: RoutingOptions): (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => DeliveryPlan {
+export function createRouter(bundle: () => Bundle, options: RoutingOptions): Router {
   return (record, recipients) => planRecipients(bundle(), record.envelope.mailFrom.address, recipients, options);
 }
