@@ -25,6 +25,7 @@ import { deferredStats, type DeferredStats } from './delivery/queue-operations.t
 import type { DeliveryObserver } from './delivery/delivery-observer.ts';
 import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
 import { createDnsResolver, type DnsResolver } from './dns.ts';
+import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { startOpsServer, type OpsServer } from './ops/http-server.ts';
 import type { Logger } from './ops/logger.ts';
@@ -203,7 +204,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });
   } catch (err) {
     await stopAll().catch(() => undefined);
-    throw err instanceof MtaStartError ? err : new MtaStartError(`start-up failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw err instanceof MtaStartError ? err : new MtaStartError(`start-up failed: ${describeError(err)}`, { cause: err });
   }
 
   let stopping: Promise<void> | null = null;

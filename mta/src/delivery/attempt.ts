@@ -13,6 +13,7 @@
 // transport limits connections by it) and `sameOutcome` (one classified outcome for every
 // recipient of an attempt that failed before any per-recipient answer).
 import type { QueueRecord } from '../queue/record.ts';
+import type { Reply } from '../reply.ts';
 
 /** Where a group of recipients goes; computed by routing from the bundle. */
 export type Destination =
@@ -47,7 +48,7 @@ export interface RecipientOutcome {
    * status and text. This goes into a DSN's Diagnostic-Code, so it is the remote's words
    * (capped in length), never our internals.
    */
-  reply: { code: number; enhanced: string; text: string };
+  reply: Reply;
   /** Our detailed reason for the logs (connection refused to 127.0.0.2:25, ...). */
   reason: string;
   /** The host that answered, for the DSN's Remote-MTA and the logs. */
@@ -77,6 +78,6 @@ export function destinationKey(destination: Destination): string {
 }
 
 /** The same classified outcome for every recipient (a failure before any transaction). */
-export function sameOutcome(recipients: readonly string[], status: RecipientStatus, reply: RecipientOutcome['reply'], reason: string, remoteMta?: string): RecipientOutcome[] {
+export function sameOutcome(recipients: readonly string[], status: RecipientStatus, reply: Reply, reason: string, remoteMta?: string): RecipientOutcome[] {
   return recipients.map((recipient) => ({ recipient, status, reply, reason, ...(remoteMta ? { remoteMta } : {}) }));
 }

@@ -36,6 +36,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, ReplayPolicy, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { describeError } from '../errors.ts';
 import { deferStreamName, deferSubjectPrefix } from '../queue/deferred-names.ts';
 import { queueSetupRefused } from '../queue/errors.ts';
 import type { QueueSettings } from '../queue/settings.ts';
@@ -138,7 +139,7 @@ export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueS
     });
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
-      throw queueSetupRefused(`could not set up consumer ${consumer.durable_name}: ${describe(err)}`, err);
+      throw queueSetupRefused(`could not set up consumer ${consumer.durable_name}: ${describeError(err)}`, err);
     }
     await jsm.consumers.add(s.deferStream, consumer).catch(async (addErr: unknown) => {
       // Another pod created it first.
@@ -153,7 +154,7 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
     existing = (await jsm.streams.info(desired.name)).config;
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) {
-      throw queueSetupRefused(`could not read stream ${desired.name}: ${describe(err)}`, err);
+      throw queueSetupRefused(`could not read stream ${desired.name}: ${describeError(err)}`, err);
     }
   }
   try {
@@ -170,10 +171,6 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
     await jsm.streams.update(desired.name, mutable);
   } catch (err) {
     if (err instanceof Error && err.name === 'QueueError') throw err;
-    throw queueSetupRefused(`could not set up stream ${desired.name}: ${describe(err)}`, err);
+    throw queueSetupRefused(`could not set up stream ${desired.name}: ${describeError(err)}`, err);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

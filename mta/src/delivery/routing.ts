@@ -50,8 +50,10 @@ import { posix } from 'node:path';
 import { normalizeAddress } from '../address.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
 import { directoryOf, type RecipientMatch } from '../directory.ts';
+import { C, SE } from '../codes.ts';
 import type { SmtpError } from '../errors.ts';
 import { unknownRecipient } from '../policy/rejections.ts';
+import { reply, type Reply } from '../reply.ts';
 import { destinationKey, type Destination, type RecipientOutcome } from './attempt.ts';
 
 export interface RoutingOptions {
@@ -127,10 +129,10 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
   // Depth-first expansion; `path` holds the (normalised) addresses on the way to detect loops.
   const expand = (raw: string, path: readonly string[]): RecipientOutcome | null => {
     const normal = normalizeAddress(raw);
-    if (!normal) return permanent(recipient, 553, '5.1.3', 'Bad recipient address syntax', `${JSON.stringify(raw)} is not a routable address`);
+    if (!normal) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `${JSON.stringify(raw)} is not a routable address`);
     const address = normal.address;
     if (path.includes(address) || path.length > maxDepth) {
-      return permanent(recipient, 550, '5.4.6', 'Routing loop detected', `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
+      return permanent(recipient, reply(C.C550MailboxUnavailable, SE.RoutingLoop6, 'Routing loop detected'), `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
     }
     if (!directory.domain(normal.domain)) {
       // Remote: the address goes out as written (a remote local part may be case-sensitive).
@@ -214,11 +216,11 @@ function standsFor(match: Exclude<RecipientMatch, { kind: 'mailbox' }>): readonl
 
 /** An intake rejection (policy/rejections.ts) as the permanent outcome of a recipient. */
 function refused(recipient: string, err: SmtpError): RecipientOutcome {
-  return permanent(recipient, err.code, err.enhanced, err.clientMessage, err.reason);
+  return permanent(recipient, err.reply(), err.reason);
 }
 
-function permanent(recipient: string, code: number, enhanced: string, text: string, reason: string): RecipientOutcome {
-  return { recipient, status: 'permanent', reply: { code, enhanced, text }, reason };
+function permanent(recipient: string, reply: Reply, reason: string): RecipientOutcome {
+  return { recipient, status: 'permanent', reply, reason };
 }
 
 /**

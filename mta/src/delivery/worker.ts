@@ -19,6 +19,7 @@ import { isQueueError } from '../queue/errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
 import type { EngineJob, EngineResult } from './engine.ts';
+import { describeError } from '../errors.ts';
 
 export type JobSource = 'fresh' | 'retry';
 
@@ -89,7 +90,7 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       try {
         job = opts.decode(msg);
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = describeError(err);
         log.error('undecodable job moved to the dead-letter subject', { seq: msg.seq, subject: msg.subject, reason });
         await opts.deadLetter(msg, tag, reason);
         await msg.ackAck();

@@ -32,6 +32,7 @@
 //                sha256 is lowercase hex of the body bytes, checked on every read.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { describeError } from '../errors.ts';
 import { recordFormatError } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
 
@@ -135,7 +136,7 @@ export function decodeRecord(payload: Uint8Array): DecodedRecord {
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(0, end)));
   } catch (err) {
-    throw recordFormatError(`queue record header is not UTF-8 JSON: ${(err as Error).message}`);
+    throw recordFormatError(`queue record header is not UTF-8 JSON: ${describeError(err)}`);
   }
   if (typeof json === 'object' && json !== null && 'v' in json && json.v !== recordVersion) {
     throw recordFormatError(`queue record version ${JSON.stringify(json.v)} is not supported (this MTA reads ${recordVersion})`);

@@ -9,7 +9,7 @@ import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticat
 import { normalizeAddress } from '../address.ts';
 import { verifyPasswordAsync } from '../auth/password-hash.ts';
 import type { Bundle, BundleDomain, BundleSecrets } from '../config/bundle-schema.ts';
-import { isSmtpError, type SmtpError } from '../errors.ts';
+import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
@@ -214,7 +214,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         (err: unknown) => {
           // The client went away in the middle of DATA: nothing to answer, nothing was stored.
           if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
-            s.log.info('client left during DATA', { reason: (err as Error).message });
+            s.log.info('client left during DATA', { reason: describeError(err) });
             done(err as Error);
             return;
           }
