@@ -37,6 +37,13 @@ export {
 } from './queue-operations.ts';
 export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
 
+/**
+ * Workers for fresh mail per process (retries get half, at least one). Each mostly waits on
+ * the network: 32 kept delivery up with intake on 2 cores (bench/results). The shared
+ * consumer's max_ack_pending must stay at least pods × workers.
+ */
+export const defaultDeliveryWorkers = 32;
+
 export interface StartDeliveryOptions {
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
@@ -55,7 +62,7 @@ export interface StartDeliveryOptions {
   readonly random?: () => number;
   readonly logger: Logger;
   readonly observer?: DeliveryObserver;
-  /** Workers for fresh mail (default 8) and for due retries (default half, at least 1). */
+  /** Workers for fresh mail (default defaultDeliveryWorkers) and for due retries (default half, at least 1). */
   readonly workers?: number;
   readonly retryWorkers?: number;
   /** Deadline of one attempt at one destination (default 15 min: RFC 5321's 10 min for DATA, plus connect). */
@@ -112,7 +119,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
       if (body.kind === 'object' && body.name) await deleteBody(bodyStore, body.name);
     },
   };
-  const workers = opts.workers ?? 8;
+  const workers = opts.workers ?? defaultDeliveryWorkers;
   const pools = [
     startWorkerPool({ ...common, source: 'fresh', consumer: fresh, count: workers, decode: (msg) => ({ decoded: decodeRecord(msg.data), state: null }) }),
     startWorkerPool({

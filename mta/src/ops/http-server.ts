@@ -5,10 +5,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { PodReadinessState } from './pod-readiness.ts';
 
+/** Bind address: every interface, so the kubelet and Prometheus can reach it. */
+export const defaultOpsHost = '0.0.0.0';
+/** Port of /healthz, /readyz and /metrics. */
+export const defaultOpsPort = 9090;
+
 export interface OpsServerOptions {
-  /** Bind address (default 0.0.0.0, so the kubelet and Prometheus can reach it). */
+  /** Bind address (default defaultOpsHost). */
   readonly host?: string;
-  /** Port (default 9090); 0 picks a free one. */
+  /** Port (default defaultOpsPort); 0 picks a free one. */
   readonly port?: number;
   readonly readiness: () => Promise<PodReadinessState>;
   readonly metrics: () => Promise<{ contentType: string; text: string }>;
@@ -54,7 +59,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 9090, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port ?? defaultOpsPort, opts.host ?? defaultOpsHost, () => {
       server.off('error', reject);
       resolve();
     });

@@ -43,11 +43,14 @@ export interface BundlePair {
   readonly secrets: BundleSecrets;
 }
 
+/** The port of MX hosts: SMTP's own, 25; another only in tests. */
+export const defaultMxPort = 25;
+
 export interface RemoteSmtpOptions {
   /** The bundle in force (it may be reloaded between attempts). */
   readonly config: () => BundlePair;
   readonly resolver: DnsResolver;
-  /** Port of MX hosts; 25 except in tests. */
+  /** Port of MX hosts (default defaultMxPort). */
   readonly mxPort?: number;
   /** TLS options toward MX hosts; opportunistic TLS does not verify certificates by default. */
   readonly mxTlsOptions?: ConnectionOptions;
@@ -127,7 +130,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     const release = await limiter.acquire(destinationKey(destination), limit, signal);
     if (!release) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.BadConnection2, 'Delivery attempt timed out'), 'deadline passed while waiting for a connection slot');
     try {
-      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? 25).slice(0, options.maxAddresses ?? 10);
+      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? defaultMxPort).slice(0, options.maxAddresses ?? 10);
       const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
       const ehloName = ehloNameFor(bundle, from, options.ehloFallback);
       const eightBit = hasEightBit(message);
