@@ -7,14 +7,14 @@
 // Who a normalised address in one of our domains is, in this order:
 //   1. a mailbox with exactly this address;
 //   2. an alias with exactly this address (its `to` addresses);
-//   3. `local+tag@domain` (RFC 5233, address.ts withoutSubaddress) when `local@domain` is a
-//      mailbox or an alias: that address;
+//   3. `local+tag@domain` (RFC 5233, withoutSubaddress in bundle/address.ts) when
+//      `local@domain` is a mailbox or an alias: that address;
 //   4. the domain's catch-all address, unless it is this very address (a catch-all that
 //      names no mailbox or alias would otherwise stand for itself);
 //   5. else nobody: intake refuses it at RCPT, routing bounces it (the bundle may have
 //      changed between the two).
-import { domainOf, withoutSubaddress } from './address.ts';
-import type { Bundle, BundleDomain, BundleMailbox } from './config/bundle-schema.ts';
+import { domainOf, withoutSubaddress } from '../../bundle/address.ts';
+import type { Bundle, BundleDomain, BundleMailbox } from '../../bundle/schema.ts';
 
 /** Who a recipient is; alias, subaddress and catch-all name the address(es) it stands for. */
 export type RecipientMatch =

@@ -2,7 +2,7 @@
 //
 // The config part is `<configDir>/bundle.json.gz` (or plain `bundle.json`); the secret
 // part is `<secretDir>/secrets-<i>-of-<n>.json.gz` shards (or plain `secrets.json`), as
-// bundle-files.ts lays them out; both directories may be the same. In Kubernetes a mounted
+// bundle/files.ts lays them out; both directories may be the same. In Kubernetes a mounted
 // ConfigMap or Secret shows its files as symlinks into `..data/`, itself a symlink to a
 // timestamped directory that the kubelet swaps atomically on update. Reading through the symlinks gives one consistent version of
 // each part, but the ConfigMap and the Secret are updated separately (each on its own
@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../errors.ts';
-import { checkBundle } from './bundle-check.ts';
-import { configFileName, decodeBundleFiles } from './bundle-files.ts';
-import type { Bundle, BundleSecrets } from './bundle-schema.ts';
+import { checkBundle } from '../../../bundle/check.ts';
+import { configFileName, decodeBundleFiles } from '../../../bundle/files.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 
 export interface BundleSources {
   /** The mounted ConfigMap: bundle.json.gz or bundle.json. */

@@ -11,7 +11,7 @@
 // "Atomically" means the intake never sees a mix: `current` is replaced by one assignment
 // of an object holding both parts, and the intake reads it once per session.
 import { watch as fsWatch } from 'node:fs';
-import type { Bundle, BundleSecrets } from './bundle-schema.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 import { readBundle, type BundleRead, type BundleSources } from './load-bundle.ts';
 
 export interface LoadedBundle {

@@ -17,7 +17,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { domainOf } from '../address.ts';
+import { domainOf } from '../../../bundle/address.ts';
 import { isQueueId } from '../queue/queue-id.ts';
 import { decodeDeferredJob, encodeDeferredJob, type DeferredJob } from './deferred-job.ts';
 import { dueSubject, waitSubject, type DeliveryStreams } from './delivery-streams.ts';

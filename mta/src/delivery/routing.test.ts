@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../config/bundle-schema.ts';
+import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../../../bundle/schema.ts';
 import { destinationKey } from './attempt.ts';
 import { createRouter, planRecipients, routeRecipient } from './routing.ts';
 

@@ -3,7 +3,7 @@
 //
 // # Rules, in order, for one envelope recipient
 //
-// Recipients are compared in their normalised form (mta/src/address.ts: lowercase, xn--
+// Recipients are compared in their normalised form (bundle/address.ts: lowercase, xn--
 // domains), as the bundle stores addresses; the record keeps them as received. An address
 // that does not normalise is permanent 553 5.1.3 ("mailbox name not allowed", RFC 5321
 // §4.2.2): at delivery no SMTP command failed, so intake's 501 (a syntax error in a command's
@@ -47,8 +47,8 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { normalizeAddress } from '../address.ts';
-import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
+import type { Bundle, BundleMailbox, BundleRelay } from '../../../bundle/schema.ts';
 import { directoryOf, type RecipientMatch } from '../directory.ts';
 import { C, SE } from '../codes.ts';
 import type { SmtpError } from '../errors.ts';

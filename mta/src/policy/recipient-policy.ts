@@ -9,12 +9,12 @@
 //  - Submission (authenticated): any external recipient (that is what submission is for);
 //    recipients in our own domains must exist, as on MX.
 //
-// Addresses are compared in their normalised form (mta/src/address.ts), the same form the
+// Addresses are compared in their normalised form (bundle/address.ts), the same form the
 // operator writes into the bundle: `Alice@EXAMPLE.com.` and `alice@example.com` are equal,
 // IDN domains compare in their xn-- form. `%` and `!` are ordinary local-part characters here
 // (no source routing): `u%ext@local` is a local address that does not exist.
-import { normalizeAddress, type Address } from '../address.ts';
-import type { Bundle, BundleDomain } from '../config/bundle-schema.ts';
+import { normalizeAddress, type Address } from '../../../bundle/address.ts';
+import type { Bundle, BundleDomain } from '../../../bundle/schema.ts';
 import type { SmtpError } from '../errors.ts';
 import { directoryOf, type RecipientMatch as DirectoryMatch } from '../directory.ts';
 import { badRecipientSyntax, relayDenied, unknownRecipient } from './rejections.ts';

@@ -6,9 +6,9 @@
 // never changes the rules in the middle of a transaction; new sessions get the new bundle.
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
-import { normalizeAddress } from '../address.ts';
-import { verifyPasswordAsync } from '../auth/password-hash.ts';
-import type { Bundle, BundleDomain, BundleSecrets } from '../config/bundle-schema.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
+import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
+import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../ops/logger.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';

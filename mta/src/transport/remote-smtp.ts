@@ -23,9 +23,9 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
-import { normalizeAddress } from '../address.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
 import { C, SE } from '../codes.ts';
-import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema.ts';
+import type { Bundle, BundleRelay, BundleSecrets } from '../../../bundle/schema.ts';
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../ops/logger.ts';
