@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
-import { jsonLogger, silentLogger, type Logger } from '../../mta/src/ops/logger.ts';
+import { jsonLogger, silentLogger, type Logger } from '../../observability/logger.ts';
 import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import type { QueueSettings } from '../../mta/src/queue/index.ts';

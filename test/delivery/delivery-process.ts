@@ -5,7 +5,7 @@
 //
 // Environment: NATS_URL, ROUTES (JSON: domain → {host, port}), NAME, WORKERS, ACK_WAIT_MS.
 import { connect } from '@nats-io/transport-node';
-import { jsonLogger } from '../../mta/src/ops/logger.ts';
+import { jsonLogger } from '../../observability/logger.ts';
 import { createPublisher, openBodyStore, queueConnectOptions, queueSettings } from '../../mta/src/queue/index.ts';
 import { createRouter, retryPolicy, startDelivery } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';

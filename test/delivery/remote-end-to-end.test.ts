@@ -13,7 +13,7 @@ import { createDnsResolver } from '../../mta/src/dns.ts';
 import { createRouter, retryPolicy, startDelivery, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
-import { silentLogger } from '../../mta/src/ops/logger.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
 import { countingObserver, emptyBundle, openDeliveryQueue, testDir } from './delivery-fixture.ts';
 

@@ -2,7 +2,7 @@
 // ledger, DSNs and retries, without NATS or SMTP (those are in test/delivery/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../ops/logger.ts';
+import { silentLogger } from '../../../observability/logger.ts';
 import { sha256Hex, type DecodedRecord, type QueueRecord } from '../queue/record.ts';
 import type { RecipientOutcome, Transport } from './attempt.ts';
 import type { DeferredState } from './deferred-job.ts';

@@ -25,7 +25,7 @@ import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts'
 import { buildDsn } from './dsn.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
 export type LedgerEntry = RoutedDelivery;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { deleteBody } from '../queue/orphan-bodies.ts';
 import { watchConnection } from '../queue/connection.ts';
 import type { QueuePublisher } from '../queue/publisher.ts';

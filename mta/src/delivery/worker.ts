@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { isQueueError } from '../queue/errors.ts';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
 import type { EngineJob, EngineResult } from './engine.ts';
 import { describeError } from '../errors.ts';

@@ -10,7 +10,7 @@ import { normalizeAddress } from '../../../bundle/address.ts';
 import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
 import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';

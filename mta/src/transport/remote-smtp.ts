@@ -28,7 +28,7 @@ import { C, SE } from '../codes.ts';
 import type { Bundle, BundleRelay, BundleSecrets } from '../../../bundle/schema.ts';
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
-import { silentLogger, type Logger } from '../ops/logger.ts';
+import { silentLogger, type Logger } from '../../../observability/logger.ts';
 import { reply } from '../reply.ts';
 import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { classifyDnsError, type DnsResolver } from '../dns.ts';

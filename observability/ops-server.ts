@@ -1,9 +1,16 @@
-// The MTA's operations endpoint, apart from the SMTP ports: /healthz (liveness: the process
-// serves requests), /readyz (readiness: see pod-readiness.ts) and /metrics (Prometheus).
-// Plain text answers, so `curl` and the kubelet both read them.
+// The operations endpoint of every Stafette process (the MTA and the operator), apart from
+// the ports it serves: /healthz (liveness: the process serves requests), /readyz (readiness,
+// as the process judges it: mta/src/ops/pod-readiness.ts, the operator's synced caches) and
+// /metrics (Prometheus). Plain text answers, so `curl` and the kubelet both read them.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PodReadinessState } from './pod-readiness.ts';
+
+/** What /readyz answers: 200 when ready, else 503 with one line per reason. */
+export interface ReadinessState {
+  readonly ready: boolean;
+  /** One sentence per reason for not being ready; empty when ready. */
+  readonly reasons: string[];
+}
 
 /** Bind address: every interface, so the kubelet and Prometheus can reach it. */
 export const defaultOpsHost = '0.0.0.0';
@@ -15,7 +22,7 @@ export interface OpsServerOptions {
   readonly host?: string;
   /** Port (default defaultOpsPort); 0 picks a free one. */
   readonly port?: number;
-  readonly readiness: () => Promise<PodReadinessState>;
+  readonly readiness: () => Promise<ReadinessState>;
   readonly metrics: () => Promise<{ contentType: string; text: string }>;
   /** Called when a handler fails (the response is a 500 either way). */
   readonly onError?: (path: string, err: unknown) => void;
