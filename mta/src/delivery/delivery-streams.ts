@@ -69,13 +69,14 @@ export const ledgerSubject = (s: DeliveryStreams, queueId: string, pairKey: stri
 
 const nanos = (ms: number): number => ms * 1_000_000;
 
+// What both delivery streams are: on disk, replicated like the queue, every subject under their prefix.
+function fileStream(name: string, description: string, prefix: string, settings: QueueSettings): Partial<StreamConfig> & { name: string } {
+  return { name, description, subjects: [`${prefix}.>`], storage: StorageType.File, num_replicas: settings.replicas };
+}
+
 export function deferStreamConfig(s: DeliveryStreams, settings: QueueSettings, maxPayload: number): Partial<StreamConfig> & { name: string } {
   return {
-    name: s.deferStream,
-    description: 'Stafette retries waiting for their time (scheduled messages) and due retries',
-    subjects: [`${s.deferPrefix}.>`],
-    storage: StorageType.File,
-    num_replicas: settings.replicas,
+    ...fileStream(s.deferStream, 'Stafette retries waiting for their time (scheduled messages) and due retries', s.deferPrefix, settings),
     retention: RetentionPolicy.Workqueue,
     // nats-server refuses schedules with discard: new, and discard: old with a limit would
     // delete waiting mail; so no limit at all: nothing is ever discarded. When JetStream's
@@ -95,11 +96,7 @@ export function deferStreamConfig(s: DeliveryStreams, settings: QueueSettings, m
 
 export function doneStreamConfig(s: DeliveryStreams, settings: QueueSettings): Partial<StreamConfig> & { name: string } {
   return {
-    name: s.doneStream,
-    description: 'Stafette delivered-recipient ledger (a later retry never sends to these again)',
-    subjects: [`${s.donePrefix}.>`],
-    storage: StorageType.File,
-    num_replicas: settings.replicas,
+    ...fileStream(s.doneStream, 'Stafette delivered-recipient ledger (a later retry never sends to these again)', s.donePrefix, settings),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanos(s.ledgerMaxAgeMs),
