@@ -63,18 +63,8 @@ export interface RoutingOptions {
   readonly maxExpansionDepth?: number;
 }
 
-/** One address to hand to a transport, and the envelope recipient it delivers for. */
-export interface RoutedDelivery {
-  readonly address: string;
-  readonly envelopeRecipient: string;
-}
-
-export interface DestinationGroup {
-  /** A stable string for the destination: equal keys mean the same destination. */
-  readonly key: string;
-  readonly destination: Destination;
-  readonly deliveries: readonly RoutedDelivery[];
-}
+/** What the engine routes with (createRouter below; a fixed plan in tests). */
+export type Router = (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => RoutePlan;
 
 /** Routing's answer for the pending envelope recipients of one message. */
 export interface RoutePlan {
@@ -83,8 +73,19 @@ export interface RoutePlan {
   readonly unroutable: readonly RecipientOutcome[];
 }
 
-/** What the engine routes with (createRouter below; a fixed plan in tests). */
-export type Router = (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => RoutePlan;
+/** The deliveries to one destination. */
+export interface DestinationGroup {
+  /** A stable string for the destination: equal keys mean the same destination. */
+  readonly key: string;
+  readonly destination: Destination;
+  readonly deliveries: readonly RoutedDelivery[];
+}
+
+/** One address to hand to a transport, and the envelope recipient it delivers for. */
+export interface RoutedDelivery {
+  readonly address: string;
+  readonly envelopeRecipient: string;
+}
 
 export type RecipientRoute =
   | { readonly ok: true; readonly targets: readonly { readonly destination: Destination; readonly address: string }[] }
