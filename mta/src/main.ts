@@ -18,6 +18,8 @@
 import { hostname as osHostname } from 'node:os';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../observability/logger.ts';
+import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
 import { bundleSources } from './config/load-bundle.ts';
 import { createBundleWatcher, type BundleEvent, type LoadedBundle } from './config/watch-bundle.ts';
 import { createRouter, startDelivery } from './delivery/index.ts';
@@ -27,8 +29,6 @@ import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
 import { createDnsResolver, type DnsResolver } from './dns.ts';
 import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
-import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
-import type { Logger } from '../../observability/logger.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
 import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
@@ -76,9 +76,9 @@ export interface MtaOptions {
 export interface MtaDeliveryOptions {
   /** Where mailboxes with the default (`local`) delivery get their maildir: <root>/<address>/. */
   readonly localMaildirRoot: string;
-  /** Workers for fresh mail (default: delivery/index.ts); retries get half as many. */
+  /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
   readonly workers?: number;
-  /** The port of remote MX hosts (default 25: transport/remote-smtp.ts); another only in tests. */
+  /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
   readonly retryPolicy?: Partial<RetryPolicy>;
