@@ -6,14 +6,15 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
-import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
 import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
-import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
+import { describeError } from '../mta/src/errors.ts';
 import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
 import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
 import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
+import { jsonLogger, type LogLevel } from '../observability/logger.ts';
+import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
 
 interface MtaFlags extends NatsFlags {
@@ -68,7 +69,7 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster').env('STAFETTE_QUEUE_REPLICAS').argParser(integer(1)).default(defaultQueueSettings.replicas))
     .addOption(new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none').env('STAFETTE_QUEUE_MAX_BYTES').argParser(integer(-1)).default(defaultQueueSettings.maxBytes))
     .addOption(new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`).env('STAFETTE_LISTENERS').default(listenerNames.join(',')))
-    .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default(defaultListenerConfigs.mx.host))
+    .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default(mx.host))
     .addOption(new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(mx.port))
     .addOption(new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)').env('STAFETTE_SUBMISSION_PORT').argParser(integer(0)).default(defaultListenerConfigs.submission.port))
     .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(defaultListenerConfigs.submissions.port))
@@ -132,7 +133,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       logger,
     });
   } catch (err) {
-    logger.error('the MTA could not start', { err: err instanceof Error ? err.message : String(err) });
+    logger.error('the MTA could not start', { err: describeError(err) });
     return 1;
   }
 
