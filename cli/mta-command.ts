@@ -1,15 +1,20 @@
-// `stafette mta`: run the MTA (SMTP intake into the JetStream queue) as a pod does. Flags have
-// environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in order
-// (mta/src/main.ts), a second signal stops it at once.
-import { Resolver } from 'node:dns/promises';
+// `stafette mta`: run the MTA (SMTP intake into the JetStream queue, delivery) as a pod does.
+// This file only turns flags into options for mta/src/main.ts, which composes the process.
+// Flags have environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in
+// order, a second signal stops it at once.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
-import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
-import { createIntake, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
-import { parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
-import { startBundleDelivery } from '../mta/src/delivery/start-from-bundle.ts';
+import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
+import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
+import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
+import { describeError } from '../mta/src/errors.ts';
+import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
+import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
+import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
+import { jsonLogger, type LogLevel } from '../observability/logger.ts';
+import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
 
 interface MtaFlags extends NatsFlags {
@@ -43,7 +48,10 @@ interface MtaFlags extends NatsFlags {
   messageLifetime: string;
 }
 
-const listenerNames = ['mx', 'submission', 'submissions'] as const;
+const listenerNames = Object.keys(defaultListenerConfigs) as (keyof typeof defaultListenerConfigs)[];
+// Every default below is the library's (listener-config.ts, settings.ts, retry-policy.ts, ...),
+// read here, never written again.
+const mx = defaultListenerConfigs.mx;
 
 export function registerMtaCommand(cli: Command): void {
   const command = cli
@@ -58,30 +66,30 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--secret-dir <dir>', 'directory with the secret part: secrets-<i>-of-<n>.json.gz or secrets.json (default: --config-dir)').env('STAFETTE_SECRET_DIR'));
   addNatsOptions(command)
     .addOption(new Option('--instance <name>', 'this pod\'s name, shown in NATS monitoring').env('POD_NAME').default(hostname()))
-    .addOption(new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster').env('STAFETTE_QUEUE_REPLICAS').argParser(integer(1)).default(1))
-    .addOption(new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none').env('STAFETTE_QUEUE_MAX_BYTES').argParser(integer(-1)).default(-1))
+    .addOption(new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster').env('STAFETTE_QUEUE_REPLICAS').argParser(integer(1)).default(defaultQueueSettings.replicas))
+    .addOption(new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none').env('STAFETTE_QUEUE_MAX_BYTES').argParser(integer(-1)).default(defaultQueueSettings.maxBytes))
     .addOption(new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`).env('STAFETTE_LISTENERS').default(listenerNames.join(',')))
-    .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default('0.0.0.0'))
-    .addOption(new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(2525))
-    .addOption(new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)').env('STAFETTE_SUBMISSION_PORT').argParser(integer(0)).default(2587))
-    .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(2465))
-    .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(100))
+    .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default(mx.host))
+    .addOption(new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(mx.port))
+    .addOption(new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)').env('STAFETTE_SUBMISSION_PORT').argParser(integer(0)).default(defaultListenerConfigs.submission.port))
+    .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(defaultListenerConfigs.submissions.port))
+    .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(mx.greetingDelayMs))
     .addOption(new Option('--no-mx-reverse-dns', 'do not look up the client\'s reverse DNS name on mx (shown in Received)'))
-    .addOption(new Option('--max-connections-per-ip <n>', 'connections one client address may hold open per listener; more get 421 (default: 20)').env('STAFETTE_MAX_CONNECTIONS_PER_IP').argParser(integer(1)))
-    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO and Received (default: the first domain\'s hostname)').env('STAFETTE_HOSTNAME'))
+    .addOption(new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`).env('STAFETTE_MAX_CONNECTIONS_PER_IP').argParser(integer(1)))
+    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO, Received and bounces (default: the first domain\'s hostname, else the machine\'s)').env('STAFETTE_HOSTNAME'))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
-    .addOption(new Option('--dns <servers>', 'DNS servers for reverse lookups, comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
-    .addOption(new Option('--ops-host <address>', 'bind address of /healthz, /readyz and /metrics').env('STAFETTE_OPS_HOST').default('0.0.0.0'))
-    .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(9090))
+    .addOption(new Option('--dns <servers>', 'DNS servers for every lookup (MX hosts, relays, reverse DNS), comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
+    .addOption(new Option('--ops-host <address>', 'bind address of /healthz, /readyz and /metrics').env('STAFETTE_OPS_HOST').default(defaultOpsHost))
+    .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(defaultOpsPort))
     .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
-    .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(5))
+    .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(defaultRecheckMs / 1000))
     .addOption(new Option('--no-delivery', 'only receive: run no delivery workers in this process'))
-    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many); each mostly waits on the network, and 32 kept delivery up with intake on 2 cores (bench/results)').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(32))
+    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many); each mostly waits on the network').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(defaultDeliveryWorkers))
     .addOption(new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/').env('STAFETTE_LOCAL_MAILDIR_ROOT').default('/var/lib/stafette/mail'))
-    .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (25; another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(25))
-    .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default('5m,10m,20m,40m,1h,2h,4h'))
-    .addOption(new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces').env('STAFETTE_MESSAGE_LIFETIME').default('5d'))
+    .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(defaultMxPort))
+    .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default(formatSchedule(defaultRetryPolicy.delaysMs)))
+    .addOption(new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces').env('STAFETTE_MESSAGE_LIFETIME').default(formatDuration(defaultRetryPolicy.lifetimeMs)))
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'))
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
     .action(async (flags: MtaFlags) => {
@@ -100,8 +108,6 @@ async function runMta(flags: MtaFlags): Promise<number> {
     logger.error('invalid options', { err });
     return 1;
   }
-  const resolver = new Resolver({ timeout: 2_000, tries: 1 });
-  if (flags.dns) resolver.setServers(flags.dns.split(',').map((s) => s.trim()));
   const defaultTls = flags.tlsCert && flags.tlsKey
     ? { certPem: readFileSync(flags.tlsCert, 'utf8'), keyPem: readFileSync(flags.tlsKey, 'utf8') }
     : null;
@@ -117,31 +123,17 @@ async function runMta(flags: MtaFlags): Promise<number> {
       ops: { host: flags.opsHost, port: flags.opsPort },
       shutdownTimeoutMs: flags.shutdownTimeout * 1000,
       configRecheckMs: flags.configRecheck * 1000,
-    }, {
+      listeners,
+      ...(flags.hostname ? { hostname: flags.hostname } : {}),
+      defaultTls,
+      dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
+      delivery: flags.delivery
+        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
+        : null,
       logger,
-      createIntake: (wiring) => createIntake({
-        listeners,
-        getConfig: wiring.getConfig,
-        publisher: wiring.publisher,
-        observer: wiring.observer,
-        logger: wiring.logger,
-        hostname: flags.hostname,
-        resolver: { reverse: (ip) => resolver.reverse(ip) },
-        defaultTls,
-      }),
-      createDelivery: flags.delivery
-        ? (wiring) => startBundleDelivery(wiring, {
-            workers: flags.deliveryWorkers,
-            localMaildirRoot: flags.localMaildirRoot,
-            dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
-            outboundPort: flags.outboundPort,
-            hostname: flags.hostname ?? wiring.getConfig().bundle.domains[0]?.hostname ?? flags.instance,
-            policy,
-          })
-        : undefined,
     });
   } catch (err) {
-    logger.error('the MTA could not start', { err: err instanceof Error ? err.message : String(err) });
+    logger.error('the MTA could not start', { err: describeError(err) });
     return 1;
   }
 
@@ -171,8 +163,8 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
   const ports = { mx: flags.mxPort, submission: flags.submissionPort, submissions: flags.submissionsPort };
   const names = flags.listeners.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
   return names.map((name) => {
-    if (!(listenerNames as readonly string[]).includes(name)) throw new Error(`unknown listener ${name}; known: ${listenerNames.join(', ')}`);
-    const known = name as (typeof listenerNames)[number];
+    if (!(listenerNames as string[]).includes(name)) throw new Error(`unknown listener ${name}; known: ${listenerNames.join(', ')}`);
+    const known = name as keyof typeof defaultListenerConfigs;
     return listenerConfig(known, {
       host: flags.smtpHost,
       port: ports[known],

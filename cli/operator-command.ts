@@ -2,7 +2,7 @@
 // kubeconfig such as the one `make cluster` writes).
 import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
-import { jsonLogger, type LogLevel } from '../mta/src/ops/logger.ts';
+import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { startOperator } from '../operator/src/operator.ts';
 
 interface OperatorFlags {

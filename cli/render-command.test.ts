@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkBundle } from '../mta/src/config/bundle-check.ts';
+import { checkBundle } from '../bundle/check.ts';
 import { renderCommand } from './render-command.ts';
 
 const examples = fileURLToPath(new URL('../examples/', import.meta.url));

@@ -9,8 +9,8 @@
 //   <out>/dns/<domain>.mta-sts.txt       the MTA-STS policy to serve over HTTPS
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashPassword, verifyPassword } from '../mta/src/auth/password-hash.ts';
-import type { BundleSecrets } from '../mta/src/config/bundle-schema.ts';
+import { hashPassword, verifyPassword } from '../bundle/password-hash.ts';
+import type { BundleSecrets } from '../bundle/schema.ts';
 import { generateDkimKey } from '../operator/src/dkim/keys.ts';
 import { describeIssue } from '../operator/src/render/issues.ts';
 import { render, type DomainReport } from '../operator/src/render/render.ts';

@@ -1,6 +1,7 @@
 // Every SMTP reply code and enhanced status code Stafette sends, named, with the RFC that
-// defines it (mox's smtp/codes.go idea): code elsewhere writes `codes.C550MailboxUnavailable`,
-// never a bare 550, so a grep finds every place a reply is chosen.
+// defines it (mox's smtp/codes.go idea): code elsewhere writes `C.C550MailboxUnavailable`,
+// never a bare 550, so a grep finds every place a reply is chosen: at intake (SmtpError,
+// errors.ts), in the queue's refusals and in every delivery outcome and DSN (reply.ts).
 //
 // Reply codes: RFC 5321 §4.2.2/§4.2.3 unless noted. Enhanced codes: RFC 3463 (class.subject.detail),
 // registered at IANA "SMTP Enhanced Status Codes"; RFC 5248 added the registry.
@@ -43,6 +44,8 @@ export const C = {
   C554TransactionFailed: 554,
   /** 555 MAIL FROM/RCPT TO parameters not recognized or not implemented (RFC 5321 §4.1.1.11). */
   C555UnrecognizedParams: 555,
+  /** 556 Domain does not accept mail (RFC 7504 §3: a null MX, RFC 7505). */
+  C556DomainNoMail: 556,
 } as const;
 
 export type ReplyCode = (typeof C)[keyof typeof C];
@@ -53,20 +56,42 @@ export const SE = {
   Other0: '0.0',
   /** X.1.1 Bad destination mailbox address: the recipient does not exist. */
   BadDestMailbox1: '1.1',
+  /** X.1.2 Bad destination system address: the recipient's domain does not exist. */
+  BadDestSystem2: '1.2',
   /** X.1.3 Bad destination mailbox address syntax. */
   BadDestSyntax3: '1.3',
   /** X.1.7 Bad sender's mailbox address syntax. */
   BadSenderSyntax7: '1.7',
   /** X.1.8 Bad sender's system address (sender domain not valid). */
   BadSenderSystem8: '1.8',
+  /** X.1.10 Recipient address has null MX (RFC 7505 §4.2). */
+  NullMx10: '1.10',
+  /** X.2.2 Mailbox full. */
+  MailboxFull2: '2.2',
   /** X.3.0 Other or undefined mail system status. */
   MailSystem0: '3.0',
   /** X.3.1 Mail system full. */
   MailSystemFull1: '3.1',
   /** X.3.4 Message too big for system. */
   MsgTooBig4: '3.4',
-  /** X.4.6 Routing loop detected (too many Received headers). */
+  /** X.3.5 System incorrectly configured (a relay or webhook the bundle does not complete). */
+  Misconfigured5: '3.5',
+  /** X.4.0 Other or undefined network or routing status. */
+  Network0: '4.0',
+  /** X.4.1 No answer from host. */
+  NoAnswer1: '4.1',
+  /** X.4.2 Bad connection (lost, or no reply, in the middle of a transaction). */
+  BadConnection2: '4.2',
+  /** X.4.3 Directory server failure (DNS could not say where the mail goes). */
+  DirectoryFailure3: '4.3',
+  /** X.4.4 Unable to route. */
+  UnableToRoute4: '4.4',
+  /** X.4.6 Routing loop detected (too many Received headers, an alias or forward loop). */
   RoutingLoop6: '4.6',
+  /** X.4.7 Delivery time expired. */
+  DeliveryExpired7: '4.7',
+  /** X.5.0 Other or undefined protocol status (a reply that is not SMTP). */
+  Protocol0: '5.0',
   /** X.5.2 Syntax error (also a line over the length limit). */
   SyntaxError2: '5.2',
   /** X.5.4 Syntax error in command arguments / invalid parameters. */
@@ -75,6 +100,10 @@ export const SE = {
   TooManyRecipients3: '5.3',
   /** X.6.0 Other or undefined media error (malformed message content). */
   MediaError0: '6.0',
+  /** X.6.3 Conversion required but not supported (8-bit content to a hop without 8BITMIME). */
+  ConversionUnsupported3: '6.3',
+  /** X.6.7 Non-ASCII addresses not permitted (SMTPUTF8 mail to a hop without it, RFC 6531 §3.2). */
+  NonAsciiAddress7: '6.7',
   /** X.7.0 Other or undefined security status. */
   Security0: '7.0',
   /** X.7.1 Delivery not authorized, message refused (relay denied, sender not allowed). */
@@ -89,5 +118,10 @@ export type EnhancedSubject = (typeof SE)[keyof typeof SE];
 
 /** The full enhanced code for a reply: the class digit follows the reply code (RFC 3463 §2). */
 export function enhancedCode(code: ReplyCode, subject: EnhancedSubject): string {
-  return `${Math.floor(code / 100)}.${subject}`;
+  return enhancedStatus(Math.floor(code / 100), subject);
+}
+
+/** An enhanced code of a class (2 success, 4 persistent transient failure, 5 permanent failure). */
+export function enhancedStatus(statusClass: number, subject: EnhancedSubject): string {
+  return `${statusClass}.${subject}`;
 }

@@ -11,6 +11,7 @@
 // "<enhanced> <clientMessage>", and mta/src/smtp/smtp-server-overrides.ts keeps smtp-server from
 // prefixing a second enhanced code of its own.
 import { enhancedCode, type EnhancedSubject, type ReplyCode } from './codes.ts';
+import type { Reply } from './reply.ts';
 
 export interface SmtpErrorOptions {
   readonly code: ReplyCode;
@@ -56,6 +57,11 @@ export class SmtpError extends Error {
     return `${this.code} ${this.enhanced} ${this.clientMessage}`;
   }
 
+  /** The reply as data, e.g. for a recipient routing refuses at delivery (delivery/routing.ts). */
+  reply(): Reply {
+    return { code: this.code, enhanced: this.enhanced, text: this.clientMessage };
+  }
+
   /** Fields for a structured log line. */
   logFields(): Record<string, unknown> {
     return { rule: this.rule, reply: this.replyLine(), reason: this.reason, ...(this.cause === undefined ? {} : { cause: this.cause }) };
@@ -64,4 +70,14 @@ export class SmtpError extends Error {
 
 export function isSmtpError(err: unknown): err is SmtpError {
   return err instanceof SmtpError;
+}
+
+/**
+ * An error in a few words for a log line or a reason: a system error by its code (EACCES,
+ * ESERVFAIL: short and stable, no paths), anything else by its message.
+ */
+export function describeError(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.length > 0) return code;
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,8 @@
-// The MTA process: wiring only. Configuration → operations endpoint → NATS → queue setup →
-// SMTP intake, and the orderly way back down on SIGTERM.
+// The MTA process, composed in one place: configuration → operations endpoint → NATS → queue
+// setup → the one publisher → SMTP intake and delivery (engine, transports, routing from the
+// bundle in force) on one DNS resolver, and the orderly way back down on SIGTERM. The CLI
+// (cli/mta-command.ts) only turns flags into MtaOptions; every default lives with the part
+// it configures.
 //
 // The operations endpoint starts first on purpose: the first bundle may take a moment to be
 // mounted and `connect` waits for NATS as long as it takes (waitOnFirstConnect); meanwhile
@@ -9,13 +12,23 @@
 // Shutdown (reliability.md §3 scenario 44): readiness turns false at once, so the Service
 // stops routing new connections here (the pod's preStop sleep covers the time the endpoint
 // removal takes); then the intake stops accepting, lets sessions in flight finish until the
-// deadline and answers 421 to the rest; then the NATS connection is drained, so every
-// publish that got its 250 has its ack, and the process exits 0.
+// deadline and answers 421 to the rest, while delivery workers finish or hand back their jobs;
+// then the NATS connection is drained, so every publish that got its 250 has its ack, and the
+// process exits 0.
+import { hostname as osHostname } from 'node:os';
+import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../observability/logger.ts';
+import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
 import { bundleSources } from './config/load-bundle.ts';
 import { createBundleWatcher, type BundleEvent, type LoadedBundle } from './config/watch-bundle.ts';
-import { startOpsServer, type OpsServer } from './ops/http-server.ts';
-import type { Logger } from './ops/logger.ts';
+import { createRouter, startDelivery } from './delivery/index.ts';
+import { deferredStats, type DeferredStats } from './delivery/queue-operations.ts';
+import type { DeliveryObserver } from './delivery/delivery-observer.ts';
+import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
+import { createDnsResolver, type DnsResolver } from './dns.ts';
+import { describeError } from './errors.ts';
+import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
 import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
@@ -23,10 +36,9 @@ import {
   createPublisher, createQueueReadiness, ensureQueue, openBodyStore, queueConnectOptions, queueSettings, queueStats, watchConnection,
   type ConnectionWatch, type QueuePublisher, type QueueReadiness, type QueueSettings,
 } from './queue/index.ts';
-import type { IntakeObserver } from './smtp/intake-observer.ts';
-import type { DeliveryObserver } from './delivery/delivery-observer.ts';
-import type { DeferredStats } from './delivery/queue-operations.ts';
-import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
+import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
+import { publisherRequeue } from './transport/forward.ts';
+import { createDeliveryTransports } from './transport/transport-set.ts';
 
 export interface MtaOptions {
   readonly configDir: string;
@@ -43,46 +55,40 @@ export interface MtaOptions {
   readonly configRecheckMs?: number;
   /** How long to wait at start for a first valid bundle before giving up. */
   readonly firstBundleTimeoutMs?: number;
-}
-
-/** The part of the SMTP intake main needs: start listening, stop within a deadline. */
-export interface RunningIntake {
-  listen(): Promise<void>;
-  /** Stops accepting, lets sessions finish until `deadlineMs`, then answers 421 to the rest. */
-  close(deadlineMs: number): Promise<void>;
-}
-
-/** What the intake is given; the real factory is createIntake in smtp/index.ts. */
-export interface IntakeWiring {
-  readonly getConfig: () => LoadedBundle;
-  readonly publisher: QueuePublisher;
-  readonly observer: IntakeObserver;
+  /** The SMTP listeners to open (smtp/listener-config.ts: listenerConfig, defaultListeners). */
+  readonly listeners: readonly ListenerConfig[];
+  /**
+   * Our name in the greeting, EHLO, Received and DSNs (Reporting-MTA, MAILER-DAEMON@);
+   * default: the hostname of the first domain of the first bundle, else the OS hostname.
+   */
+  readonly hostname?: string;
+  /** Certificate for clients without SNI when the bundle has none; default: self-signed. */
+  readonly defaultTls?: TlsMaterial | null;
+  /** DNS servers ("ip" or "ip:port") for every lookup: MX hosts, relays, reverse DNS; empty: the system's. */
+  readonly dnsServers?: readonly string[];
+  /** Delivery workers in this process; null: it only receives (an intake-only pod). */
+  readonly delivery: MtaDeliveryOptions | null;
   readonly logger: Logger;
+  /** Wall clock, milliseconds since the epoch. */
+  readonly now?: () => number;
 }
 
-/** What delivery is given; the real factory is startBundleDelivery in delivery/start-from-bundle.ts. */
-export interface DeliveryWiring {
-  readonly nc: NatsConnection;
-  readonly settings: QueueSettings;
-  readonly publisher: QueuePublisher;
-  readonly getConfig: () => LoadedBundle;
-  readonly observer: DeliveryObserver;
-  readonly logger: Logger;
+export interface MtaDeliveryOptions {
+  /** Where mailboxes with the default (`local`) delivery get their maildir: <root>/<address>/. */
+  readonly localMaildirRoot: string;
+  /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
+  readonly workers?: number;
+  /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
+  readonly mxPort?: number;
+  /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
+  readonly retryPolicy?: Partial<RetryPolicy>;
 }
 
-export interface RunningDeliveryWorkers {
+interface RunningDelivery {
+  /** Messages waiting for retries, for the metrics. */
   deferred(): Promise<DeferredStats>;
   /** Stops pulling; jobs in flight get the deadline, then go back to the queue. */
   stop(deadlineMs: number): Promise<void>;
-}
-
-export interface MtaDependencies {
-  readonly logger: Logger;
-  readonly createIntake: (wiring: IntakeWiring) => RunningIntake;
-  /** Delivery workers; without it this process only receives (an intake-only pod). */
-  readonly createDelivery?: (wiring: DeliveryWiring) => Promise<RunningDeliveryWorkers>;
-  /** Wall clock, milliseconds since the epoch. */
-  readonly now?: () => number;
 }
 
 export interface RunningMta {
@@ -99,9 +105,9 @@ export class MtaStartError extends Error {
   }
 }
 
-export async function startMta(options: MtaOptions, deps: MtaDependencies): Promise<RunningMta> {
-  const { logger } = deps;
-  const now = deps.now ?? Date.now;
+export async function startMta(options: MtaOptions): Promise<RunningMta> {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
   const metrics = createMetrics();
   const settings = queueSettings(options.queue);
 
@@ -153,8 +159,8 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
 
   let nc: NatsConnection | undefined;
   let watch: ConnectionWatch | undefined;
-  let intake: RunningIntake | undefined;
-  let delivery: RunningDeliveryWorkers | undefined;
+  let intake: Intake | undefined;
+  let delivery: RunningDelivery | undefined;
   const stopAll = async () => {
     // Intake and delivery stop side by side: sessions finish their DATA while workers
     // finish (or hand back) their transactions, both before the connection is drained.
@@ -176,26 +182,29 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
     const connection = watch;
     queueReadiness = createQueueReadiness({ nc: connected, settings, watch: connection });
     addQueueDepthMetrics(metrics.registry, { readStats: () => queueStats({ nc: connected, settings }), now });
-    const publisher = createPublisher({ nc, settings, bodyStore: await openBodyStore(nc, settings), isConnected: () => connection.connected });
-    intake = deps.createIntake({
-      getConfig: () => watcher.current as LoadedBundle,
-      publisher,
-      observer: metrics.intake,
-      logger,
+    // One publisher per process: intake, DSNs and forwards all enqueue through it.
+    const bodyStore = await openBodyStore(nc, settings);
+    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected });
+    const getConfig = () => watcher.current as LoadedBundle;
+    const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
+    const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
+    intake = createIntake({
+      listeners: options.listeners, getConfig, publisher, observer: metrics.intake, logger, hostname, resolver,
+      defaultTls: options.defaultTls ?? null,
     });
     await intake.listen();
     intakeListening = true;
-    if (deps.createDelivery) {
-      let running: RunningDeliveryWorkers | undefined;
+    if (options.delivery) {
+      let running: RunningDelivery | undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
-      running = await deps.createDelivery({ nc, settings, publisher, getConfig: () => watcher.current as LoadedBundle, observer, logger });
+      running = await startBundleDelivery(options.delivery, { nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger });
       delivery = running;
       logger.info('delivery workers started');
     }
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });
   } catch (err) {
     await stopAll().catch(() => undefined);
-    throw err instanceof MtaStartError ? err : new MtaStartError(`start-up failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw err instanceof MtaStartError ? err : new MtaStartError(`start-up failed: ${describeError(err)}`, { cause: err });
   }
 
   let stopping: Promise<void> | null = null;
@@ -209,6 +218,52 @@ export async function startMta(options: MtaOptions, deps: MtaDependencies): Prom
         logger.info('stopped');
       })();
       return stopping;
+    },
+  };
+}
+
+interface DeliveryWiring {
+  readonly nc: NatsConnection;
+  readonly settings: QueueSettings;
+  readonly publisher: QueuePublisher;
+  readonly bodyStore: ObjectStore;
+  readonly getConfig: () => LoadedBundle;
+  readonly hostname: string;
+  readonly resolver: DnsResolver;
+  readonly observer: DeliveryObserver;
+  readonly logger: Logger;
+}
+
+// Delivery as this process runs it: every transport behind the engine's seam (their pooled
+// connections closed at stop), routing from the bundle in force, forwards and DSNs through
+// the process's one publisher.
+async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWiring): Promise<RunningDelivery> {
+  const transports = createDeliveryTransports({
+    config: w.getConfig,
+    resolver: w.resolver,
+    ...(options.mxPort !== undefined ? { mxPort: options.mxPort } : {}),
+    ehloFallback: w.hostname,
+    requeue: publisherRequeue(w.publisher),
+    logger: w.logger,
+  });
+  const delivery = await startDelivery({
+    nc: w.nc,
+    settings: w.settings,
+    publisher: w.publisher,
+    bodyStore: w.bodyStore,
+    transport: transports.transport,
+    route: createRouter(() => w.getConfig().bundle, { localMaildirRoot: options.localMaildirRoot }),
+    hostname: w.hostname,
+    policy: retryPolicy(options.retryPolicy),
+    logger: w.logger,
+    observer: w.observer,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+  });
+  return {
+    deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),
+    async stop(deadlineMs) {
+      await delivery.stop(deadlineMs);
+      transports.close();
     },
   };
 }

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
-import { jsonLogger, silentLogger, type Logger } from '../../mta/src/ops/logger.ts';
-import { startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
+import { jsonLogger, silentLogger, type Logger } from '../../observability/logger.ts';
+import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import type { QueueSettings } from '../../mta/src/queue/index.ts';
 import { openQueue, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -46,8 +46,8 @@ export async function startTestDelivery(q: QueueFixture, routes: Record<string, 
   deadDestinationMs?: number;
 }): Promise<DeliveryHandle> {
   return await startDelivery({
-    nc: q.nc, settings: q.settings, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
-    getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
+    nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
+    route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
     hostname: 'mx.stafette.test', policy: opts.policy, observer: opts.observer,
     workers: opts.workers ?? 4, attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,
     ...(opts.deadDestinationMs !== undefined ? { deadDestinationMs: opts.deadDestinationMs } : {}),

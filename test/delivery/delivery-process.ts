@@ -5,9 +5,9 @@
 //
 // Environment: NATS_URL, ROUTES (JSON: domain → {host, port}), NAME, WORKERS, ACK_WAIT_MS.
 import { connect } from '@nats-io/transport-node';
-import { jsonLogger } from '../../mta/src/ops/logger.ts';
-import { queueConnectOptions, queueSettings } from '../../mta/src/queue/index.ts';
-import { retryPolicy, startDelivery } from '../../mta/src/delivery/index.ts';
+import { jsonLogger } from '../../observability/logger.ts';
+import { createPublisher, openBodyStore, queueConnectOptions, queueSettings } from '../../mta/src/queue/index.ts';
+import { createRouter, retryPolicy, startDelivery } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import { emptyBundle } from './delivery-fixture.ts';
 import { sinkTransport } from './sink-transport.ts';
@@ -27,9 +27,11 @@ const observer: DeliveryObserver = {
 
 const nc = await connect(queueConnectOptions({ servers: process.env.NATS_URL!, name }));
 const settings = queueSettings({ ackWaitMs: Number(process.env.ACK_WAIT_MS ?? 5_000) });
+const bodyStore = await openBodyStore(nc, settings);
+const publisher = createPublisher({ nc, settings, bodyStore });
 const delivery = await startDelivery({
-  nc, settings, transport: sinkTransport(JSON.parse(process.env.ROUTES!), { helo: name, timeoutMs: 20_000 }),
-  getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' }, hostname: `${name}.stafette.test`,
+  nc, settings, publisher, bodyStore, transport: sinkTransport(JSON.parse(process.env.ROUTES!), { helo: name, timeoutMs: 20_000 }),
+  route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }), hostname: `${name}.stafette.test`,
   policy: retryPolicy({ delaysMs: [1_000, 2_000] }), workers: Number(process.env.WORKERS ?? 4), logger, observer,
 });
 logger.info('ready');

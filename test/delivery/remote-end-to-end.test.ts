@@ -9,11 +9,11 @@ import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { freePort, stopAll, waitFor } from '../harness/process.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
-import { createDnsResolver } from '../../mta/src/delivery/dns-resolver.ts';
-import { retryPolicy, startDelivery, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
-import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/delivery/remote-smtp.ts';
+import { createDnsResolver } from '../../mta/src/dns.ts';
+import { createRouter, retryPolicy, startDelivery, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
+import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
-import { silentLogger } from '../../mta/src/ops/logger.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
 import { countingObserver, emptyBundle, openDeliveryQueue, testDir } from './delivery-fixture.ts';
 
@@ -54,7 +54,7 @@ describe('delivery - end to end with the remote SMTP transport and real DNS', ()
       mxPort, ehloFallback: 'mx.stafette.test', transactionTimeoutMs: 10_000, dkim: false,
     });
     delivery = await startDelivery({
-      nc: q.nc, settings: q.settings, transport, getConfig: emptyBundle, routing: { localMaildirRoot: '/nonexistent' },
+      nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport, route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
       hostname: 'mx.stafette.test', policy: retryPolicy({ delaysMs: [1_000, 2_000] }), observer, workers: 4,
       attemptTimeoutMs: 15_000, logger: silentLogger,
     });

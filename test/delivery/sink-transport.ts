@@ -1,7 +1,7 @@
 // A transport for the delivery engine's integration tests: real SMTP (nodemailer's
 // SMTPConnection) to a fixed host:port per recipient domain, standing in for MX lookup.
 // It talks to real servers only (smtp-sink, Postfix); the production transports (remote
-// SMTP with MX lookup, LMTP, ...) live in mta/src/delivery/ and are tested on their own.
+// SMTP with MX lookup, LMTP, ...) live in mta/src/transport/ and are tested on their own.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { DeliveryAttempt, RecipientOutcome, Transport } from '../../mta/src/delivery/attempt.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { checkBundle } from '../../mta/src/config/bundle-check.ts';
+import { checkBundle } from '../../bundle/check.ts';
 import { decodeRecord, jobSubject, loadBody, type PublisherOptions, type QueueRecord } from '../../mta/src/queue/index.ts';
 import {
   createIntake, listenerConfig, type Intake, type IntakeConfig, type IntakeOptions, type ListenerAddress, type ListenerConfig, type TlsMaterial,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { queueIdOf, startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
 import { playTranscript, SmtpWire } from '../harness/smtp-transcript.ts';
-import { jsonLogger } from '../../mta/src/ops/logger.ts';
+import { jsonLogger } from '../../observability/logger.ts';
 
 const transaction = (reply: string) => `
 s: 220 *

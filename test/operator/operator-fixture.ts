@@ -2,7 +2,7 @@
 // as the admin or impersonating a ServiceAccount, and reads back what it wrote.
 import { KubeConfig } from '@kubernetes/client-node';
 import { conditionTypes, type ConditionType } from '../../crds/src/index.ts';
-import { silentLogger } from '../../mta/src/ops/logger.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
 import type { KubeApiServer } from '../harness/kube-apiserver.ts';
 import { waitFor } from '../harness/process.ts';

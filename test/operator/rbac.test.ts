@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { jsonLogger, type Logger } from '../../mta/src/ops/logger.ts';
+import { jsonLogger, type Logger } from '../../observability/logger.ts';
 import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 import { waitFor } from '../harness/process.ts';

@@ -4,8 +4,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { createDnsResolver } from '../../mta/src/delivery/dns-resolver.ts';
-import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/delivery/remote-smtp.ts';
+import { createDnsResolver } from '../../mta/src/dns.ts';
+import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';
 import { startSmtpReceiver, type SmtpReceiver } from '../harness/smtp-receivers.ts';

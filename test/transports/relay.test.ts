@@ -2,8 +2,8 @@
 // AUTH, or implicit TLS; credentials come from the bundle's secret part.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDnsResolver } from '../../mta/src/delivery/dns-resolver.ts';
-import { createRemoteSmtpTransport } from '../../mta/src/delivery/remote-smtp.ts';
+import { createDnsResolver } from '../../mta/src/dns.ts';
+import { createRemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
 import { planRecipients } from '../../mta/src/delivery/routing.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { stopAll } from '../harness/process.ts';

@@ -1,7 +1,7 @@
 // Shared builders for the transport integration tests: a bundle with DKIM keys and relays,
 // queue records and delivery attempts.
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { bundleApiVersion, type Bundle, type BundleDomain, type BundleRelay, type BundleSecrets } from '../../mta/src/config/bundle-schema.ts';
+import { bundleApiVersion, type Bundle, type BundleDomain, type BundleRelay, type BundleSecrets } from '../../bundle/schema.ts';
 import type { DeliveryAttempt, Destination } from '../../mta/src/delivery/attempt.ts';
 import { newQueueId } from '../../mta/src/queue/queue-id.ts';
 import { sha256Hex, type QueueRecord } from '../../mta/src/queue/record.ts';

@@ -3,7 +3,7 @@
 // unit tests beside the loader and by the MTA integration tests.
 import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundleApiVersion, type Bundle, type BundleSecrets } from './bundle-schema.ts';
+import { bundleApiVersion, type Bundle, type BundleSecrets } from '../../../bundle/schema.ts';
 
 /** A valid bundle for `domain` with one local mailbox per address; both parts carry `revision`. */
 export function minimalBundle(revision: string, addresses: string[], domain = 'example.test'): { bundle: Bundle; secrets: BundleSecrets } {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configFileName, encodeBundleFiles, secretShardFileName } from './bundle-files.ts';
+import { configFileName, encodeBundleFiles, secretShardFileName } from '../../../bundle/files.ts';
 import { bundleSources, readBundle } from './load-bundle.ts';
 import { bundleFiles, minimalBundle, writeMountedFiles, writePlainFiles } from './load-bundle-fixture.ts';
 

@@ -2,7 +2,7 @@
 //
 // The config part is `<configDir>/bundle.json.gz` (or plain `bundle.json`); the secret
 // part is `<secretDir>/secrets-<i>-of-<n>.json.gz` shards (or plain `secrets.json`), as
-// bundle-files.ts lays them out; both directories may be the same. In Kubernetes a mounted
+// bundle/files.ts lays them out; both directories may be the same. In Kubernetes a mounted
 // ConfigMap or Secret shows its files as symlinks into `..data/`, itself a symlink to a
 // timestamped directory that the kubelet swaps atomically on update. Reading through the symlinks gives one consistent version of
 // each part, but the ConfigMap and the Secret are updated separately (each on its own
@@ -12,9 +12,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkBundle } from './bundle-check.ts';
-import { configFileName, decodeBundleFiles } from './bundle-files.ts';
-import type { Bundle, BundleSecrets } from './bundle-schema.ts';
+import { describeError } from '../errors.ts';
+import { checkBundle } from '../../../bundle/check.ts';
+import { configFileName, decodeBundleFiles } from '../../../bundle/files.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 
 export interface BundleSources {
   /** The mounted ConfigMap: bundle.json.gz or bundle.json. */
@@ -66,7 +67,7 @@ export function readBundle(sources: BundleSources, fs: BundleFileSystem = realFi
     try {
       names = fs.list(dir).filter(wanted).sort();
     } catch (err) {
-      errors.push(`${dir}: cannot be listed (${describe(err)})`);
+      errors.push(`${dir}: cannot be listed (${describeError(err)})`);
       continue;
     }
     if (names.length === 0) errors.push(`${dir}: no ${what}`);
@@ -76,7 +77,7 @@ export function readBundle(sources: BundleSources, fs: BundleFileSystem = realFi
         files.set(name, bytes);
         hash.update(`${dir}/${name}\0`).update(bytes).update('\0');
       } catch (err) {
-        errors.push(`${join(dir, name)}: cannot be read (${describe(err)})`);
+        errors.push(`${join(dir, name)}: cannot be read (${describeError(err)})`);
       }
     }
   }
@@ -99,10 +100,6 @@ export function readBundle(sources: BundleSources, fs: BundleFileSystem = realFi
   const check = checkBundle(decoded.config, decoded.secrets);
   if (!check.ok) return { kind: 'invalid', fingerprint, errors: check.errors };
   return { kind: 'valid', fingerprint, revision: check.bundle.revision, bundle: check.bundle, secrets: check.secrets };
-}
-
-function describe(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
 }
 
 function revisionOf(value: unknown): string | null {

@@ -11,7 +11,7 @@
 // "Atomically" means the intake never sees a mix: `current` is replaced by one assignment
 // of an object holding both parts, and the intake reads it once per session.
 import { watch as fsWatch } from 'node:fs';
-import type { Bundle, BundleSecrets } from './bundle-schema.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 import { readBundle, type BundleRead, type BundleSources } from './load-bundle.ts';
 
 export interface LoadedBundle {
@@ -28,6 +28,9 @@ export type BundleEvent =
   | { readonly kind: 'refused'; readonly errors: string[]; readonly keeping: string | null }
   | { readonly kind: 'waiting'; readonly reason: string; readonly keeping: string | null };
 
+/** How often the bundle is re-read besides the directory watch (which can miss a change). */
+export const defaultRecheckMs = 5_000;
+
 export interface BundleWatcherOptions {
   readonly sources: BundleSources;
   /** Directories to watch for changes (the ones holding the two parts). */
@@ -41,7 +44,7 @@ export interface BundleWatcherOptions {
   readonly watchDir?: (dir: string, onChange: () => void) => () => void;
   /** Reads the bundle; default readBundle(sources). */
   readonly read?: () => BundleRead;
-  /** Periodic re-check interval (default 5 s). */
+  /** Periodic re-check interval (default defaultRecheckMs). */
   readonly recheckMs?: number;
   /**
    * How long a half-updated pair may wait for its other part before it is reported as a
@@ -64,7 +67,7 @@ export interface BundleWatcher {
 export function createBundleWatcher(opts: BundleWatcherOptions): BundleWatcher {
   const read = opts.read ?? (() => readBundle(opts.sources));
   const watchDir = opts.watchDir ?? watchDirectory;
-  const recheckMs = opts.recheckMs ?? 5_000;
+  const recheckMs = opts.recheckMs ?? defaultRecheckMs;
   const graceMs = opts.halfUpdatedGraceMs ?? 180_000;
 
   let current: LoadedBundle | null = null;

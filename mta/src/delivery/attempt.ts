@@ -7,7 +7,13 @@
 // one outcome per recipient, already classified, so the engine's decision (done, retry,
 // bounce) has exactly one input. Only a programming error may throw; the engine treats
 // that as transient for every recipient of the attempt.
+//
+// Both sides also share two small rules kept here, so a transport needs nothing else of the
+// engine: `destinationKey` (equal keys mean one destination: routing groups by it, the remote
+// transport limits connections by it) and `sameOutcome` (one classified outcome for every
+// recipient of an attempt that failed before any per-recipient answer).
 import type { QueueRecord } from '../queue/record.ts';
+import type { Reply } from '../reply.ts';
 
 /** Where a group of recipients goes; computed by routing from the bundle. */
 export type Destination =
@@ -42,7 +48,7 @@ export interface RecipientOutcome {
    * status and text. This goes into a DSN's Diagnostic-Code, so it is the remote's words
    * (capped in length), never our internals.
    */
-  reply: { code: number; enhanced: string; text: string };
+  reply: Reply;
   /** Our detailed reason for the logs (connection refused to 127.0.0.2:25, ...). */
   reason: string;
   /** The host that answered, for the DSN's Remote-MTA and the logs. */
@@ -51,4 +57,27 @@ export interface RecipientOutcome {
 
 export interface Transport {
   deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]>;
+}
+
+/** A stable key for a destination, for grouping and for per-destination limits. */
+export function destinationKey(destination: Destination): string {
+  switch (destination.kind) {
+    case 'mx':
+      return `mx:${destination.domain}`;
+    case 'relay':
+      return `relay:${destination.relayId}`;
+    case 'lmtp':
+      return `lmtp:${destination.host}:${destination.port}`;
+    case 'maildir':
+      return `maildir:${destination.path}`;
+    case 'forward':
+      return `forward:${destination.to.join(',')}`;
+    case 'webhook':
+      return `webhook:${destination.mailbox}:${destination.url}`;
+  }
+}
+
+/** The same classified outcome for every recipient (a failure before any transaction). */
+export function sameOutcome(recipients: readonly string[], status: RecipientStatus, reply: Reply, reason: string, remoteMta?: string): RecipientOutcome[] {
+  return recipients.map((recipient) => ({ recipient, status, reply, reason, ...(remoteMta ? { remoteMta } : {}) }));
 }

@@ -10,21 +10,21 @@
 // A bounce becomes one DSN per attempt, to the envelope sender, listing every bounced
 // recipient that asked for failure notices (RFC 3461 NOTIFY; none given means yes). Never to
 // the null sender <>: that would be a bounce of a bounce, which is dropped (RFC 5321 §4.5.5).
+import { C, SE } from '../codes.ts';
 import type { EnvelopeAddress } from '../queue/record.ts';
+import { reply, type Reply } from '../reply.ts';
 import type { RecipientOutcome } from './attempt.ts';
 import { nextAttemptAtMs, type RetryPolicy } from './retry-policy.ts';
 
-export interface LastReply {
+/** A recipient's reply in the latest attempt, as a deferred job keeps it (deferred-job.ts). */
+export interface LastReply extends Reply {
   readonly recipient: string;
-  readonly code: number;
-  readonly enhanced: string;
-  readonly text: string;
   readonly remoteMta?: string;
 }
 
 export interface BouncedRecipient {
   readonly recipient: EnvelopeAddress;
-  readonly reply: { readonly code: number; readonly enhanced: string; readonly text: string };
+  readonly reply: Reply;
   readonly remoteMta?: string;
   /** permanent: a 5xx (or our own permanent verdict); expired: still failing after the lifetime. */
   readonly why: 'permanent' | 'expired';
@@ -63,7 +63,7 @@ export interface DecisionInput {
 }
 
 // What a recipient the transport forgot to report on is retried with (never delivered, never bounced).
-const noOutcome = { code: 451, enhanced: '4.4.0', text: 'No outcome reported for this recipient' };
+const noOutcome = reply(C.C451LocalError, SE.Network0, 'No outcome reported for this recipient');
 
 export function decide(input: DecisionInput): Decision {
   const byRecipient = new Map(input.outcomes.map((o) => [o.recipient, o]));
@@ -122,7 +122,7 @@ export function wantsFailureNotice(recipient: EnvelopeAddress): boolean {
 // (as Postfix reports it: Action failed, Status 4.4.1), a missing one becomes 4.4.7.
 function expiredReply(outcome: RecipientOutcome | null): BouncedRecipient['reply'] {
   if (outcome) return outcome.reply;
-  return { code: 451, enhanced: '4.4.7', text: 'Delivery time expired' };
+  return reply(C.C451LocalError, SE.DeliveryExpired7, 'Delivery time expired');
 }
 
 function remote(outcome: RecipientOutcome | null): { remoteMta?: string } {

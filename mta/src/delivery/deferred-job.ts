@@ -21,7 +21,8 @@
 //   lastReplies     [{ recipient, code, enhanced, text, remoteMta? }] from the latest attempt
 import { z } from 'zod';
 import { recordFormatError } from '../queue/errors.ts';
-import { decodeRecord, encodeRecord, type DecodedRecord, type QueueRecord } from '../queue/record.ts';
+import { decodeRecord, encodeRecord, splitJsonLine, type DecodedRecord, type QueueRecord } from '../queue/record.ts';
+import { capReplyText } from '../reply.ts';
 import type { LastReply } from './decision.ts';
 
 export const deferredJobVersion = 1;
@@ -58,10 +59,9 @@ const stateSchema = z.strictObject({
 });
 
 const LF = 0x0a;
-const maxReplyText = 500;
 
 export function encodeDeferredJob(state: DeferredState, record: QueueRecord, inlineBody: Uint8Array | null): Uint8Array {
-  const capped = { ...state, lastReplies: state.lastReplies.map((r) => ({ ...r, text: r.text.slice(0, maxReplyText) })) };
+  const capped = { ...state, lastReplies: state.lastReplies.map((r) => ({ ...r, text: capReplyText(r.text) })) };
   const parsed = stateSchema.safeParse(capped);
   if (!parsed.success) throw recordFormatError(`invalid deferred state: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const head = Buffer.from(JSON.stringify(parsed.data), 'utf8');
@@ -70,15 +70,8 @@ export function encodeDeferredJob(state: DeferredState, record: QueueRecord, inl
 
 /** Throws a QueueError of kind "format" on anything malformed. */
 export function decodeDeferredJob(payload: Uint8Array): DeferredJob {
-  const end = payload.indexOf(LF);
-  if (end < 0) throw recordFormatError('deferred job has no state line');
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(0, end)));
-  } catch (err) {
-    throw recordFormatError(`deferred job state is not UTF-8 JSON: ${(err as Error).message}`);
-  }
+  const { json, rest } = splitJsonLine(payload, 'deferred job', 'state');
   const parsed = stateSchema.safeParse(json);
   if (!parsed.success) throw recordFormatError(`invalid deferred job state: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; ')}`);
-  return { state: parsed.data, decoded: decodeRecord(payload.subarray(end + 1)) };
+  return { state: parsed.data, decoded: decodeRecord(rest) };
 }

@@ -36,6 +36,7 @@
 import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, ReplayPolicy, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { describeError } from '../errors.ts';
 import { deferStreamName, deferSubjectPrefix } from '../queue/deferred-names.ts';
 import { queueSetupRefused } from '../queue/errors.ts';
 import type { QueueSettings } from '../queue/settings.ts';
@@ -68,13 +69,14 @@ export const ledgerSubject = (s: DeliveryStreams, queueId: string, pairKey: stri
 
 const nanos = (ms: number): number => ms * 1_000_000;
 
+// What both delivery streams are: on disk, replicated like the queue, every subject under their prefix.
+function fileStream(name: string, description: string, prefix: string, settings: QueueSettings): Partial<StreamConfig> & { name: string } {
+  return { name, description, subjects: [`${prefix}.>`], storage: StorageType.File, num_replicas: settings.replicas };
+}
+
 export function deferStreamConfig(s: DeliveryStreams, settings: QueueSettings, maxPayload: number): Partial<StreamConfig> & { name: string } {
   return {
-    name: s.deferStream,
-    description: 'Stafette retries waiting for their time (scheduled messages) and due retries',
-    subjects: [`${s.deferPrefix}.>`],
-    storage: StorageType.File,
-    num_replicas: settings.replicas,
+    ...fileStream(s.deferStream, 'Stafette retries waiting for their time (scheduled messages) and due retries', s.deferPrefix, settings),
     retention: RetentionPolicy.Workqueue,
     // nats-server refuses schedules with discard: new, and discard: old with a limit would
     // delete waiting mail; so no limit at all: nothing is ever discarded. When JetStream's
@@ -94,11 +96,7 @@ export function deferStreamConfig(s: DeliveryStreams, settings: QueueSettings, m
 
 export function doneStreamConfig(s: DeliveryStreams, settings: QueueSettings): Partial<StreamConfig> & { name: string } {
   return {
-    name: s.doneStream,
-    description: 'Stafette delivered-recipient ledger (a later retry never sends to these again)',
-    subjects: [`${s.donePrefix}.>`],
-    storage: StorageType.File,
-    num_replicas: settings.replicas,
+    ...fileStream(s.doneStream, 'Stafette delivered-recipient ledger (a later retry never sends to these again)', s.donePrefix, settings),
     retention: RetentionPolicy.Limits,
     discard: DiscardPolicy.Old,
     max_age: nanos(s.ledgerMaxAgeMs),
@@ -138,7 +136,7 @@ export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueS
     });
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
-      throw queueSetupRefused(`could not set up consumer ${consumer.durable_name}: ${describe(err)}`, err);
+      throw queueSetupRefused(`could not set up consumer ${consumer.durable_name}: ${describeError(err)}`, err);
     }
     await jsm.consumers.add(s.deferStream, consumer).catch(async (addErr: unknown) => {
       // Another pod created it first.
@@ -153,7 +151,7 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
     existing = (await jsm.streams.info(desired.name)).config;
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)) {
-      throw queueSetupRefused(`could not read stream ${desired.name}: ${describe(err)}`, err);
+      throw queueSetupRefused(`could not read stream ${desired.name}: ${describeError(err)}`, err);
     }
   }
   try {
@@ -170,10 +168,6 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
     await jsm.streams.update(desired.name, mutable);
   } catch (err) {
     if (err instanceof Error && err.name === 'QueueError') throw err;
-    throw queueSetupRefused(`could not set up stream ${desired.name}: ${describe(err)}`, err);
+    throw queueSetupRefused(`could not set up stream ${desired.name}: ${describeError(err)}`, err);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

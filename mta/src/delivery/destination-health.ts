@@ -9,6 +9,8 @@
 //
 // Per process, in memory: each pod learns on its own after one attempt. Pure apart from the
 // map it keeps; time is passed in.
+import { C, SE } from '../codes.ts';
+import { reply } from '../reply.ts';
 import type { RecipientOutcome } from './attempt.ts';
 
 export interface DestinationHealth {
@@ -53,7 +55,7 @@ export function skippedOutcome(recipient: string, reason: string): RecipientOutc
   return {
     recipient,
     status: 'transient',
-    reply: { code: 451, enhanced: '4.4.1', text: 'Destination recently unreachable; not tried this time' },
+    reply: reply(C.C451LocalError, SE.NoAnswer1, 'Destination recently unreachable; not tried this time'),
     reason: `destination marked down after an attempt no server answered: ${reason}`,
   };
 }

@@ -7,6 +7,7 @@
 // through `fieldValue`, which turns control characters (CR, LF, NUL, ...) into spaces and
 // caps the length, so no one can inject a header or a MIME part. The boundary comes from the
 // injected randomness and is checked not to occur in the content.
+import { C, enhancedStatus, SE } from '../codes.ts';
 import type { EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { BouncedRecipient } from './decision.ts';
 
@@ -127,7 +128,7 @@ function statusPart(input: DsnInput, host: string, arrival: string, date: string
 }
 
 function diagnostic(b: BouncedRecipient): string {
-  const code = Number.isInteger(b.reply.code) && b.reply.code >= 200 && b.reply.code <= 599 ? String(b.reply.code) : '554';
+  const code = Number.isInteger(b.reply.code) && b.reply.code >= 200 && b.reply.code <= 599 ? b.reply.code : C.C554TransactionFailed;
   const enhanced = /^[245]\.\d{1,3}\.\d{1,3}$/.test(b.reply.enhanced) ? ` ${b.reply.enhanced}` : '';
   return fieldValue(`${code}${enhanced} ${b.reply.text}`);
 }
@@ -135,7 +136,7 @@ function diagnostic(b: BouncedRecipient): string {
 // RFC 3464 §2.3.4 Status: the enhanced code when it is well formed, else one that fits why.
 function statusCode(b: BouncedRecipient): string {
   if (/^[45]\.\d{1,3}\.\d{1,3}$/.test(b.reply.enhanced)) return b.reply.enhanced;
-  return b.why === 'expired' ? '4.4.7' : '5.0.0';
+  return b.why === 'expired' ? enhancedStatus(4, SE.DeliveryExpired7) : enhancedStatus(5, SE.Other0);
 }
 
 function param(address: EnvelopeAddress, name: string): string | null {

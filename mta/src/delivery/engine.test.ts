@@ -2,12 +2,13 @@
 // ledger, DSNs and retries, without NATS or SMTP (those are in test/delivery/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../ops/logger.ts';
+import { silentLogger } from '../../../observability/logger.ts';
 import { sha256Hex, type DecodedRecord, type QueueRecord } from '../queue/record.ts';
 import type { RecipientOutcome, Transport } from './attempt.ts';
 import type { DeferredState } from './deferred-job.ts';
 import { ignoreDeliveryEvents } from './delivery-observer.ts';
-import { createEngine, dsnId, pairKey, type EngineJob, type JobEffects, type LedgerEntry, type QueuedDsn, type Router } from './engine.ts';
+import { createEngine, dsnId, pairKey, type EngineJob, type JobEffects, type LedgerEntry, type QueuedDsn } from './engine.ts';
+import type { Router } from './routing.ts';
 import { createDestinationHealth } from './destination-health.ts';
 import { retryPolicy } from './retry-policy.ts';
 

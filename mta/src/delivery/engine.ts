@@ -12,7 +12,10 @@
 //      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
 //      retry's schedule subject are derived from the job, so repeats are de-duplicated.
 import { createHash } from 'node:crypto';
+import { C, SE } from '../codes.ts';
+import { describeError } from '../errors.ts';
 import { newQueueId } from '../queue/queue-id.ts';
+import { reply } from '../reply.ts';
 import type { DecodedRecord, EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
 import { decide, type BouncedRecipient, type Decision } from './decision.ts';
@@ -21,33 +24,11 @@ import type { DeferredState } from './deferred-job.ts';
 import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
 import { buildDsn } from './dsn.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import type { Logger } from '../ops/logger.ts';
-
-/** One address handed to a transport, for one envelope recipient (routing.ts's shape). */
-export interface PlannedDelivery {
-  readonly address: string;
-  readonly envelopeRecipient: string;
-}
-
-export interface PlannedGroup {
-  readonly key: string;
-  readonly destination: Destination;
-  readonly deliveries: readonly PlannedDelivery[];
-}
-
-/** Routing's answer for a set of envelope recipients (routing.ts planRecipients). */
-export interface RoutePlan {
-  readonly groups: readonly PlannedGroup[];
-  readonly unroutable: readonly RecipientOutcome[];
-}
-
-export type Router = (record: QueueRecord, recipients: readonly string[]) => RoutePlan;
+import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
+import type { Logger } from '../../../observability/logger.ts';
 
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
-export interface LedgerEntry {
-  readonly envelopeRecipient: string;
-  readonly address: string;
-}
+export type LedgerEntry = RoutedDelivery;
 
 export interface QueuedDsn {
   readonly queueId: string;
@@ -220,7 +201,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
   // One destination group through the transport, bounded in time. The transport should
   // honour the signal; if it does not return in time anyway, its recipients are transient.
   async function attempt(
-    group: PlannedGroup, todo: readonly PlannedDelivery[], record: QueueRecord, body: Uint8Array,
+    group: DestinationGroup, todo: readonly RoutedDelivery[], record: QueueRecord, body: Uint8Array,
     shutdown: AbortSignal, log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];
@@ -237,11 +218,11 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       outcomes = await raceAbort(opts.transport.deliver(request), signal, opts.attemptTimeoutMs + 5_000);
       log.debug('attempt finished', { destination: group.key, ms: opts.now() - started, outcomes: outcomes.map((o) => `${o.recipient}:${o.reply.code}`) });
     } catch (err) {
-      const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describe(err)}`;
+      const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describeError(err)}`;
       log.warn('attempt failed', { destination: group.key, reason: why });
       outcomes = recipients.map((r) => ({
         recipient: r, status: 'transient', reason: why,
-        reply: { code: 451, enhanced: '4.4.1', text: 'No answer from the destination in time' },
+        reply: reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the destination in time'),
       }));
     }
     // A shutdown abort says nothing about the destination.
@@ -278,13 +259,13 @@ export function dsnId(queueId: string, attempt: number, receivedAtMs: number): s
 const alreadyDeliveredReason = 'delivered by an earlier attempt (ledger)';
 
 function alreadyDelivered(address: string): RecipientOutcome {
-  return { recipient: address, status: 'delivered', reason: alreadyDeliveredReason, reply: { code: 250, enhanced: '2.0.0', text: 'Delivered earlier' } };
+  return { recipient: address, status: 'delivered', reason: alreadyDeliveredReason, reply: reply(C.C250OK, SE.Other0, 'Delivered earlier') };
 }
 
 function missingOutcome(address: string): RecipientOutcome {
   return {
     recipient: address, status: 'transient', reason: 'the transport reported no outcome for this recipient',
-    reply: { code: 451, enhanced: '4.3.0', text: 'No outcome reported' },
+    reply: reply(C.C451LocalError, SE.MailSystem0, 'No outcome reported'),
   };
 }
 
@@ -312,8 +293,4 @@ async function raceAbort<T>(work: Promise<T>, signal: AbortSignal, hardMs: numbe
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

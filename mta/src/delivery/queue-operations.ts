@@ -17,10 +17,11 @@
 import { jetstream, jetstreamManager, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { domainOf } from '../address.ts';
+import { domainOf } from '../../../bundle/address.ts';
 import { isQueueId } from '../queue/queue-id.ts';
 import { decodeDeferredJob, encodeDeferredJob, type DeferredJob } from './deferred-job.ts';
 import { dueSubject, waitSubject, type DeliveryStreams } from './delivery-streams.ts';
+import { describeError } from '../errors.ts';
 
 export interface DeferredFilter {
   /** Only messages with a pending recipient in this domain (case-insensitive). */
@@ -98,7 +99,7 @@ export async function listDeferred(
     try {
       entry = toEntry(msg, decodeDeferredJob(msg.data), now());
     } catch (err) {
-      problems.push({ seq: msg.seq, problem: err instanceof Error ? err.message : String(err) });
+      problems.push({ seq: msg.seq, problem: describeError(err) });
       continue;
     }
     oldestAgeMs = Math.max(oldestAgeMs ?? 0, entry.ageMs);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  defaultRetryPolicy, expiresAtMs, nextAttemptAtMs, parseDurationMs, parseSchedule, retryDelayMs, retryPolicy,
+  defaultRetryPolicy, expiresAtMs, formatDuration, formatSchedule, nextAttemptAtMs, parseDurationMs, parseSchedule, retryDelayMs, retryPolicy,
 } from './retry-policy.ts';
 
 const min = 60_000;
@@ -41,4 +41,11 @@ test('durations and schedules parse as the docs write them; bad ones are refused
   assert.throws(() => retryPolicy({ delaysMs: [] }), /at least one/);
   assert.throws(() => retryPolicy({ jitter: 1 }), /jitter/);
   assert.throws(() => retryPolicy({ lifetimeMs: 0 }), /lifetime/);
+});
+
+test('the default schedule and lifetime print as the CLI shows them, and read back the same', () => {
+  assert.equal(formatSchedule(defaultRetryPolicy.delaysMs), '5m,10m,20m,40m,1h,2h,4h');
+  assert.equal(formatDuration(defaultRetryPolicy.lifetimeMs), '5d');
+  assert.equal(formatDuration(1_500), '1500ms');
+  for (const ms of [...defaultRetryPolicy.delaysMs, defaultRetryPolicy.lifetimeMs, 90_000, 250]) assert.equal(parseDurationMs(formatDuration(ms)), ms);
 });

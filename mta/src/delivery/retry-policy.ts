@@ -51,6 +51,18 @@ export function parseSchedule(text: string): number[] {
   return text.split(',').map((part) => parseDurationMs(part));
 }
 
+/** A duration as parseDurationMs reads it, in the largest unit that keeps it whole: 300000 → "5m". */
+export function formatDuration(ms: number): string {
+  const units = [['d', 24 * hour], ['h', hour], ['m', minute], ['s', 1000]] as const;
+  const unit = units.find(([, size]) => ms >= size && ms % size === 0);
+  return unit ? `${ms / unit[1]}${unit[0]}` : `${ms}ms`;
+}
+
+/** A schedule as parseSchedule reads it. */
+export function formatSchedule(delaysMs: readonly number[]): string {
+  return delaysMs.map(formatDuration).join(',');
+}
+
 /**
  * The delay before the next attempt, after `failedAttempts` (≥ 1) attempts have failed.
  * `random` returns a number in [0, 1).

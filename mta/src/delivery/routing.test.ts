@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../config/bundle-schema.ts';
-import { createRouter, destinationKey, planRecipients, routeRecipient } from './routing.ts';
+import { bundleApiVersion, type Bundle, type BundleDomain, type BundleMailbox, type BundleRelay, type DeliveryTarget } from '../../../bundle/schema.ts';
+import { destinationKey } from './attempt.ts';
+import { createRouter, planRecipients, routeRecipient } from './routing.ts';
 
 const source = { namespace: 'mail', name: 'fixture' };
 const options = { localMaildirRoot: '/var/mail' };

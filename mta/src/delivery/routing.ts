@@ -3,17 +3,20 @@
 //
 // # Rules, in order, for one envelope recipient
 //
-// Recipients are compared in their normalised form (mta/src/address.ts: lowercase, xn--
+// Recipients are compared in their normalised form (bundle/address.ts: lowercase, xn--
 // domains), as the bundle stores addresses; the record keeps them as received. An address
-// that does not normalise is permanent 553 5.1.3.
+// that does not normalise is permanent 553 5.1.3 ("mailbox name not allowed", RFC 5321
+// §4.2.2): at delivery no SMTP command failed, so intake's 501 (a syntax error in a command's
+// argument) does not apply; the enhanced code 5.1.3 is the same.
 //
-// A recipient in one of our domains is resolved through the address book, with the same
-// precedence intake uses at RCPT (mta/src/policy/recipient-policy.ts):
+// A recipient in one of our domains is who the bundle's directory says it is
+// (mta/src/directory.ts, the one rule intake applies at RCPT too):
 //   1. a mailbox with exactly this address → its delivery target;
 //   2. an alias with exactly this address → each of its `to` addresses, resolved again;
 //   3. `local+tag@domain` (RFC 5233) when `local@domain` is a mailbox or an alias → as that;
 //   4. the domain's catch-all address, resolved again;
-//   5. else permanent 550 5.1.1 (intake refuses these at RCPT; the bundle may have changed).
+//   5. else permanent 550 5.1.1, with intake's words (policy/rejections.ts unknownRecipient):
+//      intake refuses these at RCPT, but the bundle may have changed since.
 // Aliases and catch-alls may point at other aliases or at remote addresses; expansion stops
 // after `maxExpansionDepth` steps, and a loop or an over-deep chain is permanent 5.4.6.
 //
@@ -44,9 +47,14 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { domainOf, normalizeAddress, withoutSubaddress } from '../address.ts';
-import type { Bundle, BundleMailbox, BundleRelay } from '../config/bundle-schema.ts';
-import type { Destination, RecipientOutcome } from './attempt.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
+import type { Bundle, BundleMailbox, BundleRelay } from '../../../bundle/schema.ts';
+import { directoryOf, type RecipientMatch } from '../directory.ts';
+import { C, SE } from '../codes.ts';
+import type { SmtpError } from '../errors.ts';
+import { unknownRecipient } from '../policy/rejections.ts';
+import { reply, type Reply } from '../reply.ts';
+import { destinationKey, type Destination, type RecipientOutcome } from './attempt.ts';
 
 export interface RoutingOptions {
   /** Root of the maildirs of mailboxes whose target is `local` (single-node and local runs). */
@@ -55,12 +63,17 @@ export interface RoutingOptions {
   readonly maxExpansionDepth?: number;
 }
 
-/** One address to hand to a transport, and the envelope recipient it delivers for. */
-export interface RoutedDelivery {
-  readonly address: string;
-  readonly envelopeRecipient: string;
+/** What the engine routes with (createRouter below; a fixed plan in tests). */
+export type Router = (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => RoutePlan;
+
+/** Routing's answer for the pending envelope recipients of one message. */
+export interface RoutePlan {
+  readonly groups: readonly DestinationGroup[];
+  /** Envelope recipients that cannot be routed: permanent, one outcome each. */
+  readonly unroutable: readonly RecipientOutcome[];
 }
 
+/** The deliveries to one destination. */
 export interface DestinationGroup {
   /** A stable string for the destination: equal keys mean the same destination. */
   readonly key: string;
@@ -68,10 +81,10 @@ export interface DestinationGroup {
   readonly deliveries: readonly RoutedDelivery[];
 }
 
-export interface DeliveryPlan {
-  readonly groups: readonly DestinationGroup[];
-  /** Envelope recipients that cannot be routed: permanent, one outcome each. */
-  readonly unroutable: readonly RecipientOutcome[];
+/** One address to hand to a transport, and the envelope recipient it delivers for. */
+export interface RoutedDelivery {
+  readonly address: string;
+  readonly envelopeRecipient: string;
 }
 
 export type RecipientRoute =
@@ -81,7 +94,7 @@ export type RecipientRoute =
 const defaultMaxDepth = 10;
 
 /** Routes every envelope recipient of one message and groups the results by destination. */
-export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): DeliveryPlan {
+export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): RoutePlan {
   const groups = new Map<string, { destination: Destination; deliveries: RoutedDelivery[] }>();
   const unroutable: RecipientOutcome[] = [];
   for (const recipient of recipients) {
@@ -107,7 +120,7 @@ export function planRecipients(bundle: Bundle, sender: string, recipients: reado
 
 /** Routes one envelope recipient (normalised, as the record stores it) to its targets. */
 export function routeRecipient(bundle: Bundle, sender: string, recipient: string, options: RoutingOptions): RecipientRoute {
-  const book = addressBook(bundle);
+  const directory = directoryOf(bundle);
   const maxDepth = options.maxExpansionDepth ?? defaultMaxDepth;
   const targets = new Map<string, { destination: Destination; address: string }>();
   const add = (destination: Destination, address: string) => {
@@ -117,25 +130,23 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
   // Depth-first expansion; `path` holds the (normalised) addresses on the way to detect loops.
   const expand = (raw: string, path: readonly string[]): RecipientOutcome | null => {
     const normal = normalizeAddress(raw);
-    if (!normal) return permanent(recipient, 553, '5.1.3', 'Bad recipient address syntax', `${JSON.stringify(raw)} is not a routable address`);
+    if (!normal) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `${JSON.stringify(raw)} is not a routable address`);
     const address = normal.address;
     if (path.includes(address) || path.length > maxDepth) {
-      return permanent(recipient, 550, '5.4.6', 'Routing loop detected', `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
+      return permanent(recipient, reply(C.C550MailboxUnavailable, SE.RoutingLoop6, 'Routing loop detected'), `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
     }
-    const domain = normal.domain;
-    if (!book.domains.has(domain)) {
+    if (!directory.domain(normal.domain)) {
       // Remote: the address goes out as written (a remote local part may be case-sensitive).
-      add(remoteDestination(bundle, sender, domain), raw);
+      add(remoteDestination(bundle, sender, normal.domain), raw);
       return null;
     }
-    const mailbox = book.mailboxes.get(address);
-    if (mailbox) {
-      for (const destination of mailboxDestinations(mailbox, options)) add(destination, mailbox.address);
+    const match = directory.recipient(address);
+    if (!match) return refused(recipient, unknownRecipient(address));
+    if (match.kind === 'mailbox') {
+      for (const destination of mailboxDestinations(match.mailbox, options)) add(destination, match.mailbox.address);
       return null;
     }
-    const next = book.aliases.get(address) ?? subaddressBase(address, book) ?? catchAllOf(address, book);
-    if (!next) return permanent(recipient, 550, '5.1.1', 'Recipient address rejected: no such user', `${address} is neither a mailbox nor an alias, and ${domain} has no catch-all`);
-    for (const to of next) {
+    for (const to of standsFor(match)) {
       const failed = expand(to, [...path, address]);
       if (failed) return failed;
     }
@@ -185,24 +196,6 @@ export function mailboxDestinations(mailbox: BundleMailbox, options: RoutingOpti
   }
 }
 
-/** A stable key for a destination, for grouping and for per-destination limits. */
-export function destinationKey(destination: Destination): string {
-  switch (destination.kind) {
-    case 'mx':
-      return `mx:${destination.domain}`;
-    case 'relay':
-      return `relay:${destination.relayId}`;
-    case 'lmtp':
-      return `lmtp:${destination.host}:${destination.port}`;
-    case 'maildir':
-      return `maildir:${destination.path}`;
-    case 'forward':
-      return `forward:${destination.to.join(',')}`;
-    case 'webhook':
-      return `webhook:${destination.mailbox}:${destination.url}`;
-  }
-}
-
 function localMaildir(address: string, options: RoutingOptions): Destination {
   // Normalised local parts may hold "/" or ".."-like text; the address stays one path
   // segment (alice@example.com), so no address can reach outside the root.
@@ -210,45 +203,31 @@ function localMaildir(address: string, options: RoutingOptions): Destination {
   return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
 }
 
-interface AddressBook {
-  readonly domains: ReadonlyMap<string, Bundle['domains'][number]>;
-  readonly mailboxes: ReadonlyMap<string, BundleMailbox>;
-  readonly aliases: ReadonlyMap<string, readonly string[]>;
-}
-
-const books = new WeakMap<Bundle, AddressBook>();
-
-function addressBook(bundle: Bundle): AddressBook {
-  let book = books.get(bundle);
-  if (!book) {
-    book = {
-      domains: new Map(bundle.domains.map((d) => [d.domain, d])),
-      mailboxes: new Map(bundle.mailboxes.map((m) => [m.address, m])),
-      aliases: new Map(bundle.aliases.map((a) => [a.address, a.to])),
-    };
-    books.set(bundle, book);
+/** The addresses an alias, a subaddress or a catch-all stands for, each resolved again. */
+function standsFor(match: Exclude<RecipientMatch, { kind: 'mailbox' }>): readonly string[] {
+  switch (match.kind) {
+    case 'alias':
+      return match.to;
+    case 'subaddress':
+      return [match.base];
+    case 'catch-all':
+      return [match.catchAll];
   }
-  return book;
 }
 
-function subaddressBase(address: string, book: AddressBook): readonly string[] | undefined {
-  const base = withoutSubaddress(address);
-  return base !== null && (book.mailboxes.has(base) || book.aliases.has(base)) ? [base] : undefined;
+/** An intake rejection (policy/rejections.ts) as the permanent outcome of a recipient. */
+function refused(recipient: string, err: SmtpError): RecipientOutcome {
+  return permanent(recipient, err.reply(), err.reason);
 }
 
-function catchAllOf(address: string, book: AddressBook): readonly string[] | undefined {
-  const catchAll = book.domains.get(domainOf(address))?.inbound.catchAll;
-  return catchAll && catchAll !== address ? [catchAll] : undefined;
-}
-
-function permanent(recipient: string, code: number, enhanced: string, text: string, reason: string): RecipientOutcome {
-  return { recipient, status: 'permanent', reply: { code, enhanced, text }, reason };
+function permanent(recipient: string, reply: Reply, reason: string): RecipientOutcome {
+  return { recipient, status: 'permanent', reply, reason };
 }
 
 /**
  * The engine's router: routes a record's pending recipients with the bundle in force at the
  * time of the call (a reload between attempts takes effect at the next one).
  */
-export function createRouter(bundle: () => Bundle, options: RoutingOptions): (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => DeliveryPlan {
+export function createRouter(bundle: () => Bundle, options: RoutingOptions): Router {
   return (record, recipients) => planRecipients(bundle(), record.envelope.mailFrom.address, recipients, options);
 }

@@ -16,9 +16,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { isQueueError } from '../queue/errors.ts';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import type { DeliveryObserver } from './delivery-observer.ts';
 import type { EngineJob, EngineResult } from './engine.ts';
+import { describeError } from '../errors.ts';
 
 export type JobSource = 'fresh' | 'retry';
 
@@ -89,7 +90,7 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       try {
         job = opts.decode(msg);
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = describeError(err);
         log.error('undecodable job moved to the dead-letter subject', { seq: msg.seq, subject: msg.subject, reason });
         await opts.deadLetter(msg, tag, reason);
         await msg.ackAck();

@@ -1,7 +1,7 @@
 // The domain of a message's From header, for choosing a DKIM key (never for an envelope:
 // reliability.md F9). The last address in the first From field, its domain after the
 // last "@", normalised; null when there is no usable From.
-import { normalizeDomain } from '../address.ts';
+import { normalizeDomain } from '../../../bundle/address.ts';
 
 export function fromHeaderDomain(message: Buffer): string | null {
   const end = message.indexOf('\r\n\r\n');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { bundleApiVersion, type Bundle, type BundleSecrets } from '../config/bundle-schema.ts';
+import { bundleApiVersion, type Bundle, type BundleSecrets } from '../../../bundle/schema.ts';
 import { chooseDkimKeys, signMessage } from './sign.ts';
 import { fromHeaderDomain } from './from-domain.ts';
 

@@ -10,8 +10,8 @@
 //
 // The From domain is only used to pick a key; it never builds an envelope (reliability.md F9).
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
-import { normalizeDomain } from '../address.ts';
-import type { Bundle, BundleSecrets } from '../config/bundle-schema.ts';
+import { normalizeDomain } from '../../../bundle/address.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 import { fromHeaderDomain } from './from-domain.ts';
 
 export interface DkimSignResult {

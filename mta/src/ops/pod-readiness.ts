@@ -2,13 +2,8 @@
 // the queue cannot store mail (senders go to another pod or retry, instead of getting 451
 // here), before the first valid bundle is in force, and from the moment shutdown begins (so
 // the Service stops routing to a pod that is about to close its listeners).
+import type { ReadinessState } from '../../../observability/ops-server.ts';
 import type { QueueReadinessState } from '../queue/index.ts';
-
-export interface PodReadinessState {
-  readonly ready: boolean;
-  /** One sentence per reason for not being ready; empty when ready. */
-  readonly reasons: string[];
-}
 
 export interface PodReadinessOptions {
   /** Probes the queue; never throws (createQueueReadiness().check). */
@@ -20,7 +15,7 @@ export interface PodReadinessOptions {
 }
 
 export interface PodReadiness {
-  check(): Promise<PodReadinessState>;
+  check(): Promise<ReadinessState>;
   /** Shutdown has begun: not ready from now on, whatever the queue says. */
   beginShutdown(): void;
   readonly shuttingDown: boolean;

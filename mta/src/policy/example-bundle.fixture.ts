@@ -1,6 +1,6 @@
 // A small bundle for the policy unit tests: example.com (no catch-all, 3 recipients, 10 kB),
 // catchall.example (catch-all), and bücher.example in its xn-- form.
-import type { Bundle, BundleDomain } from '../config/bundle-schema.ts';
+import type { Bundle, BundleDomain } from '../../../bundle/schema.ts';
 
 const source = { namespace: 'default', name: 'test' };
 

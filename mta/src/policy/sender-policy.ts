@@ -6,10 +6,10 @@
 //    it, and its sendAs entries (exact addresses, or '@domain' for a whole domain). Anything
 //    else, including <>, gets 553 5.7.1: a login must not forge other people's mail (RFC 6409
 //    §6.1 lets the MSA refuse).
-import { normalizeAddress, type Address } from '../address.ts';
-import type { Bundle } from '../config/bundle-schema.ts';
+import { normalizeAddress, type Address } from '../../../bundle/address.ts';
+import type { Bundle } from '../../../bundle/schema.ts';
 import type { SmtpError } from '../errors.ts';
-import { directoryOf } from './directory.ts';
+import { directoryOf } from '../directory.ts';
 import { badSenderSyntax, senderNotOwned } from './rejections.ts';
 
 export type SenderVerdict =

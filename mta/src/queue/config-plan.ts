@@ -43,13 +43,7 @@ export function planStreamUpdate(existing: StreamConfig, desired: QueueStreamCon
   if (existing.sealed) refuse.push(`stream ${name} is sealed: nothing can be queued`);
   if (existing.mirror) refuse.push(`stream ${name} is a mirror: it cannot take publishes`);
 
-  const update: Partial<StreamConfig> = {};
-  for (const field of streamFields) {
-    if (!(field in desired)) continue;
-    const want = desired[field];
-    if (!sameValue(existing[field], want)) (update as Record<string, unknown>)[field] = want;
-  }
-  return { refuse, update };
+  return { refuse, update: changedFields(existing, desired, streamFields) };
 }
 
 const consumerFields = [
@@ -69,13 +63,18 @@ export function planConsumerUpdate(existing: ConsumerConfig, desired: QueueConsu
   if (existing.filter_subject || (existing.filter_subjects?.length ?? 0) > 0) {
     refuse.push(`consumer ${name} filters subjects; it must read every job in the stream`);
   }
-  const update: Partial<ConsumerConfig> = {};
-  for (const field of consumerFields) {
+  return { refuse, update: changedFields(existing, desired, consumerFields) };
+}
+
+/** The fields of `desired` (among `fields`) whose value differs from the existing config's. */
+function changedFields<T extends object>(existing: T, desired: Partial<T>, fields: readonly (keyof T)[]): Partial<T> {
+  const update: Partial<T> = {};
+  for (const field of fields) {
     if (!(field in desired)) continue;
     const want = desired[field];
-    if (!sameValue(existing[field], want)) (update as Record<string, unknown>)[field] = want;
+    if (!sameValue(existing[field], want)) update[field] = want;
   }
-  return { refuse, update };
+  return update;
 }
 
 // The server omits empty and zero values from configs it returns, so an absent field equals

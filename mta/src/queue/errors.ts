@@ -7,20 +7,17 @@
 // transient from the sender's point of view (a 4xx), so the sender keeps the mail.
 import { errors as coreErrors, RequestError } from '@nats-io/transport-node';
 import { JetStreamApiError } from '@nats-io/jetstream';
-
-export interface SmtpReply {
-  readonly code: number;
-  readonly enhanced: string;
-  readonly text: string;
-}
+import { C, SE } from '../codes.ts';
+import { describeError } from '../errors.ts';
+import { reply, type Reply } from '../reply.ts';
 
 export type QueueErrorKind = 'unavailable' | 'full' | 'setup' | 'format' | 'body';
 
 export class QueueError extends Error {
   readonly kind: QueueErrorKind;
   readonly transient: boolean;
-  readonly reply: SmtpReply;
-  constructor(kind: QueueErrorKind, transient: boolean, reply: SmtpReply, message: string, options?: ErrorOptions) {
+  readonly reply: Reply;
+  constructor(kind: QueueErrorKind, transient: boolean, reply: Reply, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'QueueError';
     this.kind = kind;
@@ -30,8 +27,8 @@ export class QueueError extends Error {
 }
 
 // RFC 3463: X.3.0 "other or undefined mail system status"; X.3.1 "mail system full".
-const unavailableReply: SmtpReply = { code: 451, enhanced: '4.3.0', text: 'Temporary queue failure, please try again later' };
-const fullReply: SmtpReply = { code: 452, enhanced: '4.3.1', text: 'Insufficient system storage, please try again later' };
+const unavailableReply = reply(C.C451LocalError, SE.MailSystem0, 'Temporary queue failure, please try again later');
+const fullReply = reply(C.C452StorageFull, SE.MailSystemFull1, 'Insufficient system storage, please try again later');
 
 /** JetStream could not confirm the message in time, or is not reachable: answer 451 4.3.0. */
 export function queueUnavailable(reason: string, cause?: unknown): QueueError {
@@ -90,6 +87,5 @@ export function classifyPublishFailure(err: unknown): { action: 'retry' } | { ac
     }
     return { action: 'fail', error: queueUnavailable(`JetStream refused the write: ${description} (${err.code})`, err) };
   }
-  const detail = err instanceof Error ? err.message : String(err);
-  return { action: 'fail', error: queueUnavailable(`publish failed: ${detail}`, err) };
+  return { action: 'fail', error: queueUnavailable(`publish failed: ${describeError(err)}`, err) };
 }

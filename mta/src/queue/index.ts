@@ -15,7 +15,7 @@
 export { queueConnectOptions, watchConnection } from './connection.ts';
 export type { ConnectionWatch, QueueConnectionOptions } from './connection.ts';
 export { isQueueError, QueueError } from './errors.ts';
-export type { QueueErrorKind, SmtpReply } from './errors.ts';
+export type { QueueErrorKind } from './errors.ts';
 export { describeBodyLocation, loadBody, openBodyStore } from './body-store.ts';
 export { listQueue, queueStats, showQueued } from './inspect.ts';
 export type { InspectOptions, QueueListEntry, QueueListProblem, QueueShowResult, QueueStats } from './inspect.ts';

@@ -12,6 +12,7 @@ import { describeBodyLocation, objectDigestHex } from './body-store.ts';
 import { isQueueId } from './queue-id.ts';
 import { decodeRecord, type QueueRecord } from './record.ts';
 import { bodyStreamName, jobSubject, type QueueSettings } from './settings.ts';
+import { describeError } from '../errors.ts';
 
 export interface QueueStats {
   readonly stream: {
@@ -128,7 +129,7 @@ export async function listQueue(
         bodyKind: record.body.kind,
       });
     } catch (err) {
-      problems.push({ seq: msg.seq, subject: msg.subject, problem: err instanceof Error ? err.message : String(err) });
+      problems.push({ seq: msg.seq, subject: msg.subject, problem: describeError(err) });
     }
   }
   return { entries, problems, nextSeq: seq };

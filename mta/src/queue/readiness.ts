@@ -9,6 +9,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ConnectionWatch } from './connection.ts';
 import type { QueueSettings } from './settings.ts';
+import { describeError } from '../errors.ts';
 
 export interface QueueReadinessState {
   readonly ready: boolean;
@@ -51,8 +52,7 @@ export function createQueueReadiness(opts: ReadinessOptions): QueueReadiness {
         await (await jsm).streams.info(opts.settings.streamName);
         return remember({ ready: true, reason: null });
       } catch (err) {
-        const detail = err instanceof Error ? err.message : String(err);
-        return remember({ ready: false, reason: `stream ${opts.settings.streamName} did not answer: ${detail}` });
+        return remember({ ready: false, reason: `stream ${opts.settings.streamName} did not answer: ${describeError(err)}` });
       }
     },
   };

@@ -32,6 +32,7 @@
 //                sha256 is lowercase hex of the body bytes, checked on every read.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { describeError } from '../errors.ts';
 import { recordFormatError } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
 
@@ -129,23 +130,30 @@ export function encodeRecord(record: QueueRecord, inlineBody: Uint8Array | null)
 
 /** Decodes a record; throws a QueueError of kind "format" on anything malformed. */
 export function decodeRecord(payload: Uint8Array): DecodedRecord {
-  const end = payload.indexOf(LF);
-  if (end < 0) throw recordFormatError('queue record has no header line');
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(0, end)));
-  } catch (err) {
-    throw recordFormatError(`queue record header is not UTF-8 JSON: ${(err as Error).message}`);
-  }
+  const { json, rest } = splitJsonLine(payload, 'queue record', 'header');
   if (typeof json === 'object' && json !== null && 'v' in json && json.v !== recordVersion) {
     throw recordFormatError(`queue record version ${JSON.stringify(json.v)} is not supported (this MTA reads ${recordVersion})`);
   }
   const record = checkRecord(json);
-  const rest = payload.subarray(end + 1);
   const inlineBody = record.body.kind === 'inline' ? rest : null;
   if (inlineBody === null && rest.length > 0) throw recordFormatError('queue record has bytes after the header but its body is in the Object Store');
   checkBody(record.body, inlineBody);
   return { record, inlineBody };
+}
+
+/**
+ * The JSON line a payload starts with and the bytes after its LF: the layout of a queue record
+ * (header, body) and of a deferred job (state, record). A missing line, or one that is not
+ * UTF-8 JSON, is a QueueError of kind "format" naming `what` and its `line`.
+ */
+export function splitJsonLine(payload: Uint8Array, what: string, line: string): { json: unknown; rest: Uint8Array } {
+  const end = payload.indexOf(LF);
+  if (end < 0) throw recordFormatError(`${what} has no ${line} line`);
+  try {
+    return { json: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload.subarray(0, end))), rest: payload.subarray(end + 1) };
+  } catch (err) {
+    throw recordFormatError(`${what} ${line} is not UTF-8 JSON: ${describeError(err)}`);
+  }
 }
 
 function checkRecord(value: unknown): QueueRecord {

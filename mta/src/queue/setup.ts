@@ -5,6 +5,7 @@
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { describeError } from '../errors.ts';
 import { planConsumerUpdate, planStreamUpdate } from './config-plan.ts';
 import { queueSetupRefused } from './errors.ts';
 import {
@@ -31,7 +32,7 @@ export async function ensureQueue(nc: NatsConnection, settings: QueueSettings): 
   try {
     jsm = await jetstreamManager(nc);
   } catch (err) {
-    throw queueSetupRefused(`JetStream is not available on this NATS account: ${describe(err)}`, err);
+    throw queueSetupRefused(`JetStream is not available on this NATS account: ${describeError(err)}`, err);
   }
   const jobStream = await ensureStream(jsm, jobStreamConfig(settings, maxPayload));
   const bodyStream = await ensureStream(jsm, bodyStreamConfig(settings));
@@ -48,7 +49,7 @@ async function ensureStream(jsm: JetStreamManager, desired: QueueStreamConfig): 
     } catch (err) {
       // Another pod created it between our lookup and add: fall through to the update path.
       if ((await streamConfig(jsm, desired.name)) === null) {
-        throw queueSetupRefused(`could not create stream ${desired.name}: ${describe(err)}`, err);
+        throw queueSetupRefused(`could not create stream ${desired.name}: ${describeError(err)}`, err);
       }
       return ensureStream(jsm, desired);
     }
@@ -61,7 +62,7 @@ async function ensureStream(jsm: JetStreamManager, desired: QueueStreamConfig): 
   try {
     await jsm.streams.update(desired.name, plan.update);
   } catch (err) {
-    throw queueSetupRefused(`could not update stream ${desired.name} (${Object.keys(plan.update).join(', ')}): ${describe(err)}`, err);
+    throw queueSetupRefused(`could not update stream ${desired.name} (${Object.keys(plan.update).join(', ')}): ${describeError(err)}`, err);
   }
   return 'updated';
 }
@@ -74,7 +75,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, desired: Qu
       return 'created';
     } catch (err) {
       if ((await consumerConfig(jsm, stream, desired.durable_name)) === null) {
-        throw queueSetupRefused(`could not create consumer ${desired.durable_name} on ${stream}: ${describe(err)}`, err);
+        throw queueSetupRefused(`could not create consumer ${desired.durable_name} on ${stream}: ${describeError(err)}`, err);
       }
       return ensureConsumer(jsm, stream, desired);
     }
@@ -87,7 +88,7 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, desired: Qu
   try {
     await jsm.consumers.update(stream, desired.durable_name, plan.update);
   } catch (err) {
-    throw queueSetupRefused(`could not update consumer ${desired.durable_name} (${Object.keys(plan.update).join(', ')}): ${describe(err)}`, err);
+    throw queueSetupRefused(`could not update consumer ${desired.durable_name} (${Object.keys(plan.update).join(', ')}): ${describeError(err)}`, err);
   }
   return 'updated';
 }
@@ -97,7 +98,7 @@ async function streamConfig(jsm: JetStreamManager, name: string): Promise<Stream
     return (await jsm.streams.info(name)).config;
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return null;
-    throw queueSetupRefused(`could not read stream ${name}: ${describe(err)}`, err);
+    throw queueSetupRefused(`could not read stream ${name}: ${describeError(err)}`, err);
   }
 }
 
@@ -106,10 +107,6 @@ async function consumerConfig(jsm: JetStreamManager, stream: string, name: strin
     return (await jsm.consumers.info(stream, name)).config;
   } catch (err) {
     if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound) return null;
-    throw queueSetupRefused(`could not read consumer ${name} on ${stream}: ${describe(err)}`, err);
+    throw queueSetupRefused(`could not read consumer ${name} on ${stream}: ${describeError(err)}`, err);
   }
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

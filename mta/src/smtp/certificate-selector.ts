@@ -7,8 +7,8 @@
 // certificate that fails to load is logged and skipped, never fatal: the handshake falls
 // back to the default.
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Bundle, BundleSecrets } from '../config/bundle-schema.ts';
-import type { Logger } from '../ops/logger.ts';
+import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import type { TlsMaterial } from './self-signed-certificate.ts';
 
 export interface CertificateSelector {

@@ -28,8 +28,9 @@
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
-import type { Logger } from '../ops/logger.ts';
-import { silentLogger } from '../ops/logger.ts';
+import type { ReverseResolver } from '../dns.ts';
+import type { Logger } from '../../../observability/logger.ts';
+import { silentLogger } from '../../../observability/logger.ts';
 import { serviceUnavailable } from '../policy/rejections.ts';
 import type { QueuePublisher } from '../queue/index.ts';
 import { createCertificateSelector } from './certificate-selector.ts';
@@ -48,11 +49,6 @@ export type { Clock, IntakeConfig } from './session-handlers.ts';
 export type { TlsMaterial } from './self-signed-certificate.ts';
 export { generateSelfSignedCertificate } from './self-signed-certificate.ts';
 
-/** Reverse DNS for the Received header; node:dns by default. */
-export interface ReverseResolver {
-  reverse(ip: string): Promise<string[]>;
-}
-
 export interface IntakeOptions {
   readonly listeners: readonly ListenerConfig[];
   /** The bundle in force now. Called once per new session; must not throw. */
@@ -61,6 +57,7 @@ export interface IntakeOptions {
   /** Our name in the greeting, EHLO reply and Received; default: the first domain's hostname, else the OS hostname. */
   readonly hostname?: string;
   readonly clock?: Clock;
+  /** Reverse DNS for the Received header (the process's resolver, mta/src/dns.ts); node:dns by default. */
   readonly resolver?: ReverseResolver;
   readonly observer?: IntakeObserver;
   readonly logger?: Logger;

@@ -6,11 +6,11 @@
 // never changes the rules in the middle of a transaction; new sessions get the new bundle.
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
-import { normalizeAddress } from '../address.ts';
-import { verifyPasswordAsync } from '../auth/password-hash.ts';
-import type { Bundle, BundleDomain, BundleSecrets } from '../config/bundle-schema.ts';
-import { isSmtpError, type SmtpError } from '../errors.ts';
-import type { Logger } from '../ops/logger.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
+import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
+import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
+import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
@@ -214,7 +214,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         (err: unknown) => {
           // The client went away in the middle of DATA: nothing to answer, nothing was stored.
           if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
-            s.log.info('client left during DATA', { reason: (err as Error).message });
+            s.log.info('client left during DATA', { reason: describeError(err) });
             done(err as Error);
             return;
           }

@@ -1,7 +1,7 @@
 // The ConfigMap and Secrets that carry the bundle to the MTA pods (see
-// mta/src/config/bundle-files.ts for the layout and why the secret part is sharded).
+// bundle/files.ts for the layout and why the secret part is sharded).
 import type { RenderResult } from '../render/render.ts';
-import { configFileName, encodeBundleFiles, secretShardFileName } from '../../../mta/src/config/bundle-files.ts';
+import { configFileName, encodeBundleFiles, secretShardFileName } from '../../../bundle/files.ts';
 import { managedByLabel, type ChildMetadata } from './owner.ts';
 
 export const revisionAnnotation = 'stafette.dev/bundle-revision';

@@ -3,7 +3,7 @@
 // selector; a new key always gets a new selector. The key's rotation state is kept in
 // an annotation, since metadata stays writable on an immutable Secret.
 import type { DkimKeyState, MailDomain } from '../../../crds/src/index.ts';
-import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import type { DkimAlgorithm } from '../../../bundle/schema.ts';
 import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
 import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
 import { secretValue } from '../render/input.ts';

@@ -5,7 +5,7 @@
 //   status  of every Mailbox and Relay, patched where it changed.
 // MailDomains get their status from the domain reconciler, which reads what this render
 // found through latestRender() and is told here which domains' findings changed.
-import type { Logger } from '../../../mta/src/ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';

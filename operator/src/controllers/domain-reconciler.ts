@@ -4,7 +4,7 @@
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import { conditionTypes, events, issueReasons, reasons, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
-import type { Logger } from '../../../mta/src/ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';

@@ -3,7 +3,7 @@
 // Ed25519 keys follow RFC 8463, whose p= is the raw 32-byte public key, not its SPKI.
 import { createPrivateKey, createPublicKey, generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import type { DkimAlgorithm } from '../../../bundle/schema.ts';
 
 export interface DkimKeyPair {
   algorithm: DkimAlgorithm;

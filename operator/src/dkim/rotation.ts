@@ -8,7 +8,7 @@
 // period, so mail signed with it and still in flight verifies, then it is deleted.
 // The very first key of a domain signs at once: there is nothing better to sign with.
 import type { DkimKeyState, MailDomainSpecResolved } from '../../../crds/src/index.ts';
-import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import type { DkimAlgorithm } from '../../../bundle/schema.ts';
 import { requiredSelectors } from '../render/render-domains.ts';
 
 export interface KeyView {

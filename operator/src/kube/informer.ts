@@ -8,7 +8,7 @@
 //     controllers are level-based and treat that as "check again".
 // Several namespaces are several informers behind one cache view.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, makeInformer, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import type { Logger } from '../../../mta/src/ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 
 export type ChangeHandler<T> = (object: T, verb: 'add' | 'update' | 'delete') => void;
 

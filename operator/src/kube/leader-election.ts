@@ -8,7 +8,7 @@
 // renew within the lease duration stops leading (onStoppedLeading) before another
 // replica can take over, because the others wait for the full duration to pass.
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
-import type { Logger } from '../../../mta/src/ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { describeApiError, isStatus, type KubeClient } from './client.ts';
 
 export interface LeaderElectionOptions {

@@ -10,7 +10,7 @@
 // Without the key, neither salt nor fingerprint says anything about a password; the key
 // lives only in the operator's own Secret, never in the MTA's.
 import { createHmac, randomBytes } from 'node:crypto';
-import { defaultCost, hashPasswordAsync, type ScryptCost } from '../../../mta/src/auth/password-hash.ts';
+import { defaultCost, hashPasswordAsync, type ScryptCost } from '../../../bundle/password-hash.ts';
 
 export type PasswordMisses = Map<string, { address: string; password: string }>;
 

@@ -6,8 +6,8 @@
 // to the same value, since the salt is derived from the key.
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { decodeBundleFiles } from '../../../mta/src/config/bundle-files.ts';
-import type { BundleSecrets } from '../../../mta/src/config/bundle-schema.ts';
+import { decodeBundleFiles } from '../../../bundle/files.ts';
+import type { BundleSecrets } from '../../../bundle/schema.ts';
 import { bundleSecretName, type BundleTarget } from '../children/bundle-objects.ts';
 import { managedByLabel, type ChildMetadata } from '../children/owner.ts';
 import type { KubeClient } from '../kube/client.ts';

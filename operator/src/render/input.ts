@@ -1,7 +1,7 @@
 // The inputs of render(): the resources as the API server (or a manifest directory)
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
-import type { DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import type { DkimAlgorithm } from '../../../bundle/schema.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';

@@ -7,8 +7,8 @@
 // one tenant cannot take mail meant for another's domain.
 import { issueReasons, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
-import { domainOf, normalizeAddress, withoutSubaddress } from '../../../mta/src/address.ts';
-import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../mta/src/config/bundle-schema.ts';
+import { domainOf, normalizeAddress, withoutSubaddress } from '../../../bundle/address.ts';
+import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
 import type { ResourceRef } from './issues.ts';

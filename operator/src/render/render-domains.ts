@@ -1,7 +1,7 @@
 // MailDomains → bundle domains, their DKIM selectors and DNS records.
 import { issueReasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
-import type { BundleDomain, DkimAlgorithm } from '../../../mta/src/config/bundle-schema.ts';
+import type { BundleDomain, DkimAlgorithm } from '../../../bundle/schema.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
 import { dnsRecordsFor, mtaStsPolicy, type DnsRecord } from './dns-records.ts';
 import type { DkimKeyMaterial } from './input.ts';

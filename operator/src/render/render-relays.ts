@@ -7,8 +7,8 @@
 // that lists the same domain in senderDomains, which is reported as a conflict.
 import { issueReasons, type Relay, type RelaySpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
-import { normalizeDomain } from '../../../mta/src/address.ts';
-import type { BundleRelay } from '../../../mta/src/config/bundle-schema.ts';
+import { normalizeDomain } from '../../../bundle/address.ts';
+import type { BundleRelay } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
 import type { AcceptedDomain } from './render-domains.ts';

@@ -2,7 +2,7 @@
 // wrong, and what stays served when one is.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkBundle } from '../../../mta/src/config/bundle-check.ts';
+import { checkBundle } from '../../../bundle/check.ts';
 import { render, type RenderResult } from './render.ts';
 import type { IssueReason } from '../../../crds/src/index.ts';
 import { domain, input, key, mailbox, relay, secret } from './test-resources.ts';

@@ -15,7 +15,7 @@ import {
   type Bundle,
   type BundleDomain,
   type BundleSecrets,
-} from '../../../mta/src/config/bundle-schema.ts';
+} from '../../../bundle/schema.ts';
 import { refOf, RenderContext } from './context.ts';
 import type { DnsRecord } from './dns-records.ts';
 import type { RenderInput } from './input.ts';

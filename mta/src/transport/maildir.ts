@@ -11,8 +11,10 @@ import { constants } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { sameOutcome } from './smtp-client-reply.ts';
+import { C, SE } from '../codes.ts';
+import { reply } from '../reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { describeError } from '../errors.ts';
 
 export interface MaildirOptions {
   readonly now?: () => Date;
@@ -30,15 +32,15 @@ export function createMaildirTransport(options: MaildirOptions = {}): Transport 
       const content = Buffer.concat([Buffer.from(headers, 'utf8'), toLf(attempt.body)]);
       try {
         const name = await writeMaildirMessage(destination.path, content, now());
-        return sameOutcome(recipients, 'delivered', { code: 250, enhanced: '2.0.0', text: 'Delivered to maildir' }, `written to ${join(destination.path, 'new', name)}`);
+        return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, 'Delivered to maildir'), `written to ${join(destination.path, 'new', name)}`);
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         const full = code === 'ENOSPC' || code === 'EDQUOT';
         return sameOutcome(
           recipients,
           'transient',
-          full ? { code: 452, enhanced: '4.2.2', text: 'Mailbox full' } : { code: 451, enhanced: '4.3.0', text: 'Mailbox temporarily unavailable' },
-          `maildir ${destination.path}: ${(err as Error).message}`,
+          full ? reply(C.C452StorageFull, SE.MailboxFull2, 'Mailbox full') : reply(C.C451LocalError, SE.MailSystem0, 'Mailbox temporarily unavailable'),
+          `maildir ${destination.path}: ${describeError(err)}`,
         );
       }
     },

@@ -1,16 +1,28 @@
-// The MTA's operations endpoint, apart from the SMTP ports: /healthz (liveness: the process
-// serves requests), /readyz (readiness: see pod-readiness.ts) and /metrics (Prometheus).
-// Plain text answers, so `curl` and the kubelet both read them.
+// The operations endpoint of every Stafette process (the MTA and the operator), apart from
+// the ports it serves: /healthz (liveness: the process serves requests), /readyz (readiness,
+// as the process judges it: mta/src/ops/pod-readiness.ts, the operator's synced caches) and
+// /metrics (Prometheus). Plain text answers, so `curl` and the kubelet both read them.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { PodReadinessState } from './pod-readiness.ts';
+
+/** What /readyz answers: 200 when ready, else 503 with one line per reason. */
+export interface ReadinessState {
+  readonly ready: boolean;
+  /** One sentence per reason for not being ready; empty when ready. */
+  readonly reasons: string[];
+}
+
+/** Bind address: every interface, so the kubelet and Prometheus can reach it. */
+export const defaultOpsHost = '0.0.0.0';
+/** Port of /healthz, /readyz and /metrics. */
+export const defaultOpsPort = 9090;
 
 export interface OpsServerOptions {
-  /** Bind address (default 0.0.0.0, so the kubelet and Prometheus can reach it). */
+  /** Bind address (default defaultOpsHost). */
   readonly host?: string;
-  /** Port (default 9090); 0 picks a free one. */
+  /** Port (default defaultOpsPort); 0 picks a free one. */
   readonly port?: number;
-  readonly readiness: () => Promise<PodReadinessState>;
+  readonly readiness: () => Promise<ReadinessState>;
   readonly metrics: () => Promise<{ contentType: string; text: string }>;
   /** Called when a handler fails (the response is a 500 either way). */
   readonly onError?: (path: string, err: unknown) => void;
@@ -54,7 +66,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 9090, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port ?? defaultOpsPort, opts.host ?? defaultOpsHost, () => {
       server.off('error', reject);
       resolve();
     });

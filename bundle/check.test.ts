@@ -1,8 +1,8 @@
 // What the MTA accepts as a bundle, and the precise reasons it refuses one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkBundle } from './bundle-check.ts';
-import { bundleApiVersion, type Bundle, type BundleSecrets } from './bundle-schema.ts';
+import { checkBundle } from './check.ts';
+import { bundleApiVersion, type Bundle, type BundleSecrets } from './schema.ts';
 
 function valid(): { bundle: Bundle; secrets: BundleSecrets } {
   const source = { namespace: 'mail', name: 'x' };

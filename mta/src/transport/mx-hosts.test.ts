@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DnsResolver, MxRecord } from './dns-resolver.ts';
+import type { DnsResolver, MxRecord } from '../dns.ts';
 import { findMailHosts, isNullMx, orderMx } from './mx-hosts.ts';
 
 /** A declarative fake zone (mailauth's dns-zone idea): records per name, or an error code. */

@@ -10,8 +10,10 @@
 // network error, the deadline — is transient (the endpoint may recover): the engine
 // retries on its schedule and bounces when the message expires.
 import { createHmac } from 'node:crypto';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { sameOutcome } from './smtp-client-reply.ts';
+import { C, SE } from '../codes.ts';
+import { describeError } from '../errors.ts';
+import { reply } from '../reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface WebhookOptions {
   /** The HMAC key of a mailbox, from the bundle's secret part, or undefined. */
@@ -27,7 +29,7 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
       const { destination, recipients, record } = attempt;
       if (destination.kind !== 'webhook') throw new Error(`webhook cannot deliver to a ${destination.kind} destination`);
       const key = options.keyFor(destination.mailbox);
-      if (!key) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.5', text: 'Webhook not configured' }, `no webhook key for ${destination.mailbox}`);
+      if (!key) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Webhook not configured'), `no webhook key for ${destination.mailbox}`);
       const body = JSON.stringify({
         queueId: record.queueId,
         mailbox: destination.mailbox,
@@ -48,11 +50,11 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
         // The answer's body is not needed; do not let a large one be buffered.
         await response.body?.cancel().catch(() => {});
         if (response.status >= 200 && response.status < 300) {
-          return sameOutcome(recipients, 'delivered', { code: 250, enhanced: '2.0.0', text: `Webhook accepted (HTTP ${response.status})` }, `POST ${host}: HTTP ${response.status}`, host);
+          return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, `Webhook accepted (HTTP ${response.status})`), `POST ${host}: HTTP ${response.status}`, host);
         }
-        return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.0', text: `Webhook answered HTTP ${response.status}` }, `POST ${host}: HTTP ${response.status}`, host);
+        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.MailSystem0, `Webhook answered HTTP ${response.status}`), `POST ${host}: HTTP ${response.status}`, host);
       } catch (err) {
-        return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.1', text: 'Webhook not reachable' }, `POST ${host}: ${(err as Error).message}`, host);
+        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'Webhook not reachable'), `POST ${host}: ${describeError(err)}`, host);
       }
     },
   };

@@ -12,7 +12,7 @@
 // Plain `bundle.json` / `secrets.json` (what `stafette render` writes) are read too.
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import type { Bundle, BundleSecrets } from './bundle-schema.ts';
+import type { Bundle, BundleSecrets } from './schema.ts';
 
 export const configFileName = 'bundle.json.gz';
 

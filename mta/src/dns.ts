@@ -1,6 +1,10 @@
-// The DNS resolver that delivery uses, injected (DESIGN.md contract 7; mailauth's
-// opts.resolver pattern). The default is node:dns's Resolver pointed at configurable servers
-// (the cluster resolver in production, a dnsmasq on loopback in tests), with a timeout.
+// The DNS resolver of the MTA process, set up once (main.ts) and injected (DESIGN.md
+// contract 7; mailauth's opts.resolver pattern): MX, A and AAAA lookups for delivery
+// (mta/src/transport/), PTR lookups for the intake's Received header. The default is
+// node:dns's Resolver pointed at configurable servers (the cluster resolver in production, a
+// dnsmasq on loopback in tests), with a timeout. A PTR lookup that outlasts smtp-server's own
+// 1.5 s bound is abandoned by the session (it greets without the name), so one timeout serves
+// both uses.
 //
 // Errors keep node's codes (ENOTFOUND = NXDOMAIN, ENODATA = no record of that type,
 // ESERVFAIL, ETIMEOUT, ECONNREFUSED, ...); `classifyDnsError` maps them once to
@@ -20,6 +24,11 @@ export interface DnsResolver {
   resolveTxt(name: string): Promise<string[][]>;
 }
 
+/** PTR lookups: the names of a client address, for the Received header. */
+export interface ReverseResolver {
+  reverse(ip: string): Promise<string[]>;
+}
+
 export interface DnsResolverOptions {
   /** Server addresses, "ip" or "ip:port" ("[v6]:port"); empty keeps the system's. */
   readonly servers?: readonly string[];
@@ -28,7 +37,7 @@ export interface DnsResolverOptions {
   readonly tries?: number;
 }
 
-export function createDnsResolver(options: DnsResolverOptions = {}): DnsResolver {
+export function createDnsResolver(options: DnsResolverOptions = {}): DnsResolver & ReverseResolver {
   const resolver = new Resolver({ timeout: options.timeoutMs ?? 5_000, tries: options.tries ?? 2 });
   if (options.servers && options.servers.length > 0) resolver.setServers([...options.servers]);
   return {
@@ -36,6 +45,7 @@ export function createDnsResolver(options: DnsResolverOptions = {}): DnsResolver
     resolve4: (host) => resolver.resolve4(host),
     resolve6: (host) => resolver.resolve6(host),
     resolveTxt: (name) => resolver.resolveTxt(name),
+    reverse: (ip) => resolver.reverse(ip),
   };
 }
 

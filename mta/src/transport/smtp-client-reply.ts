@@ -1,13 +1,10 @@
-// SMTP replies as outcomes: parsing a server's reply text into {code, enhanced, text} (the
-// remote's words, capped and stripped of control characters, for a DSN's Diagnostic-Code)
-// and turning the results of one SMTP/LMTP transaction into one outcome per recipient.
+// SMTP replies as outcomes: parsing a server's reply text into a Reply (the remote's words,
+// capped and stripped of control characters by replyText, for a DSN's Diagnostic-Code) and
+// turning the results of one SMTP/LMTP transaction into one outcome per recipient.
 // Pure; the connection code in smtp-client.ts feeds it.
-import type { RecipientOutcome, RecipientStatus } from './attempt.ts';
-
-export type Reply = RecipientOutcome['reply'];
-
-/** Longest reply text kept for a DSN or a log line; longer texts are cut. */
-export const maxReplyTextLength = 512;
+import { C, enhancedStatus, SE } from '../codes.ts';
+import type { RecipientOutcome, RecipientStatus } from '../delivery/attempt.ts';
+import { reply, replyText, type Reply } from '../reply.ts';
 
 /**
  * Parses a reply as nodemailer hands it over: one or more lines "250-..." / "250 ...",
@@ -29,8 +26,9 @@ export function parseReply(raw: string): Reply {
     }
     return text;
   });
-  if (!enhanced) enhanced = code === 0 ? '4.5.0' : `${String(code)[0]}.0.0`;
-  return { code, enhanced, text: cleanText(texts.join(' ')) };
+  // No enhanced code of the reply's class: the class's undefined status (X.0.0); no reply code at all: 4.5.0.
+  if (!enhanced) enhanced = code === 0 ? enhancedStatus(4, SE.Protocol0) : enhancedStatus(Math.floor(code / 100), SE.Other0);
+  return { code, enhanced, text: replyText(texts.join(' ')) };
 }
 
 /** delivered for 2xx, permanent for 5xx, transient for 4xx and for anything else. */
@@ -38,12 +36,6 @@ export function statusOfReply(reply: Reply): RecipientStatus {
   if (reply.code >= 200 && reply.code < 300) return 'delivered';
   if (reply.code >= 500 && reply.code < 600) return 'permanent';
   return 'transient';
-}
-
-/** Printable ASCII only, whitespace runs collapsed, at most maxReplyTextLength characters. */
-export function cleanText(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return clean.length > maxReplyTextLength ? `${clean.slice(0, maxReplyTextLength - 3)}...` : clean;
 }
 
 /** What one transaction produced, as collected by the client. */
@@ -72,27 +64,22 @@ export function outcomesOf(recipients: readonly string[], result: TransactionRes
     // After the data went out the server may have taken the message: a retry may duplicate
     // it (the at-least-once window of DESIGN.md contract 2), never lose it.
     return recipients.map((recipient) => ({
-      recipient, status: 'transient', reply: { code: 451, enhanced: '4.4.2', text }, reason: `${remoteMta}: ${result.reason}`, remoteMta,
+      recipient, status: 'transient', reply: reply(C.C451LocalError, SE.BadConnection2, text), reason: `${remoteMta}: ${result.reason}`, remoteMta,
     }));
   }
   return recipients.map((recipient) => {
     const raw = result.mailRefused ?? result.refused.get(recipient) ?? result.perRecipient?.get(recipient) ?? result.final;
     if (raw === undefined) {
-      return { recipient, status: 'transient', reply: { code: 451, enhanced: '4.4.2', text: 'No reply for this recipient' }, reason: `${remoteMta}: no reply for ${recipient}`, remoteMta };
+      return { recipient, status: 'transient', reply: reply(C.C451LocalError, SE.BadConnection2, 'No reply for this recipient'), reason: `${remoteMta}: no reply for ${recipient}`, remoteMta };
     }
     const parsed = parseReply(raw);
     const stage = result.mailRefused !== undefined ? 'MAIL FROM' : result.refused.has(recipient) ? 'RCPT TO' : 'DATA';
     if (parsed.code === 0) {
       // Not SMTP (a code 999, no code at all): our own words for the DSN, theirs for the log.
-      const reply = { code: 451, enhanced: '4.5.0', text: 'Invalid reply from the receiving server' };
-      return { recipient, status: 'transient', reply, reason: `${remoteMta} answered ${stage} with an invalid reply: ${cleanText(raw).slice(0, 200)}`, remoteMta };
+      const invalid = reply(C.C451LocalError, SE.Protocol0, 'Invalid reply from the receiving server');
+      return { recipient, status: 'transient', reply: invalid, reason: `${remoteMta} answered ${stage} with an invalid reply: ${replyText(raw).slice(0, 200)}`, remoteMta };
     }
     const status = statusOfReply(parsed);
     return { recipient, status, reply: parsed, reason: `${remoteMta} answered ${stage} with ${parsed.code} ${parsed.enhanced}`, remoteMta };
   });
-}
-
-/** The same classified outcome for every recipient (a failure before any transaction). */
-export function sameOutcome(recipients: readonly string[], status: RecipientStatus, reply: Reply, reason: string, remoteMta?: string): RecipientOutcome[] {
-  return recipients.map((recipient) => ({ recipient, status, reply, reason, ...(remoteMta ? { remoteMta } : {}) }));
 }

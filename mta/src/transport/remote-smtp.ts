@@ -23,30 +23,34 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
-import { normalizeAddress } from '../address.ts';
-import type { Bundle, BundleRelay, BundleSecrets } from '../config/bundle-schema.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
+import { C, SE } from '../codes.ts';
+import type { Bundle, BundleRelay, BundleSecrets } from '../../../bundle/schema.ts';
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor } from '../dkim/sign-policy.ts';
-import { silentLogger, type Logger } from '../ops/logger.ts';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { classifyDnsError, type DnsResolver } from './dns-resolver.ts';
+import { silentLogger, type Logger } from '../../../observability/logger.ts';
+import { reply } from '../reply.ts';
+import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { classifyDnsError, type DnsResolver } from '../dns.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
-import { destinationKey } from './routing.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
-import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
+import { outcomesOf } from './smtp-client-reply.ts';
 
 export interface BundlePair {
   readonly bundle: Bundle;
   readonly secrets: BundleSecrets;
 }
 
+/** The port of MX hosts: SMTP's own, 25; another only in tests. */
+export const defaultMxPort = 25;
+
 export interface RemoteSmtpOptions {
   /** The bundle in force (it may be reloaded between attempts). */
   readonly config: () => BundlePair;
   readonly resolver: DnsResolver;
-  /** Port of MX hosts; 25 except in tests. */
+  /** Port of MX hosts (default defaultMxPort). */
   readonly mxPort?: number;
   /** TLS options toward MX hosts; opportunistic TLS does not verify certificates by default. */
   readonly mxTlsOptions?: ConnectionOptions;
@@ -102,10 +106,10 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     let auth: { user: string; pass: string } | undefined;
     if (destination.kind === 'relay') {
       relay = bundle.relays.find((r) => r.id === destination.relayId);
-      if (!relay) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.5', text: 'Relay not configured' }, `relay ${destination.relayId} is not in the bundle`);
+      if (!relay) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Relay not configured'), `relay ${destination.relayId} is not in the bundle`);
       if (relay.auth) {
         const credentials = secrets.relayCredentials[relay.id];
-        if (!credentials) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.5', text: 'Relay credentials missing' }, `relay ${relay.id} needs AUTH but secrets.json has no credentials for it`);
+        if (!credentials) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Relay credentials missing'), `relay ${relay.id} needs AUTH but secrets.json has no credentials for it`);
         auth = { user: credentials.username, pass: credentials.password };
       }
     }
@@ -124,9 +128,9 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
 
     const limit = relay ? relay.limits.connections : options.mxConcurrency ?? 5;
     const release = await limiter.acquire(destinationKey(destination), limit, signal);
-    if (!release) return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.2', text: 'Delivery attempt timed out' }, 'deadline passed while waiting for a connection slot');
+    if (!release) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.BadConnection2, 'Delivery attempt timed out'), 'deadline passed while waiting for a connection slot');
     try {
-      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? 25).slice(0, options.maxAddresses ?? 10);
+      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? defaultMxPort).slice(0, options.maxAddresses ?? 10);
       const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
       const ehloName = ehloNameFor(bundle, from, options.ehloFallback);
       const eightBit = hasEightBit(message);
@@ -156,7 +160,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           if (!(connection instanceof SmtpClientConnection)) {
             failures.push(`${label}: ${connection.reason}`);
             if (connection.stage === 'auth') {
-              return sameOutcome(recipients, 'transient', { code: 454, enhanced: '4.7.0', text: 'Authentication with the relay failed' }, `${label}: ${connection.reason}`, hop.name);
+              return sameOutcome(recipients, 'transient', reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'), `${label}: ${connection.reason}`, hop.name);
             }
             if (connection.stage === 'tls' && hopTls === 'opportunistic' && !signal.aborted) {
               hopTls = 'none';
@@ -166,11 +170,11 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           }
           if (utf8 && !connection.extensions.has('SMTPUTF8')) {
             pool.give(key, connection);
-            return sameOutcome(recipients, 'permanent', { code: 553, enhanced: '5.6.7', text: 'The receiving server does not support internationalized mail (SMTPUTF8)' }, `${label} does not offer SMTPUTF8`, hop.name);
+            return sameOutcome(recipients, 'permanent', reply(C.C553BadMailbox, SE.NonAsciiAddress7, 'The receiving server does not support internationalized mail (SMTPUTF8)'), `${label} does not offer SMTPUTF8`, hop.name);
           }
           if (eightBit && !connection.extensions.has('8BITMIME')) {
             pool.give(key, connection);
-            return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.6.3', text: 'The receiving server does not accept 8-bit content (8BITMIME)' }, `${label} does not offer 8BITMIME`, hop.name);
+            return sameOutcome(recipients, 'permanent', reply(C.C554TransactionFailed, SE.ConversionUnsupported3, 'The receiving server does not accept 8-bit content (8BITMIME)'), `${label} does not offer 8BITMIME`, hop.name);
           }
           if (relay?.limits.messagesPerSecond && !(await pacer.wait(relay.id, relay.limits.messagesPerSecond, hostSignal))) {
             pool.give(key, connection);
@@ -193,7 +197,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
         }
       }
       const reason = signal.aborted ? `deadline passed; ${failures.join('; ')}` : failures.join('; ') || 'no address to try';
-      return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.1', text: 'No answer from the receiving mail servers' }, reason);
+      return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the receiving mail servers'), reason);
     } finally {
       release();
     }
@@ -224,7 +228,7 @@ async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<Ma
   if (addresses.length > 0) return { ok: true, hosts: [{ name: relay.host, addresses }] };
   // A relay is our own configuration: a name that does not resolve is worth retrying
   // (the operator may fix it), so it never bounces mail.
-  return { ok: false, status: 'transient', reply: { code: 451, enhanced: '4.4.3', text: 'Could not look up the relay host' }, reason: `relay ${relay.id}: ${relay.host} has no address${temporary ? ' (lookup failed)' : ''}` };
+  return { ok: false, status: 'transient', reply: reply(C.C451LocalError, SE.DirectoryFailure3, 'Could not look up the relay host'), reason: `relay ${relay.id}: ${relay.host} has no address${temporary ? ' (lookup failed)' : ''}` };
 }
 
 /** Our EHLO name: the hostname of the sender's domain, else the fallback, else the first domain's. */

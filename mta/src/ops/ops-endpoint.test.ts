@@ -1,7 +1,8 @@
-// The operations endpoint as the kubelet and Prometheus see it.
+// The MTA's operations endpoint as the kubelet and Prometheus see it: the shared server
+// (observability/ops-server.ts) answering with the pod's readiness (pod-readiness.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOpsServer } from './http-server.ts';
+import { startOpsServer } from '../../../observability/ops-server.ts';
 import { createPodReadiness } from './pod-readiness.ts';
 
 test('/healthz, /readyz and /metrics answer in plain text; unknown paths are 404', async (t) => {

@@ -4,7 +4,7 @@
 //
 // `createDeliveryTransports` wires the production set: remote SMTP for mx and relay,
 // LMTP, maildir, webhook (keys from the bundle's secret part) and forward (re-queue).
-import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
+import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from '../delivery/attempt.ts';
 import { createForwardTransport, type ForwardOptions } from './forward.ts';
 import { createLmtpTransport, type LmtpOptions } from './lmtp.ts';
 import { createMaildirTransport } from './maildir.ts';

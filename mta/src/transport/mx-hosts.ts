@@ -8,8 +8,10 @@
 // Each host's addresses come from A, then AAAA. Hosts whose names do not resolve are
 // skipped; when none has an address: transient 4.4.3 if any lookup failed temporarily, else
 // permanent 550 5.4.4 (the domain's MX hosts do not exist).
-import type { RecipientOutcome } from './attempt.ts';
-import { classifyDnsError, type DnsResolver, type MxRecord } from './dns-resolver.ts';
+import { C, SE } from '../codes.ts';
+import { classifyDnsError, type DnsResolver, type MxRecord } from '../dns.ts';
+import { describeError } from '../errors.ts';
+import { reply, type Reply } from '../reply.ts';
 
 export interface MailHost {
   /** The MX host name (or the domain, for the implicit MX). */
@@ -19,7 +21,7 @@ export interface MailHost {
 
 export interface HostLookupFailure {
   readonly status: 'transient' | 'permanent';
-  readonly reply: RecipientOutcome['reply'];
+  readonly reply: Reply;
   readonly reason: string;
 }
 
@@ -40,11 +42,11 @@ export async function findMailHosts(domain: string, resolver: DnsResolver, optio
     records = await resolver.resolveMx(domain);
   } catch (err) {
     const failure = classifyDnsError(err);
-    if (failure === 'nxdomain') return fail('permanent', 550, '5.1.2', `Domain ${domain} does not exist`, `MX lookup for ${domain}: NXDOMAIN`);
-    if (failure === 'temporary') return fail('transient', 451, '4.4.3', `Could not look up the mail servers of ${domain}`, `MX lookup for ${domain} failed: ${describe(err)}`);
+    if (failure === 'nxdomain') return fail('permanent', reply(C.C550MailboxUnavailable, SE.BadDestSystem2, `Domain ${domain} does not exist`), `MX lookup for ${domain}: NXDOMAIN`);
+    if (failure === 'temporary') return fail('transient', reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`), `MX lookup for ${domain} failed: ${describeError(err)}`);
     records = [];
   }
-  if (isNullMx(records)) return fail('permanent', 556, '5.1.10', `Domain ${domain} does not accept mail (null MX)`, `${domain} publishes a null MX (RFC 7505)`);
+  if (isNullMx(records)) return fail('permanent', reply(C.C556DomainNoMail, SE.NullMx10, `Domain ${domain} does not accept mail (null MX)`), `${domain} publishes a null MX (RFC 7505)`);
   const names = records.length === 0 ? [domain] : orderMx(records.filter((r) => !isNullExchange(r.exchange)), options.random ?? Math.random);
   const limited = names.slice(0, options.maxHosts ?? 10);
 
@@ -60,9 +62,9 @@ export async function findMailHosts(domain: string, resolver: DnsResolver, optio
     if (found.problem) problems.push(found.problem);
   }
   if (hosts.length > 0) return { ok: true, hosts };
-  if (temporary) return fail('transient', 451, '4.4.3', `Could not look up the mail servers of ${domain}`, problems.join('; '));
-  if (domainMissing) return fail('permanent', 550, '5.1.2', `Domain ${domain} does not exist`, problems.join('; '));
-  return fail('permanent', 550, '5.4.4', `Unable to route to ${domain}: its mail servers have no address`, problems.join('; '));
+  if (temporary) return fail('transient', reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`), problems.join('; '));
+  if (domainMissing) return fail('permanent', reply(C.C550MailboxUnavailable, SE.BadDestSystem2, `Domain ${domain} does not exist`), problems.join('; '));
+  return fail('permanent', reply(C.C550MailboxUnavailable, SE.UnableToRoute4, `Unable to route to ${domain}: its mail servers have no address`), problems.join('; '));
 }
 
 /** Sorts by preference (lowest first); hosts of equal preference in random order. */
@@ -107,18 +109,13 @@ async function addressesOf(name: string, resolver: DnsResolver, families: readon
       const failure = classifyDnsError(err);
       if (failure === 'temporary') temporary = true;
       if (failure === 'nxdomain') nxdomain = true;
-      if (failure !== 'nodata') problems.push(`${family === 4 ? 'A' : 'AAAA'} lookup for ${name}: ${describe(err)}`);
+      if (failure !== 'nodata') problems.push(`${family === 4 ? 'A' : 'AAAA'} lookup for ${name}: ${describeError(err)}`);
     }
   }
   if (addresses.length === 0 && problems.length === 0) problems.push(`${name} has no A or AAAA record`);
   return { addresses, temporary, nxdomain, problem: addresses.length === 0 ? problems.join(', ') : undefined };
 }
 
-function fail(status: 'transient' | 'permanent', code: number, enhanced: string, text: string, reason: string): MailHostsResult {
-  return { ok: false, status, reply: { code, enhanced, text }, reason };
-}
-
-function describe(err: unknown): string {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  return typeof e?.code === 'string' ? e.code : String(e?.message ?? err);
+function fail(status: 'transient' | 'permanent', reply: Reply, reason: string): MailHostsResult {
+  return { ok: false, status, reply, reason };
 }

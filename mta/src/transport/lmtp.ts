@@ -3,10 +3,12 @@
 // another is over quota; each gets its own outcome. The message goes as stored (line ends
 // made CRLF); it is not DKIM-signed (it does not leave our system).
 import { hostname as osHostname } from 'node:os';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
+import { C, SE } from '../codes.ts';
+import { reply } from '../reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { SmtpClientConnection, type TlsMode } from './smtp-client.ts';
 import { toCrlf, hasEightBit } from './smtp-client-message.ts';
-import { outcomesOf, sameOutcome } from './smtp-client-reply.ts';
+import { outcomesOf } from './smtp-client-reply.ts';
 
 export interface LmtpOptions {
   /** Our LHLO name. */
@@ -34,7 +36,7 @@ export function createLmtpTransport(options: LmtpOptions = {}): Transport {
         socketTimeoutMs: options.socketTimeoutMs ?? 120_000,
       }, signal);
       if (!(connection instanceof SmtpClientConnection)) {
-        return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.4.1', text: 'The mailbox server did not answer' }, `LMTP ${label}: ${connection.reason}`, label);
+        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'The mailbox server did not answer'), `LMTP ${label}: ${connection.reason}`, label);
       }
       try {
         const message = toCrlf(attempt.body);

@@ -11,10 +11,12 @@
 // every retry of this forward of this message, so a publish repeated after a crash is
 // dropped by the queue's duplicate window instead of forwarding twice.
 import { createHash } from 'node:crypto';
+import { C, SE } from '../codes.ts';
+import { describeError } from '../errors.ts';
 import type { AcceptedMessage } from '../queue/publisher.ts';
 import { newQueueId, queueIdTime } from '../queue/queue-id.ts';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from './attempt.ts';
-import { sameOutcome } from './smtp-client-reply.ts';
+import { reply } from '../reply.ts';
+import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface ForwardJob {
   readonly originalQueueId: string;
@@ -38,16 +40,16 @@ export function createForwardTransport(options: ForwardOptions): Transport {
       const seen = deliveredTo(attempt.body);
       const looping = recipients.filter((r) => seen.has(r.toLowerCase()));
       if (looping.length > 0) {
-        return sameOutcome(recipients, 'permanent', { code: 554, enhanced: '5.4.6', text: 'Mail forwarding loop' }, `the message already carries Delivered-To: ${looping.join(', ')}`);
+        return sameOutcome(recipients, 'permanent', reply(C.C554TransactionFailed, SE.RoutingLoop6, 'Mail forwarding loop'), `the message already carries Delivered-To: ${looping.join(', ')}`);
       }
       // Mark the copy the way Postfix marks local deliveries, so a forward that comes back
       // to this mailbox (A forwards to B, B to A) is recognised above instead of circling.
       const marked = Buffer.concat([Buffer.from(recipients.map((r) => `Delivered-To: ${r}\r\n`).join(''), 'utf8'), attempt.body]);
       try {
         await options.requeue({ originalQueueId: record.queueId, sender: record.envelope.mailFrom.address, recipients: destination.to, body: marked, dedupeId });
-        return sameOutcome(recipients, 'delivered', { code: 250, enhanced: '2.0.0', text: `Forwarded to ${destination.to.length} address(es)` }, `forwarded to ${destination.to.join(', ')}`);
+        return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, `Forwarded to ${destination.to.length} address(es)`), `forwarded to ${destination.to.join(', ')}`);
       } catch (err) {
-        return sameOutcome(recipients, 'transient', { code: 451, enhanced: '4.3.0', text: 'Forwarding temporarily failed' }, `requeue for forward failed: ${(err as Error).message}`);
+        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.MailSystem0, 'Forwarding temporarily failed'), `requeue for forward failed: ${describeError(err)}`);
       }
     },
   };

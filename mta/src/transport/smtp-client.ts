@@ -151,7 +151,7 @@ export class SmtpClientConnection {
         // A failed handshake surfaces as ETLS, or as a socket error of the TLS layer.
         const tlsFailed = err.code === 'ETLS' || connection.upgrading === true || (err.code === 'ESOCKET' && /\b(SSL|TLS)\b|ssl routines/i.test(err.message));
         const stage = tlsFailed ? 'tls' : err.response ? 'greeting' : 'connect';
-        return { ok: false, reason: signal.aborted ? 'transaction deadline passed while connecting' : describeError(err), stage, ...(err.response ? { reply: err.response } : {}) };
+        return { ok: false, reason: signal.aborted ? 'transaction deadline passed while connecting' : nodemailerReason(err), stage, ...(err.response ? { reply: err.response } : {}) };
       }
       const extensions = parseExtensions(typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '');
       if (options.auth) {
@@ -166,7 +166,7 @@ export class SmtpClientConnection {
         if (loginError || signal.aborted) {
           connection.close();
           const err: NodemailerError = loginError ?? new Error('deadline passed');
-          return { ok: false, reason: `AUTH failed: ${describeError(err)}`, stage: 'auth', ...(err.response ? { reply: err.response } : {}) };
+          return { ok: false, reason: `AUTH failed: ${nodemailerReason(err)}`, stage: 'auth', ...(err.response ? { reply: err.response } : {}) };
         }
       }
       return new SmtpClientConnection(options, connection, extensions);
@@ -287,7 +287,7 @@ export class SmtpClientConnection {
     // LMTP replies already in count: a break after some recipients were delivered leaves
     // only the others transient (no duplicate for the delivered ones).
     if (lmtpReplies.size > 0) return { kind: 'replies', refused, perRecipient: lmtpReplies };
-    return { kind: 'broken', reason: describeError(e), afterData: dataSent };
+    return { kind: 'broken', reason: nodemailerReason(e), afterData: dataSent };
   }
 }
 
@@ -302,7 +302,10 @@ export function parseExtensions(ehloReply: string): Set<string> {
   return out;
 }
 
-function describeError(err: NodemailerError): string {
+// Unlike describeError (mta/src/errors.ts: a code alone), nodemailer's code and its message
+// both: the message carries what the server said (a 535 after AUTH, a refused STARTTLS), which
+// the log needs; one line, bounded.
+function nodemailerReason(err: NodemailerError): string {
   const code = err.code ? `${err.code}: ` : '';
   return `${code}${err.message}`.replace(/[\r\n]+/g, ' ').slice(0, 600);
 }

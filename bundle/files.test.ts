@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundleApiVersion, type Bundle, type BundleSecrets } from './bundle-schema.ts';
-import { configFileName, decodeBundleFiles, encodeBundleFiles, secretShardFileName } from './bundle-files.ts';
+import { bundleApiVersion, type Bundle, type BundleSecrets } from './schema.ts';
+import { configFileName, decodeBundleFiles, encodeBundleFiles, secretShardFileName } from './files.ts';
 
 const bundle: Bundle = { apiVersion: bundleApiVersion, revision: 'r1', domains: [], mailboxes: [], aliases: [], relays: [] };
 function secrets(count: number): BundleSecrets {

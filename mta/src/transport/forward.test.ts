@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeliveryAttempt } from './attempt.ts';
+import type { DeliveryAttempt } from '../delivery/attempt.ts';
 import { createForwardTransport, publisherRequeue, type ForwardJob } from './forward.ts';
 import { isQueueId } from '../queue/queue-id.ts';
 import { createTransportSet } from './transport-set.ts';

@@ -2,14 +2,14 @@
 // between its parts, so a bundle that would route mail nowhere is refused as a whole
 // and the MTA keeps the last good one (DESIGN.md, contract 6).
 import type { z } from 'zod';
-import { domainOf } from '../address.ts';
+import { domainOf } from './address.ts';
 import {
   bundleApiVersion,
   bundleSchema,
   bundleSecretsSchema,
   type Bundle,
   type BundleSecrets,
-} from './bundle-schema.ts';
+} from './schema.ts';
 
 export type BundleCheck =
   | { ok: true; bundle: Bundle; secrets: BundleSecrets }
