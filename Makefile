@@ -11,7 +11,7 @@ NODE_BIN := $(shell tools/ensure-node.sh)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node-deps system-deps go-tools typecheck unit integration test run cluster clean
+.PHONY: help deps node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck unit integration test run cluster clean
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
@@ -29,12 +29,28 @@ $(STAMPS)/node_modules: package-lock.json package.json | $(STAMPS)
 node-deps: $(STAMPS)/node_modules
 
 system-deps:
-	@tools/install-debian-packages.sh
+	@tools/install-debian-packages.sh all
+
+run-system-deps:
+	@tools/install-debian-packages.sh run
 
 go-tools:
 	@tools/build-go-tools.sh
 
+nats-server:
+	@bash tools/go-build/nats-server.sh
+
+kube-binaries:
+	@bash tools/go-build/kube.sh
+
+# Everything the tests need.
 deps: node-deps system-deps go-tools
+
+# Only what the local mail system runs: Node and the npm packages, nats-server, openssl.
+# Not kube-apiserver, etcd, kubectl or helm (minutes of Go builds it never uses). The three
+# steps are independent, so they run side by side (the Go build and npm ci overlap).
+run-deps:
+	@$(MAKE) --no-print-directory -j3 node-deps run-system-deps nats-server
 
 typecheck: node-deps
 	tsc --noEmit
@@ -47,10 +63,10 @@ integration: deps
 
 test: deps typecheck unit integration
 
-run: deps
+run: run-deps
 	@tools/run-local.sh
 
-cluster: deps
+cluster: node-deps run-system-deps kube-binaries
 	node test/harness/cluster-main.ts
 
 clean:
