@@ -7,11 +7,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export STAFETTE_CACHE ?= $(HOME)/.cache/stafette
-NODE_BIN := $(shell tools/ensure-node.sh)
+# Where Node 24 is or will be; the `node` step installs it (reading the Makefile installs nothing).
+NODE_BIN := $(shell tools/ensure-node.sh --dir)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck unit integration test run cluster clean
+.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck unit integration test run cluster clean
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
@@ -21,8 +22,12 @@ help:
 $(STAMPS):
 	@mkdir -p $@
 
-# npm ci only when the lock file changed since the last install.
-$(STAMPS)/node_modules: package-lock.json package.json | $(STAMPS)
+node:
+	@tools/ensure-node.sh >/dev/null
+
+# npm ci only when the lock file changed since the last install (after Node 24 is in place,
+# so install steps run with it).
+$(STAMPS)/node_modules: package-lock.json package.json | $(STAMPS) node
 	npm ci --no-audit --no-fund
 	@touch $@
 
