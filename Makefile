@@ -12,7 +12,7 @@ NODE_BIN := $(shell tools/ensure-node.sh --dir)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck unit integration test run cluster clean
+.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit integration test run cluster clean
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
@@ -60,13 +60,17 @@ run-deps:
 typecheck: node-deps
 	tsc --noEmit
 
+# ESLint (eslint.config.js) and Prettier (.prettierrc); a finding fails the build.
+lint: node-deps
+	npm run --silent lint
+
 unit: node-deps
 	npm test --silent
 
 integration: deps
 	npm run --silent test:integration
 
-test: deps typecheck unit integration
+test: deps typecheck lint unit integration
 
 run: run-deps
 	@tools/run-local.sh
