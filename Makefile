@@ -7,11 +7,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export STAFETTE_CACHE ?= $(HOME)/.cache/stafette
-NODE_BIN := $(shell tools/ensure-node.sh)
+# Where Node 24 is or will be; the `node` step installs it (reading the Makefile installs nothing).
+NODE_BIN := $(shell tools/ensure-node.sh --dir)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node-deps system-deps go-tools typecheck unit integration test run cluster clean
+.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit integration test run cluster clean
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
@@ -21,23 +22,47 @@ help:
 $(STAMPS):
 	@mkdir -p $@
 
-# npm ci only when the lock file changed since the last install.
-$(STAMPS)/node_modules: package-lock.json package.json | $(STAMPS)
+node:
+	@tools/ensure-node.sh >/dev/null
+
+# npm ci only when the lock file changed since the last install (after Node 24 is in place,
+# so install steps run with it).
+$(STAMPS)/node_modules: package-lock.json package.json | $(STAMPS) node
 	npm ci --no-audit --no-fund
 	@touch $@
 
 node-deps: $(STAMPS)/node_modules
 
 system-deps:
-	@tools/install-debian-packages.sh
+	@tools/install-debian-packages.sh all
+
+run-system-deps:
+	@tools/install-debian-packages.sh run
 
 go-tools:
 	@tools/build-go-tools.sh
 
+nats-server:
+	@bash tools/go-build/nats-server.sh
+
+kube-binaries:
+	@bash tools/go-build/kube.sh
+
+# Everything the tests need.
 deps: node-deps system-deps go-tools
+
+# Only what the local mail system runs: Node and the npm packages, nats-server, openssl.
+# Not kube-apiserver, etcd, kubectl or helm (minutes of Go builds it never uses). The three
+# steps are independent, so they run side by side (the Go build and npm ci overlap).
+run-deps:
+	@$(MAKE) --no-print-directory -j3 node-deps run-system-deps nats-server
 
 typecheck: node-deps
 	tsc --noEmit
+
+# ESLint (eslint.config.js) and Prettier (.prettierrc); a finding fails the build.
+lint: node-deps
+	npm run --silent lint
 
 unit: node-deps
 	npm test --silent
@@ -45,12 +70,12 @@ unit: node-deps
 integration: deps
 	npm run --silent test:integration
 
-test: deps typecheck unit integration
+test: deps typecheck lint unit integration
 
-run: deps
+run: run-deps
 	@tools/run-local.sh
 
-cluster: deps
+cluster: node-deps run-system-deps kube-binaries
 	node test/harness/cluster-main.ts
 
 clean:

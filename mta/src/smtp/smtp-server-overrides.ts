@@ -1,5 +1,6 @@
-// The two places where Stafette changes smtp-server's behaviour, in one file (see README.md
-// in this folder for the why and the numbers).
+// The four changes Stafette makes to smtp-server's behaviour, all in this one file, by
+// replacing two of SMTPConnection's methods, init() (1) and send() (2-4); see README.md in
+// this folder for the why and the numbers.
 //
 // 1. The greeting pause. SMTPConnection.init() waits a hard-coded 100 ms before it sends the
 //    220 greeting (early-talker detection: a client that speaks first gets "421 You talk too
@@ -19,6 +20,10 @@
 //    it with 538 until STARTTLS; with the option `hideAuthBeforeTls` the replaced send() drops
 //    the AUTH line from the EHLO reply of a connection that is not encrypted yet (RFC 4954 §4,
 //    as Postfix smtpd_tls_auth_only and chasquid do). AUTH sent anyway still gets 538.
+//
+// 4. smtp-server's own refusals are counted. Every 4xx/5xx reply smtp-server makes up itself
+//    (syntax, sequence, its SIZE check, early talkers) is reported through the option
+//    `onProtocolRefusal`, so the metrics see them beside the refusals our rules make.
 //
 // Why an override and not patch-package: it needs no install-time step (works with `npm ci
 // --ignore-scripts` and in the image build), it is per listener, and it fails loudly instead
