@@ -1,7 +1,7 @@
 // `npm run bench`: delivered messages per second end to end, smtp-source → MTA → smtp-sink,
 // for Stafette and for Postfix relaying the same load to the same kind of sink, on the same
 // machine in the same run, plus the machine's ceiling (smtp-source straight into smtp-sink).
-// Set-up and load as reference/performance.md; see bench/README.md for how each figure is taken.
+// Set-up and load as docs/performance.md §2; see bench/README.md for how each figure is taken.
 //
 //   - Load: smtp-source -s 20 -m <messages> -l 2048 -f a@example.test -t b@example.test, one
 //     SMTP session per message. accepted/s = messages / smtp-source wall time; delivered/s =

@@ -1,5 +1,5 @@
 // `npm run bench:intake`: how fast Stafette's intake accepts mail, next to Postfix accepting
-// the same load on the same machine in the same run (reference/performance.md).
+// the same load on the same machine in the same run (docs/performance.md §2).
 //
 // Load: smtp-source -s 20 -m <messages> -l 2048 (one SMTP session per message, 20 in
 // parallel); accepted/s = messages / smtp-source wall time. Then p50/p99 of the time from the
@@ -7,7 +7,7 @@
 // same number of parallel sessions, and over one session (the unloaded cost). All systems run
 // side by side and take turns, run by run (a warm-up round first):
 //   - Stafette with JetStream sync_interval: always (an fsync per write, like Postfix's fsync
-//     before 250; what reliability.md §4 asks for in production);
+//     before 250; what docs/reliability.md §4 asks for in production);
 //   - Stafette with JetStream's default sync (flush every 2 min: faster, weaker);
 //   - Postfix 3.7 with defaults, relayhost = smtp-sink (it also delivers during its runs, and
 //     is given time to finish delivering before the next system's turn).

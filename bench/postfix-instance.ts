@@ -1,4 +1,4 @@
-// Postfix as the benchmark anchor, set up exactly as reference/performance.md describes: its
+// Postfix as the benchmark anchor, set up exactly as docs/performance.md §3 describes: its
 // own config_directory, queue_directory and data_directory under a temporary directory, the
 // smtpd on 127.0.0.1:<port>, chroot off, relayhost = an smtp-sink on 127.0.0.2. Started with
 // `postfix -c DIR start`, stopped with `postfix -c DIR stop`; needs root (master binds and
@@ -40,7 +40,7 @@ export function postfixMainCf(dir: string, sinkPort: number): string {
     'smtpd_banner = $myhostname ESMTP',
     'biff = no',
     'append_dot_mydomain = no',
-    // Differences from performance.md, all about where files go (a second instance must
+    // Differences from docs/performance.md §3, all about where files go (a second instance must
     // not touch the system's): the log, queue and data directories live under `dir`.
     `maillog_file = ${join(dir, 'postfix.log')}`,
     `maillog_file_prefixes = ${dir}`,

@@ -1,6 +1,6 @@
 // The two loads of the intake benchmark, both one SMTP session per message:
 //
-// - throughput: Postfix's smtp-source (the standard load tool, reference/performance.md),
+// - throughput: Postfix's smtp-source (the standard load tool, docs/performance.md §2.1),
 //   timed from start to exit; accepted/s = messages / wall time.
 // - latency: smtp-source reports no per-message times, so a small client of ours sends the
 //   same kind of messages over the same number of parallel sessions and times, for each,

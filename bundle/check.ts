@@ -1,6 +1,6 @@
 // Validation of a bundle as the MTA loads it: the schema first, then the references
 // between its parts, so a bundle that would route mail nowhere is refused as a whole
-// and the MTA keeps the last good one (DESIGN.md, contract 6).
+// and the MTA keeps the last good one (docs/architecture.md §2 contract 6).
 import type { z } from 'zod';
 import { domainOf } from './address.ts';
 import {

@@ -1,5 +1,5 @@
-// The DNS resolver of the MTA process, set up once (main.ts) and injected (DESIGN.md
-// contract 7; mailauth's opts.resolver pattern): MX, A and AAAA lookups for delivery
+// The DNS resolver of the MTA process, set up once (main.ts) and injected (docs/architecture.md
+// §2 contract 7; mailauth's opts.resolver pattern): MX, A and AAAA lookups for delivery
 // (mta/src/transport/), PTR lookups for the intake's Received header. The default is
 // node:dns's Resolver pointed at configurable servers (the cluster resolver in production, a
 // dnsmasq on loopback in tests), with a timeout. A PTR lookup that outlasts smtp-server's own

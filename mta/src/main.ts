@@ -9,7 +9,7 @@
 // the kubelet must see a live process (/healthz 200) that is not ready (/readyz 503 with the
 // reason), not a dead one to restart.
 //
-// Shutdown (reliability.md §3 scenario 44): readiness turns false at once, so the Service
+// Shutdown (docs/reliability.md §3 scenario 44): readiness turns false at once, so the Service
 // stops routing new connections here (the pod's preStop sleep covers the time the endpoint
 // removal takes); then the intake stops accepting, lets sessions in flight finish until the
 // deadline and answers 421 to the rest, while delivery workers finish or hand back their jobs;

@@ -138,7 +138,7 @@ describe('the Helm chart, offline', () => {
       [['mx', 2525], ['submission', 2587], ['submissions', 2465], ['metrics', 9090]]);
     assert.equal(container.readinessProbe.httpGet.path, '/readyz');
     assert.equal(container.livenessProbe.httpGet.path, '/healthz');
-    // reliability.md 44: preStop sleep, then sessions in flight, then the NATS drain.
+    // docs/reliability.md §3 scenario 44: preStop sleep, then sessions in flight, then the NATS drain.
     const sleep = container.lifecycle.preStop.sleep.seconds as number;
     assert.ok(sleep >= 5 && sleep <= 10);
     const shutdown = Number(/--shutdown-timeout=(\d+)/.exec(container.args.join(' '))?.[1]);

@@ -1,4 +1,4 @@
-// A transaction longer than ack_wait (reliability.md §3 scenario 7, compressed: ack_wait 2 s,
+// A transaction longer than ack_wait (docs/reliability.md §3 scenario 7, compressed: ack_wait 2 s,
 // the receiver holds DATA for 7 s): in-progress acks keep the job with its worker, so it is
 // delivered exactly once and acked, never redelivered to a second worker meanwhile.
 import { after, before, describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// No head-of-line blocking (DESIGN.md contract 3): 5,000 messages deferred to a dead domain
+// No head-of-line blocking (docs/architecture.md §2 contract 3): 5,000 messages deferred to a dead domain
 // (nothing listens on its MX: connection refused) while 500 messages to a live domain (a real
 // smtp-sink) are all delivered. The deferred ones wait as scheduled messages in MAILQ_DEFER:
 // they hold no ack-pending slot of either consumer (asserted), so fresh mail flows. Timings

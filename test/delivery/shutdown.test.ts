@@ -1,4 +1,4 @@
-// Graceful stop (reliability.md §3 scenario 44): a process that stops while a transaction is
+// Graceful stop (docs/reliability.md §3 scenario 44): a process that stops while a transaction is
 // in flight hands the job back at its deadline (NAK, immediate redelivery) instead of
 // holding it until ack_wait; another process delivers it once.
 import { after, before, describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 // Two MTA processes consume the same queue: every message is delivered once. Then kill -9 of
 // one of them while transactions are in flight (the receiver holds each DATA for a second):
 // its jobs are redelivered to the other after ack_wait and delivered; duplicates are counted
-// and printed (at-least-once: DESIGN.md contract 2), never silently lost.
+// and printed (at-least-once: docs/architecture.md §2 contract 2), never silently lost.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -29,7 +29,7 @@ export interface NatsServerOptions {
   name?: string;
   /** max_payload in bytes (server default 1 MiB). */
   maxPayload?: number;
-  /** JetStream sync_interval, e.g. 'always' (reliability.md §4); server default when unset. */
+  /** JetStream sync_interval, e.g. 'always' (docs/reliability.md §4); server default when unset. */
   syncInterval?: string;
   /** Directory for logs and store; a fresh temp directory when unset. */
   dir?: string;

@@ -1,5 +1,5 @@
 // The operator runs under the RBAC the Helm chart ships, and under nothing more
-// (reliability.md 49). Only the chart's operator ServiceAccount, Role and RoleBinding are
+// (docs/reliability.md §3 scenario 49). Only the chart's operator ServiceAccount, Role and RoleBinding are
 // installed (helm template --show-only), then:
 //   - nothing is missing: the real operator, impersonating that ServiceAccount, turns
 //     examples/ into Ready resources and a bundle, and writes a cert-manager Certificate

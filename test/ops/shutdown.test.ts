@@ -1,4 +1,4 @@
-// SIGTERM with sessions in flight (reliability.md §3 scenario 44): the pod turns not-ready,
+// SIGTERM with sessions in flight (docs/reliability.md §3 scenario 44): the pod turns not-ready,
 // stops accepting connections, lets the message being sent finish with 250 (stored in the
 // queue), answers 421 to what is still open at the deadline, and exits 0.
 import { after, before, describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Certificate rotation through the mounted Secret (reliability.md §3 scenario 47): a new
+// Certificate rotation through the mounted Secret (docs/reliability.md §3 scenario 47): a new
 // certificate in the bundle is served to new connections without a restart, and a session
 // opened before the swap keeps the certificate it negotiated.
 import { after, before, describe, test } from 'node:test';

@@ -1,5 +1,5 @@
 // NATS that hangs instead of going away (SIGSTOP: the TCP connection stays up, nothing
-// answers), the "slow or partitioned" case of reliability.md §3 scenario 16: readiness fails
+// answers), the "slow or partitioned" case of docs/reliability.md §3 scenario 16: readiness fails
 // and intake answers 451 within its budget, never success; after SIGCONT it recovers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

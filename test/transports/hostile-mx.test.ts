@@ -1,4 +1,4 @@
-// A hostile or broken next hop (reliability.md scenario 38, F7): a 1 MB reply line, endless
+// A hostile or broken next hop (docs/reliability.md §3 scenario 38, F7): a 1 MB reply line, endless
 // "250-" lines, one byte at a time, a reply code 999. Each attempt ends as a transient
 // outcome within its deadline, and we stop reading long before the peer stops writing.
 import { after, before, test } from 'node:test';

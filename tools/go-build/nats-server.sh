@@ -3,7 +3,7 @@
 #   $STAFETTE_CACHE/nats-server-v$VERSION/bin/nats-server
 # The integration harness (test/harness/nats-server.ts) runs this binary.
 #
-# Why 2.14: reliability.md was checked against the 2.14 line; it has sync_interval,
+# Why 2.14: docs/reliability.md §4 was checked against the 2.14 line; it has sync_interval,
 # the MaxDeliver retention fix (#7845) and the work-queue consumer fixes the queue relies on.
 # Override with STAFETTE_NATS_SERVER_VERSION to test another release.
 # Prints nothing when the binary is already cached; logs the build time otherwise.

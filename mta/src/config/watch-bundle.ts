@@ -1,6 +1,6 @@
 // Keeps the MTA's configuration current: re-reads the mounted bundle when its directories
 // change and on a fixed interval, applies a new valid bundle atomically, and keeps the last
-// good one when a new one is broken (DESIGN.md, contract 6).
+// good one when a new one is broken (docs/architecture.md §2 contract 6).
 //
 // Why both a watch and an interval: fs.watch on a directory does see the kubelet's rename
 // of `..data`, but watches are known to miss events on some filesystems and after the

@@ -22,7 +22,7 @@ export interface DeliveryObserver {
   deliveredLatency(seconds: number): void;
   /**
    * Time from the transport's answer (the remote 250) to the ledger's PubAck: the window in
-   * which a crash makes a duplicate (DESIGN.md contract 2).
+   * which a crash makes a duplicate (docs/architecture.md §2 contract 2).
    */
   ledgerWindow(seconds: number): void;
   /** A DSN was queued, or one was dropped because the sender was <> (a double bounce). */

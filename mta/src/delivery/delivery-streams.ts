@@ -1,7 +1,7 @@
 // The JetStream objects delivery adds next to the queue's (queue/settings.ts), as pure data,
 // and their idempotent set-up.
 //
-// # Why a second stream for retries (no head-of-line blocking, DESIGN.md contract 3)
+// # Why a second stream for retries (no head-of-line blocking, docs/architecture.md §2 contract 3)
 //
 // A job whose recipients must wait is not NAKed with a delay: a NAKed message stays
 // ack-pending on the `delivery` consumer until it is redelivered, so 5,000 deferred jobs
@@ -25,7 +25,7 @@
 // mail apart for the same reason).
 //
 // The schedules feature implicitly clears deny_purge on MAILQ_DEFER (ADR-51); the job
-// stream MAILQ keeps it. Purge rights are withheld by NATS permissions (reliability.md §3.53).
+// stream MAILQ keeps it. Purge rights are withheld by NATS permissions (docs/reliability.md §3 scenario 53).
 //
 // # The delivered-recipient ledger
 //

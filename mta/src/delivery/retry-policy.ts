@@ -1,4 +1,4 @@
-// The retry schedule and the message lifetime (DESIGN.md contract 4), as pure functions.
+// The retry schedule and the message lifetime (docs/architecture.md §2 contract 4), as pure functions.
 //
 // Defaults: retries after 5m, 10m, 20m, 40m, 1h, 2h, 4h, then every 4h; give up 5 days after
 // the message was accepted. Postfix's backoff (300 s doubling to 4000 s, maximal_queue_lifetime

@@ -1,5 +1,5 @@
 // The domain of a message's From header, for choosing a DKIM key (never for an envelope:
-// reliability.md F9). The last address in the first From field, its domain after the
+// docs/reliability.md §2 F9). The last address in the first From field, its domain after the
 // last "@", normalised; null when there is no usable From.
 import { normalizeDomain } from '../../../bundle/address.ts';
 

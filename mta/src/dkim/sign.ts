@@ -8,7 +8,7 @@
 // key from the secret part. Relaxed/relaxed canonicalisation; the header list is mailauth's
 // default.
 //
-// The From domain is only used to pick a key; it never builds an envelope (reliability.md F9).
+// The From domain is only used to pick a key; it never builds an envelope (docs/reliability.md §2 F9).
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { normalizeDomain } from '../../../bundle/address.ts';
 import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';

@@ -1,7 +1,7 @@
 // One pass over a message as it arrives in DATA: normalise line endings and measure what the
 // end-of-data limits need, without holding more than the current chunk.
 //
-// Why normalise (reliability.md F1/F2, §3 B17-B18): smtp-server answers 250 to bodies with bare
+// Why normalise (docs/reliability.md §2 F1/F2, §3 scenarios 17-18): smtp-server answers 250 to bodies with bare
 // CR and bare LF and stores them as sent; nodemailer later sends a bare CR through unchanged.
 // A next hop that treats CR or LF alone as a line end would then see an end-of-data marker
 // (`\r.\r\n`) inside our message: SMTP smuggling. So nothing we store may contain a CR or LF

@@ -1,5 +1,5 @@
 // Size and shape limits of one message, as pure verdicts. Defaults follow Postfix where it
-// has one (reliability.md §1), and the bundle's per-domain limits where the operator set one.
+// has one (docs/reliability.md §1), and the bundle's per-domain limits where the operator set one.
 import type { BundleDomain } from '../../../bundle/schema.ts';
 import type { SmtpError } from '../errors.ts';
 import { headerTooBig, lineTooLong, mailLoop, messageTooBig, tooManyRecipients } from './rejections.ts';

@@ -33,7 +33,7 @@ describe('recipient policy - MX', () => {
     assert.equal(outcome(checkRecipient(policyBundle, 'Info@XN--BCHER-KVA.example', mx)), 'accept mailbox info@xn--bcher-kva.example');
   });
 
-  test('relay matrix: nothing is relayed, % and ! are plain local-part characters (reliability.md B23)', () => {
+  test('relay matrix: nothing is relayed, % and ! are plain local-part characters (docs/reliability.md §3 scenario 23)', () => {
     for (const rcpt of ['u@ext.example', 'u@example.com.ext.example', 'u@[127.0.0.1]']) {
       assert.match(outcome(checkRecipient(policyBundle, rcpt, mx)), /^(550 5\.7\.1 relay_denied|501 5\.1\.3 bad_recipient_syntax)$/, rcpt);
     }

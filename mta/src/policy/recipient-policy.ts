@@ -4,7 +4,7 @@
 //    `local+tag@domain` when `local@domain` exists (RFC 5233 subaddress), else the domain's
 //    catch-all, as the bundle's directory answers it (mta/src/directory.ts, the rule routing
 //    uses too). Unknown local addresses get 550 5.1.1 at RCPT, so we never accept mail we
-//    would have to bounce (backscatter, reliability.md §3 B36). Other domains: relay denied,
+//    would have to bounce (backscatter, docs/reliability.md §3 scenario 36). Other domains: relay denied,
 //    for everybody (Postfix allow_untrusted_routing=no).
 //  - Submission (authenticated): any external recipient (that is what submission is for);
 //    recipients in our own domains must exist, as on MX.

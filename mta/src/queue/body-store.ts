@@ -3,7 +3,7 @@
 // the same object instead of adding one; when an identical object is already there it is
 // kept. The digest is checked after the write and on every read: a body that does not match
 // its record is never delivered. Objects left behind when a pod dies between the body and
-// the job publish are orphans for a later GC (reliability.md §3 scenario 12).
+// the job publish are orphans for a later GC (docs/reliability.md §3 scenario 12).
 import { Objm, type ObjectInfo, type ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { bodyError } from './errors.ts';

@@ -1,7 +1,7 @@
 // The NATS connection as the queue needs it: options that never give up reconnecting, and
 // a watch that knows, synchronously, whether the connection is up right now.
 //
-// Why these options (reliability.md §3 scenarios 15-16, §4 "Publisher"): nats.js by default
+// Why these options (docs/reliability.md §3 scenarios 15-16, §4 "Publisher"): nats.js by default
 // gives up after 10 reconnect attempts 2 s apart and then closes the client for good, so a
 // 30 s NATS outage would need a pod restart. With maxReconnectAttempts -1 the client keeps
 // trying forever; readiness reports the outage meanwhile and intake answers 451.

@@ -2,7 +2,7 @@
 //
 // Nothing here consumes: jobs are read by stream sequence with STREAM.MSG.GET (served by the
 // stream leader), never through a consumer, so nothing is acked, removed or redelivered,
-// and no extra consumer is created on the work-queue stream (reliability.md §3 scenario 6:
+// and no extra consumer is created on the work-queue stream (docs/reliability.md §3 scenario 6:
 // churning consumers on a work queue has lost messages before).
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamManager, SeqMsgRequest, StoredMsg } from '@nats-io/jetstream';

@@ -1,6 +1,6 @@
 // Bodies in the Object Store whose job is gone. They appear when a pod dies between storing
 // a large body and publishing its job (the client got no 250 and sends again under a new
-// queue id), or between delivery's final ack and its deletion of the body. reliability.md §4:
+// queue id), or between delivery's final ack and its deletion of the body. docs/reliability.md §4:
 // collect orphans older than an hour. The age threshold is what makes this safe: a body
 // written moments ago may still be waiting for its job publish.
 import { JetStreamApiCodes, JetStreamApiError, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';

@@ -5,7 +5,7 @@ import {
   bodyStreamConfig, defaultQueueSettings, deliveryConsumerConfig, jobStreamConfig, jobSubject, queueSettings, streamSubjects,
 } from './settings.ts';
 
-test('settings - the job stream keeps mail until delivery acks it (reliability.md §4)', () => {
+test('settings - the job stream keeps mail until delivery acks it (docs/reliability.md §4)', () => {
   const c = jobStreamConfig(queueSettings({ replicas: 3, maxBytes: 10_000_000 }), 8 * 1024 * 1024);
   assert.equal(c.name, 'MAILQ');
   assert.deepEqual(c.subjects, ['mail.queue.>']);

@@ -1,5 +1,5 @@
 // The queue's JetStream configuration, as pure data. Values and reasons follow
-// reliability.md §4 ("JetStream settings"); setup.ts applies them, config-plan.ts decides
+// docs/reliability.md §4 ("JetStream settings"); setup.ts applies them, config-plan.ts decides
 // whether an existing stream may be updated to them.
 //
 // Subject scheme (all under `mail.queue.>`, which the intake credential may publish to):

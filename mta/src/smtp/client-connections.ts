@@ -1,5 +1,5 @@
 // Open connections per client IP on one listener, so one address cannot take every slot
-// (reliability.md §3 B30). Counted in the process; each pod limits its own share.
+// (docs/reliability.md §3 scenario 30). Counted in the process; each pod limits its own share.
 export interface ConnectionCounter {
   /** Registers a connection; false (and nothing registered) when the IP is at its limit. */
   open(id: string, ip: string): boolean;

@@ -1,6 +1,6 @@
 // DATA: read the message from smtp-server's stream, normalise it, check its limits, add our
 // header fields, and store it. 250 is sent only when the queue acknowledged every publish
-// (DESIGN.md contract 1); any failure to store is a 4xx, so the client keeps the mail.
+// (docs/architecture.md §2 contract 1); any failure to store is a 4xx, so the client keeps the mail.
 import type { Readable } from 'node:stream';
 import { C, SE } from '../codes.ts';
 import { SmtpError } from '../errors.ts';

@@ -162,7 +162,7 @@ export function createIntake(opts: IntakeOptions): Intake {
     };
     const server = new SMTPServer(options);
     // A client's TCP reset arrives here as 'error'; unhandled it would end the process
-    // (reliability.md F11). Log it and keep serving.
+    // (docs/reliability.md §2 F11). Log it and keep serving.
     server.on('error', (err: Error & { code?: string }) => {
       log.debug('connection error', { code: err.code, err });
       observer.rejected(listener.name, 'connection_error');

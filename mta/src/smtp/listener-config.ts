@@ -1,6 +1,6 @@
 // What each SMTP listener is and how it behaves. Three by default, on unprivileged ports so
 // pods run as non-root; the Service maps 25 -> 2525, 587 -> 2587, 465 -> 2465
-// (reliability.md §3 D51).
+// (docs/reliability.md §3 scenario 51).
 //
 //   mx           MX for our domains: STARTTLS offered, no AUTH, accepts only existing local
 //                recipients, relays for nobody. Keeps smtp-server's 100 ms greeting pause

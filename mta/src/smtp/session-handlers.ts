@@ -55,7 +55,7 @@ interface SessionState {
 type Done = (err?: Error | null) => void;
 
 // An unknown user costs the same scrypt work as a known one, so timing does not tell which
-// logins exist (reliability.md §3 B22). Random salt and hash: it never matches.
+// logins exist (docs/reliability.md §3 scenario 22). Random salt and hash: it never matches.
 const decoyHash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 7).toString('base64')}$${Buffer.alloc(32, 9).toString('base64')}`;
 
 export function createSessionHandlers(ctx: HandlerContext) {

@@ -5,7 +5,7 @@
 // 1. The greeting pause. SMTPConnection.init() waits a hard-coded 100 ms before it sends the
 //    220 greeting (early-talker detection: a client that speaks first gets "421 You talk too
 //    soon"). It is not an option. With one message per session that caps each connection at
-//    ~10 messages/s (performance.md: ~194 msg/s with it, ~1,800 without). We replace init()
+//    ~10 messages/s (docs/performance.md §5: ~194 msg/s with it, ~1,800 without). We replace init()
 //    with the same code whose delay comes from the listener's option `greetingDelayMs`
 //    (smtp-server's own 100 ms when the option is absent, so any other SMTPServer in the
 //    process keeps the upstream behaviour). 0 sends the greeting at once.

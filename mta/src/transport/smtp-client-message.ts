@@ -3,7 +3,7 @@
 
 /**
  * Line ends as CRLF: a bare LF or a bare CR becomes CRLF (nodemailer's DataStream does the
- * same on the wire, reliability.md F2). Done before DKIM signing so the signature covers
+ * same on the wire, docs/reliability.md §2 F2). Done before DKIM signing so the signature covers
  * exactly the bytes that are sent.
  */
 export function toCrlf(body: Buffer): Buffer {

@@ -2,7 +2,7 @@
 //
 // DestinationLimiter: at most `limit` transactions at a time toward one destination key
 // (a relay's limits.connections, or a default for MX domains), so a slow or dead
-// destination holds a bounded number of slots and never the others' (DESIGN.md contract 3).
+// destination holds a bounded number of slots and never the others' (docs/architecture.md §2 contract 3).
 // Waiters are served in arrival order and give up when their attempt's signal aborts.
 //
 // ConnectionPool: idle connections kept per connection key (address, port, TLS mode, login)

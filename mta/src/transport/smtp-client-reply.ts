@@ -62,7 +62,7 @@ export function outcomesOf(recipients: readonly string[], result: TransactionRes
       ? 'Connection lost after the message was sent; delivery will be retried'
       : 'Connection to the receiving server was lost';
     // After the data went out the server may have taken the message: a retry may duplicate
-    // it (the at-least-once window of DESIGN.md contract 2), never lose it.
+    // it (the at-least-once window of docs/architecture.md §2 contract 2), never lose it.
     return recipients.map((recipient) => ({
       recipient, status: 'transient', reply: reply(C.C451LocalError, SE.BadConnection2, text), reason: `${remoteMta}: ${result.reason}`, remoteMta,
     }));

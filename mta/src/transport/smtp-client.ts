@@ -5,7 +5,7 @@
 // What this adds around it:
 //  - every wait is bounded by the caller's AbortSignal (the transaction deadline): on abort
 //    the socket is destroyed and the pending step resolves as "broken";
-//  - a hostile server cannot make us buffer without bound (reliability.md F7, scenario 38):
+//  - a hostile server cannot make us buffer without bound (docs/reliability.md §2 F7, scenario 38):
 //    nodemailer 10 drops the connection once one reply exceeds `maxResponseSize`, which we
 //    set to `maxReplyBytes` (64 KiB: a 1 MB line, or endless "250-" continuation lines, both
 //    count toward it), and idle waits end at `socketTimeoutMs`;
@@ -13,7 +13,7 @@
 //    the next hop cannot take (SMTPUTF8, 8BITMIME);
 //  - results come back as TransactionResult (smtp-client-reply.ts), never as thrown errors.
 //
-// Outbound bare CR (reliability.md F2): nodemailer 10's DataStream turns a bare CR or LF into
+// Outbound bare CR (docs/reliability.md §2 F2): nodemailer 10's DataStream turns a bare CR or LF into
 // CRLF and stuffs dots after either, so no "\r.\r" reaches the wire; the transports also
 // normalise line ends before DKIM signing (smtp-client-message.ts) so the signature covers
 // exactly what is sent.

@@ -1,6 +1,6 @@
 // Watching a resource reliably with client-node's informer (ListWatch).
 //
-// Known pitfalls (k8s-anchors.md §3.1) and what this does about them:
+// Known pitfalls (docs/architecture.md §4.2) and what this does about them:
 //   - ListWatch reconnects by itself only after timeouts; any other error stops it for
 //     good, so on 'error' it is started again after a delay (with backoff);
 //   - watches have gone silent for hours in the field, so the informer is also
