@@ -18,7 +18,9 @@ function cmdlineOf(pid: number): string | null {
   }
 }
 
-export class NodeBusyError extends Error {}
+export class NodeBusyError extends Error {
+  override name = 'NodeBusyError';
+}
 
 /** Takes the lock; returns true when a stale lock (a dead run) was replaced. */
 export function acquireNodeLock(): boolean {
