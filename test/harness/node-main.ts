@@ -1,4 +1,4 @@
-// `make node`: the real one-node cluster (test/harness/node/) in the foreground, for
+// `make kube-node`: the real one-node cluster (test/harness/node/) in the foreground, for
 // people: the same node the chart test runs on. The admin kubeconfig goes to
 // ./.stafette/node-kubeconfig; Ctrl-C takes the node down and prints anything of the
 // machine that is not as it was (nothing, normally).

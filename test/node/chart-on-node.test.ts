@@ -66,8 +66,8 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
   const helm = (args: string[]) => new Promise<string>((resolve, reject) => {
     const child = spawn(helmBinary(), args, { env: { ...process.env, KUBECONFIG: node.kubeconfig, HELM_CACHE_HOME: join(node.cacheDir, 'helm-cache'), HELM_CONFIG_HOME: join(node.cacheDir, 'helm-config'), HELM_DATA_HOME: join(node.cacheDir, 'helm-data') } });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
-    child.stderr.on('data', (d: Buffer) => { out += d; });
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} exited ${code}:\n${out}`))));
   });
   const restrictedNamespace = (name: string) => node.ok(['apply', '-f', '-'], { input: stringify({
@@ -163,7 +163,7 @@ c: QUIT
 s: 221 *`);
     const maildir = join(dovecot.maildir(`bob@${DOMAIN}`), 'new');
     const delivered = await waitFor('the message in bob\'s Dovecot maildir', () => {
-      let files: string[] = [];
+      let files: string[];
       try { files = readdirSync(maildir); } catch { return undefined; }
       return files.map((f) => readFileSync(join(maildir, f), 'utf8')).find((m) => m.includes(id));
     }, { timeoutMs: 60_000, intervalMs: 250 });
@@ -212,7 +212,7 @@ s: 221 *`);
     const ip = victim.status.podIP!;
     const logs = spawn(node.kubectl, ['--kubeconfig', node.kubeconfig, '--cache-dir', node.cacheDir, 'logs', '-f', '-n', NS, victim.metadata.name]);
     let logText = '';
-    logs.stdout.on('data', (d: Buffer) => { logText += d; });
+    logs.stdout.on('data', (d: Buffer) => { logText += d.toString(); });
     const logsEnded = new Promise<void>((resolve) => logs.on('close', () => resolve()));
     await waitFor('the log stream', () => logText.includes('MTA started'), { timeoutMs: 30_000 });
     const deleted = Date.now();

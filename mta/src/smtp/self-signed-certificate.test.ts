@@ -68,7 +68,7 @@ test('a TLS client completes a handshake with it and sees it', async (t) => {
   const client = tlsConnect({ socket: connect(port, '127.0.0.1'), servername: 'mx.example.com', rejectUnauthorized: false });
   await once(client, 'secureConnect');
   assert.equal(client.getPeerX509Certificate()?.subject, 'CN=mx.example.com');
-  const [data] = await once(client, 'data');
+  const [data] = (await once(client, 'data')) as [Buffer];
   assert.equal(String(data), 'hello');
   client.destroy();
 });

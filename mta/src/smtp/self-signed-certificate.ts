@@ -28,7 +28,12 @@ const oids = {
 const maxCommonName = 64;
 
 /** An ECDSA P-256 key and a certificate for `hostnames` (the first is the CN), valid for `days`. */
-export async function generateSelfSignedCertificate(hostnames: readonly string[], days = 365, now = new Date()): Promise<TlsMaterial> {
+export function generateSelfSignedCertificate(hostnames: readonly string[], days = 365, now = new Date()): Promise<TlsMaterial> {
+  // A promise, as callers await it; a bad hostname rejects it.
+  return new Promise((resolve) => resolve(selfSigned(hostnames, days, now)));
+}
+
+function selfSigned(hostnames: readonly string[], days: number, now: Date): TlsMaterial {
   const [first] = hostnames;
   if (!first) throw new Error('a certificate needs at least one hostname');
   for (const h of hostnames) {
