@@ -12,12 +12,15 @@ NODE_BIN := $(shell tools/ensure-node.sh --dir)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit integration test run cluster clean
+.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit integration test run cluster clean \
+	node-tools image kube-node
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
 	@echo "make test     set everything up and run every test"
 	@echo "make cluster  start a real kube-apiserver + etcd with the CRDs installed"
+	@echo "make image    build the container image (Containerfile) without a registry"
+	@echo "make kube-node  start a real one-node cluster (kubelet, containerd, CoreDNS) here"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -70,7 +73,7 @@ unit: node-deps
 integration: deps
 	npm run --silent test:integration
 
-test: deps typecheck lint unit integration
+test: deps node-tools image typecheck lint unit integration
 
 run: run-deps
 	@tools/run-local.sh
@@ -80,3 +83,18 @@ cluster: node-deps run-system-deps kube-binaries
 
 clean:
 	rm -rf $(STAMPS) node_modules .stafette
+
+# The real node (test/harness/node/): containerd, runc and CNI from Debian, the kubelet and
+# the other node components from the Go module proxy, and its small images, all cached.
+node-tools:
+	@tools/node/install-packages.sh
+	@tools/node/build-kube-node.sh
+	@tools/node/build-images.sh
+
+# The image the chart runs, tagged ghcr.io/stafette/stafette:<appVersion> and stafette:dev.
+image:
+	@tools/node/install-packages.sh
+	@echo "image: ghcr.io/stafette/stafette:$$(awk '$$1 == "appVersion:" { gsub(/"/, "", $$2); print $$2 }' charts/stafette/Chart.yaml) and stafette:dev, saved as $$(tools/image/build.sh --print)"
+
+kube-node: deps node-tools image
+	node test/harness/node-main.ts

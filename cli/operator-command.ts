@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { startOperator } from '../operator/src/operator.ts';
+import { parseDefaultDelivery } from '../operator/src/render/default-delivery.ts';
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -17,6 +18,7 @@ interface OperatorFlags {
   dnsServer: string[];
   dkimPropagationDelay: string;
   logLevel: string;
+  defaultDelivery: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -35,9 +37,18 @@ export function registerOperatorCommand(cli: Command): void {
     .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '127.0.0.1:9091')
     .option('--dns-server <ip[:port]>', 'DNS server to confirm new DKIM records against (repeatable); none waits the propagation delay', collect, [])
     .option('--dkim-propagation-delay <seconds>', 'how long a new DKIM key waits before signing when DNS cannot confirm it', '600')
+    .option('--default-delivery <target>', 'where Mailboxes without delivery deliver: local (the MTA\'s maildirs, single-host runs), lmtp://host[:port], or none (reported on the Mailbox, mail refused)', 'local')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .action(async (flags: OperatorFlags) => {
       const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
+      let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
+      try {
+        defaultDelivery = parseDefaultDelivery(flags.defaultDelivery);
+      } catch (err) {
+        logger.error('invalid options', { err: (err as Error).message });
+        process.exitCode = 1;
+        return;
+      }
       const kc = new KubeConfig();
       if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
       else kc.loadFromDefault();
@@ -54,6 +65,7 @@ export function registerOperatorCommand(cli: Command): void {
         health: { host, port },
         dnsServers: flags.dnsServer,
         propagationDelayMs: Number(flags.dkimPropagationDelay) * 1000,
+        defaultDelivery,
       });
       logger.info('operator started', { namespaces: namespaces ?? 'all', bundle: `${bundleNamespace}/${flags.bundleName}`, listen: `${host}:${operator.healthPort()}` });
       const stop = async (signal: string) => {

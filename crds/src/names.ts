@@ -66,6 +66,7 @@ export const issueReasons = {
   passwordSecretNotFound: 'PasswordSecretNotFound',
   passwordKeyNotFound: 'PasswordKeyNotFound',
   webhookSecretNotFound: 'WebhookSecretNotFound',
+  noDeliveryTarget: 'NoDeliveryTarget',
   aliasTargetNotFound: 'AliasTargetNotFound',
   aliasLoop: 'AliasLoop',
   catchAllTargetNotFound: 'CatchAllTargetNotFound',

@@ -24,6 +24,7 @@ import { customResourceSource, secretSource, watchResource, type WatchedResource
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
 import { WorkQueue } from './kube/workqueue.ts';
 import { operatorMetrics, type OperatorMetrics } from './metrics.ts';
+import type { DeliveryTarget } from '../../bundle/schema.ts';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -47,6 +48,8 @@ export interface OperatorOptions {
   now?: () => Date;
   /** Called when this replica stops leading; the default exits the process. */
   onLostLeadership?: () => void;
+  /** The target of Mailboxes without `delivery`: default `local`; null reports them (NoDeliveryTarget). */
+  defaultDelivery?: DeliveryTarget | null;
   /** The API client; by default one made from kubeConfig. Tests wrap it to interrupt writes. */
   client?: KubeClient;
 }
@@ -113,6 +116,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
   const bundleReconciler = createBundleReconciler({
     state, client, target: options.bundle, now, logger,
+    defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
       metrics.bundleWrites.inc();

@@ -193,6 +193,22 @@ describe('the Helm chart, offline', () => {
     }
   });
 
+  test('the image\'s own entrypoint (tini, then the CLI) is kept: the pods set no command', async () => {
+    const list = objects(await template('mail'));
+    for (const name of ['stafette-operator', 'stafette-mta']) {
+      assert.equal(find(list, 'Deployment', name).spec.template.spec.containers[0].command, undefined, name);
+    }
+  });
+
+  test('defaultDelivery: an LMTP host becomes the operator\'s --default-delivery (and an egress port); without a host it is none', async () => {
+    const flag = (list: K8sObject[]) => (find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--default-delivery='));
+    assert.equal(flag(objects(await template('mail'))), '--default-delivery=none');
+    assert.equal(flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=dovecot.mail.svc.cluster.local'))), '--default-delivery=lmtp://dovecot.mail.svc.cluster.local:24');
+    assert.equal(flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=fd00::24,defaultDelivery.lmtp.port=2424'))), '--default-delivery=lmtp://[fd00::24]:2424');
+    const policy = find(objects(await template('mail', '--set', 'networkPolicy.enabled=true,defaultDelivery.lmtp.host=dovecot,defaultDelivery.lmtp.port=2424')), 'NetworkPolicy', 'stafette-mta');
+    assert.ok((policy.spec.egress as { ports?: { port: number }[] }[]).some((rule) => rule.ports?.some((p) => p.port === 2424)), 'no egress to the LMTP port');
+  });
+
   test('a grace period too short for preStop + sessions in flight is refused', async () => {
     const result = await helm(['template', 'stafette', chart, '--set', 'mta.terminationGracePeriodSeconds=30']);
     assert.notEqual(result.code, 0);

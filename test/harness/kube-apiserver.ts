@@ -17,7 +17,7 @@ import { kubeRequest, type KubeCredentials, type KubeRequest, type KubeResponse 
 import { writeKubeconfig } from './kube-config.ts';
 import { startEtcd } from './kube-etcd.ts';
 import { createKubePki, type KubePki } from './kube-pki.ts';
-import { startOnFreePorts } from './kube-startup.ts';
+import { startOnFreePorts, waitReady } from './kube-startup.ts';
 import { kubectlOk, runKubectl, type KubectlOptions, type KubectlResult, type KubectlTarget } from './kubectl.ts';
 import { startProcess, type ManagedProcess } from './process.ts';
 
@@ -29,6 +29,23 @@ export interface KubeApiServerOptions {
   /** Also write the admin kubeconfig here (make cluster: ./.stafette/kubeconfig). */
   readonly kubeconfigCopy?: string;
   readonly startTimeoutMs?: number;
+  /** Certificates made by the caller (a real node issues more from the same CA); default a fresh PKI. */
+  readonly pki?: KubePki;
+  /** Run as the control plane of a real node (test/harness/node/) instead of the API alone. */
+  readonly node?: ApiServerNodeOptions;
+}
+
+/**
+ * The API server of a real node: it serves on the node's bridge address (pods must reach
+ * it, and the `kubernetes` Service cannot point at loopback), controllers run beside it
+ * (so ServiceAccount admission stays on), the Node authorizer admits the kubelet, and
+ * `extraArgs` add the kubelet client flags.
+ */
+export interface ApiServerNodeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly serviceCidr: string;
+  readonly extraArgs: readonly string[];
 }
 
 export interface KubeApiServer extends KubectlTarget {
@@ -50,7 +67,15 @@ export interface KubeApiServer extends KubectlTarget {
   stop(): Promise<void>;
 }
 
-const live = new Set<KubeApiServer>();
+/** What the harness stops on SIGINT/SIGTERM/SIGHUP before exiting: API servers, real nodes. */
+const live = new Set<{ stop(): Promise<unknown> }>();
+
+/** Has `stoppable` stopped (and awaited) when the process is told to stop; returns the undo. */
+export function stopOnHarnessSignals(stoppable: { stop(): Promise<unknown> }): () => void {
+  stopOnSignals();
+  live.add(stoppable);
+  return () => { live.delete(stoppable); };
+}
 /** Temp work dirs this process created and has not removed yet. */
 const ownedWorkDirs = new Set<string>();
 
@@ -69,19 +94,32 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     for (const p of [...started].reverse()) await p.stop('SIGTERM', 15_000);
   };
   try {
-    const pki = await createKubePki(join(workDir, 'pki'));
+    const pki = options.pki ?? await createKubePki(join(workDir, 'pki'));
     const etcd = await startEtcd(assets.etcd, workDir, timeoutMs);
     started.push(etcd.proc);
     const admin: KubeCredentials = { certFile: pki.adminCert, keyFile: pki.adminKey };
-    const { proc: apiserver, ports } = await startOnFreePorts(1, ([port]) => {
-      const url = `https://127.0.0.1:${port}`;
+    const launch = (host: string, port: number) => {
+      const url = `https://${host}:${port}`;
       const proc = startProcess('kube-apiserver', assets.kubeApiserver,
-        apiserverArgs(port!, etcd.url, pki, workDir), { logDir: join(workDir, 'logs'), cwd: workDir });
+        apiserverArgs(host, port, etcd.url, pki, workDir, options.node), { logDir: join(workDir, 'logs'), cwd: workDir, detached: options.node !== undefined });
       const ready = async () => (await kubeRequest({ url, caFile: pki.caCert }, admin, { path: '/readyz', timeoutMs: 5_000 })).status === 200;
       return { proc, ready, what: `kube-apiserver to be ready on ${url}` };
-    }, timeoutMs);
-    started.push(apiserver);
-    const url = `https://127.0.0.1:${ports[0]}`;
+    };
+    let apiserver: ManagedProcess;
+    let url: string;
+    if (options.node) {
+      // The node's own address and port: nothing else binds there.
+      const { proc, ready, what } = launch(options.node.host, options.node.port);
+      started.push(proc);
+      await waitReady(proc, what, ready, timeoutMs);
+      apiserver = proc;
+      url = `https://${options.node.host}:${options.node.port}`;
+    } else {
+      const { proc, ports } = await startOnFreePorts(1, ([port]) => launch('127.0.0.1', port!), timeoutMs);
+      started.push(proc);
+      apiserver = proc;
+      url = `https://127.0.0.1:${ports[0]}`;
+    }
     const kubeconfig = join(workDir, 'kubeconfig');
     writeKubeconfig(kubeconfig, url, pki);
     if (options.kubeconfigCopy) copyFileSync(kubeconfig, options.kubeconfigCopy);
@@ -119,25 +157,37 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   }
 }
 
-/** The flags envtest (controller-runtime) passes, bound to loopback only. */
-function apiserverArgs(port: number, etcdUrl: string, pki: KubePki, workDir: string): string[] {
+/** The flags envtest (controller-runtime) passes, bound to loopback only; or a real node's. */
+function apiserverArgs(host: string, port: number, etcdUrl: string, pki: KubePki, workDir: string, node?: ApiServerNodeOptions): string[] {
+  const nodeArgs = node
+    ? [
+        // The kubelet's requests are authorized as its Node, and NodeRestriction limits them.
+        '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        `--service-cluster-ip-range=${node.serviceCidr}`,
+        '--service-account-issuer=https://kubernetes.default.svc',
+        ...node.extraArgs,
+      ]
+    : [
+        '--service-cluster-ip-range=10.0.0.0/24',
+        // Real authorization, so RBAC tests mean something; system:masters still bypasses it.
+        '--authorization-mode=RBAC',
+        // No controller-manager mints ServiceAccount token Secrets; the plugin would reject pods.
+        '--disable-admission-plugins=ServiceAccount',
+        `--service-account-issuer=https://127.0.0.1:${port}`,
+      ];
   return [
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${host}`,
+    `--advertise-address=${host}`,
     `--secure-port=${port}`,
     `--cert-dir=${join(workDir, 'apiserver-certs')}`,
     `--tls-cert-file=${pki.serverCert}`,
     `--tls-private-key-file=${pki.serverKey}`,
     `--client-ca-file=${pki.caCert}`,
     `--etcd-servers=${etcdUrl}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
     '--allow-privileged=true',
-    // Real authorization, so RBAC tests mean something; system:masters still bypasses it.
-    '--authorization-mode=RBAC',
-    // No controller-manager mints ServiceAccount token Secrets; the plugin would reject pods.
-    '--disable-admission-plugins=ServiceAccount',
+    ...nodeArgs,
     // ServiceAccount tokens (TokenRequest) are signed and verified with this pair.
-    `--service-account-issuer=https://127.0.0.1:${port}`,
     `--service-account-key-file=${pki.serviceAccountPub}`,
     `--service-account-signing-key-file=${pki.serviceAccountKey}`,
     '--profiling=false',

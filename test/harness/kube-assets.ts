@@ -64,3 +64,22 @@ export function helmVersion(): string {
 export function helmBinary(): string {
   return requireBinary(join(cacheRoot(), `helm-${helmVersion()}`, 'bin', 'helm'), 'tools/go-build/helm.sh');
 }
+
+export interface KubeNodeAssets {
+  readonly kubelet: string;
+  readonly kubeProxy: string;
+  readonly kubeScheduler: string;
+  readonly kubeControllerManager: string;
+}
+
+/** The real node's components, built by tools/node/build-kube-node.sh from the same module. */
+export function kubeNodeAssets(): KubeNodeAssets {
+  const bin = join(cacheRoot(), `kube-node-${kubeVersion()}`, 'bin');
+  const script = 'tools/node/build-kube-node.sh (make node-deps)';
+  return {
+    kubelet: requireBinary(join(bin, 'kubelet'), script),
+    kubeProxy: requireBinary(join(bin, 'kube-proxy'), script),
+    kubeScheduler: requireBinary(join(bin, 'kube-scheduler'), script),
+    kubeControllerManager: requireBinary(join(bin, 'kube-controller-manager'), script),
+  };
+}

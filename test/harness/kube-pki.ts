@@ -28,7 +28,7 @@ export interface KubePki {
 
 export const ADMIN_USER = 'stafette-admin';
 
-interface CertRequest {
+export interface CertRequest {
   name: string;
   subject: Record<string, string>;
   extensions: Record<string, string>;
@@ -36,7 +36,8 @@ interface CertRequest {
   issuer?: { cert: string; key: string };
 }
 
-async function issue(dir: string, req: CertRequest): Promise<{ cert: string; key: string }> {
+/** Issues a certificate and its P-256 key into `dir` as <name>.crt and <name>.key. */
+export async function issue(dir: string, req: CertRequest): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${req.name}.crt`);
   const key = join(dir, `${req.name}.key`);
   const config = join(dir, `${req.name}.cnf`);
@@ -52,8 +53,15 @@ async function issue(dir: string, req: CertRequest): Promise<{ cert: string; key
   return { cert, key };
 }
 
+export interface KubePkiOptions {
+  /** subjectAltNames of the serving certificate besides 127.0.0.1 and the kubernetes names. */
+  readonly serverSans?: readonly string[];
+  /** The kubernetes Service's ClusterIP (the first address of the service range). */
+  readonly serviceIp?: string;
+}
+
 /** Writes a fresh PKI into `dir` (mode 0700: it holds the admin key). */
-export async function createKubePki(dir: string): Promise<KubePki> {
+export async function createKubePki(dir: string, options: KubePkiOptions = {}): Promise<KubePki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ca = await issue(dir, {
     name: 'ca',
@@ -69,7 +77,8 @@ export async function createKubePki(dir: string): Promise<KubePki> {
       extensions: {
         ...leaf,
         extendedKeyUsage: 'serverAuth',
-        subjectAltName: 'IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.0.0.1',
+        subjectAltName: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc',
+          `IP:${options.serviceIp ?? '10.0.0.1'}`, ...(options.serverSans ?? [])].join(','),
       },
       issuer: ca,
     }),

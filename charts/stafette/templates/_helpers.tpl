@@ -59,3 +59,12 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- define "stafette.leaseName" -}}
 stafette-operator
 {{- end }}
+
+{{/* The operator's --default-delivery: lmtp://host:port from defaultDelivery.lmtp, else none. */}}
+{{- define "stafette.defaultDelivery" -}}
+{{- with .Values.defaultDelivery.lmtp.host -}}
+lmtp://{{ if contains ":" . }}[{{ . }}]{{ else }}{{ . }}{{ end }}:{{ $.Values.defaultDelivery.lmtp.port }}
+{{- else -}}
+none
+{{- end }}
+{{- end }}

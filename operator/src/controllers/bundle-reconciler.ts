@@ -5,6 +5,7 @@
 //   status  of every Mailbox and Relay, patched where it changed.
 // MailDomains get their status from the domain reconciler, which reads what this render
 // found through latestRender() and is told here which domains' findings changed.
+import type { DeliveryTarget } from '../../../bundle/schema.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
@@ -25,6 +26,8 @@ export interface BundleReconcilerOptions {
   /** Called with the keys of domains whose render data changed. */
   domainsChanged: (keys: string[]) => void;
   onBundleWritten?: (revision: string) => void;
+  /** The target of Mailboxes without `delivery` (RenderInput.defaultDelivery). */
+  defaultDelivery?: DeliveryTarget | null;
 }
 
 export interface BundleReconciler {
@@ -41,7 +44,7 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   let domainFingerprints = new Map<string, string>();
 
   async function reconcile(): Promise<void> {
-    const result = await passwords.render(renderInputOf(state));
+    const result = await passwords.render({ ...renderInputOf(state), defaultDelivery: options.defaultDelivery });
     const findings = new RenderFindings(result);
     latest = findings;
 

@@ -1,7 +1,7 @@
 // The inputs of render(): the resources as the API server (or a manifest directory)
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
-import type { DkimAlgorithm } from '../../../bundle/schema.ts';
+import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
@@ -40,6 +40,12 @@ export interface RenderInput {
    * because hashing is salted (random) and costly; callers keep earlier hashes stable.
    */
   hashPassword: (address: string, password: string) => string;
+  /**
+   * Where a Mailbox without `delivery` delivers: by default `local`, the MTA's own
+   * maildirs (a single-node or local run); null when there is no such target (a pod on a
+   * read-only root filesystem), so those Mailboxes are reported, not silently queued.
+   */
+  defaultDelivery?: DeliveryTarget | null;
 }
 
 /** The value of one key of a Secret, from stringData or base64 data, or undefined. */

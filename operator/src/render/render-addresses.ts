@@ -32,6 +32,7 @@ export function renderAddresses(
   mailboxes: Mailbox[],
   mailboxSchema: SchemaNode,
   hashPassword: (address: string, password: string) => string,
+  defaultDelivery: DeliveryTarget | null = { type: 'local' },
 ): AddressTables {
   const claims = new Map<string, Claim>();
   const out: AddressTables = { mailboxes: [], aliases: [], catchAll: new Map(), passwords: {}, webhookKeys: {} };
@@ -130,7 +131,7 @@ export function renderAddresses(
   }
 
   for (const m of accepted) {
-    const delivery = deliveryOf(ctx, m.ref, m.spec, dangling);
+    const delivery = deliveryOf(ctx, m.ref, m.spec, dangling, defaultDelivery);
     if (!delivery) continue;
     if (delivery.webhookKey) out.webhookKeys[m.address] = delivery.webhookKey;
     const login = passwordHash(ctx, m.ref, m.spec, m.address, hashPassword);
@@ -144,7 +145,49 @@ export function renderAddresses(
     });
   }
   out.mailboxes.sort((a, b) => (a.address < b.address ? -1 : 1));
+  dropUnreachable(ctx, out, aliasTargets, domains, local);
   return out;
+}
+
+/**
+ * A Mailbox left out above (its delivery could not be used) takes its address out of the
+ * bundle; the aliases and catch-alls that lead to it go too, reported on their owners,
+ * because the MTA refuses a bundle that names an address it does not have (bundle-check).
+ */
+function dropUnreachable(
+  ctx: RenderContext,
+  out: AddressTables,
+  aliasTargets: Map<string, { ref: ResourceRef; field: string }>,
+  domains: Map<string, AcceptedDomain>,
+  local: (address: string) => boolean,
+): void {
+  const present = new Set([...out.mailboxes.map((m) => m.address), ...out.aliases.map((a) => a.address)]);
+  // The same rule as for claims above: local+tag@ reaches local@.
+  const reachable = (t: string) => present.has(t) || present.has(withoutSubaddress(t) ?? t);
+  for (let changed = true; changed;) {
+    changed = false;
+    out.aliases = out.aliases.filter((alias) => {
+      const missing = alias.to.filter((t) => local(t) && !reachable(t));
+      if (missing.length === 0) return true;
+      const owner = aliasTargets.get(alias.address);
+      if (owner) {
+        ctx.error(owner.ref, owner.field, issueReasons.aliasTargetNotFound,
+          `alias ${alias.address} points to ${missing.join(', ')}, which is not in the MTA configuration (see that address's own status)`);
+      }
+      present.delete(alias.address);
+      changed = true;
+      return false;
+    });
+  }
+  for (const [domain, target] of out.catchAll) {
+    if (!local(target) || reachable(target)) continue;
+    const owner = domains.get(domain);
+    if (owner) {
+      ctx.error(refOf('MailDomain', owner.resource.metadata), 'spec.inbound.catchAll', issueReasons.catchAllTargetNotFound,
+        `catch-all ${target} is not in the MTA configuration (see that address's own status)`);
+    }
+    out.catchAll.delete(domain);
+  }
 }
 
 /** Aliases that reach themselves through other aliases. */
@@ -172,9 +215,17 @@ function deliveryOf(
   ref: ResourceRef,
   spec: MailboxSpecResolved,
   dangling: (targets: string[]) => string[],
+  defaultDelivery: DeliveryTarget | null,
 ): { target: DeliveryTarget; webhookKey?: string } | null {
   const d = spec.delivery;
-  if (!d) return { target: { type: 'local' } };
+  if (!d || !(d.lmtp || d.maildir || d.forward || d.webhook)) {
+    if (defaultDelivery) return { target: defaultDelivery };
+    // Without a target the mail would wait in the queue for its whole lifetime; refusing
+    // it at RCPT and saying so here is the honest answer.
+    ctx.error(ref, 'spec.delivery', issueReasons.noDeliveryTarget,
+      'no delivery is set and this installation has no default delivery (Helm value defaultDelivery, operator flag --default-delivery); mail for this address is refused until one of them is set');
+    return null;
+  }
   if (d.lmtp) return { target: { type: 'lmtp', host: d.lmtp.host, port: d.lmtp.port } };
   if (d.maildir) return { target: { type: 'maildir', path: d.maildir.path } };
   if (d.forward) {
@@ -195,7 +246,7 @@ function deliveryOf(
     }
     return { target: { type: 'webhook', url: d.webhook.url }, webhookKey: key };
   }
-  return { target: { type: 'local' } };
+  return null;
 }
 
 function passwordHash(

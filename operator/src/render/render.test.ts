@@ -164,6 +164,39 @@ describe('mailboxes', () => {
     assertLoadable(result);
   });
 
+  test('a mailbox without delivery gets the installation\'s default target when one is given', () => {
+    const result = render({ ...input({ domains: [exampleCom()], mailboxes: [alice()] }), defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 } });
+    assert.deepEqual(result.bundle.mailboxes.map((m) => [m.address, m.delivery]), [['alice@example.com', { type: 'lmtp', host: 'dovecot.mail', port: 24 }]]);
+    assert.deepEqual(result.issues.filter((i) => i.kind === 'Mailbox'), []);
+  });
+
+  test('with no default target, a mailbox without delivery is reported and left out, so its mail is refused instead of queued for days', () => {
+    const l = mailbox('l', { address: 'l@example.com', delivery: { lmtp: { host: 'dovecot' } } });
+    const result = render({ ...input({ domains: [exampleCom()], mailboxes: [alice(), l] }), defaultDelivery: null });
+    const issue = only(result, 'NoDeliveryTarget');
+    assert.deepEqual([issue.name, issue.field, issue.severity], ['alice', 'spec.delivery', 'Error']);
+    assert.match(issue.message, /defaultDelivery/);
+    assert.deepEqual(result.bundle.mailboxes.map((m) => m.address), ['l@example.com']);
+    // Its aliases go with it (the MTA refuses a bundle whose alias leads nowhere).
+    assert.deepEqual(result.bundle.aliases, []);
+    assert.equal(only(result, 'AliasTargetNotFound').field, 'spec.inbound.aliases[0].to');
+    assertLoadable(result);
+  });
+
+  test('a catch-all and a chain of aliases that lead to a left-out mailbox are left out and reported', () => {
+    const d = domain('example-com', { domain: 'example.com', inbound: { catchAll: 'team@example.com', aliases: [{ name: 'postmaster', to: ['l@example.com'] }, { name: 'team', to: ['sales@example.com'] }, { name: 'sales', to: ['alice@example.com', 'l@example.com'] }] } });
+    const l = mailbox('l', { address: 'l@example.com', delivery: { lmtp: { host: 'dovecot' } } });
+    const result = render({ ...input({ domains: [d], mailboxes: [alice(), l] }), defaultDelivery: null });
+    assert.deepEqual(result.bundle.aliases.map((a) => a.address), ['postmaster@example.com']);
+    assert.equal(result.bundle.domains[0]?.inbound.catchAll, null);
+    assert.deepEqual(reasons(result).filter((r) => r.startsWith('MailDomain')).sort(), [
+      'MailDomain example-com spec.inbound.aliases[1].to AliasTargetNotFound',
+      'MailDomain example-com spec.inbound.aliases[2].to AliasTargetNotFound',
+      'MailDomain example-com spec.inbound.catchAll CatchAllTargetNotFound',
+    ]);
+    assertLoadable(result);
+  });
+
   test('a webhook without its HMAC Secret is left out, so its mail is refused rather than lost', () => {
     const w = mailbox('w', { address: 'w@example.com', delivery: { webhook: { url: 'https://hooks.example/in', secretRef: { name: 'absent' } } } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), w] }));

@@ -1,0 +1,82 @@
+// NATS JetStream for the chart on the real node, from the locally built nats-server image
+// (the official chart cannot be fetched here). A StatefulSet behind a headless Service
+// and the `nats` client Service, configured as helm/nats-values.yaml tells users to
+// configure the official chart (file store, sync_interval always, max_payload 8 MB). One
+// replica here; with more, the servers form a cluster over their stable names.
+// Restricted Pod Security, like the chart's own pods.
+import { stringify } from 'yaml';
+
+export interface NatsOptions {
+  readonly namespace: string;
+  readonly image: string;
+  readonly replicas?: number;
+}
+
+export function natsConfig(namespace: string, replicas: number): string {
+  const routes = Array.from({ length: replicas }, (_, i) => `nats://nats-${i}.nats-headless.${namespace}.svc.cluster.local:6222`);
+  return [
+    'port: 4222',
+    'http_port: 8222',
+    'server_name: $POD_NAME',
+    'max_payload: 8MB',
+    'jetstream {',
+    '  store_dir: /data',
+    '  max_file_store: 1GB',
+    '  sync_interval: always',
+    '}',
+    ...(replicas > 1 ? ['cluster {', '  name: stafette', '  port: 6222', `  routes: [${routes.join(', ')}]`, '}'] : []),
+  ].join('\n');
+}
+
+export function natsManifests(options: NatsOptions): string {
+  const { namespace, image } = options;
+  const replicas = options.replicas ?? 1;
+  const labels = { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' };
+  const ports = [
+    { name: 'client', port: 4222 },
+    { name: 'cluster', port: 6222 },
+    { name: 'monitor', port: 8222 },
+  ];
+  const objects = [
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nats-config', namespace }, data: { 'nats.conf': natsConfig(namespace, replicas) } },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'nats-headless', namespace, labels },
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: labels, ports: ports.map((p) => ({ ...p, targetPort: p.name })) },
+    },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'nats', namespace, labels },
+      spec: { selector: labels, ports: [{ name: 'client', port: 4222, targetPort: 'client' }] },
+    },
+    {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'nats', namespace, labels },
+      spec: {
+        serviceName: 'nats-headless',
+        replicas,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+            terminationGracePeriodSeconds: 30,
+            containers: [{
+              name: 'nats',
+              image,
+              imagePullPolicy: 'Never',
+              args: ['--config', '/etc/nats/nats.conf'],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+              readinessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 2 },
+              livenessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 10, failureThreshold: 6 },
+              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } },
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'config', mountPath: '/etc/nats' }, { name: 'data', mountPath: '/data' }],
+            }],
+            volumes: [{ name: 'config', configMap: { name: 'nats-config' } }, { name: 'data', emptyDir: { sizeLimit: '1Gi' } }],
+          },
+        },
+      },
+    },
+  ];
+  return objects.map((o) => stringify(o)).join('---\n');
+}
