@@ -111,8 +111,8 @@ describe('the operator under the Helm chart\'s RBAC', () => {
       }
       // The optional integrations were written (not ApplyFailed): cert-manager and
       // ExternalDNS are "installed" (stub CRDs) but run nothing, so both wait.
-      await waitForCondition(kube, 'maildomain/example-org', ns, 'Unknown', 'Issuing', 'CertificateReady', 60_000);
-      await waitForCondition(kube, 'maildomain/example-org', ns, 'Unknown', 'Publishing', 'DNSPublished', 60_000);
+      await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Issuing', 'CertificateReady', 60_000);
+      await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Publishing', 'DNSPublished', 60_000);
     } catch (error) {
       throw new Error(`${(error as Error).message}\noperator warnings:\n${warnings().join('\n')}`);
     }

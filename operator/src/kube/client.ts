@@ -60,6 +60,15 @@ export function isStatus(error: unknown, code: number): boolean {
   return error instanceof ApiException && error.code === code;
 }
 
+/**
+ * Whether the API server refused a request for good: a 4xx other than a timeout (408), a
+ * conflict (409) or throttling (429) comes back the same until someone changes RBAC, a
+ * policy or the object (a 403, a 422 from validation or an admission policy, a 404 API).
+ */
+export function isRefused(error: unknown): boolean {
+  return error instanceof ApiException && error.code >= 400 && error.code < 500 && ![408, 409, 429].includes(error.code);
+}
+
 /** A short description of an API error for logs and conditions, without the whole body. */
 export function describeApiError(error: unknown): string {
   if (error instanceof ApiException) {
