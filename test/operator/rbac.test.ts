@@ -206,6 +206,8 @@ describe('the operator under the Helm chart\'s RBAC', () => {
       ['update', 'leases.coordination.k8s.io/someone-elses-lease'],
       ['delete', 'leases.coordination.k8s.io/stafette-operator'],
       ['create', 'events'],
+      ['update', 'events.events.k8s.io'],
+      ['delete', 'events.events.k8s.io'],
       ['delete', 'certificates.cert-manager.io'],
       ['delete', 'dnsendpoints.externaldns.k8s.io'],
       ['list', 'namespaces'],
