@@ -44,9 +44,15 @@ export interface Condition {
  */
 export type DkimKeyState = 'Published' | 'Signing' | 'Retiring';
 
-/** Ready on every kind; the other three on MailDomains. */
+/**
+ * Ready, Reconciling and Stalled on every kind; the other three on MailDomains. Reconciling
+ * and Stalled are kstatus's "abnormal-true" conditions (sigs.k8s.io/cli-utils, which Flux and
+ * kpt judge health with): present, True, only while Ready is False, and never both.
+ */
 export const conditionTypes = {
   ready: 'Ready',
+  reconciling: 'Reconciling',
+  stalled: 'Stalled',
   dkimKeyReady: 'DKIMKeyReady',
   certificateReady: 'CertificateReady',
   dnsPublished: 'DNSPublished',
@@ -99,6 +105,8 @@ export const reasons = {
   secretNotFound: 'SecretNotFound',
   certManagerNotInstalled: 'CertManagerNotInstalled',
   issuing: 'Issuing',
+  /** cert-manager gave up on this attempt (its Certificate's Issuing=False); it retries later. */
+  issuanceFailed: 'IssuanceFailed',
   issued: 'Issued',
   // DNSPublished
   publishedByHand: 'PublishedByHand',
@@ -115,3 +123,9 @@ export const events = {
   dkimKeyGenerated: { reason: 'DKIMKeyGenerated', action: 'GenerateKey' },
   dkimKeyRotated: { reason: 'DKIMKeyRotated', action: 'RotateKey' },
 } as const;
+
+/**
+ * The action of the Warning Events about a resource that is Stalled or whose child could not
+ * be written; their reason is the condition's reason (DomainNotFound, ApplyFailed, ...).
+ */
+export const warningEventAction = 'Reconcile';

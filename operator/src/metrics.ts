@@ -11,6 +11,8 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'resource'>;
   bundleWrites: Counter;
   bundleRevision: Gauge<'revision'>;
+  /** type: Normal | Warning; outcome: created | updated | counted | dropped | failed (kube/event-recorder.ts) */
+  events: Counter<'type' | 'outcome'>;
 }
 
 export function operatorMetrics(): OperatorMetrics {
@@ -25,5 +27,11 @@ export function operatorMetrics(): OperatorMetrics {
     informerRestarts: new Counter({ name: 'stafette_operator_informer_restarts_total', help: 'Informers restarted after an error, by resource.', labelNames: ['resource'], registers: [registry] }),
     bundleWrites: new Counter({ name: 'stafette_operator_bundle_writes_total', help: 'Bundle revisions written.', registers: [registry] }),
     bundleRevision: new Gauge({ name: 'stafette_operator_bundle_info', help: 'The bundle revision last written (value 1).', labelNames: ['revision'], registers: [registry] }),
+    events: new Counter({
+      name: 'stafette_operator_events_total',
+      help: 'Events recorded, by type and outcome: created, updated (a series count written), counted (folded into a series), dropped (queue full), failed.',
+      labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
   };
 }

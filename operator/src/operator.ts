@@ -19,7 +19,8 @@ import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
-import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
+import { describeApiError, kubeClient, type EventInput, type KubeClient } from './kube/client.ts';
+import { EventRecorder } from './kube/event-recorder.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
 import { WorkQueue } from './kube/workqueue.ts';
@@ -90,6 +91,20 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     }
   }, { workers: options.workers ?? 16 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
 
+  // Events through one recorder, which folds repeats into series as client-go does.
+  const recorder = new EventRecorder({
+    now,
+    sink: {
+      create: (event, eventTime, series) => client.createEvent(event, eventTime, series, identity),
+      patchSeries: (namespace, name, series) => client.patchEventSeries(namespace, name, series),
+    },
+    onOutcome: (event, outcome) => metrics.events.inc({ type: event.type, outcome }),
+    onError: (event, error) => logger.warn('could not record event', { reason: event.reason, error: describeApiError(error) }),
+  });
+  const flushEvents = setInterval(() => recorder.flush(), 60_000);
+  flushEvents.unref();
+  const event = (e: EventInput) => { if (leading) recorder.record(e); };
+
   const enqueue = (key: string) => { if (leading) queue.add(key); };
   // Declared before the Secret informer, whose events invalidate it.
   const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
@@ -115,7 +130,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
   const bundleReconciler = createBundleReconciler({
-    state, client, target: options.bundle, now, logger,
+    state, client, target: options.bundle, now, logger, event,
     defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -136,9 +151,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
     pollMs: options.pollMs,
-    event: (event) => {
-      client.event(event.regarding.namespace, event, identity).catch((error) => logger.warn('could not record event', { reason: event.reason, error: describeApiError(error) }));
-    },
+    event,
     requeueAfter: (key, ms) => queue.addAfter(`domain/${key}`, ms),
   });
 
@@ -189,6 +202,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     async stop() {
       leading = false;
       await queue.shutdown();
+      clearInterval(flushEvents);
+      recorder.flush();
+      await recorder.settled();
       await elector.stop();
       await Promise.all(watched.map((w) => w.stop()));
       await health?.close();

@@ -44,7 +44,7 @@ function find(list: K8sObject[], kind: string, name: string): K8sObject {
 }
 
 const presets = { default: [], kind: ['-f', join(REPO_ROOT, 'helm/kind.yaml')], production: ['-f', join(REPO_ROOT, 'helm/production.yaml')] } as const;
-const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds'];
+const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds', '--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor'];
 
 describe('the Helm chart, offline', () => {
   test('the chart\'s CRDs are byte for byte the CRDs in crds/', () => {
@@ -233,6 +233,38 @@ describe('the Helm chart, offline', () => {
     assert.equal(nats.config.jetstream.memoryStore.enabled, false);
   });
 
+  test('PodDisruptionBudgets let a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: AlwaysAllow)', async () => {
+    const list = objects(await template('mail', '--set', 'operator.replicas=2'));
+    for (const name of ['stafette-mta', 'stafette-operator']) {
+      assert.equal(find(list, 'PodDisruptionBudget', name).spec.unhealthyPodEvictionPolicy, 'AlwaysAllow', name);
+    }
+  });
+
+  test('the operator\'s and the MTA\'s replicas are spread over nodes and zones, counting only the current ReplicaSet', async () => {
+    const list = objects(await template('mail', '--set', 'operator.replicas=2'));
+    for (const [name, component] of [['stafette-operator', 'operator'], ['stafette-mta', 'mta']] as const) {
+      const constraints = find(list, 'Deployment', name).spec.template.spec.topologySpreadConstraints as { topologyKey: string; whenUnsatisfiable: string; matchLabelKeys: string[]; labelSelector: { matchLabels: Record<string, string> } }[];
+      assert.deepEqual(constraints.map((c) => [c.topologyKey, c.whenUnsatisfiable]), [['kubernetes.io/hostname', 'ScheduleAnyway'], ['topology.kubernetes.io/zone', 'ScheduleAnyway']], name);
+      for (const c of constraints) {
+        assert.deepEqual(c.matchLabelKeys, ['pod-template-hash']);
+        assert.equal(c.labelSelector.matchLabels['app.kubernetes.io/component'], component);
+      }
+    }
+    const off = objects(await template('mail', '--set', 'operator.spreadOverNodes=false,mta.spreadOverNodes=false'));
+    assert.equal(find(off, 'Deployment', 'stafette-operator').spec.template.spec.topologySpreadConstraints, undefined);
+    assert.equal(find(off, 'Deployment', 'stafette-mta').spec.template.spec.topologySpreadConstraints, undefined);
+  });
+
+  test('monitors only where the Prometheus Operator\'s API is served, unless requireCRDs', async () => {
+    const kinds = async (...args: string[]) => objects(await template('mail', '--set', 'monitoring.enabled=true', ...args)).map((o) => o.kind);
+    assert.ok(!(await kinds()).includes('PodMonitor'), 'no API, no PodMonitor');
+    assert.equal((await kinds('--api-versions', 'monitoring.coreos.com/v1/PodMonitor')).filter((k) => k === 'PodMonitor').length, 2);
+    assert.equal((await kinds('--set', 'monitoring.requireCRDs=true')).filter((k) => k === 'PodMonitor').length, 2);
+    const serviceMonitors = await kinds('--set', 'monitoring.kind=ServiceMonitor');
+    assert.ok(!serviceMonitors.includes('ServiceMonitor'));
+    assert.equal(serviceMonitors.filter((k) => k === 'Service').length, 1, 'the MTA Service only, no metrics Services');
+  });
+
   test('the MTA NetworkPolicy never lets mail ports reach the cluster or the metadata endpoint', async () => {
     const list = objects(await template('mail', '--set', 'networkPolicy.enabled=true'));
     const policy = find(list, 'NetworkPolicy', 'stafette-mta');
@@ -276,7 +308,7 @@ spec:
     ['kind', [...presets.kind]],
     ['production', [...presets.production]],
     ['everything', everything],
-    ['podmonitor', ['--set', 'monitoring.enabled=true,networkPolicy.enabled=true']],
+    ['podmonitor', ['--set', 'monitoring.enabled=true,networkPolicy.enabled=true', '--api-versions', 'monitoring.coreos.com/v1/PodMonitor']],
   ];
   for (const [name, args] of variants) {
     test(`helm template (${name}) applies with kubectl apply --server-side --dry-run=server, without Pod Security warnings`, async () => {

@@ -1,10 +1,14 @@
 // Runs the real operator (in this process) against the harness's real kube-apiserver,
 // as the admin or impersonating a ServiceAccount, and reads back what it wrote.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { conditionTypes, type ConditionType } from '../../crds/src/index.ts';
 import { silentLogger } from '../../observability/logger.ts';
 import { startOperator, type OperatorOptions, type RunningOperator } from '../../operator/src/operator.ts';
 import type { KubeApiServer } from '../harness/kube-apiserver.ts';
+import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
 import { waitFor } from '../harness/process.ts';
 
 export function kubeConfigFor(kube: KubeApiServer, impersonate?: string): KubeConfig {
@@ -57,4 +61,15 @@ export async function waitForCondition(kube: KubeApiServer, resource: string, na
 
 export async function apply(kube: KubeApiServer, namespace: string, yaml: string): Promise<void> {
   await kube.ok(['apply', '--server-side', '--field-manager=test', '-n', namespace, '-f', '-'], { input: yaml });
+}
+
+/** Only the operator's identity and permissions, as the chart renders them (release "stafette": ServiceAccount stafette-operator). */
+export async function renderOperatorRbac(namespace: string, allNamespaces = false): Promise<string> {
+  const { stdout } = await promisify(execFile)(helmBinary(), [
+    'template', 'stafette', join(REPO_ROOT, 'charts/stafette'), '--namespace', namespace,
+    '--show-only', 'templates/operator-serviceaccount.yaml',
+    '--show-only', 'templates/operator-rbac.yaml',
+    ...(allNamespaces ? ['--set', 'operator.watchAllNamespaces=true', '--show-only', 'templates/operator-clusterrole.yaml'] : []),
+  ], { maxBuffer: 16 * 1024 * 1024 });
+  return stdout;
 }

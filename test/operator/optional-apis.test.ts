@@ -1,6 +1,7 @@
-// cert-manager and ExternalDNS are optional: without their APIs the conditions say so
-// (Unknown, with a reason), never a failure; with them, the operator writes a
-// Certificate and a DNSEndpoint and reports their progress.
+// cert-manager and ExternalDNS are optional, but a MailDomain that asks for them needs them:
+// without their APIs the domain is Stalled and its conditions say what to install (the rest
+// of the bundle is still served); with them, the operator writes a Certificate and a
+// DNSEndpoint and the domain is Reconciling until both are done.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
@@ -22,16 +23,20 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
   before(async () => { kube = await startKubeApiServer(); });
   after(async () => { await kube?.stop(); });
 
-  test('without cert-manager and ExternalDNS the conditions are Unknown with a clear reason, and the domain is served', async (t) => {
+  test('without cert-manager and ExternalDNS the domain is Stalled, its conditions say what to install, and it is still served', async (t) => {
     await kube.ok(['create', 'namespace', 'without']);
     await apply(kube, 'without', domain);
     const operator = await runOperator(kube, 'without');
     t.after(() => operator.stop());
-    const cert = await waitForCondition(kube, 'maildomain/example-com', 'without', 'Unknown', 'CertManagerNotInstalled', 'CertificateReady');
+    const cert = await waitForCondition(kube, 'maildomain/example-com', 'without', 'False', 'CertManagerNotInstalled', 'CertificateReady');
     assert.match(cert.message, /install cert-manager/);
-    const dns = await waitForCondition(kube, 'maildomain/example-com', 'without', 'Unknown', 'ExternalDNSNotInstalled', 'DNSPublished');
+    const dns = await waitForCondition(kube, 'maildomain/example-com', 'without', 'False', 'ExternalDNSNotInstalled', 'DNSPublished');
     assert.match(dns.message, /install ExternalDNS/);
-    await waitForCondition(kube, 'maildomain/example-com', 'without', 'True');
+    await waitForCondition(kube, 'maildomain/example-com', 'without', 'False', 'CertManagerNotInstalled');
+    await waitForCondition(kube, 'maildomain/example-com', 'without', 'True', 'CertManagerNotInstalled', 'Stalled');
+    // In the bundle: its DNS records are rendered (a domain left out has none).
+    const served = await getJson<{ status: { dnsRecords: unknown[] } }>(kube, ['get', 'maildomain/example-com', '-n', 'without']);
+    assert.ok(served.status.dnsRecords.length > 0);
   });
 
   test('with them installed, a Certificate and a DNSEndpoint are written and their progress reported', async (t) => {
@@ -42,7 +47,8 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
     const operator = await runOperator(kube, 'with', { pollMs: 500 });
     t.after(() => operator.stop());
 
-    await waitForCondition(kube, 'maildomain/example-com', 'with', 'Unknown', 'Issuing', 'CertificateReady');
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'False', 'Issuing', 'CertificateReady');
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issuing', 'Reconciling');
     const cert = await getJson<{ spec: Record<string, unknown>; metadata: { ownerReferences: { name: string }[] } }>(kube, ['get', 'certificate/example-com-tls', '-n', 'with']);
     assert.deepEqual(cert.spec.dnsNames, ['mx.example.com']);
     assert.equal(cert.spec.secretName, 'example-com-tls');
@@ -62,5 +68,6 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
     await kube.ok(['patch', 'dnsendpoint/example-com-mail', '-n', 'with', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { observedGeneration: generation } })]);
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issued', 'CertificateReady');
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Published', 'DNSPublished');
+    await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Serving');
   });
 });

@@ -9,34 +9,20 @@
 // Regenerate the golden file with UPDATE_GOLDEN=1 after a deliberate change to the Role.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { jsonLogger, type Logger } from '../../observability/logger.ts';
-import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
+import { REPO_ROOT } from '../harness/kube-assets.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 import { waitFor } from '../harness/process.ts';
-import { apply, getJson, runOperator, waitForCondition } from './operator-fixture.ts';
+import { apply, getJson, renderOperatorRbac, runOperator, waitForCondition } from './operator-fixture.ts';
 
-const run = promisify(execFile);
 const ns = 'stafette-rbac';
 const other = 'stafette-rbac-other';
 // Release "stafette": the chart's fullname is "stafette", its operator "stafette-operator".
 const saName = 'stafette-operator';
 const sa = `system:serviceaccount:${ns}:${saName}`;
 const goldenPath = join(REPO_ROOT, 'test/operator/testdata/operator-rbac.golden');
-
-/** Only the operator's identity and permissions, as the chart renders them. */
-async function renderOperatorRbac(namespace: string, allNamespaces = false): Promise<string> {
-  const { stdout } = await run(helmBinary(), [
-    'template', 'stafette', join(REPO_ROOT, 'charts/stafette'), '--namespace', namespace,
-    '--show-only', 'templates/operator-serviceaccount.yaml',
-    '--show-only', 'templates/operator-rbac.yaml',
-    ...(allNamespaces ? ['--set', 'operator.watchAllNamespaces=true', '--show-only', 'templates/operator-clusterrole.yaml'] : []),
-  ], { maxBuffer: 16 * 1024 * 1024 });
-  return stdout;
-}
 
 /** Stand-ins for the cert-manager and ExternalDNS CRDs: only the API group and kind matter here. */
 const stubCrd = (group: string, kind: string, plural: string, version: string) => `
@@ -111,8 +97,8 @@ describe('the operator under the Helm chart\'s RBAC', () => {
       }
       // The optional integrations were written (not ApplyFailed): cert-manager and
       // ExternalDNS are "installed" (stub CRDs) but run nothing, so both wait.
-      await waitForCondition(kube, 'maildomain/example-org', ns, 'Unknown', 'Issuing', 'CertificateReady', 60_000);
-      await waitForCondition(kube, 'maildomain/example-org', ns, 'Unknown', 'Publishing', 'DNSPublished', 60_000);
+      await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Issuing', 'CertificateReady', 60_000);
+      await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Publishing', 'DNSPublished', 60_000);
     } catch (error) {
       throw new Error(`${(error as Error).message}\noperator warnings:\n${warnings().join('\n')}`);
     }
@@ -206,6 +192,8 @@ describe('the operator under the Helm chart\'s RBAC', () => {
       ['update', 'leases.coordination.k8s.io/someone-elses-lease'],
       ['delete', 'leases.coordination.k8s.io/stafette-operator'],
       ['create', 'events'],
+      ['update', 'events.events.k8s.io'],
+      ['delete', 'events.events.k8s.io'],
       ['delete', 'certificates.cert-manager.io'],
       ['delete', 'dnsendpoints.externaldns.k8s.io'],
       ['list', 'namespaces'],

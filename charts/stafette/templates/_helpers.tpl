@@ -68,3 +68,27 @@ lmtp://{{ if contains ":" . }}[{{ . }}]{{ else }}{{ . }}{{ end }}:{{ $.Values.de
 none
 {{- end }}
 {{- end }}
+
+{{/*
+Topology spread of one component's pods (pass (list . "mta")): over nodes and, where nodes
+carry topology.kubernetes.io/zone, over zones. ScheduleAnyway, so a single node (or zone)
+still schedules them; pod-template-hash counts only the current ReplicaSet's pods, so a
+rolling update is spread like the steady state.
+*/}}
+{{- define "stafette.topologySpread" -}}
+{{- $root := index . 0 -}}
+{{- range $key := list "kubernetes.io/hostname" "topology.kubernetes.io/zone" }}
+- maxSkew: 1
+  topologyKey: {{ $key }}
+  whenUnsatisfiable: ScheduleAnyway
+  matchLabelKeys: [pod-template-hash]
+  labelSelector:
+    matchLabels:
+      {{- include "stafette.selectorLabels" (list $root (index $ 1)) | nindent 6 }}
+{{- end }}
+{{- end }}
+
+{{/* The SMTP listeners the MTA knows; mta.listeners may name only these. */}}
+{{- define "stafette.listenerNames" -}}
+mx submission submissions
+{{- end }}

@@ -145,9 +145,15 @@ export type MailboxSpecResolved = {
 
 /** The observed state of the mailbox, written by the operator. */
 export type MailboxStatus = {
-  /** The metadata.generation this status was computed from. */
+  /**
+   * The metadata.generation this status was computed from; -1 until the operator has seen the
+   * resource.
+   */
   observedGeneration?: number;
-  /** Ready plus the problems found with its references (domain, password Secret, conflicts). */
+  /**
+   * Ready, and Stalled while a problem found with its references (domain, password Secret,
+   * conflicts) keeps it out of the MTA configuration.
+   */
   conditions?: Array<{
     /** The condition type, such as Ready. */
     type: string;

@@ -277,11 +277,15 @@ export type MailDomainSpecResolved = {
 
 /** The observed state of the mail domain, written by the operator. */
 export type MailDomainStatus = {
-  /** The metadata.generation this status was computed from. */
+  /**
+   * The metadata.generation this status was computed from; -1 until the operator has seen the
+   * resource.
+   */
   observedGeneration?: number;
   /**
    * Ready plus DKIMKeyReady, CertificateReady and DNSPublished, each True, False or Unknown with a
-   * CamelCase reason and a message.
+   * CamelCase reason and a message; Reconciling (work under way) or Stalled (it cannot finish
+   * without a change) while Ready is False.
    */
   conditions?: Array<{
     /** The condition type, such as Ready. */

@@ -103,9 +103,15 @@ export type RelaySpecResolved = {
 
 /** The observed state of the relay, written by the operator. */
 export type RelayStatus = {
-  /** The metadata.generation this status was computed from. */
+  /**
+   * The metadata.generation this status was computed from; -1 until the operator has seen the
+   * resource.
+   */
   observedGeneration?: number;
-  /** Ready plus the problems found with its references (credentials Secret, overlapping matches). */
+  /**
+   * Ready, and Stalled while a problem found with its references (credentials Secret, overlapping
+   * matches) keeps it out of the MTA configuration.
+   */
   conditions?: Array<{
     /** The condition type, such as Ready. */
     type: string;

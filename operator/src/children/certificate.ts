@@ -14,7 +14,7 @@ export type Certificate = {
     privateKey: { algorithm: 'ECDSA'; size: number; rotationPolicy: 'Always' };
   };
   /** Written by cert-manager. */
-  status?: { conditions?: { type: string; status: string; message?: string }[] };
+  status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 };
 
 export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Certificate | null {

@@ -2,20 +2,23 @@
 //   fetch   the MailDomains, Mailboxes, Relays and Secrets, from the informers' caches;
 //   render  them into one bundle, every password hashed (passwords/);
 //   apply   the bundle when its content changed, then the index of its password hashes;
-//   status  of every Mailbox and Relay, patched where it changed.
+//   status  of every Mailbox and Relay, patched where it changed, and a Warning Event for
+//           each one that is Stalled (the recorder folds repeats into one Event's series).
 // MailDomains get their status from the domain reconciler, which reads what this render
 // found through latestRender() and is told here which domains' findings changed.
 import type { DeliveryTarget } from '../../../bundle/schema.ts';
+import { apiVersion, warningEventAction } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import { live, renderInputOf, type ClusterState } from '../cluster/cluster-state.ts';
-import type { KubeClient } from '../kube/client.ts';
+import type { EventInput, KubeClient } from '../kube/client.ts';
 import { BundlePasswords } from '../passwords/bundle-passwords.ts';
 import { refOf } from '../render/context.ts';
 import { RenderFindings } from '../render/findings.ts';
-import { simpleStatusChanges } from '../status/resource-status.ts';
+import { stalledOf } from '../status/health.ts';
+import { simpleStatuses } from '../status/resource-status.ts';
 
 export interface BundleReconcilerOptions {
   state: ClusterState;
@@ -28,6 +31,8 @@ export interface BundleReconcilerOptions {
   onBundleWritten?: (revision: string) => void;
   /** The target of Mailboxes without `delivery` (RenderInput.defaultDelivery). */
   defaultDelivery?: DeliveryTarget | null;
+  /** Records an Event (the operator's deduplicating recorder); none records nothing. */
+  event?: (event: EventInput) => void;
 }
 
 export interface BundleReconciler {
@@ -60,10 +65,12 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     await passwords.saveIndex(result);
 
     const now = options.now();
-    await applyStatuses(client, [
-      ...simpleStatusChanges('Mailbox', live(state.mailboxes.list()), findings, now),
-      ...simpleStatusChanges('Relay', live(state.relays.list()), findings, now),
-    ]);
+    const statuses = [...simpleStatuses('Mailbox', live(state.mailboxes.list()), findings, now), ...simpleStatuses('Relay', live(state.relays.list()), findings, now)];
+    await applyStatuses(client, statuses.filter((s) => s.changed));
+    for (const { kind, namespace, name, uid, status } of statuses) {
+      const stalled = stalledOf(status.conditions);
+      if (stalled) options.event?.({ regarding: { apiVersion, kind, namespace, name, uid }, type: 'Warning', reason: stalled.reason, action: warningEventAction, note: stalled.message });
+    }
     const fingerprints = findings.domainFingerprints(live(state.domains.list()).map((d) => refOf('MailDomain', d.metadata)));
     const changed = [...fingerprints].filter(([key, fingerprint]) => domainFingerprints.get(key) !== fingerprint).map(([key]) => key);
     domainFingerprints = fingerprints;

@@ -3,7 +3,7 @@
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
-import { conditionTypes, events, issueReasons, reasons, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { conditionTypes, events, issueReasons, reasons, warningEventAction, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
@@ -11,12 +11,13 @@ import { dnsEndpointFor } from '../children/dns-endpoint.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import { generateDkimKeyAsync } from '../dkim/keys.ts';
 import { planRotation } from '../dkim/rotation.ts';
-import { describeApiError, type EventInput, type KubeClient } from '../kube/client.ts';
+import { describeApiError, isRefused, type EventInput, type KubeClient } from '../kube/client.ts';
 import { dkimRecordText } from '../render/dns-records.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import { secretValue } from '../render/input.ts';
-import { sameStatus, type ConditionInput } from '../status/conditions.ts';
-import { domainStatus } from '../status/resource-status.ts';
+import { sameStatus } from '../status/conditions.ts';
+import { stalledOf } from '../status/health.ts';
+import { domainStatus, type ChildState } from '../status/resource-status.ts';
 
 export interface TxtResolver {
   resolveTxt(name: string): Promise<string[][]>;
@@ -40,15 +41,24 @@ export interface DomainReconcilerOptions {
   requeueAfter: (key: string, ms: number) => void;
 }
 
+/** How long what discovery said about cert-manager and ExternalDNS is trusted, and how often a stalled child is looked at again. */
+const recheckStalledMs = 5 * 60_000;
+
+/** A child's state, and when to look at it again because nothing watched will say it changed. */
+interface ChildResult extends ChildState {
+  recheckInMs?: number;
+}
+
 export function createDomainReconciler(options: DomainReconcilerOptions): (key: string) => Promise<void> {
   const { state, client, logger } = options;
   const schema = specSchemaOf('MailDomain');
+  const poll = options.pollMs ?? 30_000;
   // Whether cert-manager and ExternalDNS are installed, looked up again every few
   // minutes so installing one later is noticed without restarting the operator.
   const served = new Map<string, { value: boolean; at: number }>();
   const serves = async (apiVersion: string, kind: string): Promise<boolean> => {
     const cached = served.get(`${apiVersion}/${kind}`);
-    if (cached && options.now().getTime() - cached.at < 5 * 60_000) return cached.value;
+    if (cached && options.now().getTime() - cached.at < recheckStalledMs) return cached.value;
     const value = await client.serves(apiVersion, kind);
     served.set(`${apiVersion}/${kind}`, { value, at: options.now().getTime() });
     return value;
@@ -89,48 +99,63 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     return plan.recheckInMs;
   }
 
-  async function reconcileCertificate(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Promise<ConditionInput> {
+  async function reconcileCertificate(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Promise<ChildResult> {
+    const type = conditionTypes.certificateReady;
     const ns = domain.metadata.namespace ?? 'default';
     const certificate = certificateFor(domain, spec, hostname);
     if (!certificate) {
-      if (!spec.tls?.secretName) return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' };
+      if (!spec.tls?.secretName) return done({ type, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' });
       const secret = state.secrets.get(ns, spec.tls.secretName);
       return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
-        ? { type: conditionTypes.certificateReady, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` }
-        : { type: conditionTypes.certificateReady, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` };
+        ? done({ type, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` })
+        : stalled({ type, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` }, recheckStalledMs);
     }
     if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
-      return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' };
+      return stalled({ type, status: 'False', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' }, recheckStalledMs);
     }
     const applied = await client.apply(certificate);
-    const ready = applied.status?.conditions?.find((c) => c.type === 'Ready'); // cert-manager's own Ready
-    if (ready?.status === 'True') return { type: conditionTypes.certificateReady, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` };
-    return { type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` };
+    // cert-manager's own conditions: Ready=True once issued; Issuing=False when an attempt
+    // failed (it retries later, with a growing backoff, and sets Issuing=True again).
+    const conditions = applied.status?.conditions ?? [];
+    const ready = conditions.find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return done({ type, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` });
+    const issuing = conditions.find((c) => c.type === 'Issuing');
+    if (issuing?.status === 'False') {
+      return stalled({ type, status: 'False', reason: reasons.issuanceFailed, message: `cert-manager could not issue ${hostname}: ${issuing.message ?? issuing.reason ?? 'no reason given'}` }, poll);
+    }
+    return { condition: { type, status: 'False', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` }, progress: 'reconciling', recheckInMs: poll };
   }
 
-  async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ConditionInput> {
+  async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ChildResult> {
+    const type = conditionTypes.dnsPublished;
     if (spec.dns.publish !== 'externalDNS') {
-      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishedByHand, message: 'dns.publish is none: publish status.dnsRecords in your DNS' };
+      return done({ type, status: 'Unknown', reason: reasons.publishedByHand, message: 'dns.publish is none: publish status.dnsRecords in your DNS' });
     }
     if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
-      return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' };
+      return stalled({ type, status: 'False', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' }, recheckStalledMs);
     }
     const report = options.latestRender()?.reportOf(domain.metadata.namespace ?? 'default', domain.metadata.name);
-    if (!report) return { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' };
+    // Not in the bundle: the domain's Ready already says why (a conflict, an invalid spec).
+    if (!report) return done({ type, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' });
     const applied = await client.apply(dnsEndpointFor(domain, report.dnsRecords, spec.dns.ttl));
     const observed = applied.status?.observedGeneration;
     const generation = applied.metadata.generation;
     return observed !== undefined && observed === generation
-      ? { type: conditionTypes.dnsPublished, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' }
-      : { type: conditionTypes.dnsPublished, status: 'Unknown', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' };
+      ? done({ type, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' })
+      : { condition: { type, status: 'False', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' }, progress: 'reconciling', recheckInMs: poll };
   }
 
-  /** A child that could not be written is reported on its condition; the other children still are. */
-  async function orApplyFailed(type: ConditionType, reconcileChild: () => Promise<ConditionInput>): Promise<ConditionInput> {
+  /**
+   * A child that could not be written is reported on its condition; the other children still
+   * are. A refusal (403, 422: RBAC, a policy, validation) stalls the domain until someone
+   * changes something; anything else (5xx, a timeout) is retried at the poll interval.
+   */
+  async function orApplyFailed(type: ConditionType, reconcileChild: () => Promise<ChildResult>): Promise<ChildResult> {
     try {
       return await reconcileChild();
     } catch (error) {
-      return { type, status: 'Unknown', reason: reasons.applyFailed, message: describeApiError(error) };
+      const condition = { type, status: 'False' as const, reason: reasons.applyFailed, message: describeApiError(error) };
+      return isRefused(error) ? stalled(condition, recheckStalledMs) : { condition, progress: 'reconciling', recheckInMs: poll };
     }
   }
 
@@ -151,10 +176,10 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
     const certificate = await orApplyFailed(conditionTypes.certificateReady, () => reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`));
     const dns = await orApplyFailed(conditionTypes.dnsPublished, () => reconcileDns(domain, spec));
-    // Certificates and DNSEndpoints are not watched: look again while they settle.
-    const poll = options.pollMs ?? 30_000;
-    if (certificate.status === 'Unknown' && certificate.reason === reasons.issuing) recheck = Math.min(recheck ?? poll, poll);
-    if (dns.status === 'Unknown' && dns.reason === reasons.publishing) recheck = Math.min(recheck ?? poll, poll);
+    // Certificates, DNSEndpoints and API discovery are not watched: look again while they settle.
+    for (const child of [certificate, dns]) {
+      if (child.recheckInMs !== undefined) recheck = Math.min(recheck ?? child.recheckInMs, child.recheckInMs);
+    }
 
     // Status: patched once, only when it changed.
     const keys = state.dkimKeys.keysOf(domain);
@@ -176,8 +201,20 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       await client.applyStatus({ kind: 'MailDomain', namespace, name }, status);
       logger.debug('domain status updated', { domain: spec.domain, ready: status.conditions?.find((c) => c.type === conditionTypes.ready)?.status });
     }
+    // A Warning for every reconcile that finds the domain stuck or a child write failed; the
+    // recorder folds repeats into one Event's series (kube/event-recorder.ts).
+    const warning = stalledOf(status.conditions) ?? [certificate, dns].map((c) => c.condition).find((c) => c.reason === reasons.applyFailed);
+    if (warning) options.event({ regarding: regarding(domain), type: 'Warning', reason: warning.reason, action: warningEventAction, note: warning.message });
     // Far-off deadlines (a rotation in 90 days) are looked at again every few hours;
     // timers cannot be that long, and the periodic relist would requeue it anyway.
     if (recheck !== null) options.requeueAfter(key, Math.min(6 * 3_600_000, Math.max(1000, recheck)));
   };
+}
+
+function done(condition: ChildState['condition']): ChildResult {
+  return { condition, progress: 'done' };
+}
+
+function stalled(condition: ChildState['condition'], recheckInMs: number): ChildResult {
+  return { condition, progress: 'stalled', recheckInMs };
 }

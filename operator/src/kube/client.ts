@@ -18,6 +18,7 @@ import {
   type V1Lease,
 } from '@kubernetes/client-node';
 import { apiVersion, crdFiles, group, version, type Kind } from '../../../crds/src/index.ts';
+import type { EventSeries } from './event-recorder.ts';
 
 export const fieldManager = 'stafette-operator';
 
@@ -49,7 +50,10 @@ export interface KubeClient {
   delete(ref: { apiVersion: string; kind: string; namespace: string; name: string }): Promise<void>;
   /** Whether the API serves this group/version (e.g. cert-manager.io/v1 for Certificates). */
   serves(apiVersion: string, kind: string): Promise<boolean>;
-  event(namespace: string, event: EventInput, reportingInstance: string): Promise<void>;
+  /** Creates an events.k8s.io/v1 Event (kube/event-recorder.ts decides when); resolves to its name. */
+  createEvent(event: EventInput, eventTime: Date, series: EventSeries | null, reportingInstance: string): Promise<string>;
+  /** Merge-patches an Event's series; resolves false when the Event no longer exists (its TTL passed). */
+  patchEventSeries(namespace: string, name: string, series: EventSeries): Promise<boolean>;
   readLease(namespace: string, name: string): Promise<V1Lease | null>;
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
   /** Replaces a lease; fails with a conflict (409) when its resourceVersion is stale. */
@@ -58,6 +62,15 @@ export interface KubeClient {
 
 export function isStatus(error: unknown, code: number): boolean {
   return error instanceof ApiException && error.code === code;
+}
+
+/**
+ * Whether the API server refused a request for good: a 4xx other than a timeout (408), a
+ * conflict (409) or throttling (429) comes back the same until someone changes RBAC, a
+ * policy or the object (a 403, a 422 from validation or an admission policy, a 404 API).
+ */
+export function isRefused(error: unknown): boolean {
+  return error instanceof ApiException && error.code >= 400 && error.code < 500 && ![408, 409, 429].includes(error.code);
 }
 
 /** A short description of an API error for logs and conditions, without the whole body. */
@@ -137,13 +150,14 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       const groups = await discovery.getAPIVersions();
       return groups.groups.some((g) => g.versions.some((v) => v.groupVersion === apiVersion));
     },
-    async event(namespace, event, reportingInstance) {
-      const now = new V1MicroTime();
-      await events.createNamespacedEvent({
+    async createEvent(event, eventTime, series, reportingInstance) {
+      const namespace = event.regarding.namespace;
+      const created = await events.createNamespacedEvent({
         namespace,
         body: {
           metadata: { generateName: `${event.regarding.name}-`, namespace },
-          eventTime: now,
+          eventTime: microTime(eventTime),
+          ...(series ? { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime) } } : {}),
           reportingController: 'stafette.dev/operator',
           reportingInstance,
           action: event.action,
@@ -153,6 +167,19 @@ export function kubeClient(kc: KubeConfig): KubeClient {
           type: event.type,
         },
       });
+      return created.metadata?.name ?? '';
+    },
+    async patchEventSeries(namespace, name, series) {
+      try {
+        await events.patchNamespacedEvent(
+          { namespace, name, body: { series: { count: series.count, lastObservedTime: microTime(series.lastObservedTime).toISOString() } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        return true;
+      } catch (error) {
+        if (isStatus(error, 404)) return false;
+        throw error;
+      }
     },
     async readLease(namespace, name) {
       try {
@@ -165,4 +192,9 @@ export function kubeClient(kc: KubeConfig): KubeClient {
     createLease: (namespace, lease) => leases.createNamespacedLease({ namespace, body: lease }),
     replaceLease: (namespace, lease) => leases.replaceNamespacedLease({ namespace, name: lease.metadata?.name ?? '', body: lease }),
   };
+}
+
+/** A metav1.MicroTime (client-node serializes it with microseconds, as the Event API wants). */
+function microTime(date: Date): V1MicroTime {
+  return new V1MicroTime(date.getTime());
 }

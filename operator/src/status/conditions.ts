@@ -1,7 +1,7 @@
 // Conditions as the Kubernetes API conventions define them: a map keyed by type, each
 // with a CamelCase reason and a human message; lastTransitionTime changes only when
 // the status does, so writing the same facts twice is a no-op.
-import { conditionTypes, type Condition } from '../../../crds/src/index.ts';
+import type { Condition } from '../../../crds/src/index.ts';
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
@@ -29,8 +29,4 @@ function canonical(value: unknown): string {
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)))
       : v,
   );
-}
-
-export function ready(status: boolean, reason: string, message: string): ConditionInput {
-  return { type: conditionTypes.ready, status: status ? 'True' : 'False', reason, message };
 }

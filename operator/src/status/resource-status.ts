@@ -5,7 +5,8 @@ import { refOf } from '../render/context.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import type { RenderIssue, ResourceRef } from '../render/issues.ts';
 import type { DomainReport } from '../render/render.ts';
-import { mergeConditions, ready, sameStatus, type ConditionInput } from './conditions.ts';
+import { mergeConditions, sameStatus, type ConditionInput } from './conditions.ts';
+import { healthConditions, type Blocker, type Progress } from './health.ts';
 
 export interface ObjectRef {
   namespace: string;
@@ -18,14 +19,17 @@ function issueSummary(issues: RenderIssue[]): string {
   return issues.map((i) => `${i.field}: ${i.message}`).join('; ');
 }
 
-/** Mailbox and Relay: Ready unless render reported an error for it; warnings stay in the message. */
+/**
+ * Mailbox and Relay: Ready unless render reported an error for it, and then Stalled: an
+ * error is a reference or a claim only a change by someone can fix (the domain, the
+ * Secret, the other claimant). Warnings stay in Ready's message.
+ */
 export function simpleStatus(object: ObjectRef, issues: RenderIssue[], now: Date): MailboxStatus & RelayStatus {
   const errors = issues.filter((i) => i.severity === 'Error');
   const warnings = issues.filter((i) => i.severity === 'Warning');
-  const condition = errors.length > 0
-    ? ready(false, errors[0]?.reason ?? reasons.invalid, issueSummary(errors))
-    : ready(true, reasons.configured, warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration');
-  return { observedGeneration: object.generation, conditions: mergeConditions(object.status?.conditions, [condition], object.generation, now) };
+  const blockers: Blocker[] = errors.length > 0 ? [{ progress: 'stalled', reason: errors[0]?.reason ?? reasons.invalid, message: issueSummary(errors) }] : [];
+  const conditions = healthConditions(blockers, { reason: reasons.configured, message: warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration' });
+  return { observedGeneration: object.generation, conditions: mergeConditions(object.status?.conditions, conditions, object.generation, now) };
 }
 
 /** A status to write: it says something its resource does not carry yet. */
@@ -33,13 +37,25 @@ export interface StatusChange extends ResourceRef {
   status: MailboxStatus | RelayStatus | MailDomainStatus;
 }
 
-/** The Mailboxes' or Relays' statuses, from what render found about each, where they changed. */
-export function simpleStatusChanges(kind: 'Mailbox' | 'Relay', objects: readonly (Mailbox | Relay)[], findings: RenderFindings, now: Date): StatusChange[] {
-  return objects.flatMap((object) => {
+/** A Mailbox's or Relay's status, from what render found about it, and whether it changed. */
+export interface SimpleStatus extends StatusChange {
+  uid?: string;
+  changed: boolean;
+}
+
+/** The statuses of the Mailboxes or Relays, from what render found about each. */
+export function simpleStatuses(kind: 'Mailbox' | 'Relay', objects: readonly (Mailbox | Relay)[], findings: RenderFindings, now: Date): SimpleStatus[] {
+  return objects.map((object) => {
     const ref = refOf(kind, object.metadata);
     const status = simpleStatus({ ...ref, generation: object.metadata.generation, status: object.status }, findings.issuesOf(ref), now);
-    return sameStatus(object.status, status) ? [] : [{ ...ref, status }];
+    return { ...ref, uid: object.metadata.uid, status, changed: !sameStatus(object.status, status) };
   });
+}
+
+/** A child's condition, and whether it holds the domain back (see health.ts). */
+export interface ChildState {
+  condition: ConditionInput;
+  progress: Progress;
 }
 
 export interface DomainChildren {
@@ -47,8 +63,8 @@ export interface DomainChildren {
   dkim: { name: string; algorithm: string; secretName: string; state: DkimKeyState; createdAt?: string }[];
   /** Selectors the spec needs that have no key yet. */
   missingSelectors: string[];
-  certificate: ConditionInput;
-  dns: ConditionInput;
+  certificate: ChildState;
+  dns: ChildState;
 }
 
 export function domainStatus(object: ObjectRef, issues: RenderIssue[], report: DomainReport | undefined, children: DomainChildren, now: Date): MailDomainStatus {
@@ -56,20 +72,19 @@ export function domainStatus(object: ObjectRef, issues: RenderIssue[], report: D
   const dkimReady: ConditionInput = children.missingSelectors.length > 0
     ? { type: conditionTypes.dkimKeyReady, status: 'False', reason: reasons.keyPending, message: `generating a key for selector ${children.missingSelectors.join(', ')}` }
     : { type: conditionTypes.dkimKeyReady, status: 'True', reason: reasons.keyReady, message: `signing with ${children.dkim.filter((k) => k.state === 'Signing').map((k) => k.name).join(', ')}` };
-  let readyCondition: ConditionInput;
+  const blockers: Blocker[] = [];
   if (!report) {
     const conflict = errors.find((i) => i.reason === issueReasons.domainConflict);
-    readyCondition = ready(false, conflict?.reason ?? reasons.invalid, conflict?.message ?? issueSummary(errors));
+    blockers.push({ progress: 'stalled', reason: conflict?.reason ?? reasons.invalid, message: conflict?.message ?? issueSummary(errors) });
   } else if (errors.length > 0) {
-    readyCondition = ready(false, errors[0]?.reason ?? reasons.invalid, `served, but: ${issueSummary(errors)}`);
-  } else if (dkimReady.status !== 'True') {
-    readyCondition = ready(false, reasons.dkimKeyPending, dkimReady.message);
-  } else if (children.certificate.status === 'False') {
-    readyCondition = ready(false, children.certificate.reason, children.certificate.message);
-  } else {
-    readyCondition = ready(true, reasons.serving, `mail for ${report.domain} is received and signed`);
+    blockers.push({ progress: 'stalled', reason: errors[0]?.reason ?? reasons.invalid, message: `served, but: ${issueSummary(errors)}` });
   }
-  const conditions = mergeConditions(object.status?.conditions, [readyCondition, dkimReady, children.certificate, children.dns], object.generation, now);
+  if (dkimReady.status !== 'True') blockers.push({ progress: 'reconciling', reason: reasons.dkimKeyPending, message: dkimReady.message });
+  for (const child of [children.certificate, children.dns]) {
+    if (child.progress !== 'done') blockers.push({ progress: child.progress, reason: child.condition.reason, message: child.condition.message });
+  }
+  const health = healthConditions(blockers, { reason: reasons.serving, message: `mail for ${report?.domain ?? 'the domain'} is received and signed` });
+  const conditions = mergeConditions(object.status?.conditions, [...health, dkimReady, children.certificate.condition, children.dns.condition], object.generation, now);
   return {
     observedGeneration: object.generation,
     conditions,
