@@ -60,7 +60,7 @@ export function parseMailDsnParams(params: readonly Param[]): MailDsnParams | Sm
       ret = v;
     } else {
       if (p.value === null || p.value.length === 0 || p.value.length > maxEnvid || !printable(p.value)) {
-        return malformed('MAIL', name, `must be 1 to ${maxEnvid} printable characters`);
+        return malformed('MAIL', name, `must be 1 to ${maxEnvid} characters without control characters`);
       }
       envid = p.value;
     }
@@ -108,10 +108,10 @@ export function wantsNotice(rcpt: RcptDsnParams, condition: NotifyCondition): bo
   return rcpt.notify === null ? condition !== 'SUCCESS' : rcpt.notify.has(condition);
 }
 
-// No control characters (CR, LF, NUL, DEL, ...) and no blanks: values go into notice fields.
+// No control characters (CR, LF, NUL, DEL, ...): values go into notice fields.
 function printable(text: string): boolean {
   // eslint-disable-next-line no-control-regex
-  return !/[\u0000-\u0020\u007f]/.test(text);
+  return !/[\u0000-\u001f\u007f]/.test(text);
 }
 
 /** The xtext of a value, for passing ENVID and ORCPT on to a next hop. */
