@@ -6,13 +6,14 @@
 //   <out>/bundle/secrets.json   the secret part (a Secret), mode 0600
 //   <out>/dkim/<domain>/<selector>.pem   DKIM private keys, generated on first render
 //   <out>/dns/<domain>.zone     the records to publish, in zone-file form
-//   <out>/dns/<domain>.mta-sts.txt       the MTA-STS policy to serve over HTTPS
+//   <out>/dns/<domain>.mta-sts.txt       the MTA-STS policy the MTA serves over HTTPS (when it is served)
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashPassword, verifyPassword } from '../bundle/password-hash.ts';
 import type { BundleSecrets } from '../bundle/schema.ts';
 import { generateDkimKey } from '../operator/src/dkim/keys.ts';
 import { describeIssue } from '../operator/src/render/issues.ts';
+import type { MtaStsServer } from '../operator/src/render/input.ts';
 import { render, type DomainReport } from '../operator/src/render/render.ts';
 import { readKeys, writeKey } from './key-store.ts';
 import { readManifests } from './manifests.ts';
@@ -20,6 +21,8 @@ import { readManifests } from './manifests.ts';
 export interface RenderOptions {
   out: string;
   quiet?: boolean;
+  /** Who serves the MTA-STS policies (operator/src/render/input.ts); default the MTA. */
+  mtaStsServedBy?: MtaStsServer;
   print?: (line: string) => void;
 }
 
@@ -38,6 +41,7 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
     relays: manifests.relays,
     secrets: manifests.secrets,
     dkimKeys: readKeys(keyDir),
+    mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     // Keep the earlier hash while the password is unchanged, so re-rendering is stable.
     hashPassword: (address: string, password: string) => {
       const earlier = previous?.passwords[address];
@@ -75,8 +79,8 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
       print(`DNS records to publish for ${domain.domain} (MailDomain ${domain.namespace}/${domain.name}):`);
       for (const line of zoneFile(domain).trimEnd().split('\n')) print(`  ${line}`);
       if (domain.mtaStsPolicy) {
-        print(`  MTA-STS also needs this policy served at https://mta-sts.${domain.domain}/.well-known/mta-sts.txt`);
-        print(`  (written to ${join(dnsDir, `${domain.domain}.mta-sts.txt`)})`);
+        print(`  The MTA serves its MTA-STS policy at https://mta-sts.${domain.domain}/.well-known/mta-sts.txt`);
+        print(`  (also written to ${join(dnsDir, `${domain.domain}.mta-sts.txt`)})`);
       }
     }
   }

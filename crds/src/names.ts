@@ -77,6 +77,7 @@ export const issueReasons = {
   relayCredentialsNotFound: 'RelayCredentialsNotFound',
   dkimKeyMissing: 'DKIMKeyMissing',
   postmasterMissing: 'PostmasterMissing',
+  mtaStsNotServed: 'MtaStsNotServed',
 } as const;
 export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
 

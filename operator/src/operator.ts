@@ -17,6 +17,7 @@ import { domainLabel } from './children/owner.ts';
 import type { ClusterState } from './cluster/cluster-state.ts';
 import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
+import type { MtaStsServer } from './render/input.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
@@ -45,6 +46,8 @@ export interface OperatorOptions {
   leaseDurationMs?: number;
   /** How often unsettled Certificates and DNSEndpoints are looked at again. */
   pollMs?: number;
+  /** Who serves the domains' MTA-STS policies (render/input.ts); default the MTA. */
+  mtaStsServedBy?: MtaStsServer;
   now?: () => Date;
   /** Called when this replica stops leading; the default exits the process. */
   onLostLeadership?: () => void;
@@ -115,7 +118,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
   const bundleReconciler = createBundleReconciler({
-    state, client, target: options.bundle, now, logger,
+    state, client, target: options.bundle, now, logger, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -131,7 +134,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     resolver = r;
   }
   const reconcileDomain = createDomainReconciler({
-    state, client, now, logger, resolver,
+    state, client, now, logger, resolver, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     latestRender: bundleReconciler.latestRender,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
