@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { silentLogger } from '../../mta/src/ops/logger.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { startPolicyServer, type PolicyServer, type ServedPolicy } from '../../mta/src/mta-sts/policy-server.ts';
 import { createTestCa, type TestCa } from '../harness/test-ca.ts';
 

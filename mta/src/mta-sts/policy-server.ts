@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 
 export interface ServedPolicy {
   /** The policy file (RFC 8461 §3.2). */

@@ -13,7 +13,7 @@
 // plus the payload of the one Authentication-Results field we add (auth-results.ts renders it).
 import type { Readable } from 'node:stream';
 import { authenticate, type AuthenticateResult } from 'mailauth';
-import { normalizeDomain } from '../address.ts';
+import { normalizeDomain } from '../../../bundle/address.ts';
 
 /** RFC 8601 §2.7 result keywords (mailauth's "temperr" is reported as temperror). */
 export type MethodResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';

@@ -4,7 +4,7 @@
 // A domain whose `_smtp._tls` record has no mailto: destination (or none at all any more) is
 // skipped and logged; nothing is retried past the day's claim (a report is information, not
 // mail someone waits for, and the counts stay readable with `stafette tls-report`).
-import type { Logger } from '../ops/logger.ts';
+import type { Logger } from '../../../observability/logger.ts';
 import { buildReportMail } from './report-mail.ts';
 import { reportDestinations } from './report-policy.ts';
 import { renderReport, utcDay, type ReportIdentity } from './report.ts';
