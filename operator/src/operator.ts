@@ -18,6 +18,7 @@ import type { ClusterState } from './cluster/cluster-state.ts';
 import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
 import type { MtaStsServer } from './render/input.ts';
+import { nextSrsRotationMs } from './srs/srs-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
 import { describeApiError, kubeClient, type KubeClient } from './kube/client.ts';
@@ -80,8 +81,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const controller = key === 'bundle' ? 'bundle' : 'domain';
     const end = metrics.reconcileSeconds.startTimer({ controller });
     try {
-      if (key === 'bundle') await bundleReconciler.reconcile();
-      else await reconcileDomain(key.slice('domain/'.length));
+      if (key === 'bundle') {
+        await bundleReconciler.reconcile();
+        // The SRS keys rotate with time alone (srs/srs-keys.ts): render again when they do.
+        const at = now().getTime();
+        queue.addAfter('bundle', nextSrsRotationMs(at) - at + 1_000);
+      } else await reconcileDomain(key.slice('domain/'.length));
       metrics.reconciles.inc({ controller, result: 'success' });
       queue.forget(key);
     } catch (error) {

@@ -12,6 +12,7 @@ import { applyStatuses } from '../apply/statuses.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import { live, renderInputOf, type ClusterState } from '../cluster/cluster-state.ts';
 import type { MtaStsServer } from '../render/input.ts';
+import { srsKeysAt } from '../srs/srs-keys.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { BundlePasswords } from '../passwords/bundle-passwords.ts';
 import { refOf } from '../render/context.ts';
@@ -47,7 +48,12 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   let domainFingerprints = new Map<string, string>();
 
   async function reconcile(): Promise<void> {
-    const result = await passwords.render({ ...renderInputOf(state), defaultDelivery: options.defaultDelivery, mtaStsServedBy: options.mtaStsServedBy });
+    const result = await passwords.render({
+      ...renderInputOf(state),
+      defaultDelivery: options.defaultDelivery,
+      mtaStsServedBy: options.mtaStsServedBy,
+      srsKeys: srsKeysAt(await passwords.masterKey(), options.now().getTime()),
+    });
     const findings = new RenderFindings(result);
     latest = findings;
 

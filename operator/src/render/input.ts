@@ -52,6 +52,8 @@ export interface RenderInput {
    * of it (which has a certificate of its own), or nobody (no MTA-STS records are published).
    */
   mtaStsServedBy?: MtaStsServer;
+  /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
+  srsKeys?: string[];
 }
 
 export type MtaStsServer = 'mta' | 'ingress' | 'none';

@@ -101,6 +101,7 @@ export function render(input: RenderInput): RenderResult {
     relayCredentials: sortedRecord(relays.credentials),
     webhookKeys: sortedRecord(addresses.webhookKeys),
     tlsCertificates: sortedRecord(tlsCertificates),
+    ...(input.srsKeys?.length ? { srsKeys: [...input.srsKeys] } : {}),
   };
   const revision = createHash('sha256').update(JSON.stringify([content, secretContent])).digest('hex').slice(0, 16);
   return {
