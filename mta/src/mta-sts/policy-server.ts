@@ -41,6 +41,9 @@ export interface PolicyServer {
 
 export const policyPath = '/.well-known/mta-sts.txt';
 
+/** The listener's default port; the chart's Service maps 443 to it (the pod runs as non-root). */
+export const defaultPolicyPort = 8443;
+
 /** The policy host name of a domain. */
 export function policyHostOf(domain: string): string {
   return `mta-sts.${domain}`;
@@ -97,7 +100,7 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 8443, opts.host ?? '0.0.0.0', () => {
+    server.listen(opts.port ?? defaultPolicyPort, opts.host ?? '0.0.0.0', () => {
       server.off('error', reject);
       resolve();
     });
