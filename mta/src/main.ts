@@ -34,6 +34,8 @@ import { createStandardsMetrics } from './ops/standards-metrics.ts';
 import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
 import { buildTrustStore, installTrustStore } from './outbound-tls/trust-store.ts';
 import { generateSelfSignedCertificate } from './smtp/self-signed-certificate.ts';
+import { startOutboundStandards } from './outbound-wiring.ts';
+import type { OutboundStandards } from './transport/outbound-standards.ts';
 import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
@@ -245,7 +247,12 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     if (options.delivery) {
       let running: RunningDelivery | undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
-      running = await startBundleDelivery(options.delivery, { nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger });
+      const outbound = await startOutboundStandards({ nc, settings, publisher, getConfig, hostname, dnsCache, metrics: standardsMetrics, logger, instance: options.instance, now });
+      running = await startBundleDelivery(options.delivery, {
+        nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger,
+        standards: outbound.transport, delayNoticeAfterMs: standards.delayNoticeAfterMs, now,
+        onStop: () => outbound.stop(),
+      });
       delivery = running;
       logger.info('delivery workers started');
     }
@@ -271,6 +278,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
 }
 
 interface DeliveryWiring {
+  readonly standards: OutboundStandards;
+  readonly delayNoticeAfterMs: number | null | undefined;
+  readonly now: () => number;
+  readonly onStop: () => Promise<void>;
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
   readonly publisher: QueuePublisher;
@@ -293,6 +304,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     ehloFallback: w.hostname,
     requeue: publisherRequeue(w.publisher),
     logger: w.logger,
+    standards: w.standards,
   });
   const delivery = await startDelivery({
     nc: w.nc,
@@ -300,7 +312,11 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     publisher: w.publisher,
     bodyStore: w.bodyStore,
     transport: transports.transport,
-    route: createRouter(() => w.getConfig().bundle, { localMaildirRoot: options.localMaildirRoot }),
+    route: createRouter(() => w.getConfig().bundle, {
+      localMaildirRoot: options.localMaildirRoot,
+      srs: () => ({ keys: w.getConfig().secrets.srsKeys ?? [], now: w.now }),
+    }),
+    ...(w.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: w.delayNoticeAfterMs } : {}),
     hostname: w.hostname,
     policy: retryPolicy(options.retryPolicy),
     logger: w.logger,
@@ -312,6 +328,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     async stop(deadlineMs) {
       await delivery.stop(deadlineMs);
       transports.close();
+      await w.onStop();
     },
   };
 }

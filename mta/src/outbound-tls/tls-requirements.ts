@@ -25,6 +25,8 @@
 //   Their certificate is verified (system CAs plus the extra bundle) unless the Relay says
 //   otherwise; `tls: none` sends in plaintext only with the Relay's explicit opt-in.
 import { validateMx } from 'mailauth/lib/mta-sts.js';
+import { C, SE, type EnhancedSubject } from '../codes.ts';
+import { reply, type Reply } from '../reply.ts';
 
 export type StsMode = 'enforce' | 'testing' | 'none';
 
@@ -59,7 +61,7 @@ export type HostVerdict =
 
 export interface TlsFailure {
   readonly status: 'transient' | 'permanent';
-  readonly reply: { readonly code: number; readonly enhanced: string; readonly text: string };
+  readonly reply: Reply;
   readonly reason: string;
   /** RFC 8460 §4.3 result type, when TLS-RPT should count it. */
   readonly resultType: TlsResultType | null;
@@ -84,7 +86,7 @@ export function checkMxHost(mxHost: string, policy: StsPolicy | null, demands: M
   if (mode === 'none') return { ok: true, requirement: { tls: 'opportunistic', requireTlsExtension: false, reportOnly: false, policyType: 'no-policy-found' } };
   const listed = validateMx(mxHost, { mode: policy!.mode, mx: [...policy!.mx] }).valid;
   if (!listed && mode === 'enforce') {
-    return { ok: false, failure: transient('4.7.4', `MX host ${mxHost} is not allowed by the domain's MTA-STS policy`, `MTA-STS enforce: ${mxHost} matches none of ${policy!.mx.join(', ')}`, 'validation-failure') };
+    return { ok: false, failure: transient(SE.SecurityNotSupported4, `MX host ${mxHost} is not allowed by the domain's MTA-STS policy`, `MTA-STS enforce: ${mxHost} matches none of ${policy!.mx.join(', ')}`, 'validation-failure') };
   }
   return { ok: true, requirement: { tls: 'verified', requireTlsExtension: false, reportOnly: mode === 'testing', policyType: 'sts' } };
 }
@@ -112,9 +114,9 @@ export interface SessionTls {
 export function checkSession(host: string, requirement: HostRequirement, session: SessionTls): { ok: true } | { ok: false; failure: TlsFailure } {
   if (requirement.tls === 'verified') {
     const problem = !session.tls
-      ? transient('4.7.4', `${host} did not offer STARTTLS, which the recipient domain requires`, `${host}: no TLS`, 'starttls-not-supported')
+      ? transient(SE.SecurityNotSupported4, `${host} did not offer STARTTLS, which the recipient domain requires`, `${host}: no TLS`, 'starttls-not-supported')
       : session.verifyError !== null
-        ? transient('4.7.5', `TLS certificate of ${host} could not be verified`, `${host}: ${session.verifyError}`, resultTypeOf(session.verifyCode))
+        ? transient(SE.CryptographicFailure5, `TLS certificate of ${host} could not be verified`, `${host}: ${session.verifyError}`, resultTypeOf(session.verifyCode))
         : null;
     if (problem) {
       if (requirement.requireTlsExtension) return { ok: false, failure: requireTlsFailure(problem.reason) };
@@ -142,14 +144,14 @@ function resultTypeOf(code: string | undefined): TlsResultType {
   return 'validation-failure';
 }
 
-function transient(enhanced: string, text: string, reason: string, resultType: TlsResultType): TlsFailure {
-  return { status: 'transient', reply: { code: 451, enhanced, text }, reason, resultType };
+function transient(subject: EnhancedSubject, text: string, reason: string, resultType: TlsResultType): TlsFailure {
+  return { status: 'transient', reply: reply(C.C451LocalError, subject, text), reason, resultType };
 }
 
 function requireTlsFailure(reason: string): TlsFailure {
   return {
     status: 'permanent',
-    reply: { code: 550, enhanced: '5.7.30', text: 'REQUIRETLS support required: no protected path to the recipient' },
+    reply: reply(C.C550MailboxUnavailable, SE.RequireTlsNeeded30, 'REQUIRETLS support required: no protected path to the recipient'),
     reason: `REQUIRETLS: ${reason}`,
     resultType: null,
   };
