@@ -74,6 +74,8 @@ export const relaySchema = z.strictObject({
   host: z.string().min(1),
   port: z.int().min(1).max(65535),
   tls: z.enum(['starttls', 'implicit', 'none']),
+  /** Whether the relay's certificate must verify (system CAs plus the MTA's extra bundle); optional, default true. */
+  verifyCertificate: z.boolean().optional(),
   /** Whether the relay needs AUTH; the credentials are in the secret part under relayCredentials[id]. */
   auth: z.boolean(),
   match: z.strictObject({

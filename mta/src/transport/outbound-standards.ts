@@ -58,7 +58,7 @@ export function passedOnForSomeoneElse(record: Pick<QueueRecord, 'listener' | 'c
 }
 
 export async function planAttempt(
-  record: QueueRecord, message: Buffer, destination: { kind: 'mx'; domain: string } | { kind: 'relay'; tls: 'starttls' | 'implicit' | 'none' },
+  record: QueueRecord, message: Buffer, destination: { kind: 'mx'; domain: string } | { kind: 'relay'; tls: 'starttls' | 'implicit' | 'none'; verify: boolean },
   config: BundlePair, standards: OutboundStandards, log: Logger,
 ): Promise<AttemptStandards> {
   const { bundle, secrets } = config;
@@ -100,7 +100,7 @@ export async function planAttempt(
   return {
     from, message: out, demands, sts,
     hostVerdict: (host) => destination.kind === 'relay'
-      ? checkRelay({ tls: destination.tls, verifyCertificate: destination.tls !== 'none' }, demands)
+      ? checkRelay({ tls: destination.tls, verifyCertificate: destination.tls !== 'none' && destination.verify }, demands)
       : checkMxHost(host, sts?.policy ?? null, demands),
     async checkConnection(host, address, verdict, connection) {
       const peer = connection.peerVerification(host);

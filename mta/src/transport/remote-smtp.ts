@@ -123,7 +123,10 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
       message = signed.message;
     }
-    const plan = await planAttempt(record, message, relay ? { kind: 'relay', tls: relay.tls } : { kind: 'mx', domain: (destination as { domain: string }).domain }, { bundle, secrets }, options.standards ?? {}, log);
+    // A relay's certificate is verified unless the Relay opts out (verifyCertificate: false) or
+    // the transport was built not to (relayTlsOptions.rejectUnauthorized: false, tests).
+    const verifyRelay = relay !== undefined && relay.verifyCertificate !== false && options.relayTlsOptions?.rejectUnauthorized !== false;
+    const plan = await planAttempt(record, message, relay ? { kind: 'relay', tls: relay.tls, verify: verifyRelay } : { kind: 'mx', domain: (destination as { domain: string }).domain }, { bundle, secrets }, options.standards ?? {}, log);
     const from = plan.from;
     message = plan.message;
 
@@ -182,7 +185,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             if (connection.stage === 'auth') {
               return sameOutcome(recipients, 'transient', reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'), `${label}: ${connection.reason}`, hop.name);
             }
-            if (connection.stage === 'tls' && verified) {
+            if (connection.stage === 'tls' && verified && !relay) {
               const failure = await plan.checkConnection(hop.name, hop.address, verdict, { secure: false, extensions: new Set(), peerVerification: () => null } as never);
               if (failure?.status === 'permanent') return sameOutcome(recipients, 'permanent', failure.reply, `${label}: ${failure.reason}`, hop.name);
               if (failure) lastTlsFailure = failure;
