@@ -137,7 +137,8 @@ export function hasTlsRequiredNo(message: Uint8Array): boolean {
   return header.split('\r\n').some((line) => /^tls-required[ \t]*:[ \t]*no[ \t]*$/i.test(line));
 }
 
-function resultTypeOf(code: string | undefined): TlsResultType {
+/** The RFC 8460 result type of a certificate verification error (node's code). */
+export function resultTypeOf(code: string | undefined): TlsResultType {
   if (code === 'CERT_HAS_EXPIRED') return 'certificate-expired';
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'certificate-host-mismatch';
   if (code && /SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY_LEAF|CERT_UNTRUSTED/.test(code)) return 'certificate-not-trusted';

@@ -19,7 +19,7 @@ import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { nextHopParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { mailDsnOf } from '../dsn/report.ts';
 import type { PolicyLookup, PolicyStore } from '../mta-sts/policy-store.ts';
-import { checkMxHost, checkRelay, checkSession, hasTlsRequiredNo, type HostVerdict, type MessageTlsDemands, type TlsFailure } from '../outbound-tls/tls-requirements.ts';
+import { checkMxHost, checkRelay, checkSession, hasTlsRequiredNo, resultTypeOf, type HostVerdict, type MessageTlsDemands, type TlsFailure } from '../outbound-tls/tls-requirements.ts';
 import { sealForwardedCopy } from '../sender-auth/arc-seal.ts';
 import { forwardingSender } from '../srs/srs-policy.ts';
 import type { TlsReportRecorder } from '../tls-report/report-store.ts';
@@ -88,11 +88,13 @@ export async function planAttempt(
   const domain = destination.kind === 'mx' ? destination.domain : null;
   const wantsReport = domain && standards.tlsReports ? await standards.tlsReports.wants(domain) : false;
 
-  const count = (verdict: { policyType: 'sts' | 'no-policy-found' }, failure: { resultType: string; mx: string; ip: string } | null) => {
-    standards.observer?.tlsSession(verdict.policyType, failure?.resultType ?? 'success');
+  // Sessions count under the domain's policy even when the sender waived it (TLS-Required: No).
+  const policyType = sts?.policy ? 'sts' as const : 'no-policy-found' as const;
+  const count = (failure: { resultType: string; mx: string; ip: string } | null) => {
+    standards.observer?.tlsSession(policyType, failure?.resultType ?? 'success');
     if (!domain || !wantsReport) return;
     standards.tlsReports!.recorder.record({
-      policyDomain: domain, policyType: verdict.policyType, policyLines: sts?.policy ? sts.policyLines : [], mxPatterns: sts?.policy?.mx ?? [],
+      policyDomain: domain, policyType, policyLines: sts?.policy ? sts.policyLines : [], mxPatterns: sts?.policy?.mx ?? [],
       failure: failure ? { resultType: failure.resultType as never, receivingMx: failure.mx, receivingIp: failure.ip, sendingIp: null } : null,
     });
   };
@@ -108,13 +110,15 @@ export async function planAttempt(
         tls: connection.secure, verifyError: peer?.error ?? null, ...(peer?.code ? { verifyCode: peer.code } : {}),
         offersRequireTls: connection.extensions.has('REQUIRETLS'),
       });
-      const problem = !connection.secure ? 'starttls-not-supported' : peer?.error ? (result.ok ? 'validation-failure' : result.failure.resultType ?? 'validation-failure') : null;
-      if (verdict.requirement.tls === 'verified') count(verdict.requirement, problem ? { resultType: problem, mx: host, ip: address } : null);
-      else if (connection.secure) count(verdict.requirement, null);
+      // Under a policy every session counts, its failure named; without one, TLS sessions count as
+      // successes (certificates are not checked there, RFC 8460 §4.3 has nothing to name).
+      const problem = !connection.secure ? 'starttls-not-supported' : peer?.error ? resultTypeOf(peer.code) : null;
+      if (policyType === 'sts') count(problem ? { resultType: problem, mx: host, ip: address } : null);
+      else if (connection.secure) count(null);
       return result.ok ? null : result.failure;
     },
     async reportRefusedHost(host, failure) {
-      if (failure.resultType) count({ policyType: 'sts' }, { resultType: failure.resultType, mx: host, ip: '' });
+      if (failure.resultType) count({ resultType: failure.resultType, mx: host, ip: '' });
     },
     envelopeParams(extensions, recipients) {
       const mailParams: string[] = [];
