@@ -18,6 +18,8 @@ export interface ReceivedMessage {
   readonly mailParams: Readonly<Record<string, unknown>>;
   /** Parameters given with each RCPT TO (NOTIFY, ORCPT), by recipient. */
   readonly rcptParams: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The sending client's address (what an SPF check at this hop would see). */
+  readonly clientIp: string;
 }
 
 export interface SmtpReceiverOptions {
@@ -112,6 +114,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
           user: typeof session.user === 'string' ? session.user : null,
           mailParams: (mailFrom && mailFrom.args) || {},
           rcptParams: Object.fromEntries(envelope.rcptTo.map((r) => [r.address, r.args || {}])),
+          clientIp: session.remoteAddress,
         };
         const reply = options.dataReply?.(message) ?? null;
         if (reply) return callback(replyError(reply));
