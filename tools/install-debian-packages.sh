@@ -20,7 +20,6 @@ test_packages=(
   python3-dnspython   # dkimpy's key lookups pointed at the test DNS server (test/transports/dkim-verify.py)
   python3-authheaders python3-spf   # the independent SPF/DKIM/ARC/DMARC verifier the inbound checks are compared with
   python3-srs   # pysrs: an independent SRS implementation the SRS codec is compared with
-  postfix-policyd-spf-python   # a real SPF check in front of Postfix, for the SRS forwarding test
   curl   # a real HTTPS client for the MTA-STS policy the MTA serves
 )
 

@@ -49,15 +49,15 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
   const outboundPort = await freePort('127.0.0.51');
   const far = await startSmtpReceiver({ host: '127.0.0.51', port: outboundPort, name: 'mx.far.test', rcptReply: (a) => (a.startsWith('reject@') ? '550 5.1.1 no such user' : null) });
   const sender = await startSmtpReceiver({ host: '127.0.0.52', port: outboundPort, name: 'mx.sender.test' });
+  const nats = await startNatsServer({ name: `nats-${name}` });
+
+  const key = dkimKey('s1', 'rsa');
   const dns = await startDnsServer({
     local: ['test'],
     mx: { 'far.test': [{ exchange: 'mx.far.test', priority: 10 }], 'sender.test': [{ exchange: 'mx.sender.test', priority: 10 }], 'example.test': [{ exchange: 'mx.example.test', priority: 10 }] },
     hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'] },
-    txt: { 'example.test': 'v=spf1 ip4:127.0.0.1 -all', 'sender.test': 'v=spf1 ip4:127.0.0.10 -all' },
+    txt: { 's1._domainkey.example.test': key.record, 'example.test': 'v=spf1 ip4:127.0.0.1 -all', 'sender.test': 'v=spf1 ip4:127.0.0.10 -all' },
   });
-  const nats = await startNatsServer({ name: `nats-${name}` });
-
-  const key = dkimKey('s1', 'rsa');
   const domain = {
     ...testDomain('example.test', [key]),
     tls: { secretName: 'mail/example-tls' },
