@@ -55,7 +55,7 @@ export async function startOutboundStandards(w: OutboundWiring): Promise<{ trans
   const transport: OutboundStandards = {
     mtaSts: createPolicyStore({ kv: policies, fetch: mailauthFetch(resolver), now: w.now }),
     tlsReports: { recorder, wants: async (domain) => (await reportDestinations(domain, resolver)) !== null },
-    observer: { tlsSession: w.metrics.tlsSession, srs: (op, result) => w.metrics.srs(op, result), policyFetch: (o) => w.metrics.policyFetch(o as never) },
+    observer: { tlsSession: (type, result) => w.metrics.tlsSession(type, result), srs: (op, result) => w.metrics.srs(op, result), policyFetch: (o) => w.metrics.policyFetch(o as never) },
     now: w.now,
   };
   return {

@@ -16,11 +16,11 @@ interface Report {
 }
 
 function send(req: object): { code: number; reply: string } {
-  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'smtplib-send.py')], { input: JSON.stringify(req), encoding: 'utf8' }));
+  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'smtplib-send.py')], { input: JSON.stringify(req), encoding: 'utf8' })) as { code: number; reply: string };
 }
 
 function parse(message: Buffer): Report {
-  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'parse-report.py')], { input: message, encoding: 'utf8' }));
+  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'parse-report.py')], { input: message, encoding: 'utf8' })) as Report;
 }
 
 const body = (subject: string) => `From: ${alice.user}\r\nTo: someone\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W+/g, '')}@example.test>\r\n\r\nthe secret body of ${subject}\r\n`;

@@ -28,7 +28,7 @@ export async function sendMessage(o: SendOptions): Promise<string> {
   try {
     await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
     return await new Promise<string>((resolve) => {
-      conn.send({ from: o.from, to: [...o.to], ...(o.dsn ? { dsn: { ...o.dsn, ...(o.dsn.notify ? { notify: o.dsn.notify } : {}) } } : {}), ...(o.requireTls ? { requireTLS: true } : {}) } as never, o.message, (err, info) => {
+      conn.send({ from: o.from, to: [...o.to], ...(o.dsn ? { dsn: { ...o.dsn, ...(o.dsn.notify ? { notify: o.dsn.notify } : {}) } } : {}), ...(o.requireTls ? { requireTLS: true } : {}) }, o.message, (err, info) => {
         if (err) resolve(String((err as { response?: string }).response ?? err.message));
         else resolve(String(info.response));
       });

@@ -144,19 +144,23 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
   test('the day\'s TLS-RPT report, printed by the CLI, parses as RFC 8460 JSON with the failures seen', async () => {
     await recorder.flush();
     const out = execFileSync(join(repoRoot, 'bin/stafette'), ['tls-report', '--nats', nats.url, '--submitter', 'mx.example.test'], { encoding: 'utf8' });
-    const reports = JSON.parse(out) as Record<string, any>[];
-    const byDomain = new Map(reports.map((r) => [r.policies[0].policy['policy-domain'], r]));
+    interface Rfc8460 {
+      'date-range': { 'start-datetime': string };
+      policies: { policy: Record<string, unknown> & { 'policy-domain': string }; summary: Record<string, number>; 'failure-details': Record<string, unknown>[] }[];
+    }
+    const reports = JSON.parse(out) as (Rfc8460 & Record<string, unknown>)[];
+    const byDomain = new Map(reports.map((r) => [r.policies[0]!.policy['policy-domain'], r]));
     for (const r of reports) {
       for (const field of ['organization-name', 'date-range', 'contact-info', 'report-id', 'policies']) assert.ok(field in r, field);
       assert.match(r['date-range']['start-datetime'], /^\d{4}-\d\d-\d\dT00:00:00Z$/);
     }
-    const badReport = byDomain.get('bad.test')!.policies[0];
+    const badReport = byDomain.get('bad.test')!.policies[0]!;
     assert.equal(badReport.policy['policy-type'], 'sts');
     assert.deepEqual(badReport.policy['policy-string'], ['version: STSv1', 'mode: enforce', 'mx: mx.bad.test', 'max_age: 86400']);
-    assert.ok(badReport.summary['total-failure-session-count'] >= 1);
-    assert.equal(badReport['failure-details'][0]['result-type'], 'certificate-host-mismatch');
-    assert.equal(badReport['failure-details'][0]['receiving-mx-hostname'], 'mx.bad.test');
-    assert.ok(byDomain.get('good.test')!.policies[0].summary['total-successful-session-count'] >= 1);
-    assert.equal(byDomain.get('strict.test')!.policies[0]['failure-details'][0]['result-type'], 'validation-failure');
+    assert.ok(badReport.summary['total-failure-session-count']! >= 1);
+    assert.equal(badReport['failure-details'][0]!['result-type'], 'certificate-host-mismatch');
+    assert.equal(badReport['failure-details'][0]!['receiving-mx-hostname'], 'mx.bad.test');
+    assert.ok(byDomain.get('good.test')!.policies[0]!.summary['total-successful-session-count']! >= 1);
+    assert.equal(byDomain.get('strict.test')!.policies[0]!['failure-details'][0]!['result-type'], 'validation-failure');
   });
 });

@@ -12,7 +12,7 @@ interface Request { op: 'forward' | 'reverse'; address: string; domain: string; 
 function pysrs(requests: readonly Request[]): { ok: boolean; address?: string }[] {
   const input = requests.map((r) => JSON.stringify(r)).join('\n') + '\n';
   const out = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pysrs-forward.py')], { input }).toString();
-  return out.trim().split('\n').map((l) => JSON.parse(l));
+  return out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; address?: string });
 }
 
 // A small deterministic generator, so a failure names an input that can be replayed.

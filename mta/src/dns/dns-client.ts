@@ -204,7 +204,7 @@ export function answerOf(reply: packet.DecodedPacket, question: Question): DnsAn
   if (rcode === 'NOERROR' && records.length > 0) {
     return { ok: true, values: records.map(valueOf), ttl: Math.min(...records.map((r) => ('ttl' in r && typeof r.ttl === 'number' ? r.ttl : 0))) };
   }
-  const soa = (reply.authorities ?? []).find((a) => a.type === 'SOA') as packet.SoaAnswer | undefined;
+  const soa = (reply.authorities ?? []).find((a): a is packet.SoaAnswer => a.type === 'SOA');
   const ttl = soa ? Math.min(soa.ttl ?? 0, soa.data.minimum ?? 0) : null;
   return { ok: false, code: rcode === 'NXDOMAIN' ? 'ENOTFOUND' : 'ENODATA', ttl };
 }

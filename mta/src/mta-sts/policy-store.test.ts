@@ -7,13 +7,13 @@ function memoryKv() {
   const data = new Map<string, string>();
   return {
     data,
-    async get(k: string) {
+    get(k: string) {
       const v = data.get(k);
-      return v === undefined ? null : ({ operation: 'PUT', length: v.length, string: () => v } as never);
+      return Promise.resolve(v === undefined ? null : ({ operation: 'PUT', length: v.length, string: () => v } as never));
     },
-    async put(k: string, v: unknown) {
+    put(k: string, v: unknown) {
       data.set(k, String(v));
-      return data.size;
+      return Promise.resolve(data.size);
     },
   };
 }
@@ -23,9 +23,9 @@ const policy: StoredPolicy = { id: 'id1', mode: 'enforce', mx: ['mx1.example.net
 test('a policy one pod fetched is what the next lookup hands to mailauth, so it is not fetched again', async () => {
   const kv = memoryKv();
   const seen: (StoredPolicy | null)[] = [];
-  const fetch: FetchPolicy = async (_domain, known) => {
+  const fetch: FetchPolicy = (_domain, known) => {
     seen.push(known);
-    return known ? { policy: known as never, status: 'renewed' } : { policy: policy as never, status: 'found' };
+    return Promise.resolve(known ? { policy: known as never, status: 'renewed' } : { policy: policy as never, status: 'found' });
   };
   const podA = createPolicyStore({ kv, fetch });
   const podB = createPolicyStore({ kv, fetch });
@@ -40,9 +40,9 @@ test('a policy one pod fetched is what the next lookup hands to mailauth, so it 
 
 test('no policy, and a fetch that failed without a cached one, mean no policy in force', async () => {
   const kv = memoryKv();
-  const none = createPolicyStore({ kv, fetch: async () => ({ policy: { id: false, mode: 'none' }, status: 'not_found' }) });
+  const none = createPolicyStore({ kv, fetch: () => Promise.resolve({ policy: { id: false, mode: 'none' }, status: 'not_found' }) });
   assert.deepEqual((await none.policyFor('plain.test')).policy, null);
-  const failed = createPolicyStore({ kv, fetch: async () => ({ policy: { id: 'x', mode: 'none', expires: '2099-01-01T00:00:00Z', error: new Error('certificate expired') }, status: 'errored' }) });
+  const failed = createPolicyStore({ kv, fetch: () => Promise.resolve({ policy: { id: 'x', mode: 'none', expires: '2099-01-01T00:00:00Z', error: new Error('certificate expired') }, status: 'errored' }) });
   const lookup = await failed.policyFor('broken.test');
   assert.equal(lookup.policy, null);
   assert.equal(lookup.error, 'certificate expired');
@@ -52,7 +52,7 @@ test('a damaged bucket entry is treated as none and fetched again', async () => 
   const kv = memoryKv();
   kv.data.set('example.net', '{not json');
   let known: unknown = 'unset';
-  const store = createPolicyStore({ kv, fetch: async (_d, k) => ((known = k), { policy: policy as never, status: 'found' }) });
+  const store = createPolicyStore({ kv, fetch: (_d, k) => ((known = k), Promise.resolve({ policy: policy as never, status: 'found' as const })) });
   await store.policyFor('example.net');
   assert.equal(known, null);
 });

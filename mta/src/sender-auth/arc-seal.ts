@@ -41,7 +41,7 @@ export async function sealForwardedCopy(message: Buffer, key: SealKey, authservI
       signTime: now,
       ...(cv ? { cv } : {}),
     },
-  } as never) as { headers: string[]; errors?: { err: Error }[] };
+  }) as { headers: string[]; errors?: { err: Error }[] };
   if (!result.headers.length) {
     return { message, sealed: false, error: result.errors?.map((e) => e.err.message).join('; ') || 'no ARC set was made' };
   }

@@ -9,10 +9,9 @@ const zone: Record<string, string[][]> = {
   'TXT _dmarc.sender.test': [['v=DMARC1; p=quarantine']],
 };
 const cache = {
-  async resolve(name: string, type: string) {
+  resolve(name: string, type: string) {
     const v = zone[`${type} ${name}`];
-    if (!v) throw Object.assign(new Error('NXDOMAIN'), { code: 'ENOTFOUND' });
-    return v;
+    return v ? Promise.resolve(v) : Promise.reject(Object.assign(new Error('NXDOMAIN'), { code: 'ENOTFOUND' }));
   },
 };
 const ctx = { modes: ['enforce' as const], isOurDomain: (d: string) => d === 'example.com', mailFromDomain: 'sender.test' };

@@ -26,12 +26,12 @@ const zone: Record<string, string[][] | 'SERVFAIL'> = {
   'TXT broken.test': 'SERVFAIL',
 };
 const calls: string[] = [];
-async function resolver(name: string, type: string): Promise<unknown> {
+function resolver(name: string, type: string): Promise<unknown> {
   calls.push(`${type} ${name}`);
   const v = zone[`${type} ${name}`];
-  if (v === 'SERVFAIL') throw Object.assign(new Error('SERVFAIL'), { code: 'ESERVFAIL' });
-  if (!v) throw Object.assign(new Error('NXDOMAIN'), { code: 'ENOTFOUND' });
-  return v;
+  if (v === 'SERVFAIL') return Promise.reject(Object.assign(new Error('SERVFAIL'), { code: 'ESERVFAIL' }));
+  if (!v) return Promise.reject(Object.assign(new Error('NXDOMAIN'), { code: 'ENOTFOUND' }));
+  return Promise.resolve(v);
 }
 
 const plain = Buffer.from('From: Alice <alice@sender.test>\r\nTo: bob@example.com\r\nSubject: hello\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@sender.test>\r\n\r\nHello Bob.\r\n');

@@ -63,29 +63,32 @@ describe('TLS-RPT record (RFC 8460 §3)', () => {
 });
 
 test('pods flush their counts into the shared ones with compare-and-set; none are lost', async () => {
-  // A minimal in-memory bucket with revisions (test/mta-sts/ uses a real nats-server).
+  // A minimal in-memory bucket with revisions (test/mta-sts/ uses a real nats-server); every call
+  // yields a turn first, as a request to the server would, so the two pods' updates interleave.
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   const data = new Map<string, { value: string; revision: number }>();
   let rev = 0;
   const kv = {
     async get(k: string) {
+      await turn();
       const e = data.get(k);
       return e ? ({ operation: 'PUT', revision: e.revision, string: () => e.value } as never) : null;
     },
     async create(k: string, v: unknown) {
+      await turn();
       if (data.has(k)) throw new Error('exists');
       data.set(k, { value: String(v), revision: ++rev });
       return rev;
     },
     async update(k: string, v: unknown, revision: number) {
+      await turn();
       if (data.get(k)?.revision !== revision) throw new Error('wrong last sequence');
       data.set(k, { value: String(v), revision: ++rev });
       return rev;
     },
-    async keys(filter: string) {
+    keys(filter: string) {
       const prefix = filter.replace(/>$/, '');
-      return (async function* () {
-        for (const k of data.keys()) if (k.startsWith(prefix)) yield k;
-      })() as never;
+      return Promise.resolve([...data.keys()].filter((k) => k.startsWith(prefix)) as never);
     },
   };
   const now = () => Date.UTC(2026, 10, 18, 12);

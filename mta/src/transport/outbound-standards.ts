@@ -45,9 +45,9 @@ export interface AttemptStandards {
   readonly sts: PolicyLookup | null;
   hostVerdict(host: string): HostVerdict;
   /** After EHLO (and STARTTLS): may the message go over this session? Counts it for TLS-RPT. */
-  checkConnection(host: string, address: string, verdict: HostVerdict & { ok: true }, connection: SmtpClientConnection): Promise<TlsFailure | null>;
+  checkConnection(host: string, address: string, verdict: HostVerdict & { ok: true }, connection: SmtpClientConnection): TlsFailure | null;
   /** Counts a host refused before connecting (MTA-STS: not an allowed MX). */
-  reportRefusedHost(host: string, failure: TlsFailure): Promise<void>;
+  reportRefusedHost(host: string, failure: TlsFailure): void;
   /** The MAIL and RCPT parameters for a next hop with these extensions. */
   envelopeParams(extensions: ReadonlySet<string>, recipients: readonly string[]): { mailParams: string[]; rcptParams: Map<string, string[]> };
 }
@@ -104,7 +104,7 @@ export async function planAttempt(
     hostVerdict: (host) => destination.kind === 'relay'
       ? checkRelay({ tls: destination.tls, verifyCertificate: destination.tls !== 'none' && destination.verify }, demands)
       : checkMxHost(host, sts?.policy ?? null, demands),
-    async checkConnection(host, address, verdict, connection) {
+    checkConnection(host, address, verdict, connection) {
       const peer = connection.peerVerification(host);
       const result = checkSession(host, verdict.requirement, {
         tls: connection.secure, verifyError: peer?.error ?? null, ...(peer?.code ? { verifyCode: peer.code } : {}),
@@ -117,7 +117,7 @@ export async function planAttempt(
       else if (connection.secure) count(null);
       return result.ok ? null : result.failure;
     },
-    async reportRefusedHost(host, failure) {
+    reportRefusedHost(host, failure) {
       if (failure.resultType) count({ resultType: failure.resultType, mx: host, ip: '' });
     },
     envelopeParams(extensions, recipients) {

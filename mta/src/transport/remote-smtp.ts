@@ -153,7 +153,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
         const verdict = plan.hostVerdict(hop.name);
         if (!verdict.ok) {
           if (verdict.failure.status === 'permanent') return sameOutcome(recipients, 'permanent', verdict.failure.reply, `${label}: ${verdict.failure.reason}`, hop.name);
-          await plan.reportRefusedHost(hop.name, verdict.failure);
+          plan.reportRefusedHost(hop.name, verdict.failure);
           failures.push(`${label}: ${verdict.failure.reason}`);
           lastTlsFailure = verdict.failure;
           continue;
@@ -186,7 +186,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
               return sameOutcome(recipients, 'transient', reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'), `${label}: ${connection.reason}`, hop.name);
             }
             if (connection.stage === 'tls' && verified && !relay) {
-              const failure = await plan.checkConnection(hop.name, hop.address, verdict, { secure: false, extensions: new Set(), peerVerification: () => null } as never);
+              const failure = plan.checkConnection(hop.name, hop.address, verdict, { secure: false, extensions: new Set(), peerVerification: () => null } as never);
               if (failure?.status === 'permanent') return sameOutcome(recipients, 'permanent', failure.reply, `${label}: ${failure.reason}`, hop.name);
               if (failure) lastTlsFailure = failure;
             }
@@ -196,7 +196,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             }
             break;
           }
-          const tlsFailure = pooled ? null : await plan.checkConnection(hop.name, hop.address, verdict, connection);
+          const tlsFailure = pooled ? null : plan.checkConnection(hop.name, hop.address, verdict, connection);
           if (tlsFailure) {
             connection.quit();
             if (tlsFailure.status === 'permanent') return sameOutcome(recipients, 'permanent', tlsFailure.reply, `${label}: ${tlsFailure.reason}`, hop.name);

@@ -128,7 +128,7 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
         maxRecipients: d.spec.inbound.maxRecipients,
         dmarc: d.spec.inbound.dmarc,
       },
-      ...(served ? { mtaSts: { policy: policy! } } : {}),
+      ...(served ? { mtaSts: { policy: policy } } : {}),
     },
     keys: published,
     missing,
