@@ -73,6 +73,8 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       '--ops-port', String(opsPort),
       '--log-level', 'warn',
       ...(opts.inboundChecksDns ? ['--dns', opts.inboundChecksDns] : ['--no-inbound-checks']),
+      // Several benchmark MTAs run side by side: none serves MTA-STS policies (the fixed 8443).
+      '--no-mta-sts-server',
     ], { logDir: opts.dir });
     const started = mta;
     await waitFor('stafette mta to be ready', async () => {
