@@ -26,7 +26,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { startDnsServer } from '../test/harness/dns-server.ts';
+import { measureCheckCost, type CheckCost } from './check-cost.ts';
 import { freePort, stopAll } from '../test/harness/process.ts';
 import { startPostfix } from './postfix-instance.ts';
 import { measureDataLatency, quantile, runSmtpSource, type LoadShape } from './smtp-load.ts';
@@ -111,7 +113,9 @@ async function main(): Promise<number> {
   if (busy) console.error('warning: a Go build is running; figures will be low and noisy');
 
   // The sender domain's records, for the checked runs (TTL 300: cached; TTL 0: not cacheable).
-  const senderTxt = { 'sender.bench': 'v=spf1 ip4:127.0.0.1 -all', '_dmarc.sender.bench': 'v=DMARC1; p=reject' };
+  const dkimKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dkimRecord = `v=DKIM1; k=rsa; p=${createPublicKey(dkimKey.privateKey).export({ type: 'spki', format: 'der' }).toString('base64')}`;
+  const senderTxt = { 'sender.bench': 'v=spf1 ip4:127.0.0.1 -all', '_dmarc.sender.bench': 'v=DMARC1; p=reject', 's1._domainkey.sender.bench': dkimRecord };
   const cachedDns = await startDnsServer({ local: ['bench'], txt: senderTxt, ttlSeconds: 300 });
   const uncachedDns = await startDnsServer({ local: ['bench'], txt: senderTxt });
   const all: SystemUnderTest[] = [
@@ -147,6 +151,7 @@ async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'stafette-bench-'));
   chmodSync(root, 0o755); // Postfix's daemons run as the postfix user and must reach their directories
   const results: Measured[] = [];
+  let checkCost: CheckCost[] | undefined;
   const running: Running[] = [];
   try {
     for (const system of systems) {
@@ -191,11 +196,17 @@ async function main(): Promise<number> {
         check,
       });
     }
+    // The checks alone, in this process: CPU and wall time per message with a warm DNS cache.
+    checkCost = await measureCheckCost({
+      dns: cachedDns.address, from, to, size, count: Math.min(latencyMessages, 2000),
+      dkim: { selector: 's1', privateKeyPem: dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
   } finally {
     for (const r of running) await r.instance.stop();
     await stopAll();
     rmSync(root, { recursive: true, force: true });
   }
+
 
   const postfix = results.find((r) => r.label.startsWith('Postfix'));
   const median = (xs: number[]) => quantile(xs, 0.5);
@@ -211,6 +222,12 @@ async function main(): Promise<number> {
     const runsText = r.acceptedPerSecond.map((x) => x.toFixed(0)).join(', ');
     console.log(`| ${r.label} | **${median(r.acceptedPerSecond).toFixed(0)}** (${runsText}) | ${ms(r.p50)} / ${ms(r.p99)} | ${ms(r.aloneP50)} / ${ms(r.aloneP99)} | ${ratio} | ${r.check} |`);
   }
+  console.log(`
+The inbound checks alone (mailauth through the DNS cache, warm, one message at a time, ${Math.min(latencyMessages, 2000)} messages of ${size} bytes):
+`);
+  console.log('| message | CPU per message | wall per message | verdict |');
+  console.log('|---|---|---|---|');
+  for (const c of checkCost ?? []) console.log(`| ${c.label} | ${(c.cpuMicrosPerMessage / 1000).toFixed(2)} ms | ${(c.wallMicrosPerMessage / 1000).toFixed(2)} ms | ${c.result} |`);
   return 0;
 }
 
