@@ -33,6 +33,8 @@ export interface StafetteE2eOptions {
   readonly syncInterval?: string;
   /** Delivery workers; the MTA's default when unset. */
   readonly deliveryWorkers?: number;
+  /** SPF/DKIM/ARC/DMARC on mx against this DNS server ("ip:port"); unset: the checks are off. */
+  readonly inboundChecksDns?: string;
 }
 
 export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<StafetteE2e> {
@@ -70,6 +72,9 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       '--ops-host', '127.0.0.1',
       '--ops-port', String(opsPort),
       '--log-level', 'warn',
+      ...(opts.inboundChecksDns ? ['--dns', opts.inboundChecksDns] : ['--no-inbound-checks']),
+      // Several benchmark MTAs run side by side: none serves MTA-STS policies (the fixed 8443).
+      '--no-mta-sts-server',
     ], { logDir: opts.dir });
     const started = mta;
     await waitFor('stafette mta to be ready', async () => {

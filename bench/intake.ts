@@ -9,8 +9,14 @@
 //   - Stafette with JetStream sync_interval: always (an fsync per write, like Postfix's fsync
 //     before 250; what docs/reliability.md §4 asks for in production);
 //   - Stafette with JetStream's default sync (flush every 2 min: faster, weaker);
+//   - Stafette (default sync) with the inbound checks on (SPF, DKIM, ARC, DMARC by mailauth,
+//     docs/mail-standards.md §1) against a dnsmasq serving the sender domain's SPF and DMARC
+//     records, once with a 300 s TTL (the DNS cache answers) and once with TTL 0 (every message
+//     asks dnsmasq again): what the checks cost per message, next to the same intake without them;
 //   - Postfix 3.7 with defaults, relayhost = smtp-sink (it also delivers during its runs, and
 //     is given time to finish delivering before the next system's turn).
+// The sender is a@sender.bench (SPF passes from 127.0.0.1, DMARC p=reject passes by SPF), so
+// the checked runs accept every message, as unchecked ones do.
 // Stafette's mx listener runs with the greeting pause at 0 (the setting for trusted,
 // in-cluster senders; the 100 ms default caps each connection at ~10 sessions/s), and
 // without reverse DNS. Every count and wait is bounded. Prints a markdown table.
@@ -20,6 +26,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { startDnsServer } from '../test/harness/dns-server.ts';
+import { measureCheckCost, type CheckCost } from './check-cost.ts';
 import { freePort, stopAll } from '../test/harness/process.ts';
 import { startPostfix } from './postfix-instance.ts';
 import { measureDataLatency, quantile, runSmtpSource, type LoadShape } from './smtp-load.ts';
@@ -32,7 +41,7 @@ const usage = `Usage: npm run bench:intake -- [options]
   --latency-messages <n>  messages for the end-of-DATA latency client (default 2000)
   --runs <n>              smtp-source runs per system; the median is reported (default 1)
   --timeout <seconds>     limit for each smtp-source run and latency pass (default 300)
-  --only <systems>        comma-separated: stafette-sync,stafette-default,postfix (default: all)`;
+  --only <systems>        comma-separated: stafette-sync,stafette-default,stafette-checks,stafette-checks-uncached,postfix (default: all)`;
 
 interface SystemUnderTest {
   readonly key: string;
@@ -71,7 +80,7 @@ interface Measured {
   readonly check: string;
 }
 
-const from = 'a@example.test';
+const from = 'a@sender.bench';
 const to = 'b@example.test';
 
 async function main(): Promise<number> {
@@ -83,7 +92,7 @@ async function main(): Promise<number> {
       'latency-messages': { type: 'string', default: '2000' },
       runs: { type: 'string', default: '1' },
       timeout: { type: 'string', default: '300' },
-      only: { type: 'string', default: 'stafette-sync,stafette-default,postfix' },
+      only: { type: 'string', default: 'stafette-sync,stafette-default,stafette-checks,stafette-checks-uncached,postfix' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -103,16 +112,32 @@ async function main(): Promise<number> {
   const busy = execFileSync('sh', ['-c', 'pgrep -f "go build" || true'], { encoding: 'utf8' }).trim();
   if (busy) console.error('warning: a Go build is running; figures will be low and noisy');
 
+  // The sender domain's records, for the checked runs (TTL 300: cached; TTL 0: not cacheable).
+  const dkimKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dkimRecord = `v=DKIM1; k=rsa; p=${createPublicKey(dkimKey.privateKey).export({ type: 'spki', format: 'der' }).toString('base64')}`;
+  const senderTxt = { 'sender.bench': 'v=spf1 ip4:127.0.0.1 -all', '_dmarc.sender.bench': 'v=DMARC1; p=reject', 's1._domainkey.sender.bench': dkimRecord };
+  const cachedDns = await startDnsServer({ local: ['bench'], txt: senderTxt, ttlSeconds: 300 });
+  const uncachedDns = await startDnsServer({ local: ['bench'], txt: senderTxt });
   const all: SystemUnderTest[] = [
     {
       key: 'stafette-sync',
-      label: 'Stafette, JetStream sync_interval always',
+      label: 'Stafette, JetStream sync_interval always, inbound checks off',
       start: (dir) => startStafette({ dir, recipient: to, syncInterval: 'always', greetingDelayMs: 0 }),
     },
     {
       key: 'stafette-default',
-      label: 'Stafette, JetStream default sync',
+      label: 'Stafette, JetStream default sync, inbound checks off',
       start: (dir) => startStafette({ dir, recipient: to, greetingDelayMs: 0 }),
+    },
+    {
+      key: 'stafette-checks',
+      label: 'Stafette, JetStream default sync, inbound checks on (DNS cached)',
+      start: (dir) => startStafette({ dir, recipient: to, greetingDelayMs: 0, inboundChecksDns: cachedDns.address }),
+    },
+    {
+      key: 'stafette-checks-uncached',
+      label: 'Stafette, JetStream default sync, inbound checks on (TTL 0: DNS per message)',
+      start: (dir) => startStafette({ dir, recipient: to, greetingDelayMs: 0, inboundChecksDns: uncachedDns.address }),
     },
     {
       key: 'postfix',
@@ -126,6 +151,7 @@ async function main(): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'stafette-bench-'));
   chmodSync(root, 0o755); // Postfix's daemons run as the postfix user and must reach their directories
   const results: Measured[] = [];
+  let checkCost: CheckCost[] | undefined;
   const running: Running[] = [];
   try {
     for (const system of systems) {
@@ -170,11 +196,17 @@ async function main(): Promise<number> {
         check,
       });
     }
+    // The checks alone, in this process: CPU and wall time per message with a warm DNS cache.
+    checkCost = await measureCheckCost({
+      dns: cachedDns.address, from, to, size, count: Math.min(latencyMessages, 2000),
+      dkim: { selector: 's1', privateKeyPem: dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
   } finally {
     for (const r of running) await r.instance.stop();
     await stopAll();
     rmSync(root, { recursive: true, force: true });
   }
+
 
   const postfix = results.find((r) => r.label.startsWith('Postfix'));
   const median = (xs: number[]) => quantile(xs, 0.5);
@@ -190,6 +222,12 @@ async function main(): Promise<number> {
     const runsText = r.acceptedPerSecond.map((x) => x.toFixed(0)).join(', ');
     console.log(`| ${r.label} | **${median(r.acceptedPerSecond).toFixed(0)}** (${runsText}) | ${ms(r.p50)} / ${ms(r.p99)} | ${ms(r.aloneP50)} / ${ms(r.aloneP99)} | ${ratio} | ${r.check} |`);
   }
+  console.log(`
+The inbound checks alone (mailauth through the DNS cache, warm, one message at a time, ${Math.min(latencyMessages, 2000)} messages of ${size} bytes):
+`);
+  console.log('| message | CPU per message | wall per message | verdict |');
+  console.log('|---|---|---|---|');
+  for (const c of checkCost ?? []) console.log(`| ${c.label} | ${(c.cpuMicrosPerMessage / 1000).toFixed(2)} ms | ${(c.wallMicrosPerMessage / 1000).toFixed(2)} ms | ${c.result} |`);
   return 0;
 }
 

@@ -16,6 +16,8 @@ export interface StafetteBenchOptions {
   readonly syncInterval?: string;
   /** The mx listener's pause before the greeting (the MTA's default is 100 ms). */
   readonly greetingDelayMs: number;
+  /** Run the inbound checks against this DNS server ("ip:port"); unset: checks off. */
+  readonly inboundChecksDns?: string;
 }
 
 export async function startStafette(opts: StafetteBenchOptions): Promise<StafetteInstance> {

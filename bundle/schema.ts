@@ -48,6 +48,11 @@ export const domainSchema = z.strictObject({
     dmarc: z.enum(['enforce', 'report']),
   }),
   outbound: z.strictObject({ relay: z.string().nullable() }),
+  /**
+   * The MTA-STS policy the MTA serves at https://mta-sts.<domain>/.well-known/mta-sts.txt, when
+   * it is published (RFC 8461 §3.2 text). Optional: bundles of earlier operators have none.
+   */
+  mtaSts: z.strictObject({ policy: z.string().min(1).max(64 * 1024) }).nullable().optional(),
 });
 
 export const mailboxSchema = z.strictObject({
@@ -69,6 +74,8 @@ export const relaySchema = z.strictObject({
   host: z.string().min(1),
   port: z.int().min(1).max(65535),
   tls: z.enum(['starttls', 'implicit', 'none']),
+  /** Whether the relay's certificate must verify (system CAs plus the MTA's extra bundle); optional, default true. */
+  verifyCertificate: z.boolean().optional(),
   /** Whether the relay needs AUTH; the credentials are in the secret part under relayCredentials[id]. */
   auth: z.boolean(),
   match: z.strictObject({
@@ -103,6 +110,12 @@ export const bundleSecretsSchema = z.strictObject({
   webhookKeys: z.record(z.string(), z.string().min(1)),
   /** Secret namespace/name → certificate chain and key, PEM. */
   tlsCertificates: z.record(z.string(), z.strictObject({ certPem: z.string(), keyPem: z.string() })),
+  /**
+   * SRS secrets (mta/src/srs/): the first signs forwarded senders, every one verifies bounces,
+   * so a rotated-out key keeps working for its grace period. Optional: earlier bundles have none
+   * (then forwarded senders are not rewritten).
+   */
+  srsKeys: z.array(z.string().min(16)).optional(),
 });
 
 export type Bundle = z.infer<typeof bundleSchema>;

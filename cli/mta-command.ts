@@ -10,6 +10,9 @@ import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
 import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
+import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
+import { defaultDelayNoticeMs } from '../mta/src/dsn/notices.ts';
+import { defaultPolicyPort } from '../mta/src/mta-sts/policy-server.ts';
 import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
 import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
 import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
@@ -46,6 +49,12 @@ interface MtaFlags extends NatsFlags {
   outboundPort: number;
   retrySchedule: string;
   messageLifetime: string;
+  inboundChecks: boolean;
+  inboundDnsBudget: number;
+  mtaStsServer: boolean;
+  mtaStsListen: string;
+  tlsCaFile?: string;
+  delayNoticeAfter: string;
 }
 
 const listenerNames = Object.keys(defaultListenerConfigs) as (keyof typeof defaultListenerConfigs)[];
@@ -90,6 +99,12 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(defaultMxPort))
     .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default(formatSchedule(defaultRetryPolicy.delaysMs)))
     .addOption(new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces').env('STAFETTE_MESSAGE_LIFETIME').default(formatDuration(defaultRetryPolicy.lifetimeMs)))
+    .addOption(new Option('--no-inbound-checks', 'do not check SPF, DKIM, ARC and DMARC on the mx listener (and add no Authentication-Results)'))
+    .addOption(new Option('--inbound-dns-budget <ms>', 'DNS time one message\'s checks may use in total; past it lookups are temperror').env('STAFETTE_INBOUND_DNS_BUDGET_MS').argParser(integer(100)).default(defaultLookupBudgetMs))
+    .addOption(new Option('--no-mta-sts-server', 'do not serve the domains\' MTA-STS policies over HTTPS'))
+    .addOption(new Option('--mta-sts-listen <host:port>', 'where https://mta-sts.<domain>/.well-known/mta-sts.txt is served (the Service maps 443 to it)').env('STAFETTE_MTA_STS_LISTEN').default(`0.0.0.0:${defaultPolicyPort}`))
+    .addOption(new Option('--tls-ca-file <file>', 'extra trusted CA certificates (PEM) besides the system\'s, for MX hosts under MTA-STS, relays and policy hosts').env('STAFETTE_TLS_CA_FILE'))
+    .addOption(new Option('--delay-notice-after <duration>', 'send a delay notice (RFC 3461) for mail still undelivered after this long; "off" for none').env('STAFETTE_DELAY_NOTICE_AFTER').default(formatDuration(defaultDelayNoticeMs)))
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'))
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
     .action(async (flags: MtaFlags) => {
@@ -101,9 +116,13 @@ async function runMta(flags: MtaFlags): Promise<number> {
   const logger = jsonLogger({ level: flags.logLevel, base: { instance: flags.instance } });
   let listeners: ListenerConfig[];
   let policy: { delaysMs: number[]; lifetimeMs: number };
+  let delayNoticeAfterMs: number | null;
+  let policyServer: { host: string; port: number } | null;
   try {
     listeners = selectListeners(flags);
     policy = { delaysMs: parseSchedule(flags.retrySchedule), lifetimeMs: parseDurationMs(flags.messageLifetime) };
+    delayNoticeAfterMs = flags.delayNoticeAfter === 'off' ? null : parseDurationMs(flags.delayNoticeAfter);
+    policyServer = flags.mtaStsServer ? hostPort(flags.mtaStsListen) : null;
   } catch (err) {
     logger.error('invalid options', { err });
     return 1;
@@ -127,6 +146,13 @@ async function runMta(flags: MtaFlags): Promise<number> {
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
       dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
+      standards: {
+        inboundChecks: flags.inboundChecks,
+        dnsBudgetMs: flags.inboundDnsBudget,
+        policyServer,
+        ...(flags.tlsCaFile ? { extraCaPem: readFileSync(flags.tlsCaFile, 'utf8') } : {}),
+        delayNoticeAfterMs,
+      },
       delivery: flags.delivery
         ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
         : null,
@@ -172,6 +198,13 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
       ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
     });
   });
+}
+
+function hostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  const port = Number(value.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`expected host:port, got ${JSON.stringify(value)}`);
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port };
 }
 
 function integer(min: number): (value: string) => number {

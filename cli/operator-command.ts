@@ -1,10 +1,11 @@
 // `stafette operator`: runs the operator against a cluster (in-cluster config, or a
 // kubeconfig such as the one `make cluster` writes).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { startOperator } from '../operator/src/operator.ts';
 import { parseDefaultDelivery } from '../operator/src/render/default-delivery.ts';
+import type { MtaStsServer } from '../operator/src/render/input.ts';
 
 interface OperatorFlags {
   kubeconfig?: string;
@@ -19,6 +20,7 @@ interface OperatorFlags {
   dkimPropagationDelay: string;
   logLevel: string;
   defaultDelivery: string;
+  mtaStsServedBy: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -39,6 +41,7 @@ export function registerOperatorCommand(cli: Command): void {
     .option('--dkim-propagation-delay <seconds>', 'how long a new DKIM key waits before signing when DNS cannot confirm it', '600')
     .option('--default-delivery <target>', 'where Mailboxes without delivery deliver: local (the MTA\'s maildirs, single-host runs), lmtp://host[:port], or none (reported on the Mailbox, mail refused)', 'local')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addOption(new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none (no MTA-STS records)').choices(['mta', 'ingress', 'none']).default('mta'))
     .action(async (flags: OperatorFlags) => {
       const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
       let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
@@ -66,6 +69,7 @@ export function registerOperatorCommand(cli: Command): void {
         dnsServers: flags.dnsServer,
         propagationDelayMs: Number(flags.dkimPropagationDelay) * 1000,
         defaultDelivery,
+        mtaStsServedBy: flags.mtaStsServedBy as MtaStsServer,
       });
       logger.info('operator started', { namespaces: namespaces ?? 'all', bundle: `${bundleNamespace}/${flags.bundleName}`, listen: `${host}:${operator.healthPort()}` });
       const stop = async (signal: string) => {

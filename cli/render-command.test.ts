@@ -22,15 +22,28 @@ test('the first render generates DKIM keys, writes a loadable bundle and prints 
   const { code, output } = run(examples, out);
   assert.equal(code, 0, output);
   assert.match(output, /generated rsa-sha256 DKIM key .*example\.com\/s2026\.pem/);
-  for (const record of ['IN MX   10 mx.example.com.', '"v=spf1 mx ~all"', 's2026._domainkey.example.com.', '_dmarc.example.com.', '_mta-sts.example.com.', '_smtp._tls.example.com.']) {
+  for (const record of ['IN MX   10 mx.example.com.', '"v=spf1 mx ~all"', 's2026._domainkey.example.com.', '_dmarc.example.com.', '_smtp._tls.example.com.']) {
     assert.ok(output.includes(record), `missing ${record} in\n${output}`);
   }
+  // The example domain has no certificate, so no MTA-STS policy can be served: none is published.
+  assert.ok(!output.includes('_mta-sts.example.com.'), output);
+  assert.match(output, /Warning: MailDomain default\/example-com spec\.dns\.mtaSts: the MTA-STS policy is not published: no certificate for mta-sts\.example\.com/);
   const bundle = JSON.parse(readFileSync(join(out, 'bundle/bundle.json'), 'utf8'));
   const secrets = JSON.parse(readFileSync(join(out, 'bundle/secrets.json'), 'utf8'));
   assert.equal(checkBundle(bundle, secrets).ok, true);
   assert.match(secrets.passwords['alice@example.com'], /^\$scrypt\$/);
   assert.equal(statSync(join(out, 'bundle/secrets.json')).mode & 0o777, 0o600);
   assert.equal(statSync(join(out, 'dkim/example.com/s2026.pem')).mode & 0o777, 0o600);
+});
+
+test('behind an Ingress that serves the policies, the MTA-STS records are printed and the policy written', (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'stafette-render-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const lines: string[] = [];
+  assert.equal(renderCommand(examples, { out, print: (l) => lines.push(l), mtaStsServedBy: 'ingress' }), 0);
+  const output = lines.join('\n');
+  assert.ok(output.includes('_mta-sts.example.com.'), output);
+  assert.match(output, /mta-sts\.example\.com\.\s+IN CNAME\s+mx\.example\.com\./);
   assert.match(readFileSync(join(out, 'dns/example.com.mta-sts.txt'), 'utf8'), /^version: STSv1\nmode: testing\nmx: mx.example.com\n/);
 });
 

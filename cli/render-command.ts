@@ -6,20 +6,26 @@
 //   <out>/bundle/secrets.json   the secret part (a Secret), mode 0600
 //   <out>/dkim/<domain>/<selector>.pem   DKIM private keys, generated on first render
 //   <out>/dns/<domain>.zone     the records to publish, in zone-file form
-//   <out>/dns/<domain>.mta-sts.txt       the MTA-STS policy to serve over HTTPS
+//   <out>/srs-master.key        the root of the bundle's SRS keys (operator/src/srs/), made once, mode 0600
+//   <out>/dns/<domain>.mta-sts.txt       the MTA-STS policy the MTA serves over HTTPS (when it is served)
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hashPassword, verifyPassword } from '../bundle/password-hash.ts';
 import type { BundleSecrets } from '../bundle/schema.ts';
 import { generateDkimKey } from '../operator/src/dkim/keys.ts';
 import { describeIssue } from '../operator/src/render/issues.ts';
+import type { MtaStsServer } from '../operator/src/render/input.ts';
 import { render, type DomainReport } from '../operator/src/render/render.ts';
+import { srsKeysAt } from '../operator/src/srs/srs-keys.ts';
 import { readKeys, writeKey } from './key-store.ts';
 import { readManifests } from './manifests.ts';
 
 export interface RenderOptions {
   out: string;
   quiet?: boolean;
+  /** Who serves the MTA-STS policies (operator/src/render/input.ts); default the MTA. */
+  mtaStsServedBy?: MtaStsServer;
   print?: (line: string) => void;
 }
 
@@ -38,6 +44,8 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
     relays: manifests.relays,
     secrets: manifests.secrets,
     dkimKeys: readKeys(keyDir),
+    mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
+    srsKeys: srsKeysAt(srsMasterKey(join(options.out, 'srs-master.key')), Date.now()),
     // Keep the earlier hash while the password is unchanged, so re-rendering is stable.
     hashPassword: (address: string, password: string) => {
       const earlier = previous?.passwords[address];
@@ -75,8 +83,8 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
       print(`DNS records to publish for ${domain.domain} (MailDomain ${domain.namespace}/${domain.name}):`);
       for (const line of zoneFile(domain).trimEnd().split('\n')) print(`  ${line}`);
       if (domain.mtaStsPolicy) {
-        print(`  MTA-STS also needs this policy served at https://mta-sts.${domain.domain}/.well-known/mta-sts.txt`);
-        print(`  (written to ${join(dnsDir, `${domain.domain}.mta-sts.txt`)})`);
+        print(`  The MTA serves its MTA-STS policy at https://mta-sts.${domain.domain}/.well-known/mta-sts.txt`);
+        print(`  (also written to ${join(dnsDir, `${domain.domain}.mta-sts.txt`)})`);
       }
     }
   }
@@ -107,4 +115,14 @@ function writeAtomically(path: string, text: string, mode: number): void {
   const temporary = `${path}.tmp-${process.pid}`;
   writeFileSync(temporary, text, { mode });
   renameSync(temporary, path);
+}
+
+// The SRS master key of offline renders (the operator keeps its own in a Secret): made on the
+// first render and kept, like the DKIM keys, so forwarded mail's SRS addresses keep verifying.
+function srsMasterKey(path: string): Buffer {
+  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  const key = randomBytes(32);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${key.toString('base64')}\n`, { mode: 0o600 });
+  return key;
 }

@@ -1,9 +1,11 @@
 // The stafette command line: one program, one subcommand per role.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { MtaStsServer } from '../operator/src/render/input.ts';
 import { registerMtaCommand } from './mta-command.ts';
 import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { registerQueueAdminCommand } from './queue-admin-command.ts';
+import { registerTlsReportCommand } from './tls-report-command.ts';
 import { renderCommand } from './render-command.ts';
 
 export function program(): Command {
@@ -21,7 +23,8 @@ export function program(): Command {
     .argument('<manifests>', 'a file or directory of MailDomain, Mailbox, Relay and Secret manifests (searched recursively)')
     .requiredOption('-o, --out <dir>', 'where to write bundle/, dkim/ and dns/ (DKIM keys found there are kept)')
     .option('-q, --quiet', 'print only problems')
-    .action((manifests: string, options: { out: string; quiet?: boolean }) => {
+    .addOption(new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none').choices(['mta', 'ingress', 'none']).default('mta'))
+    .action((manifests: string, options: { out: string; quiet?: boolean; mtaStsServedBy: MtaStsServer }) => {
       process.exitCode = renderCommand(manifests, options);
     });
 
@@ -29,6 +32,7 @@ export function program(): Command {
   registerOperatorCommand(cli);
   registerQueueCommand(cli);
   registerQueueAdminCommand(cli);
+  registerTlsReportCommand(cli);
 
   return cli;
 }

@@ -18,6 +18,9 @@ test_packages=(
   dovecot-core dovecot-lmtpd dovecot-imapd   # LMTP delivery target, read back over IMAP
   python3-dkim   # dkimpy: the independent DKIM verifier (dkimverify)
   python3-dnspython   # dkimpy's key lookups pointed at the test DNS server (test/transports/dkim-verify.py)
+  python3-authheaders python3-spf   # the independent SPF/DKIM/ARC/DMARC verifier the inbound checks are compared with
+  python3-srs   # pysrs: an independent SRS implementation the SRS codec is compared with
+  curl   # a real HTTPS client for the MTA-STS policy the MTA serves
 )
 
 case "${1:-all}" in

@@ -45,6 +45,7 @@ pids+=($!)
   --ops-host 127.0.0.1 --ops-port "$ops_port" \
   --local-maildir-root "$state/mail" \
   --shutdown-timeout 5 \
+  --no-mta-sts-server \
   >"$state/logs/mta.log" 2>&1 &
 pids+=($!)
 

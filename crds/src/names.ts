@@ -83,6 +83,7 @@ export const issueReasons = {
   relayCredentialsNotFound: 'RelayCredentialsNotFound',
   dkimKeyMissing: 'DKIMKeyMissing',
   postmasterMissing: 'PostmasterMissing',
+  mtaStsNotServed: 'MtaStsNotServed',
 } as const;
 export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
 

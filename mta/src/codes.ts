@@ -112,6 +112,12 @@ export const SE = {
   BadCredentials8: '7.8',
   /** X.7.11 Encryption required for requested authentication mechanism (RFC 5248). */
   EncryptionNeeded11: '7.11',
+  /** X.7.4 Security features not supported (no STARTTLS, an MX the MTA-STS policy does not list). */
+  SecurityNotSupported4: '7.4',
+  /** X.7.5 Cryptographic failure (a certificate that does not verify). */
+  CryptographicFailure5: '7.5',
+  /** X.7.30 REQUIRETLS support required (RFC 8689 §5.2). */
+  RequireTlsNeeded30: '7.30',
 } as const;
 
 export type EnhancedSubject = (typeof SE)[keyof typeof SE];

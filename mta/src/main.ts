@@ -26,7 +26,16 @@ import { createRouter, startDelivery } from './delivery/index.ts';
 import { deferredStats, type DeferredStats } from './delivery/queue-operations.ts';
 import type { DeliveryObserver } from './delivery/delivery-observer.ts';
 import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
+import { getServers } from 'node:dns';
 import { createDnsResolver, type DnsResolver } from './dns.ts';
+import { createCachingResolver } from './dns/dns-cache.ts';
+import { createDnsClient } from './dns/dns-client.ts';
+import { createStandardsMetrics } from './ops/standards-metrics.ts';
+import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
+import { buildTrustStore, installTrustStore } from './outbound-tls/trust-store.ts';
+import { generateSelfSignedCertificate } from './smtp/self-signed-certificate.ts';
+import { startOutboundStandards } from './outbound-wiring.ts';
+import type { OutboundStandards } from './transport/outbound-standards.ts';
 import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
@@ -66,6 +75,8 @@ export interface MtaOptions {
   readonly defaultTls?: TlsMaterial | null;
   /** DNS servers ("ip" or "ip:port") for every lookup: MX hosts, relays, reverse DNS; empty: the system's. */
   readonly dnsServers?: readonly string[];
+  /** The mail standards: inbound checks, MTA-STS (ours and others'), TLS-RPT (see MtaStandardsOptions). */
+  readonly standards?: MtaStandardsOptions;
   /** Delivery workers in this process; null: it only receives (an intake-only pod). */
   readonly delivery: MtaDeliveryOptions | null;
   readonly logger: Logger;
@@ -82,6 +93,21 @@ export interface MtaDeliveryOptions {
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
   readonly retryPolicy?: Partial<RetryPolicy>;
+}
+
+export interface MtaStandardsOptions {
+  /** SPF/DKIM/ARC/DMARC on the MX listener (default on). */
+  readonly inboundChecks?: boolean;
+  /** DNS time one message's checks may use in total (default 10 s, dns/lookup-budget.ts). */
+  readonly dnsBudgetMs?: number;
+  /** Entries of the DNS cache (default dns/dns-cache.ts). */
+  readonly dnsCacheEntries?: number;
+  /** Where our MTA-STS policies are served over HTTPS (mta-sts/policy-server.ts); null: not served. */
+  readonly policyServer?: { readonly host: string; readonly port: number } | null;
+  /** Extra trusted CAs (PEM) besides the system's, for MX hosts, relays and policy hosts. */
+  readonly extraCaPem?: string;
+  /** A delay notice goes out after this long (default 4 h, dsn/notices.ts); null: never. */
+  readonly delayNoticeAfterMs?: number | null;
 }
 
 interface RunningDelivery {
@@ -157,14 +183,18 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     throw new MtaStartError(`no valid configuration bundle in ${sources.configDir} and ${sources.secretDir}; see the refusal logged above`);
   }
 
+  // Whom every TLS client of the process trusts: system + bundled CAs + the extra bundle.
+  installTrustStore(buildTrustStore(options.standards?.extraCaPem ?? ''));
+
   let nc: NatsConnection | undefined;
   let watch: ConnectionWatch | undefined;
   let intake: Intake | undefined;
+  let policyServer: PolicyServer | undefined;
   let delivery: RunningDelivery | undefined;
   const stopAll = async () => {
     // Intake and delivery stop side by side: sessions finish their DATA while workers
     // finish (or hand back) their transactions, both before the connection is drained.
-    await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs)]);
+    await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs), policyServer?.close()]);
     watcher.stop();
     watch?.stop();
     // drain: lets in-flight requests finish and flushes, then closes.
@@ -188,16 +218,41 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     const getConfig = () => watcher.current as LoadedBundle;
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
+    const standards = options.standards ?? {};
+    const standardsMetrics = createStandardsMetrics(metrics.registry);
+    // The mail checks' DNS: TTLs respected (dns/dns-cache.ts), the same servers as every other lookup.
+    const dnsCache = createCachingResolver({
+      query: createDnsClient({ servers: options.dnsServers?.length ? options.dnsServers : getServers() }),
+      observer: { lookup: (o) => standardsMetrics.dnsLookup(o) },
+      ...(standards.dnsCacheEntries ? { maxEntries: standards.dnsCacheEntries } : {}),
+    });
     intake = createIntake({
       listeners: options.listeners, getConfig, publisher, observer: metrics.intake, logger, hostname, resolver,
       defaultTls: options.defaultTls ?? null,
+      inboundChecks: standards.inboundChecks === false ? null : {
+        cache: dnsCache, observer: standardsMetrics.inbound,
+        ...(standards.dnsBudgetMs !== undefined ? { budgetMs: standards.dnsBudgetMs } : {}),
+      },
     });
     await intake.listen();
     intakeListening = true;
+    if (standards.policyServer) {
+      policyServer = await startPolicyServer({
+        ...standards.policyServer,
+        policies: () => servedPolicies(getConfig()),
+        fallbackTls: options.defaultTls ?? await generateSelfSignedCertificate([hostname]),
+        logger, observer: (o) => standardsMetrics.policyServed(o),
+      });
+    }
     if (options.delivery) {
       let running: RunningDelivery | undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
-      running = await startBundleDelivery(options.delivery, { nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger });
+      const outbound = await startOutboundStandards({ nc, settings, publisher, getConfig, hostname, dnsCache, metrics: standardsMetrics, logger, instance: options.instance, now });
+      running = await startBundleDelivery(options.delivery, {
+        nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger,
+        standards: outbound.transport, delayNoticeAfterMs: standards.delayNoticeAfterMs, now,
+        onStop: () => outbound.stop(),
+      });
       delivery = running;
       logger.info('delivery workers started');
     }
@@ -223,6 +278,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
 }
 
 interface DeliveryWiring {
+  readonly standards: OutboundStandards;
+  readonly delayNoticeAfterMs: number | null | undefined;
+  readonly now: () => number;
+  readonly onStop: () => Promise<void>;
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
   readonly publisher: QueuePublisher;
@@ -245,6 +304,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     ehloFallback: w.hostname,
     requeue: publisherRequeue(w.publisher),
     logger: w.logger,
+    standards: w.standards,
   });
   const delivery = await startDelivery({
     nc: w.nc,
@@ -252,7 +312,11 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     publisher: w.publisher,
     bodyStore: w.bodyStore,
     transport: transports.transport,
-    route: createRouter(() => w.getConfig().bundle, { localMaildirRoot: options.localMaildirRoot }),
+    route: createRouter(() => w.getConfig().bundle, {
+      localMaildirRoot: options.localMaildirRoot,
+      srs: () => ({ keys: w.getConfig().secrets.srsKeys ?? [], now: w.now }),
+    }),
+    ...(w.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: w.delayNoticeAfterMs } : {}),
     hostname: w.hostname,
     policy: retryPolicy(options.retryPolicy),
     logger: w.logger,
@@ -264,8 +328,24 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     async stop(deadlineMs) {
       await delivery.stop(deadlineMs);
       transports.close();
+      await w.onStop();
     },
   };
+}
+
+// The MTA-STS policies of a bundle by policy host, each with its domain's certificate; built
+// once per bundle object (a reload brings a new one).
+const policiesOf = new WeakMap<LoadedBundle['bundle'], ReadonlyMap<string, ServedPolicy>>();
+function servedPolicies(config: LoadedBundle): ReadonlyMap<string, ServedPolicy> {
+  let map = policiesOf.get(config.bundle);
+  if (!map) {
+    map = new Map(config.bundle.domains.flatMap((d) => (d.mtaSts ? [[policyHostOf(d.domain), {
+      text: d.mtaSts.policy,
+      tls: d.tls ? config.secrets.tlsCertificates[d.tls.secretName] ?? null : null,
+    }] as const] : [])));
+    policiesOf.set(config.bundle, map);
+  }
+  return map;
 }
 
 // At start the mount may not be there yet (or be half-updated): re-check twice a second.

@@ -17,6 +17,8 @@ import { domainLabel } from './children/owner.ts';
 import type { ClusterState } from './cluster/cluster-state.ts';
 import { DkimKeyIndex, type CachedSecret } from './cluster/dkim-key-index.ts';
 import { createBundleReconciler } from './controllers/bundle-reconciler.ts';
+import type { MtaStsServer } from './render/input.ts';
+import { nextSrsRotationMs } from './srs/srs-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
 import { describeApiError, kubeClient, type EventInput, type KubeClient } from './kube/client.ts';
@@ -46,6 +48,8 @@ export interface OperatorOptions {
   leaseDurationMs?: number;
   /** How often unsettled Certificates and DNSEndpoints are looked at again. */
   pollMs?: number;
+  /** Who serves the domains' MTA-STS policies (render/input.ts); default the MTA. */
+  mtaStsServedBy?: MtaStsServer;
   now?: () => Date;
   /** Called when this replica stops leading; the default exits the process. */
   onLostLeadership?: () => void;
@@ -78,8 +82,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     const controller = key === 'bundle' ? 'bundle' : 'domain';
     const end = metrics.reconcileSeconds.startTimer({ controller });
     try {
-      if (key === 'bundle') await bundleReconciler.reconcile();
-      else await reconcileDomain(key.slice('domain/'.length));
+      if (key === 'bundle') {
+        await bundleReconciler.reconcile();
+        // The SRS keys rotate with time alone (srs/srs-keys.ts): render again when they do.
+        const at = now().getTime();
+        queue.addAfter('bundle', nextSrsRotationMs(at) - at + 1_000);
+      } else await reconcileDomain(key.slice('domain/'.length));
       metrics.reconciles.inc({ controller, result: 'success' });
       queue.forget(key);
     } catch (error) {
@@ -130,7 +138,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
 
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
   const bundleReconciler = createBundleReconciler({
-    state, client, target: options.bundle, now, logger, event,
+    state, client, target: options.bundle, now, logger, event, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -146,7 +154,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     resolver = r;
   }
   const reconcileDomain = createDomainReconciler({
-    state, client, now, logger, resolver,
+    state, client, now, logger, resolver, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     latestRender: bundleReconciler.latestRender,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,

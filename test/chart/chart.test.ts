@@ -44,7 +44,7 @@ function find(list: K8sObject[], kind: string, name: string): K8sObject {
 }
 
 const presets = { default: [], kind: ['-f', join(REPO_ROOT, 'helm/kind.yaml')], production: ['-f', join(REPO_ROOT, 'helm/production.yaml')] } as const;
-const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds', '--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor'];
+const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds,mtaStsIngress.enabled=true,mtaStsIngress.domains={example.com},mta.extraCaSecret=internal-ca', '--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor'];
 
 describe('the Helm chart, offline', () => {
   test('the chart\'s CRDs are byte for byte the CRDs in crds/', () => {
@@ -135,7 +135,8 @@ describe('the Helm chart, offline', () => {
     assert.ok(!container.volumeMounts.some((m: { subPath?: string }) => m.subPath), 'subPath mounts never update');
     assert.ok(container.args.includes('--config-dir=/etc/stafette/bundle'));
     assert.deepEqual(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
-      [['mx', 2525], ['submission', 2587], ['submissions', 2465], ['metrics', 9090]]);
+      [['mx', 2525], ['submission', 2587], ['submissions', 2465], ['metrics', 9090], ['mta-sts', 8443]]);
+    assert.ok(container.args.includes('--mta-sts-listen=0.0.0.0:8443'));
     assert.equal(container.readinessProbe.httpGet.path, '/readyz');
     assert.equal(container.livenessProbe.httpGet.path, '/healthz');
     // docs/reliability.md §3 scenario 44: preStop sleep, then sessions in flight, then the NATS drain.
@@ -147,7 +148,8 @@ describe('the Helm chart, offline', () => {
     assert.ok(!JSON.stringify(pod).includes('persistentVolumeClaim'), 'no PVC: the queue is in NATS');
 
     const service = find(list, 'Service', 'stafette-mta');
-    assert.deepEqual(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[25, 'mx'], [587, 'submission'], [465, 'submissions']]);
+    assert.deepEqual(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[25, 'mx'], [587, 'submission'], [465, 'submissions'], [443, 'mta-sts']]);
+    assert.ok(find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args.includes('--mta-sts-served-by=mta'));
     assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
   });
 

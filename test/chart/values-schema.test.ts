@@ -86,11 +86,12 @@ describe('values.schema.json', () => {
     const result = await helm(['template', 'stafette', chart, '--skip-schema-validation', '--set', 'networkPolicy.enabled=true,mta.listeners={mx,smtp}']);
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /mta\.listeners: "smtp" is not a listener; the MTA has mx, submission, submissions/);
-    // And a valid subset renders a port for each listener it names.
+    // And a valid subset renders a port for each listener it names (and the MTA-STS policy
+    // listener, on by default with mta.serveMtaSts).
     const ok = await helm(['template', 'stafette', chart, '--set', 'networkPolicy.enabled=true,mta.listeners={submission}']);
     assert.equal(ok.code, 0, ok.stderr);
     const policy = parseAllDocuments(ok.stdout).map((d) => d.toJS() as { kind?: string; metadata?: { name: string }; spec?: { ingress: { ports: { port?: number }[] }[] } })
       .find((o) => o?.kind === 'NetworkPolicy' && o.metadata?.name === 'stafette-mta');
-    assert.deepEqual(policy?.spec?.ingress[0]?.ports.map((p) => p.port), [2587]);
+    assert.deepEqual(policy?.spec?.ingress[0]?.ports.map((p) => p.port), [2587, 8443]);
   });
 });

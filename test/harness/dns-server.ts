@@ -18,6 +18,8 @@ export interface Zone {
   readonly hosts?: Readonly<Record<string, readonly string[]>>;
   /** name → one TXT record's text (dnsmasq splits it into 255-octet strings on the wire). */
   readonly txt?: Readonly<Record<string, string>>;
+  /** TTL of every answer in seconds (dnsmasq's --local-ttl; default 0: nothing may be cached). */
+  readonly ttlSeconds?: number;
 }
 
 export interface DnsServer {
@@ -68,6 +70,7 @@ export async function startDnsServer(zone: Zone, options: { host?: string; logDi
 /** The dnsmasq options for a zone; exported so a test can show what was served. */
 export function zoneArgs(zone: Zone): string[] {
   const args = zone.local.map((suffix) => `--local=/${suffix}/`);
+  if (zone.ttlSeconds) args.push(`--local-ttl=${zone.ttlSeconds}`);
   for (const [domain, records] of Object.entries(zone.mx ?? {})) {
     for (const r of records) args.push(`--mx-host=${domain},${r.exchange},${r.priority}`);
   }

@@ -16,6 +16,10 @@ export interface ReceivedMessage {
   readonly user: string | null;
   /** Parameters given with MAIL FROM (BODY, SMTPUTF8, SIZE, ...), upper-cased keys. */
   readonly mailParams: Readonly<Record<string, unknown>>;
+  /** Parameters given with each RCPT TO (NOTIFY, ORCPT), by recipient. */
+  readonly rcptParams: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** The sending client's address (what an SPF check at this hop would see). */
+  readonly clientIp: string;
 }
 
 export interface SmtpReceiverOptions {
@@ -35,6 +39,10 @@ export interface SmtpReceiverOptions {
   readonly lmtp?: boolean;
   /** LMTP: a reply after the data for each recipient, e.g. "452 4.2.2 over quota", or null for 250. */
   readonly lmtpDataReply?: (address: string) => string | null;
+  /** The STARTTLS/implicit TLS certificate (default: smtp-server's own self-signed one). */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** Offer DSN (RFC 3461) and REQUIRETLS (RFC 8689, over TLS); the parameters land in mailParams/rcptParams. */
+  readonly offer?: readonly ('DSN' | 'REQUIRETLS')[];
 }
 
 export interface SmtpReceiver {
@@ -61,6 +69,9 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     hide8BITMIME: hide.has('8BITMIME'),
     hidePIPELINING: hide.has('PIPELINING'),
     hideSTARTTLS: hide.has('STARTTLS'),
+    hideDSN: !options.offer?.includes('DSN'),
+    hideREQUIRETLS: !options.offer?.includes('REQUIRETLS'),
+    ...(options.tls ? { cert: options.tls.certPem, key: options.tls.keyPem } : {}),
     // A hidden STARTTLS is refused too: smtp-server would otherwise still upgrade on request.
     disabledCommands: [...(options.auth ? [] : ['AUTH']), ...(hide.has('STARTTLS') ? ['STARTTLS'] : [])],
     authOptional: !options.auth,
@@ -102,6 +113,8 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
           secure: session.secure,
           user: typeof session.user === 'string' ? session.user : null,
           mailParams: (mailFrom && mailFrom.args) || {},
+          rcptParams: Object.fromEntries(envelope.rcptTo.map((r) => [r.address, r.args || {}])),
+          clientIp: session.remoteAddress,
         };
         const reply = options.dataReply?.(message) ?? null;
         if (reply) return callback(replyError(reply));

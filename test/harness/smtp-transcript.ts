@@ -20,6 +20,8 @@ export interface TranscriptTarget {
   readonly implicitTls?: boolean;
   /** SNI name for TLS. */
   readonly servername?: string;
+  /** Source address of the connection (a 127.0.0.x the test's SPF records name). */
+  readonly localAddress?: string;
   /** Per reply, and for connect/handshake/close. */
   readonly timeoutMs?: number;
 }
@@ -107,7 +109,7 @@ export class SmtpWire {
     const socket = await new Promise<Socket>((resolve, reject) => {
       const s: Socket = target.implicitTls
         ? tlsConnect({ host: target.host, port: target.port, servername: target.servername, rejectUnauthorized: false }, () => resolve(s))
-        : netConnect({ host: target.host, port: target.port }, () => resolve(s));
+        : netConnect({ host: target.host, port: target.port, localAddress: target.localAddress }, () => resolve(s));
       s.once('error', reject);
       s.setTimeout(timeoutMs, () => s.destroy(new Error('connect timed out')));
     });

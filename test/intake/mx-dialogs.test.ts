@@ -111,7 +111,7 @@ c: QUIT
 s: 221 *`);
   });
 
-  test('parameters: unannounced ones get 555 5.5.4; NUL, zero-width characters and encoded CRLF get 501 (B25)', async () => {
+  test('parameters: unannounced ones get 555 5.5.4; NUL, zero-width characters and encoded CRLF get 501 (B25); DSN ones are checked', async () => {
     await playTranscript(f.mx, `${hello}
 c: MAIL FROM:<sender@example.org> X-FOO=1
 s: 555 5.5.4 MAIL parameter X-FOO not supported
@@ -123,10 +123,30 @@ c: MAIL FROM:<send\u200ber@example.org>
 s: 501 5.1.7 *
 c: MAIL FROM:<sender@example.org> SIZE=100 BODY=8BITMIME
 s: 250 2.1.0 Accepted
-c: RCPT TO:<bob@example.com> NOTIFY=NEVER
-s: 555 5.5.4 RCPT parameter NOTIFY not supported
+c: RCPT TO:<bob@example.com> NOTIFY=NEVER,SUCCESS
+s: 501 5.5.4 *
+c: RCPT TO:<bob@example.com> ORCPT=bob@example.com
+s: 501 5.5.4 *
+c: RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Example.com
+s: 250 2.1.5 Accepted
+c: RSET
+s: 250 *
+c: MAIL FROM:<sender@example.org> RET=BODY
+s: 501 *
+c: MAIL FROM:<sender@example.org> REQUIRETLS
+s: 530 *
+c: MAIL FROM:<sender@example.org> RET=HDRS ENVID=QQ314159
+s: 250 2.1.0 Accepted
 c: QUIT
 s: 221 *`);
+  });
+
+  test('DSN is offered, REQUIRETLS only over TLS (RFC 3461, RFC 8689 §4.1)', async () => {
+    const { log } = await playTranscript(f.mx, `${hello}
+c: QUIT
+s: 221 *`);
+    assert.match(log.join('\n'), /250[- ]DSN/);
+    assert.doesNotMatch(log.join('\n'), /REQUIRETLS/);
   });
 
   test('too many recipients: the 4th RCPT gets 452 4.5.3 and the message goes to the first three', async () => {

@@ -50,7 +50,7 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'False', 'Issuing', 'CertificateReady');
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issuing', 'Reconciling');
     const cert = await getJson<{ spec: Record<string, unknown>; metadata: { ownerReferences: { name: string }[] } }>(kube, ['get', 'certificate/example-com-tls', '-n', 'with']);
-    assert.deepEqual(cert.spec.dnsNames, ['mx.example.com']);
+    assert.deepEqual(cert.spec.dnsNames, ['mx.example.com', 'mta-sts.example.com']);
     assert.equal(cert.spec.secretName, 'example-com-tls');
     assert.deepEqual(cert.spec.issuerRef, { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' });
     assert.deepEqual(cert.metadata.ownerReferences.map((o) => o.name), ['example-com']);

@@ -73,6 +73,10 @@ export async function startMtaProcess(opts: {
     '--config-recheck', '1',
     // These tests look at what intake stored; no delivery workers may take it away.
     '--no-delivery',
+    // Operations, not mail standards (test/sender-auth/, test/mta-sts/): no checks against the
+    // system's DNS, and no policy listener on the fixed 8443 that parallel MTAs would share.
+    '--no-inbound-checks',
+    '--no-mta-sts-server',
   ], { logDir: dir });
 
   const ops = async (path: string) => {

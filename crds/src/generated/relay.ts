@@ -19,6 +19,12 @@ export type RelaySpec = {
    * network unencrypted.
    */
   insecurePlaintext?: boolean;
+  /**
+   * Accept the relay's TLS certificate without verifying it (an internal relay with a self-signed
+   * certificate). By default it must verify against the system CAs plus the MTA's extra CA bundle
+   * (--tls-ca-file), which is the better fix.
+   */
+  insecureSkipVerify?: boolean;
   /** A Secret in this namespace with the SMTP AUTH credentials. Unset means no AUTH. */
   authSecretRef?: {
     /** The name of the Secret. */
@@ -68,6 +74,12 @@ export type RelaySpecResolved = {
    * network unencrypted.
    */
   insecurePlaintext: boolean;
+  /**
+   * Accept the relay's TLS certificate without verifying it (an internal relay with a self-signed
+   * certificate). By default it must verify against the system CAs plus the MTA's extra CA bundle
+   * (--tls-ca-file), which is the better fix.
+   */
+  insecureSkipVerify: boolean;
   /** A Secret in this namespace with the SMTP AUTH credentials. Unset means no AUTH. */
   authSecretRef?: {
     /** The name of the Secret. */

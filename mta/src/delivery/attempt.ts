@@ -12,6 +12,7 @@
 // engine: `destinationKey` (equal keys mean one destination: routing groups by it, the remote
 // transport limits connections by it) and `sameOutcome` (one classified outcome for every
 // recipient of an attempt that failed before any per-recipient answer).
+import type { DeliveredVia } from '../dsn/notices.ts';
 import type { QueueRecord } from '../queue/record.ts';
 import type { Reply } from '../reply.ts';
 
@@ -53,6 +54,8 @@ export interface RecipientOutcome {
   reason: string;
   /** The host that answered, for the DSN's Remote-MTA and the logs. */
   remoteMta?: string;
+  /** How a delivered recipient was handed on, for the success notices of DSN (dsn/notices.ts). */
+  via?: DeliveredVia;
 }
 
 export interface Transport {

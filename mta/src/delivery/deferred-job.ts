@@ -19,6 +19,10 @@
 //   notBefore       ISO time the next attempt is due (what the schedule fires at)
 //   held            true while an operator holds the message (`stafette queue hold`)
 //   lastReplies     [{ recipient, code, enhanced, text, remoteMta? }] from the latest attempt
+//   delayNotified   optional: recipients a delay notice (RFC 3461 DELAY) was sent for, so it
+//                   goes out once; absent when none was (jobs of earlier versions never have it,
+//                   and readers before it refuse a job that has it: upgrade every pod before a
+//                   delay notice is due, within --delay-notice-after of the first new pod)
 import { z } from 'zod';
 import { recordFormatError } from '../queue/errors.ts';
 import { decodeRecord, encodeRecord, splitJsonLine, type DecodedRecord, type QueueRecord } from '../queue/record.ts';
@@ -35,6 +39,7 @@ export interface DeferredState {
   readonly notBefore: string;
   readonly held: boolean;
   readonly lastReplies: readonly LastReply[];
+  readonly delayNotified?: readonly string[];
 }
 
 export interface DeferredJob {
@@ -56,6 +61,7 @@ const stateSchema = z.strictObject({
     text: z.string(),
     remoteMta: z.string().optional(),
   })),
+  delayNotified: z.array(z.string()).optional(),
 });
 
 const LF = 0x0a;

@@ -189,3 +189,31 @@ test('a destination no server answered is skipped for the next job (no worker wa
   await e.process(job(record(['d@hang.test'])));
   assert.equal(calls.at(-1), 'hang.test:d@hang.test', 'tried again after the down period');
 });
+
+test('a delay notice goes out once, after the configured time; a success notice when NOTIFY asks for it', async () => {
+  const log: string[] = [];
+  const calls: string[] = [];
+  const { effects, dsns, deferred } = memoryEffects(log);
+  const now = { t: 1_000_000 + 10 * 60_000 };
+  const e = createEngine({
+    transport: scripted(calls), route: byDomain, effects,
+    policy: () => retryPolicy({ delaysMs: [60_000], jitter: 0, lifetimeMs: 3_600_000 }),
+    now: () => now.t, random: () => 0.5, randomHex: () => 'ab', hostname: 'mx.a.test', attemptTimeoutMs: 200,
+    logger: silentLogger, observer: ignoreDeliveryEvents, delayNoticeAfterMs: 5 * 60_000,
+  });
+  const r = record(['x@soft.test', 'y@ok.test']);
+  const withNotify: QueueRecord = { ...r, envelope: { ...r.envelope, rcptTo: [{ address: 'x@soft.test', params: [] }, { address: 'y@ok.test', params: [{ name: 'NOTIFY', value: 'SUCCESS' }] }] } };
+  await e.process(job(withNotify));
+  const texts = dsns.map((d) => d.body.toString());
+  assert.equal(texts.length, 2);
+  assert.ok(texts.some((t) => /Subject: Delayed Mail/.test(t) && /Action: delayed/.test(t) && /Final-Recipient: rfc822; x@soft\.test/.test(t)));
+  assert.ok(texts.some((t) => /Action: relayed/.test(t) && /Final-Recipient: rfc822; y@ok\.test/.test(t)));
+  assert.deepEqual(deferred[0]!.state.delayNotified, ['x@soft.test']);
+  assert.notEqual(dsns[0]!.queueId, dsns[1]!.queueId);
+
+  // The retry: still failing, already told: no second delay notice.
+  now.t += 60_000;
+  await e.process(job(deferred[0]!.record, { state: deferred[0]!.state }));
+  assert.equal(dsns.length, 2);
+  assert.deepEqual(deferred[1]!.state.delayNotified, ['x@soft.test']);
+});

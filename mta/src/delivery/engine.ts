@@ -6,7 +6,7 @@
 //      ledger as soon as their group answers (this is what bounds the duplicate window:
 //      a crash after a remote 250 and before this write re-sends to those recipients);
 //   2. decide (decision.ts);
-//   3. queue the DSN, if any, and wait for its PubAck;
+//   3. queue the notices, if any (failure, delay, success: status-notices.ts), and wait for their PubAcks;
 //   4. queue the retry (the pending recipients and their state), and wait for its PubAck;
 //   5. only then report "done": the worker acks the job. A crash anywhere before 5 means
 //      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
@@ -18,11 +18,13 @@ import { newQueueId } from '../queue/queue-id.ts';
 import { reply } from '../reply.ts';
 import type { DecodedRecord, EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
-import { decide, type BouncedRecipient, type Decision } from './decision.ts';
+import { decide, type Decision } from './decision.ts';
 import { skippedOutcome, type DestinationHealth } from './destination-health.ts';
 import type { DeferredState } from './deferred-job.ts';
 import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
-import { buildDsn } from './dsn.ts';
+import { buildNotice } from '../dsn/report.ts';
+import { defaultDelayNoticeMs } from '../dsn/notices.ts';
+import { planNotices, type NoticeKind } from './status-notices.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
 import type { Logger } from '../../../observability/logger.ts';
@@ -64,6 +66,8 @@ export interface EngineOptions {
   readonly observer: DeliveryObserver;
   /** The dead-destination cache (destination-health.ts); none: every job is attempted. */
   readonly health?: DestinationHealth;
+  /** A delay notice after this long (default dsn/notices.ts defaultDelayNoticeMs); null: none. */
+  readonly delayNoticeAfterMs?: number | null;
 }
 
 /** A job as the worker hands it over. */
@@ -107,12 +111,16 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
 
     const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
     const labels = new Map<string, string>(); // envelope recipient → a destination label, for metrics
+    const kinds = new Map<string, Destination['kind']>(); // envelope recipient → where it went, for notices
     const add = (rcpt: string, o: RecipientOutcome) => outcomes.set(rcpt, [...(outcomes.get(rcpt) ?? []), o]);
     for (const o of plan.unroutable) add(o.recipient, o);
 
     await Promise.all(plan.groups.map(async (group) => {
       const todo = group.deliveries.filter((d) => !already.has(pairKey(d)));
-      for (const d of group.deliveries) labels.set(d.envelopeRecipient, destinationLabel(group.destination));
+      for (const d of group.deliveries) {
+        labels.set(d.envelopeRecipient, destinationLabel(group.destination));
+        kinds.set(d.envelopeRecipient, group.destination.kind);
+      }
       for (const d of group.deliveries) {
         if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
       }
@@ -135,10 +143,11 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     }));
     if (job.signal.aborted) return { kind: 'interrupted' };
 
+    const envelopeOutcomes = pending.map((r) => envelopeOutcome(r.address, outcomes.get(r.address) ?? []));
     const decision = decide({
       mailFrom: record.envelope.mailFrom,
       recipients: pending,
-      outcomes: pending.map((r) => envelopeOutcome(r.address, outcomes.get(r.address) ?? [])),
+      outcomes: envelopeOutcomes,
       failedAttemptsBefore: job.state?.failedAttempts ?? 0,
       receivedAtMs: Date.parse(record.receivedAt),
       nowMs: opts.now(),
@@ -155,20 +164,25 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       log.info('recipient bounced', { recipient: b.recipient.address, why: b.why, reply: `${b.reply.code} ${b.reply.enhanced}` });
     }
 
-    if (decision.dsn) {
-      const dsnQueueId = dsnId(record.queueId, job.state?.failedAttempts ?? 0, receivedAt);
+    const notices = planNotices({
+      record, decision, nowMs: opts.now(), lifetimeEndsMs: receivedAt + opts.policy().lifetimeMs,
+      outcomes: new Map(envelopeOutcomes.map((o) => [o.recipient, { outcome: o, destination: kinds.get(o.recipient) ?? null }])),
+      delayAfterMs: opts.delayNoticeAfterMs === undefined ? defaultDelayNoticeMs : opts.delayNoticeAfterMs,
+      delayNotifiedBefore: job.state?.delayNotified ?? [],
+      deliveredBefore: new Set(envelopeOutcomes.filter((o) => o.reason === alreadyDeliveredReason).map((o) => o.recipient)),
+    });
+    for (const [kind, recipients] of notices.notices) {
+      const dsnQueueId = dsnId(record.queueId, job.state?.failedAttempts ?? 0, receivedAt, kind);
       await effects.queueDsn({
         queueId: dsnQueueId,
         sender: record.envelope.mailFrom,
         reportingMta: opts.hostname,
-        body: buildDsn({
-          record, originalMessage: body, bounced: decision.dsn as BouncedRecipient[], reportingMta: opts.hostname,
-          dsnQueueId, now: new Date(opts.now()), randomHex: opts.randomHex,
-        }),
+        body: buildNotice({ record, originalMessage: body, recipients, reportingMta: opts.hostname, dsnQueueId, now: new Date(opts.now()), randomHex: opts.randomHex }),
       });
-      observer.dsn('queued');
-      log.info('DSN queued', { dsnQueueId, recipients: decision.dsn.length });
-    } else if (decision.dsnSuppressed === 'null-sender') {
+      observer.dsn(kind === 'failure' ? 'queued' : kind === 'delay' ? 'queued_delay' : 'queued_success');
+      log.info(`${kind} notice queued`, { dsnQueueId, recipients: recipients.map((r) => `${r.recipient.address}:${r.action}`) });
+    }
+    if (decision.dsnSuppressed === 'null-sender') {
       observer.dsn('dropped_null_sender');
       log.warn('bounce of a message from <> dropped (no double bounces)', { recipients: decision.bounced.length });
     }
@@ -188,6 +202,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         notBefore: iso(decision.retry.notBeforeMs),
         held: false,
         lastReplies: decision.retry.lastReplies,
+        ...(notices.delayNotified.length > 0 ? { delayNotified: [...notices.delayNotified] } : {}),
       }, rest, job.decoded.inlineBody);
       log.info('deferred', {
         recipients: decision.retry.recipients.length,
@@ -251,8 +266,9 @@ export function pairKey(d: LedgerEntry): string {
  * The queue id of the DSN for attempt `attempt` of message `queueId`: the same on every
  * redelivery of that job, so publishing it again is de-duplicated by Nats-Msg-Id.
  */
-export function dsnId(queueId: string, attempt: number, receivedAtMs: number): string {
-  const seed = createHash('sha256').update(`${queueId}:dsn:${attempt}`).digest();
+export function dsnId(queueId: string, attempt: number, receivedAtMs: number, kind: NoticeKind = 'failure'): string {
+  // Failure notices keep the seed they always had; the other kinds get their own.
+  const seed = createHash('sha256').update(kind === 'failure' ? `${queueId}:dsn:${attempt}` : `${queueId}:${kind}:${attempt}`).digest();
   return newQueueId(receivedAtMs + attempt, () => seed.subarray(0, 10));
 }
 

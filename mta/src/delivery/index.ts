@@ -14,7 +14,7 @@ import { decodeRecord } from '../queue/record.ts';
 import type { QueueSettings } from '../queue/settings.ts';
 import type { Transport } from './attempt.ts';
 import { decodeDeferredJob } from './deferred-job.ts';
-import { fieldValue } from './dsn.ts';
+import { fieldValue } from '../dsn/report.ts';
 import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer.ts';
 import { createDestinationHealth } from './destination-health.ts';
 import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
@@ -72,6 +72,8 @@ export interface StartDeliveryOptions {
    * dead-destination cache off): destination-health.ts.
    */
   readonly deadDestinationMs?: number;
+  /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
+  readonly delayNoticeAfterMs?: number | null;
 }
 
 export interface DeliveryHandle {
@@ -96,6 +98,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     randomHex: (n) => randomBytes(n).toString('hex'), hostname: opts.hostname,
     attemptTimeoutMs: opts.attemptTimeoutMs ?? 15 * 60_000, logger: opts.logger, observer,
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
+    ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
   });
 
   const js = jetstream(opts.nc);

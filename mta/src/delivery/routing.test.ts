@@ -168,7 +168,7 @@ test('destination keys are distinct per destination', () => {
 test('the router routes a record with the bundle in force at each call', () => {
   let current = base;
   const route = createRouter(() => current, options);
-  const record = { envelope: { mailFrom: { address: 's@x.test' } } };
+  const record = { listener: 'submission', client: { ip: '192.0.2.1', helo: 'c', tls: null, authUser: 's@x.test' }, envelope: { mailFrom: { address: 's@x.test', params: [] }, rcptTo: [] } };
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/var/mail/carol@other.test');
   current = bundle({ domains: [domain('other.test')], mailboxes: [mailbox('carol@other.test', { type: 'maildir', path: '/srv/carol' })] });
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/srv/carol');
@@ -183,4 +183,29 @@ test('recipients as received are normalised for lookups; remote addresses go out
   assert.deepEqual(remote.targets[0], { destination: { kind: 'mx', domain: 'xn--bcher-kva.example' }, address: 'Dave.Smith@Bücher.example' });
   const bad = routeRecipient(base, '', 'no-at-sign', options);
   assert.deepEqual(bad.ok ? null : [bad.outcome.reply.code, bad.outcome.reply.enhanced, bad.outcome.recipient], [553, '5.1.3', 'no-at-sign']);
+});
+
+test('mail that came in unauthenticated on MX never selects a tenant\'s Relay, whatever its sender claims', () => {
+  const b = bundle({ domains: [domain('example.test')], relays: [relay('mail/default', { default: true })] });
+  const route = createRouter(() => b, options);
+  const client = (authUser: string | null) => ({ ip: '192.0.2.1', helo: 'c', tls: null, authUser });
+  const from = { address: 'ceo@example.test', params: [] };
+  const mx = route({ listener: 'mx', client: client(null), envelope: { mailFrom: from, rcptTo: [] } }, ['x@far.test']);
+  assert.deepEqual(mx.groups[0]!.destination, { kind: 'mx', domain: 'far.test' });
+  const submitted = route({ listener: 'submission', client: client('ceo@example.test'), envelope: { mailFrom: from, rcptTo: [] } }, ['x@far.test']);
+  assert.deepEqual(submitted.groups[0]!.destination, { kind: 'relay', relayId: 'mail/default' });
+  const forwarded = route({ listener: 'forward', client: client(null), envelope: { mailFrom: from, rcptTo: [] } }, ['x@far.test']);
+  assert.deepEqual(forwarded.groups[0]!.destination, { kind: 'relay', relayId: 'mail/default' });
+});
+
+test('a bounce to our SRS address goes to the original sender; a forged one is an unknown user', () => {
+  const srs = () => ({ keys: ['stafette-test-key-1'], now: () => 1_795_000_000_000 });
+  const good = routeRecipient(base, '', 'SRS0=aLB/=JH=Sender.Test=Alice@example.test', { ...options, srs });
+  assert.ok(good.ok);
+  // Computed for example.com in the vectors; the hash covers the original address, not our domain.
+  assert.deepEqual(good.targets, [{ destination: { kind: 'mx', domain: 'sender.test' }, address: 'Alice@Sender.Test' }]);
+  const forged = routeRecipient(base, '', 'SRS0=AAAA=JH=victim.test=x@example.test', { ...options, srs });
+  assert.deepEqual(forged.ok ? null : [forged.outcome.reply.code, forged.outcome.reply.enhanced], [550, '5.1.1']);
+  const notBounce = routeRecipient(base, 'spam@far.test', 'SRS0=aLB/=JH=Sender.Test=Alice@example.test', { ...options, srs });
+  assert.deepEqual(notBounce.ok ? null : [notBounce.outcome.reply.code, notBounce.outcome.reply.enhanced], [550, '5.7.1']);
 });

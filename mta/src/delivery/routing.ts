@@ -34,8 +34,13 @@
 //   c. else the relay named by the sender domain's outbound.relay (MailDomain.outbound.relayRef);
 //   d. else the first of them with match.default;
 //   e. else direct delivery to the recipient domain's MX hosts.
-// Mail from a sender outside our domains (forwarded mail keeps its sender) and bounces
-// from <> have no such namespace and go direct.
+// Mail from a sender outside our domains and bounces from <> have no such namespace and go
+// direct; so does every message that reached us unauthenticated on MX (mayChooseRelay): a
+// sender address anyone can write never selects a tenant's Relay.
+//
+// SRS (mta/src/srs/): a bounce to an SRS address of one of our domains is routed, before the
+// directory is asked, to the original sender it encodes (direct to its MX hosts); a forged or
+// expired SRS address, or one used by anything but the null sender, is permanent 550.
 //
 // # What the engine gets
 //
@@ -47,7 +52,10 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { normalizeAddress } from '../../../bundle/address.ts';
+import { normalizeAddress, normalizeDomain } from '../../../bundle/address.ts';
+import type { QueueRecord } from '../queue/record.ts';
+import { isSrsLocalPart, type SrsOptions } from '../srs/srs.ts';
+import { checkSrsRecipient } from '../srs/srs-policy.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../../../bundle/schema.ts';
 import { directoryOf, type RecipientMatch } from '../directory.ts';
 import { C, SE } from '../codes.ts';
@@ -61,10 +69,15 @@ export interface RoutingOptions {
   readonly localMaildirRoot: string;
   /** How many alias/catch-all steps one recipient may take before it counts as a loop. */
   readonly maxExpansionDepth?: number;
+  /** The SRS keys in force (the bundle's secret part) and the clock; none: SRS addresses are unknown users. */
+  readonly srs?: () => SrsOptions;
 }
 
 /** What the engine routes with (createRouter below; a fixed plan in tests). */
-export type Router = (record: { readonly envelope: { readonly mailFrom: { readonly address: string } } }, recipients: readonly string[]) => RoutePlan;
+export type Router = (record: RoutedRecord, recipients: readonly string[]) => RoutePlan;
+
+/** What routing reads of a queue record. */
+export type RoutedRecord = Pick<QueueRecord, 'envelope' | 'listener' | 'client'>;
 
 /** Routing's answer for the pending envelope recipients of one message. */
 export interface RoutePlan {
@@ -129,6 +142,18 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
 
   // Depth-first expansion; `path` holds the (normalised) addresses on the way to detect loops.
   const expand = (raw: string, path: readonly string[]): RecipientOutcome | null => {
+    const at = raw.lastIndexOf('@');
+    const local = raw.slice(0, at);
+    if (at > 0 && isSrsLocalPart(local) && directory.domain(normalizeDomain(raw.slice(at + 1)) ?? '')) {
+      const srs = checkSrsRecipient(local, sender, options.srs?.() ?? { keys: [] });
+      if (srs.kind === 'refuse') return refused(recipient, srs.error);
+      if (srs.kind === 'reverse') {
+        const original = normalizeAddress(srs.original);
+        if (!original) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `SRS address ${raw} reverses to ${JSON.stringify(srs.original)}`);
+        add({ kind: 'mx', domain: original.domain }, srs.original);
+        return null;
+      }
+    }
     const normal = normalizeAddress(raw);
     if (!normal) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `${JSON.stringify(raw)} is not a routable address`);
     const address = normal.address;
@@ -229,5 +254,14 @@ function permanent(recipient: string, reply: Reply, reason: string): RecipientOu
  * time of the call (a reload between attempts takes effect at the next one).
  */
 export function createRouter(bundle: () => Bundle, options: RoutingOptions): Router {
-  return (record, recipients) => planRecipients(bundle(), record.envelope.mailFrom.address, recipients, options);
+  return (record, recipients) => planRecipients(bundle(), mayChooseRelay(record) ? record.envelope.mailFrom.address : '', recipients, options);
+}
+
+/**
+ * Whether a message's envelope sender may select its tenant's Relay: not for mail that came in
+ * unauthenticated on MX (its sender is whatever the client wrote; even a passing SPF check
+ * only says an IP may send for the domain, not that our tenant sent it).
+ */
+export function mayChooseRelay(record: RoutedRecord): boolean {
+  return record.listener !== 'mx' || record.client.authUser !== null;
 }

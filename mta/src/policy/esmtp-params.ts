@@ -4,14 +4,16 @@
 // 555 (RFC 5321 §4.1.1.11) keeps what we store to what we understand.
 //
 //   MAIL: SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5; accepted
-//         and kept as received, never trusted)
-//   RCPT: none (DSN's NOTIFY/ORCPT are not announced)
+//         and kept as received, never trusted), RET and ENVID (DSN, RFC 3461), REQUIRETLS
+//         (RFC 8689, announced over TLS only)
+//   RCPT: NOTIFY and ORCPT (DSN, RFC 3461)
+// Their values are checked by mta/src/dsn/params.ts.
 import type { SmtpError } from '../errors.ts';
 import { unknownParameter } from './rejections.ts';
 
 const allowed = {
-  MAIL: new Set(['SIZE', 'BODY', 'SMTPUTF8', 'AUTH']),
-  RCPT: new Set<string>(),
+  MAIL: new Set(['SIZE', 'BODY', 'SMTPUTF8', 'AUTH', 'RET', 'ENVID', 'REQUIRETLS']),
+  RCPT: new Set<string>(['NOTIFY', 'ORCPT']),
 } as const;
 
 /** The first parameter of `args` (keys as smtp-server gives them, upper case) that is not allowed, as a refusal. */

@@ -8,19 +8,25 @@
 //    for everybody (Postfix allow_untrusted_routing=no).
 //  - Submission (authenticated): any external recipient (that is what submission is for);
 //    recipients in our own domains must exist, as on MX.
+//  - SRS addresses of our domains (mta/src/srs/srs-policy.ts), asked before the directory:
+//    accepted from the null sender when the hash and age verify (routing reverses them), else
+//    refused as an unknown user (forged, expired) or 550 5.7.1 (not a bounce). SRS local parts
+//    are often longer than 64 octets, so they are checked before the address syntax.
 //
 // Addresses are compared in their normalised form (bundle/address.ts), the same form the
 // operator writes into the bundle: `Alice@EXAMPLE.com.` and `alice@example.com` are equal,
 // IDN domains compare in their xn-- form. `%` and `!` are ordinary local-part characters here
 // (no source routing): `u%ext@local` is a local address that does not exist.
-import { normalizeAddress, type Address } from '../../../bundle/address.ts';
+import { normalizeAddress, normalizeDomain, type Address } from '../../../bundle/address.ts';
+import { isSrsLocalPart, type SrsOptions } from '../srs/srs.ts';
+import { checkSrsRecipient } from '../srs/srs-policy.ts';
 import type { Bundle, BundleDomain } from '../../../bundle/schema.ts';
 import type { SmtpError } from '../errors.ts';
 import { directoryOf, type RecipientMatch as DirectoryMatch } from '../directory.ts';
 import { badRecipientSyntax, relayDenied, unknownRecipient } from './rejections.ts';
 
 /** How an accepted recipient matched: who the directory says it is, or a relay (submission). */
-export type RecipientMatch = DirectoryMatch['kind'] | 'relay';
+export type RecipientMatch = DirectoryMatch['kind'] | 'relay' | 'srs';
 
 export type RecipientVerdict =
   | { readonly accept: true; readonly address: Address; readonly match: RecipientMatch; readonly domain: BundleDomain | null }
@@ -29,9 +35,18 @@ export type RecipientVerdict =
 export interface RecipientContext {
   /** Whether the client may relay to other domains (an authenticated submission user). */
   readonly mayRelay: boolean;
+  /** MAIL FROM of the transaction ("" for the null sender) and the SRS keys in force; none: no SRS addresses. */
+  readonly srs?: { readonly mailFrom: string; readonly options: SrsOptions } | null;
 }
 
 export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContext): RecipientVerdict {
+  const at = raw.lastIndexOf('@');
+  const srsDomain = at > 0 && isSrsLocalPart(raw.slice(0, at)) ? directoryOf(bundle).domain(normalizeDomain(raw.slice(at + 1)) ?? '') : undefined;
+  if (srsDomain) {
+    const srs = checkSrsRecipient(raw.slice(0, at), ctx.srs?.mailFrom ?? '', ctx.srs?.options ?? { keys: [] });
+    if (srs.kind === 'refuse') return { accept: false, error: srs.error };
+    if (srs.kind === 'reverse') return { accept: true, address: { address: raw, local: raw.slice(0, at), domain: srsDomain.domain }, match: 'srs', domain: srsDomain };
+  }
   const address = normalizeAddress(raw);
   if (!address) return { accept: false, error: badRecipientSyntax(raw) };
   const dir = directoryOf(bundle);

@@ -25,7 +25,11 @@
 //                Address = { address, params: [{ name, value }] }; address "" is the null
 //                sender <>; params keep the ESMTP parameters in the order given (BODY,
 //                SMTPUTF8, SIZE, ENVID, RET on MAIL; NOTIFY, ORCPT on RCPT, ...), value null
-//                for a keyword without "=value". Names and values are stored as received.
+//                for a keyword without "=value". Names and values are stored as received
+//                (xtext decoded by smtp-server). DSN (RET, ENVID, NOTIFY, ORCPT) and
+//                REQUIRETLS ride here: intake accepts only values mta/src/dsn/params.ts
+//                accepts, and delivery reads them back with the same parser, so they needed no
+//                field of their own and version 1 is unchanged.
 //   body         { kind: "inline", size, sha256 }: the body follows the LF, `size` bytes;
 //                { kind: "object", bucket, name, size, sha256 }: the body is the Object Store
 //                object `name` in `bucket`, and nothing follows the LF.

@@ -19,15 +19,36 @@ export interface ReceivedMessage {
 }
 
 /**
+ * Where the normalised message goes besides the stored copy (message-checks.ts): `write` gets
+ * every chunk as it is (the inbound checks read it as a stream; false pauses the client until
+ * `drained`), and the stored copy passes through `store` (which may drop header fields).
+ */
+export interface MessageTap {
+  write(chunk: Buffer): boolean;
+  drained(): Promise<void>;
+  store(chunk: Buffer): Buffer[];
+  endStore(): Buffer[];
+}
+
+/**
  * Reads the whole DATA stream. Keeps at most `sizeLimit` bytes: past it the rest is read and
  * dropped (smtp-server must still see the end-of-data marker to stay in sync with the client).
  */
-export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeLimit: number): Promise<ReceivedMessage> {
+export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeLimit: number, tap?: MessageTap): Promise<ReceivedMessage> {
   return new Promise((resolve, reject) => {
     const scanner = new MessageScanner();
     let chunks: Buffer[] = [];
     let received = 0;
     let exceeded = false;
+    const keep = (out: Buffer) => {
+      if (out.length === 0) return;
+      if (!tap) return chunks.push(out);
+      if (!tap.write(out)) {
+        stream.pause();
+        void tap.drained().then(() => stream.resume());
+      }
+      for (const stored of tap.store(out)) if (stored.length > 0) chunks.push(stored);
+    };
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (exceeded) return;
@@ -36,14 +57,13 @@ export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeL
         chunks = [];
         return;
       }
-      const out = scanner.push(chunk);
-      if (out.length > 0) chunks.push(out);
+      keep(scanner.push(chunk));
     });
     stream.once('error', reject);
     stream.once('end', () => {
       if (!exceeded) {
-        const last = scanner.end();
-        if (last.length > 0) chunks.push(last);
+        keep(scanner.end());
+        for (const stored of tap?.endStore() ?? []) if (stored.length > 0) chunks.push(stored);
       }
       resolve({ chunks, scan: { ...scanner.scan, size: received }, sizeExceeded: exceeded || stream.sizeExceeded === true });
     });
@@ -65,6 +85,8 @@ export interface TraceContext {
   readonly recipients: readonly string[];
   /** Submission completes Date and Message-ID when missing (RFC 6409 §8). */
   readonly completeHeaders: boolean;
+  /** Fields of the inbound checks (Authentication-Results, ...), CRLF-terminated, added after Received. */
+  readonly checkFields?: string;
 }
 
 /** Our header fields followed by the message as received (normalised): the bytes we store. */
@@ -81,6 +103,7 @@ export function storedBody(message: ReceivedMessage, t: TraceContext): Buffer {
     recipient: t.recipients.length === 1 ? t.recipients[0]! : null,
     date: t.date,
   });
+  head += t.checkFields ?? '';
   if (t.completeHeaders && !message.scan.hasDate) head += renderDateField(t.date);
   if (t.completeHeaders && !message.scan.hasMessageId) head += renderMessageIdField(t.queueId, t.byHostname);
   return Buffer.concat([Buffer.from(head, 'utf8'), ...message.chunks]);

@@ -24,6 +24,9 @@
 //   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count).
 //   DATA        normalise stray CR/LF, check size/header/line/hop limits, add Received (and
 //               Date/Message-ID on submission), enqueue; 250 after the PubAck, else 451/452.
+//               On MX, SPF/DKIM/ARC/DMARC read the normalised stream as it arrives and decide
+//               before the final reply (message-checks.ts): Authentication-Results added after
+//               Received, forged ones removed, 550/451 5.7.x/4.7.x per inbound.dmarc.
 // Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
@@ -37,6 +40,7 @@ import { createCertificateSelector } from './certificate-selector.ts';
 import { createConnectionCounter } from './client-connections.ts';
 import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
+import type { InboundChecksOptions } from './message-checks.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import {
@@ -46,6 +50,7 @@ import {
 export { defaultListenerConfigs, defaultListeners, listenerConfig } from './listener-config.ts';
 export type { ListenerConfig, ListenerRole } from './listener-config.ts';
 export type { Clock, IntakeConfig } from './session-handlers.ts';
+export type { InboundChecksOptions, InboundCheckObserver } from './message-checks.ts';
 export type { TlsMaterial } from './self-signed-certificate.ts';
 export { generateSelfSignedCertificate } from './self-signed-certificate.ts';
 
@@ -61,6 +66,8 @@ export interface IntakeOptions {
   readonly resolver?: ReverseResolver;
   readonly observer?: IntakeObserver;
   readonly logger?: Logger;
+  /** SPF, DKIM, ARC and DMARC on the MX listener (message-checks.ts); absent: not checked. */
+  readonly inboundChecks?: InboundChecksOptions | null;
   /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
@@ -103,6 +110,7 @@ export function createIntake(opts: IntakeOptions): Intake {
     const handlers = createSessionHandlers({
       listener, hostname, getConfig: opts.getConfig, publisher: opts.publisher, clock, observer, logger: log,
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
+      inboundChecks: opts.inboundChecks ?? null,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {
@@ -115,9 +123,11 @@ export function createIntake(opts: IntakeOptions): Intake {
       size: maxSizeOf(opts.getConfig().bundle, listener),
       hideSize: false,
       hideENHANCEDSTATUSCODES: false,
-      hideDSN: true,
+      // DSN (RFC 3461): NOTIFY/ORCPT/RET/ENVID taken and honoured by delivery (mta/src/dsn/).
+      hideDSN: false,
       hideSTARTTLS: false,
-      hideREQUIRETLS: true,
+      // REQUIRETLS (RFC 8689): smtp-server offers it over TLS only and refuses it in plaintext.
+      hideREQUIRETLS: false,
       authMethods: ['PLAIN', 'LOGIN'],
       disabledCommands: listener.role === 'mx' ? ['AUTH'] : [],
       authOptional: listener.role === 'mx',

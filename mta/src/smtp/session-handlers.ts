@@ -11,6 +11,7 @@ import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
 import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../../../observability/logger.ts';
+import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
@@ -20,6 +21,7 @@ import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index
 import type { ConnectionCounter } from './client-connections.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
 import type { IntakeObserver } from './intake-observer.ts';
+import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
 import type { ListenerConfig } from './listener-config.ts';
 
 export interface IntakeConfig {
@@ -41,6 +43,8 @@ export interface HandlerContext {
   readonly observer: IntakeObserver;
   readonly logger: Logger;
   readonly connections: ConnectionCounter;
+  /** SPF/DKIM/ARC/DMARC on the MX listener (message-checks.ts); null: not checked. */
+  readonly inboundChecks?: InboundChecksOptions | null;
 }
 
 interface SessionState {
@@ -140,6 +144,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
         s.domains = [];
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
+        const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
+        if ('code' in dsn) throw dsn;
         s.declaredSize = declaredSize(address);
         const verdict = ctx.listener.role === 'submission'
           ? checkSubmissionSender(s.config.bundle, userOf(session), address.address)
@@ -154,8 +160,11 @@ export function createSessionHandlers(ctx: HandlerContext) {
       step('RCPT', session, done, (s) => {
         const badParam = checkEsmtpParams('RCPT', address.args);
         if (badParam) throw badParam;
+        const dsn = parseRcptDsnParams(envelopeAddress(address.address, address.args).params);
+        if ('code' in dsn) throw dsn;
         const mayRelay = ctx.listener.role === 'submission' && userOf(session) !== '';
-        const verdict = checkRecipient(s.config.bundle, address.address, { mayRelay });
+        const srs = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', options: { keys: s.config.secrets.srsKeys ?? [], now: () => ctx.clock.now() } };
+        const verdict = checkRecipient(s.config.bundle, address.address, { mayRelay, srs });
         if (!verdict.accept) throw verdict.error;
         const domains = [...s.domains, verdict.domain];
         const limits = ctx.listener.limits;
@@ -178,21 +187,28 @@ export function createSessionHandlers(ctx: HandlerContext) {
       }
       const limits = ctx.listener.limits;
       const sizeLimit = sizeLimitFor(s.domains, limits);
+      let checks: MessageChecks | null = null;
       void (async () => {
-        const message = await readMessage(stream, sizeLimit);
-        const refusal = checkReceived(message, sizeLimit, limits);
-        if (refusal) throw refusal;
-        const now = ctx.clock.now();
-        const queueId = newQueueId(now);
         const envelope = session.envelope;
         const mailFrom = envelope.mailFrom || { address: '', args: false as const };
         const client = clientInfo(session);
+        checks = ctx.inboundChecks && ctx.listener.role === 'mx' && client.authUser === null
+          ? startMessageChecks(ctx.inboundChecks, { config: s.config, ip: client.ip, helo: client.helo, mailFrom: mailFrom.address, domains: s.domains, hostname: ctx.hostname, log: s.log })
+          : null;
+        const message = await readMessage(stream, sizeLimit, checks?.tap);
+        const refusal = checkReceived(message, sizeLimit, limits);
+        if (refusal) throw refusal;
+        const checkFields = checks ? await checks.finish() : '';
+        checks = null;
+        const now = ctx.clock.now();
+        const queueId = newQueueId(now);
         const body = storedBody(message, {
           queueId, date: new Date(now), byHostname: ctx.hostname, client,
           clientHostname: validHostname(session.clientHostname),
           smtpUtf8: envelope.smtpUtf8 === true,
           recipients: envelope.rcptTo.map((r) => r.address),
           completeHeaders: ctx.listener.role === 'submission',
+          checkFields,
         });
         const started = performance.now();
         await enqueueMessage(ctx.publisher, {
@@ -212,6 +228,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
       })().then(
         (queueId) => done(null, `Ok: queued as ${queueId}`),
         (err: unknown) => {
+          checks?.abort();
           // The client went away in the middle of DATA: nothing to answer, nothing was stored.
           if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
             s.log.info('client left during DATA', { reason: describeError(err) });

@@ -1,13 +1,17 @@
 // The forward transport: a mailbox whose target is "forward" gets its mail re-queued as a
 // new message to the forward addresses, which then goes through routing and delivery like
-// any other. The new message keeps the original envelope sender (no SRS yet, so SPF at the
-// far end may fail for forwarded mail) and the body as stored, with a Delivered-To header
-// per forwarding mailbox on top; a message that already carries one for this mailbox is a
-// forwarding loop and bounces with 554 5.4.6.
+// any other. The new message's envelope sender is `sender(original, mailbox domain)`: in
+// production the SRS address of the original at the forwarding mailbox's domain when the
+// original is foreign (srs/srs-policy.ts), so SPF at the far end checks our domain and bounces
+// come back to us to be reversed; the remote transport then ARC-seals the copy with that
+// domain's key. The body is as stored, with a Delivered-To header per forwarding mailbox on
+// top; a message that already carries one for this mailbox is a forwarding loop and bounces
+// with 554 5.4.6.
 //
 // `requeue` is injected (`publisherRequeue` over the queue publisher in production; the
-// copy's record has listener "forward" and no authenticated user, so it is not DKIM-signed
-// by us: see dkim/sign-policy.ts). `dedupeId` is the same for
+// copy's record has listener "forward" and keeps the original's authenticated user, so mail
+// our users send is DKIM-signed when forwarded too, and mail from the Internet is not: see
+// dkim/sign-policy.ts). `dedupeId` is the same for
 // every retry of this forward of this message, so a publish repeated after a crash is
 // dropped by the queue's duplicate window instead of forwarding twice.
 import { createHash } from 'node:crypto';
@@ -20,8 +24,10 @@ import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transpor
 
 export interface ForwardJob {
   readonly originalQueueId: string;
-  /** The original envelope sender ("" for a bounce). */
+  /** The envelope sender of the copy ("" for a bounce). */
   readonly sender: string;
+  /** The original's authenticated user (a submission), or null. */
+  readonly authUser: string | null;
   readonly recipients: readonly string[];
   readonly body: Buffer;
   readonly dedupeId: string;
@@ -29,6 +35,8 @@ export interface ForwardJob {
 
 export interface ForwardOptions {
   readonly requeue: (job: ForwardJob) => Promise<void>;
+  /** The copy's envelope sender for an original sender and the forwarding mailbox's domain; default: unchanged. */
+  readonly sender?: (original: string, forwarderDomain: string) => string;
 }
 
 export function createForwardTransport(options: ForwardOptions): Transport {
@@ -46,7 +54,10 @@ export function createForwardTransport(options: ForwardOptions): Transport {
       // to this mailbox (A forwards to B, B to A) is recognised above instead of circling.
       const marked = Buffer.concat([Buffer.from(recipients.map((r) => `Delivered-To: ${r}\r\n`).join(''), 'utf8'), attempt.body]);
       try {
-        await options.requeue({ originalQueueId: record.queueId, sender: record.envelope.mailFrom.address, recipients: destination.to, body: marked, dedupeId });
+        const original = record.envelope.mailFrom.address;
+        const forwarder = recipients[0]!.slice(recipients[0]!.lastIndexOf('@') + 1);
+        const sender = options.sender ? options.sender(original, forwarder) : original;
+        await options.requeue({ originalQueueId: record.queueId, sender, authUser: record.client.authUser, recipients: destination.to, body: marked, dedupeId });
         return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, `Forwarded to ${destination.to.length} address(es)`), `forwarded to ${destination.to.join(', ')}`);
       } catch (err) {
         return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.MailSystem0, 'Forwarding temporarily failed'), `requeue for forward failed: ${describeError(err)}`);
@@ -76,7 +87,7 @@ export function publisherRequeue(publisher: ForwardPublisher, now: () => Date = 
       queueId,
       receivedAt: now().toISOString(),
       listener: forwardListener,
-      client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: null },
+      client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: job.authUser },
       envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
     }, job.body);
   };

@@ -37,6 +37,8 @@ import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './sm
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 import { outcomesOf } from './smtp-client-reply.ts';
+import { planAttempt, type OutboundStandards } from './outbound-standards.ts';
+import type { TlsFailure } from '../outbound-tls/tls-requirements.ts';
 
 export interface BundlePair {
   readonly bundle: Bundle;
@@ -76,6 +78,8 @@ export interface RemoteSmtpOptions {
   readonly dkim?: boolean;
   readonly random?: () => number;
   readonly logger?: Logger;
+  /** MTA-STS, TLS-RPT, SRS, ARC and DSN pass-on (outbound-standards.ts); none: all off. */
+  readonly standards?: OutboundStandards;
 }
 
 export interface RemoteSmtpTransport extends Transport {
@@ -99,7 +103,6 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     const { destination, recipients, signal, record } = attempt;
     if (destination.kind !== 'mx' && destination.kind !== 'relay') throw new Error(`remote SMTP cannot deliver to a ${destination.kind} destination`);
     const { bundle, secrets } = options.config();
-    const from = record.envelope.mailFrom.address;
     const log = logger.child({ queueId: record.queueId, destination: destinationKey(destination) });
 
     let relay: BundleRelay | undefined;
@@ -116,10 +119,16 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
 
     let message = toCrlf(attempt.body);
     if ((options.dkim ?? true) && mayVouchFor(record)) {
-      const signed = await signMessage(bundle, secrets, from, message);
+      const signed = await signMessage(bundle, secrets, record.envelope.mailFrom.address, message);
       if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
       message = signed.message;
     }
+    // A relay's certificate is verified unless the Relay opts out (verifyCertificate: false) or
+    // the transport was built not to (relayTlsOptions.rejectUnauthorized: false, tests).
+    const verifyRelay = relay !== undefined && relay.verifyCertificate !== false && options.relayTlsOptions?.rejectUnauthorized !== false;
+    const plan = await planAttempt(record, message, relay ? { kind: 'relay', tls: relay.tls, verify: verifyRelay } : { kind: 'mx', domain: (destination as { domain: string }).domain }, { bundle, secrets }, options.standards ?? {}, log);
+    const from = plan.from;
+    message = plan.message;
 
     const hosts: MailHostsResult = relay
       ? await relayHosts(relay, options.resolver)
@@ -136,12 +145,24 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       const eightBit = hasEightBit(message);
       const utf8 = needsSmtpUtf8(from, recipients, message);
       const failures: string[] = [];
+      let lastTlsFailure: TlsFailure | null = null;
       for (const hop of hops) {
         if (signal.aborted) break;
         const label = `${hop.name}[${hop.address}]:${hop.port}`;
+        // MTA-STS / REQUIRETLS: may this host be used at all, and with what TLS?
+        const verdict = plan.hostVerdict(hop.name);
+        if (!verdict.ok) {
+          if (verdict.failure.status === 'permanent') return sameOutcome(recipients, 'permanent', verdict.failure.reply, `${label}: ${verdict.failure.reason}`, hop.name);
+          plan.reportRefusedHost(hop.name, verdict.failure);
+          failures.push(`${label}: ${verdict.failure.reason}`);
+          lastTlsFailure = verdict.failure;
+          continue;
+        }
+        const verified = verdict.requirement.tls === 'verified';
         // Opportunistic TLS toward an MX: a failed handshake is retried once in plaintext (as
-        // Postfix does at security level "may"); relays keep their configured TLS.
-        let hopTls = tls;
+        // Postfix does at security level "may"); relays keep their configured TLS; a policy that
+        // wants verified TLS gets STARTTLS or nothing (the certificate is checked after it).
+        let hopTls: TlsMode = verified && !relay ? 'required' : tls;
         for (let tries = 0; tries < 2; tries++) {
           const clientOptions: SmtpClientOptions = {
             host: hop.address,
@@ -149,7 +170,9 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             ...(isIP(hop.name) ? {} : { servername: hop.name }),
             ehloName,
             tls: hopTls,
-            tlsOptions: relay ? options.relayTlsOptions ?? {} : options.mxTlsOptions ?? { rejectUnauthorized: false },
+            // Verification is decided after the handshake (plan.checkConnection), so MTA-STS
+            // testing can still deliver over an unverified session and report it.
+            tlsOptions: relay ? { ...(options.relayTlsOptions ?? {}), rejectUnauthorized: false } : options.mxTlsOptions ?? { rejectUnauthorized: false },
             ...(auth ? { auth } : {}),
             ...timeouts(options),
           };
@@ -162,10 +185,23 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             if (connection.stage === 'auth') {
               return sameOutcome(recipients, 'transient', reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'), `${label}: ${connection.reason}`, hop.name);
             }
+            if (connection.stage === 'tls' && verified && !relay) {
+              const failure = plan.checkConnection(hop.name, hop.address, verdict, { secure: false, extensions: new Set(), peerVerification: () => null } as never);
+              if (failure?.status === 'permanent') return sameOutcome(recipients, 'permanent', failure.reply, `${label}: ${failure.reason}`, hop.name);
+              if (failure) lastTlsFailure = failure;
+            }
             if (connection.stage === 'tls' && hopTls === 'opportunistic' && !signal.aborted) {
               hopTls = 'none';
               continue;
             }
+            break;
+          }
+          const tlsFailure = pooled ? null : plan.checkConnection(hop.name, hop.address, verdict, connection);
+          if (tlsFailure) {
+            connection.quit();
+            if (tlsFailure.status === 'permanent') return sameOutcome(recipients, 'permanent', tlsFailure.reply, `${label}: ${tlsFailure.reason}`, hop.name);
+            failures.push(`${label}: ${tlsFailure.reason}`);
+            lastTlsFailure = tlsFailure;
             break;
           }
           if (utf8 && !connection.extensions.has('SMTPUTF8')) {
@@ -181,7 +217,8 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             failures.push(`${label}: deadline passed while pacing to ${relay.limits.messagesPerSecond} messages per second`);
             break;
           }
-          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8 }, message, hostSignal);
+          const params = plan.envelopeParams(connection.extensions, recipients);
+          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8, ...params }, message, hostSignal);
           if (result.kind === 'broken' && !result.afterData) {
             connection.close();
             failures.push(`${label}: ${result.reason}`);
@@ -191,12 +228,14 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           }
           if (result.kind === 'replies' && (await connection.reset(hostSignal))) pool.give(key, connection);
           else connection.close();
-          const outcomes = outcomesOf(recipients, result, hop.name);
+          const outcomes = outcomesOf(recipients, result, hop.name).map((o) => (o.status === 'delivered' ? { ...o, via: connection.extensions.has('DSN') ? 'relay-with-dsn' as const : 'relay-without-dsn' as const } : o));
           log.debug('transaction finished', { remote: label, tls: connection.secure, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
           return outcomes;
         }
       }
       const reason = signal.aborted ? `deadline passed; ${failures.join('; ')}` : failures.join('; ') || 'no address to try';
+      // Every host refused by the TLS policy: say so (the reason senders see in a delay or bounce).
+      if (lastTlsFailure && failures.length === hops.length) return sameOutcome(recipients, 'transient', lastTlsFailure.reply, reason);
       return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the receiving mail servers'), reason);
     } finally {
       release();

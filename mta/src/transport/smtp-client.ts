@@ -18,7 +18,9 @@
 // normalise line ends before DKIM signing (smtp-client-message.ts) so the signature covers
 // exactly what is sent.
 import type { ConnectionOptions } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { peerVerification, type PeerVerification } from '../outbound-tls/trust-store.ts';
 import type { TransactionResult } from './smtp-client-reply.ts';
 
 export type TlsMode = 'opportunistic' | 'required' | 'implicit' | 'none';
@@ -54,6 +56,10 @@ export interface SmtpEnvelope {
   readonly eightBit: boolean;
   /** Declare SMTPUTF8 on MAIL FROM (UTF-8 in the header section or the addresses, RFC 6531). */
   readonly smtpUtf8?: boolean;
+  /** More MAIL FROM parameters (RET=, ENVID=, REQUIRETLS), already encoded; the caller checks the extensions. */
+  readonly mailParams?: readonly string[];
+  /** RCPT TO parameters (NOTIFY=, ORCPT=) per recipient, already encoded. */
+  readonly rcptParams?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Why opening a connection failed; the caller tries the next host. */
@@ -105,6 +111,17 @@ export class SmtpClientConnection {
     this.remote = `${options.host}:${options.port}`;
     connection.on('end', () => { this.closedFlag = true; });
     connection.on('close', () => { this.closedFlag = true; });
+  }
+
+  /**
+   * What the TLS handshake showed about the server's certificate for `host` (outbound-tls/
+   * trust-store.ts), or null without TLS. Connections are opened with rejectUnauthorized off
+   * where a policy decides afterwards (MTA-STS testing still delivers), so this is the check.
+   */
+  peerVerification(host: string): PeerVerification | null {
+    const socket = (this.connection as unknown as { _socket?: unknown })._socket;
+    if (!this.secure || !(socket instanceof TLSSocket)) return null;
+    return peerVerification(socket, host);
   }
 
   /** Whether the server or we have closed the connection. */
@@ -193,7 +210,12 @@ export class SmtpClientConnection {
     let dataSent = false;
     writer._sendCommand = (str: string, logStr?: string) => {
       if (/^DATA$/i.test(str)) dataSent = true;
-      const command = addSmtpUtf8 && /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str;
+      let command = addSmtpUtf8 && /^MAIL FROM:/i.test(str) && !/ SMTPUTF8\b/i.test(str) ? `${str} SMTPUTF8` : str;
+      // DSN and REQUIRETLS parameters (per recipient for RCPT), which nodemailer can only set per envelope.
+      if (/^MAIL FROM:/i.test(command) && envelope.mailParams?.length) command = `${command} ${envelope.mailParams.join(' ')}`;
+      const rcpt = /^RCPT TO:<(.*)>$/i.exec(command)?.[1];
+      const extra = rcpt !== undefined ? envelope.rcptParams?.get(rcpt) : undefined;
+      if (extra?.length) command = `${command} ${extra.join(' ')}`;
       writeCommand.call(this.connection, command, logStr);
     };
     // LMTP answers the data once per recipient; nodemailer keeps only the refusals, so the

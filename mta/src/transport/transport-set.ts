@@ -3,13 +3,19 @@
 // counts it transient for the attempt's recipients).
 //
 // `createDeliveryTransports` wires the production set: remote SMTP for mx and relay,
-// LMTP, maildir, webhook (keys from the bundle's secret part) and forward (re-queue).
+// LMTP, maildir, webhook (keys from the bundle's secret part) and forward (re-queue). Mail we
+// vouch for (our users', our notices: dkim/sign-policy.ts) is DKIM-signed for local mailboxes
+// too, as the remote transport signs it for other domains, so a mailbox filter can trust it.
 import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from '../delivery/attempt.ts';
 import { createForwardTransport, type ForwardOptions } from './forward.ts';
 import { createLmtpTransport, type LmtpOptions } from './lmtp.ts';
 import { createMaildirTransport } from './maildir.ts';
 import { createRemoteSmtpTransport, ehloNameFor, type RemoteSmtpOptions } from './remote-smtp.ts';
 import { createWebhookTransport } from './webhook.ts';
+import { forwardingSender } from '../srs/srs-policy.ts';
+import { signMessage } from '../dkim/sign.ts';
+import { mayVouchFor } from '../dkim/sign-policy.ts';
+import { toCrlf } from './smtp-client-message.ts';
 
 export type TransportsByKind = Partial<Record<Destination['kind'], Transport>>;
 
@@ -36,13 +42,31 @@ export function createDeliveryTransports(options: DeliveryTransportsOptions): { 
   const transport = createTransportSet({
     mx: remote,
     relay: remote,
-    lmtp: createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }),
-    maildir: createMaildirTransport(),
-    webhook: createWebhookTransport({
+    lmtp: signedLocally(createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }), options),
+    maildir: signedLocally(createMaildirTransport(), options),
+    webhook: signedLocally(createWebhookTransport({
       keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
       ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
+    }), options),
+    forward: createForwardTransport({
+      requeue: options.requeue,
+      sender: (original, forwarder) => {
+        const { bundle, secrets } = options.config();
+        return forwardingSender(original, forwarder, (d) => bundle.domains.some((x) => x.domain === d), { keys: secrets.srsKeys ?? [] });
+      },
     }),
-    forward: createForwardTransport({ requeue: options.requeue }),
   });
   return { transport, close: () => remote.close() };
+}
+
+// A local transport behind DKIM signing of the mail we vouch for (unless dkim is off).
+function signedLocally(inner: Transport, options: DeliveryTransportsOptions): Transport {
+  return {
+    async deliver(attempt) {
+      if (options.dkim === false || !mayVouchFor(attempt.record)) return inner.deliver(attempt);
+      const { bundle, secrets } = options.config();
+      const signed = await signMessage(bundle, secrets, attempt.record.envelope.mailFrom.address, toCrlf(attempt.body));
+      return inner.deliver({ ...attempt, body: signed.message });
+    },
+  };
 }

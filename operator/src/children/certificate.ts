@@ -1,6 +1,8 @@
 // The cert-manager Certificate for a domain's hostname (cert-manager.io/v1). Written
 // as plain data: cert-manager is optional, so the operator must not depend on its types.
 import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { mtaStsHost } from '../render/dns-records.ts';
+import type { MtaStsServer } from '../render/input.ts';
 import { domainChildMetadata, type ChildMetadata } from './owner.ts';
 
 export type Certificate = {
@@ -17,16 +19,21 @@ export type Certificate = {
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
 };
 
-export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Certificate | null {
+/**
+ * The Certificate for the domain's hostname, and for mta-sts.<domain> too when the MTA serves
+ * the domain's MTA-STS policy (senders verify the policy host's certificate, RFC 8461 §3.3).
+ */
+export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string, mtaStsServedBy: MtaStsServer = 'mta'): Certificate | null {
   const issuer = spec.tls?.issuerRef;
   if (!issuer) return null;
+  const policyHost = spec.dns.mtaSts.mode !== 'none' && mtaStsServedBy === 'mta' ? [mtaStsHost(spec.domain)] : [];
   return {
     apiVersion: 'cert-manager.io/v1',
     kind: 'Certificate',
     metadata: domainChildMetadata(domain, `${domain.metadata.name}-tls`),
     spec: {
       secretName: spec.tls?.secretName ?? `${domain.metadata.name}-tls`,
-      dnsNames: [hostname],
+      dnsNames: [...new Set([hostname, ...policyHost])],
       issuerRef: { name: issuer.name, kind: issuer.kind ?? 'Issuer', group: issuer.group ?? 'cert-manager.io' },
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
     },

@@ -30,7 +30,7 @@ export function dnsEndpointFor(domain: MailDomain, records: DnsRecord[], ttl: nu
         dnsName: r.name,
         recordType: r.type,
         recordTTL: ttl,
-        targets: [r.type === 'MX' ? r.value.replace(/\.$/, '') : unquoteTxt(r.value)],
+        targets: [r.type === 'TXT' ? unquoteTxt(r.value) : r.value.replace(/\.$/, '')],
       })),
     },
   };

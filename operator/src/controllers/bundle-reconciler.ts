@@ -13,6 +13,8 @@ import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import { live, renderInputOf, type ClusterState } from '../cluster/cluster-state.ts';
+import type { MtaStsServer } from '../render/input.ts';
+import { srsKeysAt } from '../srs/srs-keys.ts';
 import type { EventInput, KubeClient } from '../kube/client.ts';
 import { BundlePasswords } from '../passwords/bundle-passwords.ts';
 import { refOf } from '../render/context.ts';
@@ -28,6 +30,8 @@ export interface BundleReconcilerOptions {
   logger: Logger;
   /** Called with the keys of domains whose render data changed. */
   domainsChanged: (keys: string[]) => void;
+  /** Who serves the domains' MTA-STS policies (render/input.ts). */
+  mtaStsServedBy: MtaStsServer;
   onBundleWritten?: (revision: string) => void;
   /** The target of Mailboxes without `delivery` (RenderInput.defaultDelivery). */
   defaultDelivery?: DeliveryTarget | null;
@@ -49,7 +53,12 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   let domainFingerprints = new Map<string, string>();
 
   async function reconcile(): Promise<void> {
-    const result = await passwords.render({ ...renderInputOf(state), defaultDelivery: options.defaultDelivery });
+    const result = await passwords.render({
+      ...renderInputOf(state),
+      defaultDelivery: options.defaultDelivery,
+      mtaStsServedBy: options.mtaStsServedBy,
+      srsKeys: srsKeysAt(await passwords.masterKey(), options.now().getTime()),
+    });
     const findings = new RenderFindings(result);
     latest = findings;
 

@@ -6,6 +6,7 @@ import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
 import { conditionTypes, events, issueReasons, reasons, warningEventAction, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
+import type { MtaStsServer } from '../render/input.ts';
 import { dkimSecret, retiringAnnotation, stateAnnotation } from '../children/dkim-secret.ts';
 import { dnsEndpointFor } from '../children/dns-endpoint.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
@@ -34,6 +35,8 @@ export interface DomainReconcilerOptions {
   resolver?: TxtResolver;
   propagationDelayMs: number;
   retireAfterMs: number;
+  /** Who serves the domains' MTA-STS policies: the MTA's needs mta-sts.<domain> in the Certificate. */
+  mtaStsServedBy: MtaStsServer;
   event: (event: EventInput) => void;
   /** How often to look at Certificates and DNSEndpoints that are not settled (they are not watched). */
   pollMs?: number;
@@ -102,7 +105,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
   async function reconcileCertificate(domain: MailDomain, spec: MailDomainSpecResolved, hostname: string): Promise<ChildResult> {
     const type = conditionTypes.certificateReady;
     const ns = domain.metadata.namespace ?? 'default';
-    const certificate = certificateFor(domain, spec, hostname);
+    const certificate = certificateFor(domain, spec, hostname, options.mtaStsServedBy);
     if (!certificate) {
       if (!spec.tls?.secretName) return done({ type, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' });
       const secret = state.secrets.get(ns, spec.tls.secretName);

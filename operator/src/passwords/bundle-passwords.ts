@@ -24,6 +24,12 @@ export class BundlePasswords {
     this.target = target;
   }
 
+  /** The key of the operator's own index Secret (loaded or made on first use), the root of the SRS keys. */
+  async masterKey(): Promise<Buffer> {
+    this.cache ??= await this.load();
+    return this.cache.key;
+  }
+
   /** render() with every password hashed. */
   async render(input: Omit<RenderInput, 'hashPassword'>): Promise<RenderResult> {
     this.cache ??= await this.load();

@@ -40,8 +40,14 @@ test('the defaults publish MX, SPF softfail, DMARC none, MTA-STS testing and TLS
     ['SPF', 'example.com', 'TXT', '"v=spf1 mx ~all"'],
     ['DMARC', '_dmarc.example.com', 'TXT', '"v=DMARC1; p=none; rua=mailto:postmaster@example.com"'],
     ['MTA-STS', '_mta-sts.example.com', 'TXT', '"v=STSv1; id=…"'],
+    ['MTA-STS', 'mta-sts.example.com', 'CNAME', 'mx.example.com.'],
     ['TLS-RPT', '_smtp._tls.example.com', 'TXT', '"v=TLSRPTv1; rua=mailto:postmaster@example.com"'],
   ]);
+});
+
+test('a policy nobody serves publishes no MTA-STS records (an id without a policy fails every sender\'s fetch)', () => {
+  const records = dnsRecordsFor(resolved({ domain: 'example.com' }), 'mx.example.com', [], false);
+  assert.deepEqual(records.filter((r) => r.purpose === 'MTA-STS'), []);
 });
 
 test('SPF mechanisms, DMARC policy and percentage, report addresses and MTA-STS mode come from the spec', () => {

@@ -12,7 +12,7 @@ export type RecordPurpose = 'MX' | 'SPF' | 'DKIM' | 'DMARC' | 'MTA-STS' | 'TLS-R
 export interface DnsRecord {
   /** Fully qualified, without the trailing dot. */
   name: string;
-  type: 'MX' | 'TXT';
+  type: 'MX' | 'TXT' | 'CNAME';
   value: string;
   purpose: RecordPurpose;
 }
@@ -32,6 +32,11 @@ export function dkimRecordText(key: Pick<DkimKeyMaterial, 'algorithm' | 'publicK
   return `v=DKIM1; k=${k}; p=${key.publicKey}`;
 }
 
+/** The policy id: it changes whenever the policy does, which is what tells senders to fetch it again. */
+export function mtaStsPolicyId(policy: string): string {
+  return createHash('sha256').update(policy).digest('hex').slice(0, 20);
+}
+
 const spfQualifier = { fail: '-all', softfail: '~all', neutral: '?all' } as const;
 
 /** The MTA-STS policy file (RFC 8461 §3.2), served at https://mta-sts.<domain>/.well-known/mta-sts.txt. */
@@ -41,11 +46,19 @@ export function mtaStsPolicy(spec: MailDomainSpecResolved, hostname: string): st
   return `version: STSv1\nmode: ${mode}\nmx: ${hostname}\nmax_age: ${maxAgeSeconds}\n`;
 }
 
+/** The host senders fetch a domain's MTA-STS policy from (RFC 8461 §3.3). */
+export function mtaStsHost(domain: string): string {
+  return `mta-sts.${domain}`;
+}
+
 /**
  * Every record for the domain, in a stable order: MX, SPF, DKIM (one per key),
  * DMARC, MTA-STS, TLS-RPT. `keys` are the keys to publish (signing and pending).
+ * The MTA-STS records (the policy id at _mta-sts, and mta-sts.<domain> pointing at the MX
+ * host, where the MTA serves the policy) only when `mtaStsServed`: an id without a policy
+ * behind it makes senders fail every fetch.
  */
-export function dnsRecordsFor(spec: MailDomainSpecResolved, hostname: string, keys: DkimKeyMaterial[]): DnsRecord[] {
+export function dnsRecordsFor(spec: MailDomainSpecResolved, hostname: string, keys: DkimKeyMaterial[], mtaStsServed = true): DnsRecord[] {
   const domain = spec.domain;
   const postmaster = `postmaster@${domain}`;
   const records: DnsRecord[] = [{ name: domain, type: 'MX', value: `10 ${hostname}.`, purpose: 'MX' }];
@@ -64,10 +77,9 @@ export function dnsRecordsFor(spec: MailDomainSpecResolved, hostname: string, ke
   records.push({ name: `_dmarc.${domain}`, type: 'TXT', value: txtValue(dmarcTags.join('; ')), purpose: 'DMARC' });
 
   const policy = mtaStsPolicy(spec, hostname);
-  if (policy) {
-    // The id changes whenever the policy does, which is what tells senders to refetch it.
-    const id = createHash('sha256').update(policy).digest('hex').slice(0, 20);
-    records.push({ name: `_mta-sts.${domain}`, type: 'TXT', value: txtValue(`v=STSv1; id=${id}`), purpose: 'MTA-STS' });
+  if (policy && mtaStsServed) {
+    records.push({ name: `_mta-sts.${domain}`, type: 'TXT', value: txtValue(`v=STSv1; id=${mtaStsPolicyId(policy)}`), purpose: 'MTA-STS' });
+    records.push({ name: mtaStsHost(domain), type: 'CNAME', value: `${hostname}.`, purpose: 'MTA-STS' });
   }
 
   const tlsRua = (spec.dns.tlsRpt.reportTo?.length ? spec.dns.tlsRpt.reportTo : [postmaster]).map((a) => `mailto:${a}`).join(',');

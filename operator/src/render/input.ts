@@ -46,7 +46,17 @@ export interface RenderInput {
    * read-only root filesystem), so those Mailboxes are reported, not silently queued.
    */
   defaultDelivery?: DeliveryTarget | null;
+  /**
+   * Who serves https://mta-sts.<domain>/.well-known/mta-sts.txt: the MTA's policy listener
+   * (default; then the domain's certificate must cover mta-sts.<domain>), an Ingress in front
+   * of it (which has a certificate of its own), or nobody (no MTA-STS records are published).
+   */
+  mtaStsServedBy?: MtaStsServer;
+  /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
+  srsKeys?: string[];
 }
+
+export type MtaStsServer = 'mta' | 'ingress' | 'none';
 
 /** The value of one key of a Secret, from stringData or base64 data, or undefined. */
 export function secretValue(secret: SecretObject | undefined, key: string): string | undefined {

@@ -3,8 +3,9 @@ import { issueReasons, type MailDomain, type MailDomainSpecResolved } from '../.
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import type { BundleDomain, DkimAlgorithm } from '../../../bundle/schema.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
-import { dnsRecordsFor, mtaStsPolicy, type DnsRecord } from './dns-records.ts';
-import type { DkimKeyMaterial } from './input.ts';
+import { X509Certificate } from 'node:crypto';
+import { dnsRecordsFor, mtaStsHost, mtaStsPolicy, type DnsRecord } from './dns-records.ts';
+import type { DkimKeyMaterial, MtaStsServer } from './input.ts';
 import { parseQuantity } from './quantity.ts';
 import { secretValue } from './input.ts';
 
@@ -88,7 +89,7 @@ export interface RenderedDomain {
 }
 
 /** One accepted domain's bundle entry (without routing, which needs addresses and relays). */
-export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: DkimKeyMaterial[]): RenderedDomain {
+export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: DkimKeyMaterial[], mtaStsServedBy: MtaStsServer = 'mta'): RenderedDomain {
   const ref = refOf('MailDomain', d.resource.metadata);
   const { signing, published, missing } = selectKeys(d.spec, allKeys.filter((k) => k.domain === d.spec.domain));
   if (missing.length > 0) {
@@ -105,6 +106,13 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
     if (certPem && keyPem) tlsCertificate = { id: `${d.namespace}/${tlsSecretName}`, certPem, keyPem };
   }
 
+  const policy = mtaStsPolicy(d.spec, d.hostname);
+  const notServed = policy === null ? null : mtaStsNotServedBecause(d, tlsCertificate, mtaStsServedBy);
+  if (policy !== null && notServed !== null) {
+    ctx.warning(ref, 'spec.dns.mtaSts', issueReasons.mtaStsNotServed, `the MTA-STS policy is not published: ${notServed}`);
+  }
+  const served = policy !== null && notServed === null;
+
   return {
     domain: {
       domain: d.spec.domain,
@@ -120,11 +128,28 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
         maxRecipients: d.spec.inbound.maxRecipients,
         dmarc: d.spec.inbound.dmarc,
       },
+      ...(served ? { mtaSts: { policy: policy } } : {}),
     },
     keys: published,
     missing,
-    dnsRecords: dnsRecordsFor(d.spec, d.hostname, published),
-    mtaStsPolicy: mtaStsPolicy(d.spec, d.hostname),
+    dnsRecords: dnsRecordsFor(d.spec, d.hostname, published, served),
+    mtaStsPolicy: served ? policy : null,
     tlsCertificate,
   };
+}
+
+// Why a domain's policy cannot be served at https://mta-sts.<domain>/, or null when it can: the
+// MTA serves it with the domain's certificate, which must then name mta-sts.<domain> (a
+// cert-manager Certificate of ours does; a Secret of the user's is checked).
+function mtaStsNotServedBecause(d: AcceptedDomain, tls: RenderedDomain['tlsCertificate'], by: MtaStsServer): string | null {
+  if (by === 'none') return 'the installation serves no MTA-STS policies (mtaSts.serve in the chart)';
+  if (by === 'ingress' || d.spec.tls?.issuerRef) return null;
+  const host = mtaStsHost(d.spec.domain);
+  if (!d.spec.tls?.secretName) return `no certificate for ${host}: set tls.issuerRef (the Certificate then names it) or a tls.secretName whose certificate does`;
+  if (!tls) return `the certificate in Secret ${d.spec.tls.secretName} is not readable yet`;
+  try {
+    return new X509Certificate(tls.certPem).checkHost(host) ? null : `the certificate in Secret ${d.spec.tls.secretName} does not name ${host}`;
+  } catch {
+    return `the certificate in Secret ${d.spec.tls.secretName} cannot be parsed`;
+  }
 }

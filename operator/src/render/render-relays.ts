@@ -96,6 +96,7 @@ export function renderRelays(
       host: spec.host,
       port: spec.port,
       tls: spec.tls,
+      ...(spec.insecureSkipVerify ? { verifyCertificate: false } : {}),
       auth: auth !== undefined,
       match: { default: isDefault, senderDomains: senderDomains.sort(), recipientDomains: recipientDomains.sort() },
       limits: { connections: spec.limits.connections, messagesPerSecond: spec.limits.messagesPerSecond ?? null },

@@ -2,6 +2,7 @@
 // wrong, and what stays served when one is.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { checkBundle } from '../../../bundle/check.ts';
 import { render, type RenderResult } from './render.ts';
 import type { IssueReason } from '../../../crds/src/index.ts';
@@ -89,6 +90,37 @@ describe('domains', () => {
     const result = render(input({ domains: [d], secrets: [secret('mx-tls', { 'tls.crt': 'CERT', 'tls.key': 'KEY' })] }));
     assert.deepEqual(result.bundle.domains[0]?.tls, { secretName: 'mail/mx-tls' });
     assert.deepEqual(result.secrets.tlsCertificates, { 'mail/mx-tls': { certPem: 'CERT', keyPem: 'KEY' } });
+  });
+
+  describe('MTA-STS is published only for a policy that is served', () => {
+    const certs = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url), 'utf8');
+    const mtaSts = (r: ReturnType<typeof render>) => r.domains[0]!.dnsRecords.filter((x) => x.purpose === 'MTA-STS').map((x) => x.name);
+    const warned = (r: ReturnType<typeof render>) => r.issues.filter((x) => x.reason === 'MtaStsNotServed').map((x) => x.message);
+
+    test('with a cert-manager issuer (the Certificate names mta-sts.<domain>), or behind an Ingress', () => {
+      const d = domain('example-com', { domain: 'example.com', tls: { issuerRef: { name: 'letsencrypt' } } });
+      const result = render(input({ domains: [d] }));
+      assert.deepEqual(mtaSts(result), ['_mta-sts.example.com', 'mta-sts.example.com']);
+      assert.match(result.domains[0]!.mtaStsPolicy!, /^version: STSv1\nmode: testing\nmx: mx\.example\.com\n/);
+      assert.deepEqual(mtaSts(render(input({ domains: [domain('example-com', { domain: 'example.com' })], mtaStsServedBy: 'ingress' }))), ['_mta-sts.example.com', 'mta-sts.example.com']);
+    });
+
+    test('with a Secret whose certificate names mta-sts.<domain>, but not one that does not', () => {
+      const withName = domain('example-com', { domain: 'example.com', tls: { secretName: 'mx-tls' } });
+      const ok = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-and-mta-sts.pem'), 'tls.key': 'KEY' })] }));
+      assert.deepEqual(mtaSts(ok), ['_mta-sts.example.com', 'mta-sts.example.com']);
+      const without = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-only.pem'), 'tls.key': 'KEY' })] }));
+      assert.deepEqual(mtaSts(without), []);
+      assert.equal(without.domains[0]!.mtaStsPolicy, null);
+      assert.deepEqual(warned(without), ['the MTA-STS policy is not published: the certificate in Secret mx-tls does not name mta-sts.example.com']);
+    });
+
+    test('without a certificate, or when the installation serves none, nothing is published and the domain says why', () => {
+      assert.match(warned(render(input({ domains: [domain('example-com', { domain: 'example.com' })] })))[0]!, /no certificate for mta-sts\.example\.com/);
+      const none = render(input({ domains: [domain('example-com', { domain: 'example.com', tls: { issuerRef: { name: 'x' } } })], mtaStsServedBy: 'none' }));
+      assert.deepEqual(mtaSts(none), []);
+      assert.deepEqual(warned(render(input({ domains: [domain('example-com', { domain: 'example.com', dns: { mtaSts: { mode: 'none' } } })] }))), []);
+    });
   });
 
   test('with a cert-manager issuer the certificate Secret defaults to <name>-tls', () => {

@@ -65,7 +65,7 @@ export function render(input: RenderInput): RenderResult {
   const claimed = new Set([...addresses.mailboxes.map((m) => m.address), ...addresses.aliases.map((a) => a.address)]);
   const keysByDomain = Map.groupBy(input.dkimKeys, (k) => k.domain);
   for (const d of accepted) {
-    const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? []);
+    const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? [], input.mtaStsServedBy);
     const postmaster = `postmaster@${d.spec.domain}`;
     if (!claimed.has(postmaster) && !addresses.catchAll.has(d.spec.domain)) {
       ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', issueReasons.postmasterMissing,
@@ -101,6 +101,7 @@ export function render(input: RenderInput): RenderResult {
     relayCredentials: sortedRecord(relays.credentials),
     webhookKeys: sortedRecord(addresses.webhookKeys),
     tlsCertificates: sortedRecord(tlsCertificates),
+    ...(input.srsKeys?.length ? { srsKeys: [...input.srsKeys] } : {}),
   };
   const revision = createHash('sha256').update(JSON.stringify([content, secretContent])).digest('hex').slice(0, 16);
   return {

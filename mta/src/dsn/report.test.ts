@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueueRecord } from '../queue/record.ts';
-import { buildDsn, fieldValue } from './dsn.ts';
-import type { BouncedRecipient } from './decision.ts';
+import { buildNotice, fieldValue, type NoticeRecipient } from './report.ts';
 
 const record: QueueRecord = {
   v: 1,
@@ -17,19 +16,19 @@ const record: QueueRecord = {
   body: { kind: 'inline', size: 0, sha256: '0'.repeat(64) },
 };
 
-const bounced = (over: Partial<BouncedRecipient> = {}): BouncedRecipient => ({
+const bounced = (over: Partial<NoticeRecipient> = {}): NoticeRecipient => ({
   recipient: { address: 'bob@c.test', params: [{ name: 'ORCPT', value: 'rfc822;bob@c.test' }] },
+  action: 'failed',
   reply: { code: 550, enhanced: '5.1.1', text: 'User unknown' },
   remoteMta: 'mx.c.test',
-  why: 'permanent',
   ...over,
 });
 
-function build(over: Partial<Parameters<typeof buildDsn>[0]> = {}): string {
-  return buildDsn({
+function build(over: Partial<Parameters<typeof buildNotice>[0]> = {}): string {
+  return buildNotice({
     record,
     originalMessage: Buffer.from('From: Alice <alice@example.com>\r\nSubject: hello\r\nMessage-ID: <m1@example.com>\r\n\r\nsecret body\r\n'),
-    bounced: [bounced()],
+    recipients: [bounced()],
     reportingMta: 'mx.example.com',
     dsnQueueId: '01JB0000000000000000000001',
     now: new Date('2026-11-22T10:05:00Z'),
@@ -53,11 +52,11 @@ test('a DSN is multipart/report with a human part, message/delivery-status and t
   assert.match(head, /Content-Type: multipart\/report; report-type=delivery-status; boundary="=_stafette_abcdef"/);
   assert.equal(p.length, 3);
   assert.match(p[0]!, /^Content-Type: text\/plain; charset=utf-8/);
-  assert.match(p[0]!, /<bob@c\.test>: permanent failure: 550 5\.1\.1 User unknown/);
+  assert.match(p[0]!, /<bob@c\.test>: your message could not be delivered: 550 5\.1\.1 User unknown/);
   assert.match(p[1]!, /^Content-Type: message\/delivery-status\r\n/);
   for (const field of [
     'Reporting-MTA: dns; mx.example.com', 'Original-Envelope-Id: env-1', 'Final-Recipient: rfc822; bob@c.test',
-    'Original-Recipient: rfc822;bob@c.test', 'Action: failed', 'Status: 5.1.1', 'Remote-MTA: dns; mx.c.test',
+    'Original-Recipient: rfc822; bob@c.test', 'Action: failed', 'Status: 5.1.1', 'Remote-MTA: dns; mx.c.test',
     'Diagnostic-Code: smtp; 550 5.1.1 User unknown',
   ]) assert.ok(p[1]!.includes(`\r\n${field}\r\n`), field);
   assert.match(p[2]!, /^Content-Type: text\/rfc822-headers/);
@@ -69,7 +68,7 @@ test('a DSN is multipart/report with a human part, message/delivery-status and t
 test('recipient strings and remote replies cannot inject headers or parts', () => {
   const evil = 'x@c.test\r\nBcc: victim@example.net\r\n\r\n--=_stafette_abcdef';
   const dsn = build({
-    bounced: [bounced({
+    recipients: [bounced({
       recipient: { address: evil, params: [{ name: 'ORCPT', value: 'rfc822;a\r\nX-Injected: 1' }] },
       reply: { code: 550, enhanced: '5.7.1', text: 'no\r\nX-Evil: yes\u0000' },
       remoteMta: 'mx\r\nX-Evil: 2',
@@ -79,15 +78,15 @@ test('recipient strings and remote replies cannot inject headers or parts', () =
     assert.ok(!/^(Bcc|X-Injected|X-Evil):/i.test(line), `injected line: ${line}`);
   }
   assert.equal(parts(dsn).parts.length, 3, 'no extra MIME part');
-  assert.ok(!/[\u0000]/.test(dsn));
+  assert.ok(!dsn.includes('\u0000'));
   assert.match(dsn, /Final-Recipient: rfc822; x@c\.test Bcc: victim@example\.net --=_stafette_abcdef\r\n/);
 });
 
 test('an expired recipient reports the last reply with its 4.x.x status; a bad code is replaced', () => {
-  const dsn = build({ bounced: [bounced({ why: 'expired', reply: { code: 451, enhanced: '4.3.0', text: 'try later' } })] });
+  const dsn = build({ recipients: [bounced({ expired: true, reply: { code: 451, enhanced: '4.3.0', text: 'try later' } })] });
   assert.match(dsn, /Subject: Undelivered Mail: delivery time expired/);
   assert.match(dsn, /\r\nStatus: 4\.3\.0\r\n/);
-  const odd = build({ bounced: [bounced({ why: 'expired', reply: { code: 999, enhanced: 'x', text: 't' } })] });
+  const odd = build({ recipients: [bounced({ expired: true, reply: { code: 999, enhanced: 'x', text: 't' } })] });
   assert.match(odd, /\r\nStatus: 4\.4\.7\r\n/);
   assert.match(odd, /Diagnostic-Code: smtp; 554 t\r\n/);
 });

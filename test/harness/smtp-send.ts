@@ -1,0 +1,39 @@
+// One message through a real SMTP client (nodemailer's SMTPConnection) from a chosen source
+// address, as a sending MTA would: the reply to the end of DATA (or the first refusal) comes
+// back as text, never thrown, so tests can assert 250, 451 or 550 alike.
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+
+export interface SendOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The client's address (a 127.0.0.x the test zone's SPF records name). */
+  readonly localAddress?: string;
+  readonly helo?: string;
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly message: Buffer;
+  /** ESMTP parameters: DSN (NOTIFY per recipient, RET, ENVID). */
+  readonly dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: ('SUCCESS' | 'FAILURE' | 'DELAY' | 'NEVER')[] };
+  readonly requireTls?: boolean;
+}
+
+/** The server's last reply: "250 2.0.0 Ok: queued as ...", or the refusal. */
+export async function sendMessage(o: SendOptions): Promise<string> {
+  const conn = new SMTPConnection({
+    host: o.host, port: o.port, name: o.helo ?? 'client.example.org', ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    ignoreTLS: !o.requireTls, opportunisticTLS: o.requireTls === true, tls: { rejectUnauthorized: false },
+    connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000, logger: false,
+  });
+  conn.on('error', () => {});
+  try {
+    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    return await new Promise<string>((resolve) => {
+      conn.send({ from: o.from, to: [...o.to], ...(o.dsn ? { dsn: { ...o.dsn, ...(o.dsn.notify ? { notify: o.dsn.notify } : {}) } } : {}), ...(o.requireTls ? { requireTLS: true } : {}) }, o.message, (err, info) => {
+        if (err) resolve(String((err as { response?: string }).response ?? err.message));
+        else resolve(String(info.response));
+      });
+    });
+  } finally {
+    conn.quit();
+  }
+}

@@ -1,0 +1,54 @@
+// Forwarding that survives the next hop's checks, end to end through a real `stafette mta`:
+// mail from sender.test (SPF pass at our MX) to fwd@example.test, whose mailbox forwards to
+// carol@far.test. The copy reaches far.test's MX with an SRS envelope sender of example.test,
+// for which the SPF check the next hop runs (pyspf) passes from our address, and with an ARC
+// set of ours that an independent verifier (dkimpy via authheaders) validates. A bounce from
+// far.test to that SRS address reaches the original sender; a forged SRS address is refused.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { independentVerdicts } from '../harness/independent-verifier.ts';
+import { stopAll, waitFor } from '../harness/process.ts';
+import { sendMessage } from '../harness/smtp-send.ts';
+import { startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
+
+describe('SRS and ARC for forwarded mail', () => {
+  let m: StandardsMta;
+  before(async () => { m = await startStandardsMta('srs'); });
+  after(async () => {
+    await m.close();
+    await stopAll();
+  });
+
+  const viaMx = (from: string, to: string, message: string, source = '127.0.0.10') =>
+    sendMessage({ host: m.mx.host, port: m.mx.port, localAddress: source, helo: 'client.sender.test', from, to: [to], message: Buffer.from(message) });
+
+  test('the forwarded copy carries an SRS sender that passes SPF at the next hop, and an ARC set that verifies', async () => {
+    const reply = await viaMx('alice@sender.test', 'fwd@example.test', 'From: alice@sender.test\r\nTo: fwd@example.test\r\nSubject: please forward\r\nMessage-ID: <fwd1@sender.test>\r\n\r\nhello carol\r\n');
+    assert.match(reply, /^250 /);
+    const copy = await waitFor('the forwarded copy at far.test', () => m.far.messages.find((x) => x.to.includes('carol@far.test')), { timeoutMs: 30_000 });
+    assert.match(copy.from, /^SRS0=[^=]{4}=[A-Z2-7]{2}=sender\.test=alice@example\.test$/);
+    const spf = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, copy.from, 'mx.example.test'], { encoding: 'utf8' }).trim();
+    assert.equal(spf, 'pass', `SPF at the next hop for ${copy.from} from ${copy.clientIp}`);
+    // Without SRS the original sender's SPF would fail there: our address is not sender.test's.
+    const withoutSrs = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, 'alice@sender.test', 'mx.example.test'], { encoding: 'utf8' }).trim();
+    assert.equal(withoutSrs, 'fail');
+    assert.match(copy.data.toString(), /^ARC-Seal: i=1; [^]*d=example\.test/);
+    const theirs = await independentVerdicts(copy.data, { dns: m.dns.address, ip: copy.clientIp, helo: 'mx.example.test', mailFrom: copy.from });
+    assert.equal(theirs.arc, 'pass');
+  });
+
+  test('a bounce to the SRS address reaches the original sender; a forged one is refused', async () => {
+    const copy = m.far.messages.find((x) => x.to.includes('carol@far.test'))!;
+    const bounce = `From: MAILER-DAEMON@mx.far.test\r\nTo: ${copy.from}\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce1@far.test>\r\n\r\ncarol is on holiday for good\r\n`;
+    assert.match(await viaMx('', copy.from, bounce, '127.0.0.51'), /^250 /);
+    const back = await waitFor('the bounce at sender.test', () => m.sender.messages.find((x) => x.to.includes('alice@sender.test')), { timeoutMs: 30_000 });
+    assert.equal(back.from, '');
+    assert.match(back.data.toString(), /carol is on holiday for good/);
+
+    const forged = copy.from.replace(/^SRS0=[^=]{4}=/, 'SRS0=AAAA=').replace('=alice@', '=victim@');
+    assert.match(await viaMx('', forged, bounce, '127.0.0.51'), /^550 5\.1\.1 /);
+    assert.match(await viaMx('spammer@far.test', copy.from, bounce, '127.0.0.51'), /^550 5\.7\.1 /);
+  });
+});
