@@ -16,7 +16,14 @@ export interface CheckCost {
   readonly result: string;
 }
 
-export async function measureCheckCost(o: { dns: string; from: string; to: string; size: number; count: number; dkim: { selector: string; privateKeyPem: string } }): Promise<CheckCost[]> {
+export async function measureCheckCost(o: {
+  dns: string;
+  from: string;
+  to: string;
+  size: number;
+  count: number;
+  dkim: { selector: string; privateKeyPem: string };
+}): Promise<CheckCost[]> {
   const cache = createCachingResolver({ query: createDnsClient({ servers: [o.dns] }) });
   const plain = benchMessage(o.size, o.from, o.to);
   const domain = o.from.slice(o.from.lastIndexOf('@') + 1);
@@ -24,7 +31,10 @@ export async function measureCheckCost(o: { dns: string; from: string; to: strin
   const signed = Buffer.concat([Buffer.from(signature.signatures), plain]);
   const ctx = { modes: ['enforce' as const], isOurDomain: () => false, mailFromDomain: domain };
   const out: CheckCost[] = [];
-  for (const [label, message] of [['unsigned', plain], ['DKIM-signed', signed]] as const) {
+  for (const [label, message] of [
+    ['unsigned', plain],
+    ['DKIM-signed', signed],
+  ] as const) {
     const one = async () => {
       const check = startInboundCheck({ ip: '127.0.0.1', helo: 'bench.client', mailFrom: o.from, authservId: 'mx.example.test' }, { cache });
       check.write(message);

@@ -42,7 +42,11 @@ export function readArrivals(dumpDir: string): Map<string, number> {
   const out = new Map<string, number>();
   const dir = join(dumpDir, 'm');
   let names: string[];
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of names) {
     const file = join(dir, name);
     const head = readFileSync(file, 'latin1').slice(0, 4096);

@@ -57,30 +57,51 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
     const natsPid = findPid(join(natsDir, 'nats-bench.conf'));
     const port = await freePort();
     const opsPort = await freePort();
-    mta = startProcess('stafette-mta', process.execPath, [
-      join(repoRoot, 'cli/stafette.ts'), 'mta',
-      '--config-dir', configDir,
-      '--nats', nats.url,
-      '--listeners', 'mx',
-      ...(!lmtp ? ['--no-delivery'] : opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
-      '--local-maildir-root', join(opts.dir, 'mail'),
-      '--smtp-host', '127.0.0.1',
-      '--mx-port', String(port),
-      '--mx-greeting-delay', String(opts.greetingDelayMs ?? 0),
-      '--no-mx-reverse-dns',
-      '--max-connections-per-ip', '1000',
-      '--ops-host', '127.0.0.1',
-      '--ops-port', String(opsPort),
-      '--log-level', 'warn',
-      ...(opts.inboundChecksDns ? ['--dns', opts.inboundChecksDns] : ['--no-inbound-checks']),
-      // Several benchmark MTAs run side by side: none serves MTA-STS policies (the fixed 8443).
-      '--no-mta-sts-server',
-    ], { logDir: opts.dir });
+    mta = startProcess(
+      'stafette-mta',
+      process.execPath,
+      [
+        join(repoRoot, 'cli/stafette.ts'),
+        'mta',
+        '--config-dir',
+        configDir,
+        '--nats',
+        nats.url,
+        '--listeners',
+        'mx',
+        ...(!lmtp ? ['--no-delivery'] : opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
+        '--local-maildir-root',
+        join(opts.dir, 'mail'),
+        '--smtp-host',
+        '127.0.0.1',
+        '--mx-port',
+        String(port),
+        '--mx-greeting-delay',
+        String(opts.greetingDelayMs ?? 0),
+        '--no-mx-reverse-dns',
+        '--max-connections-per-ip',
+        '1000',
+        '--ops-host',
+        '127.0.0.1',
+        '--ops-port',
+        String(opsPort),
+        '--log-level',
+        'warn',
+        ...(opts.inboundChecksDns ? ['--dns', opts.inboundChecksDns] : ['--no-inbound-checks']),
+        // Several benchmark MTAs run side by side: none serves MTA-STS policies (the fixed 8443).
+        '--no-mta-sts-server',
+      ],
+      { logDir: opts.dir },
+    );
     const started = mta;
-    await waitFor('stafette mta to be ready', async () => {
-      if (started.child.exitCode !== null) throw new Error(`stafette mta exited; see ${started.logFile}`);
-      return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      'stafette mta to be ready',
+      async () => {
+        if (started.child.exitCode !== null) throw new Error(`stafette mta exited; see ${started.logFile}`);
+        return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     const server = nats;
     return {
       port,

@@ -135,12 +135,18 @@ async function main(): Promise<number> {
           async check() {
             const text = await mta.metrics();
             const accepted = metricValue(text, 'stafette_smtp_messages_accepted_total{listener="mx"}') - acceptedBefore;
-            const deferred = text.split('\n').filter((l) => l.startsWith('stafette_delivery_recipients_total{') && l.includes('result="deferred"'))
+            const deferred = text
+              .split('\n')
+              .filter((l) => l.startsWith('stafette_delivery_recipients_total{') && l.includes('result="deferred"'))
               .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
             return `${accepted} counted as accepted, ${deferred} delivery attempts deferred`;
           },
           async stop() {
-            try { await mta.stop(); } finally { await sink.stop(); }
+            try {
+              await mta.stop();
+            } finally {
+              await sink.stop();
+            }
           },
         };
       } catch (err) {
@@ -196,7 +202,9 @@ async function main(): Promise<number> {
         rmSync(join(r.instance.dumpDir, 'm'), { recursive: true, force: true });
         if (run === 0) continue;
         r.runs.push(figures);
-        console.error(`${r.system.label}: run ${run}: accepted ${figures.accepted.toFixed(0)}/s, delivered ${figures.delivered.toFixed(0)}/s, CPU ${figures.cpu.toFixed(1)} s, peak PSS ${mib(figures.peakPss)}, RSS ${mib(figures.peakRss)}`);
+        console.error(
+          `${r.system.label}: run ${run}: accepted ${figures.accepted.toFixed(0)}/s, delivered ${figures.delivered.toFixed(0)}/s, CPU ${figures.cpu.toFixed(1)} s, peak PSS ${mib(figures.peakPss)}, RSS ${mib(figures.peakRss)}`,
+        );
       }
     }
     for (const r of running) {
@@ -250,22 +258,28 @@ async function measureRun(r: Running, count: number, sessions: number, size: num
 async function waitDelivered(r: Running, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (r.instance.delivered() < r.sent) {
-    if (Date.now() > deadline) throw new Error(`${r.system.label}: the sink counted ${r.instance.delivered()} of ${r.sent} messages after ${timeoutMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${r.system.label}: the sink counted ${r.instance.delivered()} of ${r.sent} messages after ${timeoutMs / 1000} s`);
     await sleep(5);
   }
   return nowMs();
 }
 
-async function report(running: Running[], o: { messages: number; sessions: number; size: number; runs: number; latencyMessages: number; loadBefore: number; deliveryWorkers: number | undefined }): Promise<string[]> {
+async function report(
+  running: Running[],
+  o: { messages: number; sessions: number; size: number; runs: number; latencyMessages: number; loadBefore: number; deliveryWorkers: number | undefined },
+): Promise<string[]> {
   const median = (xs: number[]) => quantile(xs, 0.5);
   const postfix = running.find((r) => r.system.key === 'postfix');
   const main = running.find((r) => r.system.key === 'stafette');
   const deliveredOf = (r: Running) => median(r.runs.map((f) => f.delivered));
   const cpus = execFileSync('nproc', { encoding: 'utf8' }).trim();
   const lines: string[] = [];
-  lines.push(`End-to-end benchmark: smtp-source -s ${o.sessions} -m ${o.messages} -l ${o.size} (one session per message) → MTA → smtp-sink, ` +
-    `${o.runs} measured run(s) per system after a 500-message warm-up, medians; latency from ${o.latencyMessages} marked messages over ${o.sessions} sessions; ` +
-    `${cpus} CPUs, 1-min load average ${o.loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after; ${new Date().toISOString()}`);
+  lines.push(
+    `End-to-end benchmark: smtp-source -s ${o.sessions} -m ${o.messages} -l ${o.size} (one session per message) → MTA → smtp-sink, ` +
+      `${o.runs} measured run(s) per system after a 500-message warm-up, medians; latency from ${o.latencyMessages} marked messages over ${o.sessions} sessions; ` +
+      `${cpus} CPUs, 1-min load average ${o.loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after; ${new Date().toISOString()}`,
+  );
   lines.push('');
   lines.push('| system | accepted/s | delivered/s | accepted → delivered p50 / p99 | CPU s per run (ms/msg) | peak memory | delivered/s vs Postfix | check |');
   lines.push('|---|---|---|---|---|---|---|---|');
@@ -290,16 +304,20 @@ async function report(running: Running[], o: { messages: number; sessions: numbe
       checks.push(`CPU ${parts.map((name, i) => `${name} ${median(r.runs.map((f) => f.cpuEach[i]!)).toFixed(1)} s`).join(' + ')}`);
     }
     if (r.instance.check) checks.push(await r.instance.check());
-    lines.push(`| ${r.system.label} | ${accepted.toFixed(0)} | **${delivered.toFixed(0)}**${runsText} | ${latency} | ${cpuText} | ${memText} | ${ratio} | ${checks.join('; ')} |`);
+    lines.push(
+      `| ${r.system.label} | ${accepted.toFixed(0)} | **${delivered.toFixed(0)}**${runsText} | ${latency} | ${cpuText} | ${memText} | ${ratio} | ${checks.join('; ')} |`,
+    );
   }
   lines.push('');
-  lines.push('Notes: accepted/s = messages / smtp-source wall time; delivered/s = messages / time from smtp-source\'s start until smtp-sink\'s -c counter reached them all. ' +
-    'Latency: our client notes when it read each 250; smtp-sink -d dumps each message to tmpfs and the file\'s mtime is its arrival (the same method for every system). ' +
-    'CPU: utime+stime (+ reaped children) from /proc over the run, up to 1 s after the last delivery; Stafette = MTA + nats-server, Postfix = master and all its children. ' +
-    'Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix\'s ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel\'s own peak RSS of the MTA + nats-server. ' +
-    'The ceiling\'s latency is the method\'s own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. ' +
-    `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
-    'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.');
+  lines.push(
+    "Notes: accepted/s = messages / smtp-source wall time; delivered/s = messages / time from smtp-source's start until smtp-sink's -c counter reached them all. " +
+      "Latency: our client notes when it read each 250; smtp-sink -d dumps each message to tmpfs and the file's mtime is its arrival (the same method for every system). " +
+      'CPU: utime+stime (+ reaped children) from /proc over the run, up to 1 s after the last delivery; Stafette = MTA + nats-server, Postfix = master and all its children. ' +
+      "Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix's ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel's own peak RSS of the MTA + nats-server. " +
+      "The ceiling's latency is the method's own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. " +
+      `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
+      'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.',
+  );
   if (postfix && main) lines.push('', `delivered/s ratio vs Postfix: ${(deliveredOf(main) / deliveredOf(postfix)).toFixed(2)}`);
   return lines;
 }
@@ -318,10 +336,13 @@ function positive(value: string, name: string): number {
   return n;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, async (err: unknown) => {
-  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-  await stopAll();
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);

@@ -198,7 +198,11 @@ async function main(): Promise<number> {
     }
     // The checks alone, in this process: CPU and wall time per message with a warm DNS cache.
     checkCost = await measureCheckCost({
-      dns: cachedDns.address, from, to, size, count: Math.min(latencyMessages, 2000),
+      dns: cachedDns.address,
+      from,
+      to,
+      size,
+      count: Math.min(latencyMessages, 2000),
       dkim: { selector: 's1', privateKeyPem: dkimKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
     });
   } finally {
@@ -207,27 +211,31 @@ async function main(): Promise<number> {
     rmSync(root, { recursive: true, force: true });
   }
 
-
   const postfix = results.find((r) => r.label.startsWith('Postfix'));
   const median = (xs: number[]) => quantile(xs, 0.5);
   const cpus = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  console.log(`\nIntake benchmark: ${messages} messages of ${size} bytes, ${sessions} parallel sessions, one session per message` +
-    ` (smtp-source), median of ${runs} run(s); end of DATA → 250 from ${latencyMessages} messages of our client over ${sessions} sessions,` +
-    ` and up to 500 over 1 session; ${cpus} CPUs, 1-min load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after` +
-    ` (other work on the machine makes the figures noisy), ${new Date().toISOString()}\n`);
+  console.log(
+    `\nIntake benchmark: ${messages} messages of ${size} bytes, ${sessions} parallel sessions, one session per message` +
+      ` (smtp-source), median of ${runs} run(s); end of DATA → 250 from ${latencyMessages} messages of our client over ${sessions} sessions,` +
+      ` and up to 500 over 1 session; ${cpus} CPUs, 1-min load average ${loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after` +
+      ` (other work on the machine makes the figures noisy), ${new Date().toISOString()}\n`,
+  );
   console.log(`| system | accepted/s (runs) | DATA → 250 p50 / p99, ${sessions} sessions | p50 / p99, 1 session | accepted/s vs Postfix | check |`);
   console.log('|---|---|---|---|---|---|');
   for (const r of results) {
     const ratio = postfix ? `${(median(r.acceptedPerSecond) / median(postfix.acceptedPerSecond)).toFixed(2)}×` : '–';
     const runsText = r.acceptedPerSecond.map((x) => x.toFixed(0)).join(', ');
-    console.log(`| ${r.label} | **${median(r.acceptedPerSecond).toFixed(0)}** (${runsText}) | ${ms(r.p50)} / ${ms(r.p99)} | ${ms(r.aloneP50)} / ${ms(r.aloneP99)} | ${ratio} | ${r.check} |`);
+    console.log(
+      `| ${r.label} | **${median(r.acceptedPerSecond).toFixed(0)}** (${runsText}) | ${ms(r.p50)} / ${ms(r.p99)} | ${ms(r.aloneP50)} / ${ms(r.aloneP99)} | ${ratio} | ${r.check} |`,
+    );
   }
   console.log(`
 The inbound checks alone (mailauth through the DNS cache, warm, one message at a time, ${Math.min(latencyMessages, 2000)} messages of ${size} bytes):
 `);
   console.log('| message | CPU per message | wall per message | verdict |');
   console.log('|---|---|---|---|');
-  for (const c of checkCost ?? []) console.log(`| ${c.label} | ${(c.cpuMicrosPerMessage / 1000).toFixed(2)} ms | ${(c.wallMicrosPerMessage / 1000).toFixed(2)} ms | ${c.result} |`);
+  for (const c of checkCost ?? [])
+    console.log(`| ${c.label} | ${(c.cpuMicrosPerMessage / 1000).toFixed(2)} ms | ${(c.wallMicrosPerMessage / 1000).toFixed(2)} ms | ${c.result} |`);
   return 0;
 }
 
@@ -241,10 +249,13 @@ function positive(value: string, name: string): number {
   return n;
 }
 
-main().then((code) => {
-  process.exitCode = code;
-}, async (err: unknown) => {
-  console.error(`bench:intake failed: ${err instanceof Error ? err.message : String(err)}`);
-  await stopAll();
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (err: unknown) => {
+    console.error(`bench:intake failed: ${err instanceof Error ? err.message : String(err)}`);
+    await stopAll();
+    process.exitCode = 1;
+  },
+);

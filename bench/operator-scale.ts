@@ -11,7 +11,13 @@ import { conditionTypes } from '../crds/src/index.ts';
 import { startKubeApiServer } from '../test/harness/kube-apiserver.ts';
 import { freePort, startProcess, stopAll, waitFor } from '../test/harness/process.ts';
 
-const { values } = parseArgs({ options: { domains: { type: 'string', default: '1000' }, mailboxes: { type: 'string', default: '10000' }, 'password-every': { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: {
+    domains: { type: 'string', default: '1000' },
+    mailboxes: { type: 'string', default: '10000' },
+    'password-every': { type: 'string', default: '10' },
+  },
+});
 const domains = Number(values.domains);
 const mailboxes = Number(values.mailboxes);
 const passwordEvery = Number(values['password-every']);
@@ -20,14 +26,18 @@ const ns = 'scale';
 function manifests(): string[] {
   const docs: string[] = [];
   for (let d = 0; d < domains; d += 1) {
-    docs.push(`apiVersion: stafette.dev/v1alpha1\nkind: MailDomain\nmetadata: {name: d${d}}\nspec: {domain: d${d}.example.com, inbound: {aliases: [{name: postmaster, to: [u0@d${d}.example.com]}]}}`);
+    docs.push(
+      `apiVersion: stafette.dev/v1alpha1\nkind: MailDomain\nmetadata: {name: d${d}}\nspec: {domain: d${d}.example.com, inbound: {aliases: [{name: postmaster, to: [u0@d${d}.example.com]}]}}`,
+    );
   }
   for (let m = 0; m < mailboxes; m += 1) {
     const d = m % domains;
     const u = Math.floor(m / domains);
     const password = m % passwordEvery === 0;
     if (password) docs.push(`apiVersion: v1\nkind: Secret\nmetadata: {name: pw-${m}}\nstringData: {password: secret-${m}}`);
-    docs.push(`apiVersion: stafette.dev/v1alpha1\nkind: Mailbox\nmetadata: {name: m${m}}\nspec: {address: u${u}@d${d}.example.com${password ? `, passwordSecretRef: {name: pw-${m}}` : ''}}`);
+    docs.push(
+      `apiVersion: stafette.dev/v1alpha1\nkind: Mailbox\nmetadata: {name: m${m}}\nspec: {address: u${u}@d${d}.example.com${password ? `, passwordSecretRef: {name: pw-${m}}` : ''}}`,
+    );
   }
   return docs;
 }
@@ -49,21 +59,40 @@ try {
 
   const port = await freePort();
   const start = Date.now();
-  const operator = startProcess('operator', './bin/stafette', ['operator', '--kubeconfig', kube.kubeconfig, '-n', ns, '--listen', `127.0.0.1:${port}`, '--dkim-propagation-delay', '5', '--log-level', 'warn'], { logDir: kube.workDir });
+  const operator = startProcess(
+    'operator',
+    './bin/stafette',
+    ['operator', '--kubeconfig', kube.kubeconfig, '-n', ns, '--listen', `127.0.0.1:${port}`, '--dkim-propagation-delay', '5', '--log-level', 'warn'],
+    { logDir: kube.workDir },
+  );
   let peak = 0;
-  const sampler = setInterval(() => { try { peak = Math.max(peak, vmHwmKiB(operator.pid)); } catch { /* exited */ } }, 1000);
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, vmHwmKiB(operator.pid));
+    } catch {
+      /* exited */
+    }
+  }, 1000);
 
-  await waitFor('every MailDomain Ready and every mailbox in the bundle', async () => {
-    const list = JSON.parse(await kube.ok(['get', 'maildomains', '-n', ns, '-o', 'json'], { timeoutMs: 120_000 })) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
-    const ready = list.items.filter((i) => i.status?.conditions?.some((c) => c.type === conditionTypes.ready && c.status === 'True')).length;
-    if (ready < domains) return undefined;
-    const cm = JSON.parse(await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', ns, '-o', 'json'])) as { binaryData: Record<string, string> };
-    const bundle = JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64')).toString()) as { mailboxes: unknown[] };
-    return bundle.mailboxes.length === mailboxes ? true : undefined;
-  }, { timeoutMs: 30 * 60_000, intervalMs: 5000 });
+  await waitFor(
+    'every MailDomain Ready and every mailbox in the bundle',
+    async () => {
+      const list = JSON.parse(await kube.ok(['get', 'maildomains', '-n', ns, '-o', 'json'], { timeoutMs: 120_000 })) as {
+        items: { status?: { conditions?: { type: string; status: string }[] } }[];
+      };
+      const ready = list.items.filter((i) => i.status?.conditions?.some((c) => c.type === conditionTypes.ready && c.status === 'True')).length;
+      if (ready < domains) return undefined;
+      const cm = JSON.parse(await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', ns, '-o', 'json'])) as { binaryData: Record<string, string> };
+      const bundle = JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64')).toString()) as { mailboxes: unknown[] };
+      return bundle.mailboxes.length === mailboxes ? true : undefined;
+    },
+    { timeoutMs: 30 * 60_000, intervalMs: 5000 },
+  );
   const convergeSeconds = (Date.now() - start) / 1000;
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const interesting = metrics.split('\n').filter((l) => /^stafette_operator_(reconciles_total|reconcile_duration_seconds_(sum|count)|bundle_writes_total|informer_restarts_total)/.test(l));
+  const interesting = metrics
+    .split('\n')
+    .filter((l) => /^stafette_operator_(reconciles_total|reconcile_duration_seconds_(sum|count)|bundle_writes_total|informer_restarts_total)/.test(l));
   clearInterval(sampler);
   peak = Math.max(peak, vmHwmKiB(operator.pid));
 
@@ -77,7 +106,9 @@ try {
   console.log(interesting.join('\n'));
   console.log(`| objects | applied in | operator converged in | operator peak RSS | bundle ConfigMap (gzip) | largest secret shard (gzip) |`);
   console.log(`|---|---|---|---|---|---|`);
-  console.log(`| ${domains} MailDomains, ${mailboxes} Mailboxes (${Math.ceil(mailboxes / passwordEvery)} with passwords) | ${applySeconds.toFixed(0)} s | ${convergeSeconds.toFixed(0)} s | ${(peak / 1024).toFixed(0)} MiB | ${(configBytes / 1024).toFixed(0)} KiB | ${(Math.max(...shardBytes) / 1024).toFixed(0)} KiB |`);
+  console.log(
+    `| ${domains} MailDomains, ${mailboxes} Mailboxes (${Math.ceil(mailboxes / passwordEvery)} with passwords) | ${applySeconds.toFixed(0)} s | ${convergeSeconds.toFixed(0)} s | ${(peak / 1024).toFixed(0)} MiB | ${(configBytes / 1024).toFixed(0)} KiB | ${(Math.max(...shardBytes) / 1024).toFixed(0)} KiB |`,
+  );
 } finally {
   await stopAll();
   await kube.stop();

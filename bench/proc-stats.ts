@@ -11,7 +11,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const pageSize = Number(execFileSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).trim()) || 4096;
 
-interface Stat { readonly ppid: number; readonly self: number; readonly children: number }
+interface Stat {
+  readonly ppid: number;
+  readonly self: number;
+  readonly children: number;
+}
 
 function readStat(pid: number): Stat | null {
   try {
@@ -80,7 +84,9 @@ export function rssBytes(roots: readonly number[]): number {
     for (const pid of processTree(root)) {
       try {
         pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
   return pages * pageSize;
@@ -94,7 +100,9 @@ export function pssBytes(roots: readonly number[]): number {
       try {
         const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
         if (m) kb += Number(m[1]);
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
   }
   return kb * 1024;
@@ -107,7 +115,9 @@ export function peakRssBytes(pids: readonly number[]): number {
     try {
       const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       if (m) kb += Number(m[1]);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return kb * 1024;
 }
@@ -138,7 +148,9 @@ export function findPid(needle: string): number {
     try {
       const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ');
       if (cmdline.includes(needle) && Number(name) !== process.pid) return Number(name);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   throw new Error(`no process with ${needle} in its command line`);
 }

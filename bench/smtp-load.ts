@@ -23,7 +23,19 @@ export interface LoadShape {
 /** Runs smtp-source; resolves with the wall time in seconds. Killed (and rejected) after timeoutMs. */
 export function runSmtpSource(load: LoadShape, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const args = ['-s', String(load.sessions), '-m', String(load.messages), '-l', String(load.size), '-f', load.from, '-t', load.to, `${load.host}:${load.port}`];
+    const args = [
+      '-s',
+      String(load.sessions),
+      '-m',
+      String(load.messages),
+      '-l',
+      String(load.size),
+      '-f',
+      load.from,
+      '-t',
+      load.to,
+      `${load.host}:${load.port}`,
+    ];
     const started = performance.now();
     const child = spawn('smtp-source', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -85,7 +85,9 @@ function replyReader(socket: Socket, timeoutMs: number) {
           return;
         }
         if (closed) throw new Error(`connection closed while waiting for ${code}`);
-        await new Promise<void>((resolve) => { waiting = resolve; });
+        await new Promise<void>((resolve) => {
+          waiting = resolve;
+        });
         waiting = null;
       }
     },

@@ -18,7 +18,18 @@ test('the domain is what follows the last @, so quoted @ stay in the local part'
 });
 
 test('anything that is not local@domain is refused', () => {
-  for (const bad of ['', '@example.com', 'alice@', 'alice', 'a b@example.com', 'a@exa mple.com', `${'x'.repeat(65)}@example.com`, 'a@-bad.com', 'a@bad-.com', 'nul\u0000@example.com']) {
+  for (const bad of [
+    '',
+    '@example.com',
+    'alice@',
+    'alice',
+    'a b@example.com',
+    'a@exa mple.com',
+    `${'x'.repeat(65)}@example.com`,
+    'a@-bad.com',
+    'a@bad-.com',
+    'nul\u0000@example.com',
+  ]) {
     assert.equal(normalizeAddress(bad), null, JSON.stringify(bad));
   }
 });

@@ -10,19 +10,31 @@ function valid(): { bundle: Bundle; secrets: BundleSecrets } {
     bundle: {
       apiVersion: bundleApiVersion,
       revision: 'r1',
-      domains: [{
-        domain: 'example.com', hostname: 'mx.example.com', source,
-        dkim: { signing: ['s1'], selectors: [{ selector: 's1', algorithm: 'rsa-sha256', publicKey: 'AAAA' }] },
-        tls: null,
-        inbound: { catchAll: 'alice@example.com', maxMessageSize: 1000, maxRecipients: 10, dmarc: 'report' },
-        outbound: { relay: 'mail/smart' },
-      }],
+      domains: [
+        {
+          domain: 'example.com',
+          hostname: 'mx.example.com',
+          source,
+          dkim: { signing: ['s1'], selectors: [{ selector: 's1', algorithm: 'rsa-sha256', publicKey: 'AAAA' }] },
+          tls: null,
+          inbound: { catchAll: 'alice@example.com', maxMessageSize: 1000, maxRecipients: 10, dmarc: 'report' },
+          outbound: { relay: 'mail/smart' },
+        },
+      ],
       mailboxes: [{ address: 'alice@example.com', source, login: true, sendAs: [], delivery: { type: 'local' } }],
       aliases: [{ address: 'postmaster@example.com', to: ['alice@example.com', 'friend@elsewhere.example'], source }],
-      relays: [{
-        id: 'mail/smart', source, host: 'smtp.example.net', port: 587, tls: 'starttls', auth: false,
-        match: { default: true, senderDomains: [], recipientDomains: [] }, limits: { connections: 1, messagesPerSecond: null },
-      }],
+      relays: [
+        {
+          id: 'mail/smart',
+          source,
+          host: 'smtp.example.net',
+          port: 587,
+          tls: 'starttls',
+          auth: false,
+          match: { default: true, senderDomains: [], recipientDomains: [] },
+          limits: { connections: 1, messagesPerSecond: null },
+        },
+      ],
     },
     secrets: {
       apiVersion: bundleApiVersion,
@@ -44,13 +56,19 @@ function errorsOf(mutate: (b: Bundle, s: BundleSecrets) => void): string[] {
 }
 
 test('a consistent bundle is accepted', () => {
-  assert.deepEqual(errorsOf(() => {}), []);
+  assert.deepEqual(
+    errorsOf(() => {}),
+    [],
+  );
 });
 
 test('an unknown version is refused before anything else is read', () => {
-  assert.deepEqual(errorsOf((b) => { (b as { apiVersion: string }).apiVersion = 'stafette.dev/bundle/v9'; }), [
-    'bundle.json: apiVersion "stafette.dev/bundle/v9" is not stafette.dev/bundle/v1',
-  ]);
+  assert.deepEqual(
+    errorsOf((b) => {
+      (b as { apiVersion: string }).apiVersion = 'stafette.dev/bundle/v9';
+    }),
+    ['bundle.json: apiVersion "stafette.dev/bundle/v9" is not stafette.dev/bundle/v1'],
+  );
 });
 
 test('schema errors name the part, the path and what was expected', () => {
@@ -64,29 +82,42 @@ test('schema errors name the part, the path and what was expected', () => {
 });
 
 test('unknown fields are refused, so a typo in a hand-made bundle is not silently ignored', () => {
-  assert.match(errorsOf((b) => { (b as Record<string, unknown>).domain = []; }).join(), /Unrecognized key: "domain"/);
+  assert.match(
+    errorsOf((b) => {
+      (b as Record<string, unknown>).domain = [];
+    }).join(),
+    /Unrecognized key: "domain"/,
+  );
 });
 
 test('parts of different revisions are a half-updated mount and refused', () => {
-  assert.deepEqual(errorsOf((_, s) => { s.revision = 'r2'; }), ['revision r1 of bundle.json differs from r2 of secrets.json (a half-updated mount)']);
+  assert.deepEqual(
+    errorsOf((_, s) => {
+      s.revision = 'r2';
+    }),
+    ['revision r1 of bundle.json differs from r2 of secrets.json (a half-updated mount)'],
+  );
 });
 
 test('broken references are refused: missing keys, hashes, targets, relays and duplicates', () => {
-  assert.deepEqual(errorsOf((b, s) => {
-    s.dkimKeys = [];
-    s.passwords = {};
-    b.aliases[0]!.to = ['ghost@example.com'];
-    b.domains[0]!.inbound.catchAll = 'nobody@example.com';
-    b.domains[0]!.outbound.relay = 'mail/absent';
-    b.mailboxes.push({ ...b.mailboxes[0]!, login: false });
-    b.mailboxes.push({ ...b.mailboxes[0]!, address: 'carol@other.example', login: false });
-  }), [
-    'domains[example.com].dkim: signing selector s1 has no private key in secrets.json',
-    'mailboxes[alice@example.com]: login is enabled but secrets.json has no password hash',
-    'mailboxes[alice@example.com]: address alice@example.com is claimed twice',
-    'mailboxes[carol@other.example]: domain is not in domains',
-    'aliases[postmaster@example.com]: target ghost@example.com does not exist',
-    'domains[example.com].inbound.catchAll: nobody@example.com does not exist',
-    'domains[example.com].outbound.relay: relay mail/absent does not exist',
-  ]);
+  assert.deepEqual(
+    errorsOf((b, s) => {
+      s.dkimKeys = [];
+      s.passwords = {};
+      b.aliases[0]!.to = ['ghost@example.com'];
+      b.domains[0]!.inbound.catchAll = 'nobody@example.com';
+      b.domains[0]!.outbound.relay = 'mail/absent';
+      b.mailboxes.push({ ...b.mailboxes[0]!, login: false });
+      b.mailboxes.push({ ...b.mailboxes[0]!, address: 'carol@other.example', login: false });
+    }),
+    [
+      'domains[example.com].dkim: signing selector s1 has no private key in secrets.json',
+      'mailboxes[alice@example.com]: login is enabled but secrets.json has no password hash',
+      'mailboxes[alice@example.com]: address alice@example.com is claimed twice',
+      'mailboxes[carol@other.example]: domain is not in domains',
+      'aliases[postmaster@example.com]: target ghost@example.com does not exist',
+      'domains[example.com].inbound.catchAll: nobody@example.com does not exist',
+      'domains[example.com].outbound.relay: relay mail/absent does not exist',
+    ],
+  );
 });

@@ -3,22 +3,17 @@
 // and the MTA keeps the last good one (docs/architecture.md §2 contract 6).
 import type { z } from 'zod';
 import { domainOf } from './address.ts';
-import {
-  bundleApiVersion,
-  bundleSchema,
-  bundleSecretsSchema,
-  type Bundle,
-  type BundleSecrets,
-} from './schema.ts';
+import { bundleApiVersion, bundleSchema, bundleSecretsSchema, type Bundle, type BundleSecrets } from './schema.ts';
 
-export type BundleCheck =
-  | { ok: true; bundle: Bundle; secrets: BundleSecrets }
-  | { ok: false; errors: string[] };
+export type BundleCheck = { ok: true; bundle: Bundle; secrets: BundleSecrets } | { ok: false; errors: string[] };
 
 /** Parses and checks both parts of a bundle, given as parsed JSON. */
 export function checkBundle(config: unknown, secrets: unknown): BundleCheck {
   const errors: string[] = [];
-  for (const [part, value] of [['bundle.json', config], ['secrets.json', secrets]] as const) {
+  for (const [part, value] of [
+    ['bundle.json', config],
+    ['secrets.json', secrets],
+  ] as const) {
     const version = (value as { apiVersion?: unknown } | null)?.apiVersion;
     if (version !== bundleApiVersion) {
       errors.push(`${part}: apiVersion ${JSON.stringify(version)} is not ${bundleApiVersion}`);
@@ -38,9 +33,7 @@ export function checkBundle(config: unknown, secrets: unknown): BundleCheck {
 
 function describeIssues(part: string, error: z.ZodError): string[] {
   return error.issues.map((issue) => {
-    const path = issue.path
-      .map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`))
-      .join('');
+    const path = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
     return `${part}: ${path || '(root)'}: ${issue.message}`;
   });
 }

@@ -8,9 +8,13 @@ function secrets(count: number): BundleSecrets {
   const passwords: Record<string, string> = {};
   for (let i = 0; i < count; i += 1) passwords[`user${i}@example.com`] = `$scrypt$ln=15,r=8,p=1$${i}`;
   return {
-    apiVersion: bundleApiVersion, revision: 'r1',
+    apiVersion: bundleApiVersion,
+    revision: 'r1',
     dkimKeys: [{ domain: 'example.com', selector: 's', algorithm: 'rsa-sha256', privateKeyPem: 'PEM' }],
-    passwords, relayCredentials: { 'mail/r': { username: 'u', password: 'p' } }, webhookKeys: {}, tlsCertificates: {},
+    passwords,
+    relayCredentials: { 'mail/r': { username: 'u', password: 'p' } },
+    webhookKeys: {},
+    tlsCertificates: {},
   };
 }
 
@@ -47,7 +51,10 @@ test('a missing shard or shards of different revisions are refused as a half-upd
 });
 
 test('the plain files stafette render writes are read as they are', () => {
-  const map = new Map([['bundle.json', Buffer.from(JSON.stringify(bundle))], ['secrets.json', Buffer.from(JSON.stringify(secrets(1)))]]);
+  const map = new Map([
+    ['bundle.json', Buffer.from(JSON.stringify(bundle))],
+    ['secrets.json', Buffer.from(JSON.stringify(secrets(1)))],
+  ]);
   const decoded = decodeBundleFiles(map);
   assert.ok(decoded.ok);
   assert.deepEqual(decoded.secrets, secrets(1));

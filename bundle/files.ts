@@ -46,9 +46,7 @@ export function encodeBundleFiles(bundle: Bundle, secrets: BundleSecrets, shards
   return { config: gzip(bundle), secretShards: parts.map(gzip) };
 }
 
-export type BundleFilesResult =
-  | { ok: true; config: unknown; secrets: unknown }
-  | { ok: false; error: string };
+export type BundleFilesResult = { ok: true; config: unknown; secrets: unknown } | { ok: false; error: string };
 
 /**
  * Reads the two parts from a set of files (name → bytes), whichever layout they are in.
@@ -56,7 +54,11 @@ export type BundleFilesResult =
  */
 export function decodeBundleFiles(files: ReadonlyMap<string, Buffer>): BundleFilesResult {
   try {
-    const config = files.has(configFileName) ? json(gunzipSync(files.get(configFileName) as Buffer)) : files.has('bundle.json') ? json(files.get('bundle.json') as Buffer) : undefined;
+    const config = files.has(configFileName)
+      ? json(gunzipSync(files.get(configFileName) as Buffer))
+      : files.has('bundle.json')
+        ? json(files.get('bundle.json') as Buffer)
+        : undefined;
     if (config === undefined) return { ok: false, error: `no ${configFileName} or bundle.json` };
     if (files.has('secrets.json')) return { ok: true, config, secrets: json(files.get('secrets.json') as Buffer) };
 
@@ -65,12 +67,14 @@ export function decodeBundleFiles(files: ReadonlyMap<string, Buffer>): BundleFil
     const total = Number(/-of-(\d+)\./.exec(shardNames[0] as string)?.[1]);
     const expected = Array.from({ length: total }, (_, i) => secretShardFileName(i, total));
     const missing = expected.filter((n) => !files.has(n));
-    if (missing.length > 0 || shardNames.length !== total) return { ok: false, error: `secret shards incomplete: missing ${missing.join(', ') || 'none'}, found ${shardNames.length} of ${total}` };
+    if (missing.length > 0 || shardNames.length !== total)
+      return { ok: false, error: `secret shards incomplete: missing ${missing.join(', ') || 'none'}, found ${shardNames.length} of ${total}` };
     const shards = expected.map((n) => json(gunzipSync(files.get(n) as Buffer)) as BundleSecrets);
     const first = shards[0] as BundleSecrets;
     const merged: BundleSecrets = { ...first, dkimKeys: [], passwords: {}, relayCredentials: {}, webhookKeys: {}, tlsCertificates: {} };
     for (const s of shards) {
-      if (s.revision !== first.revision) return { ok: false, error: `secret shards of different revisions (${first.revision}, ${s.revision}): a half-updated mount` };
+      if (s.revision !== first.revision)
+        return { ok: false, error: `secret shards of different revisions (${first.revision}, ${s.revision}): a half-updated mount` };
       merged.dkimKeys.push(...s.dkimKeys);
       Object.assign(merged.passwords, s.passwords);
       Object.assign(merged.relayCredentials, s.relayCredentials);

@@ -13,8 +13,16 @@ import { z } from 'zod';
 
 export const bundleApiVersion = 'stafette.dev/bundle/v1';
 
-const address = z.string().min(3).max(320).regex(/^[^@\s]{1,64}@[a-z0-9.-]{1,253}$/, 'a normalised address local@domain');
-const domainName = z.string().min(1).max(253).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'a lowercase DNS name');
+const address = z
+  .string()
+  .min(3)
+  .max(320)
+  .regex(/^[^@\s]{1,64}@[a-z0-9.-]{1,253}$/, 'a normalised address local@domain');
+const domainName = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'a lowercase DNS name');
 const source = z.strictObject({ namespace: z.string(), name: z.string() });
 
 export const deliveryTargetSchema = z.discriminatedUnion('type', [
@@ -52,7 +60,15 @@ export const domainSchema = z.strictObject({
    * The MTA-STS policy the MTA serves at https://mta-sts.<domain>/.well-known/mta-sts.txt, when
    * it is published (RFC 8461 §3.2 text). Optional: bundles of earlier operators have none.
    */
-  mtaSts: z.strictObject({ policy: z.string().min(1).max(64 * 1024) }).nullable().optional(),
+  mtaSts: z
+    .strictObject({
+      policy: z
+        .string()
+        .min(1)
+        .max(64 * 1024),
+    })
+    .nullable()
+    .optional(),
 });
 
 export const mailboxSchema = z.strictObject({
@@ -99,9 +115,7 @@ export const bundleSchema = z.strictObject({
 export const bundleSecretsSchema = z.strictObject({
   apiVersion: z.literal(bundleApiVersion),
   revision: z.string().min(1),
-  dkimKeys: z.array(
-    z.strictObject({ domain: domainName, selector: z.string(), algorithm: dkimAlgorithmSchema, privateKeyPem: z.string() }),
-  ),
+  dkimKeys: z.array(z.strictObject({ domain: domainName, selector: z.string(), algorithm: dkimAlgorithmSchema, privateKeyPem: z.string() })),
   /** Mailbox address → password hash ($scrypt$...). */
   passwords: z.record(z.string(), z.string().startsWith('$')),
   /** Relay id → credentials. */

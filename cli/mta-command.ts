@@ -71,41 +71,146 @@ export function registerMtaCommand(cli: Command): void {
         'retries and bounces), /healthz /readyz /metrics on the operations port, and the configuration bundle reloaded ' +
         'from its mounted directory when it changes (a broken bundle is refused and the last good one kept).',
     )
-    .addOption(new Option('--config-dir <dir>', 'directory with bundle.json.gz or bundle.json (the mounted ConfigMap)').env('STAFETTE_CONFIG_DIR').makeOptionMandatory())
-    .addOption(new Option('--secret-dir <dir>', 'directory with the secret part: secrets-<i>-of-<n>.json.gz or secrets.json (default: --config-dir)').env('STAFETTE_SECRET_DIR'));
+    .addOption(
+      new Option('--config-dir <dir>', 'directory with bundle.json.gz or bundle.json (the mounted ConfigMap)').env('STAFETTE_CONFIG_DIR').makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--secret-dir <dir>', 'directory with the secret part: secrets-<i>-of-<n>.json.gz or secrets.json (default: --config-dir)').env(
+        'STAFETTE_SECRET_DIR',
+      ),
+    );
   addNatsOptions(command)
-    .addOption(new Option('--instance <name>', 'this pod\'s name, shown in NATS monitoring').env('POD_NAME').default(hostname()))
-    .addOption(new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster').env('STAFETTE_QUEUE_REPLICAS').argParser(integer(1)).default(defaultQueueSettings.replicas))
-    .addOption(new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none').env('STAFETTE_QUEUE_MAX_BYTES').argParser(integer(-1)).default(defaultQueueSettings.maxBytes))
-    .addOption(new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`).env('STAFETTE_LISTENERS').default(listenerNames.join(',')))
+    .addOption(new Option('--instance <name>', "this pod's name, shown in NATS monitoring").env('POD_NAME').default(hostname()))
+    .addOption(
+      new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster')
+        .env('STAFETTE_QUEUE_REPLICAS')
+        .argParser(integer(1))
+        .default(defaultQueueSettings.replicas),
+    )
+    .addOption(
+      new Option('--queue-max-bytes <bytes>', 'queue size cap (~70% of the NATS volume); beyond it intake answers 452; -1 = none')
+        .env('STAFETTE_QUEUE_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.maxBytes),
+    )
+    .addOption(
+      new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`)
+        .env('STAFETTE_LISTENERS')
+        .default(listenerNames.join(',')),
+    )
     .addOption(new Option('--smtp-host <address>', 'bind address of the SMTP listeners').env('STAFETTE_SMTP_HOST').default(mx.host))
-    .addOption(new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(mx.port))
-    .addOption(new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)').env('STAFETTE_SUBMISSION_PORT').argParser(integer(0)).default(defaultListenerConfigs.submission.port))
-    .addOption(new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)').env('STAFETTE_SUBMISSIONS_PORT').argParser(integer(0)).default(defaultListenerConfigs.submissions.port))
-    .addOption(new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)').env('STAFETTE_MX_GREETING_DELAY_MS').argParser(integer(0)).default(mx.greetingDelayMs))
-    .addOption(new Option('--no-mx-reverse-dns', 'do not look up the client\'s reverse DNS name on mx (shown in Received)'))
-    .addOption(new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`).env('STAFETTE_MAX_CONNECTIONS_PER_IP').argParser(integer(1)))
-    .addOption(new Option('--hostname <name>', 'our name in the greeting, EHLO, Received and bounces (default: the first domain\'s hostname, else the machine\'s)').env('STAFETTE_HOSTNAME'))
-    .addOption(new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'))
+    .addOption(
+      new Option('--mx-port <port>', 'port of the mx listener (the Service maps 25 to it)').env('STAFETTE_MX_PORT').argParser(integer(0)).default(mx.port),
+    )
+    .addOption(
+      new Option('--submission-port <port>', 'port of the submission listener (587 in the Service)')
+        .env('STAFETTE_SUBMISSION_PORT')
+        .argParser(integer(0))
+        .default(defaultListenerConfigs.submission.port),
+    )
+    .addOption(
+      new Option('--submissions-port <port>', 'port of the implicit-TLS submissions listener (465 in the Service)')
+        .env('STAFETTE_SUBMISSIONS_PORT')
+        .argParser(integer(0))
+        .default(defaultListenerConfigs.submissions.port),
+    )
+    .addOption(
+      new Option('--mx-greeting-delay <ms>', 'pause before the mx greeting; a client talking during it gets 421 (0 for trusted, in-cluster senders)')
+        .env('STAFETTE_MX_GREETING_DELAY_MS')
+        .argParser(integer(0))
+        .default(mx.greetingDelayMs),
+    )
+    .addOption(new Option('--no-mx-reverse-dns', "do not look up the client's reverse DNS name on mx (shown in Received)"))
+    .addOption(
+      new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`)
+        .env('STAFETTE_MAX_CONNECTIONS_PER_IP')
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
+        'STAFETTE_HOSTNAME',
+      ),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'),
+    )
     .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
-    .addOption(new Option('--dns <servers>', 'DNS servers for every lookup (MX hosts, relays, reverse DNS), comma-separated ip or ip:port (default: the system\'s)').env('STAFETTE_DNS_SERVERS'))
+    .addOption(
+      new Option('--dns <servers>', "DNS servers for every lookup (MX hosts, relays, reverse DNS), comma-separated ip or ip:port (default: the system's)").env(
+        'STAFETTE_DNS_SERVERS',
+      ),
+    )
     .addOption(new Option('--ops-host <address>', 'bind address of /healthz, /readyz and /metrics').env('STAFETTE_OPS_HOST').default(defaultOpsHost))
     .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz and /metrics').env('STAFETTE_OPS_PORT').argParser(integer(0)).default(defaultOpsPort))
-    .addOption(new Option('--shutdown-timeout <seconds>', 'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this').env('STAFETTE_SHUTDOWN_TIMEOUT').argParser(integer(0)).default(25))
-    .addOption(new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory').env('STAFETTE_CONFIG_RECHECK').argParser(integer(1)).default(defaultRecheckMs / 1000))
+    .addOption(
+      new Option(
+        '--shutdown-timeout <seconds>',
+        'after SIGTERM, how long sessions in flight may take before they get 421; keep terminationGracePeriodSeconds above preStop + this',
+      )
+        .env('STAFETTE_SHUTDOWN_TIMEOUT')
+        .argParser(integer(0))
+        .default(25),
+    )
+    .addOption(
+      new Option('--config-recheck <seconds>', 're-read the bundle this often, besides watching its directory')
+        .env('STAFETTE_CONFIG_RECHECK')
+        .argParser(integer(1))
+        .default(defaultRecheckMs / 1000),
+    )
     .addOption(new Option('--no-delivery', 'only receive: run no delivery workers in this process'))
-    .addOption(new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many); each mostly waits on the network').env('STAFETTE_DELIVERY_WORKERS').argParser(integer(1)).default(defaultDeliveryWorkers))
-    .addOption(new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/').env('STAFETTE_LOCAL_MAILDIR_ROOT').default('/var/lib/stafette/mail'))
-    .addOption(new Option('--outbound-port <port>', 'TCP port of remote MX hosts (another only for tests)').env('STAFETTE_OUTBOUND_PORT').argParser(integer(1)).default(defaultMxPort))
-    .addOption(new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)').env('STAFETTE_RETRY_SCHEDULE').default(formatSchedule(defaultRetryPolicy.delaysMs)))
-    .addOption(new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces').env('STAFETTE_MESSAGE_LIFETIME').default(formatDuration(defaultRetryPolicy.lifetimeMs)))
+    .addOption(
+      new Option('--delivery-workers <n>', 'delivery workers for fresh mail in this process (retries get half as many); each mostly waits on the network')
+        .env('STAFETTE_DELIVERY_WORKERS')
+        .argParser(integer(1))
+        .default(defaultDeliveryWorkers),
+    )
+    .addOption(
+      new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/')
+        .env('STAFETTE_LOCAL_MAILDIR_ROOT')
+        .default('/var/lib/stafette/mail'),
+    )
+    .addOption(
+      new Option('--outbound-port <port>', 'TCP port of remote MX hosts (another only for tests)')
+        .env('STAFETTE_OUTBOUND_PORT')
+        .argParser(integer(1))
+        .default(defaultMxPort),
+    )
+    .addOption(
+      new Option('--retry-schedule <delays>', 'delays between delivery attempts, comma-separated (the last repeats)')
+        .env('STAFETTE_RETRY_SCHEDULE')
+        .default(formatSchedule(defaultRetryPolicy.delaysMs)),
+    )
+    .addOption(
+      new Option('--message-lifetime <duration>', 'how long a message may wait for delivery before it bounces')
+        .env('STAFETTE_MESSAGE_LIFETIME')
+        .default(formatDuration(defaultRetryPolicy.lifetimeMs)),
+    )
     .addOption(new Option('--no-inbound-checks', 'do not check SPF, DKIM, ARC and DMARC on the mx listener (and add no Authentication-Results)'))
-    .addOption(new Option('--inbound-dns-budget <ms>', 'DNS time one message\'s checks may use in total; past it lookups are temperror').env('STAFETTE_INBOUND_DNS_BUDGET_MS').argParser(integer(100)).default(defaultLookupBudgetMs))
-    .addOption(new Option('--no-mta-sts-server', 'do not serve the domains\' MTA-STS policies over HTTPS'))
-    .addOption(new Option('--mta-sts-listen <host:port>', 'where https://mta-sts.<domain>/.well-known/mta-sts.txt is served (the Service maps 443 to it)').env('STAFETTE_MTA_STS_LISTEN').default(`0.0.0.0:${defaultPolicyPort}`))
-    .addOption(new Option('--tls-ca-file <file>', 'extra trusted CA certificates (PEM) besides the system\'s, for MX hosts under MTA-STS, relays and policy hosts').env('STAFETTE_TLS_CA_FILE'))
-    .addOption(new Option('--delay-notice-after <duration>', 'send a delay notice (RFC 3461) for mail still undelivered after this long; "off" for none').env('STAFETTE_DELAY_NOTICE_AFTER').default(formatDuration(defaultDelayNoticeMs)))
-    .addOption(new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'))
+    .addOption(
+      new Option('--inbound-dns-budget <ms>', "DNS time one message's checks may use in total; past it lookups are temperror")
+        .env('STAFETTE_INBOUND_DNS_BUDGET_MS')
+        .argParser(integer(100))
+        .default(defaultLookupBudgetMs),
+    )
+    .addOption(new Option('--no-mta-sts-server', "do not serve the domains' MTA-STS policies over HTTPS"))
+    .addOption(
+      new Option('--mta-sts-listen <host:port>', 'where https://mta-sts.<domain>/.well-known/mta-sts.txt is served (the Service maps 443 to it)')
+        .env('STAFETTE_MTA_STS_LISTEN')
+        .default(`0.0.0.0:${defaultPolicyPort}`),
+    )
+    .addOption(
+      new Option('--tls-ca-file <file>', "extra trusted CA certificates (PEM) besides the system's, for MX hosts under MTA-STS, relays and policy hosts").env(
+        'STAFETTE_TLS_CA_FILE',
+      ),
+    )
+    .addOption(
+      new Option('--delay-notice-after <duration>', 'send a delay notice (RFC 3461) for mail still undelivered after this long; "off" for none')
+        .env('STAFETTE_DELAY_NOTICE_AFTER')
+        .default(formatDuration(defaultDelayNoticeMs)),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'),
+    )
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
     .action(async (flags: MtaFlags) => {
       process.exitCode = await runMta(flags);
@@ -127,9 +232,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
     logger.error('invalid options', { err });
     return 1;
   }
-  const defaultTls = flags.tlsCert && flags.tlsKey
-    ? { certPem: readFileSync(flags.tlsCert, 'utf8'), keyPem: readFileSync(flags.tlsKey, 'utf8') }
-    : null;
+  const defaultTls = flags.tlsCert && flags.tlsKey ? { certPem: readFileSync(flags.tlsCert, 'utf8'), keyPem: readFileSync(flags.tlsKey, 'utf8') } : null;
 
   let mta: RunningMta;
   try {
@@ -167,10 +270,13 @@ async function runMta(flags: MtaFlags): Promise<number> {
     const stop = (signal: NodeJS.Signals) => {
       process.once('SIGTERM', () => forceExit(signal));
       process.once('SIGINT', () => forceExit(signal));
-      mta.shutdown(signal).then(() => resolve(0), (err: unknown) => {
-        logger.error('shutdown failed', { err });
-        resolve(1);
-      });
+      mta.shutdown(signal).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { err });
+          resolve(1);
+        },
+      );
     };
     const forceExit = (first: NodeJS.Signals) => {
       logger.warn('second signal during shutdown: exiting now', { first });
@@ -187,7 +293,10 @@ async function runMta(flags: MtaFlags): Promise<number> {
 
 function selectListeners(flags: MtaFlags): ListenerConfig[] {
   const ports = { mx: flags.mxPort, submission: flags.submissionPort, submissions: flags.submissionsPort };
-  const names = flags.listeners.split(',').map((n) => n.trim()).filter((n) => n.length > 0);
+  const names = flags.listeners
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
   return names.map((name) => {
     if (!(listenerNames as string[]).includes(name)) throw new Error(`unknown listener ${name}; known: ${listenerNames.join(', ')}`);
     const known = name as keyof typeof defaultListenerConfigs;

@@ -8,9 +8,10 @@ test('--nats takes several comma-separated servers', () => {
 });
 
 test('credentials come from the environment only: user and password, or a token', () => {
-  assert.deepEqual(
-    natsServerOptions({ nats: 'nats://a:4222' }, { STAFETTE_NATS_USER: 'mta', STAFETTE_NATS_PASSWORD: 's3cret' }),
-    { servers: ['nats://a:4222'], user: 'mta', pass: 's3cret' },
-  );
+  assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222' }, { STAFETTE_NATS_USER: 'mta', STAFETTE_NATS_PASSWORD: 's3cret' }), {
+    servers: ['nats://a:4222'],
+    user: 'mta',
+    pass: 's3cret',
+  });
   assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222' }, { STAFETTE_NATS_TOKEN: 't' }), { servers: ['nats://a:4222'], token: 't' });
 });

@@ -9,20 +9,24 @@ export interface NatsFlags {
 
 export function addNatsOptions(command: Command): Command {
   return command.addOption(
-    new Option('--nats <urls>', 'NATS server URLs, comma-separated (every node of the cluster)')
-      .env('STAFETTE_NATS_URL')
-      .default('nats://127.0.0.1:4222'),
+    new Option('--nats <urls>', 'NATS server URLs, comma-separated (every node of the cluster)').env('STAFETTE_NATS_URL').default('nats://127.0.0.1:4222'),
   );
 }
 
 /** Servers and credentials for queueConnectOptions() or connect(). */
-export function natsServerOptions(flags: NatsFlags, env: NodeJS.ProcessEnv = process.env): {
+export function natsServerOptions(
+  flags: NatsFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): {
   servers: string[];
   user?: string;
   pass?: string;
   token?: string;
 } {
-  const servers = flags.nats.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const servers = flags.nats
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   return {
     servers,
     ...(env.STAFETTE_NATS_USER ? { user: env.STAFETTE_NATS_USER, pass: env.STAFETTE_NATS_PASSWORD ?? '' } : {}),

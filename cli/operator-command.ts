@@ -28,9 +28,11 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function registerOperatorCommand(cli: Command): void {
   cli
     .command('operator')
-    .description('Run the operator: reconcile MailDomain, Mailbox and Relay resources into DKIM keys, certificates, DNS records and the MTA configuration bundle.')
+    .description(
+      'Run the operator: reconcile MailDomain, Mailbox and Relay resources into DKIM keys, certificates, DNS records and the MTA configuration bundle.',
+    )
     .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)')
-    .option('-n, --namespace <ns>', 'a namespace to watch (repeatable; default: the pod\'s or the kubeconfig context\'s namespace)', collect, [])
+    .option('-n, --namespace <ns>', "a namespace to watch (repeatable; default: the pod's or the kubeconfig context's namespace)", collect, [])
     .option('-A, --all-namespaces', 'watch every namespace (needs a ClusterRole)')
     .option('--bundle-namespace <ns>', 'where to write the bundle ConfigMap and Secrets (default: the first watched namespace)')
     .option('--bundle-name <name>', 'name of the bundle ConfigMap; Secrets are <name>-secrets-<i>', 'stafette-bundle')
@@ -39,9 +41,20 @@ export function registerOperatorCommand(cli: Command): void {
     .option('--listen <host:port>', 'address of /healthz, /readyz and /metrics', '127.0.0.1:9091')
     .option('--dns-server <ip[:port]>', 'DNS server to confirm new DKIM records against (repeatable); none waits the propagation delay', collect, [])
     .option('--dkim-propagation-delay <seconds>', 'how long a new DKIM key waits before signing when DNS cannot confirm it', '600')
-    .option('--default-delivery <target>', 'where Mailboxes without delivery deliver: local (the MTA\'s maildirs, single-host runs), lmtp://host[:port], or none (reported on the Mailbox, mail refused)', 'local')
+    .option(
+      '--default-delivery <target>',
+      "where Mailboxes without delivery deliver: local (the MTA's maildirs, single-host runs), lmtp://host[:port], or none (reported on the Mailbox, mail refused)",
+      'local',
+    )
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
-    .addOption(new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none (no MTA-STS records)').choices(['mta', 'ingress', 'none']).default('mta'))
+    .addOption(
+      new Option(
+        '--mta-sts-served-by <who>',
+        'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none (no MTA-STS records)',
+      )
+        .choices(['mta', 'ingress', 'none'])
+        .default('mta'),
+    )
     .action(async (flags: OperatorFlags) => {
       const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
       let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
@@ -56,7 +69,11 @@ export function registerOperatorCommand(cli: Command): void {
       if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
       else kc.loadFromDefault();
       const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-      const namespaces = flags.allNamespaces ? null : flags.namespace.length > 0 ? flags.namespace : [process.env.POD_NAMESPACE ?? contextNamespace ?? 'default'];
+      const namespaces = flags.allNamespaces
+        ? null
+        : flags.namespace.length > 0
+          ? flags.namespace
+          : [process.env.POD_NAMESPACE ?? contextNamespace ?? 'default'];
       const bundleNamespace = flags.bundleNamespace ?? namespaces?.[0] ?? process.env.POD_NAMESPACE ?? 'default';
       const [host, port] = splitHostPort(flags.listen);
       const operator = await startOperator({
@@ -71,7 +88,11 @@ export function registerOperatorCommand(cli: Command): void {
         defaultDelivery,
         mtaStsServedBy: flags.mtaStsServedBy as MtaStsServer,
       });
-      logger.info('operator started', { namespaces: namespaces ?? 'all', bundle: `${bundleNamespace}/${flags.bundleName}`, listen: `${host}:${operator.healthPort()}` });
+      logger.info('operator started', {
+        namespaces: namespaces ?? 'all',
+        bundle: `${bundleNamespace}/${flags.bundleName}`,
+        listen: `${host}:${operator.healthPort()}`,
+      });
       const stop = async (signal: string) => {
         logger.info('stopping', { signal });
         await operator.stop();

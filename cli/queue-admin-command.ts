@@ -5,7 +5,15 @@ import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { defaultRetryPolicy, deliveryStreams, parseDurationMs } from '../mta/src/delivery/index.ts';
 import {
-  deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, type DeferredEntry, type OperationResult, type OperationsContext,
+  deferredStats,
+  deleteDeferred,
+  hold,
+  listDeferred,
+  release,
+  retryNow,
+  type DeferredEntry,
+  type OperationResult,
+  type OperationsContext,
 } from '../mta/src/delivery/queue-operations.ts';
 import { openBodyStore, queueSettings } from '../mta/src/queue/index.ts';
 import { addNatsOptions, failCommand, withCliConnection, type NatsFlags } from './nats-options.ts';
@@ -55,7 +63,10 @@ export function registerQueueAdminCommand(cli: Command, print: (line: string) =>
             try {
               result = await run(ctx, id);
             } catch (err) {
-              if (err instanceof RangeError) { failCommand(err.message); continue; }
+              if (err instanceof RangeError) {
+                failCommand(err.message);
+                continue;
+              }
               throw err;
             }
             if (result === 'done') print(`${id}: ${name} done`);
@@ -68,8 +79,11 @@ export function registerQueueAdminCommand(cli: Command, print: (line: string) =>
   action('retry', 'Attempt deferred messages now (keeps their retry count).', retryNow);
   action('hold', 'Hold deferred messages: no attempt until `stafette queue release`.', hold);
   action('release', 'Release held messages; they are attempted at once.', release);
-  action('delete', 'Delete deferred messages for good, without a bounce to the sender.', async (ctx, id) =>
-    await deleteDeferred({ ...ctx, bodyStore: await openBodyStore(ctx.nc, queueSettings()) }, id));
+  action(
+    'delete',
+    'Delete deferred messages for good, without a bounce to the sender.',
+    async (ctx, id) => await deleteDeferred({ ...ctx, bodyStore: await openBodyStore(ctx.nc, queueSettings()) }, id),
+  );
 }
 
 function formatEntry(e: DeferredEntry): string[] {

@@ -4,11 +4,14 @@ import assert from 'node:assert/strict';
 import { formatAge, formatBytes, formatList, formatShow, formatStats } from './queue-output.ts';
 
 test('stats: jobs, bytes and the oldest job, the consumer, and the large-body bucket', () => {
-  const lines = formatStats({
-    stream: { name: 'MAILQ', messages: 3, bytes: 6144, firstSeq: 4, lastSeq: 6, oldest: '2026-01-01T00:00:00.000Z' },
-    consumer: { name: 'delivery', pending: 2, ackPending: 1, redelivered: 0, waitingPulls: 1 },
-    bodies: null,
-  }, Date.parse('2026-01-01T00:02:05Z'));
+  const lines = formatStats(
+    {
+      stream: { name: 'MAILQ', messages: 3, bytes: 6144, firstSeq: 4, lastSeq: 6, oldest: '2026-01-01T00:00:00.000Z' },
+      consumer: { name: 'delivery', pending: 2, ackPending: 1, redelivered: 0, waitingPulls: 1 },
+      bodies: null,
+    },
+    Date.parse('2026-01-01T00:02:05Z'),
+  );
   assert.deepEqual(lines, [
     'stream MAILQ: 3 jobs, 6.0 KiB, oldest stored 2026-01-01T00:00:00.000Z (2m05s ago)',
     'consumer delivery: 2 waiting for a worker, 1 being delivered, 0 redelivered, 1 worker pulling',
@@ -19,7 +22,16 @@ test('stats: jobs, bytes and the oldest job, the consumer, and the large-body bu
 test('list: one row per job in columns, the null sender as <>, problems and the next page', () => {
   const lines = formatList({
     entries: [
-      { seq: 7, queueId: '01JDQ0000000000000000000AA', sender: '', recipients: ['a@x.test', 'b@x.test'], size: 2048, receivedAt: '', ageMs: 61_000, bodyKind: 'inline' },
+      {
+        seq: 7,
+        queueId: '01JDQ0000000000000000000AA',
+        sender: '',
+        recipients: ['a@x.test', 'b@x.test'],
+        size: 2048,
+        receivedAt: '',
+        ageMs: 61_000,
+        bodyKind: 'inline',
+      },
     ],
     problems: [{ seq: 8, subject: 'mail.queue.job.bad', problem: 'unknown record version 9' }],
     nextSeq: 9,
@@ -44,8 +56,17 @@ test('show: the envelope with its ESMTP parameters, the client, and where the bo
       listener: 'mx',
       client: { ip: '192.0.2.1', helo: 'client.test', tls: null, authUser: null },
       envelope: {
-        mailFrom: { address: 'a@x.test', params: [{ name: 'BODY', value: '8BITMIME' }, { name: 'SMTPUTF8', value: null }] },
-        rcptTo: [{ address: 'b@y.test', params: [] }, { address: 'c@y.test', params: [{ name: 'NOTIFY', value: 'NEVER' }] }],
+        mailFrom: {
+          address: 'a@x.test',
+          params: [
+            { name: 'BODY', value: '8BITMIME' },
+            { name: 'SMTPUTF8', value: null },
+          ],
+        },
+        rcptTo: [
+          { address: 'b@y.test', params: [] },
+          { address: 'c@y.test', params: [{ name: 'NOTIFY', value: 'NEVER' }] },
+        ],
       },
       body: { kind: 'object', bucket: 'mailbody', name: '01JDQ0000000000000000000AA', size: 31_457_280, sha256: 'ab12' },
     },

@@ -7,22 +7,26 @@ export function formatStats(stats: QueueStats, nowMs: number): string[] {
   const oldest = s.oldest ? `, oldest stored ${s.oldest} (${formatAge(nowMs - Date.parse(s.oldest))} ago)` : '';
   const lines = [`stream ${s.name}: ${plural(s.messages, 'job')}, ${formatBytes(s.bytes)}${oldest}`];
   const c = stats.consumer;
-  lines.push(c
-    ? `consumer ${c.name}: ${c.pending} waiting for a worker, ${c.ackPending} being delivered, ${c.redelivered} redelivered, ${plural(c.waitingPulls, 'worker')} pulling`
-    : 'consumer: not created yet (the MTA creates it at start)');
+  lines.push(
+    c
+      ? `consumer ${c.name}: ${c.pending} waiting for a worker, ${c.ackPending} being delivered, ${c.redelivered} redelivered, ${plural(c.waitingPulls, 'worker')} pulling`
+      : 'consumer: not created yet (the MTA creates it at start)',
+  );
   const b = stats.bodies;
-  lines.push(b
-    ? `large bodies (bucket ${b.bucket}): ${formatBytes(b.bytes)} in ${plural(b.messages, 'chunk')}`
-    : 'large bodies: bucket not created yet');
+  lines.push(b ? `large bodies (bucket ${b.bucket}): ${formatBytes(b.bytes)} in ${plural(b.messages, 'chunk')}` : 'large bodies: bucket not created yet');
   return lines;
 }
 
-export function formatList(
-  list: { entries: QueueListEntry[]; problems: QueueListProblem[]; nextSeq: number | null },
-): string[] {
+export function formatList(list: { entries: QueueListEntry[]; problems: QueueListProblem[]; nextSeq: number | null }): string[] {
   if (list.entries.length === 0 && list.problems.length === 0) return ['the queue is empty'];
   const rows = list.entries.map((e) => [
-    e.queueId, String(e.seq), formatBytes(e.size), formatAge(e.ageMs), e.bodyKind, e.sender === '' ? '<>' : e.sender, e.recipients.join(', '),
+    e.queueId,
+    String(e.seq),
+    formatBytes(e.size),
+    formatAge(e.ageMs),
+    e.bodyKind,
+    e.sender === '' ? '<>' : e.sender,
+    e.recipients.join(', '),
   ]);
   const lines = table(['QUEUE ID', 'SEQ', 'SIZE', 'AGE', 'BODY', 'FROM', 'TO'], rows);
   for (const p of list.problems) lines.push(`problem: job at sequence ${p.seq} (${p.subject}) cannot be read: ${p.problem}`);

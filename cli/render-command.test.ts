@@ -27,7 +27,10 @@ test('the first render generates DKIM keys, writes a loadable bundle and prints 
   }
   // The example domain has no certificate, so no MTA-STS policy can be served: none is published.
   assert.ok(!output.includes('_mta-sts.example.com.'), output);
-  assert.match(output, /Warning: MailDomain default\/example-com spec\.dns\.mtaSts: the MTA-STS policy is not published: no certificate for mta-sts\.example\.com/);
+  assert.match(
+    output,
+    /Warning: MailDomain default\/example-com spec\.dns\.mtaSts: the MTA-STS policy is not published: no certificate for mta-sts\.example\.com/,
+  );
   const bundle = JSON.parse(readFileSync(join(out, 'bundle/bundle.json'), 'utf8'));
   const secrets = JSON.parse(readFileSync(join(out, 'bundle/secrets.json'), 'utf8'));
   assert.equal(checkBundle(bundle, secrets).ok, true);
@@ -66,14 +69,30 @@ test('invalid manifests and conflicting resources are printed by resource and fi
   mkdirSync(join(dir, 'nested'));
   copyFileSync(join(examples, '01-maildomain.yaml'), join(dir, '01-maildomain.yaml'));
   copyFileSync(join(examples, '02-mailbox-alice.yaml'), join(dir, 'nested/02-mailbox-alice.yaml'));
-  writeFileSync(join(dir, 'bad.yaml'), [
-    'apiVersion: stafette.dev/v1alpha1', 'kind: Relay', 'metadata: {name: plain}', 'spec: {host: relay.example, default: true, tls: none}', '---',
-    'apiVersion: stafette.dev/v1alpha1', 'kind: Mailbox', 'metadata: {name: alice-again}', 'spec: {address: alice@example.com}', '---',
-    'apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: unrelated}',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'bad.yaml'),
+    [
+      'apiVersion: stafette.dev/v1alpha1',
+      'kind: Relay',
+      'metadata: {name: plain}',
+      'spec: {host: relay.example, default: true, tls: none}',
+      '---',
+      'apiVersion: stafette.dev/v1alpha1',
+      'kind: Mailbox',
+      'metadata: {name: alice-again}',
+      'spec: {address: alice@example.com}',
+      '---',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata: {name: unrelated}',
+    ].join('\n'),
+  );
   const { code, output } = run(dir, join(dir, 'out'));
   assert.equal(code, 1);
   assert.match(output, /error: \S*\/bad\.yaml: Relay plain: spec: tls: none sends mail and credentials unencrypted; set insecurePlaintext: true to allow it/);
-  assert.match(output, /Error: Mailbox default\/alice-again spec\.address: alice@example\.com is already claimed by Mailbox default\/alice \(AddressConflict\)/);
+  assert.match(
+    output,
+    /Error: Mailbox default\/alice-again spec\.address: alice@example\.com is already claimed by Mailbox default\/alice \(AddressConflict\)/,
+  );
   assert.match(output, /Error: MailDomain default\/example-com spec\.inbound\.aliases\[2\]\.to: alias team@example\.com points to bob@example\.com/);
 });

@@ -75,9 +75,11 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
 
   for (const issue of result.issues) print(describeIssue(issue));
   if (!options.quiet) {
-    print(`wrote ${join(bundleDir, 'bundle.json')} and secrets.json (revision ${result.bundle.revision}): ` +
-      `${count(result.bundle.domains, 'domain')}, ${count(result.bundle.mailboxes, 'mailbox', 'mailboxes')}, ` +
-      `${count(result.bundle.aliases, 'alias', 'aliases')}, ${count(result.bundle.relays, 'relay')}`);
+    print(
+      `wrote ${join(bundleDir, 'bundle.json')} and secrets.json (revision ${result.bundle.revision}): ` +
+        `${count(result.bundle.domains, 'domain')}, ${count(result.bundle.mailboxes, 'mailbox', 'mailboxes')}, ` +
+        `${count(result.bundle.aliases, 'alias', 'aliases')}, ${count(result.bundle.relays, 'relay')}`,
+    );
     for (const domain of result.domains) {
       print('');
       print(`DNS records to publish for ${domain.domain} (MailDomain ${domain.namespace}/${domain.name}):`);

@@ -23,7 +23,11 @@ export function program(): Command {
     .argument('<manifests>', 'a file or directory of MailDomain, Mailbox, Relay and Secret manifests (searched recursively)')
     .requiredOption('-o, --out <dir>', 'where to write bundle/, dkim/ and dns/ (DKIM keys found there are kept)')
     .option('-q, --quiet', 'print only problems')
-    .addOption(new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none').choices(['mta', 'ingress', 'none']).default('mta'))
+    .addOption(
+      new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none')
+        .choices(['mta', 'ingress', 'none'])
+        .default('mta'),
+    )
     .action((manifests: string, options: { out: string; quiet?: boolean; mtaStsServedBy: MtaStsServer }) => {
       process.exitCode = renderCommand(manifests, options);
     });

@@ -22,7 +22,7 @@ export function registerTlsReportCommand(cli: Command, print: (line: string) => 
     .option('--day <YYYY-MM-DD>', 'the UTC day (default: today)', utcDate, utcDay(Date.now()))
     .option('--domain <domain>', 'only this policy domain')
     .option('--submitter <host>', 'our name in the report (organization, report id)', hostname())
-    .option('--contact <address>', 'contact-info of the report (default: postmaster@ the submitter\'s domain)')
+    .option('--contact <address>', "contact-info of the report (default: postmaster@ the submitter's domain)")
     .addHelpText('after', natsEnvHelp)
     .action(async (flags: ReportFlags) => {
       await withCliConnection(flags, 'reading the TLS-RPT counts failed', async (nc) => {

@@ -50,7 +50,9 @@ function schemaProblems(node: SchemaNode, path: string): string[] {
 describe('the CRDs', () => {
   for (const kind of kinds) {
     test(`${kind} is a namespaced stafette.dev/v1alpha1 CRD with a status subresource`, () => {
-      const crd = loadCrd(kind) as ReturnType<typeof loadCrd> & { spec: { scope: string; versions: { served: boolean; storage: boolean; subresources?: { status?: object } }[] } };
+      const crd = loadCrd(kind) as ReturnType<typeof loadCrd> & {
+        spec: { scope: string; versions: { served: boolean; storage: boolean; subresources?: { status?: object } }[] };
+      };
       assert.equal(crd.spec.group, 'stafette.dev');
       assert.equal(crd.spec.names.kind, kind);
       assert.equal(crd.metadata.name, `${crd.spec.names.plural}.stafette.dev`);
@@ -79,12 +81,15 @@ describe('the CRDs', () => {
 
   test('kubectl get maildomains shows domain, Ready, DKIM selector and age', () => {
     const crd = loadCrd('MailDomain') as unknown as { spec: { versions: { additionalPrinterColumns: { name: string; jsonPath: string }[] }[] } };
-    assert.deepEqual(crd.spec.versions[0]?.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]), [
-      ['Domain', '.spec.domain'],
-      ['Ready', ".status.conditions[?(@.type=='Ready')].status"],
-      ['DKIM', '.status.dkim.signingSelectors'],
-      ['Age', '.metadata.creationTimestamp'],
-    ]);
+    assert.deepEqual(
+      crd.spec.versions[0]?.additionalPrinterColumns.map((c) => [c.name, c.jsonPath]),
+      [
+        ['Domain', '.spec.domain'],
+        ['Ready', ".status.conditions[?(@.type=='Ready')].status"],
+        ['DKIM', '.status.dkim.signingSelectors'],
+        ['Age', '.metadata.creationTimestamp'],
+      ],
+    );
   });
 
   test('the generated TypeScript types match the CRD YAML (run npm run gen:types after changing a CRD)', () => {
@@ -108,28 +113,66 @@ describe('offline validation of objects against the CRDs', () => {
   const cases: [string, Kind, Record<string, unknown>, string, string][] = [
     ['a domain that is not a DNS name', 'MailDomain', { domain: 'Example_Com' }, 'spec.domain', 'domain must be a lowercase DNS name'],
     ['an unknown DKIM algorithm', 'MailDomain', { domain: 'example.com', dkim: { algorithm: 'rsa-1024' } }, 'spec.dkim.algorithm', 'Unsupported value'],
-    ['a rotation period that is not a duration', 'MailDomain', { domain: 'example.com', dkim: { rotateAfter: 'soon' } }, 'spec.dkim.rotateAfter', 'must match pattern'],
+    [
+      'a rotation period that is not a duration',
+      'MailDomain',
+      { domain: 'example.com', dkim: { rotateAfter: 'soon' } },
+      'spec.dkim.rotateAfter',
+      'must match pattern',
+    ],
     ['tls with neither issuer nor Secret', 'MailDomain', { domain: 'example.com', tls: {} }, 'spec.tls', 'tls needs issuerRef'],
     ['a MailDomain without a domain', 'MailDomain', { hostname: 'mx.example.com' }, 'spec.domain', 'Required value'],
     ['a misspelt field', 'MailDomain', { domain: 'example.com', dkm: {} }, 'spec', 'unknown field "dkm"'],
     ['a mailbox address whose domain is not a DNS name', 'Mailbox', { address: 'alice@localhost' }, 'spec.address', 'address must be local-part@domain'],
-    ['two delivery targets', 'Mailbox', { address: 'a@example.com', delivery: { maildir: { path: '/m' }, lmtp: { host: 'd' } } }, 'spec.delivery', 'exactly one of lmtp'],
-    ['a relative maildir path', 'Mailbox', { address: 'a@example.com', delivery: { maildir: { path: 'mail/a' } } }, 'spec.delivery.maildir.path', 'must be absolute'],
-    ['a webhook that is not http', 'Mailbox', { address: 'a@example.com', delivery: { webhook: { url: 'ftp://x', secretRef: { name: 's' } } } }, 'spec.delivery.webhook.url', 'must start with https://'],
+    [
+      'two delivery targets',
+      'Mailbox',
+      { address: 'a@example.com', delivery: { maildir: { path: '/m' }, lmtp: { host: 'd' } } },
+      'spec.delivery',
+      'exactly one of lmtp',
+    ],
+    [
+      'a relative maildir path',
+      'Mailbox',
+      { address: 'a@example.com', delivery: { maildir: { path: 'mail/a' } } },
+      'spec.delivery.maildir.path',
+      'must be absolute',
+    ],
+    [
+      'a webhook that is not http',
+      'Mailbox',
+      { address: 'a@example.com', delivery: { webhook: { url: 'ftp://x', secretRef: { name: 's' } } } },
+      'spec.delivery.webhook.url',
+      'must start with https://',
+    ],
     ['tls: none without the opt-in', 'Relay', { host: 'relay.example', default: true, tls: 'none' }, 'spec', 'set insecurePlaintext: true'],
     ['a relay that matches nothing', 'Relay', { host: 'relay.example' }, 'spec', 'needs default true or at least one'],
-    ['a default relay with matches', 'Relay', { host: 'relay.example', default: true, match: { recipientDomains: ['x.example'] } }, 'spec', 'remove match or set default false'],
+    [
+      'a default relay with matches',
+      'Relay',
+      { host: 'relay.example', default: true, match: { recipientDomains: ['x.example'] } },
+      'spec',
+      'remove match or set default false',
+    ],
     ['a port out of range', 'Relay', { host: 'relay.example', default: true, port: 70000 }, 'spec.port', 'must be <= 65535'],
   ];
   for (const [what, kind, spec, field, message] of cases) {
     test(`refuses ${what}`, () => {
       const errors = validateObject(kind, { apiVersion: 'stafette.dev/v1alpha1', kind, metadata: meta, spec });
-      assert.ok(errors.some((e) => e.field === field && e.message.includes(message)), JSON.stringify(errors));
+      assert.ok(
+        errors.some((e) => e.field === field && e.message.includes(message)),
+        JSON.stringify(errors),
+      );
     });
   }
 
   test('tls: none is accepted with insecurePlaintext: true', () => {
-    const errors = validateObject('Relay', { apiVersion: 'stafette.dev/v1alpha1', kind: 'Relay', metadata: meta, spec: { host: '127.0.0.1', default: true, tls: 'none', insecurePlaintext: true } });
+    const errors = validateObject('Relay', {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'Relay',
+      metadata: meta,
+      spec: { host: '127.0.0.1', default: true, tls: 'none', insecurePlaintext: true },
+    });
     assert.deepEqual(errors, []);
   });
 });

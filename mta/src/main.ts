@@ -42,8 +42,18 @@ import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
 import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
 import {
-  createPublisher, createQueueReadiness, ensureQueue, openBodyStore, queueConnectOptions, queueSettings, queueStats, watchConnection,
-  type ConnectionWatch, type QueuePublisher, type QueueReadiness, type QueueSettings,
+  createPublisher,
+  createQueueReadiness,
+  ensureQueue,
+  openBodyStore,
+  queueConnectOptions,
+  queueSettings,
+  queueStats,
+  watchConnection,
+  type ConnectionWatch,
+  type QueuePublisher,
+  type QueueReadiness,
+  type QueueSettings,
 } from './queue/index.ts';
 import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
 import { publisherRequeue } from './transport/forward.ts';
@@ -175,7 +185,12 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
   });
   logger.info('operations endpoint listening', { host: options.ops.host, port: ops.port });
 
-  await waitForFirstBundle(() => watcher.current !== null, () => watcher.check(), now, options.firstBundleTimeoutMs ?? 60_000);
+  await waitForFirstBundle(
+    () => watcher.current !== null,
+    () => watcher.check(),
+    now,
+    options.firstBundleTimeoutMs ?? 60_000,
+  );
   const first = watcher.current as LoadedBundle | null;
   if (first === null) {
     watcher.stop();
@@ -227,12 +242,22 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       ...(standards.dnsCacheEntries ? { maxEntries: standards.dnsCacheEntries } : {}),
     });
     intake = createIntake({
-      listeners: options.listeners, getConfig, publisher, observer: metrics.intake, logger, hostname, resolver,
+      listeners: options.listeners,
+      getConfig,
+      publisher,
+      observer: metrics.intake,
+      logger,
+      hostname,
+      resolver,
       defaultTls: options.defaultTls ?? null,
-      inboundChecks: standards.inboundChecks === false ? null : {
-        cache: dnsCache, observer: standardsMetrics.inbound,
-        ...(standards.dnsBudgetMs !== undefined ? { budgetMs: standards.dnsBudgetMs } : {}),
-      },
+      inboundChecks:
+        standards.inboundChecks === false
+          ? null
+          : {
+              cache: dnsCache,
+              observer: standardsMetrics.inbound,
+              ...(standards.dnsBudgetMs !== undefined ? { budgetMs: standards.dnsBudgetMs } : {}),
+            },
     });
     await intake.listen();
     intakeListening = true;
@@ -240,17 +265,39 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       policyServer = await startPolicyServer({
         ...standards.policyServer,
         policies: () => servedPolicies(getConfig()),
-        fallbackTls: options.defaultTls ?? await generateSelfSignedCertificate([hostname]),
-        logger, observer: (o) => standardsMetrics.policyServed(o),
+        fallbackTls: options.defaultTls ?? (await generateSelfSignedCertificate([hostname])),
+        logger,
+        observer: (o) => standardsMetrics.policyServed(o),
       });
     }
     if (options.delivery) {
       let running: RunningDelivery | undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
-      const outbound = await startOutboundStandards({ nc, settings, publisher, getConfig, hostname, dnsCache, metrics: standardsMetrics, logger, instance: options.instance, now });
+      const outbound = await startOutboundStandards({
+        nc,
+        settings,
+        publisher,
+        getConfig,
+        hostname,
+        dnsCache,
+        metrics: standardsMetrics,
+        logger,
+        instance: options.instance,
+        now,
+      });
       running = await startBundleDelivery(options.delivery, {
-        nc, settings, publisher, bodyStore, getConfig, hostname, resolver, observer, logger,
-        standards: outbound.transport, delayNoticeAfterMs: standards.delayNoticeAfterMs, now,
+        nc,
+        settings,
+        publisher,
+        bodyStore,
+        getConfig,
+        hostname,
+        resolver,
+        observer,
+        logger,
+        standards: outbound.transport,
+        delayNoticeAfterMs: standards.delayNoticeAfterMs,
+        now,
         onStop: () => outbound.stop(),
       });
       delivery = running;
@@ -339,10 +386,21 @@ const policiesOf = new WeakMap<LoadedBundle['bundle'], ReadonlyMap<string, Serve
 function servedPolicies(config: LoadedBundle): ReadonlyMap<string, ServedPolicy> {
   let map = policiesOf.get(config.bundle);
   if (!map) {
-    map = new Map(config.bundle.domains.flatMap((d) => (d.mtaSts ? [[policyHostOf(d.domain), {
-      text: d.mtaSts.policy,
-      tls: d.tls ? config.secrets.tlsCertificates[d.tls.secretName] ?? null : null,
-    }] as const] : [])));
+    map = new Map(
+      config.bundle.domains.flatMap((d) =>
+        d.mtaSts
+          ? [
+              [
+                policyHostOf(d.domain),
+                {
+                  text: d.mtaSts.policy,
+                  tls: d.tls ? (config.secrets.tlsCertificates[d.tls.secretName] ?? null) : null,
+                },
+              ] as const,
+            ]
+          : [],
+      ),
+    );
     policiesOf.set(config.bundle, map);
   }
   return map;

@@ -37,7 +37,12 @@ export async function startOutboundStandards(w: OutboundWiring): Promise<{ trans
   const reportsKv = await openTlsReportBucket(kvm, w.settings.replicas);
   const recorder = createTlsReportRecorder({ kv: reportsKv, now: w.now, onError: (err) => w.logger.warn('TLS-RPT counts could not be flushed', { err }) });
   const sender = startReportSender({
-    kv: reportsKv, resolver, pod: w.instance, logger: w.logger, now: w.now, observer: (o) => w.metrics.tlsReport(o),
+    kv: reportsKv,
+    resolver,
+    pod: w.instance,
+    logger: w.logger,
+    now: w.now,
+    observer: (o) => w.metrics.tlsReport(o),
     identity: () => {
       const first = w.getConfig().bundle.domains[0];
       if (!first) return null;
@@ -45,17 +50,26 @@ export async function startOutboundStandards(w: OutboundWiring): Promise<{ trans
     },
     send: async (mail) => {
       const now = w.now();
-      await w.publisher.enqueue({
-        queueId: newQueueId(now), receivedAt: new Date(now).toISOString(), listener: reportListener,
-        client: { ip: '127.0.0.1', helo: 'tls-report', tls: null, authUser: null },
-        envelope: { mailFrom: { address: mail.from, params: [] }, rcptTo: mail.to.map((address) => ({ address, params: [] })) },
-      }, mail.body);
+      await w.publisher.enqueue(
+        {
+          queueId: newQueueId(now),
+          receivedAt: new Date(now).toISOString(),
+          listener: reportListener,
+          client: { ip: '127.0.0.1', helo: 'tls-report', tls: null, authUser: null },
+          envelope: { mailFrom: { address: mail.from, params: [] }, rcptTo: mail.to.map((address) => ({ address, params: [] })) },
+        },
+        mail.body,
+      );
     },
   });
   const transport: OutboundStandards = {
     mtaSts: createPolicyStore({ kv: policies, fetch: mailauthFetch(resolver), now: w.now }),
     tlsReports: { recorder, wants: async (domain) => (await reportDestinations(domain, resolver)) !== null },
-    observer: { tlsSession: (type, result) => w.metrics.tlsSession(type, result), srs: (op, result) => w.metrics.srs(op, result), policyFetch: (o) => w.metrics.policyFetch(o as never) },
+    observer: {
+      tlsSession: (type, result) => w.metrics.tlsSession(type, result),
+      srs: (op, result) => w.metrics.srs(op, result),
+      policyFetch: (o) => w.metrics.policyFetch(o as never),
+    },
     now: w.now,
   };
   return {

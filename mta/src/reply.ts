@@ -24,7 +24,12 @@ export function reply(code: ReplyCode, subject: EnhancedSubject, text: string): 
 
 /** A remote's reply text as we keep it: printable ASCII only, whitespace runs collapsed, capped. */
 export function replyText(text: string): string {
-  return capReplyText(text.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim());
+  return capReplyText(
+    text
+      .replace(/[^\x20-\x7e]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim(),
+  );
 }
 
 /** At most maxReplyTextLength characters; a longer text is cut and ends in "...". */

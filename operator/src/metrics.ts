@@ -20,13 +20,34 @@ export function operatorMetrics(): OperatorMetrics {
   collectDefaultMetrics({ register: registry, prefix: 'stafette_operator_' });
   return {
     registry,
-    reconciles: new Counter({ name: 'stafette_operator_reconciles_total', help: 'Reconciles by controller (bundle, domain) and result (success, error).', labelNames: ['controller', 'result'], registers: [registry] }),
-    reconcileSeconds: new Histogram({ name: 'stafette_operator_reconcile_duration_seconds', help: 'How long reconciles take.', labelNames: ['controller'], buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30], registers: [registry] }),
+    reconciles: new Counter({
+      name: 'stafette_operator_reconciles_total',
+      help: 'Reconciles by controller (bundle, domain) and result (success, error).',
+      labelNames: ['controller', 'result'],
+      registers: [registry],
+    }),
+    reconcileSeconds: new Histogram({
+      name: 'stafette_operator_reconcile_duration_seconds',
+      help: 'How long reconciles take.',
+      labelNames: ['controller'],
+      buckets: [0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 30],
+      registers: [registry],
+    }),
     queueDepth: new Gauge({ name: 'stafette_operator_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [registry] }),
     leader: new Gauge({ name: 'stafette_operator_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
-    informerRestarts: new Counter({ name: 'stafette_operator_informer_restarts_total', help: 'Informers restarted after an error, by resource.', labelNames: ['resource'], registers: [registry] }),
+    informerRestarts: new Counter({
+      name: 'stafette_operator_informer_restarts_total',
+      help: 'Informers restarted after an error, by resource.',
+      labelNames: ['resource'],
+      registers: [registry],
+    }),
     bundleWrites: new Counter({ name: 'stafette_operator_bundle_writes_total', help: 'Bundle revisions written.', registers: [registry] }),
-    bundleRevision: new Gauge({ name: 'stafette_operator_bundle_info', help: 'The bundle revision last written (value 1).', labelNames: ['revision'], registers: [registry] }),
+    bundleRevision: new Gauge({
+      name: 'stafette_operator_bundle_info',
+      help: 'The bundle revision last written (value 1).',
+      labelNames: ['revision'],
+      registers: [registry],
+    }),
     events: new Counter({
       name: 'stafette_operator_events_total',
       help: 'Events recorded, by type and outcome: created, updated (a series count written), counted (folded into a series), dropped (queue full), failed.',

@@ -78,26 +78,30 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const scopes = namespaces ?? [null];
   let leading = false;
 
-  const queue = new WorkQueue(async (key) => {
-    const controller = key === 'bundle' ? 'bundle' : 'domain';
-    const end = metrics.reconcileSeconds.startTimer({ controller });
-    try {
-      if (key === 'bundle') {
-        await bundleReconciler.reconcile();
-        // The SRS keys rotate with time alone (srs/srs-keys.ts): render again when they do.
-        const at = now().getTime();
-        queue.addAfter('bundle', nextSrsRotationMs(at) - at + 1_000);
-      } else await reconcileDomain(key.slice('domain/'.length));
-      metrics.reconciles.inc({ controller, result: 'success' });
-      queue.forget(key);
-    } catch (error) {
-      metrics.reconciles.inc({ controller, result: 'error' });
-      throw error;
-    } finally {
-      end();
-      metrics.queueDepth.set(queue.stats().depth);
-    }
-  }, { workers: options.workers ?? 16 }, (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }));
+  const queue = new WorkQueue(
+    async (key) => {
+      const controller = key === 'bundle' ? 'bundle' : 'domain';
+      const end = metrics.reconcileSeconds.startTimer({ controller });
+      try {
+        if (key === 'bundle') {
+          await bundleReconciler.reconcile();
+          // The SRS keys rotate with time alone (srs/srs-keys.ts): render again when they do.
+          const at = now().getTime();
+          queue.addAfter('bundle', nextSrsRotationMs(at) - at + 1_000);
+        } else await reconcileDomain(key.slice('domain/'.length));
+        metrics.reconciles.inc({ controller, result: 'success' });
+        queue.forget(key);
+      } catch (error) {
+        metrics.reconciles.inc({ controller, result: 'error' });
+        throw error;
+      } finally {
+        end();
+        metrics.queueDepth.set(queue.stats().depth);
+      }
+    },
+    { workers: options.workers ?? 16 },
+    (key, error, retryInMs) => logger.warn('reconcile failed; retrying', { key, error: describeApiError(error), retryInMs }),
+  );
 
   // Events through one recorder, which folds repeats into series as client-go does.
   const recorder = new EventRecorder({
@@ -111,34 +115,62 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const flushEvents = setInterval(() => recorder.flush(), 60_000);
   flushEvents.unref();
-  const event = (e: EventInput) => { if (leading) recorder.record(e); };
+  const event = (e: EventInput) => {
+    if (leading) recorder.record(e);
+  };
 
-  const enqueue = (key: string) => { if (leading) queue.add(key); };
+  const enqueue = (key: string) => {
+    if (leading) queue.add(key);
+  };
   // Declared before the Secret informer, whose events invalidate it.
   const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
-  const domains = watchResource<MailDomain & KubernetesObject>(options.kubeConfig, 'maildomains', crd(crdFiles.MailDomain.plural), (d) => {
-    enqueue('bundle');
-    enqueue(`domain/${d.metadata.namespace}/${d.metadata.name}`);
-  }, { logger, onError });
-  const mailboxes = watchResource<Mailbox & KubernetesObject>(options.kubeConfig, 'mailboxes', crd(crdFiles.Mailbox.plural), () => enqueue('bundle'), { logger, onError });
-  const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), { logger, onError });
-  const secrets = watchResource<CachedSecret & KubernetesObject>(options.kubeConfig, 'secrets', scopes.map((ns) => secretSource(options.kubeConfig, ns)), (s) => {
-    // The bundle itself is a Secret we write: its events must not trigger a render.
-    if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
-    enqueue('bundle');
-    const owner = s.metadata.labels?.[domainLabel];
-    if (owner) {
-      dkimKeys.invalidate();
-      enqueue(`domain/${s.metadata.namespace}/${owner}`);
-    }
-  }, { logger, onError });
+  const domains = watchResource<MailDomain & KubernetesObject>(
+    options.kubeConfig,
+    'maildomains',
+    crd(crdFiles.MailDomain.plural),
+    (d) => {
+      enqueue('bundle');
+      enqueue(`domain/${d.metadata.namespace}/${d.metadata.name}`);
+    },
+    { logger, onError },
+  );
+  const mailboxes = watchResource<Mailbox & KubernetesObject>(options.kubeConfig, 'mailboxes', crd(crdFiles.Mailbox.plural), () => enqueue('bundle'), {
+    logger,
+    onError,
+  });
+  const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), {
+    logger,
+    onError,
+  });
+  const secrets = watchResource<CachedSecret & KubernetesObject>(
+    options.kubeConfig,
+    'secrets',
+    scopes.map((ns) => secretSource(options.kubeConfig, ns)),
+    (s) => {
+      // The bundle itself is a Secret we write: its events must not trigger a render.
+      if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
+      enqueue('bundle');
+      const owner = s.metadata.labels?.[domainLabel];
+      if (owner) {
+        dkimKeys.invalidate();
+        enqueue(`domain/${s.metadata.namespace}/${owner}`);
+      }
+    },
+    { logger, onError },
+  );
   const watched: Pick<WatchedResource<unknown>, 'synced' | 'stop'>[] = [domains, mailboxes, relays, secrets];
 
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
   const bundleReconciler = createBundleReconciler({
-    state, client, target: options.bundle, now, logger, event, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
+    state,
+    client,
+    target: options.bundle,
+    now,
+    logger,
+    event,
+    mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
@@ -154,7 +186,12 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     resolver = r;
   }
   const reconcileDomain = createDomainReconciler({
-    state, client, now, logger, resolver, mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
+    state,
+    client,
+    now,
+    logger,
+    resolver,
+    mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     latestRender: bundleReconciler.latestRender,
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
@@ -187,7 +224,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   }
 
   const elector: LeaderElector = startLeaderElection({
-    client, namespace: options.leaseNamespace, name: options.leaseName ?? 'stafette-operator', identity, logger,
+    client,
+    namespace: options.leaseNamespace,
+    name: options.leaseName ?? 'stafette-operator',
+    identity,
+    logger,
     leaseDurationMs: options.leaseDurationMs,
     now,
     onStartedLeading: () => {

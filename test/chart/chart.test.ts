@@ -31,10 +31,18 @@ async function template(namespace: string, ...args: string[]): Promise<string> {
   return result.stdout;
 }
 
-interface K8sObject { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any; [key: string]: any }
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: any;
+  [key: string]: any;
+}
 
 function objects(rendered: string): K8sObject[] {
-  return parseAllDocuments(rendered).map((d) => d.toJS() as K8sObject | null).filter((o): o is K8sObject => o !== null);
+  return parseAllDocuments(rendered)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
 }
 
 function find(list: K8sObject[], kind: string, name: string): K8sObject {
@@ -44,16 +52,25 @@ function find(list: K8sObject[], kind: string, name: string): K8sObject {
 }
 
 const presets = { default: [], kind: ['-f', join(REPO_ROOT, 'helm/kind.yaml')], production: ['-f', join(REPO_ROOT, 'helm/production.yaml')] } as const;
-const everything = ['--set', 'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds,mtaStsIngress.enabled=true,mtaStsIngress.domains={example.com},mta.extraCaSecret=internal-ca', '--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor'];
+const everything = [
+  '--set',
+  'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds,mtaStsIngress.enabled=true,mtaStsIngress.domains={example.com},mta.extraCaSecret=internal-ca',
+  '--api-versions',
+  'monitoring.coreos.com/v1/ServiceMonitor',
+];
 
 describe('the Helm chart, offline', () => {
-  test('the chart\'s CRDs are byte for byte the CRDs in crds/', () => {
-    const source = readdirSync(join(REPO_ROOT, 'crds')).filter((f) => f.endsWith('.yaml')).sort();
+  test("the chart's CRDs are byte for byte the CRDs in crds/", () => {
+    const source = readdirSync(join(REPO_ROOT, 'crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
     const copies = readdirSync(join(chart, 'crds')).sort();
     assert.deepEqual(copies, source, 'charts/stafette/crds/ must hold exactly the files of crds/*.yaml');
     for (const file of source) {
-      assert.ok(readFileSync(join(chart, 'crds', file)).equals(readFileSync(join(REPO_ROOT, 'crds', file))),
-        `charts/stafette/crds/${file} differs from crds/${file}: cp crds/*.yaml charts/stafette/crds/`);
+      assert.ok(
+        readFileSync(join(chart, 'crds', file)).equals(readFileSync(join(REPO_ROOT, 'crds', file))),
+        `charts/stafette/crds/${file} differs from crds/${file}: cp crds/*.yaml charts/stafette/crds/`,
+      );
     }
   });
 
@@ -90,12 +107,15 @@ describe('the Helm chart, offline', () => {
         }
       }
     };
-    for (const file of ['kind.yaml', 'production.yaml']) walk(parse(readFileSync(join(REPO_ROOT, 'helm', file), 'utf8')) as Record<string, unknown>, defaults, `${file}: `);
+    for (const file of ['kind.yaml', 'production.yaml'])
+      walk(parse(readFileSync(join(REPO_ROOT, 'helm', file), 'utf8')) as Record<string, unknown>, defaults, `${file}: `);
     assert.deepEqual(unknown, []);
   });
 
   test('kind-config.yaml maps host ports 25/587/465 to the node ports of helm/kind.yaml', () => {
-    const kind = parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as { nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[] };
+    const kind = parse(readFileSync(join(REPO_ROOT, 'kind-config.yaml'), 'utf8')) as {
+      nodes: { extraPortMappings?: { containerPort: number; hostPort: number }[] }[];
+    };
     const mappings = kind.nodes.flatMap((n) => n.extraPortMappings ?? []);
     const values = parse(readFileSync(join(REPO_ROOT, 'helm/kind.yaml'), 'utf8')) as { service: { type: string; nodePorts: Record<string, number> } };
     assert.equal(values.service.type, 'NodePort');
@@ -131,11 +151,22 @@ describe('the Helm chart, offline', () => {
       { secret: { name: 'stafette-bundle-secrets-2', optional: true } },
     ]);
     const container = pod.containers[0];
-    assert.deepEqual(container.volumeMounts.find((m: { name: string }) => m.name === 'bundle'), { name: 'bundle', mountPath: '/etc/stafette/bundle', readOnly: true });
+    assert.deepEqual(
+      container.volumeMounts.find((m: { name: string }) => m.name === 'bundle'),
+      { name: 'bundle', mountPath: '/etc/stafette/bundle', readOnly: true },
+    );
     assert.ok(!container.volumeMounts.some((m: { subPath?: string }) => m.subPath), 'subPath mounts never update');
     assert.ok(container.args.includes('--config-dir=/etc/stafette/bundle'));
-    assert.deepEqual(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
-      [['mx', 2525], ['submission', 2587], ['submissions', 2465], ['metrics', 9090], ['mta-sts', 8443]]);
+    assert.deepEqual(
+      container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+      [
+        ['mx', 2525],
+        ['submission', 2587],
+        ['submissions', 2465],
+        ['metrics', 9090],
+        ['mta-sts', 8443],
+      ],
+    );
     assert.ok(container.args.includes('--mta-sts-listen=0.0.0.0:8443'));
     assert.equal(container.readinessProbe.httpGet.path, '/readyz');
     assert.equal(container.livenessProbe.httpGet.path, '/healthz');
@@ -148,7 +179,15 @@ describe('the Helm chart, offline', () => {
     assert.ok(!JSON.stringify(pod).includes('persistentVolumeClaim'), 'no PVC: the queue is in NATS');
 
     const service = find(list, 'Service', 'stafette-mta');
-    assert.deepEqual(service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]), [[25, 'mx'], [587, 'submission'], [465, 'submissions'], [443, 'mta-sts']]);
+    assert.deepEqual(
+      service.spec.ports.map((p: { port: number; targetPort: string }) => [p.port, p.targetPort]),
+      [
+        [25, 'mx'],
+        [587, 'submission'],
+        [465, 'submissions'],
+        [443, 'mta-sts'],
+      ],
+    );
     assert.ok(find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args.includes('--mta-sts-served-by=mta'));
     assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
   });
@@ -157,9 +196,20 @@ describe('the Helm chart, offline', () => {
     const list = objects(await template('mail'));
     for (const name of ['stafette-operator', 'stafette-mta']) {
       const pod = find(list, 'Deployment', name).spec.template.spec;
-      assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } });
+      assert.deepEqual(pod.securityContext, {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       for (const c of pod.containers) {
-        assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+        assert.deepEqual(c.securityContext, {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        });
         assert.ok(c.resources.requests.memory && c.resources.limits.memory, `${name} has memory requests and limits`);
       }
       const tmp = pod.volumes.find((v: { name: string }) => v.name === 'tmp');
@@ -183,8 +233,18 @@ describe('the Helm chart, offline', () => {
   });
 
   test('every flag the chart passes exists in `stafette operator --help` and `stafette mta --help`', async () => {
-    const list = objects(await template('mail', ...everything, '--set', 'operator.dnsServers={1.1.1.1},mta.hostname=mx.example.com,mta.dnsServers=1.1.1.1,mta.maxConnectionsPerIp=5'));
-    for (const [deployment, command] of [['stafette-operator', 'operator'], ['stafette-mta', 'mta']] as const) {
+    const list = objects(
+      await template(
+        'mail',
+        ...everything,
+        '--set',
+        'operator.dnsServers={1.1.1.1},mta.hostname=mx.example.com,mta.dnsServers=1.1.1.1,mta.maxConnectionsPerIp=5',
+      ),
+    );
+    for (const [deployment, command] of [
+      ['stafette-operator', 'operator'],
+      ['stafette-mta', 'mta'],
+    ] as const) {
       const { stdout: help } = await exec(join(REPO_ROOT, 'bin/stafette'), [command, '--help'], { cwd: REPO_ROOT });
       const args = find(list, 'Deployment', deployment).spec.template.spec.containers[0].args as string[];
       assert.equal(args[0], command);
@@ -195,20 +255,34 @@ describe('the Helm chart, offline', () => {
     }
   });
 
-  test('the image\'s own entrypoint (tini, then the CLI) is kept: the pods set no command', async () => {
+  test("the image's own entrypoint (tini, then the CLI) is kept: the pods set no command", async () => {
     const list = objects(await template('mail'));
     for (const name of ['stafette-operator', 'stafette-mta']) {
       assert.equal(find(list, 'Deployment', name).spec.template.spec.containers[0].command, undefined, name);
     }
   });
 
-  test('defaultDelivery: an LMTP host becomes the operator\'s --default-delivery (and an egress port); without a host it is none', async () => {
-    const flag = (list: K8sObject[]) => (find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--default-delivery='));
+  test("defaultDelivery: an LMTP host becomes the operator's --default-delivery (and an egress port); without a host it is none", async () => {
+    const flag = (list: K8sObject[]) =>
+      (find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--default-delivery='));
     assert.equal(flag(objects(await template('mail'))), '--default-delivery=none');
-    assert.equal(flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=dovecot.mail.svc.cluster.local'))), '--default-delivery=lmtp://dovecot.mail.svc.cluster.local:24');
-    assert.equal(flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=fd00::24,defaultDelivery.lmtp.port=2424'))), '--default-delivery=lmtp://[fd00::24]:2424');
-    const policy = find(objects(await template('mail', '--set', 'networkPolicy.enabled=true,defaultDelivery.lmtp.host=dovecot,defaultDelivery.lmtp.port=2424')), 'NetworkPolicy', 'stafette-mta');
-    assert.ok((policy.spec.egress as { ports?: { port: number }[] }[]).some((rule) => rule.ports?.some((p) => p.port === 2424)), 'no egress to the LMTP port');
+    assert.equal(
+      flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=dovecot.mail.svc.cluster.local'))),
+      '--default-delivery=lmtp://dovecot.mail.svc.cluster.local:24',
+    );
+    assert.equal(
+      flag(objects(await template('mail', '--set', 'defaultDelivery.lmtp.host=fd00::24,defaultDelivery.lmtp.port=2424'))),
+      '--default-delivery=lmtp://[fd00::24]:2424',
+    );
+    const policy = find(
+      objects(await template('mail', '--set', 'networkPolicy.enabled=true,defaultDelivery.lmtp.host=dovecot,defaultDelivery.lmtp.port=2424')),
+      'NetworkPolicy',
+      'stafette-mta',
+    );
+    assert.ok(
+      (policy.spec.egress as { ports?: { port: number }[] }[]).some((rule) => rule.ports?.some((p) => p.port === 2424)),
+      'no egress to the LMTP port',
+    );
   });
 
   test('a grace period too short for preStop + sessions in flight is refused', async () => {
@@ -220,7 +294,10 @@ describe('the Helm chart, offline', () => {
   test('the presets: kind is one MTA on node ports; production is 3 MTAs, 2 operators, R3 NATS and NetworkPolicies', async () => {
     const kind = objects(await template('mail', ...presets.kind));
     assert.equal(find(kind, 'Deployment', 'stafette-mta').spec.replicas, 1);
-    assert.deepEqual(find(kind, 'Service', 'stafette-mta').spec.ports.map((p: { nodePort: number }) => p.nodePort), [30025, 30587, 30465]);
+    assert.deepEqual(
+      find(kind, 'Service', 'stafette-mta').spec.ports.map((p: { nodePort: number }) => p.nodePort),
+      [30025, 30587, 30465],
+    );
     assert.ok(find(kind, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args.includes('--queue-replicas=1'));
 
     const production = objects(await template('mail', ...presets.production));
@@ -229,7 +306,9 @@ describe('the Helm chart, offline', () => {
     assert.ok(find(production, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args.includes('--queue-replicas=3'));
     find(production, 'NetworkPolicy', 'stafette-mta');
     find(production, 'PodDisruptionBudget', 'stafette-operator');
-    const nats = parse(readFileSync(join(REPO_ROOT, 'helm/nats-values.yaml'), 'utf8')) as { config: { cluster: { replicas: number }; jetstream: { fileStore: { enabled: boolean }; memoryStore: { enabled: boolean } } } };
+    const nats = parse(readFileSync(join(REPO_ROOT, 'helm/nats-values.yaml'), 'utf8')) as {
+      config: { cluster: { replicas: number }; jetstream: { fileStore: { enabled: boolean }; memoryStore: { enabled: boolean } } };
+    };
     assert.equal(nats.config.cluster.replicas, 3);
     assert.equal(nats.config.jetstream.fileStore.enabled, true);
     assert.equal(nats.config.jetstream.memoryStore.enabled, false);
@@ -242,11 +321,26 @@ describe('the Helm chart, offline', () => {
     }
   });
 
-  test('the operator\'s and the MTA\'s replicas are spread over nodes and zones, counting only the current ReplicaSet', async () => {
+  test("the operator's and the MTA's replicas are spread over nodes and zones, counting only the current ReplicaSet", async () => {
     const list = objects(await template('mail', '--set', 'operator.replicas=2'));
-    for (const [name, component] of [['stafette-operator', 'operator'], ['stafette-mta', 'mta']] as const) {
-      const constraints = find(list, 'Deployment', name).spec.template.spec.topologySpreadConstraints as { topologyKey: string; whenUnsatisfiable: string; matchLabelKeys: string[]; labelSelector: { matchLabels: Record<string, string> } }[];
-      assert.deepEqual(constraints.map((c) => [c.topologyKey, c.whenUnsatisfiable]), [['kubernetes.io/hostname', 'ScheduleAnyway'], ['topology.kubernetes.io/zone', 'ScheduleAnyway']], name);
+    for (const [name, component] of [
+      ['stafette-operator', 'operator'],
+      ['stafette-mta', 'mta'],
+    ] as const) {
+      const constraints = find(list, 'Deployment', name).spec.template.spec.topologySpreadConstraints as {
+        topologyKey: string;
+        whenUnsatisfiable: string;
+        matchLabelKeys: string[];
+        labelSelector: { matchLabels: Record<string, string> };
+      }[];
+      assert.deepEqual(
+        constraints.map((c) => [c.topologyKey, c.whenUnsatisfiable]),
+        [
+          ['kubernetes.io/hostname', 'ScheduleAnyway'],
+          ['topology.kubernetes.io/zone', 'ScheduleAnyway'],
+        ],
+        name,
+      );
       for (const c of constraints) {
         assert.deepEqual(c.matchLabelKeys, ['pod-template-hash']);
         assert.equal(c.labelSelector.matchLabels['app.kubernetes.io/component'], component);
@@ -257,7 +351,7 @@ describe('the Helm chart, offline', () => {
     assert.equal(find(off, 'Deployment', 'stafette-mta').spec.template.spec.topologySpreadConstraints, undefined);
   });
 
-  test('monitors only where the Prometheus Operator\'s API is served, unless requireCRDs', async () => {
+  test("monitors only where the Prometheus Operator's API is served, unless requireCRDs", async () => {
     const kinds = async (...args: string[]) => objects(await template('mail', '--set', 'monitoring.enabled=true', ...args)).map((o) => o.kind);
     assert.ok(!(await kinds()).includes('PodMonitor'), 'no API, no PodMonitor');
     assert.equal((await kinds('--api-versions', 'monitoring.coreos.com/v1/PodMonitor')).filter((k) => k === 'PodMonitor').length, 2);
@@ -295,9 +389,17 @@ spec:
     - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
 `;
     await kube.ok(['apply', '--server-side', '-f', '-'], { input: stub('PodMonitor', 'podmonitors') + '---' + stub('ServiceMonitor', 'servicemonitors') });
-    await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/podmonitors.monitoring.coreos.com', 'crd/servicemonitors.monitoring.coreos.com']);
+    await kube.ok([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/podmonitors.monitoring.coreos.com',
+      'crd/servicemonitors.monitoring.coreos.com',
+    ]);
   });
-  after(async () => { await kube?.stop(); });
+  after(async () => {
+    await kube?.stop();
+  });
 
   /** A namespace that enforces, and warns about, Pod Security "restricted". */
   async function restrictedNamespace(name: string): Promise<void> {
@@ -334,7 +436,11 @@ spec:
   });
 
   test('the CRDs the chart installs are served by the API server and equal the installed ones', async () => {
-    const crds = objects(readdirSync(join(chart, 'crds')).map((f) => readFileSync(join(chart, 'crds', f), 'utf8')).join('\n---\n'));
+    const crds = objects(
+      readdirSync(join(chart, 'crds'))
+        .map((f) => readFileSync(join(chart, 'crds', f), 'utf8'))
+        .join('\n---\n'),
+    );
     const result = await kube.run(['apply', '--server-side', '--dry-run=server', '-f', join(chart, 'crds')]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(crds.map((c) => c.metadata.name).sort(), [...kube.crds].sort());

@@ -21,7 +21,10 @@ const exec = promisify(execFile);
 const chart = join(REPO_ROOT, 'charts/stafette');
 const crdNames = ['mailboxes.stafette.dev', 'maildomains.stafette.dev', 'relays.stafette.dev'];
 
-interface Crd { metadata: { name: string; managedFields: { manager: string; operation: string }[] }; spec: { versions: { schema: unknown }[] } }
+interface Crd {
+  metadata: { name: string; managedFields: { manager: string; operation: string }[] };
+  spec: { versions: { schema: unknown }[] };
+}
 
 describe('the chart installed and upgraded with helm on a real API server', () => {
   let kube: KubeApiServer;
@@ -47,9 +50,12 @@ describe('the chart installed and upgraded with helm on a real API server', () =
     const list = JSON.parse(await kube.ok(['get', 'crd', ...crdNames, '-o', 'json', '--show-managed-fields'])) as { items: Crd[] };
     return Object.fromEntries(list.items.map((c) => [c.metadata.name, c]));
   };
-  const fileSchemas = (dir: string) => Object.fromEntries(
-    ['mailboxes', 'maildomains', 'relays'].map((f) => parseAllDocuments(readFileSync(join(dir, `${f}.yaml`), 'utf8'))[0]?.toJS() as Crd).map((c) => [c.metadata.name, c.spec.versions[0]?.schema]),
-  );
+  const fileSchemas = (dir: string) =>
+    Object.fromEntries(
+      ['mailboxes', 'maildomains', 'relays']
+        .map((f) => parseAllDocuments(readFileSync(join(dir, `${f}.yaml`), 'utf8'))[0]?.toJS() as Crd)
+        .map((c) => [c.metadata.name, c.spec.versions[0]?.schema]),
+    );
 
   before(async () => {
     // No CRDs: the first helm install creates them, as on a new cluster.
@@ -77,7 +83,11 @@ describe('the chart installed and upgraded with helm on a real API server', () =
 
     // helm upgrade to this chart: crds/ is not touched.
     await helmOk(['upgrade', 'stafette', chart, '-n', 'mail']);
-    assert.deepEqual(Object.fromEntries(Object.entries(await crdSchemas()).map(([n, c]) => [n, c.spec.versions[0]?.schema])), fileSchemas(join(REPO_ROOT, 'test/chart/testdata/crds-previous')), 'Helm never upgrades crds/');
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(await crdSchemas()).map(([n, c]) => [n, c.spec.versions[0]?.schema])),
+      fileSchemas(join(REPO_ROOT, 'test/chart/testdata/crds-previous')),
+      'Helm never upgrades crds/',
+    );
 
     // The documented step. Without --force-conflicts the fields Helm created are another manager's.
     const crds = await helmOk(['show', 'crds', chart]);
@@ -89,10 +99,26 @@ describe('the chart installed and upgraded with helm on a real API server', () =
     await kube.ok(['wait', '--for=condition=Established', ...crdNames.map((n) => `crd/${n}`)]);
 
     const upgraded = await crdSchemas();
-    assert.deepEqual(Object.fromEntries(Object.entries(upgraded).map(([n, c]) => [n, c.spec.versions[0]?.schema])), fileSchemas(join(chart, 'crds')), 'the CRDs are this chart\'s');
-    for (const c of Object.values(upgraded)) assert.ok(c.metadata.managedFields.some((f) => f.manager === 'kubectl' && f.operation === 'Apply'), `${c.metadata.name} is owned by the apply now`);
-    assert.equal(await kube.ok(['get', 'maildomains,mailboxes,relays', '-n', 'mail', '-o', 'jsonpath={.items[*].metadata.uid}']), uids, 'the same resources, none lost or recreated');
-    assert.equal(await kube.ok(['get', 'mailbox/alice', '-n', 'mail', '-o', 'jsonpath={.status.observedGeneration}']), '-1', 'the new schema is in force for existing resources');
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(upgraded).map(([n, c]) => [n, c.spec.versions[0]?.schema])),
+      fileSchemas(join(chart, 'crds')),
+      "the CRDs are this chart's",
+    );
+    for (const c of Object.values(upgraded))
+      assert.ok(
+        c.metadata.managedFields.some((f) => f.manager === 'kubectl' && f.operation === 'Apply'),
+        `${c.metadata.name} is owned by the apply now`,
+      );
+    assert.equal(
+      await kube.ok(['get', 'maildomains,mailboxes,relays', '-n', 'mail', '-o', 'jsonpath={.items[*].metadata.uid}']),
+      uids,
+      'the same resources, none lost or recreated',
+    );
+    assert.equal(
+      await kube.ok(['get', 'mailbox/alice', '-n', 'mail', '-o', 'jsonpath={.status.observedGeneration}']),
+      '-1',
+      'the new schema is in force for existing resources',
+    );
 
     // Later upgrades leave them as they are; the same apply again changes nothing.
     await helmOk(['upgrade', 'stafette', chart, '-n', 'mail']);
@@ -109,7 +135,8 @@ describe('the chart installed and upgraded with helm on a real API server', () =
     assert.doesNotMatch(await helmOk(['get', 'manifest', 'stafette', '-n', 'prod']), /kind: PodMonitor/);
 
     // The Prometheus Operator's PodMonitor API (a stand-in CRD: only group, version and kind matter).
-    await kube.ok(['apply', '--server-side', '-f', '-'], { input: `
+    await kube.ok(['apply', '--server-side', '-f', '-'], {
+      input: `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
 metadata: {name: podmonitors.monitoring.coreos.com}
@@ -119,7 +146,8 @@ spec:
   scope: Namespaced
   versions:
     - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
-` });
+`,
+    });
     await kube.ok(['wait', '--for=condition=Established', 'crd/podmonitors.monitoring.coreos.com']);
     const upgraded = await helmOk(['upgrade', 'stafette', chart, '-n', 'prod', '-f', production]);
     assert.doesNotMatch(upgraded, /Monitoring: NO/);

@@ -74,7 +74,10 @@ describe('values.schema.json', () => {
   ];
   for (const [what, args, message] of refusals) {
     test(`${what} fails helm template and helm lint, naming the key`, async () => {
-      for (const command of [['template', 'stafette', chart], ['lint', chart]]) {
+      for (const command of [
+        ['template', 'stafette', chart],
+        ['lint', chart],
+      ]) {
         const result = await helm([...command, ...args]);
         assert.notEqual(result.code, 0, `${command[0]} accepted ${args.join(' ')}`);
         assert.match(`${result.stdout}${result.stderr}`, message);
@@ -90,8 +93,12 @@ describe('values.schema.json', () => {
     // listener, on by default with mta.serveMtaSts).
     const ok = await helm(['template', 'stafette', chart, '--set', 'networkPolicy.enabled=true,mta.listeners={submission}']);
     assert.equal(ok.code, 0, ok.stderr);
-    const policy = parseAllDocuments(ok.stdout).map((d) => d.toJS() as { kind?: string; metadata?: { name: string }; spec?: { ingress: { ports: { port?: number }[] }[] } })
+    const policy = parseAllDocuments(ok.stdout)
+      .map((d) => d.toJS() as { kind?: string; metadata?: { name: string }; spec?: { ingress: { ports: { port?: number }[] }[] } })
       .find((o) => o?.kind === 'NetworkPolicy' && o.metadata?.name === 'stafette-mta');
-    assert.deepEqual(policy?.spec?.ingress[0]?.ports.map((p) => p.port), [2587, 8443]);
+    assert.deepEqual(
+      policy?.spec?.ingress[0]?.ports.map((p) => p.port),
+      [2587, 8443],
+    );
   });
 });

@@ -24,10 +24,16 @@ describe('delivery - retries on a 3-node cluster', () => {
     cluster = await startNatsCluster(3);
     q = await openDeliveryQueue(cluster.urls, { replicas: 3 });
     port = await freePort('127.0.0.2'); // nothing listens yet: the first attempt is refused
-    delivery = await startTestDelivery(q, { 'later.test': { host: '127.0.0.2', port } }, {
-      // The dead-destination cache would skip the domain for a minute after the refusal.
-      policy: retryPolicy({ delaysMs: [4_000], jitter: 0 }), observer, deadDestinationMs: 1_000,
-    });
+    delivery = await startTestDelivery(
+      q,
+      { 'later.test': { host: '127.0.0.2', port } },
+      {
+        // The dead-destination cache would skip the domain for a minute after the refusal.
+        policy: retryPolicy({ delaysMs: [4_000], jitter: 0 }),
+        observer,
+        deadDestinationMs: 1_000,
+      },
+    );
   });
   after(async () => {
     await delivery?.stop(2_000);
@@ -41,9 +47,12 @@ describe('delivery - retries on a 3-node cluster', () => {
     assert.equal((await jsm.streams.info(delivery.streams.deferStream)).config.num_replicas, 3);
     assert.equal((await jsm.streams.info(delivery.streams.doneStream)).config.num_replicas, 3);
 
-    await q.publisher.enqueue(acceptedMessage({
-      envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@later.test', params: [] }] },
-    }), Buffer.from('Subject: cluster\r\nX-Test-Id: cluster-1.\r\n\r\nHello.\r\n'));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@later.test', params: [] }] },
+      }),
+      Buffer.from('Subject: cluster\r\nX-Test-Id: cluster-1.\r\n\r\nHello.\r\n'),
+    );
     const ctx = { nc: q.nc, streams: delivery.streams };
     await waitFor('deferred', async () => (await deferredStats(ctx)).deferred === 1, { timeoutMs: 20_000 });
 

@@ -41,15 +41,30 @@ export function countingObserver(): DeliveryObserver & { counts: Map<string, num
   };
 }
 
-export async function startTestDelivery(q: QueueFixture, routes: Record<string, SinkAddress>, opts: {
-  policy: RetryPolicy; observer?: DeliveryObserver; workers?: number; attemptTimeoutMs?: number; logger?: Logger;
-  deadDestinationMs?: number;
-}): Promise<DeliveryHandle> {
+export async function startTestDelivery(
+  q: QueueFixture,
+  routes: Record<string, SinkAddress>,
+  opts: {
+    policy: RetryPolicy;
+    observer?: DeliveryObserver;
+    workers?: number;
+    attemptTimeoutMs?: number;
+    logger?: Logger;
+    deadDestinationMs?: number;
+  },
+): Promise<DeliveryHandle> {
   return await startDelivery({
-    nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
+    nc: q.nc,
+    settings: q.settings,
+    publisher: q.publisher,
+    bodyStore: q.bodyStore,
+    transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
     route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
-    hostname: 'mx.stafette.test', policy: opts.policy, observer: opts.observer,
-    workers: opts.workers ?? 4, attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,
+    hostname: 'mx.stafette.test',
+    policy: opts.policy,
+    observer: opts.observer,
+    workers: opts.workers ?? 4,
+    attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,
     ...(opts.deadDestinationMs !== undefined ? { deadDestinationMs: opts.deadDestinationMs } : {}),
     logger: opts.logger ?? (process.env.STAFETTE_TEST_LOG ? jsonLogger({ level: 'debug' }) : silentLogger),
   });

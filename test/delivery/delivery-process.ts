@@ -30,16 +30,24 @@ const settings = queueSettings({ ackWaitMs: Number(process.env.ACK_WAIT_MS ?? 5_
 const bodyStore = await openBodyStore(nc, settings);
 const publisher = createPublisher({ nc, settings, bodyStore });
 const delivery = await startDelivery({
-  nc, settings, publisher, bodyStore, transport: sinkTransport(JSON.parse(process.env.ROUTES!), { helo: name, timeoutMs: 20_000 }),
-  route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }), hostname: `${name}.stafette.test`,
-  policy: retryPolicy({ delaysMs: [1_000, 2_000] }), workers: Number(process.env.WORKERS ?? 4), logger, observer,
+  nc,
+  settings,
+  publisher,
+  bodyStore,
+  transport: sinkTransport(JSON.parse(process.env.ROUTES!), { helo: name, timeoutMs: 20_000 }),
+  route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
+  hostname: `${name}.stafette.test`,
+  policy: retryPolicy({ delaysMs: [1_000, 2_000] }),
+  workers: Number(process.env.WORKERS ?? 4),
+  logger,
+  observer,
 });
 logger.info('ready');
 
 process.once('SIGTERM', async () => {
   await delivery.stop(5_000);
   const sorted = [...windows].sort((a, b) => a - b);
-  const pct = (p: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null;
+  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null);
   logger.info('summary', {
     counts: Object.fromEntries(counts),
     ledgerWindowMs: { n: sorted.length, p50: pct(0.5), p99: pct(0.99), max: sorted.at(-1) ?? null },

@@ -24,9 +24,16 @@ describe('delivery - lease kept alive during a long transaction', () => {
     server = await startNatsServer({ name: 'nats-lease' });
     q = await openDeliveryQueue(server.url, { ackWaitMs: 2_000 });
     slow = await startSmtpSink({ host: '127.0.0.2', behaviour: 'accept', dir, dataDelaySeconds: 7 });
-    delivery = await startTestDelivery(q, { 'slow.test': { host: slow.host, port: slow.port } }, {
-      policy: retryPolicy({ delaysMs: [60_000] }), observer, workers: 4, attemptTimeoutMs: 30_000,
-    });
+    delivery = await startTestDelivery(
+      q,
+      { 'slow.test': { host: slow.host, port: slow.port } },
+      {
+        policy: retryPolicy({ delaysMs: [60_000] }),
+        observer,
+        workers: 4,
+        attemptTimeoutMs: 30_000,
+      },
+    );
   });
   after(async () => {
     await delivery?.stop(2_000);
@@ -36,9 +43,12 @@ describe('delivery - lease kept alive during a long transaction', () => {
   });
 
   test('a 7 s transaction with a 2 s ack_wait is delivered once, acked, not redelivered', { timeout: 60_000 }, async () => {
-    await q.publisher.enqueue(acceptedMessage({
-      envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@slow.test', params: [] }] },
-    }), Buffer.from('Subject: slow\r\nX-Test-Id: lease-1.\r\n\r\nHello.\r\n'));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@slow.test', params: [] }] },
+      }),
+      Buffer.from('Subject: slow\r\nX-Test-Id: lease-1.\r\n\r\nHello.\r\n'),
+    );
     await waitFor('delivered', () => slow.count('lease-1.') >= 1, { timeoutMs: 30_000 });
     await waitFor('acked', () => observer.get('job:fresh:acked') === 1, { timeoutMs: 10_000 });
     await sleep(3_000); // a lost lease would show up as a second delivery by now

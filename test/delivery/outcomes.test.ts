@@ -34,15 +34,23 @@ describe('delivery - per-recipient outcomes', () => {
     sinks.hang = await startSmtpSink({ host: '127.0.0.5', behaviour: 'hang', dir });
     sinks.senders = await startSmtpSink({ host: '127.0.0.6', behaviour: 'accept', dir, name: 'smtp-sink-senders' });
     const route = (s: SmtpSink) => ({ host: s.host, port: s.port });
-    delivery = await startTestDelivery(q, {
-      'ok.test': route(sinks.ok), 'soft.test': route(sinks.soft), 'hard.test': route(sinks.hard),
-      'hang.test': route(sinks.hang), 'senders.test': route(sinks.senders),
-    }, {
-      // Time compressed: retries after 1 s, 2 s, then every 2 s; the lifetime is long here
-      // (the expiry test below sends with an old acceptance time instead).
-      policy: retryPolicy({ delaysMs: [1_000, 2_000], jitter: 0.1, lifetimeMs: 3_600_000 }),
-      observer, attemptTimeoutMs: 3_000,
-    });
+    delivery = await startTestDelivery(
+      q,
+      {
+        'ok.test': route(sinks.ok),
+        'soft.test': route(sinks.soft),
+        'hard.test': route(sinks.hard),
+        'hang.test': route(sinks.hang),
+        'senders.test': route(sinks.senders),
+      },
+      {
+        // Time compressed: retries after 1 s, 2 s, then every 2 s; the lifetime is long here
+        // (the expiry test below sends with an old acceptance time instead).
+        policy: retryPolicy({ delaysMs: [1_000, 2_000], jitter: 0.1, lifetimeMs: 3_600_000 }),
+        observer,
+        attemptTimeoutMs: 3_000,
+      },
+    );
   });
   after(async () => {
     await delivery?.stop(2_000);
@@ -53,9 +61,12 @@ describe('delivery - per-recipient outcomes', () => {
 
   test('accepting, deferring and rejecting domains: once, retried, exactly one DSN that parses', async () => {
     const id = 'mixed-1';
-    await q.publisher.enqueue(acceptedMessage({
-      envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('a@ok.test'), rcpt('b@soft.test'), rcpt('c@hard.test')] },
-    }), body(id));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('a@ok.test'), rcpt('b@soft.test'), rcpt('c@hard.test')] },
+      }),
+      body(id),
+    );
 
     await waitFor('delivery to ok.test', () => sinks.ok!.count(id) === 1, { timeoutMs: 20_000 });
     await waitFor('the DSN at the sender', () => sinks.senders!.count('Final-Recipient: rfc822; c@hard.test') === 1, { timeoutMs: 20_000 });
@@ -69,7 +80,11 @@ describe('delivery - per-recipient outcomes', () => {
 
     // An independent MIME parser (Python's email package) reads it as RFC 3464 says.
     const message = dsns[0]!.slice(dsns[0]!.indexOf('From: Mail Delivery System'));
-    const parsed = execFileSync('python3', ['-c', `
+    const parsed = execFileSync(
+      'python3',
+      [
+        '-c',
+        `
 import email, sys, json
 from email import policy
 m = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
@@ -77,7 +92,10 @@ parts = [p.get_content_type() for p in m.iter_parts()]
 status = m.get_payload()[1].get_payload()
 fields = [dict(s.items()) for s in status]
 print(json.dumps({"type": m.get_content_type(), "report": m.get_param("report-type"), "parts": parts, "fields": fields}))
-`], { input: message, encoding: 'utf8' });
+`,
+      ],
+      { input: message, encoding: 'utf8' },
+    );
     const report = JSON.parse(parsed);
     assert.equal(report.type, 'multipart/report');
     assert.equal(report.report, 'delivery-status');
@@ -111,9 +129,13 @@ print(json.dumps({"type": m.get_content_type(), "report": m.get_param("report-ty
   test('after the lifetime a deferring recipient bounces with one "expired" DSN', async () => {
     // Accepted (nearly) an hour ago: the first failure is within the lifetime, a retry after it.
     const receivedAt = new Date(Date.now() - 3_600_000 + 2_000).toISOString();
-    await q.publisher.enqueue(acceptedMessage({
-      receivedAt, envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('late@soft.test')] },
-    }), body('expire-1'));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        receivedAt,
+        envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('late@soft.test')] },
+      }),
+      body('expire-1'),
+    );
     await waitFor('the expiry DSN', () => sinks.senders!.count('Final-Recipient: rfc822; late@soft.test') === 1, { timeoutMs: 30_000 });
     await sleep(3_000);
     const dsn = sinks.senders!.messages().filter((m) => m.includes('late@soft.test'));

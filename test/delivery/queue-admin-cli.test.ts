@@ -17,10 +17,17 @@ function stafette(...args: string[]): Promise<{ status: number | null; out: stri
   return new Promise((resolve) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, out }); });
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, out });
+    });
   });
 }
 
@@ -55,7 +62,10 @@ describe('stafette queue deferred|hold|release|retry|delete', () => {
     assert.ok(text.out.includes(queueId));
     assert.match(text.out, /<bob@soft\.test> {2}450 4\.3\.0 Try again later/);
     const json = JSON.parse((await stafette('queue', 'deferred', '--json', '--domain', 'soft.test', '--nats', server.url)).out);
-    assert.deepEqual(json.entries.map((e: { queueId: string }) => e.queueId), [queueId]);
+    assert.deepEqual(
+      json.entries.map((e: { queueId: string }) => e.queueId),
+      [queueId],
+    );
     const none = JSON.parse((await stafette('queue', 'deferred', '--json', '--older-than', '1h', '--nats', server.url)).out);
     assert.equal(none.entries.length, 0);
   });

@@ -9,7 +9,14 @@ import { stopAll, waitFor } from '../harness/process.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
 import { retryPolicy, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
 import {
-  deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred, type OperationsContext,
+  deferredStats,
+  deleteDeferred,
+  hold,
+  listDeferred,
+  release,
+  retryNow,
+  showDeferred,
+  type OperationsContext,
 } from '../../mta/src/delivery/queue-operations.ts';
 import { findOrphanBodies } from '../../mta/src/queue/index.ts';
 import { acceptedMessage, messageBody, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -34,10 +41,15 @@ describe('delivery - queue operations', () => {
     q = await openDeliveryQueue(server.url);
     soft = await startSmtpSink({ host: '127.0.0.3', behaviour: 'defer', dir });
     senders = await startSmtpSink({ host: '127.0.0.6', behaviour: 'accept', dir });
-    delivery = await startTestDelivery(q, {
-      'soft.test': { host: soft.host, port: soft.port }, 'other.test': { host: soft.host, port: soft.port },
-      'senders.test': { host: senders.host, port: senders.port },
-    }, { policy: retryPolicy({ delaysMs: [60_000] }), observer });
+    delivery = await startTestDelivery(
+      q,
+      {
+        'soft.test': { host: soft.host, port: soft.port },
+        'other.test': { host: soft.host, port: soft.port },
+        'senders.test': { host: senders.host, port: senders.port },
+      },
+      { policy: retryPolicy({ delaysMs: [60_000] }), observer },
+    );
     ctx = { nc: q.nc, streams: delivery.streams };
     for (const to of ['a@soft.test', 'b@soft.test', 'c@other.test']) {
       const m = acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt(to)] } });
@@ -56,7 +68,10 @@ describe('delivery - queue operations', () => {
   test('list filters by domain and recipient; show has the state and last reply', async () => {
     assert.equal((await listDeferred(ctx)).entries.length, 3);
     assert.deepEqual((await listDeferred(ctx, { domain: 'soft.test' })).entries.map((e) => e.recipients[0]).sort(), ['a@soft.test', 'b@soft.test']);
-    assert.deepEqual((await listDeferred(ctx, { recipient: 'C@other.test' })).entries.map((e) => e.queueId), [ids[2]]);
+    assert.deepEqual(
+      (await listDeferred(ctx, { recipient: 'C@other.test' })).entries.map((e) => e.queueId),
+      [ids[2]],
+    );
     assert.equal((await listDeferred(ctx, { minAgeMs: 3_600_000 })).entries.length, 0);
     const shown = await showDeferred(ctx, ids[0]!);
     assert.equal(shown?.failedAttempts, 1);

@@ -37,26 +37,41 @@ describe('delivery - end to end with the remote SMTP transport and real DNS', ()
     sinks.soft = await startSmtpSink({ host: '127.0.0.3', behaviour: 'defer', dir, port: mxPort });
     sinks.hard = await startSmtpSink({ host: '127.0.0.4', behaviour: 'reject', dir, port: mxPort });
     sinks.senders = await startSmtpSink({ host: '127.0.0.6', behaviour: 'accept', dir, port: mxPort, name: 'smtp-sink-senders' });
-    dns = await startDnsServer({
-      local: ['test'],
-      mx: {
-        'ok.test': [{ exchange: 'mx.ok.test', priority: 10 }],
-        'soft.test': [{ exchange: 'mx.soft.test', priority: 10 }],
-        'hard.test': [{ exchange: 'mx.hard.test', priority: 10 }],
-        'senders.test': [{ exchange: 'mx.senders.test', priority: 10 }],
+    dns = await startDnsServer(
+      {
+        local: ['test'],
+        mx: {
+          'ok.test': [{ exchange: 'mx.ok.test', priority: 10 }],
+          'soft.test': [{ exchange: 'mx.soft.test', priority: 10 }],
+          'hard.test': [{ exchange: 'mx.hard.test', priority: 10 }],
+          'senders.test': [{ exchange: 'mx.senders.test', priority: 10 }],
+        },
+        hosts: { 'mx.ok.test': ['127.0.0.2'], 'mx.soft.test': ['127.0.0.3'], 'mx.hard.test': ['127.0.0.4'], 'mx.senders.test': ['127.0.0.6'] },
       },
-      hosts: { 'mx.ok.test': ['127.0.0.2'], 'mx.soft.test': ['127.0.0.3'], 'mx.hard.test': ['127.0.0.4'], 'mx.senders.test': ['127.0.0.6'] },
-    }, { logDir: dir });
+      { logDir: dir },
+    );
     const { secrets } = minimalBundle('r1', []);
     transport = createRemoteSmtpTransport({
       config: () => ({ bundle: emptyBundle(), secrets }),
       resolver: createDnsResolver({ servers: [dns.address], timeoutMs: 2_000 }),
-      mxPort, ehloFallback: 'mx.stafette.test', transactionTimeoutMs: 10_000, dkim: false,
+      mxPort,
+      ehloFallback: 'mx.stafette.test',
+      transactionTimeoutMs: 10_000,
+      dkim: false,
     });
     delivery = await startDelivery({
-      nc: q.nc, settings: q.settings, publisher: q.publisher, bodyStore: q.bodyStore, transport, route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
-      hostname: 'mx.stafette.test', policy: retryPolicy({ delaysMs: [1_000, 2_000] }), observer, workers: 4,
-      attemptTimeoutMs: 15_000, logger: silentLogger,
+      nc: q.nc,
+      settings: q.settings,
+      publisher: q.publisher,
+      bodyStore: q.bodyStore,
+      transport,
+      route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
+      hostname: 'mx.stafette.test',
+      policy: retryPolicy({ delaysMs: [1_000, 2_000] }),
+      observer,
+      workers: 4,
+      attemptTimeoutMs: 15_000,
+      logger: silentLogger,
     });
   });
   after(async () => {
@@ -68,9 +83,12 @@ describe('delivery - end to end with the remote SMTP transport and real DNS', ()
   });
 
   test('accepting, deferring and rejecting MX: once, retried, one DSN', { timeout: 90_000 }, async () => {
-    await q.publisher.enqueue(acceptedMessage({
-      envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('a@ok.test'), rcpt('b@soft.test'), rcpt('c@hard.test')] },
-    }), Buffer.from('From: <sender@senders.test>\r\nSubject: e2e\r\nX-Test-Id: e2e-1.\r\n\r\nHello.\r\n'));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        envelope: { mailFrom: rcpt('sender@senders.test'), rcptTo: [rcpt('a@ok.test'), rcpt('b@soft.test'), rcpt('c@hard.test')] },
+      }),
+      Buffer.from('From: <sender@senders.test>\r\nSubject: e2e\r\nX-Test-Id: e2e-1.\r\n\r\nHello.\r\n'),
+    );
     await waitFor('delivered to ok.test', () => sinks.ok!.count('e2e-1.') === 1, { timeoutMs: 30_000 });
     await waitFor('one DSN', () => sinks.senders!.count('Final-Recipient: rfc822; c@hard.test') === 1, { timeoutMs: 30_000 });
     await waitFor('retried at soft.test', () => observer.get('deferred:mx:soft.test') >= 3, { timeoutMs: 30_000 });

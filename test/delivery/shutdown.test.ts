@@ -38,9 +38,12 @@ describe('delivery - graceful stop hands in-flight jobs back', () => {
     const policy = retryPolicy({ delaysMs: [60_000] });
     const firstObserver = countingObserver();
     const first = await startTestDelivery(q, routes, { policy, observer: firstObserver, attemptTimeoutMs: 20_000 });
-    await q.publisher.enqueue(acceptedMessage({
-      envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@slow.test', params: [] }] },
-    }), Buffer.from('Subject: stop\r\nX-Test-Id: stop-1.\r\n\r\nHello.\r\n'));
+    await q.publisher.enqueue(
+      acceptedMessage({
+        envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@slow.test', params: [] }] },
+      }),
+      Buffer.from('Subject: stop\r\nX-Test-Id: stop-1.\r\n\r\nHello.\r\n'),
+    );
     await new Promise((resolve) => setTimeout(resolve, 700)); // the first process is in DATA now
     const t0 = Date.now();
     await first.stop(200);

@@ -5,7 +5,10 @@
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { DeliveryAttempt, RecipientOutcome, Transport } from '../../mta/src/delivery/attempt.ts';
 
-export interface SinkAddress { host: string; port: number }
+export interface SinkAddress {
+  host: string;
+  port: number;
+}
 
 export function sinkTransport(routes: Record<string, SinkAddress>, opts: { timeoutMs?: number; helo?: string } = {}): Transport {
   return {
@@ -14,7 +17,9 @@ export function sinkTransport(routes: Record<string, SinkAddress>, opts: { timeo
       const target = routes[domain];
       if (!target) {
         return attempt.recipients.map((recipient) => ({
-          recipient, status: 'permanent', reason: `no test route for ${domain}`,
+          recipient,
+          status: 'permanent',
+          reason: `no test route for ${domain}`,
           reply: { code: 550, enhanced: '5.1.2', text: 'Unknown destination domain' },
         }));
       }
@@ -28,19 +33,35 @@ function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: numb
   return new Promise((resolve) => {
     let settled = false;
     const conn = new SMTPConnection({
-      host: target.host, port: target.port, secure: false, ignoreTLS: true, name: helo,
-      connectionTimeout: timeoutMs, greetingTimeout: timeoutMs, socketTimeout: timeoutMs,
+      host: target.host,
+      port: target.port,
+      secure: false,
+      ignoreTLS: true,
+      name: helo,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
     });
     const finish = (outcomes: RecipientOutcome[]) => {
       if (settled) return;
       settled = true;
       attempt.signal.removeEventListener('abort', onAbort);
-      try { conn.close(); } catch { /* already closed */ }
+      try {
+        conn.close();
+      } catch {
+        /* already closed */
+      }
       resolve(outcomes);
     };
     // remoteMta only when the server answered: a refused or silent server is "unreachable".
     const all = (status: RecipientOutcome['status'], code: number, enhanced: string, text: string, reason: string, answered: boolean) =>
-      attempt.recipients.map((recipient): RecipientOutcome => ({ recipient, status, reply: { code, enhanced, text }, reason, ...(answered ? { remoteMta } : {}) }));
+      attempt.recipients.map((recipient): RecipientOutcome => ({
+        recipient,
+        status,
+        reply: { code, enhanced, text },
+        reason,
+        ...(answered ? { remoteMta } : {}),
+      }));
     const fromError = (err: { responseCode?: number; response?: string; message: string }) => {
       if (err.responseCode === undefined) return all('transient', 451, '4.4.1', 'No answer from the receiving mail server', err.message, false);
       const code = err.responseCode;
@@ -58,21 +79,29 @@ function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: numb
         if (sendErr) {
           const rejected = sendErr.rejectedErrors;
           if (rejected && rejected.length > 0) {
-            return finish(attempt.recipients.map((recipient) => {
-              const e = rejected.find((r) => r.recipient === recipient) ?? sendErr;
-              return fromError(e).find((o) => o.recipient === recipient)!;
-            }));
+            return finish(
+              attempt.recipients.map((recipient) => {
+                const e = rejected.find((r) => r.recipient === recipient) ?? sendErr;
+                return fromError(e).find((o) => o.recipient === recipient)!;
+              }),
+            );
           }
           return finish(fromError(sendErr));
         }
         const { enhanced, text } = parseReply(info.response, 250);
         const errors = info.rejectedErrors ?? [];
-        finish(attempt.recipients.map((recipient): RecipientOutcome => {
-          const e = errors.find((r) => r.recipient === recipient);
-          if (e) return fromError(e).find((o) => o.recipient === recipient)!;
-          return { recipient, status: 'delivered', reply: { code: 250, enhanced, text }, reason: 'accepted', remoteMta };
-        }));
-        try { conn.quit(); } catch { /* closing */ }
+        finish(
+          attempt.recipients.map((recipient): RecipientOutcome => {
+            const e = errors.find((r) => r.recipient === recipient);
+            if (e) return fromError(e).find((o) => o.recipient === recipient)!;
+            return { recipient, status: 'delivered', reply: { code: 250, enhanced, text }, reason: 'accepted', remoteMta };
+          }),
+        );
+        try {
+          conn.quit();
+        } catch {
+          /* closing */
+        }
       });
     });
   });

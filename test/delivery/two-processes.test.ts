@@ -26,7 +26,11 @@ describe('delivery - two processes share the queue', () => {
     return startProcess(name, process.execPath, [join(repo, 'test/delivery/delivery-process.ts')], {
       logDir: dir,
       env: {
-        ...process.env, NAME: name, NATS_URL: server.url, WORKERS: '4', ACK_WAIT_MS: '5000',
+        ...process.env,
+        NAME: name,
+        NATS_URL: server.url,
+        WORKERS: '4',
+        ACK_WAIT_MS: '5000',
         ROUTES: JSON.stringify({ 'slow.test': { host: sink.host, port: sink.port } }),
       },
     });
@@ -34,10 +38,14 @@ describe('delivery - two processes share the queue', () => {
   const logOf = (p: ManagedProcess) => readFileSync(p.logFile, 'utf8');
   async function enqueue(n: number, tag: string): Promise<void> {
     for (let i = 0; i < n; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => q.publisher.enqueue(
-        acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt(`u${i + j}@slow.test`)] } }),
-        Buffer.from(`From: <s@senders.test>\r\nSubject: x\r\nX-Test-Id: ${tag}-${i + j}.\r\n\r\nHello.\r\n`),
-      )));
+      await Promise.all(
+        Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+          q.publisher.enqueue(
+            acceptedMessage({ envelope: { mailFrom: rcpt('s@senders.test'), rcptTo: [rcpt(`u${i + j}@slow.test`)] } }),
+            Buffer.from(`From: <s@senders.test>\r\nSubject: x\r\nX-Test-Id: ${tag}-${i + j}.\r\n\r\nHello.\r\n`),
+          ),
+        ),
+      );
     }
   }
   // Deliveries per test id, read from the sink's dumps.
@@ -92,10 +100,14 @@ describe('delivery - two processes share the queue', () => {
     await waitFor(`${n} delivered after the kill`, () => tally('kill').unique === n, { timeoutMs: 180_000, intervalMs: 250 });
     await waitFor('all acked', async () => (await streamMessages(q, q.settings.streamName)) === 0, { timeoutMs: 30_000 });
     const t = tally('kill');
-    console.log(`# kill -9 after ${killedAt - t0} ms with ${atKill.unique} of ${n} delivered; finished ${Date.now() - killedAt} ms later: ${JSON.stringify(t)}`);
+    console.log(
+      `# kill -9 after ${killedAt - t0} ms with ${atKill.unique} of ${n} delivered; finished ${Date.now() - killedAt} ms later: ${JSON.stringify(t)}`,
+    );
     assert.equal(t.unique, n, 'nothing lost');
     await procs.b!.stop('SIGTERM', 10_000);
-    const summary = logOf(procs.b!).split('\n').find((l) => l.includes('"msg":"summary"'));
+    const summary = logOf(procs.b!)
+      .split('\n')
+      .find((l) => l.includes('"msg":"summary"'));
     console.log(`# survivor summary: ${summary}`);
   });
 });

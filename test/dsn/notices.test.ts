@@ -11,30 +11,49 @@ import { stopAll, waitFor } from '../harness/process.ts';
 import { alice, startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
 
 interface Report {
-  content_type: string; report_type: string; subject: string; parts: string[];
-  per_message: Record<string, string>; recipients: Record<string, string>[]; returned: string | null;
+  content_type: string;
+  report_type: string;
+  subject: string;
+  parts: string[];
+  per_message: Record<string, string>;
+  recipients: Record<string, string>[];
+  returned: string | null;
 }
 
 function send(req: object): { code: number; reply: string } {
-  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'smtplib-send.py')], { input: JSON.stringify(req), encoding: 'utf8' })) as { code: number; reply: string };
+  return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'smtplib-send.py')], { input: JSON.stringify(req), encoding: 'utf8' })) as {
+    code: number;
+    reply: string;
+  };
 }
 
 function parse(message: Buffer): Report {
   return JSON.parse(execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'parse-report.py')], { input: message, encoding: 'utf8' })) as Report;
 }
 
-const body = (subject: string) => `From: ${alice.user}\r\nTo: someone\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W+/g, '')}@example.test>\r\n\r\nthe secret body of ${subject}\r\n`;
+const body = (subject: string) =>
+  `From: ${alice.user}\r\nTo: someone\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W+/g, '')}@example.test>\r\n\r\nthe secret body of ${subject}\r\n`;
 
 describe('delivery status notifications a sending MTA asked for', () => {
   let m: StandardsMta;
-  before(async () => { m = await startStandardsMta('dsn'); });
+  before(async () => {
+    m = await startStandardsMta('dsn');
+  });
   after(async () => {
     await m.close();
     await stopAll();
   });
 
   const submit = (o: { to: string[]; subject: string; mail_options?: string[]; rcpt_options?: string[] }) =>
-    send({ host: m.submission.host, port: m.submission.port, starttls: true, login: [alice.user, alice.pass], from: alice.user, message: body(o.subject), ...o });
+    send({
+      host: m.submission.host,
+      port: m.submission.port,
+      starttls: true,
+      login: [alice.user, alice.pass],
+      from: alice.user,
+      message: body(o.subject),
+      ...o,
+    });
 
   async function notices(count: number): Promise<Report[]> {
     await waitFor(`${count} notices in alice's mailbox`, () => m.mailbox(alice.user).length >= count, { timeoutMs: 30_000 });
@@ -42,7 +61,15 @@ describe('delivery status notifications a sending MTA asked for', () => {
   }
 
   test('success into a local mailbox, relayed to a hop without DSN, failure with RET=HDRS; NOTIFY=NEVER asks for nothing', async () => {
-    assert.equal(submit({ subject: 'to bob', to: ['bob@example.test'], mail_options: ['ENVID=QQ314159'], rcpt_options: ['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;Bob@Example.test'] }).code, 250);
+    assert.equal(
+      submit({
+        subject: 'to bob',
+        to: ['bob@example.test'],
+        mail_options: ['ENVID=QQ314159'],
+        rcpt_options: ['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;Bob@Example.test'],
+      }).code,
+      250,
+    );
     assert.equal(submit({ subject: 'to carol', to: ['carol@far.test'], rcpt_options: ['NOTIFY=SUCCESS'] }).code, 250);
     assert.equal(submit({ subject: 'to reject', to: ['reject@far.test'], mail_options: ['RET=HDRS'], rcpt_options: ['NOTIFY=FAILURE'] }).code, 250);
     assert.equal(submit({ subject: 'never', to: ['reject@far.test'], rcpt_options: ['NOTIFY=NEVER'] }).code, 250);

@@ -46,7 +46,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 // Should either process die on its own, stop the other and fail loudly.
 const died = await Promise.race([kube.apiserver.exited.then(() => kube.apiserver), kube.etcd.exited.then(() => kube.etcd)]);
-if (stopping) await new Promise(() => { /* the signal handler exits the process */ });
+if (stopping)
+  await new Promise(() => {
+    /* the signal handler exits the process */
+  });
 process.stderr.write(`cluster: ${died.name} exited unexpectedly; see ${died.logFile}\n`);
 await kube.stop();
 rmSync(kubeconfig, { force: true });

@@ -54,16 +54,20 @@ export async function startDnsServer(zone: Zone, options: { host?: string; logDi
   const proc = startProcess(`dnsmasq-${port}`, '/usr/sbin/dnsmasq', args, { logDir });
   const resolver = new Resolver({ timeout: 500, tries: 1 });
   resolver.setServers([`${host}:${port}`]);
-  await waitFor('dnsmasq to answer', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`dnsmasq exited with ${proc.child.exitCode}; see ${proc.logFile}`);
-    try {
-      await resolver.resolveSoa('probe.invalid');
-      return true;
-    } catch (err) {
-      // Any DNS answer (even REFUSED) proves it listens; a timeout does not.
-      return (err as { code?: string }).code !== 'ETIMEOUT' && (err as { code?: string }).code !== 'ECONNREFUSED';
-    }
-  }, { timeoutMs: 10_000 });
+  await waitFor(
+    'dnsmasq to answer',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`dnsmasq exited with ${proc.child.exitCode}; see ${proc.logFile}`);
+      try {
+        await resolver.resolveSoa('probe.invalid');
+        return true;
+      } catch (err) {
+        // Any DNS answer (even REFUSED) proves it listens; a timeout does not.
+        return (err as { code?: string }).code !== 'ETIMEOUT' && (err as { code?: string }).code !== 'ECONNREFUSED';
+      }
+    },
+    { timeoutMs: 10_000 },
+  );
   return { host, port, address: `${host}:${port}`, process: proc, stop: () => proc.stop() };
 }
 

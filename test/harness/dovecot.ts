@@ -31,15 +31,15 @@ export async function startDovecot(users: readonly DovecotUser[], options: { hos
   chmodSync(dir, 0o755);
   const [lmtpPort, imapPort] = [await freePort(host), await freePort(host)];
   const root = process.getuid?.() === 0;
-  const account = root ? { name: 'dovecot', uid: uidOf('dovecot'), gid: gidOf('dovecot') } : { name: userInfo().username, uid: userInfo().uid, gid: userInfo().gid };
+  const account = root
+    ? { name: 'dovecot', uid: uidOf('dovecot'), gid: gidOf('dovecot') }
+    : { name: userInfo().username, uid: userInfo().uid, gid: userInfo().gid };
   const mailRoot = join(dir, 'mail');
   mkdirSync(mailRoot, { recursive: true });
   mkdirSync(join(dir, 'run'), { recursive: true });
   mkdirSync(join(dir, 'state'), { recursive: true });
   if (root) chownSync(mailRoot, account.uid, account.gid);
-  const passwd = users
-    .map((u) => `${u.address}:{PLAIN}${u.password}:${account.uid}:${account.gid}::${join(mailRoot, u.address)}::`)
-    .join('\n');
+  const passwd = users.map((u) => `${u.address}:{PLAIN}${u.password}:${account.uid}:${account.gid}::${join(mailRoot, u.address)}::`).join('\n');
   writeFileSync(join(dir, 'passwd'), `${passwd}\n`, { mode: 0o644 });
   const conf = `
 instance_name = stafette-dovecot-${lmtpPort}
@@ -103,10 +103,14 @@ protocol lmtp {
 `;
   writeFileSync(join(dir, 'dovecot.conf'), conf);
   const proc = startProcess(`dovecot-${lmtpPort}`, '/usr/sbin/dovecot', ['-F', '-c', join(dir, 'dovecot.conf')], { logDir: dir });
-  await waitFor('dovecot LMTP and IMAP to greet', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`dovecot exited with ${proc.child.exitCode}; see ${proc.logFile}`);
-    return (await greets(host, lmtpPort, '220')) && (await greets(host, imapPort, '* OK'));
-  }, { timeoutMs: 20_000, intervalMs: 200 });
+  await waitFor(
+    'dovecot LMTP and IMAP to greet',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`dovecot exited with ${proc.child.exitCode}; see ${proc.logFile}`);
+      return (await greets(host, lmtpPort, '220')) && (await greets(host, imapPort, '* OK'));
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
   return {
     host,
     lmtpPort,
@@ -121,7 +125,10 @@ protocol lmtp {
 function greets(host: string, port: number, prefix: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, host);
-    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(1_000, () => done(false));
     socket.once('error', () => done(false));
     socket.once('data', (chunk) => done(chunk.toString('latin1').startsWith(prefix)));
@@ -138,7 +145,9 @@ function gidOf(name: string): number {
 
 function lookupPasswd(name: string): string[] {
   // /etc/passwd is what getpwnam reads on these machines (no NSS directory in tests).
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) throw new Error(`no user ${name} in /etc/passwd (install dovecot-core)`);
   return line.split(':');
 }

@@ -32,7 +32,11 @@ async function judge(args: string[], objects: unknown): Promise<HealthVerdict[]>
   const child = run(await checker(), args, { maxBuffer: 16 * 1024 * 1024 });
   child.child.stdin?.end(JSON.stringify(objects));
   const { stdout } = await child;
-  return stdout.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as HealthVerdict);
+  return stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as HealthVerdict);
 }
 
 /** kstatus's status.Compute for each object (one object or a List). */

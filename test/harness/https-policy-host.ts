@@ -42,12 +42,17 @@ export async function startPolicyHost(domain: string, policy: string, ca: TestCa
       });
       return {
         address,
-        get fetches() { return fetches; },
-        setPolicy: (t) => { text = t; },
-        stop: () => new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
+        get fetches() {
+          return fetches;
+        },
+        setPolicy: (t) => {
+          text = t;
+        },
+        stop: () =>
+          new Promise<void>((resolve) => {
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
       };
     } catch (err) {
       if (attempt >= 10 || (err as { code?: string }).code === 'EACCES') throw err;

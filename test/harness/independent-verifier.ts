@@ -13,10 +13,15 @@ export interface IndependentVerdicts {
 
 export function independentVerdicts(message: Buffer, o: { dns: string; ip: string; helo: string; mailFrom: string }): Promise<IndependentVerdicts> {
   return new Promise((resolve, reject) => {
-    const child = execFile('/usr/bin/python3', [join(import.meta.dirname, 'independent-verify.py'), o.dns, o.ip, o.helo, o.mailFrom], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`independent verifier failed: ${err.message}: ${stderr}`));
-      else resolve(JSON.parse(stdout) as IndependentVerdicts);
-    });
+    const child = execFile(
+      '/usr/bin/python3',
+      [join(import.meta.dirname, 'independent-verify.py'), o.dns, o.ip, o.helo, o.mailFrom],
+      { timeout: 60_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`independent verifier failed: ${err.message}: ${stderr}`));
+        else resolve(JSON.parse(stdout) as IndependentVerdicts);
+      },
+    );
     child.stdin!.end(message);
   });
 }

@@ -74,7 +74,9 @@ const live = new Set<{ stop(): Promise<unknown> }>();
 export function stopOnHarnessSignals(stoppable: { stop(): Promise<unknown> }): () => void {
   stopOnSignals();
   live.add(stoppable);
-  return () => { live.delete(stoppable); };
+  return () => {
+    live.delete(stoppable);
+  };
 }
 /** Temp work dirs this process created and has not removed yet. */
 const ownedWorkDirs = new Set<string>();
@@ -94,14 +96,17 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     for (const p of [...started].reverse()) await p.stop('SIGTERM', 15_000);
   };
   try {
-    const pki = options.pki ?? await createKubePki(join(workDir, 'pki'));
+    const pki = options.pki ?? (await createKubePki(join(workDir, 'pki')));
     const etcd = await startEtcd(assets.etcd, workDir, timeoutMs);
     started.push(etcd.proc);
     const admin: KubeCredentials = { certFile: pki.adminCert, keyFile: pki.adminKey };
     const launch = (host: string, port: number) => {
       const url = `https://${host}:${port}`;
-      const proc = startProcess('kube-apiserver', assets.kubeApiserver,
-        apiserverArgs(host, port, etcd.url, pki, workDir, options.node), { logDir: join(workDir, 'logs'), cwd: workDir, detached: options.node !== undefined });
+      const proc = startProcess('kube-apiserver', assets.kubeApiserver, apiserverArgs(host, port, etcd.url, pki, workDir, options.node), {
+        logDir: join(workDir, 'logs'),
+        cwd: workDir,
+        detached: options.node !== undefined,
+      });
       const ready = async () => (await kubeRequest({ url, caFile: pki.caCert }, admin, { path: '/readyz', timeoutMs: 5_000 })).status === 200;
       return { proc, ready, what: `kube-apiserver to be ready on ${url}` };
     };
@@ -193,7 +198,6 @@ function apiserverArgs(host: string, port: number, etcdUrl: string, pki: KubePki
     '--profiling=false',
   ];
 }
-
 
 function removeWorkDir(dir: string): void {
   if (process.env.STAFETTE_KEEP_KUBE_DIR) {

@@ -20,10 +20,12 @@ export function renderKubeconfig(url: string, pki: KubePki, client: KubeClientCe
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: CONTEXT, cluster: { server: url, 'certificate-authority-data': b64(pki.caCert) } }],
-    users: [{
-      name: client.user,
-      user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) },
-    }],
+    users: [
+      {
+        name: client.user,
+        user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) },
+      },
+    ],
     contexts: [{ name: CONTEXT, context: { cluster: CONTEXT, user: client.user, namespace: 'default' } }],
     'current-context': CONTEXT,
   });

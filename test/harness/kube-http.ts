@@ -5,9 +5,7 @@
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 
-export type KubeCredentials =
-  | { readonly certFile: string; readonly keyFile: string }
-  | { readonly token: string };
+export type KubeCredentials = { readonly certFile: string; readonly keyFile: string } | { readonly token: string };
 
 export interface KubeEndpoint {
   readonly url: string;
@@ -45,15 +43,26 @@ export async function kubeRequest(
   if (payload !== undefined) headers['content-type'] = 'application/json';
   return await new Promise((resolve, reject) => {
     // agent: false, so no keep-alive socket outlives the request (or the server).
-    const req = request(new URL(path, endpoint.url), {
-      method, headers, ca: readFileSync(endpoint.caFile), ...tls, agent: false, timeout: timeoutMs,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
+    const req = request(
+      new URL(path, endpoint.url),
+      {
+        method,
+        headers,
+        ca: readFileSync(endpoint.caFile),
+        ...tls,
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(payload);

@@ -15,25 +15,34 @@ if (!out || !mode) throw new Error('FIXTURE_MODE and FIXTURE_OUT are required');
 
 async function startAndReport(): Promise<KubeApiServer> {
   const kube = await startKubeApiServer({ crdDir: null });
-  writeFileSync(out!, JSON.stringify({
-    pids: [kube.etcd.pid, kube.apiserver.pid],
-    port: Number(new URL(kube.url).port),
-    workDir: kube.workDir,
-  }));
+  writeFileSync(
+    out!,
+    JSON.stringify({
+      pids: [kube.etcd.pid, kube.apiserver.pid],
+      port: Number(new URL(kube.url).port),
+      workDir: kube.workDir,
+    }),
+  );
   return kube;
 }
 
 if (mode === 'fail') {
   let kube: KubeApiServer | undefined;
-  after(async () => { await kube?.stop(); });
+  after(async () => {
+    await kube?.stop();
+  });
   test('fails after starting the API server', async () => {
     kube = await startAndReport();
     throw new Error('deliberate failure mid-test');
   });
 } else if (mode === 'signal') {
   await startAndReport();
-  setInterval(() => { /* stay alive until signalled */ }, 60_000);
+  setInterval(() => {
+    /* stay alive until signalled */
+  }, 60_000);
 } else if (mode === 'crash') {
   await startAndReport();
-  setTimeout(() => { throw new Error('deliberate uncaught error'); }, 0);
+  setTimeout(() => {
+    throw new Error('deliberate uncaught error');
+  }, 0);
 }

@@ -46,8 +46,23 @@ export async function issue(dir: string, req: CertRequest): Promise<{ cert: stri
   lines.push('[ext]');
   for (const [k, v] of Object.entries(req.extensions)) lines.push(`${k} = ${v}`);
   writeFileSync(config, lines.join('\n') + '\n');
-  const args = ['req', '-x509', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
-    '-nodes', '-keyout', key, '-out', cert, '-days', '365'];
+  const args = [
+    'req',
+    '-x509',
+    '-config',
+    config,
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '365',
+  ];
   if (req.issuer) args.push('-CA', req.issuer.cert, '-CAkey', req.issuer.key);
   await run('openssl', args, { env: { ...process.env, OPENSSL_CONF: '/dev/null' } });
   return { cert, key };
@@ -77,8 +92,15 @@ export async function createKubePki(dir: string, options: KubePkiOptions = {}): 
       extensions: {
         ...leaf,
         extendedKeyUsage: 'serverAuth',
-        subjectAltName: ['IP:127.0.0.1', 'DNS:localhost', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc',
-          `IP:${options.serviceIp ?? '10.0.0.1'}`, ...(options.serverSans ?? [])].join(','),
+        subjectAltName: [
+          'IP:127.0.0.1',
+          'DNS:localhost',
+          'DNS:kubernetes',
+          'DNS:kubernetes.default',
+          'DNS:kubernetes.default.svc',
+          `IP:${options.serviceIp ?? '10.0.0.1'}`,
+          ...(options.serverSans ?? []),
+        ].join(','),
       },
       issuer: ca,
     }),

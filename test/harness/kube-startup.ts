@@ -16,12 +16,7 @@ export function logTail(file: string, lines = 25): string {
 class ProcessExited extends Error {}
 
 /** Resolves once `ready()` is true; rejects early when the process exits first. */
-export async function waitReady(
-  proc: ManagedProcess,
-  what: string,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
+export async function waitReady(proc: ManagedProcess, what: string, ready: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const died = proc.exited.then((code) => {
     throw new ProcessExited(`${proc.name} exited (${code}) before ${what}:\n${logTail(proc.logFile)}`);
   });
@@ -31,7 +26,9 @@ export async function waitReady(
     if (err instanceof ProcessExited) throw err;
     throw new Error(`${(err as Error).message}\n--- ${proc.logFile} ---\n${logTail(proc.logFile)}`);
   } finally {
-    died.catch(() => { /* the race is over; a later exit is not an error here */ });
+    died.catch(() => {
+      /* the race is over; a later exit is not an error here */
+    });
   }
 }
 

@@ -26,22 +26,27 @@ export interface KubectlTarget {
 }
 
 /** Runs kubectl and resolves with its exit code and output; never rejects on a non-zero exit. */
-export async function runKubectl(
-  target: KubectlTarget,
-  args: readonly string[],
-  options: KubectlOptions = {},
-): Promise<KubectlResult> {
+export async function runKubectl(target: KubectlTarget, args: readonly string[], options: KubectlOptions = {}): Promise<KubectlResult> {
   const full = ['--kubeconfig', target.kubeconfig, '--cache-dir', target.cacheDir, ...args];
   if (options.as) full.push('--as', options.as);
   const child = spawn(target.kubectl, full, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   child.stdin.end(options.input ?? '');
   const timeoutMs = options.timeoutMs ?? 60_000;
   const timer = setTimeout(() => {
-    if (child.pid !== undefined) try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
+    if (child.pid !== undefined)
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
   }, timeoutMs);
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
@@ -51,11 +56,7 @@ export async function runKubectl(
 }
 
 /** Like runKubectl, but throws (with kubectl's stderr) unless kubectl exits 0. */
-export async function kubectlOk(
-  target: KubectlTarget,
-  args: readonly string[],
-  options: KubectlOptions = {},
-): Promise<string> {
+export async function kubectlOk(target: KubectlTarget, args: readonly string[], options: KubectlOptions = {}): Promise<string> {
   const result = await runKubectl(target, args, options);
   if (result.code !== 0) {
     throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);

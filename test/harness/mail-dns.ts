@@ -41,7 +41,7 @@ export function createSenderDomains(specs: readonly SenderDomainSpec[]): SenderZ
   const domains = new Map<string, SenderDomain>();
   const txt: Record<string, string> = {};
   for (const spec of specs) {
-    const selector = spec.dkim === false ? 'unpublished' : spec.dkim ?? 's1';
+    const selector = spec.dkim === false ? 'unpublished' : (spec.dkim ?? 's1');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const privateKeyPem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const keyFile = join(dir, `${spec.name}.${selector}.pem`);

@@ -16,8 +16,9 @@ let cachedBinary: string | undefined;
 
 /** Path of the nats-server binary, building it on first use. STAFETTE_NATS_SERVER overrides. */
 export function natsServerBinary(): string {
-  cachedBinary ??= process.env.STAFETTE_NATS_SERVER
-    ?? execFileSync('bash', [join(repoRoot, 'tools/go-build/nats-server.sh'), '--print-bin'], {
+  cachedBinary ??=
+    process.env.STAFETTE_NATS_SERVER ??
+    execFileSync('bash', [join(repoRoot, 'tools/go-build/nats-server.sh'), '--print-bin'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     }).trim();
@@ -89,7 +90,11 @@ function renderConfig(name: string, port: number, monitorPort: number, storeDir:
 // cancelled, so stop() only has bookkeeping (or a SIGKILL) left to do.
 async function stopWithinGrace(proc: ManagedProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   if (proc.child.exitCode === null && proc.child.signalCode === null) {
-    try { process.kill(proc.pid, signal); } catch { /* already gone */ }
+    try {
+      process.kill(proc.pid, signal);
+    } catch {
+      /* already gone */
+    }
     const ac = new AbortController();
     await Promise.race([proc.exited, sleep(graceMs, undefined, { signal: ac.signal }).catch(() => undefined)]);
     ac.abort();
@@ -124,11 +129,15 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
       if (server.running) return;
       proc = startProcess(name, binary, ['-c', configFile], { logDir: dir });
       const started = proc;
-      await waitFor(`${name} healthy on ${healthPath}`, async () => {
-        if (started.child.exitCode !== null) throw new Error(`nats-server exited; see ${started.logFile}`);
-        const res = await fetch(`http://127.0.0.1:${ports.monitorPort}${healthPath}`);
-        return res.ok;
-      }, { timeoutMs: 60_000 });
+      await waitFor(
+        `${name} healthy on ${healthPath}`,
+        async () => {
+          if (started.child.exitCode !== null) throw new Error(`nats-server exited; see ${started.logFile}`);
+          const res = await fetch(`http://127.0.0.1:${ports.monitorPort}${healthPath}`);
+          return res.ok;
+        },
+        { timeoutMs: 60_000 },
+      );
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc) {

@@ -16,7 +16,9 @@ const mib = node.memory();
 process.stdout.write(`
 A real node is running: ${node.nodeName} at ${node.nodeIp} (API ${node.url})
   Node Ready after ${(node.timings.nodeReadyMs / 1000).toFixed(1)} s, CoreDNS after ${(node.timings.dnsReadyMs / 1000).toFixed(1)} s (images imported in ${(node.timings.imageImportMs / 1000).toFixed(1)} s)
-  memory (PSS, MiB): ${Object.entries(mib).map(([k, v]) => `${k} ${v}`).join(', ')}
+  memory (PSS, MiB): ${Object.entries(mib)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}
   images: ${[node.images.stafette, node.images.natsServer, node.images.coredns, node.images.pause].join(', ')}
   kubelet syncFrequency: ${syncFrequency} (STAFETTE_NODE_SYNC_FREQUENCY)
 
@@ -34,8 +36,12 @@ const stop = async (signal: string) => {
   process.stderr.write(`\nnode: ${signal}, taking the node down...\n`);
   const left = await node.stop();
   rmSync(kubeconfig, { force: true });
-  process.stderr.write(left.length === 0 ? 'node: stopped; the machine is as it was\n' : `node: stopped, but not everything is as it was:\n  ${left.join('\n  ')}\n`);
+  process.stderr.write(
+    left.length === 0 ? 'node: stopped; the machine is as it was\n' : `node: stopped, but not everything is as it was:\n  ${left.join('\n  ')}\n`,
+  );
   process.exit(left.length === 0 ? 0 : 1);
 };
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(signal));
-await new Promise(() => { /* until a signal */ });
+await new Promise(() => {
+  /* until a signal */
+});

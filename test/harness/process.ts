@@ -39,12 +39,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
  * Starts a program with its output captured in `<logDir>/<name>.log`.
  * The process is registered so stopAll() (run at exit) stops it by PID.
  */
-export function startProcess(
-  name: string,
-  command: string,
-  args: readonly string[],
-  options: SpawnOptions & { logDir: string },
-): ManagedProcess {
+export function startProcess(name: string, command: string, args: readonly string[], options: SpawnOptions & { logDir: string }): ManagedProcess {
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${name}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
@@ -64,16 +59,27 @@ export function startProcess(
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 10_000) {
       if (child.exitCode === null && child.signalCode === null) {
-        try { process.kill(pid, signal); } catch { /* already gone */ }
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* already gone */
+        }
         // The grace timer is cancelled once the process exits, so it never holds the runner open.
         const grace = new AbortController();
         const done = await Promise.race([
           exited.then(() => true),
-          sleep(graceMs, undefined, { signal: grace.signal }).then(() => false, () => true),
+          sleep(graceMs, undefined, { signal: grace.signal }).then(
+            () => false,
+            () => true,
+          ),
         ]);
         grace.abort();
         if (!done) {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
           await exited;
         }
       }
@@ -95,7 +101,11 @@ export async function stopAll(): Promise<void> {
 // (an uncaught error, Ctrl-C), still kill every child we started by PID.
 process.once('exit', () => {
   for (const p of running) {
-    try { process.kill(p.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
   }
 });
 

@@ -11,7 +11,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { checkBundle } from '../../bundle/check.ts';
 import { decodeRecord, jobSubject, loadBody, type PublisherOptions, type QueueRecord } from '../../mta/src/queue/index.ts';
 import {
-  createIntake, listenerConfig, type Intake, type IntakeConfig, type IntakeOptions, type ListenerAddress, type ListenerConfig, type TlsMaterial,
+  createIntake,
+  listenerConfig,
+  type Intake,
+  type IntakeConfig,
+  type IntakeOptions,
+  type ListenerAddress,
+  type ListenerConfig,
+  type TlsMaterial,
 } from '../../mta/src/smtp/index.ts';
 import { generateSelfSignedCertificate } from '../../mta/src/smtp/self-signed-certificate.ts';
 import { openQueue, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -74,7 +81,8 @@ export async function startIntakeFixture(opts: IntakeFixtureOptions): Promise<In
   const nats = await startNatsServer({ name: opts.name });
   const queue = await openQueue(nats.url, {}, opts.publisher ?? {});
   const listeners = (['mx', 'submission', 'submissions'] as const).map((name) =>
-    listenerConfig(name, { host: '127.0.0.1', port: 0, reverseDns: false, ...opts.listeners?.[name] }));
+    listenerConfig(name, { host: '127.0.0.1', port: 0, reverseDns: false, ...opts.listeners?.[name] }),
+  );
   const fixture = {
     config: opts.config ?? renderExampleBundle(),
   } as IntakeFixture;
@@ -89,8 +97,13 @@ export async function startIntakeFixture(opts: IntakeFixtureOptions): Promise<In
   await intake.listen();
   const a = intake.addresses();
   return Object.assign(fixture, {
-    nats, queue, intake, defaultTls,
-    mx: a.mx!, submission: a.submission!, submissions: a.submissions!,
+    nats,
+    queue,
+    intake,
+    defaultTls,
+    mx: a.mx!,
+    submission: a.submission!,
+    submissions: a.submissions!,
     async stored(queueId: string): Promise<StoredMessage> {
       const jsm = await jetstreamManager(queue.nc);
       const msg = await jsm.streams.getMessage(queue.settings.streamName, { last_by_subj: jobSubject(queue.settings, queueId) });

@@ -123,7 +123,10 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
           const delivered = message.to.filter((_, i) => replies[i] === null);
           if (delivered.length > 0) messages.push({ ...message, to: delivered });
           // smtp-server's LMTP mode takes one result per recipient (an Error refuses it).
-          return (callback as unknown as (err: null, results: (Error | string)[]) => void)(null, replies.map((r) => (r ? replyError(r) : '2.0.0 Ok: delivered')));
+          return (callback as unknown as (err: null, results: (Error | string)[]) => void)(
+            null,
+            replies.map((r) => (r ? replyError(r) : '2.0.0 Ok: delivered')),
+          );
         }
         messages.push(message);
         callback(null, '2.0.0 Ok: queued');
@@ -140,9 +143,15 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions): Promise<S
     host: options.host,
     port,
     messages,
-    get connections() { return state.connections; },
-    set connections(n: number) { state.connections = n; },
-    get peakOpen() { return state.peak; },
+    get connections() {
+      return state.connections;
+    },
+    set connections(n: number) {
+      state.connections = n;
+    },
+    get peakOpen() {
+      return state.peak;
+    },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -172,7 +181,10 @@ export async function startWireTap(host: string, target: { host: string; port: n
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.on('data', (chunk: Buffer) => record.push(chunk));
     client.pipe(upstream);
@@ -186,9 +198,10 @@ export async function startWireTap(host: string, target: { host: string; port: n
     host,
     port: listenPort,
     sent,
-    stop: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

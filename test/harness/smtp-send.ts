@@ -20,18 +20,35 @@ export interface SendOptions {
 /** The server's last reply: "250 2.0.0 Ok: queued as ...", or the refusal. */
 export async function sendMessage(o: SendOptions): Promise<string> {
   const conn = new SMTPConnection({
-    host: o.host, port: o.port, name: o.helo ?? 'client.example.org', ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-    ignoreTLS: !o.requireTls, opportunisticTLS: o.requireTls === true, tls: { rejectUnauthorized: false },
-    connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000, logger: false,
+    host: o.host,
+    port: o.port,
+    name: o.helo ?? 'client.example.org',
+    ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    ignoreTLS: !o.requireTls,
+    opportunisticTLS: o.requireTls === true,
+    tls: { rejectUnauthorized: false },
+    connectionTimeout: 15_000,
+    greetingTimeout: 15_000,
+    socketTimeout: 60_000,
+    logger: false,
   });
   conn.on('error', () => {});
   try {
     await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
     return await new Promise<string>((resolve) => {
-      conn.send({ from: o.from, to: [...o.to], ...(o.dsn ? { dsn: { ...o.dsn, ...(o.dsn.notify ? { notify: o.dsn.notify } : {}) } } : {}), ...(o.requireTls ? { requireTLS: true } : {}) }, o.message, (err, info) => {
-        if (err) resolve(String((err as { response?: string }).response ?? err.message));
-        else resolve(String(info.response));
-      });
+      conn.send(
+        {
+          from: o.from,
+          to: [...o.to],
+          ...(o.dsn ? { dsn: { ...o.dsn, ...(o.dsn.notify ? { notify: o.dsn.notify } : {}) } } : {}),
+          ...(o.requireTls ? { requireTLS: true } : {}),
+        },
+        o.message,
+        (err, info) => {
+          if (err) resolve(String((err as { response?: string }).response ?? err.message));
+          else resolve(String(info.response));
+        },
+      );
     });
   } finally {
     conn.quit();

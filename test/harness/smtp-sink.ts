@@ -25,14 +25,17 @@ export interface SmtpSink {
 }
 
 export async function startSmtpSink(opts: {
-  host: string; behaviour: SinkBehaviour; dir: string; name?: string;
+  host: string;
+  behaviour: SinkBehaviour;
+  dir: string;
+  name?: string;
   /** accept only: wait this long before answering DATA, so transactions last (kill tests). */
   dataDelaySeconds?: number;
   /** A fixed port (e.g. one MX port shared by sinks on several addresses); free one otherwise. */
   port?: number;
 }): Promise<SmtpSink> {
   const name = opts.name ?? `smtp-sink-${opts.behaviour}-${opts.host}`;
-  const port = opts.port ?? await freePort(opts.host);
+  const port = opts.port ?? (await freePort(opts.host));
   const dumpDir = join(opts.dir, `${name}-dump`);
   mkdirSync(dumpDir, { recursive: true });
   const args = ['-h', `${opts.behaviour}.sink.test`, '-m', '512'];
@@ -48,16 +51,30 @@ export async function startSmtpSink(opts: {
       args.push('-d', `${dumpDir}/%H%M%S.`);
       if (opts.dataDelaySeconds) args.push('-w', String(opts.dataDelaySeconds));
       break;
-    case 'defer': args.push('-r', 'RCPT', '-b', '450 4.3.0 Try again later (test sink)'); break;
-    case 'reject': args.push('-f', 'RCPT', '-B', '550 5.1.1 No such user here (test sink)'); break;
-    case 'hang': args.push('-w', '3600'); break;
+    case 'defer':
+      args.push('-r', 'RCPT', '-b', '450 4.3.0 Try again later (test sink)');
+      break;
+    case 'reject':
+      args.push('-f', 'RCPT', '-B', '550 5.1.1 No such user here (test sink)');
+      break;
+    case 'hang':
+      args.push('-w', '3600');
+      break;
   }
   args.push(`${opts.host}:${port}`, '256');
   const proc = startProcess(name, 'smtp-sink', args, { logDir: opts.dir });
-  await waitFor(`${name} listening on ${opts.host}:${port}`, () => new Promise<boolean>((resolve) => {
-    const s = connect({ host: opts.host, port }, () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  }), { timeoutMs: 10_000 });
+  await waitFor(
+    `${name} listening on ${opts.host}:${port}`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = connect({ host: opts.host, port }, () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.on('error', () => resolve(false));
+      }),
+    { timeoutMs: 10_000 },
+  );
 
   // A dump file is complete once smtp-sink has written the empty line after the message;
   // files still being written (a transaction in progress) are not counted.
@@ -72,7 +89,10 @@ export async function startSmtpSink(opts: {
     return out;
   };
   return {
-    host: opts.host, port, behaviour: opts.behaviour, process: proc,
+    host: opts.host,
+    port,
+    behaviour: opts.behaviour,
+    process: proc,
     messages,
     count: (needle) => messages().filter((m) => needle === undefined || m.includes(needle)).length,
     stop: () => proc.stop(),

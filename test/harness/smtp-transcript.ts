@@ -81,7 +81,13 @@ export async function playTranscript(target: TranscriptTarget, transcript: strin
 }
 
 export function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
   return re.test(text);
 }
 
@@ -125,7 +131,9 @@ export class SmtpWire {
       this.#buffer += chunk;
       this.#wake();
     });
-    socket.on('error', () => { /* seen as a close */ });
+    socket.on('error', () => {
+      /* seen as a close */
+    });
     socket.on('close', () => {
       this.#closed = true;
       this.#wake();
@@ -147,7 +155,12 @@ export class SmtpWire {
   }
 
   send(data: string, encoding: 'utf8' | 'latin1' = 'utf8'): void {
-    this.log.push(...data.replace(/\r\n$/, '').split('\r\n').map((l) => `C: ${JSON.stringify(l).slice(1, -1)}`));
+    this.log.push(
+      ...data
+        .replace(/\r\n$/, '')
+        .split('\r\n')
+        .map((l) => `C: ${JSON.stringify(l).slice(1, -1)}`),
+    );
     this.#socket.write(Buffer.from(data, encoding));
   }
 

@@ -47,14 +47,23 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
   const dir = mkdtempSync(join(tmpdir(), `stafette-${name}-`));
   const ca = await createTestCa();
   const outboundPort = await freePort('127.0.0.51');
-  const far = await startSmtpReceiver({ host: '127.0.0.51', port: outboundPort, name: 'mx.far.test', rcptReply: (a) => (a.startsWith('reject@') ? '550 5.1.1 no such user' : null) });
+  const far = await startSmtpReceiver({
+    host: '127.0.0.51',
+    port: outboundPort,
+    name: 'mx.far.test',
+    rcptReply: (a) => (a.startsWith('reject@') ? '550 5.1.1 no such user' : null),
+  });
   const sender = await startSmtpReceiver({ host: '127.0.0.52', port: outboundPort, name: 'mx.sender.test' });
   const nats = await startNatsServer({ name: `nats-${name}` });
 
   const key = dkimKey('s1', 'rsa');
   const dns = await startDnsServer({
     local: ['test'],
-    mx: { 'far.test': [{ exchange: 'mx.far.test', priority: 10 }], 'sender.test': [{ exchange: 'mx.sender.test', priority: 10 }], 'example.test': [{ exchange: 'mx.example.test', priority: 10 }] },
+    mx: {
+      'far.test': [{ exchange: 'mx.far.test', priority: 10 }],
+      'sender.test': [{ exchange: 'mx.sender.test', priority: 10 }],
+      'example.test': [{ exchange: 'mx.example.test', priority: 10 }],
+    },
     hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'] },
     txt: { 's1._domainkey.example.test': key.record, 'example.test': 'v=spf1 ip4:127.0.0.1 -all', 'sender.test': 'v=spf1 ip4:127.0.0.10 -all' },
   });
@@ -63,14 +72,23 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
     tls: { secretName: 'mail/example-tls' },
     mtaSts: { policy: mtaStsPolicyText },
   };
-  const parts = testBundle({
-    domains: [domain],
-    mailboxes: [
-      { address: 'alice@example.test', source: { namespace: 'mail', name: 'alice' }, login: true, sendAs: [], delivery: { type: 'local' } },
-      { address: 'bob@example.test', source: { namespace: 'mail', name: 'bob' }, login: false, sendAs: [], delivery: { type: 'local' } },
-      { address: 'fwd@example.test', source: { namespace: 'mail', name: 'fwd' }, login: false, sendAs: [], delivery: { type: 'forward', to: ['carol@far.test'], keepCopy: false } },
-    ],
-  }, { keys: [{ domain: 'example.test', key }] });
+  const parts = testBundle(
+    {
+      domains: [domain],
+      mailboxes: [
+        { address: 'alice@example.test', source: { namespace: 'mail', name: 'alice' }, login: true, sendAs: [], delivery: { type: 'local' } },
+        { address: 'bob@example.test', source: { namespace: 'mail', name: 'bob' }, login: false, sendAs: [], delivery: { type: 'local' } },
+        {
+          address: 'fwd@example.test',
+          source: { namespace: 'mail', name: 'fwd' },
+          login: false,
+          sendAs: [],
+          delivery: { type: 'forward', to: ['carol@far.test'], keepCopy: false },
+        },
+      ],
+    },
+    { keys: [{ domain: 'example.test', key }] },
+  );
   const cert = await ca.issue(['mx.example.test', 'mta-sts.example.test']);
   const secrets = {
     ...parts.secrets,
@@ -85,30 +103,81 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
   writeMountedFiles(secretDir, files.secrets);
 
   const [mxPort, submissionPort, opsPort, policyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const mta = startProcess(`mta-${name}`, process.execPath, [
-    join(repoRoot, 'cli/stafette.ts'), 'mta',
-    '--config-dir', configDir, '--secret-dir', secretDir, '--nats', nats.url, '--instance', name,
-    '--listeners', 'mx,submission', '--smtp-host', '127.0.0.1', '--mx-port', String(mxPort), '--submission-port', String(submissionPort),
-    '--mx-greeting-delay', '0', '--no-mx-reverse-dns', '--hostname', 'mx.example.test',
-    '--ops-host', '127.0.0.1', '--ops-port', String(opsPort),
-    '--dns', dns.address, '--outbound-port', String(outboundPort),
-    '--mta-sts-listen', `127.0.0.1:${policyPort}`, '--tls-ca-file', ca.caFile,
-    '--local-maildir-root', join(dir, 'mail'), '--retry-schedule', '2s', '--config-recheck', '1',
-  ], { logDir: dir });
-  await waitFor('the MTA to be ready', async () => {
-    if (mta.child.exitCode !== null) throw new Error(`the MTA exited; see ${mta.logFile}`);
-    const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => null);
-    return res?.status === 200;
-  }, { timeoutMs: 60_000 });
+  const mta = startProcess(
+    `mta-${name}`,
+    process.execPath,
+    [
+      join(repoRoot, 'cli/stafette.ts'),
+      'mta',
+      '--config-dir',
+      configDir,
+      '--secret-dir',
+      secretDir,
+      '--nats',
+      nats.url,
+      '--instance',
+      name,
+      '--listeners',
+      'mx,submission',
+      '--smtp-host',
+      '127.0.0.1',
+      '--mx-port',
+      String(mxPort),
+      '--submission-port',
+      String(submissionPort),
+      '--mx-greeting-delay',
+      '0',
+      '--no-mx-reverse-dns',
+      '--hostname',
+      'mx.example.test',
+      '--ops-host',
+      '127.0.0.1',
+      '--ops-port',
+      String(opsPort),
+      '--dns',
+      dns.address,
+      '--outbound-port',
+      String(outboundPort),
+      '--mta-sts-listen',
+      `127.0.0.1:${policyPort}`,
+      '--tls-ca-file',
+      ca.caFile,
+      '--local-maildir-root',
+      join(dir, 'mail'),
+      '--retry-schedule',
+      '2s',
+      '--config-recheck',
+      '1',
+    ],
+    { logDir: dir },
+  );
+  await waitFor(
+    'the MTA to be ready',
+    async () => {
+      if (mta.child.exitCode !== null) throw new Error(`the MTA exited; see ${mta.logFile}`);
+      const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => null);
+      return res?.status === 200;
+    },
+    { timeoutMs: 60_000 },
+  );
 
   return {
-    nats, dns, ca, mta, dir, far, sender, policyPort,
+    nats,
+    dns,
+    ca,
+    mta,
+    dir,
+    far,
+    sender,
+    policyPort,
     mx: { host: '127.0.0.1', port: mxPort },
     submission: { host: '127.0.0.1', port: submissionPort },
     mailbox(address) {
       const box = join(dir, 'mail', address, 'new');
       try {
-        return readdirSync(box).sort().map((f) => readFileSync(join(box, f)));
+        return readdirSync(box)
+          .sort()
+          .map((f) => readFileSync(join(box, f)));
       } catch {
         return [];
       }

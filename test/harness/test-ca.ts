@@ -27,16 +27,30 @@ let counter = 0;
 
 export async function createTestCa(name = 'stafette-test-ca'): Promise<TestCa> {
   const dir = mkdtempSync(join(tmpdir(), 'stafette-ca-'));
-  const ca = await issue(dir, `${name}`, { CN: name }, { basicConstraints: 'critical,CA:TRUE', keyUsage: 'critical,keyCertSign,cRLSign', subjectKeyIdentifier: 'hash' });
+  const ca = await issue(
+    dir,
+    `${name}`,
+    { CN: name },
+    { basicConstraints: 'critical,CA:TRUE', keyUsage: 'critical,keyCertSign,cRLSign', subjectKeyIdentifier: 'hash' },
+  );
   return {
     caPem: readFileSync(ca.cert, 'utf8'),
     caFile: ca.cert,
     async issue(names) {
       const san = names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-      const leaf = await issue(dir, `leaf-${++counter}`, { CN: names[0]! }, {
-        basicConstraints: 'critical,CA:FALSE', keyUsage: 'critical,digitalSignature', extendedKeyUsage: 'serverAuth',
-        authorityKeyIdentifier: 'keyid', subjectAltName: san,
-      }, ca);
+      const leaf = await issue(
+        dir,
+        `leaf-${++counter}`,
+        { CN: names[0]! },
+        {
+          basicConstraints: 'critical,CA:FALSE',
+          keyUsage: 'critical,digitalSignature',
+          extendedKeyUsage: 'serverAuth',
+          authorityKeyIdentifier: 'keyid',
+          subjectAltName: san,
+        },
+        ca,
+      );
       return { certPem: readFileSync(leaf.cert, 'utf8'), keyPem: readFileSync(leaf.key, 'utf8') };
     },
   };
@@ -51,7 +65,23 @@ async function issue(dir: string, name: string, subject: Record<string, string>,
   lines.push('[ext]');
   for (const [k, v] of Object.entries(extensions)) lines.push(`${k} = ${v}`);
   writeFileSync(config, `${lines.join('\n')}\n`);
-  const args = ['req', '-x509', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '30'];
+  const args = [
+    'req',
+    '-x509',
+    '-config',
+    config,
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '30',
+  ];
   if (issuer) args.push('-CA', issuer.cert, '-CAkey', issuer.key);
   await run('openssl', args, { env: { ...process.env, OPENSSL_CONF: '/dev/null' } });
   return { cert, key };

@@ -20,7 +20,12 @@ describe('intake - connections', () => {
       listeners: { mx: { reverseDns: true }, submission: { maxConnectionsPerIp: 2 } },
       intake: {
         // Reverse DNS is injected I/O; this one answers for loopback like a PTR record would.
-        resolver: { reverse: async (ip) => { reverseLookups.push(ip); return ['client.rdns.example']; } },
+        resolver: {
+          reverse: async (ip) => {
+            reverseLookups.push(ip);
+            return ['client.rdns.example'];
+          },
+        },
       },
     });
   });
@@ -48,9 +53,12 @@ describe('intake - connections', () => {
   test('MX keeps the greeting pause: a client that talks before the 220 gets 421 "You talk too soon"', { timeout: 20_000 }, async () => {
     mock.timers.enable({ apis: ['setTimeout'] });
     try {
-      await playTranscript(f.mx, `
+      await playTranscript(
+        f.mx,
+        `
 c: EHLO early.example
-s: 421 mx.example.com You talk too soon`);
+s: 421 mx.example.com You talk too soon`,
+      );
     } finally {
       mock.timers.reset();
     }
@@ -58,7 +66,9 @@ s: 421 mx.example.com You talk too soon`);
 
   test('reverse DNS is looked up on MX (shown in Received) and not on submission', async () => {
     reverseLookups.length = 0;
-    const { log } = await playTranscript(f.mx, `
+    const { log } = await playTranscript(
+      f.mx,
+      `
 s: 220 *
 c: EHLO client.example
 s: 250 *
@@ -74,7 +84,8 @@ c: x
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const { headers } = splitAddedHeaders((await f.stored(queueIdOf(log.join('\n')))).body, 1);
     assert.match(headers[0]!, /^Received: from client\.example \(client\.rdns\.example \[127\.0\.0\.1\]\)/);
     assert.deepEqual(reverseLookups, ['127.0.0.1']);
@@ -88,18 +99,25 @@ s: 221 *`);
     try {
       await first.readReply();
       await second.readReply();
-      await playTranscript(f.submission, `
+      await playTranscript(
+        f.submission,
+        `
 s: 421 4.7.0 Too many connections from your address, try again later
-closed`);
+closed`,
+      );
     } finally {
       first.destroy();
       second.destroy();
     }
     // Once they are gone, the address may connect again.
-    await waitFor('a free connection slot', async () => {
-      const { log } = await playTranscript(f.submission, 's: 2* *\nc: QUIT\ns: 221 *').catch(() => ({ log: [] as string[] }));
-      return log.length > 0;
-    }, { timeoutMs: 10_000, intervalMs: 200 });
+    await waitFor(
+      'a free connection slot',
+      async () => {
+        const { log } = await playTranscript(f.submission, 's: 2* *\nc: QUIT\ns: 221 *').catch(() => ({ log: [] as string[] }));
+        return log.length > 0;
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
   });
 
   test('no usable configuration for a new session: 421 4.3.0, and the server keeps serving once it is back', async () => {
@@ -137,7 +155,9 @@ closed`);
   });
 
   test('STARTTLS injection: commands and a partial line pipelined behind STARTTLS are discarded (F3, B20)', async () => {
-    await playTranscript(f.mx, `
+    await playTranscript(
+      f.mx,
+      `
 s: 220 *
 c: EHLO client.example
 s: 250 *
@@ -149,8 +169,11 @@ s: 250 *
 c: RCPT TO:<bob@example.com>
 s: 503 5.5.1 *
 c: QUIT
-s: 221 *`);
-    await playTranscript(f.mx, `
+s: 221 *`,
+    );
+    await playTranscript(
+      f.mx,
+      `
 s: 220 *
 c: EHLO client.example
 s: 250 *
@@ -162,7 +185,8 @@ s: 250 *
 c: RCPT TO:<bob@example.com>
 s: 503 5.5.1 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('STARTTLS injection: a partial line sent after the 220, before the handshake, ends the connection (F3)', async () => {
@@ -189,7 +213,9 @@ s: 221 *`);
       secrets: { ...previous.secrets, tlsCertificates: { 'default/mx-example-com-tls': material } },
     });
     const served = async (target: typeof f.mx & { implicitTls?: boolean }, servername?: string) => {
-      const script = target.implicitTls ? 's: 220 *\nc: QUIT\ns: 221 *' : 's: 220 *\nc: EHLO c.example\ns: 250 *\nc: STARTTLS\ns: 220 *\ntls\nc: QUIT\ns: 221 *';
+      const script = target.implicitTls
+        ? 's: 220 *\nc: QUIT\ns: 221 *'
+        : 's: 220 *\nc: EHLO c.example\ns: 250 *\nc: STARTTLS\ns: 220 *\ntls\nc: QUIT\ns: 221 *';
       const { peerCertificate } = await playTranscript({ ...target, servername }, script);
       return peerCertificate?.fingerprint256;
     };

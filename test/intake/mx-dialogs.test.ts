@@ -51,7 +51,9 @@ describe('intake - MX dialogs', () => {
   });
 
   test('EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS and SIZE, and no AUTH on MX', async () => {
-    await playTranscript(f.mx, `
+    await playTranscript(
+      f.mx,
+      `
 s: 220 mx.example.com ESMTP Stafette
 c: EHLO client.example
 s- 250-PIPELINING
@@ -64,19 +66,25 @@ s: 250 SIZE 20000
 c: AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAGNoYW5nZS1tZS1hbGljZQ==
 s: 500 5.5.2 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('junk: an HTTP request gets 421 and the connection is closed (B31)', async () => {
-    await playTranscript(f.mx, `
+    await playTranscript(
+      f.mx,
+      `
 s: 220 *
 c: GET / HTTP/1.1
 s: 421 *
-closed`);
+closed`,
+    );
   });
 
   test('unknown recipient: 550 5.1.1 at RCPT; mailboxes, aliases, +tag subaddresses and case variants are accepted', async () => {
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<nobody@example.com>
@@ -88,11 +96,14 @@ s: 250 2.1.5 Accepted
 c: RCPT TO:<alice+news@example.com>
 s: 250 2.1.5 Accepted
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('relay attempt without AUTH: 550 5.7.1 for other domains; routing tricks name a local address that does not exist', async () => {
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<victim@elsewhere.example>
@@ -108,11 +119,14 @@ s: 5* *
 c: DATA
 s: 503 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('parameters: unannounced ones get 555 5.5.4; NUL, zero-width characters and encoded CRLF get 501 (B25); DSN ones are checked', async () => {
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org> X-FOO=1
 s: 555 5.5.4 MAIL parameter X-FOO not supported
 c: MAIL FROM:<sender@example.org> ENVID=x+0D+0ABcc:victim@elsewhere.example
@@ -138,19 +152,25 @@ s: 530 *
 c: MAIL FROM:<sender@example.org> RET=HDRS ENVID=QQ314159
 s: 250 2.1.0 Accepted
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('DSN is offered, REQUIRETLS only over TLS (RFC 3461, RFC 8689 §4.1)', async () => {
-    const { log } = await playTranscript(f.mx, `${hello}
+    const { log } = await playTranscript(
+      f.mx,
+      `${hello}
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     assert.match(log.join('\n'), /250[- ]DSN/);
     assert.doesNotMatch(log.join('\n'), /REQUIRETLS/);
   });
 
   test('too many recipients: the 4th RCPT gets 452 4.5.3 and the message goes to the first three', async () => {
-    const { log } = await playTranscript(f.mx, `${hello}
+    const { log } = await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<alice@example.com>
@@ -169,25 +189,34 @@ c: x
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const stored = await f.stored(queueIdOf(log.join('\n')));
-    assert.deepEqual(stored.record.envelope.rcptTo.map((r) => r.address), ['alice@example.com', 'bob@example.com', 'team@example.com']);
+    assert.deepEqual(
+      stored.record.envelope.rcptTo.map((r) => r.address),
+      ['alice@example.com', 'bob@example.com', 'team@example.com'],
+    );
   });
 
   test('oversize with SIZE: 552 5.3.4 at MAIL', async () => {
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org> SIZE=20001
 s: 552 5.3.4 *
 c: MAIL FROM:<sender@example.org> SIZE=19999
 s: 250 2.1.0 Accepted
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('oversize without SIZE: 552 5.3.4 after the dot, stray end markers do not end DATA, and the session stays in sync', async () => {
     const big = 'x'.repeat(900);
     const lines = Array.from({ length: 30 }, () => `c: ${big}`).join('\n');
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<bob@example.com>
@@ -205,11 +234,14 @@ s: 250 *
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('a line over 2048 octets: 500 5.5.2', async () => {
-    await playTranscript(f.mx, `${hello}
+    await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<bob@example.com>
@@ -222,7 +254,8 @@ c: ${'y'.repeat(2049)}
 c: .
 s: 500 5.5.2 Message has a line longer than 2048 octets
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('a header section over the limit: 552 5.3.4', async () => {
@@ -232,7 +265,9 @@ s: 221 *`);
     f.config = { secrets, bundle: { ...bundle, domains: bundle.domains.map((d) => ({ ...d, inbound: { ...d.inbound, maxMessageSize: 1_000_000 } })) } };
     try {
       const headers = Array.from({ length: 120 }, (_, i) => `c: X-Filler-${i}: ${'h'.repeat(900)}`).join('\n');
-      await playTranscript(f.mx, `
+      await playTranscript(
+        f.mx,
+        `
 s: 220 *
 c: EHLO client.example
 s: 250 *
@@ -248,14 +283,16 @@ c: body
 c: .
 s: 552 5.3.4 Message header exceeds the limit of 102400 bytes
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+      );
     } finally {
       f.config = previous;
     }
   });
 
   test('mail loop: 51 Received headers get 554 5.4.6, 50 are accepted', async () => {
-    const received = (n: number) => Array.from({ length: n }, (_, i) => `c: Received: from hop${i}.example by hop${i + 1}.example; Sun, 22 Nov 2026 10:00:00 +0000`).join('\n');
+    const received = (n: number) =>
+      Array.from({ length: n }, (_, i) => `c: Received: from hop${i}.example by hop${i + 1}.example; Sun, 22 Nov 2026 10:00:00 +0000`).join('\n');
     const transaction = (n: number, reply: string) => `
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
@@ -269,13 +306,18 @@ c:
 c: x
 c: .
 s: ${reply}`;
-    await playTranscript(f.mx, `${hello}${transaction(51, '554 5.4.6 Too many hops, mail loop detected')}${transaction(50, '250 2.6.0 *')}
+    await playTranscript(
+      f.mx,
+      `${hello}${transaction(51, '554 5.4.6 Too many hops, mail loop detected')}${transaction(50, '250 2.6.0 *')}
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('smuggling: bare LF and CR end markers stay inside one message, stored with CRLF line ends only (B17)', async () => {
-    const { log } = await playTranscript(f.mx, `${hello}
+    const { log } = await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<bob@example.com>
@@ -288,15 +330,21 @@ c! a\\n.\\nMAIL FROM:<a@evil.example>\\r\\nb\\r.\\r\\nRCPT TO:<c@evil.example>\\
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const stored = await f.stored(queueIdOf(log.join('\n')));
     const text = stored.body.toString('latin1');
     assert.doesNotMatch(text.replace(/\r\n/g, ''), /[\r\n]/, 'no bare CR or LF is stored');
-    assert.ok(text.endsWith('Subject: smuggle\r\n\r\na\r\n.\r\nMAIL FROM:<a@evil.example>\r\nb .\r\nRCPT TO:<c@evil.example>\r\nc\r\n.\r\nDATA\r\nd . e\r\n'), text);
+    assert.ok(
+      text.endsWith('Subject: smuggle\r\n\r\na\r\n.\r\nMAIL FROM:<a@evil.example>\r\nb .\r\nRCPT TO:<c@evil.example>\r\nc\r\n.\r\nDATA\r\nd . e\r\n'),
+      text,
+    );
   });
 
   test('SMTPUTF8: a UTF-8 sender and an 8-bit body are stored exactly as received, and Received says UTF8SMTP', async () => {
-    const { log } = await playTranscript(f.mx, `${hello}
+    const { log } = await playTranscript(
+      f.mx,
+      `${hello}
 c: MAIL FROM:<jösé@bücher.example> SMTPUTF8 BODY=8BITMIME
 s: 250 2.1.0 Accepted
 c: RCPT TO:<bob@example.com>
@@ -309,10 +357,15 @@ c: ½ ünïcödé
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const stored = await f.stored(queueIdOf(log.join('\n')));
     assert.deepEqual(stored.record.envelope.mailFrom, {
-      address: 'jösé@bücher.example', params: [{ name: 'SMTPUTF8', value: null }, { name: 'BODY', value: '8BITMIME' }],
+      address: 'jösé@bücher.example',
+      params: [
+        { name: 'SMTPUTF8', value: null },
+        { name: 'BODY', value: '8BITMIME' },
+      ],
     });
     const text = stored.body.toString('utf8');
     assert.match(text, /^Received: from client\.example .*\r\n\tby mx\.example\.com \(Stafette\) with UTF8SMTP\r\n/);
@@ -323,20 +376,35 @@ s: 221 *`);
     const previous = f.config;
     f.config = { ...previous, bundle: { ...previous.bundle, aliases: previous.bundle.aliases.filter((a) => a.address !== 'team@example.com') } };
     try {
-      await playTranscript(f.mx, `${hello}
+      await playTranscript(
+        f.mx,
+        `${hello}
 c: MAIL FROM:<sender@example.org>
 s: 250 2.1.0 Accepted
 c: RCPT TO:<team@example.com>
 s: 550 5.1.1 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+      );
     } finally {
       f.config = previous;
     }
   });
 
   test('every refusal above was reported to the metrics seam under its rule name', () => {
-    for (const rule of ['unknown_recipient', 'relay_denied', 'too_many_recipients', 'message_too_big', 'line_too_long', 'header_too_big', 'mail_loop', 'unknown_parameter', 'smtp_501', 'smtp_552', 'smtp_503']) {
+    for (const rule of [
+      'unknown_recipient',
+      'relay_denied',
+      'too_many_recipients',
+      'message_too_big',
+      'line_too_long',
+      'header_too_big',
+      'mail_loop',
+      'unknown_parameter',
+      'smtp_501',
+      'smtp_552',
+      'smtp_503',
+    ]) {
       assert.ok((counts.get(`rejected mx ${rule}`) ?? 0) > 0, `rejected mx ${rule}: ${JSON.stringify([...counts])}`);
     }
     assert.ok((counts.get('accepted mx') ?? 0) >= 3);

@@ -73,10 +73,14 @@ describe('intake - NATS outage', () => {
 
   test('after nats-server returns, intake recovers by itself and the next message is stored', async () => {
     await f.nats.start();
-    const log = await waitFor('the intake to accept mail again', async () => {
-      const result = await playTranscript(f.mx, transaction('250 2.6.0 Ok: queued as *')).catch(() => undefined);
-      return result?.log;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const log = await waitFor(
+      'the intake to accept mail again',
+      async () => {
+        const result = await playTranscript(f.mx, transaction('250 2.6.0 Ok: queued as *')).catch(() => undefined);
+        return result?.log;
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     const stored = await f.stored(queueIdOf(log.join('\n')));
     assert.match(stored.body.toString(), /Subject: outage\r\n\r\nbody\r\n$/);
   });

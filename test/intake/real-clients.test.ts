@@ -16,11 +16,13 @@ import { exampleUsers, queueIdOf, renderExampleBundle, splitAddedHeaders, startI
 
 const run = promisify(execFile);
 
-const message = (subject: string) => Buffer.from(
-  'From: Alice <alice@example.com>\r\nTo: Friend <friend@elsewhere.example>\r\n' +
-  `Subject: ${subject}\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@laptop.example>\r\n` +
-  'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
-  'Grüße aus dem Test.\r\n.leading dot\r\n\r\nBye.\r\n');
+const message = (subject: string) =>
+  Buffer.from(
+    'From: Alice <alice@example.com>\r\nTo: Friend <friend@elsewhere.example>\r\n' +
+      `Subject: ${subject}\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@laptop.example>\r\n` +
+      'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
+      'Grüße aus dem Test.\r\n.leading dot\r\n\r\nBye.\r\n',
+  );
 
 describe('intake - real clients', () => {
   let f: IntakeFixture;
@@ -29,7 +31,10 @@ describe('intake - real clients', () => {
   before(async () => {
     const { bundle, secrets } = renderExampleBundle();
     // Room for the 30 MB message.
-    const config = { secrets, bundle: { ...bundle, domains: bundle.domains.map((d) => ({ ...d, inbound: { ...d.inbound, maxMessageSize: 40 * 1024 * 1024 } })) } };
+    const config = {
+      secrets,
+      bundle: { ...bundle, domains: bundle.domains.map((d) => ({ ...d, inbound: { ...d.inbound, maxMessageSize: 40 * 1024 * 1024 } })) },
+    };
     f = await startIntakeFixture({ name: 'nats-real-clients', config });
     dir = mkdtempSync(join(tmpdir(), 'stafette-clients-'));
   });
@@ -43,11 +48,31 @@ describe('intake - real clients', () => {
     const sent = message('swaks');
     const file = join(dir, 'swaks.eml');
     writeFileSync(file, sent);
-    const { stdout } = await run('swaks', [
-      '--server', `${f.submission.host}:${f.submission.port}`, '--ehlo', 'laptop.example', '--tls',
-      '--auth', 'PLAIN', '--auth-user', exampleUsers.alice.user, '--auth-password', exampleUsers.alice.pass,
-      '--from', 'alice@example.com', '--to', 'friend@elsewhere.example', '--data', `@${file}`, '--timeout', '30',
-    ], { timeout: 60_000 });
+    const { stdout } = await run(
+      'swaks',
+      [
+        '--server',
+        `${f.submission.host}:${f.submission.port}`,
+        '--ehlo',
+        'laptop.example',
+        '--tls',
+        '--auth',
+        'PLAIN',
+        '--auth-user',
+        exampleUsers.alice.user,
+        '--auth-password',
+        exampleUsers.alice.pass,
+        '--from',
+        'alice@example.com',
+        '--to',
+        'friend@elsewhere.example',
+        '--data',
+        `@${file}`,
+        '--timeout',
+        '30',
+      ],
+      { timeout: 60_000 },
+    );
     const stored = await f.stored(queueIdOf(stdout));
     assert.equal(stored.record.client.authUser, 'alice@example.com');
     const { headers, rest } = splitAddedHeaders(stored.body, 1);
@@ -59,7 +84,11 @@ describe('intake - real clients', () => {
   test('nodemailer submits with AUTH LOGIN over STARTTLS (requireTLS); byte-identical plus Received', async () => {
     const sent = message('nodemailer');
     const transport = nodemailer.createTransport({
-      host: f.submission.host, port: f.submission.port, secure: false, requireTLS: true, name: 'laptop.example',
+      host: f.submission.host,
+      port: f.submission.port,
+      secure: false,
+      requireTLS: true,
+      name: 'laptop.example',
       auth: { user: exampleUsers.bob.user, pass: exampleUsers.bob.pass, method: 'LOGIN' },
       tls: { rejectUnauthorized: false },
     });
@@ -92,7 +121,11 @@ describe('intake - real clients', () => {
     const stored = await f.stored(queueIdOf(stdout));
     assert.equal(stored.record.listener, 'mx');
     assert.deepEqual(stored.record.envelope.mailFrom, { address: 'sender@example.org', params: [{ name: 'BODY', value: '8BITMIME' }] });
-    assert.deepEqual(stored.record.envelope.rcptTo.map((r) => r.address), ['A.Smith@Example.com'], 'stored as received');
+    assert.deepEqual(
+      stored.record.envelope.rcptTo.map((r) => r.address),
+      ['A.Smith@Example.com'],
+      'stored as received',
+    );
     const { headers, rest } = splitAddedHeaders(stored.body, 1);
     assert.match(headers[0]!, /^Received: from relay\.example\.org \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.com \(Stafette\) with ESMTP\r\n/);
     assert.deepEqual(rest, sent);
@@ -101,7 +134,9 @@ describe('intake - real clients', () => {
   test('a 30 MB message goes through the Object Store and comes back identical', { timeout: 180_000 }, async () => {
     const head = Buffer.from('From: <sender@example.org>\r\nTo: <bob@example.com>\r\nSubject: big\r\n\r\n');
     // 76-character base64 lines, as a large attachment would be.
-    const lines = randomBytes(22 * 1024 * 1024).toString('base64').match(/.{1,76}/g)!;
+    const lines = randomBytes(22 * 1024 * 1024)
+      .toString('base64')
+      .match(/.{1,76}/g)!;
     const sent = Buffer.concat([head, Buffer.from(`${lines.join('\r\n')}\r\n`)]);
     assert.ok(sent.length > 30_000_000);
     const transport = nodemailer.createTransport({ host: f.mx.host, port: f.mx.port, secure: false, ignoreTLS: true, name: 'big.example.org' });

@@ -37,7 +37,9 @@ describe('intake - submission dialogs', () => {
   });
 
   test('AUTH before TLS: not advertised, refused with 538; MAIL without AUTH: 530 (relay attempt without AUTH)', async () => {
-    await playTranscript(f.submission, `
+    await playTranscript(
+      f.submission,
+      `
 s: 220 mx.example.com ESMTP Stafette
 c: EHLO laptop.example
 s- 250-STARTTLS
@@ -50,11 +52,14 @@ s: 530 5.7.0 *
 c: RCPT TO:<friend@elsewhere.example>
 s: 5* *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('after STARTTLS: a wrong password gets 535 5.7.8 and the third failure closes the session with 421', async () => {
-    await playTranscript(f.submission, `${starttls}
+    await playTranscript(
+      f.submission,
+      `${starttls}
 c: AUTH PLAIN ${plain('alice@example.com', 'wrong')}
 s: 535 5.7.8 Authentication credentials invalid
 c: AUTH PLAIN ${plain('nobody@example.com', 'change-me-alice')}
@@ -65,11 +70,14 @@ c: ${b64('bob@example.com')}
 s: 334 *
 c: ${b64('change-me-alice')}
 s: 421 4.7.0 Too many authentication failures, closing connection
-closed`);
+closed`,
+    );
   });
 
   test('wrong sendAs: bob may not send as alice (553 5.7.1), nor as <>; alice may use any @example.com address', async () => {
-    await playTranscript(f.submission, `${starttls}
+    await playTranscript(
+      f.submission,
+      `${starttls}
 c: AUTH PLAIN ${bob}
 s: 235 2.7.0 *
 c: MAIL FROM:<alice@example.com>
@@ -79,19 +87,25 @@ s: 553 5.7.1 *
 c: MAIL FROM:<bob@example.com>
 s: 250 2.1.0 Accepted
 c: QUIT
-s: 221 *`);
-    await playTranscript(f.submission, `${starttls}
+s: 221 *`,
+    );
+    await playTranscript(
+      f.submission,
+      `${starttls}
 c: AUTH PLAIN ${alice}
 s: 235 2.7.0 *
 c: MAIL FROM:<newsletter@example.com>
 s: 250 2.1.0 Accepted
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
 
   test('an authenticated user relays to other domains; the stored message is what was sent plus Received, Date and Message-ID', async () => {
     const sent = 'From: Alice <alice@example.com>\r\nTo: friend@elsewhere.example\r\nSubject: hello\r\n\r\nHi there,\r\nsee you.\r\n';
-    const { log } = await playTranscript(f.submission, `${starttls}
+    const { log } = await playTranscript(
+      f.submission,
+      `${starttls}
 c: AUTH PLAIN ${alice}
 s: 235 2.7.0 *
 c: MAIL FROM:<alice@example.com> BODY=8BITMIME
@@ -106,7 +120,8 @@ c! ${sent.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const queueId = queueIdOf(log.join('\n'));
     const stored = await f.stored(queueId);
     assert.equal(stored.record.listener, 'submission');
@@ -114,7 +129,10 @@ s: 221 *`);
     assert.equal(stored.record.client.tls?.protocol, 'TLSv1.3');
     assert.deepEqual(stored.record.envelope.mailFrom, { address: 'alice@example.com', params: [{ name: 'BODY', value: '8BITMIME' }] });
     const { headers, rest } = splitAddedHeaders(stored.body, 3);
-    assert.match(headers[0]!, /^Received: from laptop\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.com \(Stafette\) with ESMTPSA \(TLSv1\.3 cipher TLS_\w+\)\r\n\tid [0-9A-Z]{26};\r\n\t\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/);
+    assert.match(
+      headers[0]!,
+      /^Received: from laptop\.example \(\[127\.0\.0\.1\]\)\r\n\tby mx\.example\.com \(Stafette\) with ESMTPSA \(TLSv1\.3 cipher TLS_\w+\)\r\n\tid [0-9A-Z]{26};\r\n\t\w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/,
+    );
     assert.match(headers[1]!, /^Date: \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000$/);
     assert.equal(headers[2], `Message-ID: <${queueId}@mx.example.com>`);
     assert.equal(rest.toString('latin1'), sent, 'byte-identical to what was sent');
@@ -122,7 +140,9 @@ s: 221 *`);
 
   test('implicit TLS (465): AUTH LOGIN, and a message that has Date and Message-ID keeps them', async () => {
     const sent = 'Date: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <mine@laptop.example>\r\nSubject: kept\r\n\r\nbody\r\n';
-    const { log } = await playTranscript({ ...f.submissions, implicitTls: true }, `
+    const { log } = await playTranscript(
+      { ...f.submissions, implicitTls: true },
+      `
 s: 220 mx.example.com ESMTP Stafette
 c: EHLO laptop.example
 s- 250-AUTH PLAIN LOGIN
@@ -143,7 +163,8 @@ c! ${sent.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}
 c: .
 s: 250 2.6.0 Ok: queued as *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const stored = await f.stored(queueIdOf(log.join('\n')));
     assert.equal(stored.record.listener, 'submissions');
     const { headers, rest } = splitAddedHeaders(stored.body, 1);

@@ -12,7 +12,9 @@ import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserve
 
 const examplesDir = join(REPO_ROOT, 'examples');
 const examples = existsSync(examplesDir)
-  ? readdirSync(examplesDir).filter((f) => /\.ya?ml$/.test(f)).sort()
+  ? readdirSync(examplesDir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
   : [];
 
 interface Manifest {
@@ -30,12 +32,15 @@ async function namespace(prefix: string): Promise<string> {
   await kube.ok(['create', 'namespace', ns]);
   return ns;
 }
-const apply = (ns: string, manifest: string) =>
-  kube.ok(['apply', '--server-side', '--field-manager=stafette-test', '-n', ns, '-f', '-'], { input: manifest });
+const apply = (ns: string, manifest: string) => kube.ok(['apply', '--server-side', '--field-manager=stafette-test', '-n', ns, '-f', '-'], { input: manifest });
 
 describe('the CRDs on a real API server', () => {
-  before(async () => { kube = await startKubeApiServer(); });
-  after(async () => { await kube?.stop(); });
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('every CRD in crds/ is installed and Established', async () => {
     assert.deepEqual([...kube.crds].sort(), ['mailboxes.stafette.dev', 'maildomains.stafette.dev', 'relays.stafette.dev']);
@@ -52,7 +57,9 @@ describe('the CRDs on a real API server', () => {
   for (const file of examples) {
     test(`examples/${file} is accepted with server-side apply`, async () => {
       const text = readFileSync(join(examplesDir, file), 'utf8');
-      const objects = parseAllDocuments(text).map((d) => d.toJS() as Manifest | null).filter((o): o is Manifest => !!o?.kind);
+      const objects = parseAllDocuments(text)
+        .map((d) => d.toJS() as Manifest | null)
+        .filter((o): o is Manifest => !!o?.kind);
       // Examples that name their namespace are applied as written; the others go to a fresh one.
       const named = [...new Set(objects.map((o) => o.metadata.namespace).filter((n): n is string => !!n))];
       for (const n of named) await kube.run(['create', 'namespace', n]); // may exist from another example
@@ -92,8 +99,11 @@ describe('the CRDs on a real API server', () => {
 
   test('a plain-text Relay is accepted once insecurePlaintext: true opts in', async () => {
     const ns = await namespace('optin');
-    await apply(ns, 'apiVersion: stafette.dev/v1alpha1\nkind: Relay\nmetadata: {name: lab}\n' +
-      'spec: {host: smtp.lab.internal, port: 25, tls: none, insecurePlaintext: true, default: true}\n');
+    await apply(
+      ns,
+      'apiVersion: stafette.dev/v1alpha1\nkind: Relay\nmetadata: {name: lab}\n' +
+        'spec: {host: smtp.lab.internal, port: 25, tls: none, insecurePlaintext: true, default: true}\n',
+    );
   });
 
   test('kubectl get maildomains shows the printer columns the CRD declares, status included', async () => {
@@ -108,10 +118,14 @@ describe('the CRDs on a real API server', () => {
     };
     await kube.ok(['patch', 'maildomain.stafette.dev', 'shop', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
 
-    const table = (await kube.ok(['get', 'maildomains', '-n', ns])).trimEnd().split('\n').map((l) => l.trim().split(/\s{2,}/));
+    const table = (await kube.ok(['get', 'maildomains', '-n', ns]))
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.trim().split(/\s{2,}/));
     const crd = parse(readFileSync(join(REPO_ROOT, 'crds/maildomains.yaml'), 'utf8'));
     const declared = (crd.spec.versions[0].additionalPrinterColumns as { name: string; priority?: number }[])
-      .filter((c) => !c.priority).map((c) => c.name.toUpperCase());
+      .filter((c) => !c.priority)
+      .map((c) => c.name.toUpperCase());
     assert.deepEqual(table[0], ['NAME', ...declared]);
     const row = Object.fromEntries(table[0]!.map((h, i) => [h, table[1]![i]]));
     assert.equal(row.NAME, 'shop');

@@ -15,7 +15,11 @@ import { startProcess, waitFor } from '../harness/process.ts';
 const scratch = mkdtempSync(join(tmpdir(), 'stafette-harness-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-interface Report { pids: number[]; port: number; workDir: string }
+interface Report {
+  pids: number[];
+  port: number;
+  workDir: string;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -52,8 +56,10 @@ async function runFixture(mode: string, whileRunning?: (pid: number) => void): P
     await waitFor(`the ${mode} fixture to report`, () => existsSync(out) && readFileSync(out, 'utf8').length > 0, { timeoutMs: 120_000 });
     whileRunning(child.pid);
   }
-  const code = await Promise.race([child.exited, new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`${mode} fixture did not exit`)), 180_000).unref())]);
+  const code = await Promise.race([
+    child.exited,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${mode} fixture did not exit`)), 180_000).unref()),
+  ]);
   return { code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, log: readFileSync(child.logFile, 'utf8') };
 }
 

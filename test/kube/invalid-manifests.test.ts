@@ -38,12 +38,19 @@ function loadFixture(file: string): Fixture {
   return { file, proves, expect, setup: docs.slice(0, -1), rejected: docs.at(-1)!, kind: last.kind, name: last.metadata.name };
 }
 
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map(loadFixture);
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()
+  .map(loadFixture);
 
 describe('invalid manifests are refused by the CRDs', () => {
   let kube: KubeApiServer;
-  before(async () => { kube = await startKubeApiServer(); });
-  after(async () => { await kube?.stop(); });
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('the fixture set covers all three kinds with at least ten cases', () => {
     assert.ok(fixtures.length >= 10, `only ${fixtures.length} fixtures`);
@@ -56,16 +63,13 @@ describe('invalid manifests are refused by the CRDs', () => {
       // ever finish deleting a namespace here, so nothing is cleaned up either.
       const ns = `inv-${basename(fixture.file, '.yaml')}`.slice(0, 63).replace(/-+$/, '');
       await kube.ok(['create', 'namespace', ns]);
-      const apply = (manifest: string) =>
-        kube.run(['apply', '--server-side', '--field-manager=stafette-test', '-n', ns, '-f', '-'], { input: manifest });
+      const apply = (manifest: string) => kube.run(['apply', '--server-side', '--field-manager=stafette-test', '-n', ns, '-f', '-'], { input: manifest });
       for (const manifest of fixture.setup) {
         const setup = await apply(manifest);
         assert.equal(setup.code, 0, `setup document was refused: ${setup.stderr}`);
       }
       const ref = [fixture.kind.toLowerCase() + '.stafette.dev', fixture.name, '-n', ns];
-      const versionBefore = fixture.setup.length > 0
-        ? await kube.ok(['get', ...ref, '-o', 'jsonpath={.metadata.resourceVersion}'])
-        : undefined;
+      const versionBefore = fixture.setup.length > 0 ? await kube.ok(['get', ...ref, '-o', 'jsonpath={.metadata.resourceVersion}']) : undefined;
 
       const result = await apply(fixture.rejected);
 

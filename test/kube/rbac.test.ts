@@ -47,7 +47,9 @@ describe('RBAC on the harness API server', () => {
     await kube.ok(['apply', '--server-side', '-f', '-'], { input: role });
     await kube.ok(['apply', '--server-side', '-f', '-'], { input: maildomain(ns) + '---' + maildomain(other) });
   });
-  after(async () => { await kube?.stop(); });
+  after(async () => {
+    await kube?.stop();
+  });
 
   const forbidden = (stderr: string, verb: string, resource: string, group: string, namespace: string) =>
     assert.ok(
@@ -60,8 +62,10 @@ describe('RBAC on the harness API server', () => {
     assert.equal(list.code, 0, list.stderr);
     assert.equal(list.stdout.trim(), 'maildomain.stafette.dev/example');
     // kubectl reads the status subresource before patching it, hence get on maildomains/status.
-    const status = await kube.run(['patch', 'maildomain.stafette.dev', 'example', '-n', ns, '--subresource=status',
-      '--type=merge', '-p', '{"status":{"observedGeneration":1}}'], { as: sa });
+    const status = await kube.run(
+      ['patch', 'maildomain.stafette.dev', 'example', '-n', ns, '--subresource=status', '--type=merge', '-p', '{"status":{"observedGeneration":1}}'],
+      { as: sa },
+    );
     assert.equal(status.code, 0, status.stderr);
   });
 
@@ -70,8 +74,9 @@ describe('RBAC on the harness API server', () => {
     assert.notEqual(del.code, 0);
     forbidden(del.stderr, 'delete', 'maildomains', 'stafette.dev', ns);
 
-    const spec = await kube.run(['patch', 'maildomain.stafette.dev', 'example', '-n', ns, '--type=merge',
-      '-p', '{"spec":{"hostname":"mx.example.com"}}'], { as: sa });
+    const spec = await kube.run(['patch', 'maildomain.stafette.dev', 'example', '-n', ns, '--type=merge', '-p', '{"spec":{"hostname":"mx.example.com"}}'], {
+      as: sa,
+    });
     assert.notEqual(spec.code, 0, 'patching spec needs patch on maildomains, not only maildomains/status');
     forbidden(spec.stderr, 'patch', 'maildomains', 'stafette.dev', ns);
 
@@ -103,11 +108,14 @@ describe('RBAC on the harness API server', () => {
     assert.equal(theirs.status, 403);
     const secrets = await kube.request({ path: `/api/v1/namespaces/${ns}/secrets` }, auth);
     assert.equal(secrets.status, 403);
-    const review = await kube.request({
-      method: 'POST',
-      path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
-    }, auth);
+    const review = await kube.request(
+      {
+        method: 'POST',
+        path: '/apis/authentication.k8s.io/v1/selfsubjectreviews',
+        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+      },
+      auth,
+    );
     assert.equal(review.status, 201, review.body);
     assert.equal(JSON.parse(review.body).status.userInfo.username, sa);
   });

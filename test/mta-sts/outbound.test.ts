@@ -55,7 +55,12 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
       'strict.test': policy('enforce', ['mx.elsewhere.test']),
       'plain.test': policy('enforce', ['mx.plain.test']),
     };
-    const zone = { local: ['test'], mx: {} as Record<string, { exchange: string; priority: number }[]>, hosts: { 'mx.good.test': ['127.0.0.41'], 'mx.bad.test': ['127.0.0.42'], 'mx.plain.test': ['127.0.0.43'] } as Record<string, string[]>, txt: {} as Record<string, string> };
+    const zone = {
+      local: ['test'],
+      mx: {} as Record<string, { exchange: string; priority: number }[]>,
+      hosts: { 'mx.good.test': ['127.0.0.41'], 'mx.bad.test': ['127.0.0.42'], 'mx.plain.test': ['127.0.0.43'] } as Record<string, string[]>,
+      txt: {} as Record<string, string>,
+    };
     for (const [domain, text] of Object.entries(policies)) {
       const host = await startPolicyHost(domain, text, ca);
       hosts.push(host);
@@ -63,7 +68,14 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
       zone.txt[`_mta-sts.${domain}`] = 'v=STSv1; id=1';
       zone.txt[`_smtp._tls.${domain}`] = `v=TLSRPTv1; rua=mailto:tlsrpt@${domain}`;
     }
-    zone.mx = { 'good.test': [{ exchange: 'mx.good.test', priority: 10 }], 'bad.test': [{ exchange: 'mx.bad.test', priority: 10 }], 'lax.test': [{ exchange: 'mx.bad.test', priority: 10 }], 'strict.test': [{ exchange: 'mx.good.test', priority: 10 }], 'plain.test': [{ exchange: 'mx.plain.test', priority: 10 }], 'nopolicy.test': [{ exchange: 'mx.bad.test', priority: 10 }] };
+    zone.mx = {
+      'good.test': [{ exchange: 'mx.good.test', priority: 10 }],
+      'bad.test': [{ exchange: 'mx.bad.test', priority: 10 }],
+      'lax.test': [{ exchange: 'mx.bad.test', priority: 10 }],
+      'strict.test': [{ exchange: 'mx.good.test', priority: 10 }],
+      'plain.test': [{ exchange: 'mx.plain.test', priority: 10 }],
+      'nopolicy.test': [{ exchange: 'mx.bad.test', priority: 10 }],
+    };
     dns = await startDnsServer(zone);
     nats = await startNatsServer({ name: 'mta-sts-outbound' });
     nc = await connect({ servers: nats.url });
@@ -72,7 +84,9 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     const resolver = (name: string, type: string) => cache.resolve(name, type as never);
     recorder = createTlsReportRecorder({ kv: await openTlsReportBucket(kvm, 1), flushEveryMs: 0 });
     transport = createRemoteSmtpTransport({
-      config: () => config, resolver: createDnsResolver({ servers: [dns.address] }), mxPort: port,
+      config: () => config,
+      resolver: createDnsResolver({ servers: [dns.address] }),
+      mxPort: port,
       standards: {
         mtaSts: createPolicyStore({ kv: await openPolicyBucket(kvm, 1), fetch: mailauthFetch(resolver) }),
         tlsReports: { recorder, wants: async (d) => (await reportDestinations(d, resolver)) !== null },
@@ -88,12 +102,24 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     await stopAll();
   });
 
-  async function deliver(domain: string, params: { mail?: { name: string; value: string | null }[]; rcpt?: { name: string; value: string | null }[]; header?: string } = {}) {
+  async function deliver(
+    domain: string,
+    params: { mail?: { name: string; value: string | null }[]; rcpt?: { name: string; value: string | null }[]; header?: string } = {},
+  ) {
     const to = `bob@${domain}`;
     const body = Buffer.concat([Buffer.from(params.header ?? ''), testMessage('alice@example.test', to, `to ${domain}`, 'hello')]);
     const record = testRecord('alice@example.test', [to], body);
-    const withParams = { ...record, envelope: { mailFrom: { ...record.envelope.mailFrom, params: params.mail ?? [] }, rcptTo: [{ address: to, params: params.rcpt ?? [] }] } };
-    const [outcome] = await transport.deliver({ record: withParams, body, destination: { kind: 'mx', domain }, recipients: [to], signal: AbortSignal.timeout(30_000) });
+    const withParams = {
+      ...record,
+      envelope: { mailFrom: { ...record.envelope.mailFrom, params: params.mail ?? [] }, rcptTo: [{ address: to, params: params.rcpt ?? [] }] },
+    };
+    const [outcome] = await transport.deliver({
+      record: withParams,
+      body,
+      destination: { kind: 'mx', domain },
+      recipients: [to],
+      signal: AbortSignal.timeout(30_000),
+    });
     return outcome!;
   }
 
@@ -133,7 +159,16 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
   });
 
   test('DSN parameters go on to a next hop that offers DSN; one without DSN is reported as relayed', async () => {
-    const o = await deliver('good.test', { mail: [{ name: 'RET', value: 'HDRS' }, { name: 'ENVID', value: 'env 42' }], rcpt: [{ name: 'NOTIFY', value: 'SUCCESS,FAILURE' }, { name: 'ORCPT', value: 'rfc822;Bob@Good.test' }] });
+    const o = await deliver('good.test', {
+      mail: [
+        { name: 'RET', value: 'HDRS' },
+        { name: 'ENVID', value: 'env 42' },
+      ],
+      rcpt: [
+        { name: 'NOTIFY', value: 'SUCCESS,FAILURE' },
+        { name: 'ORCPT', value: 'rfc822;Bob@Good.test' },
+      ],
+    });
     assert.equal(o.via, 'relay-with-dsn');
     const got = good.messages.at(-1)!;
     assert.deepEqual([got.mailParams.RET, got.mailParams.ENVID], ['HDRS', 'env 42']);
@@ -141,12 +176,16 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     assert.equal((await deliver('plain.test', { rcpt: [{ name: 'NOTIFY', value: 'SUCCESS' }] })).via, 'relay-without-dsn');
   });
 
-  test('the day\'s TLS-RPT report, printed by the CLI, parses as RFC 8460 JSON with the failures seen', async () => {
+  test("the day's TLS-RPT report, printed by the CLI, parses as RFC 8460 JSON with the failures seen", async () => {
     await recorder.flush();
     const out = execFileSync(join(repoRoot, 'bin/stafette'), ['tls-report', '--nats', nats.url, '--submitter', 'mx.example.test'], { encoding: 'utf8' });
     interface Rfc8460 {
       'date-range': { 'start-datetime': string };
-      policies: { policy: Record<string, unknown> & { 'policy-domain': string }; summary: Record<string, number>; 'failure-details': Record<string, unknown>[] }[];
+      policies: {
+        policy: Record<string, unknown> & { 'policy-domain': string };
+        summary: Record<string, number>;
+        'failure-details': Record<string, unknown>[];
+      }[];
     }
     const reports = JSON.parse(out) as (Rfc8460 & Record<string, unknown>)[];
     const byDomain = new Map(reports.map((r) => [r.policies[0]!.policy['policy-domain'], r]));

@@ -8,18 +8,30 @@ import { stopAll } from '../harness/process.ts';
 import { mtaStsPolicyText, startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
 
 let m: StandardsMta;
-before(async () => { m = await startStandardsMta('policy-served'); });
+before(async () => {
+  m = await startStandardsMta('policy-served');
+});
 after(async () => {
   await m.close();
   await stopAll();
 });
 
-test('https://mta-sts.example.test/.well-known/mta-sts.txt serves the bundle\'s policy over a certificate that verifies', () => {
-  const out = execFileSync('curl', [
-    '--silent', '--show-error', '--fail', '--cacert', m.ca.caFile,
-    '--resolve', `mta-sts.example.test:${m.policyPort}:127.0.0.1`,
-    '--write-out', '\n%{http_code} %{content_type} %{ssl_verify_result}',
-    `https://mta-sts.example.test:${m.policyPort}/.well-known/mta-sts.txt`,
-  ], { encoding: 'utf8' });
+test("https://mta-sts.example.test/.well-known/mta-sts.txt serves the bundle's policy over a certificate that verifies", () => {
+  const out = execFileSync(
+    'curl',
+    [
+      '--silent',
+      '--show-error',
+      '--fail',
+      '--cacert',
+      m.ca.caFile,
+      '--resolve',
+      `mta-sts.example.test:${m.policyPort}:127.0.0.1`,
+      '--write-out',
+      '\n%{http_code} %{content_type} %{ssl_verify_result}',
+      `https://mta-sts.example.test:${m.policyPort}/.well-known/mta-sts.txt`,
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(out, `${mtaStsPolicyText}\n200 text/plain; charset=utf-8 0`);
 });

@@ -19,7 +19,10 @@ describe('MTA-STS policy server', () => {
   before(async () => {
     ca = await createTestCa();
     policies.set('mta-sts.example.com', { text: policy, tls: await ca.issue(['mta-sts.example.com']) });
-    policies.set('mta-sts.other.test', { text: 'version: STSv1\nmode: testing\nmx: mx.other.test\nmax_age: 86400\n', tls: await ca.issue(['mta-sts.other.test']) });
+    policies.set('mta-sts.other.test', {
+      text: 'version: STSv1\nmode: testing\nmx: mx.other.test\nmax_age: 86400\n',
+      tls: await ca.issue(['mta-sts.other.test']),
+    });
     const fallback = await (await createTestCa('unrelated')).issue(['fallback.invalid']);
     server = await startPolicyServer({ host: '127.0.0.1', port: 0, policies: () => policies, fallbackTls: fallback, logger: silentLogger });
   });
@@ -27,8 +30,16 @@ describe('MTA-STS policy server', () => {
 
   async function curl(host: string, path = '/.well-known/mta-sts.txt', extra: string[] = []) {
     const { stdout } = await run('curl', [
-      '--silent', '--show-error', '--cacert', ca.caFile, '--resolve', `${host}:${server.port}:127.0.0.1`,
-      '--write-out', '\n%{http_code} %{content_type}', ...extra, `https://${host}:${server.port}${path}`,
+      '--silent',
+      '--show-error',
+      '--cacert',
+      ca.caFile,
+      '--resolve',
+      `${host}:${server.port}:127.0.0.1`,
+      '--write-out',
+      '\n%{http_code} %{content_type}',
+      ...extra,
+      `https://${host}:${server.port}${path}`,
     ]).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: `${err.stdout ?? ''}\nERROR ${err.stderr ?? ''}` }));
     return stdout;
   }

@@ -32,7 +32,12 @@ const minute = 60_000;
 
 interface Pod {
   metadata: { name: string; namespace: string; labels?: Record<string, string> };
-  status: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { name: string; containerID?: string; restartCount: number }[] };
+  status: {
+    podIP?: string;
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; containerID?: string; restartCount: number }[];
+  };
 }
 
 const rcpt = (recipient: string, reply: string) => `
@@ -48,12 +53,27 @@ s: 221 *`;
 
 function resources(extraAliases: string[] = []): string {
   return [
-    { apiVersion: 'stafette.dev/v1alpha1', kind: 'MailDomain', metadata: { name: 'node-test', namespace: NS },
-      spec: { domain: DOMAIN, hostname: `mx.${DOMAIN}`, dkim: { selector: 's1', algorithm: 'ed25519' }, inbound: { aliases: [{ name: 'postmaster', to: [`bob@${DOMAIN}`] }] } } },
+    {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'MailDomain',
+      metadata: { name: 'node-test', namespace: NS },
+      spec: {
+        domain: DOMAIN,
+        hostname: `mx.${DOMAIN}`,
+        dkim: { selector: 's1', algorithm: 'ed25519' },
+        inbound: { aliases: [{ name: 'postmaster', to: [`bob@${DOMAIN}`] }] },
+      },
+    },
     // No delivery: the chart's defaultDelivery (LMTP to Dovecot) takes it.
-    { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', metadata: { name: 'bob', namespace: NS },
-      spec: { address: `bob@${DOMAIN}`, ...(extraAliases.length > 0 ? { aliases: extraAliases } : {}) } },
-  ].map((o) => stringify(o)).join('---\n');
+    {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'Mailbox',
+      metadata: { name: 'bob', namespace: NS },
+      spec: { address: `bob@${DOMAIN}`, ...(extraAliases.length > 0 ? { aliases: extraAliases } : {}) },
+    },
+  ]
+    .map((o) => stringify(o))
+    .join('---\n');
 }
 
 describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
@@ -63,60 +83,105 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
 
   const pods = async (namespace: string, selector?: string): Promise<Pod[]> =>
     (JSON.parse(await node.ok(['get', 'pods', '-n', namespace, ...(selector ? ['-l', selector] : []), '-o', 'json'])) as { items: Pod[] }).items;
-  const helm = (args: string[]) => new Promise<string>((resolve, reject) => {
-    const child = spawn(helmBinary(), args, { env: { ...process.env, KUBECONFIG: node.kubeconfig, HELM_CACHE_HOME: join(node.cacheDir, 'helm-cache'), HELM_CONFIG_HOME: join(node.cacheDir, 'helm-config'), HELM_DATA_HOME: join(node.cacheDir, 'helm-data') } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} exited ${code}:\n${out}`))));
-  });
-  const restrictedNamespace = (name: string) => node.ok(['apply', '-f', '-'], { input: stringify({
-    apiVersion: 'v1', kind: 'Namespace',
-    metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
-  }) });
-
-  before(async () => {
-    node = await startRealNode({ syncFrequency: SYNC_FREQUENCY, log: (line) => console.log(line) });
-    console.log(`real node: Node Ready in ${(node.timings.nodeReadyMs / 1000).toFixed(1)} s from the start, CoreDNS in ${(node.timings.dnsReadyMs / 1000).toFixed(1)} s (image import ${(node.timings.imageImportMs / 1000).toFixed(1)} s)`);
-    // Dovecot on the node's own address: the pods reach the host through their bridge.
-    dovecot = await startDovecot([{ address: `bob@${DOMAIN}`, password: 'bob-secret' }], { host: node.nodeIp });
-
-    const installing = Date.now();
-    await restrictedNamespace('nats');
-    await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: 'nats', image: node.images.natsServer }) });
-    await restrictedNamespace(NS);
-    const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
-    await helm(['install', RELEASE, join(REPO_ROOT, 'charts/stafette'), '-n', NS,
-      '--set', `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
-      '--set', 'nats.url=nats://nats.nats.svc.cluster.local:4222,nats.queueReplicas=1',
-      '--set', `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
-      '--set', `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
-      // No DNS here to confirm DKIM records against.
-      '--set', 'operator.dkimPropagationDelaySeconds=0',
-    ]);
-    await node.ok(['apply', '--server-side', '-f', '-'], { input: resources() });
-    for (const ns of ['kube-system', 'nats', NS]) {
-      await waitFor(`every pod in ${ns} to be Ready`, async () => {
-        const list = await pods(ns);
-        return list.length > 0 && list.every((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      }, { timeoutMs: 4 * minute, intervalMs: 1_000 }).catch(async (err: Error) => {
-        throw new Error(`${err.message}\n${await node.ok(['get', 'pods', '-A', '-o', 'wide'])}\n${await node.run(['describe', 'pods', '-n', ns]).then((r) => r.stdout.slice(-4000))}`);
+  const helm = (args: string[]) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(helmBinary(), args, {
+        env: {
+          ...process.env,
+          KUBECONFIG: node.kubeconfig,
+          HELM_CACHE_HOME: join(node.cacheDir, 'helm-cache'),
+          HELM_CONFIG_HOME: join(node.cacheDir, 'helm-config'),
+          HELM_DATA_HOME: join(node.cacheDir, 'helm-data'),
+        },
       });
-    }
-    mtaPods = await pods(NS, 'app.kubernetes.io/component=mta');
-    console.log(`real node: NATS and the chart installed, every pod Ready in ${((Date.now() - installing) / 1000).toFixed(1)} s`);
-    const memory = node.memory();
-    console.log(`real node: memory with the chart installed (PSS, MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  }, { timeout: 15 * minute });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} exited ${code}:\n${out}`))));
+    });
+  const restrictedNamespace = (name: string) =>
+    node.ok(['apply', '-f', '-'], {
+      input: stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
+      }),
+    });
 
-  after(async () => {
-    await dovecot?.stop();
-    if (!node) return;
-    const stopping = Date.now();
-    const left = await node.stop();
-    console.log(`real node: taken down in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
-    assert.deepEqual(left, [], 'the machine is not as it was before the node started');
-  }, { timeout: 3 * minute });
+  before(
+    async () => {
+      node = await startRealNode({ syncFrequency: SYNC_FREQUENCY, log: (line) => console.log(line) });
+      console.log(
+        `real node: Node Ready in ${(node.timings.nodeReadyMs / 1000).toFixed(1)} s from the start, CoreDNS in ${(node.timings.dnsReadyMs / 1000).toFixed(1)} s (image import ${(node.timings.imageImportMs / 1000).toFixed(1)} s)`,
+      );
+      // Dovecot on the node's own address: the pods reach the host through their bridge.
+      dovecot = await startDovecot([{ address: `bob@${DOMAIN}`, password: 'bob-secret' }], { host: node.nodeIp });
+
+      const installing = Date.now();
+      await restrictedNamespace('nats');
+      await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: 'nats', image: node.images.natsServer }) });
+      await restrictedNamespace(NS);
+      const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
+      await helm([
+        'install',
+        RELEASE,
+        join(REPO_ROOT, 'charts/stafette'),
+        '-n',
+        NS,
+        '--set',
+        `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
+        '--set',
+        'nats.url=nats://nats.nats.svc.cluster.local:4222,nats.queueReplicas=1',
+        '--set',
+        `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
+        '--set',
+        `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
+        // No DNS here to confirm DKIM records against.
+        '--set',
+        'operator.dkimPropagationDelaySeconds=0',
+      ]);
+      await node.ok(['apply', '--server-side', '-f', '-'], { input: resources() });
+      for (const ns of ['kube-system', 'nats', NS]) {
+        await waitFor(
+          `every pod in ${ns} to be Ready`,
+          async () => {
+            const list = await pods(ns);
+            return list.length > 0 && list.every((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+          },
+          { timeoutMs: 4 * minute, intervalMs: 1_000 },
+        ).catch(async (err: Error) => {
+          throw new Error(
+            `${err.message}\n${await node.ok(['get', 'pods', '-A', '-o', 'wide'])}\n${await node.run(['describe', 'pods', '-n', ns]).then((r) => r.stdout.slice(-4000))}`,
+          );
+        });
+      }
+      mtaPods = await pods(NS, 'app.kubernetes.io/component=mta');
+      console.log(`real node: NATS and the chart installed, every pod Ready in ${((Date.now() - installing) / 1000).toFixed(1)} s`);
+      const memory = node.memory();
+      console.log(
+        `real node: memory with the chart installed (PSS, MiB): ${Object.entries(memory)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+    },
+    { timeout: 15 * minute },
+  );
+
+  after(
+    async () => {
+      await dovecot?.stop();
+      if (!node) return;
+      const stopping = Date.now();
+      const left = await node.stop();
+      console.log(`real node: taken down in ${((Date.now() - stopping) / 1000).toFixed(1)} s`);
+      assert.deepEqual(left, [], 'the machine is not as it was before the node started');
+    },
+    { timeout: 3 * minute },
+  );
 
   test('every pod of the install is Ready, in namespaces that enforce Pod Security "restricted"', async () => {
     assert.equal(mtaPods.length, 2);
@@ -139,9 +204,11 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
     }
   });
 
-  test('a Mailbox without delivery is delivered by LMTP to the chart\'s defaultDelivery (Dovecot on the node)', async () => {
+  test("a Mailbox without delivery is delivered by LMTP to the chart's defaultDelivery (Dovecot on the node)", async () => {
     const id = `node-${Date.now()}`;
-    await playTranscript({ host: '127.0.0.1', port: MX_NODE_PORT }, `
+    await playTranscript(
+      { host: '127.0.0.1', port: MX_NODE_PORT },
+      `
 s: 220 *
 c: EHLO client.test
 s: 250 *
@@ -160,34 +227,56 @@ c: hello from outside the cluster
 c: .
 s: 250 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
     const maildir = join(dovecot.maildir(`bob@${DOMAIN}`), 'new');
-    const delivered = await waitFor('the message in bob\'s Dovecot maildir', () => {
-      let files: string[];
-      try { files = readdirSync(maildir); } catch { return undefined; }
-      return files.map((f) => readFileSync(join(maildir, f), 'utf8')).find((m) => m.includes(id));
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+    const delivered = await waitFor(
+      "the message in bob's Dovecot maildir",
+      () => {
+        let files: string[];
+        try {
+          files = readdirSync(maildir);
+        } catch {
+          return undefined;
+        }
+        return files.map((f) => readFileSync(join(maildir, f), 'utf8')).find((m) => m.includes(id));
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
     assert.match(delivered, /hello from outside the cluster/);
   });
 
-  test('a Mailbox edit reaches every MTA pod through the kubelet\'s projected-volume update', async (t) => {
+  test("a Mailbox edit reaches every MTA pod through the kubelet's projected-volume update", async (t) => {
     const alias = `robert@${DOMAIN}`;
     for (const p of mtaPods) await playTranscript({ host: p.status.podIP!, port: 2525 }, rcpt(alias, '550 5.1.1 *'));
-    const revisionNow = () => node.ok(['get', 'configmap', 'stafette-bundle', '-n', NS, '-o', 'jsonpath={.metadata.annotations.stafette\\.dev/bundle-revision}']);
+    const revisionNow = () =>
+      node.ok(['get', 'configmap', 'stafette-bundle', '-n', NS, '-o', 'jsonpath={.metadata.annotations.stafette\\.dev/bundle-revision}']);
     const before = await revisionNow();
     const edited = Date.now();
     await node.ok(['apply', '--server-side', '-f', '-'], { input: resources([alias]) });
-    const written = await waitFor('the operator to write the new bundle', async () => ((await revisionNow()) !== before ? Date.now() : undefined), { timeoutMs: 60_000, intervalMs: 200 });
-    const seen = await Promise.all(mtaPods.map(async (p) => waitFor(`${p.metadata.name} to accept ${alias}`, async () => {
-      try {
-        await playTranscript({ host: p.status.podIP!, port: 2525, timeoutMs: 5_000 }, rcpt(alias, '250 *'));
-        return Date.now();
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 2 * minute, intervalMs: 250 })));
+    const written = await waitFor('the operator to write the new bundle', async () => ((await revisionNow()) !== before ? Date.now() : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
+    const seen = await Promise.all(
+      mtaPods.map(async (p) =>
+        waitFor(
+          `${p.metadata.name} to accept ${alias}`,
+          async () => {
+            try {
+              await playTranscript({ host: p.status.podIP!, port: 2525, timeoutMs: 5_000 }, rcpt(alias, '250 *'));
+              return Date.now();
+            } catch {
+              return undefined;
+            }
+          },
+          { timeoutMs: 2 * minute, intervalMs: 250 },
+        ),
+      ),
+    );
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-    const line = `projected-volume propagation (kubelet syncFrequency ${SYNC_FREQUENCY}): bundle written ${s(written - edited)} after the apply; ` +
+    const line =
+      `projected-volume propagation (kubelet syncFrequency ${SYNC_FREQUENCY}): bundle written ${s(written - edited)} after the apply; ` +
       mtaPods.map((p, i) => `${p.metadata.name} accepts the new alias ${s(seen[i]! - edited)} after the apply`).join(', ');
     t.diagnostic(line);
     console.log(line);
@@ -203,7 +292,9 @@ s: 221 *`);
     assert.equal(children.length, 1);
     assert.deepEqual(cmdline(children[0]!).slice(0, 3), ['/usr/local/bin/node', '/usr/local/bin/stafette', 'mta']);
     assert.match(readFileSync(`/proc/${children[0]}/status`, 'utf8'), /^Uid:\s+10001\s/m);
-    const rootMount = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+    const rootMount = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/');
     assert.match(rootMount ?? '', /\sro[,\s]/, `root filesystem not read-only: ${rootMount}`);
   });
 
@@ -212,26 +303,46 @@ s: 221 *`);
     const ip = victim.status.podIP!;
     const logs = spawn(node.kubectl, ['--kubeconfig', node.kubeconfig, '--cache-dir', node.cacheDir, 'logs', '-f', '-n', NS, victim.metadata.name]);
     let logText = '';
-    logs.stdout.on('data', (d: Buffer) => { logText += d.toString(); });
+    logs.stdout.on('data', (d: Buffer) => {
+      logText += d.toString();
+    });
     const logsEnded = new Promise<void>((resolve) => logs.on('close', () => resolve()));
     await waitFor('the log stream', () => logText.includes('MTA started'), { timeoutMs: 30_000 });
     const deleted = Date.now();
     await node.ok(['delete', 'pod', '-n', NS, victim.metadata.name, '--wait=false']);
     // The Service stops sending new connections to it...
-    await waitFor('the endpoint to be taken out of the Service', async () => {
-      const slices = JSON.parse(await node.ok(['get', 'endpointslices', '-n', NS, '-l', `kubernetes.io/service-name=${MTA}`, '-o', 'json'])) as { items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean; terminating?: boolean } }[] }[] };
-      const endpoint = slices.items.flatMap((s) => s.endpoints ?? []).find((e) => e.addresses.includes(ip));
-      return endpoint === undefined || (endpoint.conditions?.ready === false && endpoint.conditions.terminating === true);
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    await waitFor(
+      'the endpoint to be taken out of the Service',
+      async () => {
+        const slices = JSON.parse(await node.ok(['get', 'endpointslices', '-n', NS, '-l', `kubernetes.io/service-name=${MTA}`, '-o', 'json'])) as {
+          items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean; terminating?: boolean } }[] }[];
+        };
+        const endpoint = slices.items.flatMap((s) => s.endpoints ?? []).find((e) => e.addresses.includes(ip));
+        return endpoint === undefined || (endpoint.conditions?.ready === false && endpoint.conditions.terminating === true);
+      },
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
     // ...while the pod itself still serves whoever is already on the way (preStop sleep).
     await playTranscript({ host: ip, port: 2525 }, rcpt(`bob@${DOMAIN}`, '250 *'));
     const servedAfter = Date.now() - deleted;
     await Promise.race([logsEnded, sleep(2 * minute)]);
     const gone = Date.now() - deleted;
-    const lines = logText.split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l) as { msg?: string; reason?: string; time?: string }; } catch { return {}; } });
+    const lines = logText
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; reason?: string; time?: string };
+        } catch {
+          return {};
+        }
+      });
     const shutdown = lines.find((l) => l.msg === 'shutting down');
     assert.equal(shutdown?.reason, 'SIGTERM', `no orderly shutdown on SIGTERM in the pod's log:\n${logText.slice(-2000)}`);
-    assert.ok(lines.some((l) => l.msg === 'stopped'), 'the MTA did not log that it stopped');
+    assert.ok(
+      lines.some((l) => l.msg === 'stopped'),
+      'the MTA did not log that it stopped',
+    );
     const line = `preStop/SIGTERM: SMTP served ${(servedAfter / 1000).toFixed(1)} s after the delete; SIGTERM logged, MTA stopped and the log ended ${(gone / 1000).toFixed(1)} s after it (preStop sleep 10 s, grace period 90 s)`;
     t.diagnostic(line);
     console.log(line);
@@ -240,16 +351,22 @@ s: 221 *`);
 
   test('without a defaultDelivery, a Mailbox without delivery is reported on its status and its mail refused, not queued', async () => {
     await helm(['upgrade', RELEASE, join(REPO_ROOT, 'charts/stafette'), '-n', NS, '--reuse-values', '--set', 'defaultDelivery.lmtp.host=']);
-    await node.ok(['wait', '-n', NS, '--for=jsonpath={.status.conditions[?(@.type=="Ready")].reason}=NoDeliveryTarget', 'mailbox/bob', '--timeout=120s'], { timeoutMs: 130_000 });
+    await node.ok(['wait', '-n', NS, '--for=jsonpath={.status.conditions[?(@.type=="Ready")].reason}=NoDeliveryTarget', 'mailbox/bob', '--timeout=120s'], {
+      timeoutMs: 130_000,
+    });
     const message = await node.ok(['get', 'mailbox', 'bob', '-n', NS, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].message}']);
     assert.match(message, /defaultDelivery/);
-    await waitFor('the MTA pods to refuse bob@', async () => {
-      try {
-        await playTranscript({ host: '127.0.0.1', port: MX_NODE_PORT, timeoutMs: 5_000 }, rcpt(`bob@${DOMAIN}`, '550 5.1.1 *'));
-        return true;
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: 2 * minute, intervalMs: 500 });
+    await waitFor(
+      'the MTA pods to refuse bob@',
+      async () => {
+        try {
+          await playTranscript({ host: '127.0.0.1', port: MX_NODE_PORT, timeoutMs: 5_000 }, rcpt(`bob@${DOMAIN}`, '550 5.1.1 *'));
+          return true;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 2 * minute, intervalMs: 500 },
+    );
   });
 });

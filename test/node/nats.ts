@@ -40,15 +40,21 @@ export function natsManifests(options: NatsOptions): string {
   const objects = [
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nats-config', namespace }, data: { 'nats.conf': natsConfig(namespace, replicas) } },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'nats-headless', namespace, labels },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'nats-headless', namespace, labels },
       spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: labels, ports: ports.map((p) => ({ ...p, targetPort: p.name })) },
     },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'nats', namespace, labels },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'nats', namespace, labels },
       spec: { selector: labels, ports: [{ name: 'client', port: 4222, targetPort: 'client' }] },
     },
     {
-      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'nats', namespace, labels },
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'nats', namespace, labels },
       spec: {
         serviceName: 'nats-headless',
         replicas,
@@ -59,20 +65,28 @@ export function natsManifests(options: NatsOptions): string {
           spec: {
             securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
             terminationGracePeriodSeconds: 30,
-            containers: [{
-              name: 'nats',
-              image,
-              imagePullPolicy: 'Never',
-              args: ['--config', '/etc/nats/nats.conf'],
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
-              readinessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 2 },
-              livenessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 10, failureThreshold: 6 },
-              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
-              volumeMounts: [{ name: 'config', mountPath: '/etc/nats' }, { name: 'data', mountPath: '/data' }],
-            }],
-            volumes: [{ name: 'config', configMap: { name: 'nats-config' } }, { name: 'data', emptyDir: { sizeLimit: '1Gi' } }],
+            containers: [
+              {
+                name: 'nats',
+                image,
+                imagePullPolicy: 'Never',
+                args: ['--config', '/etc/nats/nats.conf'],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
+                readinessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 2 },
+                livenessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 10, failureThreshold: 6 },
+                resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [
+                  { name: 'config', mountPath: '/etc/nats' },
+                  { name: 'data', mountPath: '/data' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'config', configMap: { name: 'nats-config' } },
+              { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
+            ],
           },
         },
       },

@@ -30,7 +30,7 @@ describe('the real node harness', { timeout: 10 * 60_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('a crashed run\'s node is taken down by the next start, and a second start is refused while a node runs', async () => {
+  test("a crashed run's node is taken down by the next start, and a second start is refused while a node runs", async () => {
     const held = join(dir, 'held');
     const crashed = runFixture('hold', held);
     await waitFor('the first node to be up', () => existsSync(held) && readFileSync(held, 'utf8') === 'ready', { timeoutMs: 5 * 60_000, intervalMs: 500 });

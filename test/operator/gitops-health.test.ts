@@ -84,8 +84,13 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
   let kube: KubeApiServer;
   let script: string;
   let operator: RunningOperator | null = null;
-  const start = async () => { operator = await runOperator(kube, ns, { as: sa, pollMs: 500 }); };
-  const stop = async () => { await operator?.stop(); operator = null; };
+  const start = async () => {
+    operator = await runOperator(kube, ns, { as: sa, pollMs: 500 });
+  };
+  const stop = async () => {
+    await operator?.stop();
+    operator = null;
+  };
 
   before(async () => {
     kube = await startKubeApiServer();
@@ -99,8 +104,14 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     const keys = ['MailDomain', 'Mailbox', 'Relay'].map((k) => `resource.customizations.health.stafette.dev_${k}`);
     for (const key of keys) assert.ok(cm.data[key], `${key} in argocd-cm`);
     script = cm.data[keys[0] as string] as string;
-    assert.ok(keys.every((k) => cm.data[k] === script), 'one script for the three kinds');
-    assert.equal(script, (parse(readFileSync(join(REPO_ROOT, 'helm/argocd-cm-health.yaml'), 'utf8')) as { data: Record<string, string> }).data[keys[0] as string]);
+    assert.ok(
+      keys.every((k) => cm.data[k] === script),
+      'one script for the three kinds',
+    );
+    assert.equal(
+      script,
+      (parse(readFileSync(join(REPO_ROOT, 'helm/argocd-cm-health.yaml'), 'utf8')) as { data: Record<string, string> }).data[keys[0] as string],
+    );
   });
   after(async () => {
     await stop();
@@ -112,7 +123,9 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     const list = await getJson(kube, ['get', ...resources, '-n', ns]);
     const [k, a] = await Promise.all([kstatusOf(list), argoHealthOf(script, list)]);
     const out = new Map<string, { kstatus: string; argo: string; message: string; argoMessage: string }>();
-    k.forEach((v, i) => out.set(`${v.kind.toLowerCase()}/${v.name}`, { kstatus: v.status, message: v.message, argo: a[i]?.status ?? '', argoMessage: a[i]?.message ?? '' }));
+    k.forEach((v, i) =>
+      out.set(`${v.kind.toLowerCase()}/${v.name}`, { kstatus: v.status, message: v.message, argo: a[i]?.status ?? '', argoMessage: a[i]?.message ?? '' }),
+    );
     return out;
   }
 
@@ -120,10 +133,14 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
   async function expectHealth(expected: Kstatus, resources: string[], timeoutMs = 30_000) {
     let last = new Map<string, { kstatus: string; argo: string; message: string; argoMessage: string }>();
     try {
-      return await waitFor(`${resources.join(', ')} ${expected}`, async () => {
-        last = await health(resources);
-        return [...last.values()].every((v) => v.kstatus === expected && v.argo === argoFor[expected]) && last.size === resources.length ? last : undefined;
-      }, { timeoutMs, intervalMs: 250 });
+      return await waitFor(
+        `${resources.join(', ')} ${expected}`,
+        async () => {
+          last = await health(resources);
+          return [...last.values()].every((v) => v.kstatus === expected && v.argo === argoFor[expected]) && last.size === resources.length ? last : undefined;
+        },
+        { timeoutMs, intervalMs: 250 },
+      );
     } catch (error) {
       throw new Error(`${(error as Error).message}\n${JSON.stringify([...last], null, 1)}`, { cause: error });
     }
@@ -132,7 +149,14 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
   test('not yet seen by the operator: InProgress and Progressing, not healthy by default', async () => {
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', join(REPO_ROOT, 'examples/')]);
     await apply(kube, ns, broken);
-    const seen = await expectHealth('InProgress', ['maildomain/example-com', 'mailbox/alice', 'mailbox/bob', 'relay/partner', 'mailbox/stranger', 'relay/partner-again']);
+    const seen = await expectHealth('InProgress', [
+      'maildomain/example-com',
+      'mailbox/alice',
+      'mailbox/bob',
+      'relay/partner',
+      'mailbox/stranger',
+      'relay/partner-again',
+    ]);
     assert.equal(seen.get('mailbox/alice')?.message, 'Mailbox generation is 1, but latest observed generation is -1');
     assert.match(seen.get('mailbox/alice')?.argoMessage ?? '', /waiting for the Stafette operator/);
   });
@@ -151,19 +175,36 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     assert.match(seen.get('mailbox/alice-again')?.argoMessage ?? '', /^AddressConflict: /);
     assert.match(seen.get('relay/partner-again')?.argoMessage ?? '', /^RelayConflict: /);
 
-    const warnings = async () => (await getJson<{ items: { type: string; reason: string; regarding: { kind: string; name: string }; series?: { count: number } }[] }>(kube, ['get', 'events.events.k8s.io', '-n', ns])).items.filter((e) => e.type === 'Warning');
+    const warnings = async () =>
+      (
+        await getJson<{ items: { type: string; reason: string; regarding: { kind: string; name: string }; series?: { count: number } }[] }>(kube, [
+          'get',
+          'events.events.k8s.io',
+          '-n',
+          ns,
+        ])
+      ).items.filter((e) => e.type === 'Warning');
     await waitFor('a Warning Event for each', async () => {
       const got = new Set((await warnings()).map((e) => `${e.regarding.kind}/${e.regarding.name} ${e.reason}`));
-      return ['Mailbox/stranger DomainNotFound', 'Mailbox/carol PasswordSecretNotFound', 'Mailbox/alice-again AddressConflict', 'Relay/partner-again RelayConflict'].every((w) => got.has(w));
+      return [
+        'Mailbox/stranger DomainNotFound',
+        'Mailbox/carol PasswordSecretNotFound',
+        'Mailbox/alice-again AddressConflict',
+        'Relay/partner-again RelayConflict',
+      ].every((w) => got.has(w));
     });
     // Seen again by later reconciles (a change elsewhere in the namespace): one Event, its count growing.
     let nudges = 0;
-    await waitFor('the stranger\'s Event counted twice', async () => {
-      await kube.ok(['annotate', '--overwrite', 'mailbox/bob', '-n', ns, `test.stafette.dev/nudge=${nudges++}`]);
-      const mine = (await warnings()).filter((e) => e.regarding.name === 'stranger');
-      assert.equal(mine.length, 1, 'repeats fold into one Event');
-      return (mine[0]?.series?.count ?? 1) >= 2;
-    }, { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor(
+      "the stranger's Event counted twice",
+      async () => {
+        await kube.ok(['annotate', '--overwrite', 'mailbox/bob', '-n', ns, `test.stafette.dev/nudge=${nudges++}`]);
+        const mine = (await warnings()).filter((e) => e.regarding.name === 'stranger');
+        assert.equal(mine.length, 1, 'repeats fold into one Event');
+        return (mine[0]?.series?.count ?? 1) >= 2;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
     const described = await kube.ok(['describe', 'mailbox/stranger', '-n', ns]);
     assert.match(described, /Warning\s+DomainNotFound\s+.*\(x\d+ over [^)]+\).*spec\.address: no MailDomain serves unknown\.example/);
   });
@@ -172,7 +213,11 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, '--from-literal=password=pw']);
     await expectHealth('Current', ['mailbox/carol']);
     const carol = await getJson<{ status: { conditions: { type: string }[] } }>(kube, ['get', 'mailbox/carol', '-n', ns]);
-    assert.deepEqual(carol.status.conditions.map((c) => c.type), ['Ready'], 'Stalled is gone');
+    assert.deepEqual(
+      carol.status.conditions.map((c) => c.type),
+      ['Ready'],
+      'Stalled is gone',
+    );
   });
 
   test('a MailDomain whose tls.issuerRef needs cert-manager, which is not installed: Failed and Degraded', async () => {
@@ -191,15 +236,32 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     assert.match(issuing.get('maildomain/secure')?.argoMessage ?? '', /^Issuing: /);
 
     // What cert-manager writes when an attempt fails, then when it succeeds.
-    const certStatus = (status: unknown) => kube.ok(['patch', 'certificate.cert-manager.io/secure-tls', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
-    await certStatus({ conditions: [
-      { type: 'Ready', status: 'False', reason: 'DoesNotExist', message: 'Issuing certificate as Secret does not exist' },
-      { type: 'Issuing', status: 'False', reason: 'Failed', message: 'The certificate request has failed to complete and will be retried: order is in "invalid" state' },
-    ], lastFailureTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), failedIssuanceAttempts: 1 });
+    const certStatus = (status: unknown) =>
+      kube.ok(['patch', 'certificate.cert-manager.io/secure-tls', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    await certStatus({
+      conditions: [
+        { type: 'Ready', status: 'False', reason: 'DoesNotExist', message: 'Issuing certificate as Secret does not exist' },
+        {
+          type: 'Issuing',
+          status: 'False',
+          reason: 'Failed',
+          message: 'The certificate request has failed to complete and will be retried: order is in "invalid" state',
+        },
+      ],
+      lastFailureTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      failedIssuanceAttempts: 1,
+    });
     const failed = await expectHealth('Failed', ['maildomain/secure']);
-    assert.match(failed.get('maildomain/secure')?.argoMessage ?? '', /^IssuanceFailed: cert-manager could not issue mx\.secure\.example: The certificate request has failed/);
+    assert.match(
+      failed.get('maildomain/secure')?.argoMessage ?? '',
+      /^IssuanceFailed: cert-manager could not issue mx\.secure\.example: The certificate request has failed/,
+    );
 
-    await certStatus({ conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired' }], lastFailureTime: null, failedIssuanceAttempts: null });
+    await certStatus({
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired' }],
+      lastFailureTime: null,
+      failedIssuanceAttempts: null,
+    });
     await expectHealth('Current', ['maildomain/secure']);
   });
 
@@ -208,7 +270,10 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     await apply(kube, ns, tlsDomain('refused', 'refused.example'));
     const seen = await expectHealth('Failed', ['maildomain/refused']);
     assert.match(seen.get('maildomain/refused')?.argoMessage ?? '', /^ApplyFailed: .*not allowed by policy/);
-    await waitFor('an ApplyFailed Warning', async () => (await kube.ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=refused,type=Warning', '-o', 'name'])).trim() !== '');
+    await waitFor(
+      'an ApplyFailed Warning',
+      async () => (await kube.ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=refused,type=Warning', '-o', 'name'])).trim() !== '',
+    );
   });
 
   test('a spec change the operator has not seen yet: InProgress and Progressing until it has', async () => {

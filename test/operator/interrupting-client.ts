@@ -45,5 +45,13 @@ export function interruptAfter(real: KubeClient, allowedWrites: number): Interru
       };
     },
   });
-  return { client, writes: () => count, killed: () => dead, log, kill: () => { dead = true; } };
+  return {
+    client,
+    writes: () => count,
+    killed: () => dead,
+    log,
+    kill: () => {
+      dead = true;
+    },
+  };
 }

@@ -25,7 +25,11 @@ export function kubeConfigFor(kube: KubeApiServer, impersonate?: string): KubeCo
   return kc;
 }
 
-export async function runOperator(kube: KubeApiServer, namespace: string, overrides: Partial<OperatorOptions> & { as?: string } = {}): Promise<RunningOperator> {
+export async function runOperator(
+  kube: KubeApiServer,
+  namespace: string,
+  overrides: Partial<OperatorOptions> & { as?: string } = {},
+): Promise<RunningOperator> {
   const { as, ...rest } = overrides;
   return await startOperator({
     kubeConfig: kubeConfigFor(kube, as),
@@ -44,19 +48,41 @@ export async function getJson<T = Record<string, unknown>>(kube: KubeApiServer, 
   return JSON.parse(await kube.ok([...args, '-o', 'json'])) as T;
 }
 
-export interface Condition { type: string; status: string; reason: string; message: string }
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
 
-export async function conditionOf(kube: KubeApiServer, resource: string, namespace: string, type: ConditionType = conditionTypes.ready): Promise<Condition | undefined> {
+export async function conditionOf(
+  kube: KubeApiServer,
+  resource: string,
+  namespace: string,
+  type: ConditionType = conditionTypes.ready,
+): Promise<Condition | undefined> {
   const object = await getJson<{ status?: { conditions?: Condition[] } }>(kube, ['get', resource, '-n', namespace]);
   return object.status?.conditions?.find((c) => c.type === type);
 }
 
 /** Waits until the resource's condition has the status (and reason, if given). */
-export async function waitForCondition(kube: KubeApiServer, resource: string, namespace: string, status: string, reason?: string, type: ConditionType = conditionTypes.ready, timeoutMs = 30_000): Promise<Condition> {
-  return await waitFor(`${resource} ${type}=${status}${reason ? ` (${reason})` : ''}`, async () => {
-    const c = await conditionOf(kube, resource, namespace, type);
-    return c && c.status === status && (!reason || c.reason === reason) ? c : undefined;
-  }, { timeoutMs, intervalMs: 200 });
+export async function waitForCondition(
+  kube: KubeApiServer,
+  resource: string,
+  namespace: string,
+  status: string,
+  reason?: string,
+  type: ConditionType = conditionTypes.ready,
+  timeoutMs = 30_000,
+): Promise<Condition> {
+  return await waitFor(
+    `${resource} ${type}=${status}${reason ? ` (${reason})` : ''}`,
+    async () => {
+      const c = await conditionOf(kube, resource, namespace, type);
+      return c && c.status === status && (!reason || c.reason === reason) ? c : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }
 
 export async function apply(kube: KubeApiServer, namespace: string, yaml: string): Promise<void> {
@@ -65,11 +91,21 @@ export async function apply(kube: KubeApiServer, namespace: string, yaml: string
 
 /** Only the operator's identity and permissions, as the chart renders them (release "stafette": ServiceAccount stafette-operator). */
 export async function renderOperatorRbac(namespace: string, allNamespaces = false): Promise<string> {
-  const { stdout } = await promisify(execFile)(helmBinary(), [
-    'template', 'stafette', join(REPO_ROOT, 'charts/stafette'), '--namespace', namespace,
-    '--show-only', 'templates/operator-serviceaccount.yaml',
-    '--show-only', 'templates/operator-rbac.yaml',
-    ...(allNamespaces ? ['--set', 'operator.watchAllNamespaces=true', '--show-only', 'templates/operator-clusterrole.yaml'] : []),
-  ], { maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await promisify(execFile)(
+    helmBinary(),
+    [
+      'template',
+      'stafette',
+      join(REPO_ROOT, 'charts/stafette'),
+      '--namespace',
+      namespace,
+      '--show-only',
+      'templates/operator-serviceaccount.yaml',
+      '--show-only',
+      'templates/operator-rbac.yaml',
+      ...(allNamespaces ? ['--set', 'operator.watchAllNamespaces=true', '--show-only', 'templates/operator-clusterrole.yaml'] : []),
+    ],
+    { maxBuffer: 16 * 1024 * 1024 },
+  );
   return stdout;
 }

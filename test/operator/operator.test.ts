@@ -30,8 +30,12 @@ async function readBundle(kube: KubeApiServer, namespace: string) {
 
 describe('the operator', () => {
   let kube: KubeApiServer;
-  before(async () => { kube = await startKubeApiServer(); });
-  after(async () => { await kube?.stop(); });
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('examples/ become Ready, with DKIM Secrets, the bundle and the DNS records stafette render prints', async (t) => {
     const ns = 'examples';
@@ -41,18 +45,48 @@ describe('the operator', () => {
     t.after(() => operator.stop());
 
     for (const r of ['maildomain/example-com', 'mailbox/alice', 'mailbox/bob', 'relay/partner']) await waitForCondition(kube, r, ns, 'True');
-    const domain = await getJson<{ status: { dkim: { signingSelectors: string; selectors: { name: string; secretName: string }[] }; dnsRecords: { name: string; type: string; value: string }[]; observedGeneration: number } }>(kube, ['get', 'maildomain/example-com', '-n', ns]);
+    const domain = await getJson<{
+      status: {
+        dkim: { signingSelectors: string; selectors: { name: string; secretName: string }[] };
+        dnsRecords: { name: string; type: string; value: string }[];
+        observedGeneration: number;
+      };
+    }>(kube, ['get', 'maildomain/example-com', '-n', ns]);
     assert.equal(domain.status.dkim.signingSelectors, 's2026');
     assert.equal(domain.status.observedGeneration, 1);
-    const secret = await getJson<{ immutable: boolean; metadata: { ownerReferences: { kind: string; name: string }[] }; data: Record<string, string> }>(kube, ['get', 'secret', domain.status.dkim.selectors[0]?.secretName ?? '', '-n', ns]);
+    const secret = await getJson<{ immutable: boolean; metadata: { ownerReferences: { kind: string; name: string }[] }; data: Record<string, string> }>(kube, [
+      'get',
+      'secret',
+      domain.status.dkim.selectors[0]?.secretName ?? '',
+      '-n',
+      ns,
+    ]);
     assert.equal(secret.immutable, true);
-    assert.deepEqual(secret.metadata.ownerReferences.map((o) => `${o.kind}/${o.name}`), ['MailDomain/example-com']);
+    assert.deepEqual(
+      secret.metadata.ownerReferences.map((o) => `${o.kind}/${o.name}`),
+      ['MailDomain/example-com'],
+    );
 
     const { bundle, secrets } = await readBundle(kube, ns);
-    assert.deepEqual(bundle.domains.map((d) => d.domain), ['example.com']);
-    assert.deepEqual(bundle.mailboxes.map((m) => [m.address, m.login]), [['alice@example.com', true], ['bob@example.com', true]]);
-    assert.deepEqual(bundle.aliases.map((a) => a.address), ['a.smith@example.com', 'abuse@example.com', 'postmaster@example.com', 'team@example.com']);
-    assert.deepEqual(bundle.relays.map((r) => r.id), [`${ns}/partner`]);
+    assert.deepEqual(
+      bundle.domains.map((d) => d.domain),
+      ['example.com'],
+    );
+    assert.deepEqual(
+      bundle.mailboxes.map((m) => [m.address, m.login]),
+      [
+        ['alice@example.com', true],
+        ['bob@example.com', true],
+      ],
+    );
+    assert.deepEqual(
+      bundle.aliases.map((a) => a.address),
+      ['a.smith@example.com', 'abuse@example.com', 'postmaster@example.com', 'team@example.com'],
+    );
+    assert.deepEqual(
+      bundle.relays.map((r) => r.id),
+      [`${ns}/partner`],
+    );
     assert.match(secrets.passwords['alice@example.com'] ?? '', /^\$scrypt\$/);
     assert.deepEqual(Object.keys(secrets.relayCredentials), [`${ns}/partner`]);
 
@@ -60,15 +94,25 @@ describe('the operator', () => {
     const manifests = readManifests('examples');
     const privateKeyPem = Buffer.from(secret.data['private.pem'] ?? '', 'base64').toString();
     const { publicKeyRecordValue } = await import('../../operator/src/dkim/keys.ts');
-    const offline = render({ ...manifests, dkimKeys: [{ domain: 'example.com', selector: 's2026', algorithm: 'rsa-sha256', privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) }], hashPassword: () => '$x' });
-    assert.deepEqual(domain.status.dnsRecords.map((r) => [r.name, r.type, r.value]), offline.domains[0]?.dnsRecords.map((r) => [r.name, r.type, r.value]));
+    const offline = render({
+      ...manifests,
+      dkimKeys: [{ domain: 'example.com', selector: 's2026', algorithm: 'rsa-sha256', privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) }],
+      hashPassword: () => '$x',
+    });
+    assert.deepEqual(
+      domain.status.dnsRecords.map((r) => [r.name, r.type, r.value]),
+      offline.domains[0]?.dnsRecords.map((r) => [r.name, r.type, r.value]),
+    );
   });
 
   test('a Mailbox for an unknown domain, a missing password Secret and a duplicate address are conditions; the rest is served', async (t) => {
     const ns = 'negative';
     await kube.ok(['create', 'namespace', ns]);
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', 'examples/']);
-    await apply(kube, ns, `
+    await apply(
+      kube,
+      ns,
+      `
 apiVersion: stafette.dev/v1alpha1
 kind: Mailbox
 metadata: {name: stranger}
@@ -78,16 +122,21 @@ apiVersion: stafette.dev/v1alpha1
 kind: Mailbox
 metadata: {name: carol}
 spec: {address: carol@example.com, passwordSecretRef: {name: carol-password}}
-`);
+`,
+    );
     const operator = await runOperator(kube, ns);
     t.after(() => operator.stop());
     await waitForCondition(kube, 'mailbox/alice', ns, 'True');
-    await apply(kube, ns, `
+    await apply(
+      kube,
+      ns,
+      `
 apiVersion: stafette.dev/v1alpha1
 kind: Mailbox
 metadata: {name: alice-again}
 spec: {address: alice@example.com}
-`);
+`,
+    );
     const stranger = await waitForCondition(kube, 'mailbox/stranger', ns, 'False', 'DomainNotFound');
     assert.match(stranger.message, /no MailDomain serves unknown\.example/);
     const carol = await waitForCondition(kube, 'mailbox/carol', ns, 'False', 'PasswordSecretNotFound');
@@ -99,9 +148,14 @@ spec: {address: alice@example.com}
       const b = await readBundle(kube, ns);
       return b.bundle.mailboxes.some((m: Bundle['mailboxes'][number]) => m.address === 'carol@example.com') ? b : undefined;
     });
-    assert.deepEqual(bundle.mailboxes.map((m) => [m.address, m.login, m.source.name]), [
-      ['alice@example.com', true, 'alice'], ['bob@example.com', true, 'bob'], ['carol@example.com', false, 'carol'],
-    ]);
+    assert.deepEqual(
+      bundle.mailboxes.map((m) => [m.address, m.login, m.source.name]),
+      [
+        ['alice@example.com', true, 'alice'],
+        ['bob@example.com', true, 'bob'],
+        ['carol@example.com', false, 'carol'],
+      ],
+    );
 
     // Creating the Secret is noticed and carol may log in.
     await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, '--from-literal=password=pw']);

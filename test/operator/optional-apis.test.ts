@@ -20,8 +20,12 @@ spec:
 
 describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', () => {
   let kube: KubeApiServer;
-  before(async () => { kube = await startKubeApiServer(); });
-  after(async () => { await kube?.stop(); });
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('without cert-manager and ExternalDNS the domain is Stalled, its conditions say what to install, and it is still served', async (t) => {
     await kube.ok(['create', 'namespace', 'without']);
@@ -49,23 +53,56 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
 
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'False', 'Issuing', 'CertificateReady');
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issuing', 'Reconciling');
-    const cert = await getJson<{ spec: Record<string, unknown>; metadata: { ownerReferences: { name: string }[] } }>(kube, ['get', 'certificate/example-com-tls', '-n', 'with']);
+    const cert = await getJson<{ spec: Record<string, unknown>; metadata: { ownerReferences: { name: string }[] } }>(kube, [
+      'get',
+      'certificate/example-com-tls',
+      '-n',
+      'with',
+    ]);
     assert.deepEqual(cert.spec.dnsNames, ['mx.example.com', 'mta-sts.example.com']);
     assert.equal(cert.spec.secretName, 'example-com-tls');
     assert.deepEqual(cert.spec.issuerRef, { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' });
-    assert.deepEqual(cert.metadata.ownerReferences.map((o) => o.name), ['example-com']);
+    assert.deepEqual(
+      cert.metadata.ownerReferences.map((o) => o.name),
+      ['example-com'],
+    );
 
-    const endpoint = await getJson<{ spec: { endpoints: { dnsName: string; recordType: string; targets: string[]; recordTTL: number }[] } }>(kube, ['get', 'dnsendpoint/example-com-mail', '-n', 'with']);
+    const endpoint = await getJson<{ spec: { endpoints: { dnsName: string; recordType: string; targets: string[]; recordTTL: number }[] } }>(kube, [
+      'get',
+      'dnsendpoint/example-com-mail',
+      '-n',
+      'with',
+    ]);
     const byPurpose = endpoint.spec.endpoints.map((e) => [e.dnsName, e.recordType, e.recordTTL]);
-    assert.deepEqual(byPurpose.slice(0, 2), [['example.com', 'MX', 300], ['example.com', 'TXT', 300]]);
+    assert.deepEqual(byPurpose.slice(0, 2), [
+      ['example.com', 'MX', 300],
+      ['example.com', 'TXT', 300],
+    ]);
     assert.deepEqual(endpoint.spec.endpoints[0]?.targets, ['10 mx.example.com']);
     assert.ok(endpoint.spec.endpoints.some((e) => e.dnsName === 'stafette._domainkey.example.com' && e.targets[0]?.startsWith('v=DKIM1; k=rsa; p=')));
 
     // What cert-manager and ExternalDNS would write once done.
-    await kube.ok(['patch', 'certificate/example-com-tls', '-n', 'with', '--subresource=status', '--type=merge', '-p',
-      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date' }] } })]);
+    await kube.ok([
+      'patch',
+      'certificate/example-com-tls',
+      '-n',
+      'with',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date' }] } }),
+    ]);
     const generation = (await getJson<{ metadata: { generation: number } }>(kube, ['get', 'dnsendpoint/example-com-mail', '-n', 'with'])).metadata.generation;
-    await kube.ok(['patch', 'dnsendpoint/example-com-mail', '-n', 'with', '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { observedGeneration: generation } })]);
+    await kube.ok([
+      'patch',
+      'dnsendpoint/example-com-mail',
+      '-n',
+      'with',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: { observedGeneration: generation } }),
+    ]);
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Issued', 'CertificateReady');
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Published', 'DNSPublished');
     await waitForCondition(kube, 'maildomain/example-com', 'with', 'True', 'Serving');

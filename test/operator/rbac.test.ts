@@ -56,9 +56,13 @@ spec:
   dns: {publish: externalDNS}
 `;
 
-interface LogLine { level: string; msg: string; [key: string]: unknown }
+interface LogLine {
+  level: string;
+  msg: string;
+  [key: string]: unknown;
+}
 
-describe('the operator under the Helm chart\'s RBAC', () => {
+describe("the operator under the Helm chart's RBAC", () => {
   let kube: KubeApiServer;
   const logs: LogLine[] = [];
   let logger: Logger;
@@ -71,13 +75,13 @@ describe('the operator under the Helm chart\'s RBAC', () => {
     await kube.ok(['create', 'namespace', other]);
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', '-'], { input: await renderOperatorRbac(ns) });
     await kube.ok(['apply', '--server-side', '-f', '-'], {
-      input: stubCrd('cert-manager.io', 'Certificate', 'certificates', 'v1') + '---' +
-        stubCrd('externaldns.k8s.io', 'DNSEndpoint', 'dnsendpoints', 'v1alpha1'),
+      input: stubCrd('cert-manager.io', 'Certificate', 'certificates', 'v1') + '---' + stubCrd('externaldns.k8s.io', 'DNSEndpoint', 'dnsendpoints', 'v1alpha1'),
     });
-    await kube.ok(['wait', '--for=condition=Established', '--timeout=60s',
-      'crd/certificates.cert-manager.io', 'crd/dnsendpoints.externaldns.k8s.io']);
+    await kube.ok(['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/dnsendpoints.externaldns.k8s.io']);
   });
-  after(async () => { await kube?.stop(); });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('the chart renders exactly a ServiceAccount, a Role and a RoleBinding for the operator', async () => {
     const kinds = [...(await renderOperatorRbac(ns)).matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
@@ -118,8 +122,9 @@ describe('the operator under the Helm chart\'s RBAC', () => {
     // Forbidden (a 422 would be the operator's own validation problem, not RBAC's).
     await waitFor('a DKIMKeyGenerated event or attempt', async () => {
       const events = await getJson<{ items: { reason: string }[] }>(kube, ['get', 'events.events.k8s.io', '-n', ns]);
-      return events.items.some((e) => e.reason === 'DKIMKeyGenerated') ||
-        logs.some((l) => l.msg === 'could not record event' && l.reason === 'DKIMKeyGenerated');
+      return (
+        events.items.some((e) => e.reason === 'DKIMKeyGenerated') || logs.some((l) => l.msg === 'could not record event' && l.reason === 'DKIMKeyGenerated')
+      );
     });
 
     // A DKIM rotation: the new key's Secret is created, annotated (patch) when it starts
@@ -132,23 +137,49 @@ describe('the operator under the Helm chart\'s RBAC', () => {
     let nudges = 0;
     const nudge = () => kube.ok(['annotate', '--overwrite', 'maildomain/example-com', '-n', ns, `test.stafette.dev/nudge=${nudges++}`]);
     try {
-      await waitFor('the s2026 DKIM Secret deleted after its retirement', async () => {
-        if ((await kube.run(['get', 'secret', 'example-com-dkim-s2026', '-n', ns])).code !== 0) return true;
-        await nudge();
-        return false;
-      }, { timeoutMs: 60_000, intervalMs: 1000 });
-      await waitFor('s2027 signing', async () => {
-        const d = await getJson<{ status?: { dkim?: { signingSelectors?: string } } }>(kube, ['get', 'maildomain/example-com', '-n', ns]);
-        return d.status?.dkim?.signingSelectors === 's2027';
-      }, { timeoutMs: 60_000, intervalMs: 250 });
+      await waitFor(
+        'the s2026 DKIM Secret deleted after its retirement',
+        async () => {
+          if ((await kube.run(['get', 'secret', 'example-com-dkim-s2026', '-n', ns])).code !== 0) return true;
+          await nudge();
+          return false;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000 },
+      );
+      await waitFor(
+        's2027 signing',
+        async () => {
+          const d = await getJson<{ status?: { dkim?: { signingSelectors?: string } } }>(kube, ['get', 'maildomain/example-com', '-n', ns]);
+          return d.status?.dkim?.signingSelectors === 's2027';
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
     } catch (error) {
-      const keys = await kube.run(['get', 'secrets', '-n', ns, '-l', 'stafette.dev/maildomain=example-com', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations}{"\\n"}{end}']);
+      const keys = await kube.run([
+        'get',
+        'secrets',
+        '-n',
+        ns,
+        '-l',
+        'stafette.dev/maildomain=example-com',
+        '-o',
+        'jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations}{"\\n"}{end}',
+      ]);
       const status = await kube.run(['get', 'maildomain/example-com', '-n', ns, '-o', 'jsonpath={.status}']);
-      throw new Error(`${(error as Error).message}\nDKIM Secrets:\n${keys.stdout}\nstatus: ${status.stdout}\noperator warnings:\n${warnings().join('\n')}\nlogs:\n${logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}`);
+      throw new Error(
+        `${(error as Error).message}\nDKIM Secrets:\n${keys.stdout}\nstatus: ${status.stdout}\noperator warnings:\n${warnings().join('\n')}\nlogs:\n${logs
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
     }
 
     await operator.idle();
-    assert.deepEqual(warnings().filter((w) => /"error":"403|forbidden/i.test(w)), [], 'the operator was refused something');
+    assert.deepEqual(
+      warnings().filter((w) => /"error":"403|forbidden/i.test(w)),
+      [],
+      'the operator was refused something',
+    );
   });
 
   test('nothing is excessive: kubectl auth can-i --list matches the golden file', async () => {
@@ -212,7 +243,15 @@ describe('the operator under the Helm chart\'s RBAC', () => {
 
 /** can-i --list output with its column padding removed and its rows sorted, so alignment changes do not matter. */
 function normalizeCanIList(output: string): string {
-  const [header, ...rows] = output.trim().split('\n').map((l) => l.trimEnd().split(/\s{2,}/).join(' | '));
+  const [header, ...rows] = output
+    .trim()
+    .split('\n')
+    .map((l) =>
+      l
+        .trimEnd()
+        .split(/\s{2,}/)
+        .join(' | '),
+    );
   return `${[header, ...rows.sort()].join('\n')}\n`;
 }
 
@@ -220,7 +259,7 @@ function warningsOf(logs: LogLine[]): string[] {
   return logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => JSON.stringify(l));
 }
 
-describe('the operator under the chart\'s RBAC with operator.watchAllNamespaces', () => {
+describe("the operator under the chart's RBAC with operator.watchAllNamespaces", () => {
   let kube: KubeApiServer;
   const release = 'stafette-system';
   const tenant = 'tenant-a';
@@ -234,12 +273,16 @@ describe('the operator under the chart\'s RBAC with operator.watchAllNamespaces'
     await kube.ok(['create', 'namespace', tenant]);
     await kube.ok(['apply', '--server-side', '-n', release, '-f', '-'], { input: await renderOperatorRbac(release, true) });
   });
-  after(async () => { await kube?.stop(); });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('examples/ in another namespace converge; the bundle and Lease stay in the release namespace', async (t) => {
     await kube.ok(['apply', '--server-side', '-n', tenant, '-f', join(REPO_ROOT, 'examples/')]);
     const operator = await runOperator(kube, release, {
-      as: wideSa, namespaces: null, logger: jsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) }),
+      as: wideSa,
+      namespaces: null,
+      logger: jsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as LogLine) }),
     });
     t.after(() => operator.stop());
     try {
@@ -253,14 +296,24 @@ describe('the operator under the chart\'s RBAC with operator.watchAllNamespaces'
     await kube.ok(['get', 'lease.coordination.k8s.io/stafette-operator', '-n', release]);
     await kube.ok(['get', 'secret', 'example-com-dkim-s2026', '-n', tenant]);
     await operator.idle();
-    assert.deepEqual(warningsOf(logs).filter((w) => /"error":"403|forbidden/i.test(w)), [], 'the operator was refused something');
+    assert.deepEqual(
+      warningsOf(logs).filter((w) => /"error":"403|forbidden/i.test(w)),
+      [],
+      'the operator was refused something',
+    );
   });
 
   test('the ClusterRole adds only the cluster-wide watch, status, Secret and child rules (golden)', async () => {
     const actual = normalizeCanIList(await kube.ok(['auth', 'can-i', '--list', '-n', tenant], { as: wideSa }));
     if (process.env.UPDATE_GOLDEN) writeFileSync(wideGolden, actual);
     assert.equal(actual, readFileSync(wideGolden, 'utf8'), 'the ClusterRole changed: review it, then UPDATE_GOLDEN=1');
-    for (const [verb, resource] of [['create', 'pods'], ['create', 'configmaps'], ['create', 'leases.coordination.k8s.io'], ['escalate', 'clusterroles.rbac.authorization.k8s.io'], ['impersonate', 'users']] as const) {
+    for (const [verb, resource] of [
+      ['create', 'pods'],
+      ['create', 'configmaps'],
+      ['create', 'leases.coordination.k8s.io'],
+      ['escalate', 'clusterroles.rbac.authorization.k8s.io'],
+      ['impersonate', 'users'],
+    ] as const) {
       assert.equal((await kube.run(['auth', 'can-i', verb, resource, '-n', tenant], { as: wideSa })).stdout.trim(), 'no', `${verb} ${resource}`);
     }
   });

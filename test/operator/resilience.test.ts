@@ -16,8 +16,12 @@ async function names(kube: KubeApiServer, ns: string, kind: string): Promise<str
 
 describe('operator resilience', () => {
   let kube: KubeApiServer;
-  before(async () => { kube = await startKubeApiServer(); });
-  after(async () => { await kube?.stop(); });
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
 
   test('killed right after each of its writes and started again, it converges with no duplicate objects', async (t) => {
     const ns = 'crash';
@@ -30,15 +34,19 @@ describe('operator resilience', () => {
       const interrupting = interruptAfter(real, 1);
       const operator = await runOperator(kube, ns, { client: interrupting.client, leaseDurationMs: 1500, identity: `crash-${restarts}` });
       // Until it wrote once (then it is dead), or it had nothing left to write.
-      const wrote = await waitFor('a write, or a quiet operator', async () => {
-        if (interrupting.killed()) return 'wrote';
-        if (operator.isLeader()) {
-          await operator.idle();
-          await sleep(1500);
-          if (!interrupting.killed() && interrupting.writes() === 0) return 'quiet';
-        }
-        return undefined;
-      }, { timeoutMs: 30_000 });
+      const wrote = await waitFor(
+        'a write, or a quiet operator',
+        async () => {
+          if (interrupting.killed()) return 'wrote';
+          if (operator.isLeader()) {
+            await operator.idle();
+            await sleep(1500);
+            if (!interrupting.killed() && interrupting.writes() === 0) return 'quiet';
+          }
+          return undefined;
+        },
+        { timeoutMs: 30_000 },
+      );
       await operator.stop().catch(() => {});
       writes.push(...interrupting.log);
       if (wrote === 'quiet') break;
@@ -48,9 +56,18 @@ describe('operator resilience', () => {
     const operator = await runOperator(kube, ns, { identity: 'final' });
     try {
       for (const r of ['maildomain/example-com', 'mailbox/alice', 'mailbox/bob', 'relay/partner']) await waitForCondition(kube, r, ns, 'True');
-      assert.deepEqual((await names(kube, ns, 'secrets')).filter((n) => n.includes('dkim')), ['example-com-dkim-s2026']);
-      assert.deepEqual((await names(kube, ns, 'configmaps')).filter((n) => n.startsWith('stafette')), ['stafette-bundle']);
-      assert.deepEqual((await names(kube, ns, 'secrets')).filter((n) => n.startsWith('stafette-bundle')), ['stafette-bundle-password-index', 'stafette-bundle-secrets-0', 'stafette-bundle-secrets-1']);
+      assert.deepEqual(
+        (await names(kube, ns, 'secrets')).filter((n) => n.includes('dkim')),
+        ['example-com-dkim-s2026'],
+      );
+      assert.deepEqual(
+        (await names(kube, ns, 'configmaps')).filter((n) => n.startsWith('stafette')),
+        ['stafette-bundle'],
+      );
+      assert.deepEqual(
+        (await names(kube, ns, 'secrets')).filter((n) => n.startsWith('stafette-bundle')),
+        ['stafette-bundle-password-index', 'stafette-bundle-secrets-0', 'stafette-bundle-secrets-1'],
+      );
     } finally {
       await operator.stop();
     }
@@ -67,7 +84,10 @@ describe('operator resilience', () => {
       a: await runOperator(kube, ns, { client: clients.a.client, identity: 'replica-a', leaseDurationMs }),
       b: await runOperator(kube, ns, { client: clients.b.client, identity: 'replica-b', leaseDurationMs }),
     };
-    t.after(async () => { await replicas.a.stop().catch(() => {}); await replicas.b.stop().catch(() => {}); });
+    t.after(async () => {
+      await replicas.a.stop().catch(() => {});
+      await replicas.b.stop().catch(() => {});
+    });
 
     await waitFor('a leader', () => replicas.a.isLeader() || replicas.b.isLeader());
     await waitForCondition(kube, 'maildomain/example-com', ns, 'True');

@@ -62,18 +62,24 @@ describe('mta - configuration reload', () => {
     await playTranscript(m.mx, rcptTranscript(`bob@${testDomain}`, '250 *'));
     assert.equal((await m.ops('/readyz')).status, 200, 'a refused update does not make the pod unready');
 
-    const refusal = readFileSync(m.mta.logFile, 'utf8').split('\n').filter((l) => l.startsWith('{'))
+    const refusal = readFileSync(m.mta.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: string; msg: string; errors?: string[]; keeping?: string })
       .find((e) => e.msg.startsWith('configuration bundle refused'));
-    assert.deepEqual(refusal && [refusal.level, refusal.keeping, refusal.errors], [
-      'error', 'r2', ['mailboxes[carol@not-our-domain.test]: domain is not in domains'],
-    ], 'the log says why, and which bundle stays in force');
+    assert.deepEqual(
+      refusal && [refusal.level, refusal.keeping, refusal.errors],
+      ['error', 'r2', ['mailboxes[carol@not-our-domain.test]: domain is not in domains']],
+      'the log says why, and which bundle stays in force',
+    );
   });
 
   test('a config part without its secret part waits; when the secret part arrives the pair is applied', async () => {
     const next = bundleFiles(minimalBundle('r4', [`dave@${testDomain}`]));
     writeMountedFiles(m.configDir, next.config);
-    await waitFor('the half-updated pair to be noticed', async () => (await m.metric('stafette_config_last_load_result{result="waiting"}')) === 1, { timeoutMs: 15_000 });
+    await waitFor('the half-updated pair to be noticed', async () => (await m.metric('stafette_config_last_load_result{result="waiting"}')) === 1, {
+      timeoutMs: 15_000,
+    });
     await playTranscript(m.mx, rcptTranscript(`dave@${testDomain}`, '550 5.1.1 *'));
 
     writeMountedFiles(m.secretDir, next.secrets);

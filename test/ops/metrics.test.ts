@@ -30,7 +30,9 @@ describe('mta - metrics after traffic', () => {
   before(async () => {
     m = await startMtaProcess({ name: 'metrics', addresses: [`alice@${testDomain}`] });
     for (let i = 0; i < 3; i++) await playTranscript(m.mx, oneMessage(`alice@${testDomain}`));
-    await playTranscript(m.mx, `
+    await playTranscript(
+      m.mx,
+      `
 s: 220 *
 c: EHLO client.test
 s: 250 *
@@ -39,7 +41,8 @@ s: 250 *
 c: RCPT TO:<nobody@${testDomain}>
 s: 550 *
 c: QUIT
-s: 221 *`);
+s: 221 *`,
+    );
   });
   after(async () => {
     await m?.close();

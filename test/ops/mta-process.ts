@@ -55,29 +55,47 @@ export async function startMtaProcess(opts: {
 
   const mxPort = await freePort();
   const opsPort = await freePort();
-  const mta = startProcess(`mta-${opts.name}`, process.execPath, [
-    join(repoRoot, 'cli/stafette.ts'), 'mta',
-    '--config-dir', configDir,
-    '--secret-dir', secretDir,
-    '--nats', nats.url,
-    '--instance', opts.name,
-    '--listeners', 'mx',
-    '--smtp-host', '127.0.0.1',
-    '--mx-port', String(mxPort),
-    '--mx-greeting-delay', '0',
-    '--no-mx-reverse-dns',
-    '--ops-host', '127.0.0.1',
-    '--ops-port', String(opsPort),
-    '--shutdown-timeout', String(opts.shutdownTimeoutSeconds ?? 20),
-    // The directory watch is the fast path; a short re-check keeps the tests quick if it misses.
-    '--config-recheck', '1',
-    // These tests look at what intake stored; no delivery workers may take it away.
-    '--no-delivery',
-    // Operations, not mail standards (test/sender-auth/, test/mta-sts/): no checks against the
-    // system's DNS, and no policy listener on the fixed 8443 that parallel MTAs would share.
-    '--no-inbound-checks',
-    '--no-mta-sts-server',
-  ], { logDir: dir });
+  const mta = startProcess(
+    `mta-${opts.name}`,
+    process.execPath,
+    [
+      join(repoRoot, 'cli/stafette.ts'),
+      'mta',
+      '--config-dir',
+      configDir,
+      '--secret-dir',
+      secretDir,
+      '--nats',
+      nats.url,
+      '--instance',
+      opts.name,
+      '--listeners',
+      'mx',
+      '--smtp-host',
+      '127.0.0.1',
+      '--mx-port',
+      String(mxPort),
+      '--mx-greeting-delay',
+      '0',
+      '--no-mx-reverse-dns',
+      '--ops-host',
+      '127.0.0.1',
+      '--ops-port',
+      String(opsPort),
+      '--shutdown-timeout',
+      String(opts.shutdownTimeoutSeconds ?? 20),
+      // The directory watch is the fast path; a short re-check keeps the tests quick if it misses.
+      '--config-recheck',
+      '1',
+      // These tests look at what intake stored; no delivery workers may take it away.
+      '--no-delivery',
+      // Operations, not mail standards (test/sender-auth/, test/mta-sts/): no checks against the
+      // system's DNS, and no policy listener on the fixed 8443 that parallel MTAs would share.
+      '--no-inbound-checks',
+      '--no-mta-sts-server',
+    ],
+    { logDir: dir },
+  );
 
   const ops = async (path: string) => {
     const res = await fetch(`http://127.0.0.1:${opsPort}${path}`);
@@ -94,10 +112,14 @@ export async function startMtaProcess(opts: {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor('the MTA to be ready', async () => {
-      if (mta.child.exitCode !== null) throw new Error(`stafette mta exited; see ${mta.logFile}`);
-      return (await ops('/readyz')).status === 200;
-    }, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      'the MTA to be ready',
+      async () => {
+        if (mta.child.exitCode !== null) throw new Error(`stafette mta exited; see ${mta.logFile}`);
+        return (await ops('/readyz')).status === 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
   } catch (err) {
     await close();
     throw err;

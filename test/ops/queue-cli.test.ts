@@ -20,7 +20,13 @@ describe('stafette queue', () => {
   let q: QueueFixture;
   const small = acceptedMessage();
   const large = acceptedMessage({
-    envelope: { mailFrom: { address: '', params: [] }, rcptTo: [{ address: 'x@example.org', params: [] }, { address: 'y@example.org', params: [] }] },
+    envelope: {
+      mailFrom: { address: '', params: [] },
+      rcptTo: [
+        { address: 'x@example.org', params: [] },
+        { address: 'y@example.org', params: [] },
+      ],
+    },
   });
 
   before(async () => {
@@ -59,7 +65,13 @@ describe('stafette queue', () => {
     const { status, out } = stafette('queue', 'list', '--json', '--nats', server.url);
     assert.equal(status, 0);
     const data = JSON.parse(out) as { entries: { queueId: string; bodyKind: string }[]; nextSeq: number | null };
-    assert.deepEqual(data.entries.map((e) => [e.queueId, e.bodyKind]), [[small.queueId, 'inline'], [large.queueId, 'object']]);
+    assert.deepEqual(
+      data.entries.map((e) => [e.queueId, e.bodyKind]),
+      [
+        [small.queueId, 'inline'],
+        [large.queueId, 'object'],
+      ],
+    );
     assert.equal(data.nextSeq, null);
   });
 

@@ -25,10 +25,14 @@ describe('mta - readiness follows NATS', () => {
 
   test('nats-server stopped: /readyz answers 503 with the reason, /healthz stays 200', async () => {
     await m.nats.stop();
-    const notReady = await waitFor('/readyz to fail', async () => {
-      const r = await m.ops('/readyz');
-      return r.status === 503 ? r : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const notReady = await waitFor(
+      '/readyz to fail',
+      async () => {
+        const r = await m.ops('/readyz');
+        return r.status === 503 ? r : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     assert.match(notReady.text, /^not ready:\n- queue unavailable: NATS not connected/);
     assert.equal((await m.ops('/healthz')).status, 200);
     assert.equal(await m.metric('stafette_queue_ready'), 0);

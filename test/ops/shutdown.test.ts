@@ -62,7 +62,10 @@ describe('mta - graceful shutdown on SIGTERM', () => {
 
     process.kill(m.mta.pid, 'SIGTERM');
     await waitFor('readiness to turn false', async () => (await m.ops('/readyz')).text.includes('shutting down'), { timeoutMs: 10_000, intervalMs: 50 });
-    await waitFor('the listener to refuse new connections', async () => (await tryConnect(m.mx.port)) === 'ECONNREFUSED', { timeoutMs: 10_000, intervalMs: 50 });
+    await waitFor('the listener to refuse new connections', async () => (await tryConnect(m.mx.port)) === 'ECONNREFUSED', {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
 
     a.send('second half\r\n.\r\n');
     const accepted = await expectReply(a, 250);
@@ -77,7 +80,10 @@ describe('mta - graceful shutdown on SIGTERM', () => {
 
     assert.equal(await m.mta.exited, 0, 'an orderly stop exits 0');
 
-    const show = spawnSync(process.execPath, [resolve(repoRoot, 'cli/stafette.ts'), 'queue', 'show', queueId, '--nats', m.nats.url], { encoding: 'utf8', timeout: 60_000 });
+    const show = spawnSync(process.execPath, [resolve(repoRoot, 'cli/stafette.ts'), 'queue', 'show', queueId, '--nats', m.nats.url], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(show.status, 0, show.stderr);
     assert.match(show.stdout, new RegExp(`queue id: +${queueId}`));
     assert.match(show.stdout, new RegExp(`to: +<alice@${testDomain}>`));

@@ -28,7 +28,13 @@ describe('queue - enqueue', () => {
     const body = Buffer.concat([messageBody(2000), Buffer.from([0, 13, 10, 0xff, 0xfe, 46, 13, 10])]);
     const message = acceptedMessage({
       envelope: {
-        mailFrom: { address: '"odd \\" local"@bücher.example', params: [{ name: 'ENVID', value: 'x"y\r\nz😀' }, { name: 'SMTPUTF8', value: null }] },
+        mailFrom: {
+          address: '"odd \\" local"@bücher.example',
+          params: [
+            { name: 'ENVID', value: 'x"y\r\nz😀' },
+            { name: 'SMTPUTF8', value: null },
+          ],
+        },
         rcptTo: [{ address: 'rcpt@example.org', params: [{ name: 'ORCPT', value: `rfc822;${'p'.repeat(5000)}` }] }],
       },
     });

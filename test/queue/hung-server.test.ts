@@ -33,8 +33,12 @@ describe('queue - hung nats-server', () => {
       assert.match(state.reason ?? '', /did not answer|not connected/);
 
       const publisher = createPublisher({
-        nc: q.nc, settings: q.settings, bodyStore: q.bodyStore, isConnected: () => q.watch.connected,
-        attemptTimeoutMs: 1000, budgetMs: 3000,
+        nc: q.nc,
+        settings: q.settings,
+        bodyStore: q.bodyStore,
+        isConnected: () => q.watch.connected,
+        attemptTimeoutMs: 1000,
+        budgetMs: 3000,
       });
       await assert.rejects(publisher.enqueue(acceptedMessage(), messageBody(1000)), (err: unknown) => {
         assert.ok(isQueueError(err), `expected a QueueError, got ${String(err)}`);

@@ -5,9 +5,7 @@ import assert from 'node:assert/strict';
 import { jetstream } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { stopAll } from '../harness/process.ts';
-import {
-  deleteBody, findOrphanBodies, listQueue, newQueueId, queueStats, showQueued, type AcceptedMessage,
-} from '../../mta/src/queue/index.ts';
+import { deleteBody, findOrphanBodies, listQueue, newQueueId, queueStats, showQueued, type AcceptedMessage } from '../../mta/src/queue/index.ts';
 import { acceptedMessage, messageBody, openQueue, type QueueFixture } from './queue-fixture.ts';
 
 describe('queue - inspect', () => {
@@ -25,7 +23,10 @@ describe('queue - inspect', () => {
         receivedAt: `2029-12-31T23:5${i}:00.000Z`,
         envelope: {
           mailFrom: { address: `sender${i}@example.com`, params: [] },
-          rcptTo: [{ address: `a${i}@example.org`, params: [] }, { address: `b${i}@example.net`, params: [] }],
+          rcptTo: [
+            { address: `a${i}@example.org`, params: [] },
+            { address: `b${i}@example.net`, params: [] },
+          ],
         },
       });
       messages.push(m);
@@ -52,9 +53,18 @@ describe('queue - inspect', () => {
     const { entries, problems, nextSeq } = await listQueue({ ...q, now });
     assert.deepEqual(problems, []);
     assert.equal(nextSeq, null);
-    assert.deepEqual(entries.map((e) => e.queueId), messages.map((m) => m.queueId));
-    assert.deepEqual(entries.map((e) => e.size), sizes);
-    assert.deepEqual(entries.map((e) => e.bodyKind), ['inline', 'object', 'inline']);
+    assert.deepEqual(
+      entries.map((e) => e.queueId),
+      messages.map((m) => m.queueId),
+    );
+    assert.deepEqual(
+      entries.map((e) => e.size),
+      sizes,
+    );
+    assert.deepEqual(
+      entries.map((e) => e.bodyKind),
+      ['inline', 'object', 'inline'],
+    );
     assert.equal(entries[1]!.sender, 'sender1@example.com');
     assert.deepEqual(entries[1]!.recipients, ['a1@example.org', 'b1@example.net']);
     assert.equal(entries[0]!.ageMs, 10 * 60_000);
@@ -65,7 +75,10 @@ describe('queue - inspect', () => {
     assert.equal(first.entries.length, 2);
     assert.ok(first.nextSeq);
     const rest = await listQueue(q, { fromSeq: first.nextSeq });
-    assert.deepEqual(rest.entries.map((e) => e.queueId), [messages[2]!.queueId]);
+    assert.deepEqual(
+      rest.entries.map((e) => e.queueId),
+      [messages[2]!.queueId],
+    );
   });
 
   test('show gives one record with its body size and where the body lives', async () => {
@@ -130,7 +143,10 @@ describe('queue - orphan bodies', () => {
     assert.deepEqual(await findOrphanBodies(search), [], 'fresh bodies are never orphans');
     const later = () => Date.now() + 2 * 3_600_000;
     const orphans = await findOrphanBodies({ ...search, now: later });
-    assert.deepEqual(orphans.map((o) => o.name), [orphanName]);
+    assert.deepEqual(
+      orphans.map((o) => o.name),
+      [orphanName],
+    );
 
     await deleteBody(q.bodyStore, orphanName);
     assert.deepEqual(await findOrphanBodies({ ...search, now: later }), []);

@@ -7,7 +7,13 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
 import {
-  createPublisher, createQueueReadiness, decodeRecord, isQueueError, jobSubject, type EnqueueResult, type QueueReadiness,
+  createPublisher,
+  createQueueReadiness,
+  decodeRecord,
+  isQueueError,
+  jobSubject,
+  type EnqueueResult,
+  type QueueReadiness,
 } from '../../mta/src/queue/index.ts';
 import { acceptedMessage, messageBody, openQueue, type QueueFixture } from './queue-fixture.ts';
 
@@ -81,8 +87,12 @@ describe('queue - NATS outage', () => {
     const bodiesBefore = (await jsm.streams.info('OBJ_mailbody')).state.bytes;
     // A short budget keeps the test quick; the invariant below holds for any budget.
     const publisher = createPublisher({
-      nc: q.nc, settings: q.settings, bodyStore: q.bodyStore, isConnected: () => q.watch.connected,
-      budgetMs: 3000, bodyBytesPerSecond: 64 * 1024 * 1024,
+      nc: q.nc,
+      settings: q.settings,
+      bodyStore: q.bodyStore,
+      isConnected: () => q.watch.connected,
+      budgetMs: 3000,
+      bodyBytesPerSecond: 64 * 1024 * 1024,
     });
     const outcome: Promise<EnqueueResult | unknown> = publisher.enqueue(message, messageBody(30 * 1024 * 1024)).catch((err: unknown) => err);
     await waitFor('the body upload to start', async () => (await jsm.streams.info('OBJ_mailbody')).state.bytes > bodiesBefore, { intervalMs: 20 });

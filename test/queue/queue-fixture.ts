@@ -4,8 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ObjectStore } from '@nats-io/obj';
 import {
-  createPublisher, ensureQueue, newQueueId, openBodyStore, queueConnectOptions, queueSettings, watchConnection,
-  type AcceptedMessage, type ConnectionWatch, type PublisherOptions, type QueuePublisher, type QueueSettings,
+  createPublisher,
+  ensureQueue,
+  newQueueId,
+  openBodyStore,
+  queueConnectOptions,
+  queueSettings,
+  watchConnection,
+  type AcceptedMessage,
+  type ConnectionWatch,
+  type PublisherOptions,
+  type QueuePublisher,
+  type QueueSettings,
 } from '../../mta/src/queue/index.ts';
 
 export interface QueueFixture {
@@ -29,7 +39,11 @@ export async function openQueue(
   const bodyStore = await openBodyStore(nc, settings);
   const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => watch.connected, ...publisherOptions });
   return {
-    nc, settings, watch, bodyStore, publisher,
+    nc,
+    settings,
+    watch,
+    bodyStore,
+    publisher,
     async close() {
       watch.stop();
       await nc.close();
@@ -45,7 +59,13 @@ export function acceptedMessage(overrides: Partial<AcceptedMessage> = {}): Accep
     listener: 'mx',
     client: { ip: '192.0.2.10', helo: 'client.example', tls: { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }, authUser: null },
     envelope: {
-      mailFrom: { address: 'sender@example.com', params: [{ name: 'BODY', value: '8BITMIME' }, { name: 'SIZE', value: '100' }] },
+      mailFrom: {
+        address: 'sender@example.com',
+        params: [
+          { name: 'BODY', value: '8BITMIME' },
+          { name: 'SIZE', value: '100' },
+        ],
+      },
       rcptTo: [{ address: 'rcpt@example.org', params: [{ name: 'NOTIFY', value: 'FAILURE' }] }],
     },
     ...overrides,

@@ -82,8 +82,11 @@ describe('queue - setup', () => {
   test('refuses a stream with limits retention and max_age, and leaves it untouched', async () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({
-      name: 'UNSAFE', subjects: ['unsafe.queue.>'], storage: StorageType.File,
-      retention: RetentionPolicy.Limits, max_age: 3600 * 1e9,
+      name: 'UNSAFE',
+      subjects: ['unsafe.queue.>'],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      max_age: 3600 * 1e9,
     });
     await jetstream(nc).publish('unsafe.queue.job.one', 'mail');
     const before = await jsm.streams.info('UNSAFE');

@@ -20,7 +20,10 @@ async function startRun(name: string, state: string, ports: Record<string, numbe
     STAFETTE_OPS_PORT: String(ports.ops),
   };
   const run = startProcess(name, 'bash', ['tools/run-local.sh'], { env, logDir: join(state, 'test-logs') });
-  await waitFor('make run to say it is running', () => readFileSync(run.logFile, 'utf8').includes('Press Ctrl-C to stop.'), { timeoutMs: 90_000, intervalMs: 300 });
+  await waitFor('make run to say it is running', () => readFileSync(run.logFile, 'utf8').includes('Press Ctrl-C to stop.'), {
+    timeoutMs: 90_000,
+    intervalMs: 300,
+  });
   return run;
 }
 
@@ -34,27 +37,57 @@ test('make run starts a working mail system, prints how to use it, stops on Ctrl
   assert.match(printed, new RegExp(`swaks --server 127.0.0.1:${ports.mx} --from someone@elsewhere.example --to bob@example.com`));
   assert.match(printed, /--auth PLAIN --auth-user alice@example.com --auth-password change-me-alice/);
 
-  const mx = spawnSync('swaks', ['--server', `127.0.0.1:${ports.mx}`, '--from', 'someone@elsewhere.example', '--to', 'bob@example.com', '--header', 'Subject: hello'], { encoding: 'utf8', timeout: 30_000 });
+  const mx = spawnSync(
+    'swaks',
+    ['--server', `127.0.0.1:${ports.mx}`, '--from', 'someone@elsewhere.example', '--to', 'bob@example.com', '--header', 'Subject: hello'],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   assert.match(mx.stdout, /<- {2}250 2\.6\.0 Ok: queued as/);
-  const submission = spawnSync('swaks', ['--server', `127.0.0.1:${ports.submission}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'alice@example.com', '--auth-password', 'change-me-alice', '--from', 'alice@example.com', '--to', 'bob@example.com', '--header', 'Subject: from alice'], { encoding: 'utf8', timeout: 30_000 });
+  const submission = spawnSync(
+    'swaks',
+    [
+      '--server',
+      `127.0.0.1:${ports.submission}`,
+      '--tls',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      'alice@example.com',
+      '--auth-password',
+      'change-me-alice',
+      '--from',
+      'alice@example.com',
+      '--to',
+      'bob@example.com',
+      '--header',
+      'Subject: from alice',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
   assert.match(submission.stdout, /<~ {2}250 2\.6\.0 Ok: queued as/);
 
   const inbox = join(state, 'mail', 'bob@example.com', 'new');
-  const files = await waitFor('both messages in bob\'s maildir', () => {
-    try {
-      const names = readdirSync(inbox);
-      return names.length === 2 ? names : undefined;
-    } catch {
-      return undefined;
-    }
-  }, { timeoutMs: 30_000 });
+  const files = await waitFor(
+    "both messages in bob's maildir",
+    () => {
+      try {
+        const names = readdirSync(inbox);
+        return names.length === 2 ? names : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: 30_000 },
+  );
   const subjects = files.map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(inbox, f), 'utf8'))?.[1]).sort();
   assert.deepEqual(subjects, ['from alice', 'hello']);
 
   const key = readFileSync(join(state, 'render', 'dkim', 'example.com', 's2026.pem'), 'utf8');
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0, readFileSync(first.logFile, 'utf8').slice(-1500));
-  await waitFor('the goodbye line in the log', () => /Stopped\. The queue .* keys and mail stay/.test(readFileSync(first.logFile, 'utf8')), { timeoutMs: 5_000 });
+  await waitFor('the goodbye line in the log', () => /Stopped\. The queue .* keys and mail stay/.test(readFileSync(first.logFile, 'utf8')), {
+    timeoutMs: 5_000,
+  });
 
   const second = await startRun('second-run', state, ports);
   t.after(() => second.stop('SIGINT'));

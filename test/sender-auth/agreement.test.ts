@@ -24,10 +24,20 @@ const otherIp = '127.0.0.11';
 const forwarderIp = '127.0.0.20';
 
 function message(from: string, subject: string): Buffer {
-  return Buffer.from([
-    `From: ${from}`, 'To: bob@example.com', `Subject: ${subject}`, 'Date: Wed, 18 Nov 2026 10:00:00 +0000',
-    `Message-ID: <${subject.replace(/\W+/g, '-')}@test>`, 'MIME-Version: 1.0', 'Content-Type: text/plain', '', `${subject}.`, '',
-  ].join('\r\n'));
+  return Buffer.from(
+    [
+      `From: ${from}`,
+      'To: bob@example.com',
+      `Subject: ${subject}`,
+      'Date: Wed, 18 Nov 2026 10:00:00 +0000',
+      `Message-ID: <${subject.replace(/\W+/g, '-')}@test>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain',
+      '',
+      `${subject}.`,
+      '',
+    ].join('\r\n'),
+  );
 }
 
 describe('inbound verdicts agree with an independent implementation, method by method', () => {
@@ -63,33 +73,119 @@ describe('inbound verdicts agree with an independent implementation, method by m
 
   const dkimClass = (r: string) => (r === 'pass' || r === 'temperror' || r === 'none' ? r : 'failed');
 
-  function assertAgree(label: string, { ours, theirs }: { ours: AuthVerdicts; theirs: IndependentVerdicts }, expected: { spf: string; dkim: string[]; arc: string; dmarc: string }) {
-    const mine = { spf: ours.spf.result, dkim: ours.dkim.signatures.map((s) => dkimClass(s.result)), arc: ours.arc.result, dmarc: ours.dmarc?.result ?? 'none' };
+  function assertAgree(
+    label: string,
+    { ours, theirs }: { ours: AuthVerdicts; theirs: IndependentVerdicts },
+    expected: { spf: string; dkim: string[]; arc: string; dmarc: string },
+  ) {
+    const mine = {
+      spf: ours.spf.result,
+      dkim: ours.dkim.signatures.map((s) => dkimClass(s.result)),
+      arc: ours.arc.result,
+      dmarc: ours.dmarc?.result ?? 'none',
+    };
     const other = { spf: theirs.spf, dkim: theirs.dkim.map((s) => dkimClass(s.result)), arc: theirs.arc, dmarc: theirs.dmarc };
     assert.deepEqual(mine, other, `${label}: ours and the independent verifier disagree`);
     assert.deepEqual(mine, expected, `${label}: not the expected verdicts`);
   }
 
   const cases: readonly [string, () => Promise<Buffer>, string, string, { spf: string; dkim: string[]; arc: string; dmarc: string }][] = [
-    ['SPF pass, DKIM pass, DMARC pass', () => dkimpySign(message('a@pass.test', 'all pass'), senders.domains.get('pass.test')!), goodIp, 'a@pass.test', { spf: 'pass', dkim: ['pass'], arc: 'none', dmarc: 'pass' }],
-    ['SPF fail, unsigned: DMARC fail (p=reject)', () => Promise.resolve(message('a@pass.test', 'spf fail')), otherIp, 'a@pass.test', { spf: 'fail', dkim: [], arc: 'none', dmarc: 'fail' }],
-    ['SPF fail but aligned DKIM pass: DMARC pass', () => dkimpySign(message('a@pass.test', 'dkim saves'), senders.domains.get('pass.test')!), otherIp, 'a@pass.test', { spf: 'fail', dkim: ['pass'], arc: 'none', dmarc: 'pass' }],
-    ['SPF softfail, DMARC fail (p=quarantine)', () => Promise.resolve(message('a@soft.test', 'softfail')), otherIp, 'a@soft.test', { spf: 'softfail', dkim: [], arc: 'none', dmarc: 'fail' }],
-    ['SPF neutral, DMARC fail (p=none)', () => Promise.resolve(message('a@neutral.test', 'neutral')), otherIp, 'a@neutral.test', { spf: 'neutral', dkim: [], arc: 'none', dmarc: 'fail' }],
-    ['no SPF, no DMARC record: none', () => Promise.resolve(message('a@none.test', 'nothing published')), otherIp, 'a@none.test', { spf: 'none', dkim: [], arc: 'none', dmarc: 'none' }],
-    ['SPF permerror (unknown mechanism)', () => Promise.resolve(message('a@none.test', 'permerror')), goodIp, 'a@perm.test', { spf: 'permerror', dkim: [], arc: 'none', dmarc: 'none' }],
-    ['SPF pass for another domain: not aligned, DMARC fail', () => Promise.resolve(message('a@pass.test', 'unaligned spf')), goodIp, 'bounce@unpublished.test', { spf: 'pass', dkim: [], arc: 'none', dmarc: 'fail' }],
-    ['DKIM by another domain: not aligned, DMARC fail', () => dkimpySign(message('a@soft.test', 'unaligned dkim'), senders.domains.get('pass.test')!), otherIp, 'a@soft.test', { spf: 'softfail', dkim: ['pass'], arc: 'none', dmarc: 'fail' }],
-    ['DKIM key not published: the signature fails', () => dkimpySign(message('a@unpublished.test', 'no key'), senders.domains.get('unpublished.test')!), otherIp, 'a@unpublished.test', { spf: 'fail', dkim: ['failed'], arc: 'none', dmarc: 'fail' }],
-    ['body changed after signing: DKIM fails', async () => {
-      const signed = await dkimpySign(message('a@pass.test', 'tampered'), senders.domains.get('pass.test')!);
-      return Buffer.from(signed.toString().replace('tampered.', 'changed!'));
-    }, goodIp, 'a@pass.test', { spf: 'pass', dkim: ['failed'], arc: 'none', dmarc: 'pass' }],
-    ['an ARC chain through a forwarder verifies', async () => {
-      const original = await dkimpySign(message('a@pass.test', 'forwarded'), senders.domains.get('pass.test')!);
-      const withResults = Buffer.concat([Buffer.from('Authentication-Results: mx.forwarder.test; spf=pass smtp.mailfrom=pass.test; dkim=pass header.d=pass.test; dmarc=pass header.from=pass.test\r\n'), original]);
-      return dkimpyArcSign(withResults, senders.domains.get('forwarder.test')!, 'mx.forwarder.test');
-    }, forwarderIp, 'a@pass.test', { spf: 'fail', dkim: ['pass'], arc: 'pass', dmarc: 'pass' }],
+    [
+      'SPF pass, DKIM pass, DMARC pass',
+      () => dkimpySign(message('a@pass.test', 'all pass'), senders.domains.get('pass.test')!),
+      goodIp,
+      'a@pass.test',
+      { spf: 'pass', dkim: ['pass'], arc: 'none', dmarc: 'pass' },
+    ],
+    [
+      'SPF fail, unsigned: DMARC fail (p=reject)',
+      () => Promise.resolve(message('a@pass.test', 'spf fail')),
+      otherIp,
+      'a@pass.test',
+      { spf: 'fail', dkim: [], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'SPF fail but aligned DKIM pass: DMARC pass',
+      () => dkimpySign(message('a@pass.test', 'dkim saves'), senders.domains.get('pass.test')!),
+      otherIp,
+      'a@pass.test',
+      { spf: 'fail', dkim: ['pass'], arc: 'none', dmarc: 'pass' },
+    ],
+    [
+      'SPF softfail, DMARC fail (p=quarantine)',
+      () => Promise.resolve(message('a@soft.test', 'softfail')),
+      otherIp,
+      'a@soft.test',
+      { spf: 'softfail', dkim: [], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'SPF neutral, DMARC fail (p=none)',
+      () => Promise.resolve(message('a@neutral.test', 'neutral')),
+      otherIp,
+      'a@neutral.test',
+      { spf: 'neutral', dkim: [], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'no SPF, no DMARC record: none',
+      () => Promise.resolve(message('a@none.test', 'nothing published')),
+      otherIp,
+      'a@none.test',
+      { spf: 'none', dkim: [], arc: 'none', dmarc: 'none' },
+    ],
+    [
+      'SPF permerror (unknown mechanism)',
+      () => Promise.resolve(message('a@none.test', 'permerror')),
+      goodIp,
+      'a@perm.test',
+      { spf: 'permerror', dkim: [], arc: 'none', dmarc: 'none' },
+    ],
+    [
+      'SPF pass for another domain: not aligned, DMARC fail',
+      () => Promise.resolve(message('a@pass.test', 'unaligned spf')),
+      goodIp,
+      'bounce@unpublished.test',
+      { spf: 'pass', dkim: [], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'DKIM by another domain: not aligned, DMARC fail',
+      () => dkimpySign(message('a@soft.test', 'unaligned dkim'), senders.domains.get('pass.test')!),
+      otherIp,
+      'a@soft.test',
+      { spf: 'softfail', dkim: ['pass'], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'DKIM key not published: the signature fails',
+      () => dkimpySign(message('a@unpublished.test', 'no key'), senders.domains.get('unpublished.test')!),
+      otherIp,
+      'a@unpublished.test',
+      { spf: 'fail', dkim: ['failed'], arc: 'none', dmarc: 'fail' },
+    ],
+    [
+      'body changed after signing: DKIM fails',
+      async () => {
+        const signed = await dkimpySign(message('a@pass.test', 'tampered'), senders.domains.get('pass.test')!);
+        return Buffer.from(signed.toString().replace('tampered.', 'changed!'));
+      },
+      goodIp,
+      'a@pass.test',
+      { spf: 'pass', dkim: ['failed'], arc: 'none', dmarc: 'pass' },
+    ],
+    [
+      'an ARC chain through a forwarder verifies',
+      async () => {
+        const original = await dkimpySign(message('a@pass.test', 'forwarded'), senders.domains.get('pass.test')!);
+        const withResults = Buffer.concat([
+          Buffer.from(
+            'Authentication-Results: mx.forwarder.test; spf=pass smtp.mailfrom=pass.test; dkim=pass header.d=pass.test; dmarc=pass header.from=pass.test\r\n',
+          ),
+          original,
+        ]);
+        return dkimpyArcSign(withResults, senders.domains.get('forwarder.test')!, 'mx.forwarder.test');
+      },
+      forwarderIp,
+      'a@pass.test',
+      { spf: 'fail', dkim: ['pass'], arc: 'pass', dmarc: 'pass' },
+    ],
   ];
 
   for (const [label, build, ip, mailFrom, expected] of cases) {
@@ -97,7 +193,11 @@ describe('inbound verdicts agree with an independent implementation, method by m
   }
 
   test('DMARC policies agree (reject, quarantine, none)', async () => {
-    for (const [domain, policy] of [['pass.test', 'reject'], ['soft.test', 'quarantine'], ['neutral.test', 'none']] as const) {
+    for (const [domain, policy] of [
+      ['pass.test', 'reject'],
+      ['soft.test', 'quarantine'],
+      ['neutral.test', 'none'],
+    ] as const) {
       const { ours, theirs } = await both(message(`a@${domain}`, `policy ${domain}`), otherIp, `a@${domain}`);
       assert.equal(ours.dmarc?.policy, policy, domain);
       assert.equal(theirs.policy, policy, domain);

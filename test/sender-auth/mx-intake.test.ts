@@ -28,12 +28,17 @@ function withDmarc(config: IntakeConfig, dmarc: 'enforce' | 'report'): IntakeCon
 }
 
 function message(from: string, subject: string, extra = ''): Buffer {
-  return Buffer.from(`${extra}From: ${from}\r\nTo: bob@example.com\r\nSubject: ${subject}\r\nDate: Wed, 18 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W+/g, '-')}@test>\r\n\r\n${subject}.\r\n`);
+  return Buffer.from(
+    `${extra}From: ${from}\r\nTo: bob@example.com\r\nSubject: ${subject}\r\nDate: Wed, 18 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W+/g, '-')}@test>\r\n\r\n${subject}.\r\n`,
+  );
 }
 
 /** "method=result" pairs of our Authentication-Results field in a stored body. */
 function ourResults(body: Buffer): Record<string, string[]> {
-  const head = body.subarray(0, body.indexOf('\r\n\r\n')).toString().replace(/\r\n[ \t]+/g, ' ');
+  const head = body
+    .subarray(0, body.indexOf('\r\n\r\n'))
+    .toString()
+    .replace(/\r\n[ \t]+/g, ' ');
   const field = head.split('\r\n').find((l) => /^Authentication-Results: mx\.example\.com;/i.test(l));
   assert.ok(field, `no Authentication-Results of ours in\n${head}`);
   const out: Record<string, string[]> = {};
@@ -56,10 +61,17 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
       { name: 'soft.test', spf: `v=spf1 ip4:${goodIp} ~all`, dmarc: 'v=DMARC1; p=quarantine' },
       { name: 'forwarder.test', spf: `v=spf1 ip4:${forwarderIp} -all`, dkim: 'arc' },
     ]);
-    dns = await startDnsServer(senderZone(senders, { local: ['test', 'example.com'], txt: { 'example.com': `v=spf1 ip4:${ownIp} -all`, '_dmarc.example.com': 'v=DMARC1; p=reject' } }));
+    dns = await startDnsServer(
+      senderZone(senders, { local: ['test', 'example.com'], txt: { 'example.com': `v=spf1 ip4:${ownIp} -all`, '_dmarc.example.com': 'v=DMARC1; p=reject' } }),
+    );
     const cache = createCachingResolver({ query: createDnsClient({ servers: [dns.address], timeoutMs: 500, tries: 1 }) });
     enforcing = withDmarc(renderExampleBundle(), 'enforce');
-    f = await startIntakeFixture({ name: 'mx-checks', config: enforcing, listeners: { mx: { greetingDelayMs: 0 } }, intake: { inboundChecks: { cache, budgetMs: 3_000 } } });
+    f = await startIntakeFixture({
+      name: 'mx-checks',
+      config: enforcing,
+      listeners: { mx: { greetingDelayMs: 0 } },
+      intake: { inboundChecks: { cache, budgetMs: 3_000 } },
+    });
   });
   after(async () => {
     await f.close();
@@ -67,7 +79,8 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
     await stopAll();
   });
 
-  const send = (msg: Buffer, ip: string, from: string) => sendMessage({ host: f.mx.host, port: f.mx.port, localAddress: ip, from, to: ['bob@example.com'], message: msg });
+  const send = (msg: Buffer, ip: string, from: string) =>
+    sendMessage({ host: f.mx.host, port: f.mx.port, localAddress: ip, from, to: ['bob@example.com'], message: msg });
 
   test('authenticated mail is accepted with one Authentication-Results that agrees with the independent verifier', async () => {
     const msg = await dkimpySign(message('a@pass.test', 'all pass'), senders.domains.get('pass.test')!);
@@ -107,7 +120,10 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
   test('mail claiming our own domain must pass SPF or DMARC for it, even in report mode', async () => {
     f.config = withDmarc(enforcing, 'report');
     try {
-      assert.match(await send(message('ceo@example.com', 'urgent wire transfer'), otherIp, 'ceo@example.com'), /^550 5\.7\.1 Message claims to be from example\.com/);
+      assert.match(
+        await send(message('ceo@example.com', 'urgent wire transfer'), otherIp, 'ceo@example.com'),
+        /^550 5\.7\.1 Message claims to be from example\.com/,
+      );
       assert.match(await send(message('ceo@example.com', 'from our own server'), ownIp, 'ceo@example.com'), /^250 /);
       // Only the From header ours, the envelope someone else's: DMARC must pass, and does not.
       assert.match(await send(message('ceo@example.com', 'header only'), goodIp, 'a@pass.test'), /^550 5\.7\.1 /);
@@ -116,8 +132,9 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
     }
   });
 
-  test('an Authentication-Results field claiming our authserv-id is removed; another server\'s stays', async () => {
-    const forged = 'Authentication-Results: mx.example.com; dkim=pass header.d=bank.test; dmarc=pass header.from=bank.test\r\nAuthentication-Results: mx.elsewhere.test; spf=pass\r\n';
+  test("an Authentication-Results field claiming our authserv-id is removed; another server's stays", async () => {
+    const forged =
+      'Authentication-Results: mx.example.com; dkim=pass header.d=bank.test; dmarc=pass header.from=bank.test\r\nAuthentication-Results: mx.elsewhere.test; spf=pass\r\n';
     const msg = await dkimpySign(message('a@pass.test', 'forged results', forged), senders.domains.get('pass.test')!);
     const reply = await send(msg, goodIp, 'a@pass.test');
     assert.match(reply, /^250 /);
@@ -129,7 +146,10 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
 
   test('an ARC chain through a forwarder is verified and recorded (arc=pass)', async () => {
     const original = await dkimpySign(message('a@pass.test', 'via a list'), senders.domains.get('pass.test')!);
-    const withResults = Buffer.concat([Buffer.from('Authentication-Results: mx.forwarder.test; spf=pass smtp.mailfrom=pass.test; dkim=pass header.d=pass.test\r\n'), original]);
+    const withResults = Buffer.concat([
+      Buffer.from('Authentication-Results: mx.forwarder.test; spf=pass smtp.mailfrom=pass.test; dkim=pass header.d=pass.test\r\n'),
+      original,
+    ]);
     const sealed = await dkimpyArcSign(withResults, senders.domains.get('forwarder.test')!, 'mx.forwarder.test');
     const reply = await send(sealed, forwarderIp, 'list@forwarder.test');
     assert.match(reply, /^250 /);

@@ -15,7 +15,9 @@ import { startStandardsMta, type StandardsMta } from '../harness/standards-mta.t
 
 describe('SRS and ARC for forwarded mail', () => {
   let m: StandardsMta;
-  before(async () => { m = await startStandardsMta('srs'); });
+  before(async () => {
+    m = await startStandardsMta('srs');
+  });
   after(async () => {
     await m.close();
     await stopAll();
@@ -25,14 +27,24 @@ describe('SRS and ARC for forwarded mail', () => {
     sendMessage({ host: m.mx.host, port: m.mx.port, localAddress: source, helo: 'client.sender.test', from, to: [to], message: Buffer.from(message) });
 
   test('the forwarded copy carries an SRS sender that passes SPF at the next hop, and an ARC set that verifies', async () => {
-    const reply = await viaMx('alice@sender.test', 'fwd@example.test', 'From: alice@sender.test\r\nTo: fwd@example.test\r\nSubject: please forward\r\nMessage-ID: <fwd1@sender.test>\r\n\r\nhello carol\r\n');
+    const reply = await viaMx(
+      'alice@sender.test',
+      'fwd@example.test',
+      'From: alice@sender.test\r\nTo: fwd@example.test\r\nSubject: please forward\r\nMessage-ID: <fwd1@sender.test>\r\n\r\nhello carol\r\n',
+    );
     assert.match(reply, /^250 /);
     const copy = await waitFor('the forwarded copy at far.test', () => m.far.messages.find((x) => x.to.includes('carol@far.test')), { timeoutMs: 30_000 });
     assert.match(copy.from, /^SRS0=[^=]{4}=[A-Z2-7]{2}=sender\.test=alice@example\.test$/);
-    const spf = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, copy.from, 'mx.example.test'], { encoding: 'utf8' }).trim();
+    const spf = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, copy.from, 'mx.example.test'], {
+      encoding: 'utf8',
+    }).trim();
     assert.equal(spf, 'pass', `SPF at the next hop for ${copy.from} from ${copy.clientIp}`);
     // Without SRS the original sender's SPF would fail there: our address is not sender.test's.
-    const withoutSrs = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, 'alice@sender.test', 'mx.example.test'], { encoding: 'utf8' }).trim();
+    const withoutSrs = execFileSync(
+      '/usr/bin/python3',
+      [join(import.meta.dirname, 'pyspf-check.py'), m.dns.address, copy.clientIp, 'alice@sender.test', 'mx.example.test'],
+      { encoding: 'utf8' },
+    ).trim();
     assert.equal(withoutSrs, 'fail');
     assert.match(copy.data.toString(), /^ARC-Seal: i=1; [^]*d=example\.test/);
     const theirs = await independentVerdicts(copy.data, { dns: m.dns.address, ip: copy.clientIp, helo: 'mx.example.test', mailFrom: copy.from });

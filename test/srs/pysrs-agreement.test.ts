@@ -7,12 +7,21 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { srsForward, srsReverse } from '../../mta/src/srs/srs.ts';
 
-interface Request { op: 'forward' | 'reverse'; address: string; domain: string; keys: string[]; now: number }
+interface Request {
+  op: 'forward' | 'reverse';
+  address: string;
+  domain: string;
+  keys: string[];
+  now: number;
+}
 
 function pysrs(requests: readonly Request[]): { ok: boolean; address?: string }[] {
   const input = requests.map((r) => JSON.stringify(r)).join('\n') + '\n';
   const out = execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'pysrs-forward.py')], { input }).toString();
-  return out.trim().split('\n').map((l) => JSON.parse(l) as { ok: boolean; address?: string });
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ok: boolean; address?: string });
 }
 
 // A small deterministic generator, so a failure names an input that can be replayed.
@@ -20,12 +29,15 @@ function* inputs(count: number): Generator<Request> {
   let seed = 20261118;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
   const pick = <T>(xs: readonly T[]) => xs[next() % xs.length]!;
-  const locals = ['alice', 'Bob.Smith', 'x+tag', 'o\'brien', 'a_b-c', 'UPPER', 'n1', 'user=with=eq'];
+  const locals = ['alice', 'Bob.Smith', 'x+tag', "o'brien", 'a_b-c', 'UPPER', 'n1', 'user=with=eq'];
   const hosts = ['sender.test', 'Mail.Example.ORG', 'xn--bcher-kva.example', 'a.b.c.test'];
   for (let i = 0; i < count; i++) {
     yield {
-      op: 'forward', address: `${pick(locals)}@${pick(hosts)}`, domain: pick(['example.com', 'fwd.test']),
-      keys: pick([['k1'], ['k2', 'k1'], ['a much longer secret with spaces']]), now: 1_700_000_000 + (next() % 400) * 86_400,
+      op: 'forward',
+      address: `${pick(locals)}@${pick(hosts)}`,
+      domain: pick(['example.com', 'fwd.test']),
+      keys: pick([['k1'], ['k2', 'k1'], ['a much longer secret with spaces']]),
+      now: 1_700_000_000 + (next() % 400) * 86_400,
     };
   }
 }

@@ -91,8 +91,10 @@ const setups: Record<string, { host: string; act: Behaviour }> = {
           const line = buffered.slice(0, i);
           buffered = buffered.slice(i + 2);
           if (/^EHLO/i.test(line)) write(socket, written, '250-flaky\r\n250 8BITMIME\r\n');
-          else if (/^DATA/i.test(line)) { write(socket, written, '354 go ahead\r\n'); inData = true; }
-          else write(socket, written, '250 ok\r\n');
+          else if (/^DATA/i.test(line)) {
+            write(socket, written, '354 go ahead\r\n');
+            inData = true;
+          } else write(socket, written, '250 ok\r\n');
         }
       });
     },
@@ -111,13 +113,21 @@ const setups: Record<string, { host: string; act: Behaviour }> = {
           const line = buffered.slice(0, i);
           buffered = buffered.slice(i + 2);
           if (inData) {
-            if (line === '.') { inData = false; badTlsDelivered++; write(socket, written, '250 2.0.0 queued in plaintext\r\n'); }
+            if (line === '.') {
+              inData = false;
+              badTlsDelivered++;
+              write(socket, written, '250 2.0.0 queued in plaintext\r\n');
+            }
             continue;
           }
           if (/^EHLO/i.test(line)) write(socket, written, '250-badtls\r\n250-STARTTLS\r\n250 8BITMIME\r\n');
-          else if (/^STARTTLS/i.test(line)) { write(socket, written, '220 go ahead\r\n'); write(socket, written, 'this is not TLS at all\r\n\r\n\r\n'); }
-          else if (/^DATA/i.test(line)) { inData = true; write(socket, written, '354 go ahead\r\n'); }
-          else if (/^QUIT/i.test(line)) write(socket, written, '221 bye\r\n');
+          else if (/^STARTTLS/i.test(line)) {
+            write(socket, written, '220 go ahead\r\n');
+            write(socket, written, 'this is not TLS at all\r\n\r\n\r\n');
+          } else if (/^DATA/i.test(line)) {
+            inData = true;
+            write(socket, written, '354 go ahead\r\n');
+          } else if (/^QUIT/i.test(line)) write(socket, written, '221 bye\r\n');
           else write(socket, written, '250 ok\r\n');
         }
       });
@@ -125,7 +135,19 @@ const setups: Record<string, { host: string; act: Behaviour }> = {
   },
   code999: {
     host: '127.0.0.23',
-    act: lineServer((l) => (/^EHLO/i.test(l) ? '250-hostile\r\n250 PIPELINING\r\n' : /^MAIL/i.test(l) ? '999 what is this\r\n' : /^RCPT/i.test(l) ? '250 ok\r\n' : /^DATA/i.test(l) ? '554 no\r\n' : /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n')),
+    act: lineServer((l) =>
+      /^EHLO/i.test(l)
+        ? '250-hostile\r\n250 PIPELINING\r\n'
+        : /^MAIL/i.test(l)
+          ? '999 what is this\r\n'
+          : /^RCPT/i.test(l)
+            ? '250 ok\r\n'
+            : /^DATA/i.test(l)
+              ? '554 no\r\n'
+              : /^QUIT/i.test(l)
+                ? '221 bye\r\n'
+                : '250 ok\r\n',
+    ),
   },
 };
 
@@ -148,8 +170,14 @@ before(async () => {
     local: ['test'],
     mx: {
       ...Object.fromEntries(Object.keys(setups).map((name) => [`${name}.test`, [{ exchange: `mx.${name}.test`, priority: 10 }]])),
-      'slowfirst.test': [{ exchange: 'mx.slow.test', priority: 10 }, { exchange: 'mx.good.test', priority: 20 }],
-      'dropfirst.test': [{ exchange: 'mx.dropafterdata.test', priority: 10 }, { exchange: 'mx.good.test', priority: 20 }],
+      'slowfirst.test': [
+        { exchange: 'mx.slow.test', priority: 10 },
+        { exchange: 'mx.good.test', priority: 20 },
+      ],
+      'dropfirst.test': [
+        { exchange: 'mx.dropafterdata.test', priority: 10 },
+        { exchange: 'mx.good.test', priority: 20 },
+      ],
     },
     hosts: { ...Object.fromEntries(Object.entries(setups).map(([name, s]) => [`mx.${name}.test`, [s.host]])), 'mx.good.test': ['127.0.0.24'] },
   });
@@ -177,7 +205,15 @@ after(async () => {
 
 async function attempt(name: string, deadlineMs = 5_000) {
   const started = Date.now();
-  const [outcome] = await transport.deliver(testAttempt({ kind: 'mx', domain: `${name}.test` }, 'alice@example.test', [`x@${name}.test`], testMessage('alice@example.test', `x@${name}.test`, name, 'hi\r\n'), AbortSignal.timeout(deadlineMs)));
+  const [outcome] = await transport.deliver(
+    testAttempt(
+      { kind: 'mx', domain: `${name}.test` },
+      'alice@example.test',
+      [`x@${name}.test`],
+      testMessage('alice@example.test', `x@${name}.test`, name, 'hi\r\n'),
+      AbortSignal.timeout(deadlineMs),
+    ),
+  );
   return { outcome: outcome!, elapsed: Date.now() - started };
 }
 

@@ -41,11 +41,16 @@ describe('LMTP into Dovecot', () => {
     const config = testBundle({
       domains: [testDomain('example.test')],
       mailboxes: ['alice', 'bob', 'ghost'].map((name) => ({
-        address: `${name}@example.test`, source: { namespace: 'mail', name }, login: false, sendAs: [],
+        address: `${name}@example.test`,
+        source: { namespace: 'mail', name },
+        login: false,
+        sendAs: [],
         delivery: { type: 'lmtp' as const, host: dovecot.host, port: dovecot.lmtpPort },
       })),
     });
-    const plan = planRecipients(config.bundle, 'sender@far.test', ['alice@example.test', 'bob+news@example.test', 'ghost@example.test'], { localMaildirRoot: '/nonexistent' });
+    const plan = planRecipients(config.bundle, 'sender@far.test', ['alice@example.test', 'bob+news@example.test', 'ghost@example.test'], {
+      localMaildirRoot: '/nonexistent',
+    });
     assert.equal(plan.groups.length, 1);
     const group = plan.groups[0]!;
     const transport = createTransportSet({ lmtp: createLmtpTransport({ lhloName: 'mta.example.test' }) });
@@ -53,11 +58,14 @@ describe('LMTP into Dovecot', () => {
     assert.deepEqual(recipients, ['alice@example.test', 'bob@example.test', 'ghost@example.test']);
     const message = testMessage('Sender <sender@far.test>', 'alice@example.test', 'Over LMTP', 'Hello from Stafette.\r\n.leading dot\r\n');
     const outcomes = await transport.deliver(testAttempt(group.destination, 'sender@far.test', recipients, message));
-    assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code]), [
-      ['alice@example.test', 'delivered', 250],
-      ['bob@example.test', 'delivered', 250],
-      ['ghost@example.test', 'permanent', 550],
-    ]);
+    assert.deepEqual(
+      outcomes.map((o) => [o.recipient, o.status, o.reply.code]),
+      [
+        ['alice@example.test', 'delivered', 250],
+        ['bob@example.test', 'delivered', 250],
+        ['ghost@example.test', 'permanent', 550],
+      ],
+    );
     const inbox = imapFetch('alice@example.test', 'alice-pw');
     assert.equal(inbox.length, 1);
     assert.match(inbox[0]!, /^Subject: Over LMTP$/m);
@@ -67,14 +75,32 @@ describe('LMTP into Dovecot', () => {
   });
 
   test('LMTP replies after the data count per recipient: one delivered, one over quota', async () => {
-    const server = await startSmtpReceiver({ host: '127.0.0.1', lmtp: true, hide: ['STARTTLS'], lmtpDataReply: (a) => (a.startsWith('full@') ? '452 4.2.2 Mailbox over quota' : null) });
+    const server = await startSmtpReceiver({
+      host: '127.0.0.1',
+      lmtp: true,
+      hide: ['STARTTLS'],
+      lmtpDataReply: (a) => (a.startsWith('full@') ? '452 4.2.2 Mailbox over quota' : null),
+    });
     try {
-      const outcomes = await createLmtpTransport().deliver(testAttempt({ kind: 'lmtp', host: server.host, port: server.port }, 's@far.test', ['ok@example.test', 'full@example.test'], testMessage('s@far.test', 'ok@example.test', 'quota', 'x\r\n')));
-      assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code, o.reply.enhanced]), [
-        ['ok@example.test', 'delivered', 250, '2.0.0'],
-        ['full@example.test', 'transient', 452, '4.2.2'],
-      ]);
-      assert.deepEqual(server.messages.map((m) => m.to), [['ok@example.test']]);
+      const outcomes = await createLmtpTransport().deliver(
+        testAttempt(
+          { kind: 'lmtp', host: server.host, port: server.port },
+          's@far.test',
+          ['ok@example.test', 'full@example.test'],
+          testMessage('s@far.test', 'ok@example.test', 'quota', 'x\r\n'),
+        ),
+      );
+      assert.deepEqual(
+        outcomes.map((o) => [o.recipient, o.status, o.reply.code, o.reply.enhanced]),
+        [
+          ['ok@example.test', 'delivered', 250, '2.0.0'],
+          ['full@example.test', 'transient', 452, '4.2.2'],
+        ],
+      );
+      assert.deepEqual(
+        server.messages.map((m) => m.to),
+        [['ok@example.test']],
+      );
     } finally {
       await server.stop();
     }
@@ -82,7 +108,9 @@ describe('LMTP into Dovecot', () => {
 
   test('an unreachable LMTP server is transient', async () => {
     const port = await freePort();
-    const [o] = await createLmtpTransport().deliver(testAttempt({ kind: 'lmtp', host: '127.0.0.1', port }, 's@far.test', ['alice@example.test'], testMessage('s@far.test', 'a', 'x', 'y\r\n')));
+    const [o] = await createLmtpTransport().deliver(
+      testAttempt({ kind: 'lmtp', host: '127.0.0.1', port }, 's@far.test', ['alice@example.test'], testMessage('s@far.test', 'a', 'x', 'y\r\n')),
+    );
     assert.deepEqual([o!.status, o!.reply.enhanced], ['transient', '4.4.1']);
   });
 });
@@ -112,7 +140,9 @@ describe('maildir', () => {
     // A regular file where the maildir's parent directory should be: ENOTDIR.
     const file = join(mkdtempSync(join(tmpdir(), 'stafette-maildir-')), 'not-a-directory');
     writeFileSync(file, '');
-    const [o] = await createMaildirTransport().deliver(testAttempt({ kind: 'maildir', path: join(file, 'alice') }, 's@far.test', ['a@example.test'], Buffer.from('x\r\n')));
+    const [o] = await createMaildirTransport().deliver(
+      testAttempt({ kind: 'maildir', path: join(file, 'alice') }, 's@far.test', ['a@example.test'], Buffer.from('x\r\n')),
+    );
     assert.equal(o!.status, 'transient');
   });
 });
@@ -160,7 +190,9 @@ describe('webhook', () => {
   test('a non-2xx answer is transient', async () => {
     status = 503;
     const transport = createWebhookTransport({ keyFor: () => 'k' });
-    const [o] = await transport.deliver(testAttempt({ kind: 'webhook', url, mailbox: 'hook@example.test' }, 's@far.test', ['hook@example.test'], Buffer.from('x\r\n')));
+    const [o] = await transport.deliver(
+      testAttempt({ kind: 'webhook', url, mailbox: 'hook@example.test' }, 's@far.test', ['hook@example.test'], Buffer.from('x\r\n')),
+    );
     status = 200;
     assert.deepEqual([o!.status, o!.reply.text], ['transient', 'Webhook answered HTTP 503']);
   });

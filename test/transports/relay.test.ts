@@ -49,17 +49,32 @@ function transportFor(relays: ReturnType<typeof testRelay>[], password = 's3cret
 test('routing sends a remote recipient to the default relay, which takes it over STARTTLS with AUTH', async () => {
   const { config, transport } = transportFor([testRelay('mail/smarthost', 'smarthost.relay.test', starttls.port)]);
   const plan = planRecipients(config.bundle, 'alice@example.test', ['bob@far.test'], { localMaildirRoot: '/tmp/none' });
-  assert.deepEqual(plan.groups.map((g) => g.destination), [{ kind: 'relay', relayId: 'mail/smarthost' }]);
-  const outcomes = await transport.deliver(testAttempt(plan.groups[0]!.destination, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'via relay', 'hi\r\n')));
+  assert.deepEqual(
+    plan.groups.map((g) => g.destination),
+    [{ kind: 'relay', relayId: 'mail/smarthost' }],
+  );
+  const outcomes = await transport.deliver(
+    testAttempt(plan.groups[0]!.destination, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'via relay', 'hi\r\n')),
+  );
   transport.close();
-  assert.deepEqual(outcomes.map((o) => [o.status, o.reply.code]), [['delivered', 250]]);
+  assert.deepEqual(
+    outcomes.map((o) => [o.status, o.reply.code]),
+    [['delivered', 250]],
+  );
   const got = starttls.messages.at(-1)!;
   assert.deepEqual([got.user, got.secure, got.helo, got.to], ['relayuser', true, 'mx.example.test', ['bob@far.test']]);
 });
 
 test('a relay with implicit TLS works the same', async () => {
   const { transport } = transportFor([testRelay('mail/tls', '127.0.0.11', implicit.port, { tls: 'implicit' })]);
-  const [o] = await transport.deliver(testAttempt({ kind: 'relay', relayId: 'mail/tls' }, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'implicit', 'hi\r\n')));
+  const [o] = await transport.deliver(
+    testAttempt(
+      { kind: 'relay', relayId: 'mail/tls' },
+      'alice@example.test',
+      ['bob@far.test'],
+      testMessage('alice@example.test', 'bob@far.test', 'implicit', 'hi\r\n'),
+    ),
+  );
   transport.close();
   assert.equal(o!.status, 'delivered');
   assert.equal(implicit.messages.at(-1)!.user, 'relayuser');
@@ -67,7 +82,14 @@ test('a relay with implicit TLS works the same', async () => {
 
 test('refused credentials defer (4.7.0) rather than bounce: the operator can fix the secret', async () => {
   const { transport } = transportFor([testRelay('mail/smarthost', 'smarthost.relay.test', starttls.port)], 'wrong');
-  const [o] = await transport.deliver(testAttempt({ kind: 'relay', relayId: 'mail/smarthost' }, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'bad auth', 'hi\r\n')));
+  const [o] = await transport.deliver(
+    testAttempt(
+      { kind: 'relay', relayId: 'mail/smarthost' },
+      'alice@example.test',
+      ['bob@far.test'],
+      testMessage('alice@example.test', 'bob@far.test', 'bad auth', 'hi\r\n'),
+    ),
+  );
   transport.close();
   assert.deepEqual([o!.status, o!.reply.enhanced], ['transient', '4.7.0']);
   assert.match(o!.reason, /AUTH failed/);
@@ -75,7 +97,14 @@ test('refused credentials defer (4.7.0) rather than bounce: the operator can fix
 
 test('a relay configured for STARTTLS that does not offer it is not used in the clear (scenario 39)', async () => {
   const { transport } = transportFor([testRelay('mail/stripped', '127.0.0.12', stripped.port)]);
-  const [o] = await transport.deliver(testAttempt({ kind: 'relay', relayId: 'mail/stripped' }, 'alice@example.test', ['bob@far.test'], testMessage('alice@example.test', 'bob@far.test', 'stripped', 'hi\r\n')));
+  const [o] = await transport.deliver(
+    testAttempt(
+      { kind: 'relay', relayId: 'mail/stripped' },
+      'alice@example.test',
+      ['bob@far.test'],
+      testMessage('alice@example.test', 'bob@far.test', 'stripped', 'hi\r\n'),
+    ),
+  );
   transport.close();
   assert.deepEqual([o!.status, o!.reply.enhanced], ['transient', '4.4.1']);
   assert.match(o!.reason, /STARTTLS/i);

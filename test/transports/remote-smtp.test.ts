@@ -16,7 +16,12 @@ const rsa = dkimKey('rsa2026', 'rsa');
 const ed = dkimKey('ed2026', 'ed25519');
 const config = testBundle(
   { domains: [testDomain('example.test', [rsa, ed])], relays: [] },
-  { keys: [{ domain: 'example.test', key: rsa }, { domain: 'example.test', key: ed }] },
+  {
+    keys: [
+      { domain: 'example.test', key: rsa },
+      { domain: 'example.test', key: ed },
+    ],
+  },
 );
 
 let dns: DnsServer;
@@ -31,7 +36,8 @@ let transport: RemoteSmtpTransport;
 before(async () => {
   port = await freePort('127.0.0.2');
   mx1 = await startSmtpReceiver({
-    host: '127.0.0.2', port,
+    host: '127.0.0.2',
+    port,
     rcptReply: (a) => (a.startsWith('nobody@') ? '550 5.1.1 no such user here' : a.startsWith('full@') ? '452 4.2.2 mailbox full' : null),
   });
   mx2 = await startSmtpReceiver({ host: '127.0.0.3', port });
@@ -41,8 +47,14 @@ before(async () => {
   dns = await startDnsServer({
     local: ['test'],
     mx: {
-      'a.test': [{ exchange: 'mx1.a.test', priority: 10 }, { exchange: 'mx2.a.test', priority: 20 }],
-      'b.test': [{ exchange: 'dead.b.test', priority: 10 }, { exchange: 'mx2.a.test', priority: 20 }],
+      'a.test': [
+        { exchange: 'mx1.a.test', priority: 10 },
+        { exchange: 'mx2.a.test', priority: 20 },
+      ],
+      'b.test': [
+        { exchange: 'dead.b.test', priority: 10 },
+        { exchange: 'mx2.a.test', priority: 20 },
+      ],
       'null.test': [{ exchange: '.', priority: 0 }],
       'dead.test': [{ exchange: 'dead.b.test', priority: 10 }],
       'ascii.test': [{ exchange: 'mx.ascii.test', priority: 10 }],
@@ -86,12 +98,17 @@ const body = (subject: string, text = 'Hello.\r\n') => testMessage('Alice <alice
 describe('remote delivery through MX records', () => {
   test('goes to the most preferred MX with per-recipient outcomes, EHLO with our hostname, over STARTTLS', async () => {
     const before = mx1.messages.length;
-    const outcomes = await transport.deliver(testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test', 'nobody@a.test', 'full@a.test'], body('first')));
-    assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code, o.reply.enhanced]), [
-      ['bob@a.test', 'delivered', 250, '2.0.0'],
-      ['nobody@a.test', 'permanent', 550, '5.1.1'],
-      ['full@a.test', 'transient', 452, '4.2.2'],
-    ]);
+    const outcomes = await transport.deliver(
+      testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test', 'nobody@a.test', 'full@a.test'], body('first')),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => [o.recipient, o.status, o.reply.code, o.reply.enhanced]),
+      [
+        ['bob@a.test', 'delivered', 250, '2.0.0'],
+        ['nobody@a.test', 'permanent', 550, '5.1.1'],
+        ['full@a.test', 'transient', 452, '4.2.2'],
+      ],
+    );
     assert.equal(outcomes[0]!.remoteMta, 'mx1.a.test');
     const got = mx1.messages.slice(before);
     assert.equal(got.length, 1);
@@ -102,7 +119,9 @@ describe('remote delivery through MX records', () => {
 
   test('the message is DKIM-signed (RSA and Ed25519) and dkimpy verifies it through the DNS server', async () => {
     const before = mx1.messages.length;
-    await transport.deliver(testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], body('signed', 'Grüße, bare LF here\nand a line\r\n')));
+    await transport.deliver(
+      testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], body('signed', 'Grüße, bare LF here\nand a line\r\n')),
+    );
     const data = mx1.messages[before]!.data;
     const verify = join(import.meta.dirname, 'dkim-verify.py');
     const out = execFileSync('/usr/bin/python3', [verify, dns.address], { input: data }).toString();
@@ -112,7 +131,10 @@ describe('remote delivery through MX records', () => {
   test('mail that came in unauthenticated on MX is relayed unsigned, even with our domain in From', async () => {
     const before = mx1.messages.length;
     const forged = body('forged');
-    const attempt = { ...testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], forged), record: testRecord('alice@example.test', ['bob@a.test'], forged, { listener: 'mx', authUser: null }) };
+    const attempt = {
+      ...testAttempt({ kind: 'mx', domain: 'a.test' }, 'alice@example.test', ['bob@a.test'], forged),
+      record: testRecord('alice@example.test', ['bob@a.test'], forged, { listener: 'mx', authUser: null }),
+    };
     const [o] = await transport.deliver(attempt);
     assert.equal(o!.status, 'delivered');
     assert.doesNotMatch(mx1.messages[before]!.data.toString('latin1'), /^DKIM-Signature:/im);
@@ -159,7 +181,9 @@ describe('remote delivery through MX records', () => {
   test('SMTPUTF8 mail to a next hop without SMTPUTF8 bounces 5.6.7; 8-bit mail without 8BITMIME bounces 5.6.3', async () => {
     const [utf8] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'ascii.test' }, 'alice@example.test', ['jörg@ascii.test'], body('utf8')));
     assert.deepEqual([utf8!.status, utf8!.reply.code, utf8!.reply.enhanced], ['permanent', 553, '5.6.7']);
-    const [eight] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'ascii.test' }, 'alice@example.test', ['x@ascii.test'], body('8bit', 'Grüße\r\n')));
+    const [eight] = await transport.deliver(
+      testAttempt({ kind: 'mx', domain: 'ascii.test' }, 'alice@example.test', ['x@ascii.test'], body('8bit', 'Grüße\r\n')),
+    );
     assert.deepEqual([eight!.status, eight!.reply.enhanced], ['permanent', '5.6.3']);
     const [plain] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'ascii.test' }, 'alice@example.test', ['x@ascii.test'], body('7bit')));
     assert.equal(plain!.status, 'delivered');
@@ -187,7 +211,8 @@ describe('remote delivery through MX records', () => {
     const receiver = await startSmtpReceiver({ host: '127.0.0.7', port });
     try {
       const attempts = Array.from({ length: 8 }, (_, i) =>
-        limited.deliver(testAttempt({ kind: 'mx', domain: 'limit.test' }, 'alice@example.test', [`r${i}@limit.test`], body(`limit ${i}`))));
+        limited.deliver(testAttempt({ kind: 'mx', domain: 'limit.test' }, 'alice@example.test', [`r${i}@limit.test`], body(`limit ${i}`))),
+      );
       const outcomes = (await Promise.all(attempts)).flat();
       assert.deepEqual(new Set(outcomes.map((o) => o.status)), new Set(['delivered']));
       assert.equal(receiver.messages.length, 8);
@@ -208,7 +233,10 @@ describe('remote delivery through MX records', () => {
     assert.doesNotMatch(wire, /(?<!\r)\n/, 'bare LF on the wire');
     assert.equal(tapped.messages.length, 1, 'one message, nothing smuggled');
     // PIPELINING (offered by the receiver): the envelope and DATA leave in one write.
-    const envelopeChunk = tap.sent.flat().map((c) => c.toString('latin1')).find((c) => c.includes('MAIL FROM:'));
+    const envelopeChunk = tap.sent
+      .flat()
+      .map((c) => c.toString('latin1'))
+      .find((c) => c.includes('MAIL FROM:'));
     assert.match(envelopeChunk ?? '', /MAIL FROM:<alice@example\.test>[^]*RCPT TO:<x@tap\.test>[^]*DATA\r\n/);
     assert.equal(tapped.messages[0]!.from, 'alice@example.test');
   });

@@ -28,7 +28,12 @@ before(async () => {
     hosts: { 'mx.sink.test': ['127.0.0.30'], 'mx.defer.test': ['127.0.0.31'] },
   });
   const config = testBundle({ domains: [testDomain('example.test')] });
-  transport = createRemoteSmtpTransport({ config: () => config, resolver: createDnsResolver({ servers: [dns.address] }), mxPort: port, connectTimeoutMs: 2_000 });
+  transport = createRemoteSmtpTransport({
+    config: () => config,
+    resolver: createDnsResolver({ servers: [dns.address] }),
+    mxPort: port,
+    connectTimeoutMs: 2_000,
+  });
 });
 
 after(async () => {
@@ -37,7 +42,14 @@ after(async () => {
 });
 
 test('smtp-sink receives the message with our envelope and EHLO name', async () => {
-  const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'sink.test' }, 'alice@example.test', ['bob@sink.test'], testMessage('alice@example.test', 'bob@sink.test', 'To the sink', 'Hello sink.\r\n')));
+  const [o] = await transport.deliver(
+    testAttempt(
+      { kind: 'mx', domain: 'sink.test' },
+      'alice@example.test',
+      ['bob@sink.test'],
+      testMessage('alice@example.test', 'bob@sink.test', 'To the sink', 'Hello sink.\r\n'),
+    ),
+  );
   assert.deepEqual([o!.status, o!.reply.code], ['delivered', 250]);
   // The sink writes its dump when the transaction ends.
   let dumps: string[] = [];
@@ -52,8 +64,15 @@ test('smtp-sink receives the message with our envelope and EHLO name', async () 
   assert.match(dumps[0]!, /Subject: To the sink/);
 });
 
-test('a soft-rejected recipient is transient with the sink\'s 4xx reply', async () => {
-  const [o] = await transport.deliver(testAttempt({ kind: 'mx', domain: 'defer.test' }, 'alice@example.test', ['bob@defer.test'], testMessage('alice@example.test', 'bob@defer.test', 'deferred', 'x\r\n')));
+test("a soft-rejected recipient is transient with the sink's 4xx reply", async () => {
+  const [o] = await transport.deliver(
+    testAttempt(
+      { kind: 'mx', domain: 'defer.test' },
+      'alice@example.test',
+      ['bob@defer.test'],
+      testMessage('alice@example.test', 'bob@defer.test', 'deferred', 'x\r\n'),
+    ),
+  );
   assert.equal(o!.status, 'transient');
   assert.deepEqual([o!.reply.code, o!.reply.enhanced], [450, '4.3.0']);
   assert.equal(o!.remoteMta, 'mx.defer.test');

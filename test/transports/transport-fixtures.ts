@@ -42,14 +42,22 @@ export function testDomain(name: string, keys: readonly DkimTestKey[] = []): Bun
 
 export function testRelay(id: string, host: string, port: number, extra: Partial<BundleRelay> = {}): BundleRelay {
   return {
-    id, source, host, port, tls: 'starttls', auth: true,
+    id,
+    source,
+    host,
+    port,
+    tls: 'starttls',
+    auth: true,
     match: { default: true, senderDomains: [], recipientDomains: [] },
     limits: { connections: 2, messagesPerSecond: null },
     ...extra,
   };
 }
 
-export function testBundle(parts: { domains: BundleDomain[]; relays?: BundleRelay[]; mailboxes?: Bundle['mailboxes'] }, secrets: Partial<BundleSecrets> & { keys?: { domain: string; key: DkimTestKey }[] } = {}): { bundle: Bundle; secrets: BundleSecrets } {
+export function testBundle(
+  parts: { domains: BundleDomain[]; relays?: BundleRelay[]; mailboxes?: Bundle['mailboxes'] },
+  secrets: Partial<BundleSecrets> & { keys?: { domain: string; key: DkimTestKey }[] } = {},
+): { bundle: Bundle; secrets: BundleSecrets } {
   return {
     bundle: { apiVersion: bundleApiVersion, revision: 'r1', domains: parts.domains, mailboxes: parts.mailboxes ?? [], aliases: [], relays: parts.relays ?? [] },
     secrets: {
@@ -65,7 +73,12 @@ export function testBundle(parts: { domains: BundleDomain[]; relays?: BundleRela
 }
 
 /** A record as intake stores it; by default from an authenticated submission user (the sender). */
-export function testRecord(from: string, to: readonly string[], body: Buffer, received: { listener: string; authUser: string | null } = { listener: 'submission', authUser: from }): QueueRecord {
+export function testRecord(
+  from: string,
+  to: readonly string[],
+  body: Buffer,
+  received: { listener: string; authUser: string | null } = { listener: 'submission', authUser: from },
+): QueueRecord {
   return {
     v: 1,
     queueId: newQueueId(Date.now()),
@@ -77,7 +90,13 @@ export function testRecord(from: string, to: readonly string[], body: Buffer, re
   };
 }
 
-export function testAttempt(destination: Destination, from: string, recipients: readonly string[], body: Buffer, signal = AbortSignal.timeout(20_000)): DeliveryAttempt {
+export function testAttempt(
+  destination: Destination,
+  from: string,
+  recipients: readonly string[],
+  body: Buffer,
+  signal = AbortSignal.timeout(20_000),
+): DeliveryAttempt {
   return { record: testRecord(from, recipients, body), body, destination, recipients: [...recipients], signal };
 }
 

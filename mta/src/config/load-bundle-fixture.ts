@@ -12,15 +12,17 @@ export function minimalBundle(revision: string, addresses: string[], domain = 'e
     bundle: {
       apiVersion: bundleApiVersion,
       revision,
-      domains: [{
-        domain,
-        hostname: `mx.${domain}`,
-        source,
-        dkim: { signing: [], selectors: [] },
-        tls: null,
-        inbound: { catchAll: null, maxMessageSize: 10 * 1024 * 1024, maxRecipients: 100, dmarc: 'report' },
-        outbound: { relay: null },
-      }],
+      domains: [
+        {
+          domain,
+          hostname: `mx.${domain}`,
+          source,
+          dkim: { signing: [], selectors: [] },
+          tls: null,
+          inbound: { catchAll: null, maxMessageSize: 10 * 1024 * 1024, maxRecipients: 100, dmarc: 'report' },
+          outbound: { relay: null },
+        },
+      ],
       mailboxes: addresses.map((address) => ({ address, source, login: false, sendAs: [], delivery: { type: 'local' as const } })),
       aliases: [],
       relays: [],

@@ -49,7 +49,7 @@ test('parts with different revisions are half-updated, not invalid', (t) => {
   assert.deepEqual(read.kind === 'half-updated' && read.reason, 'the config part has revision r2 and the secret part r1');
 });
 
-test('the operator\'s layout: bundle.json.gz in the ConfigMap, gzipped secret shards in one projected volume', (t) => {
+test("the operator's layout: bundle.json.gz in the ConfigMap, gzipped secret shards in one projected volume", (t) => {
   const dir = tempDir(t);
   const { bundle, secrets } = minimalBundle('r1', ['alice@example.test']);
   const encoded = encodeBundleFiles(bundle, secrets, 3);

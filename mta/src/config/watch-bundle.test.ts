@@ -60,7 +60,10 @@ test('a new bundle is applied by the periodic re-check, replacing both parts at 
   clock.ms = 5_000;
   tick();
   assert.equal(watcher.current?.revision, 'r2');
-  assert.deepEqual(watcher.current?.bundle.mailboxes.map((m) => m.address), ['bob@example.test']);
+  assert.deepEqual(
+    watcher.current?.bundle.mailboxes.map((m) => m.address),
+    ['bob@example.test'],
+  );
   assert.equal(watcher.current?.secrets.revision, 'r2');
   assert.equal(watcher.current?.appliedAt, 5_000);
   assert.equal(before?.revision, 'r1', 'a session holding the old bundle keeps it unchanged');
@@ -103,7 +106,10 @@ test('a half-updated pair waits for the other part, then is applied without any 
   clock.ms = 10_000;
   tick();
   assert.equal(watcher.current?.revision, 'r2');
-  assert.deepEqual(events.map((e) => e.kind), ['applied', 'waiting', 'applied']);
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['applied', 'waiting', 'applied'],
+  );
 });
 
 test('a half-updated pair that stays so past the grace period is reported as one refusal', (t) => {
@@ -118,7 +124,10 @@ test('a half-updated pair that stays so past the grace period is reported as one
     tick();
   }
   assert.equal(watcher.current?.revision, 'r1');
-  assert.deepEqual(events.map((e) => e.kind), ['applied', 'waiting', 'refused']);
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['applied', 'waiting', 'refused'],
+  );
   assert.match(events[2]?.kind === 'refused' ? events[2].errors[0]! : '', /config part has revision r2 and the secret part r1, for 60 s or more/);
 });
 

@@ -114,13 +114,14 @@ export function createBundleWatcher(opts: BundleWatcherOptions): BundleWatcher {
 
   // A watch event can fire in the middle of a swap; checking on the next turn of the event
   // loop lets the rename complete, and any later event checks again.
-  const checkSoon = () => setImmediate(() => {
-    try {
-      check();
-    } catch {
-      // read() never throws; a failing report() must not kill the watch.
-    }
-  });
+  const checkSoon = () =>
+    setImmediate(() => {
+      try {
+        check();
+      } catch {
+        // read() never throws; a failing report() must not kill the watch.
+      }
+    });
 
   return {
     get current() {

@@ -7,7 +7,11 @@ import { retryPolicy } from './retry-policy.ts';
 const policy = retryPolicy({ delaysMs: [1000, 2000], jitter: 0, lifetimeMs: 10_000 });
 const rcpt = (address: string, notify?: string) => ({ address, params: notify ? [{ name: 'NOTIFY', value: notify }] : [] });
 const outcome = (recipient: string, status: RecipientOutcome['status'], code: number, enhanced: string): RecipientOutcome => ({
-  recipient, status, reply: { code, enhanced, text: `reply for ${recipient}` }, reason: 'test', remoteMta: 'mx.test',
+  recipient,
+  status,
+  reply: { code, enhanced, text: `reply for ${recipient}` },
+  reason: 'test',
+  remoteMta: 'mx.test',
 });
 
 function input(over: Partial<DecisionInput>): DecisionInput {
@@ -30,13 +34,25 @@ function input(over: Partial<DecisionInput>): DecisionInput {
 
 test('2xx is done, 4xx retries on the schedule, 5xx bounces with one DSN', () => {
   const d = decide(input({}));
-  assert.deepEqual(d.delivered.map((o) => o.recipient), ['ok@a.test']);
-  assert.deepEqual(d.retry?.recipients.map((r) => r.address), ['later@b.test']);
+  assert.deepEqual(
+    d.delivered.map((o) => o.recipient),
+    ['ok@a.test'],
+  );
+  assert.deepEqual(
+    d.retry?.recipients.map((r) => r.address),
+    ['later@b.test'],
+  );
   assert.equal(d.retry?.notBeforeMs, 1100);
   assert.equal(d.retry?.failedAttempts, 1);
   assert.deepEqual(d.retry?.lastReplies[0], { recipient: 'later@b.test', code: 450, enhanced: '4.3.0', text: 'reply for later@b.test', remoteMta: 'mx.test' });
-  assert.deepEqual(d.bounced.map((b) => [b.recipient.address, b.why]), [['never@c.test', 'permanent']]);
-  assert.deepEqual(d.dsn?.map((b) => b.recipient.address), ['never@c.test']);
+  assert.deepEqual(
+    d.bounced.map((b) => [b.recipient.address, b.why]),
+    [['never@c.test', 'permanent']],
+  );
+  assert.deepEqual(
+    d.dsn?.map((b) => b.recipient.address),
+    ['never@c.test'],
+  );
 });
 
 test('the second failure waits for the second delay', () => {
@@ -48,9 +64,13 @@ test('the second failure waits for the second delay', () => {
 test('after the lifetime a transient failure bounces as expired, keeping the remote words', () => {
   const d = decide(input({ nowMs: 10_000, failedAttemptsBefore: 6 }));
   assert.equal(d.retry, null);
-  assert.deepEqual(d.bounced.map((b) => [b.recipient.address, b.why, b.reply.enhanced]), [
-    ['never@c.test', 'permanent', '5.1.1'], ['later@b.test', 'expired', '4.3.0'],
-  ]);
+  assert.deepEqual(
+    d.bounced.map((b) => [b.recipient.address, b.why, b.reply.enhanced]),
+    [
+      ['never@c.test', 'permanent', '5.1.1'],
+      ['later@b.test', 'expired', '4.3.0'],
+    ],
+  );
   assert.equal(d.dsn?.length, 2);
 });
 

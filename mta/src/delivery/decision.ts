@@ -115,7 +115,11 @@ export function decide(input: DecisionInput): Decision {
 export function wantsFailureNotice(recipient: EnvelopeAddress): boolean {
   const notify = recipient.params.find((p) => p.name.toUpperCase() === 'NOTIFY');
   if (!notify || notify.value === null) return true;
-  return notify.value.toUpperCase().split(',').map((s) => s.trim()).includes('FAILURE');
+  return notify.value
+    .toUpperCase()
+    .split(',')
+    .map((s) => s.trim())
+    .includes('FAILURE');
 }
 
 // An expired recipient keeps the last words of the remote side; a 4xx stays a 4.x.x status

@@ -54,13 +54,15 @@ const stateSchema = z.strictObject({
   lastAttemptAt: z.iso.datetime({ offset: false }),
   notBefore: z.iso.datetime({ offset: false }),
   held: z.boolean(),
-  lastReplies: z.array(z.strictObject({
-    recipient: z.string(),
-    code: z.number().int(),
-    enhanced: z.string(),
-    text: z.string(),
-    remoteMta: z.string().optional(),
-  })),
+  lastReplies: z.array(
+    z.strictObject({
+      recipient: z.string(),
+      code: z.number().int(),
+      enhanced: z.string(),
+      text: z.string(),
+      remoteMta: z.string().optional(),
+    }),
+  ),
   delayNotified: z.array(z.string()).optional(),
 });
 
@@ -78,6 +80,7 @@ export function encodeDeferredJob(state: DeferredState, record: QueueRecord, inl
 export function decodeDeferredJob(payload: Uint8Array): DeferredJob {
   const { json, rest } = splitJsonLine(payload, 'deferred job', 'state');
   const parsed = stateSchema.safeParse(json);
-  if (!parsed.success) throw recordFormatError(`invalid deferred job state: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw recordFormatError(`invalid deferred job state: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(state)'}: ${i.message}`).join('; ')}`);
   return { state: parsed.data, decoded: decodeRecord(rest) };
 }

@@ -42,9 +42,13 @@ export const ignoreDeliveryEvents: DeliveryObserver = {
 /** A metrics label for a destination: the kind plus the domain, relay or LMTP host (never a mailbox path or URL). */
 export function destinationLabel(destination: Destination): string {
   switch (destination.kind) {
-    case 'mx': return `mx:${destination.domain}`.slice(0, 100);
-    case 'relay': return `relay:${destination.relayId}`.slice(0, 100);
-    case 'lmtp': return `lmtp:${destination.host}`.slice(0, 100);
-    default: return destination.kind;
+    case 'mx':
+      return `mx:${destination.domain}`.slice(0, 100);
+    case 'relay':
+      return `relay:${destination.relayId}`.slice(0, 100);
+    case 'lmtp':
+      return `lmtp:${destination.host}`.slice(0, 100);
+    default:
+      return destination.kind;
   }
 }

@@ -33,7 +33,17 @@
 //                                  (envelope recipient, address); read by direct get
 // Limits retention with max_age = lifetime + 1 day: entries outlive every retry of their
 // message and then expire by themselves.
-import { AckPolicy, DeliverPolicy, DiscardPolicy, JetStreamApiCodes, JetStreamApiError, ReplayPolicy, RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError } from '../errors.ts';
@@ -132,7 +142,9 @@ export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueS
   try {
     await jsm.consumers.info(s.deferStream, consumer.durable_name);
     await jsm.consumers.update(s.deferStream, consumer.durable_name, {
-      ack_wait: consumer.ack_wait, max_ack_pending: consumer.max_ack_pending, description: consumer.description,
+      ack_wait: consumer.ack_wait,
+      max_ack_pending: consumer.max_ack_pending,
+      description: consumer.description,
     });
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
@@ -140,7 +152,9 @@ export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueS
     }
     await jsm.consumers.add(s.deferStream, consumer).catch(async (addErr: unknown) => {
       // Another pod created it first.
-      await jsm.consumers.info(s.deferStream, consumer.durable_name).catch(() => { throw addErr; });
+      await jsm.consumers.info(s.deferStream, consumer.durable_name).catch(() => {
+        throw addErr;
+      });
     });
   }
 }
@@ -157,7 +171,9 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
   try {
     if (existing === null) {
       await jsm.streams.add(desired).catch(async (err: unknown) => {
-        await jsm.streams.info(desired.name).catch(() => { throw err; });
+        await jsm.streams.info(desired.name).catch(() => {
+          throw err;
+        });
       });
       return;
     }

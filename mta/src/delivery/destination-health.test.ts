@@ -4,7 +4,11 @@ import type { RecipientOutcome } from './attempt.ts';
 import { createDestinationHealth, unreachable } from './destination-health.ts';
 
 const o = (status: RecipientOutcome['status'], remoteMta?: string): RecipientOutcome => ({
-  recipient: 'r@x.test', status, reply: { code: 451, enhanced: '4.4.1', text: 't' }, reason: 'connection refused', ...(remoteMta ? { remoteMta } : {}),
+  recipient: 'r@x.test',
+  status,
+  reply: { code: 451, enhanced: '4.4.1', text: 't' },
+  reason: 'connection refused',
+  ...(remoteMta ? { remoteMta } : {}),
 });
 
 test('unreachable means every recipient transient and no server answered', () => {

@@ -15,7 +15,10 @@ import { retryPolicy } from './retry-policy.ts';
 const body = Buffer.from('From: <s@a.test>\r\nSubject: hi\r\n\r\nbody\r\n');
 function record(rcpts: string[], from = 's@a.test'): QueueRecord {
   return {
-    v: 1, queueId: '01JB0000000000000000000000', receivedAt: new Date(1_000_000).toISOString(), listener: 'mx',
+    v: 1,
+    queueId: '01JB0000000000000000000000',
+    receivedAt: new Date(1_000_000).toISOString(),
+    listener: 'mx',
     client: { ip: '192.0.2.1', helo: 'c', tls: null, authUser: null },
     envelope: { mailFrom: { address: from, params: [] }, rcptTo: rcpts.map((address) => ({ address, params: [] })) },
     body: { kind: 'inline', size: body.length, sha256: sha256Hex(body) },
@@ -29,7 +32,9 @@ const byDomain: Router = (_record, recipients) => {
   for (const r of recipients) groups.set(r.split('@')[1]!, [...(groups.get(r.split('@')[1]!) ?? []), r]);
   return {
     groups: [...groups].map(([domain, rs]) => ({
-      key: `mx:${domain}`, destination: { kind: 'mx', domain }, deliveries: rs.map((r) => ({ address: r, envelopeRecipient: r })),
+      key: `mx:${domain}`,
+      destination: { kind: 'mx', domain },
+      deliveries: rs.map((r) => ({ address: r, envelopeRecipient: r })),
     })),
     unroutable: [],
   };
@@ -42,7 +47,8 @@ function scripted(calls: string[]): Transport {
       if (domain.startsWith('hang')) await new Promise((resolve) => a.signal.addEventListener('abort', resolve));
       return a.recipients.map((recipient): RecipientOutcome => {
         if (domain.startsWith('ok')) return { recipient, status: 'delivered', reply: { code: 250, enhanced: '2.0.0', text: 'ok' }, reason: '' };
-        if (domain.startsWith('hard')) return { recipient, status: 'permanent', reply: { code: 550, enhanced: '5.1.1', text: 'no such user' }, reason: '', remoteMta: 'mx.hard' };
+        if (domain.startsWith('hard'))
+          return { recipient, status: 'permanent', reply: { code: 550, enhanced: '5.1.1', text: 'no such user' }, reason: '', remoteMta: 'mx.hard' };
         return { recipient, status: 'transient', reply: { code: 450, enhanced: '4.3.0', text: 'later' }, reason: '' };
       });
     },
@@ -54,25 +60,50 @@ function memoryEffects(log: string[]) {
   const dsns: QueuedDsn[] = [];
   const deferred: { state: DeferredState; record: QueueRecord }[] = [];
   const effects: JobEffects = {
-    async loadBody() { return body; },
-    async delivered(_id, pairs) { log.push('ledger-read'); return new Set(pairs.map(pairKey).filter((k) => ledger.has(k))); },
-    async recordDelivered(_id, pairs: readonly LedgerEntry[]) { log.push(`ledger-write:${pairs.map((p) => p.address)}`); for (const p of pairs) ledger.add(pairKey(p)); },
-    async queueDsn(dsn) { log.push('dsn'); dsns.push(dsn); },
-    async deferJob(state, r) { log.push('defer'); deferred.push({ state, record: r }); },
+    async loadBody() {
+      return body;
+    },
+    async delivered(_id, pairs) {
+      log.push('ledger-read');
+      return new Set(pairs.map(pairKey).filter((k) => ledger.has(k)));
+    },
+    async recordDelivered(_id, pairs: readonly LedgerEntry[]) {
+      log.push(`ledger-write:${pairs.map((p) => p.address)}`);
+      for (const p of pairs) ledger.add(pairKey(p));
+    },
+    async queueDsn(dsn) {
+      log.push('dsn');
+      dsns.push(dsn);
+    },
+    async deferJob(state, r) {
+      log.push('defer');
+      deferred.push({ state, record: r });
+    },
   };
   return { effects, ledger, dsns, deferred };
 }
 
 function engine(effects: JobEffects, calls: string[], now = { t: 2_000_000 }) {
   return createEngine({
-    transport: scripted(calls), route: byDomain, effects,
+    transport: scripted(calls),
+    route: byDomain,
+    effects,
     policy: () => retryPolicy({ delaysMs: [60_000], jitter: 0, lifetimeMs: 3_600_000 }),
-    now: () => now.t, random: () => 0.5, randomHex: () => 'ab', hostname: 'mx.a.test', attemptTimeoutMs: 200,
-    logger: silentLogger, observer: ignoreDeliveryEvents,
+    now: () => now.t,
+    random: () => 0.5,
+    randomHex: () => 'ab',
+    hostname: 'mx.a.test',
+    attemptTimeoutMs: 200,
+    logger: silentLogger,
+    observer: ignoreDeliveryEvents,
   });
 }
 const job = (r: QueueRecord, over: Partial<EngineJob> = {}): EngineJob => ({
-  decoded: decoded(r), state: null, redelivered: false, signal: new AbortController().signal, ...over,
+  decoded: decoded(r),
+  state: null,
+  redelivered: false,
+  signal: new AbortController().signal,
+  ...over,
 });
 
 test('accepting, deferring and rejecting domains: ledger, then DSN, then retry, in that order', async () => {
@@ -86,7 +117,10 @@ test('accepting, deferring and rejecting domains: ledger, then DSN, then retry, 
   assert.deepEqual(m.dsns[0]!.sender.address, 's@a.test');
   assert.match(m.dsns[0]!.body.toString(), /Final-Recipient: rfc822; c@hard\.test/);
   assert.equal(m.dsns[0]!.queueId, dsnId(record([]).queueId, 0, 1_000_000));
-  assert.deepEqual(m.deferred[0]!.record.envelope.rcptTo.map((r) => r.address), ['b@soft.test']);
+  assert.deepEqual(
+    m.deferred[0]!.record.envelope.rcptTo.map((r) => r.address),
+    ['b@soft.test'],
+  );
   assert.equal(m.deferred[0]!.state.failedAttempts, 1);
   assert.equal(m.deferred[0]!.state.notBefore, new Date(2_060_000).toISOString());
 });
@@ -97,8 +131,13 @@ test('a retry never sends again to a recipient the ledger has, and a later succe
   const m = memoryEffects(log);
   m.ledger.add(pairKey({ envelopeRecipient: 'a@ok.test', address: 'a@ok.test' }));
   const state: DeferredState = {
-    v: 1, failedAttempts: 1, firstAttemptAt: new Date(1).toISOString(), lastAttemptAt: new Date(1).toISOString(),
-    notBefore: new Date(1).toISOString(), held: false, lastReplies: [],
+    v: 1,
+    failedAttempts: 1,
+    firstAttemptAt: new Date(1).toISOString(),
+    lastAttemptAt: new Date(1).toISOString(),
+    notBefore: new Date(1).toISOString(),
+    held: false,
+    lastReplies: [],
   };
   const result = await engine(m.effects, calls).process(job(record(['a@ok.test', 'b@ok2.test']), { state }));
   assert.deepEqual(calls, ['ok2.test:b@ok2.test']);
@@ -122,7 +161,10 @@ test('a hanging destination is transient after the attempt deadline; others are 
   const result = await engine(m.effects, calls).process(job(record(['a@ok.test', 'h@hang.test'])));
   assert.equal(result.kind, 'done');
   assert.deepEqual(log, ['ledger-write:a@ok.test', 'defer']);
-  assert.deepEqual(m.deferred[0]!.record.envelope.rcptTo.map((r) => r.address), ['h@hang.test']);
+  assert.deepEqual(
+    m.deferred[0]!.record.envelope.rcptTo.map((r) => r.address),
+    ['h@hang.test'],
+  );
 });
 
 test('past the lifetime a deferring recipient bounces with one DSN; mail from <> bounces silently', async () => {
@@ -130,8 +172,13 @@ test('past the lifetime a deferring recipient bounces with one DSN; mail from <>
   const m = memoryEffects(log);
   const late = { t: 1_000_000 + 3_600_000 };
   const state: DeferredState = {
-    v: 1, failedAttempts: 7, firstAttemptAt: new Date(1).toISOString(), lastAttemptAt: new Date(1).toISOString(),
-    notBefore: new Date(1).toISOString(), held: false, lastReplies: [],
+    v: 1,
+    failedAttempts: 7,
+    firstAttemptAt: new Date(1).toISOString(),
+    lastAttemptAt: new Date(1).toISOString(),
+    notBefore: new Date(1).toISOString(),
+    held: false,
+    lastReplies: [],
   };
   await engine(m.effects, [], late).process(job(record(['b@soft.test']), { state }));
   assert.deepEqual(log, ['ledger-read', 'dsn']);
@@ -148,8 +195,13 @@ test('a held job is deferred again without an attempt', async () => {
   const calls: string[] = [];
   const m = memoryEffects(log);
   const state: DeferredState = {
-    v: 1, failedAttempts: 1, firstAttemptAt: new Date(1).toISOString(), lastAttemptAt: new Date(1).toISOString(),
-    notBefore: new Date(1).toISOString(), held: true, lastReplies: [],
+    v: 1,
+    failedAttempts: 1,
+    firstAttemptAt: new Date(1).toISOString(),
+    lastAttemptAt: new Date(1).toISOString(),
+    notBefore: new Date(1).toISOString(),
+    held: true,
+    lastReplies: [],
   };
   await engine(m.effects, calls).process(job(record(['b@ok.test']), { state }));
   assert.deepEqual(calls, []);
@@ -161,9 +213,21 @@ test('a transport that throws makes its recipients transient, never lost', async
   const log: string[] = [];
   const m = memoryEffects(log);
   const e = createEngine({
-    transport: { async deliver() { throw new Error('bug'); } }, route: byDomain, effects: m.effects,
-    policy: () => retryPolicy(), now: () => 2_000_000, random: () => 0.5, randomHex: () => 'ab', hostname: 'h',
-    attemptTimeoutMs: 1000, logger: silentLogger, observer: ignoreDeliveryEvents,
+    transport: {
+      async deliver() {
+        throw new Error('bug');
+      },
+    },
+    route: byDomain,
+    effects: m.effects,
+    policy: () => retryPolicy(),
+    now: () => 2_000_000,
+    random: () => 0.5,
+    randomHex: () => 'ab',
+    hostname: 'h',
+    attemptTimeoutMs: 1000,
+    logger: silentLogger,
+    observer: ignoreDeliveryEvents,
   });
   await e.process(job(record(['a@ok.test'])));
   assert.deepEqual(log, ['defer']);
@@ -175,10 +239,18 @@ test('a destination no server answered is skipped for the next job (no worker wa
   const m = memoryEffects(log);
   const now = { t: 2_000_000 };
   const e = createEngine({
-    transport: scripted(calls), route: byDomain, effects: m.effects,
+    transport: scripted(calls),
+    route: byDomain,
+    effects: m.effects,
     policy: () => retryPolicy({ delaysMs: [60_000], jitter: 0, lifetimeMs: 3_600_000 }),
-    now: () => now.t, random: () => 0.5, randomHex: () => 'ab', hostname: 'h', attemptTimeoutMs: 100,
-    logger: silentLogger, observer: ignoreDeliveryEvents, health: createDestinationHealth({ downForMs: 60_000 }),
+    now: () => now.t,
+    random: () => 0.5,
+    randomHex: () => 'ab',
+    hostname: 'h',
+    attemptTimeoutMs: 100,
+    logger: silentLogger,
+    observer: ignoreDeliveryEvents,
+    health: createDestinationHealth({ downForMs: 60_000 }),
   });
   await e.process(job(record(['a@hang.test'])));
   await e.process(job(record(['b@hang.test', 'c@ok.test'])));
@@ -196,13 +268,30 @@ test('a delay notice goes out once, after the configured time; a success notice 
   const { effects, dsns, deferred } = memoryEffects(log);
   const now = { t: 1_000_000 + 10 * 60_000 };
   const e = createEngine({
-    transport: scripted(calls), route: byDomain, effects,
+    transport: scripted(calls),
+    route: byDomain,
+    effects,
     policy: () => retryPolicy({ delaysMs: [60_000], jitter: 0, lifetimeMs: 3_600_000 }),
-    now: () => now.t, random: () => 0.5, randomHex: () => 'ab', hostname: 'mx.a.test', attemptTimeoutMs: 200,
-    logger: silentLogger, observer: ignoreDeliveryEvents, delayNoticeAfterMs: 5 * 60_000,
+    now: () => now.t,
+    random: () => 0.5,
+    randomHex: () => 'ab',
+    hostname: 'mx.a.test',
+    attemptTimeoutMs: 200,
+    logger: silentLogger,
+    observer: ignoreDeliveryEvents,
+    delayNoticeAfterMs: 5 * 60_000,
   });
   const r = record(['x@soft.test', 'y@ok.test']);
-  const withNotify: QueueRecord = { ...r, envelope: { ...r.envelope, rcptTo: [{ address: 'x@soft.test', params: [] }, { address: 'y@ok.test', params: [{ name: 'NOTIFY', value: 'SUCCESS' }] }] } };
+  const withNotify: QueueRecord = {
+    ...r,
+    envelope: {
+      ...r.envelope,
+      rcptTo: [
+        { address: 'x@soft.test', params: [] },
+        { address: 'y@ok.test', params: [{ name: 'NOTIFY', value: 'SUCCESS' }] },
+      ],
+    },
+  };
   await e.process(job(withNotify));
   const texts = dsns.map((d) => d.body.toString());
   assert.equal(texts.length, 2);

@@ -81,9 +81,7 @@ export interface EngineJob {
   readonly signal: AbortSignal;
 }
 
-export type EngineResult =
-  | { readonly kind: 'done'; readonly finished: boolean; readonly decision: Decision | null }
-  | { readonly kind: 'interrupted' };
+export type EngineResult = { readonly kind: 'done'; readonly finished: boolean; readonly decision: Decision | null } | { readonly kind: 'interrupted' };
 
 // Far in the future: a held message waits for `stafette queue release`.
 const holdMs = 365 * 24 * 3_600_000;
@@ -100,7 +98,10 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       return { kind: 'done', finished: false, decision: null };
     }
     const pending = record.envelope.rcptTo;
-    const plan = opts.route(record, pending.map((r) => r.address));
+    const plan = opts.route(
+      record,
+      pending.map((r) => r.address),
+    );
 
     // Ledger reads only when entries can exist: a retry, or a job seen before.
     const allPairs = plan.groups.flatMap((g) => g.deliveries);
@@ -115,32 +116,34 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     const add = (rcpt: string, o: RecipientOutcome) => outcomes.set(rcpt, [...(outcomes.get(rcpt) ?? []), o]);
     for (const o of plan.unroutable) add(o.recipient, o);
 
-    await Promise.all(plan.groups.map(async (group) => {
-      const todo = group.deliveries.filter((d) => !already.has(pairKey(d)));
-      for (const d of group.deliveries) {
-        labels.set(d.envelopeRecipient, destinationLabel(group.destination));
-        kinds.set(d.envelopeRecipient, group.destination.kind);
-      }
-      for (const d of group.deliveries) {
-        if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
-      }
-      if (todo.length === 0) return;
-      const { outcomes: results, skipped } = await attempt(group, todo, record, body, job.signal, log);
-      const byAddress = new Map(results.map((o) => [o.recipient, o]));
-      const delivered: LedgerEntry[] = [];
-      for (const d of todo) {
-        const o = byAddress.get(d.address) ?? missingOutcome(d.address);
-        add(d.envelopeRecipient, o);
-        if (o.status === 'delivered') delivered.push(d);
-      }
-      if (delivered.length > 0) {
-        const answered = opts.now();
-        await effects.recordDelivered(record.queueId, delivered);
-        observer.ledgerWindow((opts.now() - answered) / 1000);
-      }
-      if (skipped) observer.recipients(destinationLabel(group.destination), 'skipped', results.length);
-      else countByStatus(group.destination, results);
-    }));
+    await Promise.all(
+      plan.groups.map(async (group) => {
+        const todo = group.deliveries.filter((d) => !already.has(pairKey(d)));
+        for (const d of group.deliveries) {
+          labels.set(d.envelopeRecipient, destinationLabel(group.destination));
+          kinds.set(d.envelopeRecipient, group.destination.kind);
+        }
+        for (const d of group.deliveries) {
+          if (already.has(pairKey(d))) add(d.envelopeRecipient, alreadyDelivered(d.address));
+        }
+        if (todo.length === 0) return;
+        const { outcomes: results, skipped } = await attempt(group, todo, record, body, job.signal, log);
+        const byAddress = new Map(results.map((o) => [o.recipient, o]));
+        const delivered: LedgerEntry[] = [];
+        for (const d of todo) {
+          const o = byAddress.get(d.address) ?? missingOutcome(d.address);
+          add(d.envelopeRecipient, o);
+          if (o.status === 'delivered') delivered.push(d);
+        }
+        if (delivered.length > 0) {
+          const answered = opts.now();
+          await effects.recordDelivered(record.queueId, delivered);
+          observer.ledgerWindow((opts.now() - answered) / 1000);
+        }
+        if (skipped) observer.recipients(destinationLabel(group.destination), 'skipped', results.length);
+        else countByStatus(group.destination, results);
+      }),
+    );
     if (job.signal.aborted) return { kind: 'interrupted' };
 
     const envelopeOutcomes = pending.map((r) => envelopeOutcome(r.address, outcomes.get(r.address) ?? []));
@@ -165,7 +168,10 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     }
 
     const notices = planNotices({
-      record, decision, nowMs: opts.now(), lifetimeEndsMs: receivedAt + opts.policy().lifetimeMs,
+      record,
+      decision,
+      nowMs: opts.now(),
+      lifetimeEndsMs: receivedAt + opts.policy().lifetimeMs,
       outcomes: new Map(envelopeOutcomes.map((o) => [o.recipient, { outcome: o, destination: kinds.get(o.recipient) ?? null }])),
       delayAfterMs: opts.delayNoticeAfterMs === undefined ? defaultDelayNoticeMs : opts.delayNoticeAfterMs,
       delayNotifiedBefore: job.state?.delayNotified ?? [],
@@ -177,7 +183,15 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         queueId: dsnQueueId,
         sender: record.envelope.mailFrom,
         reportingMta: opts.hostname,
-        body: buildNotice({ record, originalMessage: body, recipients, reportingMta: opts.hostname, dsnQueueId, now: new Date(opts.now()), randomHex: opts.randomHex }),
+        body: buildNotice({
+          record,
+          originalMessage: body,
+          recipients,
+          reportingMta: opts.hostname,
+          dsnQueueId,
+          now: new Date(opts.now()),
+          randomHex: opts.randomHex,
+        }),
       });
       observer.dsn(kind === 'failure' ? 'queued' : kind === 'delay' ? 'queued_delay' : 'queued_success');
       log.info(`${kind} notice queued`, { dsnQueueId, recipients: recipients.map((r) => `${r.recipient.address}:${r.action}`) });
@@ -194,16 +208,20 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         envelope: { ...record.envelope, rcptTo: record.envelope.rcptTo.filter((r) => pendingSet.has(r.address)) },
       };
       const attemptAt = iso(now);
-      await effects.deferJob({
-        v: 1,
-        failedAttempts: decision.retry.failedAttempts,
-        firstAttemptAt: job.state?.firstAttemptAt ?? attemptAt,
-        lastAttemptAt: attemptAt,
-        notBefore: iso(decision.retry.notBeforeMs),
-        held: false,
-        lastReplies: decision.retry.lastReplies,
-        ...(notices.delayNotified.length > 0 ? { delayNotified: [...notices.delayNotified] } : {}),
-      }, rest, job.decoded.inlineBody);
+      await effects.deferJob(
+        {
+          v: 1,
+          failedAttempts: decision.retry.failedAttempts,
+          firstAttemptAt: job.state?.firstAttemptAt ?? attemptAt,
+          lastAttemptAt: attemptAt,
+          notBefore: iso(decision.retry.notBeforeMs),
+          held: false,
+          lastReplies: decision.retry.lastReplies,
+          ...(notices.delayNotified.length > 0 ? { delayNotified: [...notices.delayNotified] } : {}),
+        },
+        rest,
+        job.decoded.inlineBody,
+      );
       log.info('deferred', {
         recipients: decision.retry.recipients.length,
         failedAttempts: decision.retry.failedAttempts,
@@ -216,8 +234,12 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
   // One destination group through the transport, bounded in time. The transport should
   // honour the signal; if it does not return in time anyway, its recipients are transient.
   async function attempt(
-    group: DestinationGroup, todo: readonly RoutedDelivery[], record: QueueRecord, body: Uint8Array,
-    shutdown: AbortSignal, log: Logger,
+    group: DestinationGroup,
+    todo: readonly RoutedDelivery[],
+    record: QueueRecord,
+    body: Uint8Array,
+    shutdown: AbortSignal,
+    log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];
     const signal = AbortSignal.any([shutdown, AbortSignal.timeout(opts.attemptTimeoutMs)]);
@@ -236,7 +258,9 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describeError(err)}`;
       log.warn('attempt failed', { destination: group.key, reason: why });
       outcomes = recipients.map((r) => ({
-        recipient: r, status: 'transient', reason: why,
+        recipient: r,
+        status: 'transient',
+        reason: why,
         reply: reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the destination in time'),
       }));
     }
@@ -268,7 +292,9 @@ export function pairKey(d: LedgerEntry): string {
  */
 export function dsnId(queueId: string, attempt: number, receivedAtMs: number, kind: NoticeKind = 'failure'): string {
   // Failure notices keep the seed they always had; the other kinds get their own.
-  const seed = createHash('sha256').update(kind === 'failure' ? `${queueId}:dsn:${attempt}` : `${queueId}:${kind}:${attempt}`).digest();
+  const seed = createHash('sha256')
+    .update(kind === 'failure' ? `${queueId}:dsn:${attempt}` : `${queueId}:${kind}:${attempt}`)
+    .digest();
   return newQueueId(receivedAtMs + attempt, () => seed.subarray(0, 10));
 }
 
@@ -280,7 +306,9 @@ function alreadyDelivered(address: string): RecipientOutcome {
 
 function missingOutcome(address: string): RecipientOutcome {
   return {
-    recipient: address, status: 'transient', reason: 'the transport reported no outcome for this recipient',
+    recipient: address,
+    status: 'transient',
+    reason: 'the transport reported no outcome for this recipient',
     reply: reply(C.C451LocalError, SE.MailSystem0, 'No outcome reported'),
   };
 }

@@ -32,9 +32,7 @@ export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
 export { createRouter } from './routing.ts';
 export type { Router, RoutePlan, RoutingOptions } from './routing.ts';
-export {
-  deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred,
-} from './queue-operations.ts';
+export { deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred } from './queue-operations.ts';
 export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
 
 /**
@@ -94,9 +92,17 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   const watch = watchConnection(opts.nc);
   const effects = await natsEffects({ nc: opts.nc, settings: opts.settings, streams, bodyStore, publisher, hostname: opts.hostname, now });
   const engine = createEngine({
-    transport: opts.transport, route: opts.route, effects, policy: () => policy, now, random,
-    randomHex: (n) => randomBytes(n).toString('hex'), hostname: opts.hostname,
-    attemptTimeoutMs: opts.attemptTimeoutMs ?? 15 * 60_000, logger: opts.logger, observer,
+    transport: opts.transport,
+    route: opts.route,
+    effects,
+    policy: () => policy,
+    now,
+    random,
+    randomHex: (n) => randomBytes(n).toString('hex'),
+    hostname: opts.hostname,
+    attemptTimeoutMs: opts.attemptTimeoutMs ?? 15 * 60_000,
+    logger: opts.logger,
+    observer,
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
   });
@@ -126,7 +132,10 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   const pools = [
     startWorkerPool({ ...common, source: 'fresh', consumer: fresh, count: workers, decode: (msg) => ({ decoded: decodeRecord(msg.data), state: null }) }),
     startWorkerPool({
-      ...common, source: 'retry', consumer: retry, count: opts.retryWorkers ?? Math.max(1, Math.floor(workers / 2)),
+      ...common,
+      source: 'retry',
+      consumer: retry,
+      count: opts.retryWorkers ?? Math.max(1, Math.floor(workers / 2)),
       decode: (msg) => {
         const job = decodeDeferredJob(msg.data);
         return { decoded: job.decoded, state: job.state };

@@ -41,31 +41,39 @@ export async function natsEffects(opts: NatsEffectsOptions): Promise<JobEffects>
 
     async delivered(queueId, pairs) {
       const found = new Set<string>();
-      await Promise.all(pairs.map(async (p) => {
-        const key = pairKey(p);
-        const msg = await jsm.streams.getMessage(streams.doneStream, { last_by_subj: ledgerSubject(streams, queueId, key) });
-        if (msg !== null) found.add(key);
-      }));
+      await Promise.all(
+        pairs.map(async (p) => {
+          const key = pairKey(p);
+          const msg = await jsm.streams.getMessage(streams.doneStream, { last_by_subj: ledgerSubject(streams, queueId, key) });
+          if (msg !== null) found.add(key);
+        }),
+      );
       return found;
     },
 
     async recordDelivered(queueId, pairs) {
       const at = new Date(opts.now()).toISOString();
-      await Promise.all(pairs.map((p) => js.publish(
-        ledgerSubject(streams, queueId, pairKey(p)),
-        JSON.stringify({ envelopeRecipient: p.envelopeRecipient, address: p.address, at }),
-        { expect: { streamName: streams.doneStream }, timeout },
-      )));
+      await Promise.all(
+        pairs.map((p) =>
+          js.publish(ledgerSubject(streams, queueId, pairKey(p)), JSON.stringify({ envelopeRecipient: p.envelopeRecipient, address: p.address, at }), {
+            expect: { streamName: streams.doneStream },
+            timeout,
+          }),
+        ),
+      );
     },
 
     async queueDsn(dsn) {
-      await opts.publisher.enqueue({
-        queueId: dsn.queueId,
-        receivedAt: new Date(opts.now()).toISOString(),
-        listener: 'dsn',
-        client: { ip: '127.0.0.1', helo: dsn.reportingMta, tls: null, authUser: null },
-        envelope: { mailFrom: { address: '', params: [] }, rcptTo: [{ address: dsn.sender.address, params: [] }] },
-      }, dsn.body);
+      await opts.publisher.enqueue(
+        {
+          queueId: dsn.queueId,
+          receivedAt: new Date(opts.now()).toISOString(),
+          listener: 'dsn',
+          client: { ip: '127.0.0.1', helo: dsn.reportingMta, tls: null, authUser: null },
+          envelope: { mailFrom: { address: '', params: [] }, rcptTo: [{ address: dsn.sender.address, params: [] }] },
+        },
+        dsn.body,
+      );
     },
 
     async deferJob(state, record, inlineBody) {

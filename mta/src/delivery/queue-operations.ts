@@ -81,7 +81,9 @@ export async function deferredStats(ctx: OperationsContext): Promise<DeferredSta
 
 /** Deferred messages matching `filter`, in stream order, at most `limit`; also the oldest age seen. */
 export async function listDeferred(
-  ctx: OperationsContext, filter: DeferredFilter = {}, { limit = 100, scanLimit = 100_000 } = {},
+  ctx: OperationsContext,
+  filter: DeferredFilter = {},
+  { limit = 100, scanLimit = 100_000 } = {},
 ): Promise<{ entries: DeferredEntry[]; problems: { seq: number; problem: string }[]; scanned: number; oldestAgeMs: number | null }> {
   const jsm = await jetstreamManager(ctx.nc);
   const now = ctx.now ?? Date.now;
@@ -140,9 +142,7 @@ export async function deleteDeferred(ctx: OperationsContext & { bodyStore: Objec
   return 'done';
 }
 
-async function reschedule(
-  ctx: OperationsContext, queueId: string, change: (nowMs: number) => { notBefore: number; held: boolean },
-): Promise<OperationResult> {
+async function reschedule(ctx: OperationsContext, queueId: string, change: (nowMs: number) => { notBefore: number; held: boolean }): Promise<OperationResult> {
   const jsm = await jetstreamManager(ctx.nc);
   const found = await readSchedule(jsm, ctx.streams, queueId);
   if (!found) return 'not-deferred';

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  defaultRetryPolicy, expiresAtMs, formatDuration, formatSchedule, nextAttemptAtMs, parseDurationMs, parseSchedule, retryDelayMs, retryPolicy,
+  defaultRetryPolicy,
+  expiresAtMs,
+  formatDuration,
+  formatSchedule,
+  nextAttemptAtMs,
+  parseDurationMs,
+  parseSchedule,
+  retryDelayMs,
+  retryPolicy,
 } from './retry-policy.ts';
 
 const min = 60_000;
@@ -17,8 +25,14 @@ test('the default lifetime is 5 days', () => {
 });
 
 test('jitter stays within ±10% and uses the injected randomness', () => {
-  assert.equal(retryDelayMs(defaultRetryPolicy, 1, () => 0), 4.5 * min);
-  assert.equal(retryDelayMs(defaultRetryPolicy, 1, () => 0.999999), Math.round(5 * min * (1 + 0.1 * (2 * 0.999999 - 1))));
+  assert.equal(
+    retryDelayMs(defaultRetryPolicy, 1, () => 0),
+    4.5 * min,
+  );
+  assert.equal(
+    retryDelayMs(defaultRetryPolicy, 1, () => 0.999999),
+    Math.round(5 * min * (1 + 0.1 * (2 * 0.999999 - 1))),
+  );
   for (let i = 0; i < 200; i++) {
     const d = retryDelayMs(defaultRetryPolicy, 3, Math.random);
     assert.ok(d >= 18 * min && d <= 22 * min, `${d}`);

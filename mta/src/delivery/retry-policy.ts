@@ -53,7 +53,12 @@ export function parseSchedule(text: string): number[] {
 
 /** A duration as parseDurationMs reads it, in the largest unit that keeps it whole: 300000 → "5m". */
 export function formatDuration(ms: number): string {
-  const units = [['d', 24 * hour], ['h', hour], ['m', minute], ['s', 1000]] as const;
+  const units = [
+    ['d', 24 * hour],
+    ['h', hour],
+    ['m', minute],
+    ['s', 1000],
+  ] as const;
   const unit = units.find(([, size]) => ms >= size && ms % size === 0);
   return unit ? `${ms / unit[1]}${unit[0]}` : `${ms}ms`;
 }
@@ -84,9 +89,7 @@ export function expiresAtMs(policy: RetryPolicy, receivedAtMs: number): number {
  * The next attempt never lies beyond the expiry: the last attempt happens at the expiry,
  * so a destination that recovers in the final interval still gets the mail.
  */
-export function nextAttemptAtMs(
-  policy: RetryPolicy, receivedAtMs: number, failedAttempts: number, nowMs: number, random: () => number,
-): number | null {
+export function nextAttemptAtMs(policy: RetryPolicy, receivedAtMs: number, failedAttempts: number, nowMs: number, random: () => number): number | null {
   const expires = expiresAtMs(policy, receivedAtMs);
   if (nowMs >= expires) return null;
   return Math.min(nowMs + retryDelayMs(policy, failedAttempts, random), expires);

@@ -21,7 +21,12 @@ function domain(name: string, extra: { catchAll?: string; relay?: string } = {})
 const mailbox = (address: string, delivery: DeliveryTarget = { type: 'local' }): BundleMailbox => ({ address, source, login: false, sendAs: [], delivery });
 function relay(id: string, match: Partial<BundleRelay['match']>): BundleRelay {
   return {
-    id, source, host: `${id}.relay.test`, port: 587, tls: 'starttls', auth: true,
+    id,
+    source,
+    host: `${id}.relay.test`,
+    port: 587,
+    tls: 'starttls',
+    auth: true,
     match: { default: false, senderDomains: [], recipientDomains: [], ...match },
     limits: { connections: 2, messagesPerSecond: null },
   };
@@ -50,10 +55,12 @@ const base = bundle({
 
 test('a mailbox goes to its delivery target, addressed as the mailbox', () => {
   assert.deepEqual(routeRecipient(base, 's@x.test', 'alice@example.test', options), {
-    ok: true, targets: [{ destination: { kind: 'lmtp', host: '127.0.0.1', port: 24 }, address: 'alice@example.test' }],
+    ok: true,
+    targets: [{ destination: { kind: 'lmtp', host: '127.0.0.1', port: 24 }, address: 'alice@example.test' }],
   });
   assert.deepEqual(routeRecipient(base, 's@x.test', 'hook@example.test', options), {
-    ok: true, targets: [{ destination: { kind: 'webhook', url: 'https://hooks.test/in', mailbox: 'hook@example.test' }, address: 'hook@example.test' }],
+    ok: true,
+    targets: [{ destination: { kind: 'webhook', url: 'https://hooks.test/in', mailbox: 'hook@example.test' }, address: 'hook@example.test' }],
   });
 });
 
@@ -79,20 +86,26 @@ test('a local part cannot climb out of the maildir root', () => {
 test('forward with keepCopy forwards and keeps a local copy', () => {
   const route = routeRecipient(base, 's@x.test', 'fwd@example.test', options);
   assert.ok(route.ok);
-  assert.deepEqual(route.targets.map((t) => t.destination), [
-    { kind: 'forward', to: ['x@remote.test'] },
-    { kind: 'maildir', path: '/var/mail/fwd@example.test' },
-  ]);
+  assert.deepEqual(
+    route.targets.map((t) => t.destination),
+    [
+      { kind: 'forward', to: ['x@remote.test'] },
+      { kind: 'maildir', path: '/var/mail/fwd@example.test' },
+    ],
+  );
 });
 
 test('aliases expand recursively to mailboxes and remote addresses', () => {
   const route = routeRecipient(base, 's@x.test', 'info@example.test', options);
   assert.ok(route.ok);
-  assert.deepEqual(route.targets.map((t) => [t.destination.kind, t.address]), [
-    ['lmtp', 'alice@example.test'],
-    ['maildir', 'bob@example.test'],
-    ['mx', 'dave@remote.test'],
-  ]);
+  assert.deepEqual(
+    route.targets.map((t) => [t.destination.kind, t.address]),
+    [
+      ['lmtp', 'alice@example.test'],
+      ['maildir', 'bob@example.test'],
+      ['mx', 'dave@remote.test'],
+    ],
+  );
 });
 
 test('a +tag resolves to its base address; unknown addresses fall to the catch-all', () => {
@@ -120,7 +133,7 @@ test('an alias loop is permanent 5.4.6, not an endless expansion', () => {
   if (!route.ok) assert.equal(route.outcome.reply.enhanced, '5.4.6');
 });
 
-test('remote recipients: recipient-domain relay, sender-domain relay, domain relayRef, default relay, else MX, all within the sender domain\'s namespace', () => {
+test("remote recipients: recipient-domain relay, sender-domain relay, domain relayRef, default relay, else MX, all within the sender domain's namespace", () => {
   const relays = [
     relay('mail/by-rcpt', { recipientDomains: ['partner.test'] }),
     relay('mail/by-sender', { senderDomains: ['other.test'] }),
@@ -152,12 +165,18 @@ test('remote recipients: recipient-domain relay, sender-domain relay, domain rel
 
 test('planRecipients groups deliveries by destination and keeps the envelope recipient of each', () => {
   const plan = planRecipients(base, 's@x.test', ['team@example.test', 'alice@example.test', 'y@remote.test', 'nobody@other.test'], options);
-  assert.deepEqual(plan.groups.map((g) => [g.key, g.deliveries.map((d) => `${d.address}<-${d.envelopeRecipient}`)]), [
-    ['lmtp:127.0.0.1:24', ['alice@example.test<-team@example.test', 'alice@example.test<-alice@example.test']],
-    ['maildir:/srv/bob', ['bob@example.test<-team@example.test']],
-    ['mx:remote.test', ['dave@remote.test<-team@example.test', 'y@remote.test<-y@remote.test']],
-  ]);
-  assert.deepEqual(plan.unroutable.map((o) => o.recipient), ['nobody@other.test']);
+  assert.deepEqual(
+    plan.groups.map((g) => [g.key, g.deliveries.map((d) => `${d.address}<-${d.envelopeRecipient}`)]),
+    [
+      ['lmtp:127.0.0.1:24', ['alice@example.test<-team@example.test', 'alice@example.test<-alice@example.test']],
+      ['maildir:/srv/bob', ['bob@example.test<-team@example.test']],
+      ['mx:remote.test', ['dave@remote.test<-team@example.test', 'y@remote.test<-y@remote.test']],
+    ],
+  );
+  assert.deepEqual(
+    plan.unroutable.map((o) => o.recipient),
+    ['nobody@other.test'],
+  );
 });
 
 test('destination keys are distinct per destination', () => {
@@ -168,7 +187,11 @@ test('destination keys are distinct per destination', () => {
 test('the router routes a record with the bundle in force at each call', () => {
   let current = base;
   const route = createRouter(() => current, options);
-  const record = { listener: 'submission', client: { ip: '192.0.2.1', helo: 'c', tls: null, authUser: 's@x.test' }, envelope: { mailFrom: { address: 's@x.test', params: [] }, rcptTo: [] } };
+  const record = {
+    listener: 'submission',
+    client: { ip: '192.0.2.1', helo: 'c', tls: null, authUser: 's@x.test' },
+    envelope: { mailFrom: { address: 's@x.test', params: [] }, rcptTo: [] },
+  };
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/var/mail/carol@other.test');
   current = bundle({ domains: [domain('other.test')], mailboxes: [mailbox('carol@other.test', { type: 'maildir', path: '/srv/carol' })] });
   assert.equal(route(record, ['carol@other.test']).groups[0]!.key, 'maildir:/srv/carol');
@@ -185,7 +208,7 @@ test('recipients as received are normalised for lookups; remote addresses go out
   assert.deepEqual(bad.ok ? null : [bad.outcome.reply.code, bad.outcome.reply.enhanced, bad.outcome.recipient], [553, '5.1.3', 'no-at-sign']);
 });
 
-test('mail that came in unauthenticated on MX never selects a tenant\'s Relay, whatever its sender claims', () => {
+test("mail that came in unauthenticated on MX never selects a tenant's Relay, whatever its sender claims", () => {
   const b = bundle({ domains: [domain('example.test')], relays: [relay('mail/default', { default: true })] });
   const route = createRouter(() => b, options);
   const client = (authUser: string | null) => ({ ip: '192.0.2.1', helo: 'c', tls: null, authUser });

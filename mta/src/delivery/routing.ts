@@ -149,16 +149,30 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
       if (srs.kind === 'refuse') return refused(recipient, srs.error);
       if (srs.kind === 'reverse') {
         const original = normalizeAddress(srs.original);
-        if (!original) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `SRS address ${raw} reverses to ${JSON.stringify(srs.original)}`);
+        if (!original)
+          return permanent(
+            recipient,
+            reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
+            `SRS address ${raw} reverses to ${JSON.stringify(srs.original)}`,
+          );
         add({ kind: 'mx', domain: original.domain }, srs.original);
         return null;
       }
     }
     const normal = normalizeAddress(raw);
-    if (!normal) return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), `${JSON.stringify(raw)} is not a routable address`);
+    if (!normal)
+      return permanent(
+        recipient,
+        reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
+        `${JSON.stringify(raw)} is not a routable address`,
+      );
     const address = normal.address;
     if (path.includes(address) || path.length > maxDepth) {
-      return permanent(recipient, reply(C.C550MailboxUnavailable, SE.RoutingLoop6, 'Routing loop detected'), `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`);
+      return permanent(
+        recipient,
+        reply(C.C550MailboxUnavailable, SE.RoutingLoop6, 'Routing loop detected'),
+        `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`,
+      );
     }
     if (!directory.domain(normal.domain)) {
       // Remote: the address goes out as written (a remote local part may be case-sensitive).
@@ -215,16 +229,16 @@ export function mailboxDestinations(mailbox: BundleMailbox, options: RoutingOpti
     case 'webhook':
       return [{ kind: 'webhook', url: target.url, mailbox: mailbox.address }];
     case 'forward':
-      return target.keepCopy
-        ? [{ kind: 'forward', to: [...target.to] }, localMaildir(mailbox.address, options)]
-        : [{ kind: 'forward', to: [...target.to] }];
+      return target.keepCopy ? [{ kind: 'forward', to: [...target.to] }, localMaildir(mailbox.address, options)] : [{ kind: 'forward', to: [...target.to] }];
   }
 }
 
 function localMaildir(address: string, options: RoutingOptions): Destination {
   // Normalised local parts may hold "/" or ".."-like text; the address stays one path
   // segment (alice@example.com), so no address can reach outside the root.
-  const segment = encodeURIComponent(address).replaceAll('%40', '@').replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
+  const segment = encodeURIComponent(address)
+    .replaceAll('%40', '@')
+    .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
   return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
 }
 

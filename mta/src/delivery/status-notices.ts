@@ -38,22 +38,47 @@ export function planNotices(input: NoticeInput): NoticePlan {
   const envelopeOf = (address: string): EnvelopeAddress => record.envelope.rcptTo.find((r) => r.address === address) ?? { address, params: [] };
 
   for (const b of decision.dsn ?? []) {
-    push('failure', { recipient: b.recipient, action: 'failed', reply: b.reply, expired: b.why === 'expired', ...(b.remoteMta ? { remoteMta: b.remoteMta } : {}) });
+    push('failure', {
+      recipient: b.recipient,
+      action: 'failed',
+      reply: b.reply,
+      expired: b.why === 'expired',
+      ...(b.remoteMta ? { remoteMta: b.remoteMta } : {}),
+    });
   }
   for (const d of decision.delivered) {
     if (input.deliveredBefore.has(d.recipient)) continue;
     const entry = input.outcomes.get(d.recipient);
-    const via: DeliveredVia = d.via ?? (entry?.destination === 'forward' ? 'forward' : entry?.destination === 'mx' || entry?.destination === 'relay' ? 'relay-without-dsn' : 'mailbox');
-    const action = noticeFor({ mailFrom, recipient: envelopeOf(d.recipient), outcome: { status: 'delivered', via }, receivedAtMs, nowMs: input.nowMs, delayNotified: false, delayAfterMs: null });
+    const via: DeliveredVia =
+      d.via ?? (entry?.destination === 'forward' ? 'forward' : entry?.destination === 'mx' || entry?.destination === 'relay' ? 'relay-without-dsn' : 'mailbox');
+    const action = noticeFor({
+      mailFrom,
+      recipient: envelopeOf(d.recipient),
+      outcome: { status: 'delivered', via },
+      receivedAtMs,
+      nowMs: input.nowMs,
+      delayNotified: false,
+      delayAfterMs: null,
+    });
     if (action) push('success', { recipient: envelopeOf(d.recipient), action, reply: d.reply, ...(d.remoteMta ? { remoteMta: d.remoteMta } : {}) });
   }
   const delayNotified = new Set(input.delayNotifiedBefore);
   for (const r of decision.retry?.recipients ?? []) {
-    const action = noticeFor({ mailFrom, recipient: r, outcome: { status: 'transient' }, receivedAtMs, nowMs: input.nowMs, delayNotified: delayNotified.has(r.address), delayAfterMs: input.delayAfterMs });
+    const action = noticeFor({
+      mailFrom,
+      recipient: r,
+      outcome: { status: 'transient' },
+      receivedAtMs,
+      nowMs: input.nowMs,
+      delayNotified: delayNotified.has(r.address),
+      delayAfterMs: input.delayAfterMs,
+    });
     if (action !== 'delayed') continue;
     const last = decision.retry!.lastReplies.find((x) => x.recipient === r.address);
     push('delay', {
-      recipient: r, action, willRetryUntil: new Date(input.lifetimeEndsMs),
+      recipient: r,
+      action,
+      willRetryUntil: new Date(input.lifetimeEndsMs),
       reply: last ? { code: last.code, enhanced: last.enhanced, text: last.text } : { code: 451, enhanced: '4.0.0', text: 'Delivery is being retried' },
       ...(last?.remoteMta ? { remoteMta: last.remoteMta } : {}),
     });

@@ -79,11 +79,14 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
 
   async function handle(msg: JsMsg): Promise<void> {
     let lastRenew = opts.now();
-    const renew = setInterval(() => {
-      if (!opts.isConnected()) return;
-      msg.working();
-      lastRenew = opts.now();
-    }, Math.max(100, Math.floor(opts.ackWaitMs / 3)));
+    const renew = setInterval(
+      () => {
+        if (!opts.isConnected()) return;
+        msg.working();
+        lastRenew = opts.now();
+      },
+      Math.max(100, Math.floor(opts.ackWaitMs / 3)),
+    );
     const tag = `${opts.source}-${msg.seq}`;
     try {
       let job: Omit<EngineJob, 'redelivered' | 'signal'>;
@@ -127,7 +130,11 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
         }
       }
       log.warn('job failed; handing it back for a later try', { seq: msg.seq, error: err });
-      try { msg.nak(opts.requeueDelayMs ?? 15_000); } catch { /* connection gone: ack_wait redelivers */ }
+      try {
+        msg.nak(opts.requeueDelayMs ?? 15_000);
+      } catch {
+        /* connection gone: ack_wait redelivers */
+      }
       opts.observer.job(opts.source, 'requeued');
     } finally {
       clearInterval(renew);

@@ -21,15 +21,33 @@ const ed = keyPair('ed25519');
 
 function fixture(): { bundle: Bundle; secrets: BundleSecrets } {
   const domain = (name: string, signing: string[]) => ({
-    domain: name, hostname: `mx.${name}`, source, tls: null,
-    dkim: { signing, selectors: signing.map((s) => ({ selector: s, algorithm: s.startsWith('ed') ? 'ed25519-sha256' as const : 'rsa-sha256' as const, publicKey: 'x' })) },
+    domain: name,
+    hostname: `mx.${name}`,
+    source,
+    tls: null,
+    dkim: {
+      signing,
+      selectors: signing.map((s) => ({ selector: s, algorithm: s.startsWith('ed') ? ('ed25519-sha256' as const) : ('rsa-sha256' as const), publicKey: 'x' })),
+    },
     inbound: { catchAll: null, maxMessageSize: 1 << 20, maxRecipients: 10, dmarc: 'report' as const },
     outbound: { relay: null },
   });
   return {
-    bundle: { apiVersion: bundleApiVersion, revision: 'r', domains: [domain('example.test', ['rsa1', 'ed1']), domain('nokeys.test', [])], mailboxes: [], aliases: [], relays: [] },
+    bundle: {
+      apiVersion: bundleApiVersion,
+      revision: 'r',
+      domains: [domain('example.test', ['rsa1', 'ed1']), domain('nokeys.test', [])],
+      mailboxes: [],
+      aliases: [],
+      relays: [],
+    },
     secrets: {
-      apiVersion: bundleApiVersion, revision: 'r', passwords: {}, relayCredentials: {}, webhookKeys: {}, tlsCertificates: {},
+      apiVersion: bundleApiVersion,
+      revision: 'r',
+      passwords: {},
+      relayCredentials: {},
+      webhookKeys: {},
+      tlsCertificates: {},
       dkimKeys: [
         { domain: 'example.test', selector: 'rsa1', algorithm: 'rsa-sha256', privateKeyPem: rsa.pem },
         { domain: 'example.test', selector: 'ed1', algorithm: 'ed25519-sha256', privateKeyPem: ed.pem },
@@ -38,7 +56,9 @@ function fixture(): { bundle: Bundle; secrets: BundleSecrets } {
   };
 }
 
-const message = Buffer.from('From: "Alice, A." <alice@Example.TEST>\r\nTo: bob@far.test\r\nSubject: hello\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n\r\nHello Bob.\r\n');
+const message = Buffer.from(
+  'From: "Alice, A." <alice@Example.TEST>\r\nTo: bob@far.test\r\nSubject: hello\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@example.test>\r\n\r\nHello Bob.\r\n',
+);
 
 test('the From domain is found through display names, comments and folding', () => {
   assert.equal(fromHeaderDomain(message), 'example.test');
@@ -66,10 +86,13 @@ test('a signed message verifies with mailauth for every signing selector (RSA an
     return [[record]];
   };
   const result = await dkimVerify(signed.message, { resolver });
-  assert.deepEqual(result.results.map((r) => [r.signingDomain, r.selector, r.status.result]), [
-    ['example.test', 'rsa1', 'pass'],
-    ['example.test', 'ed1', 'pass'],
-  ]);
+  assert.deepEqual(
+    result.results.map((r) => [r.signingDomain, r.selector, r.status.result]),
+    [
+      ['example.test', 'rsa1', 'pass'],
+      ['example.test', 'ed1', 'pass'],
+    ],
+  );
 });
 
 test('mail from a domain without keys goes out unchanged', async () => {

@@ -31,7 +31,10 @@ export interface DkimKeyChoice {
 
 /** The domain and keys to sign with, or null (pure; see the rules above). */
 export function chooseDkimKeys(bundle: Bundle, secrets: BundleSecrets, envelopeSender: string, message: Buffer): DkimKeyChoice | null {
-  const candidates = [fromHeaderDomain(message), envelopeSender.includes('@') ? normalizeDomain(envelopeSender.slice(envelopeSender.lastIndexOf('@') + 1)) : null];
+  const candidates = [
+    fromHeaderDomain(message),
+    envelopeSender.includes('@') ? normalizeDomain(envelopeSender.slice(envelopeSender.lastIndexOf('@') + 1)) : null,
+  ];
   for (const domain of candidates) {
     if (!domain) continue;
     const ours = bundle.domains.find((d) => d.domain === domain);
@@ -46,7 +49,13 @@ export function chooseDkimKeys(bundle: Bundle, secrets: BundleSecrets, envelopeS
 }
 
 /** Signs `message` (CRLF line ends expected) for the chosen domain, if any. */
-export async function signMessage(bundle: Bundle, secrets: BundleSecrets, envelopeSender: string, message: Buffer, now: Date = new Date()): Promise<DkimSignResult> {
+export async function signMessage(
+  bundle: Bundle,
+  secrets: BundleSecrets,
+  envelopeSender: string,
+  message: Buffer,
+  now: Date = new Date(),
+): Promise<DkimSignResult> {
   const choice = chooseDkimKeys(bundle, secrets, envelopeSender, message);
   if (!choice) return { message, domain: null, selectors: [], errors: [] };
   const result = await dkimSign(message, {

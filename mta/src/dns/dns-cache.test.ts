@@ -47,7 +47,10 @@ describe('DNS cache', () => {
 
   test('NXDOMAIN with an SOA is cached for its negative TTL and rejected with ENOTFOUND each time', async () => {
     let t = 0;
-    const { query, asked } = scripted({ 'TXT _dmarc.none.test': { ok: false, code: 'ENOTFOUND', ttl: 120 }, 'TXT nosoa.test': { ok: false, code: 'ENODATA', ttl: null } });
+    const { query, asked } = scripted({
+      'TXT _dmarc.none.test': { ok: false, code: 'ENOTFOUND', ttl: 120 },
+      'TXT nosoa.test': { ok: false, code: 'ENODATA', ttl: null },
+    });
     const cache = createCachingResolver({ query, now: () => t });
     await assert.rejects(cache.resolve('_dmarc.none.test', 'TXT'), { code: 'ENOTFOUND' });
     t = 119_000;

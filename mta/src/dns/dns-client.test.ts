@@ -21,9 +21,11 @@ async function responder(script: Script): Promise<{ address: string; udp: Socket
     return packet.encode({ type: 'response', id: spoof ? (query.id! + 1) % 65536 : query.id!, questions: [q], ...rest, flags });
   };
   udp.on('message', (msg, rinfo) => udp.send(reply(packet.decode(msg), false), rinfo.port, rinfo.address));
-  const tcp = createServer((socket) => socket.on('data', (data) => {
-    socket.end(packet.streamEncode(packet.decode(reply(packet.streamDecode(data) as packet.DecodedPacket, true))));
-  }));
+  const tcp = createServer((socket) =>
+    socket.on('data', (data) => {
+      socket.end(packet.streamEncode(packet.decode(reply(packet.streamDecode(data) as packet.DecodedPacket, true))));
+    }),
+  );
   await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
   return { address: `127.0.0.1:${port}`, udp, tcp };
 }
@@ -41,10 +43,12 @@ describe('DNS client', () => {
       if (q.name === 'missing.example.test') return { rcode: 'NXDOMAIN', authorities: [soa] };
       if (q.type === 'MX') return { answers: [{ type: 'MX', name: q.name, ttl: 300, data: { preference: 10, exchange: 'mx.example.test' } }] };
       if (q.type === 'TXT') {
-        return { answers: [
-          { type: 'TXT', name: q.name, ttl: 3600, data: ['v=spf1 ', '-all'] },
-          { type: 'TXT', name: q.name, ttl: 60, data: 'other' },
-        ] };
+        return {
+          answers: [
+            { type: 'TXT', name: q.name, ttl: 3600, data: ['v=spf1 ', '-all'] },
+            { type: 'TXT', name: q.name, ttl: 60, data: 'other' },
+          ],
+        };
       }
       return { authorities: [soa] }; // NODATA
     });

@@ -128,8 +128,7 @@ function queryPacket(question: Question): { id: number; bytes: packet.Packet } {
 
 function matches(reply: packet.DecodedPacket, id: number, question: Question): boolean {
   const q = reply.questions?.[0];
-  return reply.type === 'response' && reply.id === id && q !== undefined
-    && q.type === question.type && q.name.toLowerCase() === question.name.toLowerCase();
+  return reply.type === 'response' && reply.id === id && q !== undefined && q.type === question.type && q.name.toLowerCase() === question.name.toLowerCase();
 }
 
 function exchangeUdp(server: Server, question: Question, timeoutMs: number, signal?: AbortSignal): Promise<packet.DecodedPacket> {
@@ -144,7 +143,10 @@ function exchangeUdp(server: Server, question: Question, timeoutMs: number, sign
       else resolve(reply!);
     };
     const onAbort = () => finish(new DnsError('ETIMEOUT', `lookup of ${question.type} ${question.name} abandoned`));
-    const timer = setTimeout(() => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(new DnsError('ECONNREFUSED', `${server.host}:${server.port}: ${err.message}`)));
     socket.on('message', (msg) => {
@@ -173,7 +175,10 @@ function exchangeTcp(server: Server, question: Question, timeoutMs: number, sign
       else resolve(reply!);
     };
     const onAbort = () => finish(new DnsError('ETIMEOUT', `lookup of ${question.type} ${question.name} abandoned`));
-    const timer = setTimeout(() => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} (TCP) did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} (TCP) did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(new DnsError('ECONNREFUSED', `${server.host}:${server.port} (TCP): ${err.message}`)));
     socket.on('connect', () => socket.write(packet.streamEncode(bytes)));

@@ -9,7 +9,12 @@ function c(notify: string | null, outcome: NoticeCase['outcome'], over: Partial<
   return {
     mailFrom: 'alice@example.com',
     recipient: { address: 'bob@far.test', params: notify === null ? [] : [{ name: 'NOTIFY', value: notify }] },
-    outcome, receivedAtMs: 0, nowMs: 5 * hour, delayNotified: false, delayAfterMs: 4 * hour, ...over,
+    outcome,
+    receivedAtMs: 0,
+    nowMs: 5 * hour,
+    delayNotified: false,
+    delayAfterMs: 4 * hour,
+    ...over,
   };
 }
 
@@ -43,17 +48,30 @@ describe('which notice a recipient gets (RFC 3461 §6)', () => {
 });
 
 const record = (params: { name: string; value: string | null }[]): QueueRecord => ({
-  v: 1, queueId: '01JB0000000000000000000000', receivedAt: '2026-11-22T10:00:00.000Z', listener: 'submission',
+  v: 1,
+  queueId: '01JB0000000000000000000000',
+  receivedAt: '2026-11-22T10:00:00.000Z',
+  listener: 'submission',
   client: { ip: '192.0.2.1', helo: 'c', tls: null, authUser: 'alice@example.com' },
   envelope: { mailFrom: { address: 'alice@example.com', params }, rcptTo: [{ address: 'bob@far.test', params: [] }] },
   body: { kind: 'inline', size: 0, sha256: '0'.repeat(64) },
 });
 const original = Buffer.from('From: alice@example.com\r\nSubject: hello\r\n\r\nsecret body\r\n');
 const rcpt = (action: NoticeRecipient['action'], reply = { code: 250, enhanced: '2.0.0', text: 'ok' }): NoticeRecipient => ({
-  recipient: { address: 'bob@far.test', params: [{ name: 'ORCPT', value: 'rfc822;Bob@Far.test' }] }, action, reply,
+  recipient: { address: 'bob@far.test', params: [{ name: 'ORCPT', value: 'rfc822;Bob@Far.test' }] },
+  action,
+  reply,
 });
 function notice(params: { name: string; value: string | null }[], recipients: NoticeRecipient[]): string {
-  return buildNotice({ record: record(params), originalMessage: original, recipients, reportingMta: 'mx.example.com', dsnQueueId: '01JB0000000000000000000001', now: new Date('2026-11-22T14:00:00Z'), randomHex: () => 'b0' }).toString();
+  return buildNotice({
+    record: record(params),
+    originalMessage: original,
+    recipients,
+    reportingMta: 'mx.example.com',
+    dsnQueueId: '01JB0000000000000000000001',
+    now: new Date('2026-11-22T14:00:00Z'),
+    randomHex: () => 'b0',
+  }).toString();
 }
 
 describe('notices (RFC 3464)', () => {
@@ -66,7 +84,16 @@ describe('notices (RFC 3464)', () => {
   });
 
   test('a REQUIRETLS message never has its body returned', () => {
-    assert.doesNotMatch(notice([{ name: 'RET', value: 'FULL' }, { name: 'REQUIRETLS', value: null }], [rcpt('failed', { code: 550, enhanced: '5.7.30', text: 'REQUIRETLS support required' })]), /secret body/);
+    assert.doesNotMatch(
+      notice(
+        [
+          { name: 'RET', value: 'FULL' },
+          { name: 'REQUIRETLS', value: null },
+        ],
+        [rcpt('failed', { code: 550, enhanced: '5.7.30', text: 'REQUIRETLS support required' })],
+      ),
+      /secret body/,
+    );
   });
 
   test('each action has its subject and status class; ENVID and ORCPT are echoed', () => {

@@ -18,7 +18,8 @@ export type DeliveredVia = 'mailbox' | 'relay-with-dsn' | 'relay-without-dsn' | 
 export interface NoticeCase {
   readonly mailFrom: string;
   readonly recipient: EnvelopeAddress;
-  readonly outcome: { readonly status: 'delivered'; readonly via: DeliveredVia } | { readonly status: 'permanent' | 'expired' } | { readonly status: 'transient' };
+  readonly outcome:
+    { readonly status: 'delivered'; readonly via: DeliveredVia } | { readonly status: 'permanent' | 'expired' } | { readonly status: 'transient' };
   readonly receivedAtMs: number;
   readonly nowMs: number;
   /** A delay notice already went out for this recipient. */

@@ -8,7 +8,11 @@ const reply = (r: unknown) => (r instanceof SmtpError ? `${r.code} ${r.enhanced}
 
 describe('DSN parameters of MAIL (RFC 3461 §4.3, §4.4) and REQUIRETLS (RFC 8689)', () => {
   test('RET, ENVID and REQUIRETLS are read, any case; other parameters are not ours', () => {
-    assert.deepEqual(parseMailDsnParams([p('ret', 'hdrs'), p('ENVID', 'QQ314159'), p('REQUIRETLS'), p('SIZE', '10')]), { ret: 'HDRS', envid: 'QQ314159', requireTls: true });
+    assert.deepEqual(parseMailDsnParams([p('ret', 'hdrs'), p('ENVID', 'QQ314159'), p('REQUIRETLS'), p('SIZE', '10')]), {
+      ret: 'HDRS',
+      envid: 'QQ314159',
+      requireTls: true,
+    });
     assert.deepEqual(parseMailDsnParams([]), { ret: null, envid: null, requireTls: false });
   });
 
@@ -42,15 +46,28 @@ describe('DSN parameters of RCPT (RFC 3461 §4.1, §4.2)', () => {
 
   test('which notices a recipient wants: without NOTIFY failures and delays, never successes', () => {
     const none = { notify: null, orcpt: null };
-    assert.deepEqual(['SUCCESS', 'FAILURE', 'DELAY'].map((c) => wantsNotice(none, c as never)), [false, true, true]);
+    assert.deepEqual(
+      ['SUCCESS', 'FAILURE', 'DELAY'].map((c) => wantsNotice(none, c as never)),
+      [false, true, true],
+    );
     const never = { notify: new Set<never>(), orcpt: null };
-    assert.deepEqual(['SUCCESS', 'FAILURE', 'DELAY'].map((c) => wantsNotice(never, c as never)), [false, false, false]);
+    assert.deepEqual(
+      ['SUCCESS', 'FAILURE', 'DELAY'].map((c) => wantsNotice(never, c as never)),
+      [false, false, false],
+    );
   });
 });
 
 test('passed on to a next hop that offers DSN: xtext again, ORCPT defaulting to the recipient', () => {
   assert.equal(encodeXtext('a+b=c d'), 'a+2Bb+3Dc+20d');
-  const params = nextHopParams({ ret: 'HDRS', envid: 'id=1', requireTls: false }, { notify: new Set(['SUCCESS', 'FAILURE'] as const), orcpt: null }, 'bob@example.com');
+  const params = nextHopParams(
+    { ret: 'HDRS', envid: 'id=1', requireTls: false },
+    { notify: new Set(['SUCCESS', 'FAILURE'] as const), orcpt: null },
+    'bob@example.com',
+  );
   assert.deepEqual(params, { mail: ['RET=HDRS', 'ENVID=id+3D1'], rcpt: ['NOTIFY=SUCCESS,FAILURE', 'ORCPT=rfc822;bob@example.com'] });
-  assert.deepEqual(nextHopParams({ ret: null, envid: null, requireTls: false }, { notify: new Set(), orcpt: { type: 'utf-8', address: 'b@x' } }, 'b@x').rcpt, ['NOTIFY=NEVER', 'ORCPT=utf-8;b@x']);
+  assert.deepEqual(nextHopParams({ ret: null, envid: null, requireTls: false }, { notify: new Set(), orcpt: { type: 'utf-8', address: 'b@x' } }, 'b@x').rcpt, [
+    'NOTIFY=NEVER',
+    'ORCPT=utf-8;b@x',
+  ]);
 });

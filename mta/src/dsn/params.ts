@@ -84,7 +84,8 @@ export function parseRcptDsnParams(params: readonly Param[]): RcptDsnParams | Sm
       else {
         notify = new Set();
         for (const item of items) {
-          if (item !== 'SUCCESS' && item !== 'FAILURE' && item !== 'DELAY') return malformed('RCPT', name, 'must be NEVER, or a list of SUCCESS, FAILURE and DELAY');
+          if (item !== 'SUCCESS' && item !== 'FAILURE' && item !== 'DELAY')
+            return malformed('RCPT', name, 'must be NEVER, or a list of SUCCESS, FAILURE and DELAY');
           if (notify.has(item)) return malformed('RCPT', name, `names ${item} twice`);
           notify.add(item);
         }
@@ -137,14 +138,20 @@ export function nextHopParams(mail: MailDsnParams, rcpt: RcptDsnParams, recipien
 
 function malformed(command: 'MAIL' | 'RCPT', name: string, why: string): SmtpError {
   return new SmtpError({
-    code: C.C501BadParamSyntax, subject: SE.InvalidParams4, rule: 'bad_dsn_parameter',
-    clientMessage: `${command} parameter ${name} ${why}`, reason: `${command} ${name} refused: ${why}`,
+    code: C.C501BadParamSyntax,
+    subject: SE.InvalidParams4,
+    rule: 'bad_dsn_parameter',
+    clientMessage: `${command} parameter ${name} ${why}`,
+    reason: `${command} ${name} refused: ${why}`,
   });
 }
 
 function repeated(command: 'MAIL' | 'RCPT', name: string): SmtpError {
   return new SmtpError({
-    code: C.C555UnrecognizedParams, subject: SE.InvalidParams4, rule: 'repeated_parameter',
-    clientMessage: `${command} parameter ${name} given more than once`, reason: `${command} with ${name} twice`,
+    code: C.C555UnrecognizedParams,
+    subject: SE.InvalidParams4,
+    rule: 'repeated_parameter',
+    clientMessage: `${command} parameter ${name} given more than once`,
+    reason: `${command} with ${name} twice`,
   });
 }

@@ -55,10 +55,16 @@ test('a DSN is multipart/report with a human part, message/delivery-status and t
   assert.match(p[0]!, /<bob@c\.test>: your message could not be delivered: 550 5\.1\.1 User unknown/);
   assert.match(p[1]!, /^Content-Type: message\/delivery-status\r\n/);
   for (const field of [
-    'Reporting-MTA: dns; mx.example.com', 'Original-Envelope-Id: env-1', 'Final-Recipient: rfc822; bob@c.test',
-    'Original-Recipient: rfc822; bob@c.test', 'Action: failed', 'Status: 5.1.1', 'Remote-MTA: dns; mx.c.test',
+    'Reporting-MTA: dns; mx.example.com',
+    'Original-Envelope-Id: env-1',
+    'Final-Recipient: rfc822; bob@c.test',
+    'Original-Recipient: rfc822; bob@c.test',
+    'Action: failed',
+    'Status: 5.1.1',
+    'Remote-MTA: dns; mx.c.test',
     'Diagnostic-Code: smtp; 550 5.1.1 User unknown',
-  ]) assert.ok(p[1]!.includes(`\r\n${field}\r\n`), field);
+  ])
+    assert.ok(p[1]!.includes(`\r\n${field}\r\n`), field);
   assert.match(p[2]!, /^Content-Type: text\/rfc822-headers/);
   assert.ok(p[2]!.includes('Subject: hello\r\nMessage-ID: <m1@example.com>'));
   assert.ok(!dsn.includes('secret body'), 'only the headers of the original are returned');
@@ -68,11 +74,13 @@ test('a DSN is multipart/report with a human part, message/delivery-status and t
 test('recipient strings and remote replies cannot inject headers or parts', () => {
   const evil = 'x@c.test\r\nBcc: victim@example.net\r\n\r\n--=_stafette_abcdef';
   const dsn = build({
-    recipients: [bounced({
-      recipient: { address: evil, params: [{ name: 'ORCPT', value: 'rfc822;a\r\nX-Injected: 1' }] },
-      reply: { code: 550, enhanced: '5.7.1', text: 'no\r\nX-Evil: yes\u0000' },
-      remoteMta: 'mx\r\nX-Evil: 2',
-    })],
+    recipients: [
+      bounced({
+        recipient: { address: evil, params: [{ name: 'ORCPT', value: 'rfc822;a\r\nX-Injected: 1' }] },
+        reply: { code: 550, enhanced: '5.7.1', text: 'no\r\nX-Evil: yes\u0000' },
+        remoteMta: 'mx\r\nX-Evil: 2',
+      }),
+    ],
   });
   for (const line of dsn.split('\r\n')) {
     assert.ok(!/^(Bcc|X-Injected|X-Evil):/i.test(line), `injected line: ${line}`);

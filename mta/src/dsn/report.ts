@@ -54,8 +54,11 @@ const defaultMaxReturned = 10 * 1024 * 1024;
 
 /** Any value that goes into a header or a status field: no control characters, bounded. */
 export function fieldValue(text: string, max = maxFieldLength): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 
@@ -71,8 +74,11 @@ export function buildNotice(input: NoticeInput): Buffer {
   const date = rfcDate(input.now);
   const human = humanPart(input, host);
   const status = statusPart(input, host, mail, date);
-  const returnFull = mail.ret === 'FULL' && !mail.requireTls && input.recipients.some((r) => r.action === 'failed')
-    && input.originalMessage.length <= (input.maxReturnedBytes ?? defaultMaxReturned);
+  const returnFull =
+    mail.ret === 'FULL' &&
+    !mail.requireTls &&
+    input.recipients.some((r) => r.action === 'failed') &&
+    input.originalMessage.length <= (input.maxReturnedBytes ?? defaultMaxReturned);
   const original = returnFull ? crlf(Buffer.from(input.originalMessage).toString('utf8')) : originalHeaders(input.originalMessage);
   let boundary = '';
   for (let i = 0; i < 5; i++) {
@@ -204,5 +210,8 @@ function originalHeaders(message: Uint8Array): string {
   if (head.length > maxOriginalHeaderBytes) head = head.slice(0, head.lastIndexOf('\r\n', maxOriginalHeaderBytes));
   // A line starting with "--" could look like a boundary; header lines never start so, but
   // a continuation could: indent it.
-  return `${head.split('\r\n').map((l) => (l.startsWith('--') ? ` ${l}` : l)).join('\r\n')}\r\n`;
+  return `${head
+    .split('\r\n')
+    .map((l) => (l.startsWith('--') ? ` ${l}` : l))
+    .join('\r\n')}\r\n`;
 }

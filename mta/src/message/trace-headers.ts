@@ -34,7 +34,9 @@ export function renderReceived(f: ReceivedFields): string {
   const tcpInfo = f.clientHostname ? `${printable(f.clientHostname)} [${printable(f.clientIp)}]` : `[${printable(f.clientIp)}]`;
   const lines = [`Received: from ${printable(f.helo) || 'unknown'} (${tcpInfo})`];
   const tlsComment = f.tls ? ` (${printable(f.tls.protocol)} cipher ${printable(f.tls.cipher)})` : '';
-  lines.push(`\tby ${printable(f.byHostname)} (Stafette) with ${protocolName({ tls: f.tls !== null, authenticated: f.authenticated, smtpUtf8: f.smtpUtf8 })}${tlsComment}`);
+  lines.push(
+    `\tby ${printable(f.byHostname)} (Stafette) with ${protocolName({ tls: f.tls !== null, authenticated: f.authenticated, smtpUtf8: f.smtpUtf8 })}${tlsComment}`,
+  );
   lines.push(`\tid ${f.queueId}${f.recipient ? ` for <${printable(f.recipient)}>` : ''};`);
   lines.push(`\t${rfc5322Date(f.date)}`);
   return `${lines.join('\r\n')}\r\n`;
@@ -54,8 +56,10 @@ const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 /** RFC 5322 §3.3 date-time in UTC: "Sun, 22 Nov 2026 11:22:45 +0000". */
 export function rfc5322Date(d: Date): string {
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
-    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  return (
+    `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`
+  );
 }
 
 // Keeps visible ASCII and non-ASCII letters (SMTPUTF8 names); control characters, blanks and

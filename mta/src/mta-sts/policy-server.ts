@@ -65,16 +65,19 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
     return ctx ?? undefined;
   };
 
-  const server: Server = createServer({
-    cert: opts.fallbackTls.certPem,
-    key: opts.fallbackTls.keyPem,
-    minVersion: 'TLSv1.2',
-    SNICallback: (servername, cb) => {
-      const name = servername.toLowerCase().replace(/\.$/, '');
-      const served = opts.policies().get(name);
-      cb(null, served?.tls ? contextOf(served.tls, name) : undefined);
+  const server: Server = createServer(
+    {
+      cert: opts.fallbackTls.certPem,
+      key: opts.fallbackTls.keyPem,
+      minVersion: 'TLSv1.2',
+      SNICallback: (servername, cb) => {
+        const name = servername.toLowerCase().replace(/\.$/, '');
+        const served = opts.policies().get(name);
+        cb(null, served?.tls ? contextOf(served.tls, name) : undefined);
+      },
     },
-  }, (req, res) => handle(req, res));
+    (req, res) => handle(req, res),
+  );
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;

@@ -42,7 +42,11 @@ test('no policy, and a fetch that failed without a cached one, mean no policy in
   const kv = memoryKv();
   const none = createPolicyStore({ kv, fetch: () => Promise.resolve({ policy: { id: false, mode: 'none' }, status: 'not_found' }) });
   assert.deepEqual((await none.policyFor('plain.test')).policy, null);
-  const failed = createPolicyStore({ kv, fetch: () => Promise.resolve({ policy: { id: 'x', mode: 'none', expires: '2099-01-01T00:00:00Z', error: new Error('certificate expired') }, status: 'errored' }) });
+  const failed = createPolicyStore({
+    kv,
+    fetch: () =>
+      Promise.resolve({ policy: { id: 'x', mode: 'none', expires: '2099-01-01T00:00:00Z', error: new Error('certificate expired') }, status: 'errored' }),
+  });
   const lookup = await failed.policyFor('broken.test');
   assert.equal(lookup.policy, null);
   assert.equal(lookup.error, 'certificate expired');

@@ -93,7 +93,7 @@ export function createPolicyStore(options: PolicyStoreOptions): PolicyStore {
         policy: inForce,
         policyLines: policyLinesOf(stored),
         outcome: status,
-        error: policy.error ? String((policy.error).message ?? policy.error) : null,
+        error: policy.error ? String(policy.error.message ?? policy.error) : null,
       };
     },
   };

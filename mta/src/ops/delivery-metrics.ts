@@ -13,13 +13,41 @@ import type { DeliveryObserver } from '../delivery/delivery-observer.ts';
 
 export function createDeliveryMetrics(registry: Registry, readDeferred: () => Promise<DeferredStats>): DeliveryObserver {
   const registers = [registry];
-  const recipients = new Counter({ name: 'stafette_delivery_recipients_total', help: 'Recipients by destination and what an attempt did to them.', labelNames: ['destination', 'result'], registers });
-  const latency = new Histogram({ name: 'stafette_delivery_latency_seconds', help: 'Time from acceptance (250) to delivery, per recipient.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 14_400, 86_400], registers });
-  const ledger = new Histogram({ name: 'stafette_delivery_ledger_window_seconds', help: 'Time from a remote 250 to the ledger record of it: a crash inside it delivers twice.', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers });
-  const dsn = new Counter({ name: 'stafette_delivery_dsn_total', help: 'Delivery status notifications queued, or dropped because the sender was <>.', labelNames: ['event'], registers });
-  const jobs = new Counter({ name: 'stafette_delivery_jobs_total', help: 'Jobs taken from the queue (fresh or retry) by result.', labelNames: ['source', 'result'], registers });
+  const recipients = new Counter({
+    name: 'stafette_delivery_recipients_total',
+    help: 'Recipients by destination and what an attempt did to them.',
+    labelNames: ['destination', 'result'],
+    registers,
+  });
+  const latency = new Histogram({
+    name: 'stafette_delivery_latency_seconds',
+    help: 'Time from acceptance (250) to delivery, per recipient.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 14_400, 86_400],
+    registers,
+  });
+  const ledger = new Histogram({
+    name: 'stafette_delivery_ledger_window_seconds',
+    help: 'Time from a remote 250 to the ledger record of it: a crash inside it delivers twice.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  const dsn = new Counter({
+    name: 'stafette_delivery_dsn_total',
+    help: 'Delivery status notifications queued, or dropped because the sender was <>.',
+    labelNames: ['event'],
+    registers,
+  });
+  const jobs = new Counter({
+    name: 'stafette_delivery_jobs_total',
+    help: 'Jobs taken from the queue (fresh or retry) by result.',
+    labelNames: ['source', 'result'],
+    registers,
+  });
   const deferred = new Gauge({ name: 'stafette_delivery_deferred_messages', help: 'Messages waiting for a retry (held ones included).', registers });
-  new Gauge({ name: 'stafette_delivery_due_retries', help: 'Retries that are due and wait for a worker.', registers,
+  new Gauge({
+    name: 'stafette_delivery_due_retries',
+    help: 'Retries that are due and wait for a worker.',
+    registers,
     async collect() {
       try {
         const stats = await readDeferred();

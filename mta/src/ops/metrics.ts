@@ -22,9 +22,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { BundleEvent } from '../config/watch-bundle.ts';
 import type { IntakeObserver } from '../smtp/intake-observer.ts';
 
-const knownVerbs = new Set([
-  'HELO', 'EHLO', 'LHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'STARTTLS',
-]);
+const knownVerbs = new Set(['HELO', 'EHLO', 'LHLO', 'MAIL', 'RCPT', 'DATA', 'BDAT', 'RSET', 'NOOP', 'QUIT', 'VRFY', 'EXPN', 'HELP', 'AUTH', 'STARTTLS']);
 
 /** A client can send any word as a command; unknown ones share one label value. */
 export function verbLabel(verb: string): string {
@@ -53,11 +51,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): MtaMe
 
   const sessions = new Counter({ name: 'stafette_smtp_sessions_total', help: 'SMTP connections accepted.', labelNames: ['listener'], registers });
   const active = new Gauge({ name: 'stafette_smtp_sessions_active', help: 'SMTP connections open now.', labelNames: ['listener'], registers });
-  const commands = new Counter({ name: 'stafette_smtp_commands_total', help: 'SMTP commands received, by verb (unknown verbs are OTHER).', labelNames: ['listener', 'verb'], registers });
-  const accepted = new Counter({ name: 'stafette_smtp_messages_accepted_total', help: 'Messages answered 250 after the queue acknowledged them.', labelNames: ['listener'], registers });
+  const commands = new Counter({
+    name: 'stafette_smtp_commands_total',
+    help: 'SMTP commands received, by verb (unknown verbs are OTHER).',
+    labelNames: ['listener', 'verb'],
+    registers,
+  });
+  const accepted = new Counter({
+    name: 'stafette_smtp_messages_accepted_total',
+    help: 'Messages answered 250 after the queue acknowledged them.',
+    labelNames: ['listener'],
+    registers,
+  });
   const bytes = new Counter({ name: 'stafette_smtp_accepted_bytes_total', help: 'Body bytes of accepted messages.', labelNames: ['listener'], registers });
-  const rejections = new Counter({ name: 'stafette_smtp_rejections_total', help: 'Refused commands and messages, by the rule or limit that refused them.', labelNames: ['listener', 'reason'], registers });
-  const auth = new Counter({ name: 'stafette_smtp_auth_attempts_total', help: 'SMTP AUTH attempts, by outcome.', labelNames: ['listener', 'outcome'], registers });
+  const rejections = new Counter({
+    name: 'stafette_smtp_rejections_total',
+    help: 'Refused commands and messages, by the rule or limit that refused them.',
+    labelNames: ['listener', 'reason'],
+    registers,
+  });
+  const auth = new Counter({
+    name: 'stafette_smtp_auth_attempts_total',
+    help: 'SMTP AUTH attempts, by outcome.',
+    labelNames: ['listener', 'outcome'],
+    registers,
+  });
   const publish = new Histogram({
     name: 'stafette_queue_publish_duration_seconds',
     help: 'Time from the end of DATA until JetStream acknowledged the message (and the 250 was sent).',
@@ -67,16 +85,29 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): MtaMe
     registers,
   });
   const ready = new Gauge({ name: 'stafette_queue_ready', help: '1 while the queue is reachable and its stream answers, else 0.', registers });
-  const bundleInfo = new Gauge({ name: 'stafette_config_bundle_info', help: 'The configuration bundle in force (value 1), by revision.', labelNames: ['revision'], registers });
+  const bundleInfo = new Gauge({
+    name: 'stafette_config_bundle_info',
+    help: 'The configuration bundle in force (value 1), by revision.',
+    labelNames: ['revision'],
+    registers,
+  });
   const lastResult = new Gauge({
     name: 'stafette_config_last_load_result',
     help: 'Result of the last bundle read that found something new: 1 for the result it had (applied, refused, waiting for a half-updated pair), 0 for the others.',
     labelNames: ['result'],
     registers,
   });
-  const lastLoad = new Gauge({ name: 'stafette_config_last_load_timestamp_seconds', help: 'When the bundle was last read with a new result (Unix seconds).', registers });
+  const lastLoad = new Gauge({
+    name: 'stafette_config_last_load_timestamp_seconds',
+    help: 'When the bundle was last read with a new result (Unix seconds).',
+    registers,
+  });
   const reloads = new Counter({ name: 'stafette_config_reloads_total', help: 'Configuration bundles applied, including the first.', registers });
-  const failures = new Counter({ name: 'stafette_config_reload_failures_total', help: 'Configuration bundles refused (invalid, or half-updated for too long); the last good bundle stayed in force.', registers });
+  const failures = new Counter({
+    name: 'stafette_config_reload_failures_total',
+    help: 'Configuration bundles refused (invalid, or half-updated for too long); the last good bundle stayed in force.',
+    registers,
+  });
   ready.set(0);
   failures.inc(0);
   reloads.inc(0);

@@ -28,19 +28,41 @@ export function addQueueDepthMetrics(registry: Registry, opts: QueueDepthOptions
   // Every gauge awaits the shared read: prom-client collects all metrics concurrently.
   const collect = () => refresh();
   const up = new Gauge({ name: 'stafette_queue_stats_up', help: '1 when the queue statistics could be read for this scrape, else 0.', registers, collect });
-  const depth = new Gauge({ name: 'stafette_queue_depth_messages', help: 'Delivery jobs in the queue stream (queued or being delivered).', registers, collect });
+  const depth = new Gauge({
+    name: 'stafette_queue_depth_messages',
+    help: 'Delivery jobs in the queue stream (queued or being delivered).',
+    registers,
+    collect,
+  });
   const depthBytes = new Gauge({ name: 'stafette_queue_depth_bytes', help: 'Bytes stored in the queue stream.', registers, collect });
   const pending = new Gauge({ name: 'stafette_queue_pending_messages', help: 'Jobs not yet handed to any delivery worker.', registers, collect });
-  const ackPending = new Gauge({ name: 'stafette_queue_ack_pending_messages', help: 'Jobs handed to a delivery worker and not yet acknowledged.', registers, collect });
-  const oldest = new Gauge({ name: 'stafette_queue_oldest_message_age_seconds', help: 'Age of the oldest job in the queue (0 when empty).', registers, collect });
-  const bodyBytes = new Gauge({ name: 'stafette_queue_body_bytes', help: 'Bytes stored in the Object Store bucket for large message bodies.', registers, collect });
+  const ackPending = new Gauge({
+    name: 'stafette_queue_ack_pending_messages',
+    help: 'Jobs handed to a delivery worker and not yet acknowledged.',
+    registers,
+    collect,
+  });
+  const oldest = new Gauge({
+    name: 'stafette_queue_oldest_message_age_seconds',
+    help: 'Age of the oldest job in the queue (0 when empty).',
+    registers,
+    collect,
+  });
+  const bodyBytes = new Gauge({
+    name: 'stafette_queue_body_bytes',
+    help: 'Bytes stored in the Object Store bucket for large message bodies.',
+    registers,
+    collect,
+  });
   const depthGauges = [depth, depthBytes, pending, ackPending, oldest, bodyBytes];
 
   // The first collect() of a scrape reads; the others reuse that read until it settles.
   let read: Promise<void> | null = null;
   const refresh = () => {
     read ??= readOnce().finally(() => {
-      setImmediate(() => { read = null; });
+      setImmediate(() => {
+        read = null;
+      });
     });
     return read;
   };

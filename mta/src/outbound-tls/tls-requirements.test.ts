@@ -9,7 +9,9 @@ const requireTls = { requireTls: true, tlsRequiredNo: false };
 const waived = { requireTls: false, tlsRequiredNo: true };
 
 function verdict(v: HostVerdict): string {
-  return v.ok ? `${v.requirement.tls}${v.requirement.reportOnly ? ' report-only' : ''}${v.requirement.requireTlsExtension ? ' +REQUIRETLS' : ''}` : `${v.failure.status} ${v.failure.reply.code} ${v.failure.reply.enhanced}`;
+  return v.ok
+    ? `${v.requirement.tls}${v.requirement.reportOnly ? ' report-only' : ''}${v.requirement.requireTlsExtension ? ' +REQUIRETLS' : ''}`
+    : `${v.failure.status} ${v.failure.reply.code} ${v.failure.reply.enhanced}`;
 }
 
 function requirementOf(v: HostVerdict) {
@@ -61,7 +63,10 @@ describe('REQUIRETLS (RFC 8689 §4.2.1)', () => {
     assert.equal(verdict(checkMxHost('other.example.net', testing, requireTls)), 'permanent 550 5.7.30');
     const req = requirementOf(checkMxHost('mx1.example.net', enforce, requireTls));
     const noExtension = checkSession('mx1.example.net', req, { ...good, offersRequireTls: false });
-    assert.equal(!noExtension.ok && `${noExtension.failure.status} ${noExtension.failure.reply.code} ${noExtension.failure.reply.enhanced}`, 'permanent 550 5.7.30');
+    assert.equal(
+      !noExtension.ok && `${noExtension.failure.status} ${noExtension.failure.reply.code} ${noExtension.failure.reply.enhanced}`,
+      'permanent 550 5.7.30',
+    );
     const cert = checkSession('mx1.example.net', req, badCert);
     assert.equal(!cert.ok && cert.failure.reply.enhanced, '5.7.30');
   });

@@ -55,9 +55,7 @@ export interface HostRequirement {
   readonly policyType: 'sts' | 'no-policy-found';
 }
 
-export type HostVerdict =
-  | { readonly ok: true; readonly requirement: HostRequirement }
-  | { readonly ok: false; readonly failure: TlsFailure };
+export type HostVerdict = { readonly ok: true; readonly requirement: HostRequirement } | { readonly ok: false; readonly failure: TlsFailure };
 
 export interface TlsFailure {
   readonly status: 'transient' | 'permanent';
@@ -69,8 +67,14 @@ export interface TlsFailure {
 
 /** RFC 8460 §4.3 failure result types we can observe. */
 export type TlsResultType =
-  | 'starttls-not-supported' | 'certificate-host-mismatch' | 'certificate-expired' | 'certificate-not-trusted'
-  | 'validation-failure' | 'sts-policy-invalid' | 'sts-webpki-invalid' | 'sts-policy-fetch-error';
+  | 'starttls-not-supported'
+  | 'certificate-host-mismatch'
+  | 'certificate-expired'
+  | 'certificate-not-trusted'
+  | 'validation-failure'
+  | 'sts-policy-invalid'
+  | 'sts-webpki-invalid'
+  | 'sts-policy-fetch-error';
 
 /** Before connecting to `mxHost` of a domain whose MTA-STS policy is `policy` (null: none). */
 export function checkMxHost(mxHost: string, policy: StsPolicy | null, demands: MessageTlsDemands): HostVerdict {
@@ -86,13 +90,24 @@ export function checkMxHost(mxHost: string, policy: StsPolicy | null, demands: M
   if (mode === 'none') return { ok: true, requirement: { tls: 'opportunistic', requireTlsExtension: false, reportOnly: false, policyType: 'no-policy-found' } };
   const listed = validateMx(mxHost, { mode: policy!.mode, mx: [...policy!.mx] }).valid;
   if (!listed && mode === 'enforce') {
-    return { ok: false, failure: transient(SE.SecurityNotSupported4, `MX host ${mxHost} is not allowed by the domain's MTA-STS policy`, `MTA-STS enforce: ${mxHost} matches none of ${policy!.mx.join(', ')}`, 'validation-failure') };
+    return {
+      ok: false,
+      failure: transient(
+        SE.SecurityNotSupported4,
+        `MX host ${mxHost} is not allowed by the domain's MTA-STS policy`,
+        `MTA-STS enforce: ${mxHost} matches none of ${policy!.mx.join(', ')}`,
+        'validation-failure',
+      ),
+    };
   }
   return { ok: true, requirement: { tls: 'verified', requireTlsExtension: false, reportOnly: mode === 'testing', policyType: 'sts' } };
 }
 
 /** Before connecting to a relay: verified TLS unless the Relay opted out. */
-export function checkRelay(relay: { readonly tls: 'starttls' | 'implicit' | 'none'; readonly verifyCertificate: boolean }, demands: MessageTlsDemands): HostVerdict {
+export function checkRelay(
+  relay: { readonly tls: 'starttls' | 'implicit' | 'none'; readonly verifyCertificate: boolean },
+  demands: MessageTlsDemands,
+): HostVerdict {
   if (demands.requireTls && (relay.tls === 'none' || !relay.verifyCertificate)) {
     return { ok: false, failure: requireTlsFailure('the relay is not configured for verified TLS') };
   }
@@ -116,7 +131,12 @@ export function checkSession(host: string, requirement: HostRequirement, session
     const problem = !session.tls
       ? transient(SE.SecurityNotSupported4, `${host} did not offer STARTTLS, which the recipient domain requires`, `${host}: no TLS`, 'starttls-not-supported')
       : session.verifyError !== null
-        ? transient(SE.CryptographicFailure5, `TLS certificate of ${host} could not be verified`, `${host}: ${session.verifyError}`, resultTypeOf(session.verifyCode))
+        ? transient(
+            SE.CryptographicFailure5,
+            `TLS certificate of ${host} could not be verified`,
+            `${host}: ${session.verifyError}`,
+            resultTypeOf(session.verifyCode),
+          )
         : null;
     if (problem) {
       if (requirement.requireTlsExtension) return { ok: false, failure: requireTlsFailure(problem.reason) };
@@ -133,7 +153,10 @@ export function checkSession(host: string, requirement: HostRequirement, session
 export function hasTlsRequiredNo(message: Uint8Array): boolean {
   const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   const end = bytes.indexOf('\r\n\r\n');
-  const header = bytes.subarray(0, end < 0 ? Math.min(bytes.length, 256 * 1024) : end).toString('latin1').replace(/\r\n[ \t]+/g, ' ');
+  const header = bytes
+    .subarray(0, end < 0 ? Math.min(bytes.length, 256 * 1024) : end)
+    .toString('latin1')
+    .replace(/\r\n[ \t]+/g, ' ');
   return header.split('\r\n').some((line) => /^tls-required[ \t]*:[ \t]*no[ \t]*$/i.test(line));
 }
 

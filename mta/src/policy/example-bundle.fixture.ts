@@ -6,7 +6,11 @@ const source = { namespace: 'default', name: 'test' };
 
 function domain(name: string, inbound: Partial<BundleDomain['inbound']> = {}): BundleDomain {
   return {
-    domain: name, hostname: `mx.${name}`, source, dkim: { signing: [], selectors: [] }, tls: null,
+    domain: name,
+    hostname: `mx.${name}`,
+    source,
+    dkim: { signing: [], selectors: [] },
+    tls: null,
     inbound: { catchAll: null, maxMessageSize: 10_000, maxRecipients: 3, dmarc: 'report', ...inbound },
     outbound: { relay: null },
   };

@@ -45,7 +45,8 @@ export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContex
   if (srsDomain) {
     const srs = checkSrsRecipient(raw.slice(0, at), ctx.srs?.mailFrom ?? '', ctx.srs?.options ?? { keys: [] });
     if (srs.kind === 'refuse') return { accept: false, error: srs.error };
-    if (srs.kind === 'reverse') return { accept: true, address: { address: raw, local: raw.slice(0, at), domain: srsDomain.domain }, match: 'srs', domain: srsDomain };
+    if (srs.kind === 'reverse')
+      return { accept: true, address: { address: raw, local: raw.slice(0, at), domain: srsDomain.domain }, match: 'srs', domain: srsDomain };
   }
   const address = normalizeAddress(raw);
   if (!address) return { accept: false, error: badRecipientSyntax(raw) };

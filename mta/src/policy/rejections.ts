@@ -7,47 +7,64 @@ import { SmtpError } from '../errors.ts';
 /** RCPT for one of our domains that matches no mailbox, alias, subaddress or catch-all (RFC 5321 §3.3). */
 export function unknownRecipient(address: string): SmtpError {
   return new SmtpError({
-    code: C.C550MailboxUnavailable, subject: SE.BadDestMailbox1, rule: 'unknown_recipient',
-    clientMessage: 'Recipient address rejected: no such user here', reason: `no mailbox, alias or catch-all for ${address}`,
+    code: C.C550MailboxUnavailable,
+    subject: SE.BadDestMailbox1,
+    rule: 'unknown_recipient',
+    clientMessage: 'Recipient address rejected: no such user here',
+    reason: `no mailbox, alias or catch-all for ${address}`,
   });
 }
 
 /** RCPT for a domain we do not serve, from a client that may not relay. */
 export function relayDenied(address: string, why: string): SmtpError {
   return new SmtpError({
-    code: C.C550MailboxUnavailable, subject: SE.NotAuthorized1, rule: 'relay_denied',
-    clientMessage: 'Relaying denied', reason: `relay to ${address} refused: ${why}`,
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'relay_denied',
+    clientMessage: 'Relaying denied',
+    reason: `relay to ${address} refused: ${why}`,
   });
 }
 
 /** A recipient path that is not local@domain once normalised. */
 export function badRecipientSyntax(raw: string): SmtpError {
   return new SmtpError({
-    code: C.C501BadParamSyntax, subject: SE.BadDestSyntax3, rule: 'bad_recipient_syntax',
-    clientMessage: 'Bad recipient address syntax', reason: `recipient ${JSON.stringify(raw)} is not a valid address`,
+    code: C.C501BadParamSyntax,
+    subject: SE.BadDestSyntax3,
+    rule: 'bad_recipient_syntax',
+    clientMessage: 'Bad recipient address syntax',
+    reason: `recipient ${JSON.stringify(raw)} is not a valid address`,
   });
 }
 
 /** A sender path that is not local@domain (and not the null sender) once normalised. */
 export function badSenderSyntax(raw: string): SmtpError {
   return new SmtpError({
-    code: C.C501BadParamSyntax, subject: SE.BadSenderSyntax7, rule: 'bad_sender_syntax',
-    clientMessage: 'Bad sender address syntax', reason: `sender ${JSON.stringify(raw)} is not a valid address`,
+    code: C.C501BadParamSyntax,
+    subject: SE.BadSenderSyntax7,
+    rule: 'bad_sender_syntax',
+    clientMessage: 'Bad sender address syntax',
+    reason: `sender ${JSON.stringify(raw)} is not a valid address`,
   });
 }
 
 /** An authenticated user used a MAIL FROM outside its own address, aliases and sendAs (RFC 6409 §6.1). */
 export function senderNotOwned(user: string, sender: string): SmtpError {
   return new SmtpError({
-    code: C.C553BadMailbox, subject: SE.NotAuthorized1, rule: 'sender_not_owned',
-    clientMessage: 'Sender address not owned by the authenticated user', reason: `${user} may not send as ${JSON.stringify(sender)}`,
+    code: C.C553BadMailbox,
+    subject: SE.NotAuthorized1,
+    rule: 'sender_not_owned',
+    clientMessage: 'Sender address not owned by the authenticated user',
+    reason: `${user} may not send as ${JSON.stringify(sender)}`,
   });
 }
 
 /** SIZE= at MAIL/RCPT or the real size after DATA is over the limit (RFC 1870 §6). */
 export function messageTooBig(size: number | null, limit: number, when: 'declared' | 'received'): SmtpError {
   return new SmtpError({
-    code: C.C552MailboxFull, subject: SE.MsgTooBig4, rule: 'message_too_big',
+    code: C.C552MailboxFull,
+    subject: SE.MsgTooBig4,
+    rule: 'message_too_big',
     clientMessage: `Message size exceeds the limit of ${limit} bytes`,
     reason: `${when} size ${size ?? `over ${limit}`} exceeds ${limit}`,
   });
@@ -56,71 +73,98 @@ export function messageTooBig(size: number | null, limit: number, when: 'declare
 /** One RCPT more than a message may have: 452, not 552 (RFC 5321 §4.5.3.1.10). */
 export function tooManyRecipients(limit: number): SmtpError {
   return new SmtpError({
-    code: C.C452StorageFull, subject: SE.TooManyRecipients3, rule: 'too_many_recipients',
-    clientMessage: `Too many recipients, at most ${limit} per message`, reason: `recipient limit ${limit} reached`,
+    code: C.C452StorageFull,
+    subject: SE.TooManyRecipients3,
+    rule: 'too_many_recipients',
+    clientMessage: `Too many recipients, at most ${limit} per message`,
+    reason: `recipient limit ${limit} reached`,
   });
 }
 
 /** A line of the message is longer than allowed (RFC 5321 §4.5.3.1.6: 1000 octets with CRLF). */
 export function lineTooLong(length: number, limit: number): SmtpError {
   return new SmtpError({
-    code: C.C500SyntaxError, subject: SE.SyntaxError2, rule: 'line_too_long',
-    clientMessage: `Message has a line longer than ${limit} octets`, reason: `longest line ${length} octets, limit ${limit}`,
+    code: C.C500SyntaxError,
+    subject: SE.SyntaxError2,
+    rule: 'line_too_long',
+    clientMessage: `Message has a line longer than ${limit} octets`,
+    reason: `longest line ${length} octets, limit ${limit}`,
   });
 }
 
 /** The header section alone is over the limit (Postfix header_size_limit). */
 export function headerTooBig(size: number, limit: number): SmtpError {
   return new SmtpError({
-    code: C.C552MailboxFull, subject: SE.MsgTooBig4, rule: 'header_too_big',
-    clientMessage: `Message header exceeds the limit of ${limit} bytes`, reason: `header section ${size} bytes, limit ${limit}`,
+    code: C.C552MailboxFull,
+    subject: SE.MsgTooBig4,
+    rule: 'header_too_big',
+    clientMessage: `Message header exceeds the limit of ${limit} bytes`,
+    reason: `header section ${size} bytes, limit ${limit}`,
   });
 }
 
 /** Too many Received headers: the message is looping (RFC 5321 §6.3; Postfix hopcount_limit). */
 export function mailLoop(hops: number, limit: number): SmtpError {
   return new SmtpError({
-    code: C.C554TransactionFailed, subject: SE.RoutingLoop6, rule: 'mail_loop',
-    clientMessage: 'Too many hops, mail loop detected', reason: `${hops} Received headers, limit ${limit}`,
+    code: C.C554TransactionFailed,
+    subject: SE.RoutingLoop6,
+    rule: 'mail_loop',
+    clientMessage: 'Too many hops, mail loop detected',
+    reason: `${hops} Received headers, limit ${limit}`,
   });
 }
 
 /** A client has more connections open than allowed per IP address. */
 export function tooManyConnections(ip: string, limit: number): SmtpError {
   return new SmtpError({
-    code: C.C421ServiceUnavailable, subject: SE.Security0, rule: 'too_many_connections',
-    clientMessage: 'Too many connections from your address, try again later', reason: `${ip} has ${limit} connections open already`,
+    code: C.C421ServiceUnavailable,
+    subject: SE.Security0,
+    rule: 'too_many_connections',
+    clientMessage: 'Too many connections from your address, try again later',
+    reason: `${ip} has ${limit} connections open already`,
   });
 }
 
 /** AUTH with a wrong password or an unknown user; the client cannot tell which (RFC 4954 §6). */
 export function authFailed(user: string, why: string): SmtpError {
   return new SmtpError({
-    code: C.C535AuthBadCreds, subject: SE.BadCredentials8, rule: 'auth_failed',
-    clientMessage: 'Authentication credentials invalid', reason: `AUTH as ${JSON.stringify(user)} failed: ${why}`,
+    code: C.C535AuthBadCreds,
+    subject: SE.BadCredentials8,
+    rule: 'auth_failed',
+    clientMessage: 'Authentication credentials invalid',
+    reason: `AUTH as ${JSON.stringify(user)} failed: ${why}`,
   });
 }
 
 /** Too many failed AUTH attempts in one session: close it (chasquid auth_too_many_failures). */
 export function tooManyAuthFailures(limit: number): SmtpError {
   return new SmtpError({
-    code: C.C421ServiceUnavailable, subject: SE.Security0, rule: 'auth_too_many_failures',
-    clientMessage: 'Too many authentication failures, closing connection', reason: `${limit} failed AUTH attempts in one session`,
+    code: C.C421ServiceUnavailable,
+    subject: SE.Security0,
+    rule: 'auth_too_many_failures',
+    clientMessage: 'Too many authentication failures, closing connection',
+    reason: `${limit} failed AUTH attempts in one session`,
   });
 }
 
 /** Anything that failed on our side while storing: the client keeps the mail and retries (RFC 5321 §4.2.5). */
 export function localError(reason: string, cause?: unknown): SmtpError {
   return new SmtpError({
-    code: C.C451LocalError, subject: SE.MailSystem0, rule: 'local_error',
-    clientMessage: 'Temporary local problem, please try again later', reason, cause,
+    code: C.C451LocalError,
+    subject: SE.MailSystem0,
+    rule: 'local_error',
+    clientMessage: 'Temporary local problem, please try again later',
+    reason,
+    cause,
   });
 }
 
 /** A MAIL or RCPT parameter we did not announce (RFC 5321 §4.1.1.11: 555). */
 export function unknownParameter(command: 'MAIL' | 'RCPT', name: string): SmtpError {
   return new SmtpError({
-    code: C.C555UnrecognizedParams, subject: SE.InvalidParams4, rule: 'unknown_parameter',
+    code: C.C555UnrecognizedParams,
+    subject: SE.InvalidParams4,
+    rule: 'unknown_parameter',
     clientMessage: `${command} parameter ${name.replace(/[^A-Z0-9-]/gi, '?').slice(0, 32)} not supported`,
     reason: `${command} with parameter ${JSON.stringify(name)}, which we do not announce`,
   });
@@ -129,7 +173,11 @@ export function unknownParameter(command: 'MAIL' | 'RCPT', name: string): SmtpEr
 /** We cannot serve a session now (no configuration): the client should come back later (RFC 5321 §3.8). */
 export function serviceUnavailable(reason: string, cause?: unknown): SmtpError {
   return new SmtpError({
-    code: C.C421ServiceUnavailable, subject: SE.MailSystem0, rule: 'service_unavailable',
-    clientMessage: 'Service not available, try again later', reason, cause,
+    code: C.C421ServiceUnavailable,
+    subject: SE.MailSystem0,
+    rule: 'service_unavailable',
+    clientMessage: 'Service not available, try again later',
+    reason,
+    cause,
   });
 }

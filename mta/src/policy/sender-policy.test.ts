@@ -22,7 +22,14 @@ describe('sender policy - submission sendAs', () => {
   const alice = 'alice@example.com';
 
   test('a user may send as itself, its aliases and its sendAs addresses and domains', () => {
-    for (const from of ['alice@example.com', 'ALICE@example.com', 'team@example.com', 'postmaster@example.com', 'anything@catchall.example', 'shared@example.com']) {
+    for (const from of [
+      'alice@example.com',
+      'ALICE@example.com',
+      'team@example.com',
+      'postmaster@example.com',
+      'anything@catchall.example',
+      'shared@example.com',
+    ]) {
       assert.match(outcome(checkSubmissionSender(policyBundle, alice, from)), /^accept /, from);
     }
   });

@@ -12,9 +12,7 @@ import type { SmtpError } from '../errors.ts';
 import { directoryOf } from '../directory.ts';
 import { badSenderSyntax, senderNotOwned } from './rejections.ts';
 
-export type SenderVerdict =
-  | { readonly accept: true; readonly address: Address | null }
-  | { readonly accept: false; readonly error: SmtpError };
+export type SenderVerdict = { readonly accept: true; readonly address: Address | null } | { readonly accept: false; readonly error: SmtpError };
 
 /** MAIL FROM on the MX listener. `raw` "" is the null sender. */
 export function checkMxSender(raw: string): SenderVerdict {

@@ -14,8 +14,20 @@ export interface UpdatePlan<T> {
 }
 
 const streamFields = [
-  'subjects', 'num_replicas', 'discard', 'max_bytes', 'max_msgs', 'max_msgs_per_subject', 'max_age',
-  'max_msg_size', 'duplicate_window', 'deny_delete', 'deny_purge', 'allow_direct', 'allow_rollup_hdrs', 'description',
+  'subjects',
+  'num_replicas',
+  'discard',
+  'max_bytes',
+  'max_msgs',
+  'max_msgs_per_subject',
+  'max_age',
+  'max_msg_size',
+  'duplicate_window',
+  'deny_delete',
+  'deny_purge',
+  'allow_direct',
+  'allow_rollup_hdrs',
+  'description',
 ] as const satisfies readonly (keyof StreamConfig)[];
 
 /** Compares an existing stream with the desired one. */
@@ -47,7 +59,12 @@ export function planStreamUpdate(existing: StreamConfig, desired: QueueStreamCon
 }
 
 const consumerFields = [
-  'ack_wait', 'max_deliver', 'backoff', 'max_ack_pending', 'inactive_threshold', 'description',
+  'ack_wait',
+  'max_deliver',
+  'backoff',
+  'max_ack_pending',
+  'inactive_threshold',
+  'description',
 ] as const satisfies readonly (keyof ConsumerConfig)[];
 
 /** Compares an existing durable consumer with the desired one. */

@@ -55,7 +55,7 @@ async function waitsForRetry(jsm: JetStreamManager, settings: QueueSettings, que
   const { wait, due } = deferredJobSubjects(queueId);
   for (const subject of [wait, due]) {
     try {
-      if (await jsm.streams.getMessage(deferStreamName(settings), { last_by_subj: subject }) !== null) return true;
+      if ((await jsm.streams.getMessage(deferStreamName(settings), { last_by_subj: subject })) !== null) return true;
     } catch (err) {
       // No retry stream yet (delivery never ran): nothing waits there.
       if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return false;

@@ -126,8 +126,7 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
           body: { kind: 'object', bucket: opts.settings.bodyBucket, name: message.queueId, size, sha256 },
         };
         payload = encodeRecord(record, null);
-        await withRetries(`storing the body of ${message.queueId}`, deadline, (timeout) =>
-          storeBody(opts.bodyStore, message.queueId, body, sha256, timeout));
+        await withRetries(`storing the body of ${message.queueId}`, deadline, (timeout) => storeBody(opts.bodyStore, message.queueId, body, sha256, timeout));
       }
       const job = payload;
       const ack = await withRetries(`publishing job ${message.queueId}`, deadline, (timeout) =>
@@ -135,7 +134,8 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
           msgID: message.queueId,
           expect: { streamName: opts.settings.streamName },
           timeout,
-        }));
+        }),
+      );
       return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind };
     },
   };
@@ -157,7 +157,9 @@ function pickMessage(m: AcceptedMessage): AcceptedMessage {
 async function beforeDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   const ac = new AbortController();
   const timer = sleep(ms, undefined, { signal: ac.signal }).then(
-    () => { throw queueUnavailable(`no acknowledgement within ${Math.round(ms)} ms`); },
+    () => {
+      throw queueUnavailable(`no acknowledgement within ${Math.round(ms)} ms`);
+    },
     () => undefined as never,
   );
   try {

@@ -46,9 +46,21 @@ test('record - hostile envelope strings round-trip exactly', () => {
       listener: s,
       client: { ip: s, helo: s, tls: null, authUser: s },
       envelope: {
-        mailFrom: { address: s, params: [{ name: s, value: s }, { name: 'SMTPUTF8', value: null }] },
+        mailFrom: {
+          address: s,
+          params: [
+            { name: s, value: s },
+            { name: 'SMTPUTF8', value: null },
+          ],
+        },
         rcptTo: [
-          { address: s, params: [{ name: 'ORCPT', value: `rfc822;${s}` }, { name: 'NOTIFY', value: 'SUCCESS,FAILURE' }] },
+          {
+            address: s,
+            params: [
+              { name: 'ORCPT', value: `rfc822;${s}` },
+              { name: 'NOTIFY', value: 'SUCCESS,FAILURE' },
+            ],
+          },
           { address: 'second@example.org', params: [{ name: 'X', value: s }] },
         ],
       },
@@ -66,17 +78,26 @@ test('record - UTF-8 of decoded strings is byte-identical to the input UTF-8', (
   const utf8 = Buffer.from('"ü\\"x"@bücher.example 😀 \u0000\r\n', 'utf8');
   const s = utf8.toString('utf8');
   const body = new Uint8Array(0);
-  const { record } = decodeRecord(encodeRecord(inlineRecord(body, {
-    envelope: { mailFrom: { address: s, params: [] }, rcptTo: [{ address: s, params: [{ name: 'ENVID', value: s }] }] },
-  }), body));
+  const { record } = decodeRecord(
+    encodeRecord(
+      inlineRecord(body, {
+        envelope: { mailFrom: { address: s, params: [] }, rcptTo: [{ address: s, params: [{ name: 'ENVID', value: s }] }] },
+      }),
+      body,
+    ),
+  );
   assert.deepEqual(Buffer.from(record.envelope.mailFrom.address, 'utf8'), utf8);
   assert.deepEqual(Buffer.from(record.envelope.rcptTo[0]!.params[0]!.value!, 'utf8'), utf8);
 });
 
 test('record - parameter order, duplicates and keyword parameters are kept', () => {
   const params = [
-    { name: 'SIZE', value: '1234' }, { name: 'BODY', value: '8BITMIME' }, { name: 'SMTPUTF8', value: null },
-    { name: 'ENVID', value: 'a+2Bb' }, { name: 'RET', value: 'HDRS' }, { name: 'size', value: '1' },
+    { name: 'SIZE', value: '1234' },
+    { name: 'BODY', value: '8BITMIME' },
+    { name: 'SMTPUTF8', value: null },
+    { name: 'ENVID', value: 'a+2Bb' },
+    { name: 'RET', value: 'HDRS' },
+    { name: 'size', value: '1' },
   ];
   const body = Buffer.from('x');
   const record = inlineRecord(body, { envelope: { mailFrom: { address: '', params }, rcptTo: [{ address: 'b@c', params }] } });
@@ -125,7 +146,10 @@ test('record - malformed payloads are refused with a format error, never a crash
     Buffer.from(`${JSON.stringify({ ...headerJson, envelope: { mailFrom: { address: '', params: [] }, rcptTo: [] } })}\nhello`),
   ];
   for (const payload of cases) {
-    assert.throws(() => decodeRecord(payload), (err: unknown) => isQueueError(err) && err.kind === 'format');
+    assert.throws(
+      () => decodeRecord(payload),
+      (err: unknown) => isQueueError(err) && err.kind === 'format',
+    );
   }
 });
 

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import {
-  bodyStreamConfig, defaultQueueSettings, deliveryConsumerConfig, jobStreamConfig, jobSubject, queueSettings, streamSubjects,
-} from './settings.ts';
+import { bodyStreamConfig, defaultQueueSettings, deliveryConsumerConfig, jobStreamConfig, jobSubject, queueSettings, streamSubjects } from './settings.ts';
 
 test('settings - the job stream keeps mail until delivery acks it (docs/reliability.md §4)', () => {
   const c = jobStreamConfig(queueSettings({ replicas: 3, maxBytes: 10_000_000 }), 8 * 1024 * 1024);

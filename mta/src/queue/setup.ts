@@ -8,10 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError } from '../errors.ts';
 import { planConsumerUpdate, planStreamUpdate } from './config-plan.ts';
 import { queueSetupRefused } from './errors.ts';
-import {
-  bodyStreamConfig, deliveryConsumerConfig, jobStreamConfig,
-  type QueueConsumerConfig, type QueueSettings, type QueueStreamConfig,
-} from './settings.ts';
+import { bodyStreamConfig, deliveryConsumerConfig, jobStreamConfig, type QueueConsumerConfig, type QueueSettings, type QueueStreamConfig } from './settings.ts';
 
 export type SetupOutcome = 'created' | 'updated' | 'unchanged';
 
@@ -56,7 +53,9 @@ async function ensureStream(jsm: JetStreamManager, desired: QueueStreamConfig): 
   }
   const plan = planStreamUpdate(existing, desired);
   if (plan.refuse.length > 0) {
-    throw queueSetupRefused(`refusing to use stream ${desired.name}: ${plan.refuse.join('; ')}. Fix or migrate it by hand; the MTA never deletes or recreates the queue.`);
+    throw queueSetupRefused(
+      `refusing to use stream ${desired.name}: ${plan.refuse.join('; ')}. Fix or migrate it by hand; the MTA never deletes or recreates the queue.`,
+    );
   }
   if (Object.keys(plan.update).length === 0) return 'unchanged';
   try {

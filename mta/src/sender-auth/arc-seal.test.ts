@@ -12,19 +12,26 @@ const resolver = (name: string, type: string) => {
   if (type === 'TXT' && name === 'k1._domainkey.example.com') return Promise.resolve([[record]]);
   return Promise.reject(Object.assign(new Error('NXDOMAIN'), { code: 'ENOTFOUND' }));
 };
-const stored = Buffer.from([
-  'Received: from c by mx.example.com',
-  'Authentication-Results: mx.example.com;',
-  ' dkim=pass header.d=sender.test;',
-  ' spf=pass smtp.mailfrom=sender.test;',
-  ' arc=none;',
-  ' dmarc=pass header.from=sender.test',
-  'Authentication-Results: mx.sender.test; spf=fail',
-  'From: a@sender.test', 'To: list@example.com', 'Subject: s', '', 'body', '',
-].join('\r\n'));
+const stored = Buffer.from(
+  [
+    'Received: from c by mx.example.com',
+    'Authentication-Results: mx.example.com;',
+    ' dkim=pass header.d=sender.test;',
+    ' spf=pass smtp.mailfrom=sender.test;',
+    ' arc=none;',
+    ' dmarc=pass header.from=sender.test',
+    'Authentication-Results: mx.sender.test; spf=fail',
+    'From: a@sender.test',
+    'To: list@example.com',
+    'Subject: s',
+    '',
+    'body',
+    '',
+  ].join('\r\n'),
+);
 const ids = new Set(['mx.example.com']);
 
-test('our own Authentication-Results value is found, not another server\'s', () => {
+test("our own Authentication-Results value is found, not another server's", () => {
   assert.match(ourAuthResults(stored, ids)!, /^mx\.example\.com;\r\n dkim=pass .*dmarc=pass header\.from=sender\.test$/s);
   assert.equal(ourAuthResults(stored, new Set(['mx.other.test'])), null);
 });

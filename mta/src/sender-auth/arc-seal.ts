@@ -32,7 +32,7 @@ export async function sealForwardedCopy(message: Buffer, key: SealKey, authservI
   const ours = ourAuthResults(message, authservIds);
   const arc = ours ? /(?:^|;)\s*arc=(\w+)/i.exec(ours)?.[1]?.toLowerCase() : undefined;
   const cv = arc === undefined ? undefined : arc === 'none' ? 'none' : arc === 'pass' ? 'pass' : 'fail';
-  const result = await createSeal(message, {
+  const result = (await createSeal(message, {
     seal: {
       signingDomain: key.domain,
       selector: key.selector,
@@ -41,7 +41,7 @@ export async function sealForwardedCopy(message: Buffer, key: SealKey, authservI
       signTime: now,
       ...(cv ? { cv } : {}),
     },
-  }) as { headers: string[]; errors?: { err: Error }[] };
+  })) as { headers: string[]; errors?: { err: Error }[] };
   if (!result.headers.length) {
     return { message, sealed: false, error: result.errors?.map((e) => e.err.message).join('; ') || 'no ARC set was made' };
   }

@@ -88,7 +88,8 @@ export class AuthResultsFilter {
         this.#settle(true);
         this.#out.push(Buffer.from(head));
         this.#head = [];
-        if (head[1] === LF) this.#inHeader = false; // the empty line: the body follows
+        if (head[1] === LF)
+          this.#inHeader = false; // the empty line: the body follows
         else this.#line = 'emit';
         if (!this.#inHeader) return i + 1;
         continue;

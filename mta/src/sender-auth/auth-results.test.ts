@@ -5,8 +5,10 @@ import { AuthResultsFilter, maxPendingBytes } from './auth-results-filter.ts';
 
 describe('Authentication-Results', () => {
   test('one field, our authserv-id first, one method per folded line', () => {
-    assert.equal(renderAuthResults('mx.example.com', ['spf=pass smtp.mailfrom=a@b.test', 'dmarc=pass header.from=b.test']),
-      'Authentication-Results: mx.example.com;\r\n spf=pass smtp.mailfrom=a@b.test;\r\n dmarc=pass header.from=b.test\r\n');
+    assert.equal(
+      renderAuthResults('mx.example.com', ['spf=pass smtp.mailfrom=a@b.test', 'dmarc=pass header.from=b.test']),
+      'Authentication-Results: mx.example.com;\r\n spf=pass smtp.mailfrom=a@b.test;\r\n dmarc=pass header.from=b.test\r\n',
+    );
     assert.equal(renderAuthResults('mx.example.com', []), 'Authentication-Results: mx.example.com; none\r\n');
   });
 

@@ -66,8 +66,12 @@ export function startInboundCheck(session: InboundSession, deps: InboundCheckDep
   const feed = new PassThrough({ highWaterMark: deps.highWaterMark ?? 256 * 1024 });
   const budget = createLookupBudget({ cache: deps.cache, budgetMs: deps.budgetMs ?? defaultLookupBudgetMs, now });
   const running = verifyMessage({
-    message: feed, ip: session.ip, helo: session.helo, mailFrom: session.mailFrom,
-    authservId: session.authservId, resolver: budget.resolver,
+    message: feed,
+    ip: session.ip,
+    helo: session.helo,
+    mailFrom: session.mailFrom,
+    authservId: session.authservId,
+    resolver: budget.resolver,
   });
   // Settled here so an aborted or failed check never surfaces as an unhandled rejection.
   const settled: Promise<{ ok: true; verdicts: AuthVerdicts } | { ok: false; err: unknown }> = running.then(
@@ -87,7 +91,12 @@ export function startInboundCheck(session: InboundSession, deps: InboundCheckDep
       const done = await settled;
       const base = { dnsBudgetExhausted: budget.exhausted(), lookups: budget.lookups(), ms: now() - started };
       if (!done.ok) {
-        return { ...base, verdicts: null, headerFields: '', action: { kind: 'refuse', error: localError(`inbound checks failed: ${(done.err as Error)?.message ?? done.err}`, done.err) } };
+        return {
+          ...base,
+          verdicts: null,
+          headerFields: '',
+          action: { kind: 'refuse', error: localError(`inbound checks failed: ${(done.err as Error)?.message ?? done.err}`, done.err) },
+        };
       }
       const action = decideVerdict(done.verdicts, ctx);
       let headerFields = renderAuthResults(session.authservId, done.verdicts.resinfo);

@@ -5,11 +5,18 @@ import type { AuthVerdicts, DmarcPolicy, MethodResult } from './verify-message.t
 
 const ours = new Set(['example.com']);
 
-function verdicts(o: { spf?: MethodResult; spfDomain?: string; dkim?: [MethodResult, string][]; dmarc?: MethodResult | null; policy?: DmarcPolicy | null; from?: string }): AuthVerdicts {
+function verdicts(o: {
+  spf?: MethodResult;
+  spfDomain?: string;
+  dkim?: [MethodResult, string][];
+  dmarc?: MethodResult | null;
+  policy?: DmarcPolicy | null;
+  from?: string;
+}): AuthVerdicts {
   const signatures = (o.dkim ?? []).map(([result, domain]) => ({ result, domain, selector: 's' }));
   return {
     spf: { result: o.spf ?? 'none', domain: o.spfDomain ?? 'sender.test' },
-    dkim: { result: signatures.find((s) => s.result === 'pass') ? 'pass' : signatures[0]?.result ?? 'none', signatures },
+    dkim: { result: signatures.find((s) => s.result === 'pass') ? 'pass' : (signatures[0]?.result ?? 'none'), signatures },
     arc: { result: 'none', instance: 0 },
     dmarc: o.dmarc === null ? null : { result: o.dmarc ?? 'none', fromDomain: o.from ?? 'sender.test', policy: o.policy ?? null },
     dmarcSkipped: null,
@@ -52,7 +59,10 @@ describe('verdict policy - DMARC per inbound.dmarc', () => {
 describe('verdict policy - DNS failures are never permanent', () => {
   test('a p=reject failure resting on an SPF or DKIM temperror is 451 4.7.0', () => {
     assert.equal(outcome(verdicts({ spf: 'temperror', dmarc: 'fail', policy: 'reject' }), ctx(['enforce'])), '451 4.7.0 auth_temperror');
-    assert.equal(outcome(verdicts({ spf: 'fail', dkim: [['temperror', 'sender.test']], dmarc: 'fail', policy: 'reject' }), ctx(['enforce'])), '451 4.7.0 auth_temperror');
+    assert.equal(
+      outcome(verdicts({ spf: 'fail', dkim: [['temperror', 'sender.test']], dmarc: 'fail', policy: 'reject' }), ctx(['enforce'])),
+      '451 4.7.0 auth_temperror',
+    );
   });
 
   test('a DMARC temperror defers only when the domain enforces and nothing passed', () => {
@@ -69,10 +79,19 @@ describe('verdict policy - DNS failures are never permanent', () => {
 
 describe('verdict policy - mail claiming our own domains', () => {
   test('MAIL FROM in our domain must pass SPF, DKIM for it, or DMARC; else 550 5.7.1 even in report mode', () => {
-    assert.equal(outcome(verdicts({ spf: 'fail', spfDomain: 'example.com', dmarc: null }), ctx(['report'], 'example.com')), '550 5.7.1 own_domain_unauthenticated');
-    assert.equal(outcome(verdicts({ spf: 'softfail', spfDomain: 'example.com', dmarc: null }), ctx(['report'], 'example.com')), '550 5.7.1 own_domain_unauthenticated');
+    assert.equal(
+      outcome(verdicts({ spf: 'fail', spfDomain: 'example.com', dmarc: null }), ctx(['report'], 'example.com')),
+      '550 5.7.1 own_domain_unauthenticated',
+    );
+    assert.equal(
+      outcome(verdicts({ spf: 'softfail', spfDomain: 'example.com', dmarc: null }), ctx(['report'], 'example.com')),
+      '550 5.7.1 own_domain_unauthenticated',
+    );
     assert.equal(outcome(verdicts({ spf: 'pass', spfDomain: 'example.com', dmarc: null }), ctx(['report'], 'example.com')), 'accept');
-    assert.equal(outcome(verdicts({ spf: 'none', spfDomain: 'example.com', dkim: [['pass', 'example.com']], dmarc: null }), ctx(['report'], 'example.com')), 'accept');
+    assert.equal(
+      outcome(verdicts({ spf: 'none', spfDomain: 'example.com', dkim: [['pass', 'example.com']], dmarc: null }), ctx(['report'], 'example.com')),
+      'accept',
+    );
   });
 
   test('From in our domain must pass DMARC (or SPF/DKIM for that domain)', () => {

@@ -43,8 +43,7 @@ export interface VerdictContext {
 }
 
 export type VerdictAction =
-  | { readonly kind: 'accept'; readonly quarantine: boolean; readonly note: string | null }
-  | { readonly kind: 'refuse'; readonly error: SmtpError };
+  { readonly kind: 'accept'; readonly quarantine: boolean; readonly note: string | null } | { readonly kind: 'refuse'; readonly error: SmtpError };
 
 /** Added to a message that failed DMARC under p=quarantine at an enforcing domain. */
 export const quarantineField = 'X-Stafette-Quarantine';
@@ -106,7 +105,9 @@ function refuse(error: SmtpError): VerdictAction {
 /** Mail claiming one of our domains that is not authenticated for it. */
 function ownDomainForged(domain: string, v: AuthVerdicts): SmtpError {
   return new SmtpError({
-    code: C.C550MailboxUnavailable, subject: SE.NotAuthorized1, rule: 'own_domain_unauthenticated',
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'own_domain_unauthenticated',
     clientMessage: `Message claims to be from ${domain} but is not authenticated for it`,
     reason: `sender domain ${domain} is ours; spf=${v.spf.result} (${v.spf.domain}), dkim=${v.dkim.signatures.map((s) => `${s.result}:${s.domain}`).join(',') || 'none'}, dmarc=${v.dmarc?.result ?? 'n/a'}`,
   });
@@ -115,7 +116,9 @@ function ownDomainForged(domain: string, v: AuthVerdicts): SmtpError {
 /** DMARC fail under p=reject at an enforcing domain (RFC 7489 §6.6.3). */
 function dmarcRejected(fromDomain: string): SmtpError {
   return new SmtpError({
-    code: C.C550MailboxUnavailable, subject: SE.NotAuthorized1, rule: 'dmarc_reject',
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'dmarc_reject',
     clientMessage: `Message rejected: DMARC policy of ${fromDomain} says reject`,
     reason: `DMARC fail for ${fromDomain} under p=reject, and a recipient domain enforces DMARC`,
   });
@@ -123,9 +126,15 @@ function dmarcRejected(fromDomain: string): SmtpError {
 
 /** A refusal that rests on a DNS failure: the sender tries again later (RFC 7208 §2.6.6, RFC 7489 §6.6.3). */
 function tempAuthFailure(domain: string, why: 'ownDomain' | 'dmarcReject' | 'dmarcUnknown', temp: ReturnType<typeof temperrors>): SmtpError {
-  const failed = Object.entries(temp).filter(([, t]) => t).map(([m]) => m).join(', ') || 'dmarc';
+  const failed =
+    Object.entries(temp)
+      .filter(([, t]) => t)
+      .map(([m]) => m)
+      .join(', ') || 'dmarc';
   return new SmtpError({
-    code: C.C451LocalError, subject: SE.Security0, rule: 'auth_temperror',
+    code: C.C451LocalError,
+    subject: SE.Security0,
+    rule: 'auth_temperror',
     clientMessage: 'Temporary DNS failure while authenticating the message, try again later',
     reason: `${why === 'ownDomain' ? `our domain ${domain} not authenticated` : why === 'dmarcReject' ? `DMARC fail, p=reject for ${domain}` : `DMARC record of ${domain} unknown and nothing passed`}; temperror in ${failed}`,
   });

@@ -34,7 +34,9 @@ function resolver(name: string, type: string): Promise<unknown> {
   return Promise.resolve(v);
 }
 
-const plain = Buffer.from('From: Alice <alice@sender.test>\r\nTo: bob@example.com\r\nSubject: hello\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@sender.test>\r\n\r\nHello Bob.\r\n');
+const plain = Buffer.from(
+  'From: Alice <alice@sender.test>\r\nTo: bob@example.com\r\nSubject: hello\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@sender.test>\r\n\r\nHello Bob.\r\n',
+);
 
 async function signed(message: Buffer): Promise<Buffer> {
   const r = await dkimSign(message, { signatureData: [{ signingDomain: 'sender.test', selector: 's1', privateKey: sender.pem }] } as never);
@@ -54,7 +56,10 @@ describe('inbound verification with mailauth', () => {
     assert.deepEqual(v.dkim.signatures, [{ result: 'pass', domain: 'sender.test', selector: 's1' }]);
     assert.deepEqual(v.dmarc, { result: 'pass', fromDomain: 'sender.test', policy: 'reject' });
     assert.equal(v.arc.result, 'none');
-    assert.deepEqual(v.resinfo.map((r) => r.split(' ')[0]), ['dkim=pass', 'spf=pass', 'arc=none', 'dmarc=pass']);
+    assert.deepEqual(
+      v.resinfo.map((r) => r.split(' ')[0]),
+      ['dkim=pass', 'spf=pass', 'arc=none', 'dmarc=pass'],
+    );
   });
 
   test('unsigned, from another IP: SPF fail, DKIM none, DMARC fail under p=reject', async () => {
@@ -93,7 +98,10 @@ describe('inbound verification with mailauth', () => {
   test('an ARC chain sealed by a forwarder verifies (arc=pass, instance 1)', async () => {
     const original = await signed(plain);
     const seal = await sealMessage(original, {
-      signingDomain: 'forwarder.test', selector: 'fwd', privateKey: forwarder.pem, cv: 'none',
+      signingDomain: 'forwarder.test',
+      selector: 'fwd',
+      privateKey: forwarder.pem,
+      cv: 'none',
       authResults: 'mx.forwarder.test; dkim=pass header.d=sender.test; spf=pass smtp.mailfrom=sender.test',
     });
     const v = await verifyMessage(input(Buffer.concat([seal, original]), '127.0.0.77'));

@@ -110,7 +110,7 @@ export function verdictsOf(result: AuthenticateResult, mailFrom: string, helo: s
     .filter((r) => r.signingDomain !== undefined || r.status.result !== 'none')
     .map((r) => ({
       result: keyword(r.status.result),
-      domain: r.signingDomain ? normalizeDomain(r.signingDomain) ?? null : null,
+      domain: r.signingDomain ? (normalizeDomain(r.signingDomain) ?? null) : null,
       selector: r.selector ?? null,
     }));
   const dkim: DkimVerdict = { result: bestOf(signatures.map((s) => s.result)), signatures };
@@ -119,10 +119,10 @@ export function verdictsOf(result: AuthenticateResult, mailFrom: string, helo: s
     : { result: 'none', instance: 0 };
   const dmarc: DmarcVerdict | null = result.dmarc
     ? {
-      result: keyword(result.dmarc.status.result),
-      fromDomain: normalizeDomain(result.dmarc.status.header?.from ?? '') ?? (result.dmarc.status.header?.from ?? ''),
-      policy: policyOf(result.dmarc.policy, result.dmarc.status.result),
-    }
+        result: keyword(result.dmarc.status.result),
+        fromDomain: normalizeDomain(result.dmarc.status.header?.from ?? '') ?? result.dmarc.status.header?.from ?? '',
+        policy: policyOf(result.dmarc.policy, result.dmarc.status.result),
+      }
     : null;
   const resinfo = [
     ...(result.dkim.results ?? []).map((r) => r.info),
@@ -131,7 +131,7 @@ export function verdictsOf(result: AuthenticateResult, mailFrom: string, helo: s
     ...(result.arc && result.arc.info ? [result.arc.info] : ['arc=none']),
     ...(result.dmarc ? [result.dmarc.info] : []),
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
-  return { spf, dkim, arc, dmarc, dmarcSkipped: result.dmarc ? null : result.dmarcSkipReason ?? null, resinfo };
+  return { spf, dkim, arc, dmarc, dmarcSkipped: result.dmarc ? null : (result.dmarcSkipReason ?? null), resinfo };
 }
 
 const keywords = new Set<MethodResult>(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy']);

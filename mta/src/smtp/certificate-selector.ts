@@ -45,7 +45,7 @@ export function createCertificateSelector(
       const { bundle, secrets } = getConfig();
       const domain = bundle.domains.find((d) => d.hostname === name && d.tls);
       const material = domain?.tls ? secrets.tlsCertificates[domain.tls.secretName] : undefined;
-      cb(null, material ? contextOf(material, name) ?? undefined : undefined);
+      cb(null, material ? (contextOf(material, name) ?? undefined) : undefined);
     },
     defaultMaterial() {
       const { bundle, secrets } = getConfig();

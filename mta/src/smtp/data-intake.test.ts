@@ -35,9 +35,11 @@ describe('data intake - what is stored', () => {
   test('Received first, then Date and Message-ID when submission left them out, then the message unchanged', async () => {
     const m = await readMessage(streamOf(['Subject: s\r\n\r\nbody\r\n']), 1000);
     const body = storedBody(m, { ...base, recipients: ['a@x.example', 'b@x.example'], completeHeaders: true }).toString();
-    assert.equal(body,
+    assert.equal(
+      body,
       'Received: from c.example ([192.0.2.1])\r\n\tby mx.example.com (Stafette) with ESMTPA\r\n\tid Q1;\r\n\tFri, 2 Jan 2026 03:04:05 +0000\r\n' +
-      'Date: Fri, 2 Jan 2026 03:04:05 +0000\r\nMessage-ID: <Q1@mx.example.com>\r\nSubject: s\r\n\r\nbody\r\n');
+        'Date: Fri, 2 Jan 2026 03:04:05 +0000\r\nMessage-ID: <Q1@mx.example.com>\r\nSubject: s\r\n\r\nbody\r\n',
+    );
   });
 
   test('mail from MX is not completed, only traced', async () => {
@@ -49,7 +51,11 @@ describe('data intake - what is stored', () => {
   test('ESMTP parameters keep their order; a keyword without a value is stored as null', () => {
     assert.deepEqual(envelopeAddress('a@x.example', { SIZE: '10', SMTPUTF8: true, BODY: '8BITMIME' }), {
       address: 'a@x.example',
-      params: [{ name: 'SIZE', value: '10' }, { name: 'SMTPUTF8', value: null }, { name: 'BODY', value: '8BITMIME' }],
+      params: [
+        { name: 'SIZE', value: '10' },
+        { name: 'SMTPUTF8', value: null },
+        { name: 'BODY', value: '8BITMIME' },
+      ],
     });
     assert.deepEqual(envelopeAddress('', false), { address: '', params: [] });
   });

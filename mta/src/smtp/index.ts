@@ -43,9 +43,7 @@ import type { ListenerConfig } from './listener-config.ts';
 import type { InboundChecksOptions } from './message-checks.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
-import {
-  installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption,
-} from './smtp-server-overrides.ts';
+import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
 
 export { defaultListenerConfigs, defaultListeners, listenerConfig } from './listener-config.ts';
 export type { ListenerConfig, ListenerRole } from './listener-config.ts';
@@ -108,7 +106,13 @@ export function createIntake(opts: IntakeOptions): Intake {
     const log = logger.child({ listener: listener.name });
     const certificates = createCertificateSelector(opts.getConfig, fallbackTls, log);
     const handlers = createSessionHandlers({
-      listener, hostname, getConfig: opts.getConfig, publisher: opts.publisher, clock, observer, logger: log,
+      listener,
+      hostname,
+      getConfig: opts.getConfig,
+      publisher: opts.publisher,
+      clock,
+      observer,
+      logger: log,
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
     });
@@ -135,7 +139,10 @@ export function createIntake(opts: IntakeOptions): Intake {
       disableReverseLookup: !listener.reverseDns,
       resolver: {
         reverse: (ip: string, cb: (err: Error | null, hostnames?: string[]) => void) => {
-          resolver.reverse(ip).then((names) => cb(null, names), (err: Error) => cb(err));
+          resolver.reverse(ip).then(
+            (names) => cb(null, names),
+            (err: Error) => cb(err),
+          );
         },
       },
       maxClients: listener.maxClients,
@@ -201,8 +208,12 @@ export function createIntake(opts: IntakeOptions): Intake {
         }
         const address = server.server.address();
         logger.info('SMTP listener ready', {
-          listener: listener.name, role: listener.role, tls: listener.tls, address,
-          greetingDelayMs: listener.greetingDelayMs, reverseDns: listener.reverseDns,
+          listener: listener.name,
+          role: listener.role,
+          tls: listener.tls,
+          address,
+          greetingDelayMs: listener.greetingDelayMs,
+          reverseDns: listener.reverseDns,
         });
       }
     },
@@ -221,11 +232,16 @@ export function createIntake(opts: IntakeOptions): Intake {
 }
 
 async function closeAll(servers: Map<string, SMTPServer>, deadlineMs: number): Promise<void> {
-  await Promise.all([...servers.values()].map((server) => new Promise<void>((resolve) => {
-    if (!server.server.listening) return resolve();
-    // smtp-server reads closeTimeout when close() starts: the grace period for sessions in flight.
-    server.options.closeTimeout = Math.max(1, deadlineMs);
-    server.close(() => resolve());
-  })));
+  await Promise.all(
+    [...servers.values()].map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if (!server.server.listening) return resolve();
+          // smtp-server reads closeTimeout when close() starts: the grace period for sessions in flight.
+          server.options.closeTimeout = Math.max(1, deadlineMs);
+          server.close(() => resolve());
+        }),
+    ),
+  );
   servers.clear();
 }

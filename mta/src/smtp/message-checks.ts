@@ -80,9 +80,13 @@ export function startMessageChecks(options: InboundChecksOptions, m: MessageChec
       options.observer?.checked((performance.now() - started) / 1000, outcome.dnsBudgetExhausted);
       if (outcome.verdicts) count(options.observer, outcome.verdicts);
       m.log.info('inbound checks', {
-        authservId, ...(outcome.verdicts ? summary(outcome.verdicts) : { error: 'checks failed' }),
+        authservId,
+        ...(outcome.verdicts ? summary(outcome.verdicts) : { error: 'checks failed' }),
         action: outcome.action.kind === 'accept' ? (outcome.action.quarantine ? 'quarantine' : 'accept') : outcome.action.error.rule,
-        forgedResultsRemoved: filter.removed, dnsLookups: outcome.lookups, dnsBudgetExhausted: outcome.dnsBudgetExhausted, ms: outcome.ms,
+        forgedResultsRemoved: filter.removed,
+        dnsLookups: outcome.lookups,
+        dnsBudgetExhausted: outcome.dnsBudgetExhausted,
+        ms: outcome.ms,
       });
       if (outcome.action.kind === 'refuse') throw outcome.action.error;
       return outcome.headerFields;

@@ -54,12 +54,15 @@ function selfSigned(hostnames: readonly string[], days: number, now: Date): TlsM
     seq(time(notBefore), time(notAfter)),
     name,
     publicKey.export({ type: 'spki', format: 'der' }),
-    explicit(3, seq(
-      extension(oids.subjectAltName, first.length > maxCommonName, seq(...hostnames.map((h) => tlv(0x82, Buffer.from(h, 'ascii'))))),
-      extension(oids.basicConstraints, true, seq()), // not a CA
-      extension(oids.keyUsage, true, tlv(0x03, Buffer.from([0x07, 0x80]))), // digitalSignature
-      extension(oids.extKeyUsage, false, seq(oid(oids.serverAuth))),
-    )),
+    explicit(
+      3,
+      seq(
+        extension(oids.subjectAltName, first.length > maxCommonName, seq(...hostnames.map((h) => tlv(0x82, Buffer.from(h, 'ascii'))))),
+        extension(oids.basicConstraints, true, seq()), // not a CA
+        extension(oids.keyUsage, true, tlv(0x03, Buffer.from([0x07, 0x80]))), // digitalSignature
+        extension(oids.extKeyUsage, false, seq(oid(oids.serverAuth))),
+      ),
+    ),
   );
   const signature = sign('sha256', tbs, privateKey); // DER ECDSA-Sig-Value
   const certificate = seq(tbs, algorithm, bitString(signature));

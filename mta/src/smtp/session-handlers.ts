@@ -79,7 +79,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
     void (async () => {
       s = state(session);
       await work(s);
-    })().then(() => done(), (err: unknown) => done(reject(verb, s?.log ?? ctx.logger, err)));
+    })().then(
+      () => done(),
+      (err: unknown) => done(reject(verb, s?.log ?? ctx.logger, err)),
+    );
   }
 
   function reject(verb: string, log: Logger, err: unknown): SmtpError {
@@ -118,7 +121,11 @@ export function createSessionHandlers(ctx: HandlerContext) {
       if (sessions.delete(session.id)) ctx.observer.sessionClosed(name);
     },
 
-    onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, done: (err: Error | null | undefined, res?: SMTPServerAuthenticationResponse) => void): void {
+    onAuth(
+      auth: SMTPServerAuthentication,
+      session: SMTPServerSession,
+      done: (err: Error | null | undefined, res?: SMTPServerAuthenticationResponse) => void,
+    ): void {
       ctx.observer.command(name, 'AUTH');
       let s: SessionState;
       try {
@@ -127,16 +134,19 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('AUTH', ctx.logger, err));
         return;
       }
-      void authenticate(s, auth).then((user) => {
-        ctx.observer.authAttempt(name, 'success');
-        s.log.info('authenticated', { user, method: auth.method });
-        done(null, { user });
-      }, (err: unknown) => {
-        ctx.observer.authAttempt(name, 'failure');
-        s.authFailures++;
-        const error = s.authFailures >= ctx.listener.maxAuthFailures ? tooManyAuthFailures(ctx.listener.maxAuthFailures) : err;
-        done(reject('AUTH', s.log, error));
-      });
+      void authenticate(s, auth).then(
+        (user) => {
+          ctx.observer.authAttempt(name, 'success');
+          s.log.info('authenticated', { user, method: auth.method });
+          done(null, { user });
+        },
+        (err: unknown) => {
+          ctx.observer.authAttempt(name, 'failure');
+          s.authFailures++;
+          const error = s.authFailures >= ctx.listener.maxAuthFailures ? tooManyAuthFailures(ctx.listener.maxAuthFailures) : err;
+          done(reject('AUTH', s.log, error));
+        },
+      );
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
@@ -147,9 +157,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
         if ('code' in dsn) throw dsn;
         s.declaredSize = declaredSize(address);
-        const verdict = ctx.listener.role === 'submission'
-          ? checkSubmissionSender(s.config.bundle, userOf(session), address.address)
-          : checkMxSender(address.address);
+        const verdict =
+          ctx.listener.role === 'submission' ? checkSubmissionSender(s.config.bundle, userOf(session), address.address) : checkMxSender(address.address);
         if (!verdict.accept) throw verdict.error;
         const tooBig = checkDeclaredSize(s.declaredSize, maxSizeOf(s.config.bundle, ctx.listener));
         if (tooBig) throw tooBig;
@@ -163,13 +172,17 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const dsn = parseRcptDsnParams(envelopeAddress(address.address, address.args).params);
         if ('code' in dsn) throw dsn;
         const mayRelay = ctx.listener.role === 'submission' && userOf(session) !== '';
-        const srs = { mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', options: { keys: s.config.secrets.srsKeys ?? [], now: () => ctx.clock.now() } };
+        const srs = {
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          options: { keys: s.config.secrets.srsKeys ?? [], now: () => ctx.clock.now() },
+        };
         const verdict = checkRecipient(s.config.bundle, address.address, { mayRelay, srs });
         if (!verdict.accept) throw verdict.error;
         const domains = [...s.domains, verdict.domain];
         const limits = ctx.listener.limits;
-        const refusal = checkRecipientCount(session.envelope.rcptTo.length, recipientLimitFor(domains, limits))
-          ?? checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
+        const refusal =
+          checkRecipientCount(session.envelope.rcptTo.length, recipientLimitFor(domains, limits)) ??
+          checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
         if (refusal) throw refusal;
         s.domains = domains;
       });
@@ -192,9 +205,18 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const envelope = session.envelope;
         const mailFrom = envelope.mailFrom || { address: '', args: false as const };
         const client = clientInfo(session);
-        checks = ctx.inboundChecks && ctx.listener.role === 'mx' && client.authUser === null
-          ? startMessageChecks(ctx.inboundChecks, { config: s.config, ip: client.ip, helo: client.helo, mailFrom: mailFrom.address, domains: s.domains, hostname: ctx.hostname, log: s.log })
-          : null;
+        checks =
+          ctx.inboundChecks && ctx.listener.role === 'mx' && client.authUser === null
+            ? startMessageChecks(ctx.inboundChecks, {
+                config: s.config,
+                ip: client.ip,
+                helo: client.helo,
+                mailFrom: mailFrom.address,
+                domains: s.domains,
+                hostname: ctx.hostname,
+                log: s.log,
+              })
+            : null;
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
@@ -203,7 +225,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const now = ctx.clock.now();
         const queueId = newQueueId(now);
         const body = storedBody(message, {
-          queueId, date: new Date(now), byHostname: ctx.hostname, client,
+          queueId,
+          date: new Date(now),
+          byHostname: ctx.hostname,
+          client,
           clientHostname: validHostname(session.clientHostname),
           smtpUtf8: envelope.smtpUtf8 === true,
           recipients: envelope.rcptTo.map((r) => r.address),
@@ -211,18 +236,29 @@ export function createSessionHandlers(ctx: HandlerContext) {
           checkFields,
         });
         const started = performance.now();
-        await enqueueMessage(ctx.publisher, {
-          queueId, receivedAt: new Date(now).toISOString(), listener: name, client,
-          envelope: {
-            mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
-            rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
+        await enqueueMessage(
+          ctx.publisher,
+          {
+            queueId,
+            receivedAt: new Date(now).toISOString(),
+            listener: name,
+            client,
+            envelope: {
+              mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
+              rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
+            },
           },
-        }, body);
+          body,
+        );
         const seconds = (performance.now() - started) / 1000;
         ctx.observer.messageAccepted(name, body.length, seconds);
         s.log.info('message queued', {
-          queueId, bytes: body.length, recipients: envelope.rcptTo.length, publishMs: Math.round(seconds * 1000),
-          bareCr: message.scan.bareCr, bareLf: message.scan.bareLf,
+          queueId,
+          bytes: body.length,
+          recipients: envelope.rcptTo.length,
+          publishMs: Math.round(seconds * 1000),
+          bareCr: message.scan.bareCr,
+          bareLf: message.scan.bareLf,
         });
         return queueId;
       })().then(

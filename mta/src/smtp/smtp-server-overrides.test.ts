@@ -1,6 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { carriesEnhancedCode, checkUpstream, ehloLinesShown, greetingDelayOf, initWithGreetingDelay, upstreamGreetingDelayMs } from './smtp-server-overrides.ts';
+import {
+  carriesEnhancedCode,
+  checkUpstream,
+  ehloLinesShown,
+  greetingDelayOf,
+  initWithGreetingDelay,
+  upstreamGreetingDelayMs,
+} from './smtp-server-overrides.ts';
 
 // A stand-in for SMTPConnection's internals, recording what init() does.
 function fakeConnection(options: { greetingDelayMs?: number; maxClients?: number }, openConnections = 1) {
@@ -23,10 +30,11 @@ function fakeConnection(options: { greetingDelayMs?: number; maxClients?: number
   };
   const scheduled: number[] = [];
   const pending: (() => void)[] = [];
-  const init = () => initWithGreetingDelay.call(connection, (run, delay) => {
-    scheduled.push(delay);
-    pending.push(run);
-  });
+  const init = () =>
+    initWithGreetingDelay.call(connection, (run, delay) => {
+      scheduled.push(delay);
+      pending.push(run);
+    });
   return { events, scheduled, pending, init };
 }
 
@@ -57,7 +65,7 @@ describe('smtp-server overrides - greeting pause per listener', () => {
     assert.deepEqual(c.events, ['listeners', 'ready']);
   });
 
-  test('a server without the option keeps smtp-server\'s own 100 ms', () => {
+  test("a server without the option keeps smtp-server's own 100 ms", () => {
     assert.equal(greetingDelayOf({}), upstreamGreetingDelayMs);
     assert.equal(greetingDelayOf({ greetingDelayMs: -1 }), upstreamGreetingDelayMs);
     const c = fakeConnection({});
@@ -78,7 +86,7 @@ describe('smtp-server overrides - enhanced codes of SmtpError replies', () => {
     assert.equal(carriesEnhancedCode('4.3.0 Temporary queue failure', undefined), true);
   });
 
-  test('smtp-server\'s own replies and explicit contexts are left alone', () => {
+  test("smtp-server's own replies and explicit contexts are left alone", () => {
     assert.equal(carriesEnhancedCode('Error: need MAIL command', undefined), false);
     assert.equal(carriesEnhancedCode('5.7.1 x', 'MAIL_FROM_OK'), false);
     assert.equal(carriesEnhancedCode(['5.7.1 a', 'b'], undefined), false);

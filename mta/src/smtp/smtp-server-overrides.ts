@@ -56,7 +56,10 @@ export interface HideAuthBeforeTlsOption {
 export const upstreamFingerprints = {
   init: ['this._setListeners(', 'this._server.options.maxClients', 'Too many connected clients', 'setTimeout(() => this.connectionReady(), 100)'],
   send: ['send(code, data, context)', 'this._getEnhancedStatusCode(code, context)'],
-  handler_EHLO: ["features.push(['AUTH'].concat(this._server.options.authMethods).join(' '))", 'this.send(250, [formattedResponse].concat(features || []), false)'],
+  handler_EHLO: [
+    "features.push(['AUTH'].concat(this._server.options.authMethods).join(' '))",
+    'this.send(250, [formattedResponse].concat(features || []), false)',
+  ],
 } as const;
 
 /** The smtp-server default the replaced init() keeps when a listener sets no delay. */

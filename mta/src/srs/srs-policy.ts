@@ -21,9 +21,7 @@ export function forwardingSender(sender: string, forwarderDomain: string, isOurD
 }
 
 export type SrsRecipientVerdict =
-  | { readonly kind: 'not-srs' }
-  | { readonly kind: 'reverse'; readonly original: string }
-  | { readonly kind: 'refuse'; readonly error: SmtpError };
+  { readonly kind: 'not-srs' } | { readonly kind: 'reverse'; readonly original: string } | { readonly kind: 'refuse'; readonly error: SmtpError };
 
 /** RCPT of a local part at one of our domains, given MAIL FROM ("" for the null sender). */
 export function checkSrsRecipient(local: string, mailFrom: string, options: SrsOptions): SrsRecipientVerdict {
@@ -33,8 +31,11 @@ export function checkSrsRecipient(local: string, mailFrom: string, options: SrsO
     return {
       kind: 'refuse',
       error: new SmtpError({
-        code: C.C550MailboxUnavailable, subject: SE.BadDestMailbox1, rule: 'srs_invalid',
-        clientMessage: 'Recipient address rejected: no such user here', reason: `SRS address ${local} refused: ${reversed.reason}`,
+        code: C.C550MailboxUnavailable,
+        subject: SE.BadDestMailbox1,
+        rule: 'srs_invalid',
+        clientMessage: 'Recipient address rejected: no such user here',
+        reason: `SRS address ${local} refused: ${reversed.reason}`,
       }),
     };
   }
@@ -42,8 +43,11 @@ export function checkSrsRecipient(local: string, mailFrom: string, options: SrsO
     return {
       kind: 'refuse',
       error: new SmtpError({
-        code: C.C550MailboxUnavailable, subject: SE.NotAuthorized1, rule: 'srs_not_bounce',
-        clientMessage: 'This address accepts only delivery status notifications', reason: `SRS address used by ${JSON.stringify(mailFrom)}, not the null sender`,
+        code: C.C550MailboxUnavailable,
+        subject: SE.NotAuthorized1,
+        rule: 'srs_not_bounce',
+        clientMessage: 'This address accepts only delivery status notifications',
+        reason: `SRS address used by ${JSON.stringify(mailFrom)}, not the null sender`,
       }),
     };
   }

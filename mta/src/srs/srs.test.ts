@@ -44,7 +44,7 @@ describe('SRS reverse', () => {
     assert.deepEqual(srsReverse('srs0=alb/=jh=sender.test=alice', ours), { ok: true, address: 'alice@sender.test' });
   });
 
-  test('our SRS1 address gives back the first forwarder\'s SRS0 address', () => {
+  test("our SRS1 address gives back the first forwarder's SRS0 address", () => {
     assert.deepEqual(srsReverse('SRS1=icCh=example.com==aLB/=JH=Sender.Test=Alice', ours), { ok: true, address: 'SRS0=aLB/=JH=Sender.Test=Alice@example.com' });
   });
 

@@ -32,8 +32,7 @@ export interface SrsOptions {
 }
 
 export type SrsReverseResult =
-  | { readonly ok: true; readonly address: string }
-  | { readonly ok: false; readonly reason: 'not-srs' | 'malformed' | 'bad-hash' | 'expired' };
+  { readonly ok: true; readonly address: string } | { readonly ok: false; readonly reason: 'not-srs' | 'malformed' | 'bad-hash' | 'expired' };
 
 export const defaultSrsMaxAgeDays = 21;
 

@@ -27,7 +27,9 @@ export function buildReportMail(m: ReportMail): Buffer {
   const id = reportId(m.day, domain, submitter);
   const tag = createHash('sha256').update(id).digest('hex').slice(0, 16);
   const boundary = `=_tlsrpt_${tag}`;
-  const gz = gzipSync(Buffer.from(JSON.stringify(m.report), 'utf8')).toString('base64').replace(/.{1,76}/g, '$&\r\n');
+  const gz = gzipSync(Buffer.from(JSON.stringify(m.report), 'utf8'))
+    .toString('base64')
+    .replace(/.{1,76}/g, '$&\r\n');
   const lines = [
     `From: TLS reports <${address(m.from)}>`,
     `To: ${m.to.map((t) => `<${address(t)}>`).join(', ')}`,

@@ -19,7 +19,11 @@ export function parseTlsRptRecords(records: readonly (readonly string[])[]): Rep
   for (const field of texts[0]!.split(';').slice(1)) {
     const [name, ...rest] = field.split('=');
     if (name?.trim().toLowerCase() !== 'rua') continue;
-    for (const uri of rest.join('=').split(',').map((u) => u.trim()).filter(Boolean)) {
+    for (const uri of rest
+      .join('=')
+      .split(',')
+      .map((u) => u.trim())
+      .filter(Boolean)) {
       const m = /^mailto:([^@\s,;!?]+@[A-Za-z0-9.-]+)$/i.exec(uri);
       if (m) mailto.push(decodeURIComponent(m[1]!));
       else if (/^https:\/\//i.test(uri)) https.push(uri);

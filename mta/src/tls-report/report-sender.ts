@@ -50,7 +50,15 @@ export function startReportSender(options: ReportSenderOptions): ReportSender {
       }
       const report = renderReport(day, domain, counters, who);
       try {
-        const body = buildReportMail({ day, policyDomain: domain, submitter: who.submitter, from: who.from, to: destinations.mailto, report, now: new Date(now()) });
+        const body = buildReportMail({
+          day,
+          policyDomain: domain,
+          submitter: who.submitter,
+          from: who.from,
+          to: destinations.mailto,
+          report,
+          now: new Date(now()),
+        });
         await options.send({ from: who.from, to: destinations.mailto, body, reportId: (report as { 'report-id': string })['report-id'] });
         options.observer?.('sent');
         sent++;
@@ -64,10 +72,15 @@ export function startReportSender(options: ReportSenderOptions): ReportSender {
   }
 
   const runOnce = () => {
-    running ??= sendDay(utcDay(now() - 86_400_000)).finally(() => { running = null; });
+    running ??= sendDay(utcDay(now() - 86_400_000)).finally(() => {
+      running = null;
+    });
     return running;
   };
-  const timer = setInterval(() => void runOnce().catch((err: unknown) => options.logger.warn('TLS-RPT report loop failed', { err })), options.everyMs ?? 15 * 60_000);
+  const timer = setInterval(
+    () => void runOnce().catch((err: unknown) => options.logger.warn('TLS-RPT report loop failed', { err })),
+    options.everyMs ?? 15 * 60_000,
+  );
   timer.unref();
   return { runOnce, stop: () => clearInterval(timer) };
 }

@@ -120,5 +120,8 @@ async function addCounts(kv: ReportKv, key: string, counts: DomainCounters): Pro
 }
 
 function keyOf(domain: string): string {
-  return domain.toLowerCase().replace(/\.$/, '').replace(/[^a-z0-9.-]/g, '_');
+  return domain
+    .toLowerCase()
+    .replace(/\.$/, '')
+    .replace(/[^a-z0-9.-]/g, '_');
 }

@@ -6,9 +6,17 @@ import { buildReportMail } from './report-mail.ts';
 import { parseTlsRptRecords } from './report-policy.ts';
 import { createTlsReportRecorder, readDay } from './report-store.ts';
 
-const sts = { policyDomain: 'example.net', policyType: 'sts' as const, policyLines: ['version: STSv1', 'mode: enforce', 'mx: mx1.example.net', 'max_age: 86400'], mxPatterns: ['mx1.example.net'] };
+const sts = {
+  policyDomain: 'example.net',
+  policyType: 'sts' as const,
+  policyLines: ['version: STSv1', 'mode: enforce', 'mx: mx1.example.net', 'max_age: 86400'],
+  mxPatterns: ['mx1.example.net'],
+};
 const ok: SessionResult = { ...sts, failure: null };
-const expired: SessionResult = { ...sts, failure: { resultType: 'certificate-expired', receivingMx: 'mx1.example.net', receivingIp: '192.0.2.1', sendingIp: '198.51.100.7' } };
+const expired: SessionResult = {
+  ...sts,
+  failure: { resultType: 'certificate-expired', receivingMx: 'mx1.example.net', receivingIp: '192.0.2.1', sendingIp: '198.51.100.7' },
+};
 const who = { organization: 'Stafette at mx.example.com', submitter: 'mx.example.com', contact: 'postmaster@example.com' };
 
 function counts(...sessions: SessionResult[]): DomainCounters {
@@ -32,17 +40,35 @@ describe('TLS-RPT report (RFC 8460 §4.4)', () => {
       'date-range': { 'start-datetime': '2026-11-18T00:00:00Z', 'end-datetime': '2026-11-18T23:59:59Z' },
       'contact-info': 'postmaster@example.com',
       'report-id': '2026-11-18T00:00:00Z_example.net@mx.example.com',
-      policies: [{
-        policy: { 'policy-type': 'sts', 'policy-string': sts.policyLines, 'policy-domain': 'example.net', 'mx-host': ['mx1.example.net'] },
-        summary: { 'total-successful-session-count': 1, 'total-failure-session-count': 1 },
-        'failure-details': [{ 'result-type': 'certificate-expired', 'sending-mta-ip': '198.51.100.7', 'receiving-mx-hostname': 'mx1.example.net', 'receiving-ip': '192.0.2.1', 'failed-session-count': 1 }],
-      }],
+      policies: [
+        {
+          policy: { 'policy-type': 'sts', 'policy-string': sts.policyLines, 'policy-domain': 'example.net', 'mx-host': ['mx1.example.net'] },
+          summary: { 'total-successful-session-count': 1, 'total-failure-session-count': 1 },
+          'failure-details': [
+            {
+              'result-type': 'certificate-expired',
+              'sending-mta-ip': '198.51.100.7',
+              'receiving-mx-hostname': 'mx1.example.net',
+              'receiving-ip': '192.0.2.1',
+              'failed-session-count': 1,
+            },
+          ],
+        },
+      ],
     });
   });
 
   test('the mail: multipart/report tlsrpt, the subject and fields of §5.3, the JSON gzipped', () => {
     const report = renderReport('2026-11-18', 'example.net', counts(ok), who);
-    const mail = buildReportMail({ day: '2026-11-18', policyDomain: 'example.net', submitter: 'mx.example.com', from: 'postmaster@example.com', to: ['tlsrpt@example.net'], report, now: new Date(Date.UTC(2026, 10, 19, 1)) }).toString();
+    const mail = buildReportMail({
+      day: '2026-11-18',
+      policyDomain: 'example.net',
+      submitter: 'mx.example.com',
+      from: 'postmaster@example.com',
+      to: ['tlsrpt@example.net'],
+      report,
+      now: new Date(Date.UTC(2026, 10, 19, 1)),
+    }).toString();
     assert.match(mail, /^Subject: Report Domain: example\.net Submitter: mx\.example\.com Report-ID: <2026-11-18T00:00:00Z_example\.net@mx\.example\.com>\r$/m);
     assert.match(mail, /^TLS-Report-Domain: example\.net\r$/m);
     assert.match(mail, /^Content-Type: multipart\/report; report-type="tlsrpt"; boundary=/m);
@@ -55,7 +81,10 @@ describe('TLS-RPT report (RFC 8460 §4.4)', () => {
 
 describe('TLS-RPT record (RFC 8460 §3)', () => {
   test('mailto and https destinations; several records or none: no reports', () => {
-    assert.deepEqual(parseTlsRptRecords([['v=TLSRPTv1; rua=mailto:tls@example.net,https://r.example.net/x']]), { mailto: ['tls@example.net'], https: ['https://r.example.net/x'] });
+    assert.deepEqual(parseTlsRptRecords([['v=TLSRPTv1; rua=mailto:tls@example.net,https://r.example.net/x']]), {
+      mailto: ['tls@example.net'],
+      https: ['https://r.example.net/x'],
+    });
     assert.equal(parseTlsRptRecords([['v=TLSRPTv1; rua=mailto:a@b.test'], ['v=TLSRPTv1; rua=mailto:c@d.test']]), null);
     assert.equal(parseTlsRptRecords([['v=spf1 -all']]), null);
     assert.equal(parseTlsRptRecords([['v=TLSRPTv1;']]), null);

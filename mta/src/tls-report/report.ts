@@ -76,27 +76,33 @@ export function renderReport(day: string, policyDomain: string, counters: Domain
     'date-range': { 'start-datetime': start, 'end-datetime': end },
     'contact-info': who.contact,
     'report-id': reportId(day, policyDomain, who.submitter),
-    policies: [{
-      policy: {
-        'policy-type': counters.policyType,
-        ...(counters.policyLines.length > 0 ? { 'policy-string': counters.policyLines } : {}),
-        'policy-domain': policyDomain,
-        ...(counters.mxPatterns.length > 0 ? { 'mx-host': counters.mxPatterns } : {}),
+    policies: [
+      {
+        policy: {
+          'policy-type': counters.policyType,
+          ...(counters.policyLines.length > 0 ? { 'policy-string': counters.policyLines } : {}),
+          'policy-domain': policyDomain,
+          ...(counters.mxPatterns.length > 0 ? { 'mx-host': counters.mxPatterns } : {}),
+        },
+        summary: { 'total-successful-session-count': counters.success, 'total-failure-session-count': failureCount(counters) },
+        ...(failureCount(counters) > 0
+          ? {
+              'failure-details': Object.entries(counters.failures)
+                .sort(([a], [b]) => (a < b ? -1 : 1))
+                .map(([key, n]) => {
+                  const [resultType, mx, ip, sendingIp] = key.split('|');
+                  return {
+                    'result-type': resultType,
+                    ...(sendingIp ? { 'sending-mta-ip': sendingIp } : {}),
+                    'receiving-mx-hostname': mx,
+                    ...(ip ? { 'receiving-ip': ip } : {}),
+                    'failed-session-count': n,
+                  };
+                }),
+            }
+          : {}),
       },
-      summary: { 'total-successful-session-count': counters.success, 'total-failure-session-count': failureCount(counters) },
-      ...(failureCount(counters) > 0 ? {
-        'failure-details': Object.entries(counters.failures).sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, n]) => {
-          const [resultType, mx, ip, sendingIp] = key.split('|');
-          return {
-            'result-type': resultType,
-            ...(sendingIp ? { 'sending-mta-ip': sendingIp } : {}),
-            'receiving-mx-hostname': mx,
-            ...(ip ? { 'receiving-ip': ip } : {}),
-            'failed-session-count': n,
-          };
-        }),
-      } : {}),
-    }],
+    ],
   };
 }
 

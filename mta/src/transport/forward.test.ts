@@ -6,18 +6,29 @@ import { isQueueId } from '../queue/queue-id.ts';
 import { createTransportSet } from './transport-set.ts';
 
 const record = {
-  v: 1 as const, queueId: '0123456789ABCDEFGHJKMNPQRS', receivedAt: '2026-11-22T10:00:00.000Z', listener: 'mx',
+  v: 1 as const,
+  queueId: '0123456789ABCDEFGHJKMNPQRS',
+  receivedAt: '2026-11-22T10:00:00.000Z',
+  listener: 'mx',
   client: { ip: '127.0.0.1', helo: 'c', tls: null, authUser: null },
   envelope: { mailFrom: { address: 's@far.test', params: [] }, rcptTo: [{ address: 'fwd@example.test', params: [] }] },
   body: { kind: 'inline' as const, size: 2, sha256: '0'.repeat(64) },
 };
 const attempt = (signal = new AbortController().signal): DeliveryAttempt => ({
-  record, body: Buffer.from('hi'), destination: { kind: 'forward', to: ['x@a.test', 'y@b.test'] }, recipients: ['fwd@example.test'], signal,
+  record,
+  body: Buffer.from('hi'),
+  destination: { kind: 'forward', to: ['x@a.test', 'y@b.test'] },
+  recipients: ['fwd@example.test'],
+  signal,
 });
 
 test('a forward re-queues the message to the forward addresses with a stable dedupe id', async () => {
   const jobs: ForwardJob[] = [];
-  const transport = createForwardTransport({ requeue: async (job) => { jobs.push(job); } });
+  const transport = createForwardTransport({
+    requeue: async (job) => {
+      jobs.push(job);
+    },
+  });
   const [first] = await transport.deliver(attempt());
   await transport.deliver(attempt());
   assert.equal(first!.status, 'delivered');
@@ -27,7 +38,11 @@ test('a forward re-queues the message to the forward addresses with a stable ded
 });
 
 test('a failed re-queue is transient', async () => {
-  const transport = createForwardTransport({ requeue: async () => { throw new Error('no PubAck'); } });
+  const transport = createForwardTransport({
+    requeue: async () => {
+      throw new Error('no PubAck');
+    },
+  });
   const [o] = await transport.deliver(attempt());
   assert.deepEqual([o!.status, o!.reply.code], ['transient', 451]);
 });
@@ -57,7 +72,11 @@ test('publisherRequeue publishes a new job with a queue id stable across retries
 
 test('the forwarded copy is marked Delivered-To; a copy that comes back to the same mailbox is a loop (5.4.6)', async () => {
   const jobs: ForwardJob[] = [];
-  const transport = createForwardTransport({ requeue: async (job) => { jobs.push(job); } });
+  const transport = createForwardTransport({
+    requeue: async (job) => {
+      jobs.push(job);
+    },
+  });
   await transport.deliver(attempt());
   assert.match(jobs[0]!.body.toString(), /^Delivered-To: fwd@example.test\r\nhi$/);
   const [looped] = await transport.deliver({ ...attempt(), body: Buffer.from('Delivered-To: FWD@example.test\r\nSubject: x\r\n\r\nhi') });

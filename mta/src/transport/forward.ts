@@ -44,11 +44,19 @@ export function createForwardTransport(options: ForwardOptions): Transport {
     async deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
       const { destination, recipients, record } = attempt;
       if (destination.kind !== 'forward') throw new Error(`forward cannot deliver to a ${destination.kind} destination`);
-      const dedupeId = createHash('sha256').update(`${record.queueId}\n${destination.to.join(',')}`).digest('hex').slice(0, 32);
+      const dedupeId = createHash('sha256')
+        .update(`${record.queueId}\n${destination.to.join(',')}`)
+        .digest('hex')
+        .slice(0, 32);
       const seen = deliveredTo(attempt.body);
       const looping = recipients.filter((r) => seen.has(r.toLowerCase()));
       if (looping.length > 0) {
-        return sameOutcome(recipients, 'permanent', reply(C.C554TransactionFailed, SE.RoutingLoop6, 'Mail forwarding loop'), `the message already carries Delivered-To: ${looping.join(', ')}`);
+        return sameOutcome(
+          recipients,
+          'permanent',
+          reply(C.C554TransactionFailed, SE.RoutingLoop6, 'Mail forwarding loop'),
+          `the message already carries Delivered-To: ${looping.join(', ')}`,
+        );
       }
       // Mark the copy the way Postfix marks local deliveries, so a forward that comes back
       // to this mailbox (A forwards to B, B to A) is recognised above instead of circling.
@@ -57,10 +65,27 @@ export function createForwardTransport(options: ForwardOptions): Transport {
         const original = record.envelope.mailFrom.address;
         const forwarder = recipients[0]!.slice(recipients[0]!.lastIndexOf('@') + 1);
         const sender = options.sender ? options.sender(original, forwarder) : original;
-        await options.requeue({ originalQueueId: record.queueId, sender, authUser: record.client.authUser, recipients: destination.to, body: marked, dedupeId });
-        return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, `Forwarded to ${destination.to.length} address(es)`), `forwarded to ${destination.to.join(', ')}`);
+        await options.requeue({
+          originalQueueId: record.queueId,
+          sender,
+          authUser: record.client.authUser,
+          recipients: destination.to,
+          body: marked,
+          dedupeId,
+        });
+        return sameOutcome(
+          recipients,
+          'delivered',
+          reply(C.C250OK, SE.Other0, `Forwarded to ${destination.to.length} address(es)`),
+          `forwarded to ${destination.to.join(', ')}`,
+        );
       } catch (err) {
-        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.MailSystem0, 'Forwarding temporarily failed'), `requeue for forward failed: ${describeError(err)}`);
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.MailSystem0, 'Forwarding temporarily failed'),
+          `requeue for forward failed: ${describeError(err)}`,
+        );
       }
     },
   };
@@ -83,20 +108,26 @@ export function publisherRequeue(publisher: ForwardPublisher, now: () => Date = 
   return async (job) => {
     const seed = createHash('sha256').update(job.dedupeId).digest();
     const queueId = newQueueId(queueIdTime(job.originalQueueId), () => seed.subarray(0, 10));
-    await publisher.enqueue({
-      queueId,
-      receivedAt: now().toISOString(),
-      listener: forwardListener,
-      client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: job.authUser },
-      envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
-    }, job.body);
+    await publisher.enqueue(
+      {
+        queueId,
+        receivedAt: now().toISOString(),
+        listener: forwardListener,
+        client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: job.authUser },
+        envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
+      },
+      job.body,
+    );
   };
 }
 
 /** The addresses of the Delivered-To header fields of a message (lowercased). */
 export function deliveredTo(message: Buffer): Set<string> {
   const end = message.indexOf('\r\n\r\n');
-  const header = message.subarray(0, end < 0 ? message.length : end).toString('utf8').replace(/\r?\n[ \t]+/g, ' ');
+  const header = message
+    .subarray(0, end < 0 ? message.length : end)
+    .toString('utf8')
+    .replace(/\r?\n[ \t]+/g, ' ');
   const out = new Set<string>();
   for (const line of header.split(/\r?\n/)) {
     const m = /^delivered-to\s*:\s*(.*)$/i.exec(line);

@@ -25,22 +25,35 @@ export function createLmtpTransport(options: LmtpOptions = {}): Transport {
       const { destination, recipients, signal, record } = attempt;
       if (destination.kind !== 'lmtp') throw new Error(`LMTP cannot deliver to a ${destination.kind} destination`);
       const label = `${destination.host}:${destination.port}`;
-      const connection = await SmtpClientConnection.open({
-        host: destination.host,
-        port: destination.port,
-        ehloName: options.lhloName ?? osHostname(),
-        tls: options.tls ?? 'none',
-        tlsOptions: { rejectUnauthorized: false },
-        lmtp: true,
-        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-        socketTimeoutMs: options.socketTimeoutMs ?? 120_000,
-      }, signal);
+      const connection = await SmtpClientConnection.open(
+        {
+          host: destination.host,
+          port: destination.port,
+          ehloName: options.lhloName ?? osHostname(),
+          tls: options.tls ?? 'none',
+          tlsOptions: { rejectUnauthorized: false },
+          lmtp: true,
+          connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+          socketTimeoutMs: options.socketTimeoutMs ?? 120_000,
+        },
+        signal,
+      );
       if (!(connection instanceof SmtpClientConnection)) {
-        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'The mailbox server did not answer'), `LMTP ${label}: ${connection.reason}`, label);
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.NoAnswer1, 'The mailbox server did not answer'),
+          `LMTP ${label}: ${connection.reason}`,
+          label,
+        );
       }
       try {
         const message = toCrlf(attempt.body);
-        const result = await connection.send({ from: record.envelope.mailFrom.address, to: recipients, size: message.length, eightBit: hasEightBit(message) }, message, signal);
+        const result = await connection.send(
+          { from: record.envelope.mailFrom.address, to: recipients, size: message.length, eightBit: hasEightBit(message) },
+          message,
+          signal,
+        );
         return outcomesOf(recipients, result, label);
       } finally {
         connection.quit();

@@ -4,7 +4,11 @@ import type { DnsResolver, MxRecord } from '../dns.ts';
 import { findMailHosts, isNullMx, orderMx } from './mx-hosts.ts';
 
 /** A declarative fake zone (mailauth's dns-zone idea): records per name, or an error code. */
-function zone(records: { mx?: Record<string, MxRecord[] | string>; a?: Record<string, string[] | string>; aaaa?: Record<string, string[] | string> }): DnsResolver {
+function zone(records: {
+  mx?: Record<string, MxRecord[] | string>;
+  a?: Record<string, string[] | string>;
+  aaaa?: Record<string, string[] | string>;
+}): DnsResolver {
   const lookup = <T>(table: Record<string, T | string> | undefined, name: string): Promise<T> => {
     const value = table?.[name];
     if (value === undefined) return Promise.reject(Object.assign(new Error(`no data for ${name}`), { code: 'ENODATA' }));
@@ -21,20 +25,38 @@ function zone(records: { mx?: Record<string, MxRecord[] | string>; a?: Record<st
 
 test('MX hosts come in preference order with their addresses', async () => {
   const resolver = zone({
-    mx: { 'a.test': [{ exchange: 'mx2.a.test', priority: 20 }, { exchange: 'mx1.a.test', priority: 10 }] },
+    mx: {
+      'a.test': [
+        { exchange: 'mx2.a.test', priority: 20 },
+        { exchange: 'mx1.a.test', priority: 10 },
+      ],
+    },
     a: { 'mx1.a.test': ['127.0.0.2'], 'mx2.a.test': ['127.0.0.3'] },
     aaaa: { 'mx1.a.test': ['::1'] },
   });
   assert.deepEqual(await findMailHosts('a.test', resolver), {
     ok: true,
-    hosts: [{ name: 'mx1.a.test', addresses: ['127.0.0.2', '::1'] }, { name: 'mx2.a.test', addresses: ['127.0.0.3'] }],
+    hosts: [
+      { name: 'mx1.a.test', addresses: ['127.0.0.2', '::1'] },
+      { name: 'mx2.a.test', addresses: ['127.0.0.3'] },
+    ],
   });
 });
 
 test('equal preferences are shuffled with the injected random source', () => {
-  const records = [{ exchange: 'a', priority: 5 }, { exchange: 'b', priority: 5 }, { exchange: 'c', priority: 1 }];
-  assert.deepEqual(orderMx(records, () => 0), ['c', 'b', 'a']);
-  assert.deepEqual(orderMx(records, () => 0.99), ['c', 'a', 'b']);
+  const records = [
+    { exchange: 'a', priority: 5 },
+    { exchange: 'b', priority: 5 },
+    { exchange: 'c', priority: 1 },
+  ];
+  assert.deepEqual(
+    orderMx(records, () => 0),
+    ['c', 'b', 'a'],
+  );
+  assert.deepEqual(
+    orderMx(records, () => 0.99),
+    ['c', 'a', 'b'],
+  );
 });
 
 test('no MX records: the domain itself is the implicit MX (A/AAAA fallback)', async () => {
@@ -68,7 +90,12 @@ test('SERVFAIL or a timeout is transient 4.4.3, for the MX lookup or for the hos
 
 test('hosts that do not resolve are skipped when another one does', async () => {
   const resolver = zone({
-    mx: { 'f.test': [{ exchange: 'bad.f.test', priority: 1 }, { exchange: 'good.f.test', priority: 2 }] },
+    mx: {
+      'f.test': [
+        { exchange: 'bad.f.test', priority: 1 },
+        { exchange: 'good.f.test', priority: 2 },
+      ],
+    },
     a: { 'bad.f.test': 'ENOTFOUND', 'good.f.test': ['127.0.0.9'] },
   });
   assert.deepEqual(await findMailHosts('f.test', resolver), { ok: true, hosts: [{ name: 'good.f.test', addresses: ['127.0.0.9'] }] });

@@ -42,12 +42,29 @@ export async function findMailHosts(domain: string, resolver: DnsResolver, optio
     records = await resolver.resolveMx(domain);
   } catch (err) {
     const failure = classifyDnsError(err);
-    if (failure === 'nxdomain') return fail('permanent', reply(C.C550MailboxUnavailable, SE.BadDestSystem2, `Domain ${domain} does not exist`), `MX lookup for ${domain}: NXDOMAIN`);
-    if (failure === 'temporary') return fail('transient', reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`), `MX lookup for ${domain} failed: ${describeError(err)}`);
+    if (failure === 'nxdomain')
+      return fail('permanent', reply(C.C550MailboxUnavailable, SE.BadDestSystem2, `Domain ${domain} does not exist`), `MX lookup for ${domain}: NXDOMAIN`);
+    if (failure === 'temporary')
+      return fail(
+        'transient',
+        reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`),
+        `MX lookup for ${domain} failed: ${describeError(err)}`,
+      );
     records = [];
   }
-  if (isNullMx(records)) return fail('permanent', reply(C.C556DomainNoMail, SE.NullMx10, `Domain ${domain} does not accept mail (null MX)`), `${domain} publishes a null MX (RFC 7505)`);
-  const names = records.length === 0 ? [domain] : orderMx(records.filter((r) => !isNullExchange(r.exchange)), options.random ?? Math.random);
+  if (isNullMx(records))
+    return fail(
+      'permanent',
+      reply(C.C556DomainNoMail, SE.NullMx10, `Domain ${domain} does not accept mail (null MX)`),
+      `${domain} publishes a null MX (RFC 7505)`,
+    );
+  const names =
+    records.length === 0
+      ? [domain]
+      : orderMx(
+          records.filter((r) => !isNullExchange(r.exchange)),
+          options.random ?? Math.random,
+        );
   const limited = names.slice(0, options.maxHosts ?? 10);
 
   const hosts: MailHost[] = [];
@@ -62,9 +79,14 @@ export async function findMailHosts(domain: string, resolver: DnsResolver, optio
     if (found.problem) problems.push(found.problem);
   }
   if (hosts.length > 0) return { ok: true, hosts };
-  if (temporary) return fail('transient', reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`), problems.join('; '));
+  if (temporary)
+    return fail('transient', reply(C.C451LocalError, SE.DirectoryFailure3, `Could not look up the mail servers of ${domain}`), problems.join('; '));
   if (domainMissing) return fail('permanent', reply(C.C550MailboxUnavailable, SE.BadDestSystem2, `Domain ${domain} does not exist`), problems.join('; '));
-  return fail('permanent', reply(C.C550MailboxUnavailable, SE.UnableToRoute4, `Unable to route to ${domain}: its mail servers have no address`), problems.join('; '));
+  return fail(
+    'permanent',
+    reply(C.C550MailboxUnavailable, SE.UnableToRoute4, `Unable to route to ${domain}: its mail servers have no address`),
+    problems.join('; '),
+  );
 }
 
 /** Sorts by preference (lowest first); hosts of equal preference in random order. */

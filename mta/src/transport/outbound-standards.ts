@@ -19,7 +19,16 @@ import { mayVouchFor } from '../dkim/sign-policy.ts';
 import { nextHopParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { mailDsnOf } from '../dsn/report.ts';
 import type { PolicyLookup, PolicyStore } from '../mta-sts/policy-store.ts';
-import { checkMxHost, checkRelay, checkSession, hasTlsRequiredNo, resultTypeOf, type HostVerdict, type MessageTlsDemands, type TlsFailure } from '../outbound-tls/tls-requirements.ts';
+import {
+  checkMxHost,
+  checkRelay,
+  checkSession,
+  hasTlsRequiredNo,
+  resultTypeOf,
+  type HostVerdict,
+  type MessageTlsDemands,
+  type TlsFailure,
+} from '../outbound-tls/tls-requirements.ts';
 import { sealForwardedCopy } from '../sender-auth/arc-seal.ts';
 import { forwardingSender } from '../srs/srs-policy.ts';
 import type { TlsReportRecorder } from '../tls-report/report-store.ts';
@@ -31,7 +40,11 @@ export interface OutboundStandards {
   readonly mtaSts?: PolicyStore;
   /** TLS-RPT: the counts, and whether a domain publishes a TLS-RPT record (through the DNS cache). */
   readonly tlsReports?: { readonly recorder: TlsReportRecorder; wants(domain: string): Promise<boolean> };
-  readonly observer?: { tlsSession(policyType: 'sts' | 'no-policy-found', result: string): void; srs(operation: 'forward', result: 'ok'): void; policyFetch?(outcome: string): void };
+  readonly observer?: {
+    tlsSession(policyType: 'sts' | 'no-policy-found', result: string): void;
+    srs(operation: 'forward', result: 'ok'): void;
+    policyFetch?(outcome: string): void;
+  };
   readonly now?: () => number;
 }
 
@@ -58,8 +71,12 @@ export function passedOnForSomeoneElse(record: Pick<QueueRecord, 'listener' | 'c
 }
 
 export async function planAttempt(
-  record: QueueRecord, message: Buffer, destination: { kind: 'mx'; domain: string } | { kind: 'relay'; tls: 'starttls' | 'implicit' | 'none'; verify: boolean },
-  config: BundlePair, standards: OutboundStandards, log: Logger,
+  record: QueueRecord,
+  message: Buffer,
+  destination: { kind: 'mx'; domain: string } | { kind: 'relay'; tls: 'starttls' | 'implicit' | 'none'; verify: boolean },
+  config: BundlePair,
+  standards: OutboundStandards,
+  log: Logger,
 ): Promise<AttemptStandards> {
   const { bundle, secrets } = config;
   const isOurs = (d: string) => bundle.domains.some((x) => x.domain === d);
@@ -89,25 +106,34 @@ export async function planAttempt(
   const wantsReport = domain && standards.tlsReports ? await standards.tlsReports.wants(domain) : false;
 
   // Sessions count under the domain's policy even when the sender waived it (TLS-Required: No).
-  const policyType = sts?.policy ? 'sts' as const : 'no-policy-found' as const;
+  const policyType = sts?.policy ? ('sts' as const) : ('no-policy-found' as const);
   const count = (failure: { resultType: string; mx: string; ip: string } | null) => {
     standards.observer?.tlsSession(policyType, failure?.resultType ?? 'success');
     if (!domain || !wantsReport) return;
     standards.tlsReports!.recorder.record({
-      policyDomain: domain, policyType, policyLines: sts?.policy ? sts.policyLines : [], mxPatterns: sts?.policy?.mx ?? [],
+      policyDomain: domain,
+      policyType,
+      policyLines: sts?.policy ? sts.policyLines : [],
+      mxPatterns: sts?.policy?.mx ?? [],
       failure: failure ? { resultType: failure.resultType as never, receivingMx: failure.mx, receivingIp: failure.ip, sendingIp: null } : null,
     });
   };
 
   return {
-    from, message: out, demands, sts,
-    hostVerdict: (host) => destination.kind === 'relay'
-      ? checkRelay({ tls: destination.tls, verifyCertificate: destination.tls !== 'none' && destination.verify }, demands)
-      : checkMxHost(host, sts?.policy ?? null, demands),
+    from,
+    message: out,
+    demands,
+    sts,
+    hostVerdict: (host) =>
+      destination.kind === 'relay'
+        ? checkRelay({ tls: destination.tls, verifyCertificate: destination.tls !== 'none' && destination.verify }, demands)
+        : checkMxHost(host, sts?.policy ?? null, demands),
     checkConnection(host, address, verdict, connection) {
       const peer = connection.peerVerification(host);
       const result = checkSession(host, verdict.requirement, {
-        tls: connection.secure, verifyError: peer?.error ?? null, ...(peer?.code ? { verifyCode: peer.code } : {}),
+        tls: connection.secure,
+        verifyError: peer?.error ?? null,
+        ...(peer?.code ? { verifyCode: peer.code } : {}),
         offersRequireTls: connection.extensions.has('REQUIRETLS'),
       });
       // Under a policy every session counts, its failure named; without one, TLS sessions count as
@@ -142,9 +168,11 @@ export async function planAttempt(
 // original recipients (an alias to a remote address); else the first domain of the bundle.
 function forwardingDomain(record: QueueRecord, domains: readonly BundleDomain[]): BundleDomain | undefined {
   const byName = (name: string | undefined) => (name ? domains.find((d) => d.domain === name) : undefined);
-  return byName(normalizeAddress(record.envelope.mailFrom.address)?.domain)
-    ?? record.envelope.rcptTo.map((r) => byName(normalizeAddress(r.address)?.domain)).find(Boolean)
-    ?? domains[0];
+  return (
+    byName(normalizeAddress(record.envelope.mailFrom.address)?.domain) ??
+    record.envelope.rcptTo.map((r) => byName(normalizeAddress(r.address)?.domain)).find(Boolean) ??
+    domains[0]
+  );
 }
 
 function sealKeyOf(domain: BundleDomain, secrets: BundlePair['secrets']) {

@@ -109,10 +109,22 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     let auth: { user: string; pass: string } | undefined;
     if (destination.kind === 'relay') {
       relay = bundle.relays.find((r) => r.id === destination.relayId);
-      if (!relay) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Relay not configured'), `relay ${destination.relayId} is not in the bundle`);
+      if (!relay)
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.Misconfigured5, 'Relay not configured'),
+          `relay ${destination.relayId} is not in the bundle`,
+        );
       if (relay.auth) {
         const credentials = secrets.relayCredentials[relay.id];
-        if (!credentials) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Relay credentials missing'), `relay ${relay.id} needs AUTH but secrets.json has no credentials for it`);
+        if (!credentials)
+          return sameOutcome(
+            recipients,
+            'transient',
+            reply(C.C451LocalError, SE.Misconfigured5, 'Relay credentials missing'),
+            `relay ${relay.id} needs AUTH but secrets.json has no credentials for it`,
+          );
         auth = { user: credentials.username, pass: credentials.password };
       }
     }
@@ -126,7 +138,14 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     // A relay's certificate is verified unless the Relay opts out (verifyCertificate: false) or
     // the transport was built not to (relayTlsOptions.rejectUnauthorized: false, tests).
     const verifyRelay = relay !== undefined && relay.verifyCertificate !== false && options.relayTlsOptions?.rejectUnauthorized !== false;
-    const plan = await planAttempt(record, message, relay ? { kind: 'relay', tls: relay.tls, verify: verifyRelay } : { kind: 'mx', domain: (destination as { domain: string }).domain }, { bundle, secrets }, options.standards ?? {}, log);
+    const plan = await planAttempt(
+      record,
+      message,
+      relay ? { kind: 'relay', tls: relay.tls, verify: verifyRelay } : { kind: 'mx', domain: (destination as { domain: string }).domain },
+      { bundle, secrets },
+      options.standards ?? {},
+      log,
+    );
     const from = plan.from;
     message = plan.message;
 
@@ -135,11 +154,17 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       : await findMailHosts((destination as { domain: string }).domain, options.resolver, { ...(options.random ? { random: options.random } : {}) });
     if (!hosts.ok) return sameOutcome(recipients, hosts.status, hosts.reply, hosts.reason);
 
-    const limit = relay ? relay.limits.connections : options.mxConcurrency ?? 5;
+    const limit = relay ? relay.limits.connections : (options.mxConcurrency ?? 5);
     const release = await limiter.acquire(destinationKey(destination), limit, signal);
-    if (!release) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.BadConnection2, 'Delivery attempt timed out'), 'deadline passed while waiting for a connection slot');
+    if (!release)
+      return sameOutcome(
+        recipients,
+        'transient',
+        reply(C.C451LocalError, SE.BadConnection2, 'Delivery attempt timed out'),
+        'deadline passed while waiting for a connection slot',
+      );
     try {
-      const hops = hopsOf(hosts.hosts, relay ? relay.port : options.mxPort ?? defaultMxPort).slice(0, options.maxAddresses ?? 10);
+      const hops = hopsOf(hosts.hosts, relay ? relay.port : (options.mxPort ?? defaultMxPort)).slice(0, options.maxAddresses ?? 10);
       const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
       const ehloName = ehloNameFor(bundle, from, options.ehloFallback);
       const eightBit = hasEightBit(message);
@@ -152,7 +177,8 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
         // MTA-STS / REQUIRETLS: may this host be used at all, and with what TLS?
         const verdict = plan.hostVerdict(hop.name);
         if (!verdict.ok) {
-          if (verdict.failure.status === 'permanent') return sameOutcome(recipients, 'permanent', verdict.failure.reply, `${label}: ${verdict.failure.reason}`, hop.name);
+          if (verdict.failure.status === 'permanent')
+            return sameOutcome(recipients, 'permanent', verdict.failure.reply, `${label}: ${verdict.failure.reason}`, hop.name);
           plan.reportRefusedHost(hop.name, verdict.failure);
           failures.push(`${label}: ${verdict.failure.reason}`);
           lastTlsFailure = verdict.failure;
@@ -172,7 +198,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             tls: hopTls,
             // Verification is decided after the handshake (plan.checkConnection), so MTA-STS
             // testing can still deliver over an unverified session and report it.
-            tlsOptions: relay ? { ...(options.relayTlsOptions ?? {}), rejectUnauthorized: false } : options.mxTlsOptions ?? { rejectUnauthorized: false },
+            tlsOptions: relay ? { ...(options.relayTlsOptions ?? {}), rejectUnauthorized: false } : (options.mxTlsOptions ?? { rejectUnauthorized: false }),
             ...(auth ? { auth } : {}),
             ...timeouts(options),
           };
@@ -183,10 +209,20 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           if (!(connection instanceof SmtpClientConnection)) {
             failures.push(`${label}: ${connection.reason}`);
             if (connection.stage === 'auth') {
-              return sameOutcome(recipients, 'transient', reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'), `${label}: ${connection.reason}`, hop.name);
+              return sameOutcome(
+                recipients,
+                'transient',
+                reply(C.C454TempAuthFailure, SE.Security0, 'Authentication with the relay failed'),
+                `${label}: ${connection.reason}`,
+                hop.name,
+              );
             }
             if (connection.stage === 'tls' && verified && !relay) {
-              const failure = plan.checkConnection(hop.name, hop.address, verdict, { secure: false, extensions: new Set(), peerVerification: () => null } as never);
+              const failure = plan.checkConnection(hop.name, hop.address, verdict, {
+                secure: false,
+                extensions: new Set(),
+                peerVerification: () => null,
+              } as never);
               if (failure?.status === 'permanent') return sameOutcome(recipients, 'permanent', failure.reply, `${label}: ${failure.reason}`, hop.name);
               if (failure) lastTlsFailure = failure;
             }
@@ -206,11 +242,23 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           }
           if (utf8 && !connection.extensions.has('SMTPUTF8')) {
             pool.give(key, connection);
-            return sameOutcome(recipients, 'permanent', reply(C.C553BadMailbox, SE.NonAsciiAddress7, 'The receiving server does not support internationalized mail (SMTPUTF8)'), `${label} does not offer SMTPUTF8`, hop.name);
+            return sameOutcome(
+              recipients,
+              'permanent',
+              reply(C.C553BadMailbox, SE.NonAsciiAddress7, 'The receiving server does not support internationalized mail (SMTPUTF8)'),
+              `${label} does not offer SMTPUTF8`,
+              hop.name,
+            );
           }
           if (eightBit && !connection.extensions.has('8BITMIME')) {
             pool.give(key, connection);
-            return sameOutcome(recipients, 'permanent', reply(C.C554TransactionFailed, SE.ConversionUnsupported3, 'The receiving server does not accept 8-bit content (8BITMIME)'), `${label} does not offer 8BITMIME`, hop.name);
+            return sameOutcome(
+              recipients,
+              'permanent',
+              reply(C.C554TransactionFailed, SE.ConversionUnsupported3, 'The receiving server does not accept 8-bit content (8BITMIME)'),
+              `${label} does not offer 8BITMIME`,
+              hop.name,
+            );
           }
           if (relay?.limits.messagesPerSecond && !(await pacer.wait(relay.id, relay.limits.messagesPerSecond, hostSignal))) {
             pool.give(key, connection);
@@ -228,7 +276,9 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
           }
           if (result.kind === 'replies' && (await connection.reset(hostSignal))) pool.give(key, connection);
           else connection.close();
-          const outcomes = outcomesOf(recipients, result, hop.name).map((o) => (o.status === 'delivered' ? { ...o, via: connection.extensions.has('DSN') ? 'relay-with-dsn' as const : 'relay-without-dsn' as const } : o));
+          const outcomes = outcomesOf(recipients, result, hop.name).map((o) =>
+            o.status === 'delivered' ? { ...o, via: connection.extensions.has('DSN') ? ('relay-with-dsn' as const) : ('relay-without-dsn' as const) } : o,
+          );
           log.debug('transaction finished', { remote: label, tls: connection.secure, outcomes: outcomes.map((o) => [o.recipient, o.status, o.reply.code]) });
           return outcomes;
         }
@@ -267,7 +317,12 @@ async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<Ma
   if (addresses.length > 0) return { ok: true, hosts: [{ name: relay.host, addresses }] };
   // A relay is our own configuration: a name that does not resolve is worth retrying
   // (the operator may fix it), so it never bounces mail.
-  return { ok: false, status: 'transient', reply: reply(C.C451LocalError, SE.DirectoryFailure3, 'Could not look up the relay host'), reason: `relay ${relay.id}: ${relay.host} has no address${temporary ? ' (lookup failed)' : ''}` };
+  return {
+    ok: false,
+    status: 'transient',
+    reply: reply(C.C451LocalError, SE.DirectoryFailure3, 'Could not look up the relay host'),
+    reason: `relay ${relay.id}: ${relay.host} has no address${temporary ? ' (lookup failed)' : ''}`,
+  };
 }
 
 /** Our EHLO name: the hostname of the sender's domain, else the fallback, else the first domain's. */

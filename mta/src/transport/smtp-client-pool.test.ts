@@ -11,8 +11,14 @@ test('the limiter lets `limit` transactions run per destination and queues the r
   assert.ok(a && b && other);
   assert.equal(limiter.inFlight('mx:a.test'), 2);
   const order: string[] = [];
-  const c = limiter.acquire('mx:a.test', 2, signal).then((r) => { order.push('c'); return r; });
-  const d = limiter.acquire('mx:a.test', 2, signal).then((r) => { order.push('d'); return r; });
+  const c = limiter.acquire('mx:a.test', 2, signal).then((r) => {
+    order.push('c');
+    return r;
+  });
+  const d = limiter.acquire('mx:a.test', 2, signal).then((r) => {
+    order.push('d');
+    return r;
+  });
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(order, []);
   a();

@@ -19,11 +19,19 @@ test('a hostile reply is transient and its text is cleaned and capped', () => {
 });
 
 test('per-recipient outcomes: RCPT refusals, the final reply for the rest, MAIL refusal for all', () => {
-  const refused = new Map([['b@x.test', '550 5.1.1 no such user'], ['c@x.test', '452 4.2.2 mailbox full']]);
-  const outcomes = outcomesOf(['a@x.test', 'b@x.test', 'c@x.test'], { kind: 'replies', refused, final: '250 2.0.0 queued' }, '127.0.0.2:25');
-  assert.deepEqual(outcomes.map((o) => [o.recipient, o.status, o.reply.code]), [
-    ['a@x.test', 'delivered', 250], ['b@x.test', 'permanent', 550], ['c@x.test', 'transient', 452],
+  const refused = new Map([
+    ['b@x.test', '550 5.1.1 no such user'],
+    ['c@x.test', '452 4.2.2 mailbox full'],
   ]);
+  const outcomes = outcomesOf(['a@x.test', 'b@x.test', 'c@x.test'], { kind: 'replies', refused, final: '250 2.0.0 queued' }, '127.0.0.2:25');
+  assert.deepEqual(
+    outcomes.map((o) => [o.recipient, o.status, o.reply.code]),
+    [
+      ['a@x.test', 'delivered', 250],
+      ['b@x.test', 'permanent', 550],
+      ['c@x.test', 'transient', 452],
+    ],
+  );
   const mail = outcomesOf(['a@x.test'], { kind: 'replies', refused: new Map(), mailRefused: '553 5.7.1 sender refused' }, 'h');
   assert.deepEqual([mail[0]!.status, mail[0]!.reply.enhanced], ['permanent', '5.7.1']);
   const broken = outcomesOf(['a@x.test'], { kind: 'broken', reason: 'ECONNRESET', afterData: true }, 'h');
@@ -37,9 +45,25 @@ test('an invalid reply becomes our own transient 451 4.5.0, the raw text only in
 });
 
 test('LMTP: each recipient gets its own reply after the data; one without a reply is transient', () => {
-  const perRecipient = new Map([['a@x.test', '250 2.0.0 saved'], ['b@x.test', '552 5.2.2 over quota']]);
-  const outcomes = outcomesOf(['a@x.test', 'b@x.test', 'c@x.test'], { kind: 'replies', refused: new Map(), perRecipient, final: '552 5.2.2 over quota' }, 'lmtp:24');
-  assert.deepEqual(outcomes.slice(0, 2).map((o) => [o.recipient, o.status, o.reply.code]), [['a@x.test', 'delivered', 250], ['b@x.test', 'permanent', 552]]);
+  const perRecipient = new Map([
+    ['a@x.test', '250 2.0.0 saved'],
+    ['b@x.test', '552 5.2.2 over quota'],
+  ]);
+  const outcomes = outcomesOf(
+    ['a@x.test', 'b@x.test', 'c@x.test'],
+    { kind: 'replies', refused: new Map(), perRecipient, final: '552 5.2.2 over quota' },
+    'lmtp:24',
+  );
+  assert.deepEqual(
+    outcomes.slice(0, 2).map((o) => [o.recipient, o.status, o.reply.code]),
+    [
+      ['a@x.test', 'delivered', 250],
+      ['b@x.test', 'permanent', 552],
+    ],
+  );
   const partial = outcomesOf(['a@x.test', 'c@x.test'], { kind: 'replies', refused: new Map(), perRecipient: new Map([['a@x.test', '250 ok']]) }, 'lmtp:24');
-  assert.deepEqual(partial.map((o) => o.status), ['delivered', 'transient']);
+  assert.deepEqual(
+    partial.map((o) => o.status),
+    ['delivered', 'transient'],
+  );
 });

@@ -58,26 +58,40 @@ export type TransactionResult =
 /** One outcome per recipient of a transaction with `remoteMta`. */
 export function outcomesOf(recipients: readonly string[], result: TransactionResult, remoteMta: string): RecipientOutcome[] {
   if (result.kind === 'broken') {
-    const text = result.afterData
-      ? 'Connection lost after the message was sent; delivery will be retried'
-      : 'Connection to the receiving server was lost';
+    const text = result.afterData ? 'Connection lost after the message was sent; delivery will be retried' : 'Connection to the receiving server was lost';
     // After the data went out the server may have taken the message: a retry may duplicate
     // it (the at-least-once window of docs/architecture.md §2 contract 2), never lose it.
     return recipients.map((recipient) => ({
-      recipient, status: 'transient', reply: reply(C.C451LocalError, SE.BadConnection2, text), reason: `${remoteMta}: ${result.reason}`, remoteMta,
+      recipient,
+      status: 'transient',
+      reply: reply(C.C451LocalError, SE.BadConnection2, text),
+      reason: `${remoteMta}: ${result.reason}`,
+      remoteMta,
     }));
   }
   return recipients.map((recipient) => {
     const raw = result.mailRefused ?? result.refused.get(recipient) ?? result.perRecipient?.get(recipient) ?? result.final;
     if (raw === undefined) {
-      return { recipient, status: 'transient', reply: reply(C.C451LocalError, SE.BadConnection2, 'No reply for this recipient'), reason: `${remoteMta}: no reply for ${recipient}`, remoteMta };
+      return {
+        recipient,
+        status: 'transient',
+        reply: reply(C.C451LocalError, SE.BadConnection2, 'No reply for this recipient'),
+        reason: `${remoteMta}: no reply for ${recipient}`,
+        remoteMta,
+      };
     }
     const parsed = parseReply(raw);
     const stage = result.mailRefused !== undefined ? 'MAIL FROM' : result.refused.has(recipient) ? 'RCPT TO' : 'DATA';
     if (parsed.code === 0) {
       // Not SMTP (a code 999, no code at all): our own words for the DSN, theirs for the log.
       const invalid = reply(C.C451LocalError, SE.Protocol0, 'Invalid reply from the receiving server');
-      return { recipient, status: 'transient', reply: invalid, reason: `${remoteMta} answered ${stage} with an invalid reply: ${replyText(raw).slice(0, 200)}`, remoteMta };
+      return {
+        recipient,
+        status: 'transient',
+        reply: invalid,
+        reason: `${remoteMta} answered ${stage} with an invalid reply: ${replyText(raw).slice(0, 200)}`,
+        remoteMta,
+      };
     }
     const status = statusOfReply(parsed);
     return { recipient, status, reply: parsed, reason: `${remoteMta} answered ${stage} with ${parsed.code} ${parsed.enhanced}`, remoteMta };

@@ -109,8 +109,12 @@ export class SmtpClientConnection {
     this.extensions = extensions;
     this.secure = connection.secure;
     this.remote = `${options.host}:${options.port}`;
-    connection.on('end', () => { this.closedFlag = true; });
-    connection.on('close', () => { this.closedFlag = true; });
+    connection.on('end', () => {
+      this.closedFlag = true;
+    });
+    connection.on('close', () => {
+      this.closedFlag = true;
+    });
   }
 
   /**
@@ -168,7 +172,12 @@ export class SmtpClientConnection {
         // A failed handshake surfaces as ETLS, or as a socket error of the TLS layer.
         const tlsFailed = err.code === 'ETLS' || connection.upgrading === true || (err.code === 'ESOCKET' && /\b(SSL|TLS)\b|ssl routines/i.test(err.message));
         const stage = tlsFailed ? 'tls' : err.response ? 'greeting' : 'connect';
-        return { ok: false, reason: signal.aborted ? 'transaction deadline passed while connecting' : nodemailerReason(err), stage, ...(err.response ? { reply: err.response } : {}) };
+        return {
+          ok: false,
+          reason: signal.aborted ? 'transaction deadline passed while connecting' : nodemailerReason(err),
+          stage,
+          ...(err.response ? { reply: err.response } : {}),
+        };
       }
       const extensions = parseExtensions(typeof connection.lastServerResponse === 'string' ? connection.lastServerResponse : '');
       if (options.auth) {
@@ -233,14 +242,10 @@ export class SmtpClientConnection {
         // A close is reported after nodemailer's own callback for it, which says more.
         const onClose = () => setImmediate(() => resolve({ err: Object.assign(new Error('connection closed'), { code: 'ECONNECTION' }) }));
         this.connection.once('end', onClose);
-        this.connection.send(
-          { from: envelope.from, to: [...envelope.to], size: envelope.size, use8BitMime: envelope.eightBit },
-          message,
-          (err, info) => {
-            this.connection.removeListener('end', onClose);
-            resolve({ err: err ?? null, ...(info ? { info } : {}) });
-          },
-        );
+        this.connection.send({ from: envelope.from, to: [...envelope.to], size: envelope.size, use8BitMime: envelope.eightBit }, message, (err, info) => {
+          this.connection.removeListener('end', onClose);
+          resolve({ err: err ?? null, ...(info ? { info } : {}) });
+        });
       });
       this.messagesSent++;
       if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: dataSent };
@@ -275,7 +280,11 @@ export class SmtpClientConnection {
   quit(): void {
     if (this.closed) return;
     this.closedFlag = true;
-    try { this.connection.quit(); } catch { this.connection.close(); }
+    try {
+      this.connection.quit();
+    } catch {
+      this.connection.close();
+    }
   }
 
   close(): void {
@@ -283,7 +292,12 @@ export class SmtpClientConnection {
     this.connection.close();
   }
 
-  private resultOf(err: NodemailerError | null, info: SMTPConnection.SentMessageInfo | undefined, dataSent: boolean, lmtpReplies: ReadonlyMap<string, string>): TransactionResult {
+  private resultOf(
+    err: NodemailerError | null,
+    info: SMTPConnection.SentMessageInfo | undefined,
+    dataSent: boolean,
+    lmtpReplies: ReadonlyMap<string, string>,
+  ): TransactionResult {
     const refused = new Map<string, string>();
     const addRefusals = (errors: readonly NodemailerError[] | undefined) => {
       for (const e of errors ?? []) if (e.recipient && e.response) refused.set(e.recipient, e.response);

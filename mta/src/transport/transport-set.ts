@@ -44,10 +44,13 @@ export function createDeliveryTransports(options: DeliveryTransportsOptions): { 
     relay: remote,
     lmtp: signedLocally(createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }), options),
     maildir: signedLocally(createMaildirTransport(), options),
-    webhook: signedLocally(createWebhookTransport({
-      keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
-      ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
-    }), options),
+    webhook: signedLocally(
+      createWebhookTransport({
+        keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
+        ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
+      }),
+      options,
+    ),
     forward: createForwardTransport({
       requeue: options.requeue,
       sender: (original, forwarder) => {

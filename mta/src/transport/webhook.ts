@@ -29,7 +29,13 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
       const { destination, recipients, record } = attempt;
       if (destination.kind !== 'webhook') throw new Error(`webhook cannot deliver to a ${destination.kind} destination`);
       const key = options.keyFor(destination.mailbox);
-      if (!key) return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.Misconfigured5, 'Webhook not configured'), `no webhook key for ${destination.mailbox}`);
+      if (!key)
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.Misconfigured5, 'Webhook not configured'),
+          `no webhook key for ${destination.mailbox}`,
+        );
       const body = JSON.stringify({
         queueId: record.queueId,
         mailbox: destination.mailbox,
@@ -50,11 +56,29 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
         // The answer's body is not needed; do not let a large one be buffered.
         await response.body?.cancel().catch(() => {});
         if (response.status >= 200 && response.status < 300) {
-          return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, `Webhook accepted (HTTP ${response.status})`), `POST ${host}: HTTP ${response.status}`, host);
+          return sameOutcome(
+            recipients,
+            'delivered',
+            reply(C.C250OK, SE.Other0, `Webhook accepted (HTTP ${response.status})`),
+            `POST ${host}: HTTP ${response.status}`,
+            host,
+          );
         }
-        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.MailSystem0, `Webhook answered HTTP ${response.status}`), `POST ${host}: HTTP ${response.status}`, host);
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.MailSystem0, `Webhook answered HTTP ${response.status}`),
+          `POST ${host}: HTTP ${response.status}`,
+          host,
+        );
       } catch (err) {
-        return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'Webhook not reachable'), `POST ${host}: ${describeError(err)}`, host);
+        return sameOutcome(
+          recipients,
+          'transient',
+          reply(C.C451LocalError, SE.NoAnswer1, 'Webhook not reachable'),
+          `POST ${host}: ${describeError(err)}`,
+          host,
+        );
       }
     },
   };

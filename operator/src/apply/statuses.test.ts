@@ -16,15 +16,24 @@ test('at most `limit` tasks run at once, and every task runs', async () => {
   });
   await inParallel(tasks, 3);
   assert.equal(most, 3);
-  assert.deepEqual(done.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    done.sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
 });
 
 test('the first failure is thrown once all tasks have settled', async () => {
   const done: string[] = [];
   const tasks = [
-    async () => { throw new Error('first'); },
-    async () => { throw new Error('second'); },
-    async () => { done.push('third'); },
+    async () => {
+      throw new Error('first');
+    },
+    async () => {
+      throw new Error('second');
+    },
+    async () => {
+      done.push('third');
+    },
   ];
   await assert.rejects(inParallel(tasks, 1), /first/);
   assert.deepEqual(done, ['third']);

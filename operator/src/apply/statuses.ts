@@ -5,7 +5,14 @@ import type { KubeClient } from '../kube/client.ts';
 import type { StatusChange } from '../status/resource-status.ts';
 
 export async function applyStatuses(client: KubeClient, changes: readonly StatusChange[], inFlight = 16): Promise<void> {
-  await inParallel(changes.map(({ kind, namespace, name, status }) => () => client.applyStatus({ kind, namespace, name }, status)), inFlight);
+  await inParallel(
+    changes.map(
+      ({ kind, namespace, name, status }) =>
+        () =>
+          client.applyStatus({ kind, namespace, name }, status),
+    ),
+    inFlight,
+  );
 }
 
 /** Runs the tasks with at most `limit` in flight; the first failure is thrown after all settle. */

@@ -14,7 +14,13 @@ export type ClusterDkimKey = StoredDkimKey & { retiringSince?: string; ownerUids
 
 /** A Secret as the informer caches it, with the metadata that says who owns it. */
 export type CachedSecret = SecretObject & {
-  metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: { uid: string }[]; uid?: string; resourceVersion?: string };
+  metadata: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string }[];
+    uid?: string;
+    resourceVersion?: string;
+  };
 };
 
 export class DkimKeyIndex {

@@ -74,11 +74,24 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     await passwords.saveIndex(result);
 
     const now = options.now();
-    const statuses = [...simpleStatuses('Mailbox', live(state.mailboxes.list()), findings, now), ...simpleStatuses('Relay', live(state.relays.list()), findings, now)];
-    await applyStatuses(client, statuses.filter((s) => s.changed));
+    const statuses = [
+      ...simpleStatuses('Mailbox', live(state.mailboxes.list()), findings, now),
+      ...simpleStatuses('Relay', live(state.relays.list()), findings, now),
+    ];
+    await applyStatuses(
+      client,
+      statuses.filter((s) => s.changed),
+    );
     for (const { kind, namespace, name, uid, status } of statuses) {
       const stalled = stalledOf(status.conditions);
-      if (stalled) options.event?.({ regarding: { apiVersion, kind, namespace, name, uid }, type: 'Warning', reason: stalled.reason, action: warningEventAction, note: stalled.message });
+      if (stalled)
+        options.event?.({
+          regarding: { apiVersion, kind, namespace, name, uid },
+          type: 'Warning',
+          reason: stalled.reason,
+          action: warningEventAction,
+          note: stalled.message,
+        });
     }
     const fingerprints = findings.domainFingerprints(live(state.domains.list()).map((d) => refOf('MailDomain', d.metadata)));
     const changed = [...fingerprints].filter(([key, fingerprint]) => domainFingerprints.get(key) !== fingerprint).map(([key]) => key);

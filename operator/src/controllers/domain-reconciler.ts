@@ -3,7 +3,16 @@
 // and its status, patched once, only when it changed. Deleting a MailDomain needs no
 // finalizer: everything made here carries an owner reference to it.
 import { applyDefaults, specSchemaOf } from '../../../crds/src/crd-schemas.ts';
-import { conditionTypes, events, issueReasons, reasons, warningEventAction, type ConditionType, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import {
+  conditionTypes,
+  events,
+  issueReasons,
+  reasons,
+  warningEventAction,
+  type ConditionType,
+  type MailDomain,
+  type MailDomainSpecResolved,
+} from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { certificateFor } from '../children/certificate.ts';
 import type { MtaStsServer } from '../render/input.ts';
@@ -67,7 +76,13 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     return value;
   };
 
-  const regarding = (d: MailDomain) => ({ apiVersion: d.apiVersion, kind: d.kind, name: d.metadata.name, namespace: d.metadata.namespace ?? 'default', uid: d.metadata.uid });
+  const regarding = (d: MailDomain) => ({
+    apiVersion: d.apiVersion,
+    kind: d.kind,
+    name: d.metadata.name,
+    namespace: d.metadata.namespace ?? 'default',
+    uid: d.metadata.uid,
+  });
 
   async function reconcileKeys(domain: MailDomain, spec: MailDomainSpecResolved, now: Date): Promise<number | null> {
     const keys = state.dkimKeys.keysOf(domain);
@@ -83,20 +98,38 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
         }
       }
     }
-    const plan = planRotation(spec, keys.map((k) => ({ ...k })), { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs });
+    const plan = planRotation(
+      spec,
+      keys.map((k) => ({ ...k })),
+      { now, visible, propagationDelayMs: options.propagationDelayMs, retireAfterMs: options.retireAfterMs },
+    );
     for (const c of plan.create) {
       const pair = await generateDkimKeyAsync(c.algorithm);
       const created = await client.createIfAbsent(dkimSecret(domain, c.selector, pair.privateKeyPem, c.state, now));
-      if (created) options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyGenerated, note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})` });
+      if (created)
+        options.event({
+          regarding: regarding(domain),
+          type: 'Normal',
+          ...events.dkimKeyGenerated,
+          note: `generated ${c.algorithm} key for selector ${c.selector} (${c.state})`,
+        });
     }
     const secretOf = (selector: string) => keys.find((k) => k.selector === selector)?.secretName as string;
     const ns = domain.metadata.namespace ?? 'default';
     for (const selector of plan.retire) {
-      await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Retiring', [retiringAnnotation]: now.toISOString() });
+      await client.annotate(
+        { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) },
+        { [stateAnnotation]: 'Retiring', [retiringAnnotation]: now.toISOString() },
+      );
     }
     for (const selector of plan.promote) {
       await client.annotate({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: secretOf(selector) }, { [stateAnnotation]: 'Signing' });
-      options.event({ regarding: regarding(domain), type: 'Normal', ...events.dkimKeyRotated, note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}` });
+      options.event({
+        regarding: regarding(domain),
+        type: 'Normal',
+        ...events.dkimKeyRotated,
+        note: `signing with selector ${selector}${plan.retire.length ? `; retiring ${plan.retire.join(', ')}` : ''}`,
+      });
     }
     for (const name of plan.delete) await client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name });
     return plan.recheckInMs;
@@ -107,14 +140,26 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const ns = domain.metadata.namespace ?? 'default';
     const certificate = certificateFor(domain, spec, hostname, options.mtaStsServedBy);
     if (!certificate) {
-      if (!spec.tls?.secretName) return done({ type, status: 'True', reason: reasons.defaultCertificate, message: 'no tls set: STARTTLS uses the MTA\'s default certificate' });
+      if (!spec.tls?.secretName)
+        return done({ type, status: 'True', reason: reasons.defaultCertificate, message: "no tls set: STARTTLS uses the MTA's default certificate" });
       const secret = state.secrets.get(ns, spec.tls.secretName);
       return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
         ? done({ type, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` })
-        : stalled({ type, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` }, recheckStalledMs);
+        : stalled(
+            { type, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` },
+            recheckStalledMs,
+          );
     }
     if (!(await serves('cert-manager.io/v1', 'Certificate'))) {
-      return stalled({ type, status: 'False', reason: reasons.certManagerNotInstalled, message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager' }, recheckStalledMs);
+      return stalled(
+        {
+          type,
+          status: 'False',
+          reason: reasons.certManagerNotInstalled,
+          message: 'tls.issuerRef is set but the cert-manager.io/v1 Certificate API is not served; install cert-manager',
+        },
+        recheckStalledMs,
+      );
     }
     const applied = await client.apply(certificate);
     // cert-manager's own conditions: Ready=True once issued; Issuing=False when an attempt
@@ -124,9 +169,21 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     if (ready?.status === 'True') return done({ type, status: 'True', reason: reasons.issued, message: `cert-manager issued ${hostname}` });
     const issuing = conditions.find((c) => c.type === 'Issuing');
     if (issuing?.status === 'False') {
-      return stalled({ type, status: 'False', reason: reasons.issuanceFailed, message: `cert-manager could not issue ${hostname}: ${issuing.message ?? issuing.reason ?? 'no reason given'}` }, poll);
+      return stalled(
+        {
+          type,
+          status: 'False',
+          reason: reasons.issuanceFailed,
+          message: `cert-manager could not issue ${hostname}: ${issuing.message ?? issuing.reason ?? 'no reason given'}`,
+        },
+        poll,
+      );
     }
-    return { condition: { type, status: 'False', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` }, progress: 'reconciling', recheckInMs: poll };
+    return {
+      condition: { type, status: 'False', reason: reasons.issuing, message: ready?.message ?? `waiting for cert-manager to issue ${hostname}` },
+      progress: 'reconciling',
+      recheckInMs: poll,
+    };
   }
 
   async function reconcileDns(domain: MailDomain, spec: MailDomainSpecResolved): Promise<ChildResult> {
@@ -135,7 +192,15 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       return done({ type, status: 'Unknown', reason: reasons.publishedByHand, message: 'dns.publish is none: publish status.dnsRecords in your DNS' });
     }
     if (!(await serves('externaldns.k8s.io/v1alpha1', 'DNSEndpoint'))) {
-      return stalled({ type, status: 'False', reason: reasons.externalDnsNotInstalled, message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd' }, recheckStalledMs);
+      return stalled(
+        {
+          type,
+          status: 'False',
+          reason: reasons.externalDnsNotInstalled,
+          message: 'dns.publish is externalDNS but the externaldns.k8s.io/v1alpha1 DNSEndpoint API is not served; install ExternalDNS with --source=crd',
+        },
+        recheckStalledMs,
+      );
     }
     const report = options.latestRender()?.reportOf(domain.metadata.namespace ?? 'default', domain.metadata.name);
     // Not in the bundle: the domain's Ready already says why (a conflict, an invalid spec).
@@ -145,7 +210,11 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const generation = applied.metadata.generation;
     return observed !== undefined && observed === generation
       ? done({ type, status: 'True', reason: reasons.published, message: 'ExternalDNS published the records' })
-      : { condition: { type, status: 'False', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' }, progress: 'reconciling', recheckInMs: poll };
+      : {
+          condition: { type, status: 'False', reason: reasons.publishing, message: 'DNSEndpoint written; waiting for ExternalDNS' },
+          progress: 'reconciling',
+          recheckInMs: poll,
+        };
   }
 
   /**
@@ -192,9 +261,17 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       issues,
       report,
       {
-        dkim: keys.map((k) => ({ name: k.selector, algorithm: k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa-2048', secretName: k.secretName, state: k.state, createdAt: k.createdAt })),
+        dkim: keys.map((k) => ({
+          name: k.selector,
+          algorithm: k.algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa-2048',
+          secretName: k.secretName,
+          state: k.state,
+          createdAt: k.createdAt,
+        })),
         // A key the cluster has but the last render has not seen yet counts as pending too.
-        missingSelectors: conflicted ? [] : [...findings.missingSelectorsOf(namespace, name), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
+        missingSelectors: conflicted
+          ? []
+          : [...findings.missingSelectorsOf(namespace, name), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
         certificate,
         dns,
       },

@@ -25,6 +25,15 @@ test('an Ed25519 key publishes the raw 32-byte key (RFC 8463), which verifies it
 });
 
 test('keys that cannot sign DKIM are named', () => {
-  const ec = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: 'jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' }, format: 'jwk' });
+  const ec = createPrivateKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      d: 'jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    },
+    format: 'jwk',
+  });
   assert.throws(() => algorithmOf(ec.export({ type: 'pkcs8', format: 'pem' }).toString()), /the key type ec cannot sign DKIM/);
 });

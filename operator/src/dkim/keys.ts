@@ -24,9 +24,7 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** generateDkimKey off the event loop: an RSA key takes tens of milliseconds, and an operator makes many. */
 export async function generateDkimKeyAsync(algorithm: DkimAlgorithm): Promise<DkimKeyPair> {
-  const pair = algorithm === 'rsa-sha256'
-    ? await generateKeyPairAsync('rsa', { modulusLength: 2048 })
-    : await generateKeyPairAsync('ed25519');
+  const pair = algorithm === 'rsa-sha256' ? await generateKeyPairAsync('rsa', { modulusLength: 2048 }) : await generateKeyPairAsync('ed25519');
   const privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   return { algorithm, privateKeyPem, publicKey: publicKeyRecordValue(privateKeyPem) };
 }

@@ -10,9 +10,19 @@ const spec = (s: Omit<MailDomainSpec, 'domain'>) => applyDefaults(schema, { doma
 const day = 86_400_000;
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (ms: number) => new Date(t0 + ms).toISOString();
-const options = (nowMs: number, visible: string[] = []): RotationOptions => ({ now: new Date(t0 + nowMs), visible: new Set(visible), propagationDelayMs: 3_600_000, retireAfterMs: 7 * day });
+const options = (nowMs: number, visible: string[] = []): RotationOptions => ({
+  now: new Date(t0 + nowMs),
+  visible: new Set(visible),
+  propagationDelayMs: 3_600_000,
+  retireAfterMs: 7 * day,
+});
 const key = (selector: string, state: KeyView['state'], createdMs = 0, extra: Partial<KeyView> = {}): KeyView => ({
-  selector, algorithm: 'rsa-sha256', state, secretName: `d-dkim-${selector}`, createdAt: at(createdMs), ...extra,
+  selector,
+  algorithm: 'rsa-sha256',
+  state,
+  secretName: `d-dkim-${selector}`,
+  createdAt: at(createdMs),
+  ...extra,
 });
 
 test('a new domain gets one signing key per algorithm at once', () => {

@@ -25,7 +25,15 @@ export const fieldManager = 'stafette-operator';
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; generation?: number; annotations?: Record<string, string>; [key: string]: unknown };
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
   [key: string]: unknown;
 }
 
@@ -98,7 +106,9 @@ export function kubeClient(kc: KubeConfig): KubeClient {
   const leases = kc.makeApiClient(CoordinationV1Api);
   const discovery = kc.makeApiClient(ApisApi);
   const header = (ref: { apiVersion: string; kind: string; namespace: string; name: string }) =>
-    ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } }) as KubernetesObject & { metadata: { name: string; namespace: string } };
+    ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { namespace: ref.namespace, name: ref.name } }) as KubernetesObject & {
+      metadata: { name: string; namespace: string };
+    };
 
   return {
     async apply(object) {
@@ -119,15 +129,27 @@ export function kubeClient(kc: KubeConfig): KubeClient {
     async applyStatus(ref, status) {
       await custom.patchNamespacedCustomObjectStatus(
         {
-          group, version, namespace: ref.namespace, plural: crdFiles[ref.kind].plural, name: ref.name,
+          group,
+          version,
+          namespace: ref.namespace,
+          plural: crdFiles[ref.kind].plural,
+          name: ref.name,
           body: { apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status },
-          fieldManager, force: true,
+          fieldManager,
+          force: true,
         },
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
     },
     async annotate(ref, annotations) {
-      await objects.patch({ ...header(ref), metadata: { ...header(ref).metadata, annotations } } as KubernetesObject, undefined, undefined, fieldManager, undefined, PatchStrategy.MergePatch);
+      await objects.patch(
+        { ...header(ref), metadata: { ...header(ref).metadata, annotations } } as KubernetesObject,
+        undefined,
+        undefined,
+        fieldManager,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
     },
     async get(ref) {
       try {

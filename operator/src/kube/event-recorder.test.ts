@@ -22,7 +22,9 @@ function harness(options: { failCreate?: boolean; gone?: boolean; maxQueued?: nu
     sink: {
       create(event: EventInput, eventTime: Date, series: EventSeries | null) {
         if (options.failCreate) return Promise.reject(new Error('refused'));
-        calls.push(`create ${event.regarding.name} ${event.reason} at ${(eventTime.getTime() - Date.parse('2026-01-01T00:00:00Z')) / minute}m count ${series?.count ?? 1}`);
+        calls.push(
+          `create ${event.regarding.name} ${event.reason} at ${(eventTime.getTime() - Date.parse('2026-01-01T00:00:00Z')) / minute}m count ${series?.count ?? 1}`,
+        );
         created += 1;
         return Promise.resolve(`${event.regarding.name}.${created}`);
       },
@@ -32,12 +34,22 @@ function harness(options: { failCreate?: boolean; gone?: boolean; maxQueued?: nu
       },
     },
   });
-  return { recorder, calls, outcomes, advance: (ms: number) => { clock += ms; } };
+  return {
+    recorder,
+    calls,
+    outcomes,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+  };
 }
 
 const warning = (name: string, reason = 'DomainNotFound', note = 'no MailDomain serves x.example'): EventInput => ({
   regarding: { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', namespace: 'mail', name, uid: `uid-${name}` },
-  type: 'Warning', reason, action: 'Reconcile', note,
+  type: 'Warning',
+  reason,
+  action: 'Reconcile',
+  note,
 });
 
 test('a failure seen 100 times in an hour is one Event: created, counted at the second, refreshed at 30 min, finished 6 min after the last', async () => {

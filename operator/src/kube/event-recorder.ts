@@ -73,7 +73,17 @@ export class EventRecorder {
   /** Records one occurrence; returns at once (the write, if any, is queued). */
   record(event: EventInput): void {
     const now = this.options.now();
-    const key = JSON.stringify([event.type, event.reason, event.action, event.note, event.regarding.apiVersion, event.regarding.kind, event.regarding.namespace, event.regarding.name, event.regarding.uid ?? '']);
+    const key = JSON.stringify([
+      event.type,
+      event.reason,
+      event.action,
+      event.note,
+      event.regarding.apiVersion,
+      event.regarding.kind,
+      event.regarding.namespace,
+      event.regarding.name,
+      event.regarding.uid ?? '',
+    ]);
     const known = this.series.get(key);
     if (!known) {
       const fresh: Series = { event, firstTime: now, count: 1, lastObserved: now, name: null, writtenCount: 0, writtenAt: now, pending: false };

@@ -41,7 +41,10 @@ export function customResourceSource(kc: KubeConfig, group: string, version: str
 export function secretSource(kc: KubeConfig, namespace: string | null): ResourceSource {
   const api = kc.makeApiClient(CoreV1Api);
   if (namespace === null) return { path: '/api/v1/secrets', list: () => api.listSecretForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>> };
-  return { path: `/api/v1/namespaces/${namespace}/secrets`, list: () => api.listNamespacedSecret({ namespace }) as Promise<KubernetesListObject<KubernetesObject>> };
+  return {
+    path: `/api/v1/namespaces/${namespace}/secrets`,
+    list: () => api.listNamespacedSecret({ namespace }) as Promise<KubernetesListObject<KubernetesObject>>,
+  };
 }
 
 export interface WatchOptions {
@@ -53,12 +56,21 @@ export interface WatchOptions {
   onError?: (what: string) => void;
 }
 
-export function watchResource<T extends KubernetesObject>(kc: KubeConfig, what: string, sources: ResourceSource[], onChange: ChangeHandler<T>, options: WatchOptions): WatchedResource<T> {
+export function watchResource<T extends KubernetesObject>(
+  kc: KubeConfig,
+  what: string,
+  sources: ResourceSource[],
+  onChange: ChangeHandler<T>,
+  options: WatchOptions,
+): WatchedResource<T> {
   const relistMs = options.relistMs ?? 10 * 60_000;
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
   const later = (fn: () => void, ms: number) => {
-    const t = setTimeout(() => { timers.delete(t); fn(); }, ms);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
     t.unref();
     timers.add(t);
   };
@@ -68,21 +80,26 @@ export function watchResource<T extends KubernetesObject>(kc: KubeConfig, what: 
     informer.on('update', (o) => onChange(o, 'update'));
     informer.on('delete', (o) => onChange(o, 'delete'));
     let failures = 0;
-    informer.on('connect', () => { failures = 0; });
+    informer.on('connect', () => {
+      failures = 0;
+    });
     informer.on('error', (err: unknown) => {
       if (stopped) return;
       failures += 1;
       options.onError?.(what);
       const delay = Math.min(30_000, (options.restartDelayMs ?? 1000) * 2 ** Math.min(failures - 1, 5));
       options.logger.warn('informer stopped; restarting', { resource: what, path: source.path, error: err, retryInMs: delay });
-      later(() => { if (!stopped) informer.start().catch(() => {}); }, delay);
+      later(() => {
+        if (!stopped) informer.start().catch(() => {});
+      }, delay);
     });
-    const relist = () => later(async () => {
-      if (stopped) return;
-      await informer.stop();
-      if (!stopped) await informer.start().catch(() => {});
-      relist();
-    }, relistMs);
+    const relist = () =>
+      later(async () => {
+        if (stopped) return;
+        await informer.stop();
+        if (!stopped) await informer.start().catch(() => {});
+        relist();
+      }, relistMs);
     relist();
     return informer;
   });

@@ -58,7 +58,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       spec: {
         holderIdentity: identity,
         leaseDurationSeconds: Math.ceil(durationMs / 1000),
-        acquireTime: takingOver ? t : spec.acquireTime ?? t,
+        acquireTime: takingOver ? t : (spec.acquireTime ?? t),
         renewTime: t,
         leaseTransitions: (spec.leaseTransitions ?? 0) + (takingOver && current ? 1 : 0),
       },

@@ -7,27 +7,44 @@ function manualTimers() {
   const pending: { fn: () => void; ms: number }[] = [];
   return {
     pending,
-    setTimer: (fn: () => void, ms: number) => { const t = { fn, ms }; pending.push(t); return t; },
-    clearTimer: (t: unknown) => { const i = pending.indexOf(t as (typeof pending)[number]); if (i >= 0) pending.splice(i, 1); },
-    fire() { for (const t of pending.splice(0)) t.fn(); },
+    setTimer: (fn: () => void, ms: number) => {
+      const t = { fn, ms };
+      pending.push(t);
+      return t;
+    },
+    clearTimer: (t: unknown) => {
+      const i = pending.indexOf(t as (typeof pending)[number]);
+      if (i >= 0) pending.splice(i, 1);
+    },
+    fire() {
+      for (const t of pending.splice(0)) t.fn();
+    },
   };
 }
 
 function deferred() {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
 test('a key added many times while waiting is reconciled once', async () => {
   const gate = deferred();
   const runs: string[] = [];
-  const queue = new WorkQueue(async (key) => {
-    runs.push(key);
-    if (key === 'busy') await gate.promise;
-  }, { workers: 1 });
+  const queue = new WorkQueue(
+    async (key) => {
+      runs.push(key);
+      if (key === 'busy') await gate.promise;
+    },
+    { workers: 1 },
+  );
   queue.add('busy');
-  queue.add('a'); queue.add('a'); queue.add('b'); queue.add('a');
+  queue.add('a');
+  queue.add('a');
+  queue.add('b');
+  queue.add('a');
   assert.deepEqual(queue.stats(), { depth: 2, inFlight: 1, retrying: 0 });
   gate.resolve();
   await queue.idle();
@@ -39,15 +56,20 @@ test('one reconcile in flight per key; a change during it runs the key once more
   let running = 0;
   let maxRunning = 0;
   const runs: string[] = [];
-  const queue = new WorkQueue(async (key) => {
-    running += 1; maxRunning = Math.max(maxRunning, running);
-    runs.push(key);
-    if (runs.length === 1) await gate.promise;
-    running -= 1;
-  }, { workers: 4 });
+  const queue = new WorkQueue(
+    async (key) => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      runs.push(key);
+      if (runs.length === 1) await gate.promise;
+      running -= 1;
+    },
+    { workers: 4 },
+  );
   queue.add('a');
   await Promise.resolve();
-  queue.add('a'); queue.add('a');
+  queue.add('a');
+  queue.add('a');
   gate.resolve();
   await queue.idle();
   assert.deepEqual(runs, ['a', 'a']);
@@ -58,11 +80,15 @@ test('different keys run concurrently up to the number of workers', async () => 
   const gate = deferred();
   let running = 0;
   let maxRunning = 0;
-  const queue = new WorkQueue(async () => {
-    running += 1; maxRunning = Math.max(maxRunning, running);
-    await gate.promise;
-    running -= 1;
-  }, { workers: 2 });
+  const queue = new WorkQueue(
+    async () => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      await gate.promise;
+      running -= 1;
+    },
+    { workers: 2 },
+  );
   for (const k of ['a', 'b', 'c', 'd']) queue.add(k);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(queue.stats(), { depth: 2, inFlight: 2, retrying: 0 });
@@ -75,11 +101,15 @@ test('failures are retried with exponential backoff, and forget() resets it', as
   const timers = manualTimers();
   let attempts = 0;
   const delays: number[] = [];
-  const queue = new WorkQueue(async () => {
-    attempts += 1;
-    if (attempts < 4) throw new Error('transient');
-    queue.forget('a');
-  }, { workers: 1, baseDelayMs: 100, maxDelayMs: 250, setTimer: timers.setTimer, clearTimer: timers.clearTimer }, (_k, _e, ms) => delays.push(ms));
+  const queue = new WorkQueue(
+    async () => {
+      attempts += 1;
+      if (attempts < 4) throw new Error('transient');
+      queue.forget('a');
+    },
+    { workers: 1, baseDelayMs: 100, maxDelayMs: 250, setTimer: timers.setTimer, clearTimer: timers.clearTimer },
+    (_k, _e, ms) => delays.push(ms),
+  );
   queue.add('a');
   for (let i = 0; i < 3; i += 1) {
     await queue.idle();
@@ -95,8 +125,16 @@ test('shutdown waits for reconciles in flight and drops waiting keys and timers'
   const timers = manualTimers();
   const gate = deferred();
   const runs: string[] = [];
-  const queue = new WorkQueue(async (k) => { runs.push(k); await gate.promise; }, { workers: 1, setTimer: timers.setTimer, clearTimer: timers.clearTimer });
-  queue.add('a'); queue.add('b'); queue.addAfter('c', 1000);
+  const queue = new WorkQueue(
+    async (k) => {
+      runs.push(k);
+      await gate.promise;
+    },
+    { workers: 1, setTimer: timers.setTimer, clearTimer: timers.clearTimer },
+  );
+  queue.add('a');
+  queue.add('b');
+  queue.addAfter('c', 1000);
   const done = queue.shutdown();
   gate.resolve();
   await done;
@@ -113,8 +151,14 @@ test('of two delays asked for one key, the earlier one wins', () => {
   queue.addAfter('a', 6 * 3_600_000);
   queue.addAfter('a', 1000);
   queue.addAfter('a', 5000);
-  assert.deepEqual(timers.pending.map((t) => t.ms), [1000]);
+  assert.deepEqual(
+    timers.pending.map((t) => t.ms),
+    [1000],
+  );
   now = 500;
   queue.addAfter('a', 400);
-  assert.deepEqual(timers.pending.map((t) => t.ms), [400]);
+  assert.deepEqual(
+    timers.pending.map((t) => t.ms),
+    [400],
+  );
 });

@@ -53,10 +53,12 @@ export class BundlePasswords {
 
   /** Writes the index Secret when the hashes in the rendered bundle changed. */
   async saveIndex(result: RenderResult): Promise<void> {
-    const entries = Object.fromEntries(Object.entries(result.secrets.passwords).flatMap(([address, hash]) => {
-      const fp = this.fingerprints.get(address);
-      return fp ? [[address, `${fp}:${hashDigest(hash)}`]] : [];
-    }));
+    const entries = Object.fromEntries(
+      Object.entries(result.secrets.passwords).flatMap(([address, hash]) => {
+        const fp = this.fingerprints.get(address);
+        return fp ? [[address, `${fp}:${hashDigest(hash)}`]] : [];
+      }),
+    );
     const index = JSON.stringify(Object.entries(entries).sort());
     if (index !== this.writtenIndex && this.cache) {
       await this.client.apply(passwordIndexObject(this.target, { key: this.cache.key, entries }));

@@ -33,7 +33,7 @@ export async function readPasswordIndex(client: KubeClient, target: BundleTarget
   if (!data.key) return { index: null, seeds: [] };
   const index: PasswordIndex = {
     key: Buffer.from(data.key, 'base64'),
-    entries: data['index.json.gz'] ? JSON.parse(gunzipSync(Buffer.from(data['index.json.gz'], 'base64')).toString()) as Record<string, string> : {},
+    entries: data['index.json.gz'] ? (JSON.parse(gunzipSync(Buffer.from(data['index.json.gz'], 'base64')).toString()) as Record<string, string>) : {},
   };
   const files = new Map<string, Buffer>();
   const cm = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: target.namespace, name: target.name });
@@ -43,7 +43,7 @@ export async function readPasswordIndex(client: KubeClient, target: BundleTarget
     for (const [name, value] of Object.entries((shard?.data ?? {}) as Record<string, string>)) files.set(name, Buffer.from(value, 'base64'));
   }
   const decoded = decodeBundleFiles(files);
-  const hashes = decoded.ok ? (decoded.secrets as BundleSecrets).passwords ?? {} : {};
+  const hashes = decoded.ok ? ((decoded.secrets as BundleSecrets).passwords ?? {}) : {};
   const seeds: [string, string][] = [];
   for (const [address, entry] of Object.entries(index.entries)) {
     const [fp, digest] = entry.split(':');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseDefaultDelivery } from './default-delivery.ts';
 
-test('local is the MTA\'s own maildirs, none is no target', () => {
+test("local is the MTA's own maildirs, none is no target", () => {
   assert.deepEqual(parseDefaultDelivery('local'), { type: 'local' });
   assert.equal(parseDefaultDelivery('none'), null);
 });

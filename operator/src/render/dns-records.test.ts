@@ -16,7 +16,10 @@ function strings(value: string): string[] {
 test('a TXT value is split into quoted strings of at most 255 bytes that join back to the text', () => {
   const text = 'x'.repeat(600);
   const parts = strings(txtValue(text));
-  assert.deepEqual(parts.map((p) => p.length), [255, 255, 90]);
+  assert.deepEqual(
+    parts.map((p) => p.length),
+    [255, 255, 90],
+  );
   assert.equal(parts.join(''), text);
   assert.equal(txtValue('say "hi"'), '"say \\"hi\\""');
 });
@@ -35,19 +38,25 @@ test('a 2048-bit DKIM key record is split, and an Ed25519 one fits in one string
 
 test('the defaults publish MX, SPF softfail, DMARC none, MTA-STS testing and TLS-RPT to postmaster', () => {
   const records = dnsRecordsFor(resolved({ domain: 'example.com' }), 'mx.example.com', []);
-  assert.deepEqual(records.map((r) => [r.purpose, r.name, r.type, r.value.replace(/id=[0-9a-f]+/, 'id=…')]), [
-    ['MX', 'example.com', 'MX', '10 mx.example.com.'],
-    ['SPF', 'example.com', 'TXT', '"v=spf1 mx ~all"'],
-    ['DMARC', '_dmarc.example.com', 'TXT', '"v=DMARC1; p=none; rua=mailto:postmaster@example.com"'],
-    ['MTA-STS', '_mta-sts.example.com', 'TXT', '"v=STSv1; id=…"'],
-    ['MTA-STS', 'mta-sts.example.com', 'CNAME', 'mx.example.com.'],
-    ['TLS-RPT', '_smtp._tls.example.com', 'TXT', '"v=TLSRPTv1; rua=mailto:postmaster@example.com"'],
-  ]);
+  assert.deepEqual(
+    records.map((r) => [r.purpose, r.name, r.type, r.value.replace(/id=[0-9a-f]+/, 'id=…')]),
+    [
+      ['MX', 'example.com', 'MX', '10 mx.example.com.'],
+      ['SPF', 'example.com', 'TXT', '"v=spf1 mx ~all"'],
+      ['DMARC', '_dmarc.example.com', 'TXT', '"v=DMARC1; p=none; rua=mailto:postmaster@example.com"'],
+      ['MTA-STS', '_mta-sts.example.com', 'TXT', '"v=STSv1; id=…"'],
+      ['MTA-STS', 'mta-sts.example.com', 'CNAME', 'mx.example.com.'],
+      ['TLS-RPT', '_smtp._tls.example.com', 'TXT', '"v=TLSRPTv1; rua=mailto:postmaster@example.com"'],
+    ],
+  );
 });
 
-test('a policy nobody serves publishes no MTA-STS records (an id without a policy fails every sender\'s fetch)', () => {
+test("a policy nobody serves publishes no MTA-STS records (an id without a policy fails every sender's fetch)", () => {
   const records = dnsRecordsFor(resolved({ domain: 'example.com' }), 'mx.example.com', [], false);
-  assert.deepEqual(records.filter((r) => r.purpose === 'MTA-STS'), []);
+  assert.deepEqual(
+    records.filter((r) => r.purpose === 'MTA-STS'),
+    [],
+  );
 });
 
 test('SPF mechanisms, DMARC policy and percentage, report addresses and MTA-STS mode come from the spec', () => {

@@ -12,7 +12,10 @@ const ref = { kind: 'MailDomain', namespace: 'mail', name: 'example-com' } as co
 test('each resource gets its own issues; one without any gets none', () => {
   const stray = mailbox('stray', { address: 'x@nowhere.example' });
   const findings = new RenderFindings(render(input({ domains: [exampleCom()], mailboxes: [alice(), stray], dkimKeys: [key('example.com', 'stafette')] })));
-  assert.deepEqual(findings.issuesOf({ kind: 'Mailbox', namespace: 'mail', name: 'stray' }).map((i) => i.reason), ['DomainNotFound']);
+  assert.deepEqual(
+    findings.issuesOf({ kind: 'Mailbox', namespace: 'mail', name: 'stray' }).map((i) => i.reason),
+    ['DomainNotFound'],
+  );
   assert.deepEqual(findings.issuesOf({ kind: 'Mailbox', namespace: 'mail', name: 'alice' }), []);
 });
 

@@ -49,6 +49,8 @@ export class RenderFindings {
    * its issues and its report. The domain reconciler needs to run again only when it changed.
    */
   domainFingerprints(domains: readonly ResourceRef[]): Map<string, string> {
-    return new Map(domains.map((ref) => [`${ref.namespace}/${ref.name}`, JSON.stringify([this.issuesOf(ref), this.reportOf(ref.namespace, ref.name) ?? null])]));
+    return new Map(
+      domains.map((ref) => [`${ref.namespace}/${ref.name}`, JSON.stringify([this.issuesOf(ref), this.reportOf(ref.namespace, ref.name) ?? null])]),
+    );
   }
 }

@@ -19,7 +19,10 @@ test('examples/ render to the golden bundle; the one finding: the MTA-STS policy
   // The quick start has no certificate (no cert-manager on a laptop), so its MTA-STS policy
   // cannot be served and is not published; the domain says so instead of publishing an id
   // whose policy no sender could fetch.
-  assert.deepEqual(result.issues.map((i) => `${i.severity} ${i.reason} ${i.field}`), ['Warning MtaStsNotServed spec.dns.mtaSts']);
+  assert.deepEqual(
+    result.issues.map((i) => `${i.severity} ${i.reason} ${i.field}`),
+    ['Warning MtaStsNotServed spec.dns.mtaSts'],
+  );
   const actual = `${JSON.stringify({ bundle: result.bundle, secrets: result.secrets, domains: result.domains }, null, 2)}\n`;
   if (process.env.UPDATE_GOLDEN) writeFileSync(goldenPath, actual);
   assert.equal(actual, readFileSync(goldenPath, 'utf8'));

@@ -50,8 +50,12 @@ export function renderAddresses(
       return null;
     }
     if (domain.namespace !== ref.namespace) {
-      ctx.error(ref, field, issueReasons.domainNotFound,
-        `${parsed.domain} is served by MailDomain ${domain.namespace}/${domain.resource.metadata.name}; addresses must be declared in the same namespace`);
+      ctx.error(
+        ref,
+        field,
+        issueReasons.domainNotFound,
+        `${parsed.domain} is served by MailDomain ${domain.namespace}/${domain.resource.metadata.name}; addresses must be declared in the same namespace`,
+      );
       return null;
     }
     return parsed.address;
@@ -123,8 +127,12 @@ export function renderAddresses(
     if (!raw) continue;
     const target = normalizeAddress(raw)?.address ?? raw;
     if (local(target) && !exists(target)) {
-      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.inbound.catchAll', issueReasons.catchAllTargetNotFound,
-        `catch-all ${target} is not claimed by any Mailbox or alias`);
+      ctx.error(
+        refOf('MailDomain', d.resource.metadata),
+        'spec.inbound.catchAll',
+        issueReasons.catchAllTargetNotFound,
+        `catch-all ${target} is not claimed by any Mailbox or alias`,
+      );
       continue;
     }
     out.catchAll.set(d.spec.domain, target);
@@ -171,8 +179,12 @@ function dropUnreachable(
       if (missing.length === 0) return true;
       const owner = aliasTargets.get(alias.address);
       if (owner) {
-        ctx.error(owner.ref, owner.field, issueReasons.aliasTargetNotFound,
-          `alias ${alias.address} points to ${missing.join(', ')}, which is not in the MTA configuration (see that address's own status)`);
+        ctx.error(
+          owner.ref,
+          owner.field,
+          issueReasons.aliasTargetNotFound,
+          `alias ${alias.address} points to ${missing.join(', ')}, which is not in the MTA configuration (see that address's own status)`,
+        );
       }
       present.delete(alias.address);
       changed = true;
@@ -183,8 +195,12 @@ function dropUnreachable(
     if (!local(target) || reachable(target)) continue;
     const owner = domains.get(domain);
     if (owner) {
-      ctx.error(refOf('MailDomain', owner.resource.metadata), 'spec.inbound.catchAll', issueReasons.catchAllTargetNotFound,
-        `catch-all ${target} is not in the MTA configuration (see that address's own status)`);
+      ctx.error(
+        refOf('MailDomain', owner.resource.metadata),
+        'spec.inbound.catchAll',
+        issueReasons.catchAllTargetNotFound,
+        `catch-all ${target} is not in the MTA configuration (see that address's own status)`,
+      );
     }
     out.catchAll.delete(domain);
   }
@@ -222,8 +238,12 @@ function deliveryOf(
     if (defaultDelivery) return { target: defaultDelivery };
     // Without a target the mail would wait in the queue for its whole lifetime; refusing
     // it at RCPT and saying so here is the honest answer.
-    ctx.error(ref, 'spec.delivery', issueReasons.noDeliveryTarget,
-      'no delivery is set and this installation has no default delivery (Helm value defaultDelivery, operator flag --default-delivery); mail for this address is refused until one of them is set');
+    ctx.error(
+      ref,
+      'spec.delivery',
+      issueReasons.noDeliveryTarget,
+      'no delivery is set and this installation has no default delivery (Helm value defaultDelivery, operator flag --default-delivery); mail for this address is refused until one of them is set',
+    );
     return null;
   }
   if (d.lmtp) return { target: { type: 'lmtp', host: d.lmtp.host, port: d.lmtp.port } };
@@ -232,7 +252,12 @@ function deliveryOf(
     const to = d.forward.to.map((t) => normalizeAddress(t)?.address ?? t);
     const missing = dangling(to);
     if (missing.length > 0) {
-      ctx.error(ref, 'spec.delivery.forward.to', issueReasons.forwardTargetNotFound, `forward target ${missing.join(', ')} is not claimed by any Mailbox or alias`);
+      ctx.error(
+        ref,
+        'spec.delivery.forward.to',
+        issueReasons.forwardTargetNotFound,
+        `forward target ${missing.join(', ')} is not claimed by any Mailbox or alias`,
+      );
       return null;
     }
     return { target: { type: 'forward', to, keepCopy: d.forward.keepCopy } };
@@ -240,8 +265,12 @@ function deliveryOf(
   if (d.webhook) {
     const key = secretValue(ctx.secret(ref.namespace, d.webhook.secretRef.name), d.webhook.secretRef.key);
     if (!key) {
-      ctx.error(ref, 'spec.delivery.webhook.secretRef', issueReasons.webhookSecretNotFound,
-        `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found; mail for this address is refused until it exists`);
+      ctx.error(
+        ref,
+        'spec.delivery.webhook.secretRef',
+        issueReasons.webhookSecretNotFound,
+        `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found; mail for this address is refused until it exists`,
+      );
       return null;
     }
     return { target: { type: 'webhook', url: d.webhook.url }, webhookKey: key };
@@ -260,12 +289,22 @@ function passwordHash(
   if (!secretRef) return null;
   const secret = ctx.secret(ref.namespace, secretRef.name);
   if (!secret) {
-    ctx.error(ref, 'spec.passwordSecretRef', issueReasons.passwordSecretNotFound, `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`);
+    ctx.error(
+      ref,
+      'spec.passwordSecretRef',
+      issueReasons.passwordSecretNotFound,
+      `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`,
+    );
     return null;
   }
   const value = secretValue(secret, secretRef.key);
   if (!value) {
-    ctx.error(ref, 'spec.passwordSecretRef.key', issueReasons.passwordKeyNotFound, `Secret ${secretRef.name} has no key ${secretRef.key}; the mailbox receives mail but cannot log in`);
+    ctx.error(
+      ref,
+      'spec.passwordSecretRef.key',
+      issueReasons.passwordKeyNotFound,
+      `Secret ${secretRef.name} has no key ${secretRef.key}; the mailbox receives mail but cannot log in`,
+    );
     return null;
   }
   // A value that is already a hash is stored as it is, so a password never has to exist in plain text.
@@ -286,4 +325,3 @@ function sendAsOf(ctx: RenderContext, ref: ResourceRef, spec: MailboxSpecResolve
   });
   return [...new Set(out)].sort();
 }
-

@@ -39,7 +39,10 @@ export function requiredSelectors(spec: MailDomainSpecResolved): RequiredSelecto
  * spec asks for sign, and an algorithm with no live key is missing. Keys without a
  * state (offline renders) are used when their selector is one the spec names.
  */
-export function selectKeys(spec: MailDomainSpecResolved, keys: DkimKeyMaterial[]): { signing: DkimKeyMaterial[]; published: DkimKeyMaterial[]; missing: RequiredSelector[] } {
+export function selectKeys(
+  spec: MailDomainSpecResolved,
+  keys: DkimKeyMaterial[],
+): { signing: DkimKeyMaterial[]; published: DkimKeyMaterial[]; missing: RequiredSelector[] } {
   const required = requiredSelectors(spec);
   const bySelector = (a: DkimKeyMaterial, b: DkimKeyMaterial) => (a.selector < b.selector ? -1 : a.selector > b.selector ? 1 : 0);
   if (keys.some((k) => k.state !== undefined)) {
@@ -65,8 +68,12 @@ export function acceptDomains(ctx: RenderContext, domains: MailDomain[], specSch
     const spec = applyDefaults(specSchema, resource.spec) as MailDomainSpecResolved;
     const owner = accepted.get(spec.domain);
     if (owner) {
-      ctx.error(refOf('MailDomain', resource.metadata), 'spec.domain', issueReasons.domainConflict,
-        `${spec.domain} is already served by MailDomain ${owner.namespace}/${owner.resource.metadata.name}`);
+      ctx.error(
+        refOf('MailDomain', resource.metadata),
+        'spec.domain',
+        issueReasons.domainConflict,
+        `${spec.domain} is already served by MailDomain ${owner.namespace}/${owner.resource.metadata.name}`,
+      );
       continue;
     }
     accepted.set(spec.domain, {
@@ -91,10 +98,17 @@ export interface RenderedDomain {
 /** One accepted domain's bundle entry (without routing, which needs addresses and relays). */
 export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: DkimKeyMaterial[], mtaStsServedBy: MtaStsServer = 'mta'): RenderedDomain {
   const ref = refOf('MailDomain', d.resource.metadata);
-  const { signing, published, missing } = selectKeys(d.spec, allKeys.filter((k) => k.domain === d.spec.domain));
+  const { signing, published, missing } = selectKeys(
+    d.spec,
+    allKeys.filter((k) => k.domain === d.spec.domain),
+  );
   if (missing.length > 0) {
-    ctx.warning(ref, 'spec.dkim', issueReasons.dkimKeyMissing,
-      `no DKIM key yet for selector ${missing.map((m) => m.selector).join(', ')}; mail is not signed with it until one is generated`);
+    ctx.warning(
+      ref,
+      'spec.dkim',
+      issueReasons.dkimKeyMissing,
+      `no DKIM key yet for selector ${missing.map((m) => m.selector).join(', ')}; mail is not signed with it until one is generated`,
+    );
   }
 
   const tlsSecretName = d.spec.tls?.secretName ?? (d.spec.tls?.issuerRef ? `${d.resource.metadata.name}-tls` : undefined);
@@ -145,7 +159,8 @@ function mtaStsNotServedBecause(d: AcceptedDomain, tls: RenderedDomain['tlsCerti
   if (by === 'none') return 'the installation serves no MTA-STS policies (mtaSts.serve in the chart)';
   if (by === 'ingress' || d.spec.tls?.issuerRef) return null;
   const host = mtaStsHost(d.spec.domain);
-  if (!d.spec.tls?.secretName) return `no certificate for ${host}: set tls.issuerRef (the Certificate then names it) or a tls.secretName whose certificate does`;
+  if (!d.spec.tls?.secretName)
+    return `no certificate for ${host}: set tls.issuerRef (the Certificate then names it) or a tls.secretName whose certificate does`;
   if (!tls) return `the certificate in Secret ${d.spec.tls.secretName} is not readable yet`;
   try {
     return new X509Certificate(tls.certPem).checkHost(host) ? null : `the certificate in Secret ${d.spec.tls.secretName} does not name ${host}`;

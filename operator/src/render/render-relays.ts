@@ -20,12 +20,7 @@ export interface RelayTables {
   domainRelays: Map<string, string>;
 }
 
-export function renderRelays(
-  ctx: RenderContext,
-  domains: Map<string, AcceptedDomain>,
-  relays: Relay[],
-  relaySchema: SchemaNode,
-): RelayTables {
+export function renderRelays(ctx: RenderContext, domains: Map<string, AcceptedDomain>, relays: Relay[], relaySchema: SchemaNode): RelayTables {
   const out: RelayTables = { relays: [], credentials: {}, domainRelays: new Map() };
   const ids = new Set(relays.map((r) => `${refOf('Relay', r.metadata).namespace}/${r.metadata.name}`));
 
@@ -35,8 +30,12 @@ export function renderRelays(
     const id = `${d.namespace}/${relayName}`;
     if (ids.has(id)) out.domainRelays.set(d.spec.domain, id);
     else {
-      ctx.error(refOf('MailDomain', d.resource.metadata), 'spec.outbound.relayRef', issueReasons.relayNotFound,
-        `Relay ${relayName} not found in namespace ${d.namespace}; mail from ${d.spec.domain} is delivered directly until it exists`);
+      ctx.error(
+        refOf('MailDomain', d.resource.metadata),
+        'spec.outbound.relayRef',
+        issueReasons.relayNotFound,
+        `Relay ${relayName} not found in namespace ${d.namespace}; mail from ${d.spec.domain} is delivered directly until it exists`,
+      );
     }
   }
 
@@ -85,8 +84,12 @@ export function renderRelays(
       const username = secretValue(secret, auth.usernameKey);
       const password = secretValue(secret, auth.passwordKey);
       if (username === undefined || password === undefined) {
-        ctx.error(ref, 'spec.authSecretRef', issueReasons.relayCredentialsNotFound,
-          `Secret ${auth.name} with keys ${auth.usernameKey} and ${auth.passwordKey} not found; mail through this relay waits in the queue until it exists`);
+        ctx.error(
+          ref,
+          'spec.authSecretRef',
+          issueReasons.relayCredentialsNotFound,
+          `Secret ${auth.name} with keys ${auth.usernameKey} and ${auth.passwordKey} not found; mail through this relay waits in the queue until it exists`,
+        );
       } else out.credentials[id] = { username, password };
     }
 

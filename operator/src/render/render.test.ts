@@ -51,7 +51,10 @@ describe('domains', () => {
   test('algorithm both asks for an RSA and an Ed25519 selector, and a missing key is reported, not fatal', () => {
     const d = domain('example-com', { domain: 'example.com', dkim: { selector: 'k1', algorithm: 'both' } });
     const result = render(input({ domains: [d], dkimKeys: [key('example.com', 'k1-rsa')] }));
-    assert.deepEqual(result.missingDkimKeys.map((m) => [m.selector, m.algorithm]), [['k1-ed25519', 'ed25519-sha256']]);
+    assert.deepEqual(
+      result.missingDkimKeys.map((m) => [m.selector, m.algorithm]),
+      [['k1-ed25519', 'ed25519-sha256']],
+    );
     assert.deepEqual(result.bundle.domains[0]?.dkim.signing, ['k1-rsa']);
     assert.equal(only(result, 'DKIMKeyMissing').severity, 'Warning');
   });
@@ -66,18 +69,36 @@ describe('domains', () => {
     ];
     const result = render(input({ domains: [d], mailboxes: [], dkimKeys: keys }));
     assert.deepEqual(result.bundle.domains[0]?.dkim.signing, ['s-r2']);
-    assert.deepEqual(result.bundle.domains[0]?.dkim.selectors.map((k) => k.selector), ['old-ed', 's', 's-r2', 's-r3']);
-    assert.deepEqual(result.secrets.dkimKeys.map((k) => k.selector), ['s-r2']);
-    assert.deepEqual(result.domains[0]?.dnsRecords.filter((r) => r.purpose === 'DKIM').map((r) => r.name), [
-      'old-ed._domainkey.example.com', 's._domainkey.example.com', 's-r2._domainkey.example.com', 's-r3._domainkey.example.com',
-    ]);
+    assert.deepEqual(
+      result.bundle.domains[0]?.dkim.selectors.map((k) => k.selector),
+      ['old-ed', 's', 's-r2', 's-r3'],
+    );
+    assert.deepEqual(
+      result.secrets.dkimKeys.map((k) => k.selector),
+      ['s-r2'],
+    );
+    assert.deepEqual(
+      result.domains[0]?.dnsRecords.filter((r) => r.purpose === 'DKIM').map((r) => r.name),
+      ['old-ed._domainkey.example.com', 's._domainkey.example.com', 's-r2._domainkey.example.com', 's-r3._domainkey.example.com'],
+    );
     assert.deepEqual(result.missingDkimKeys, []);
   });
 
   test('operator-managed keys: an algorithm with only a retiring key is missing', () => {
     const d = domain('example-com', { domain: 'example.com', dkim: { selector: 's', algorithm: 'both' } });
-    const result = render(input({ domains: [d], dkimKeys: [{ ...key('example.com', 's-rsa'), state: 'Signing' }, { ...key('example.com', 'x', 'ed25519-sha256'), state: 'Retiring' }] }));
-    assert.deepEqual(result.missingDkimKeys.map((m) => m.algorithm), ['ed25519-sha256']);
+    const result = render(
+      input({
+        domains: [d],
+        dkimKeys: [
+          { ...key('example.com', 's-rsa'), state: 'Signing' },
+          { ...key('example.com', 'x', 'ed25519-sha256'), state: 'Retiring' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      result.missingDkimKeys.map((m) => m.algorithm),
+      ['ed25519-sha256'],
+    );
   });
 
   test('a domain without postmaster, alias or catch-all gets a warning', () => {
@@ -102,7 +123,10 @@ describe('domains', () => {
       const result = render(input({ domains: [d] }));
       assert.deepEqual(mtaSts(result), ['_mta-sts.example.com', 'mta-sts.example.com']);
       assert.match(result.domains[0]!.mtaStsPolicy!, /^version: STSv1\nmode: testing\nmx: mx\.example\.com\n/);
-      assert.deepEqual(mtaSts(render(input({ domains: [domain('example-com', { domain: 'example.com' })], mtaStsServedBy: 'ingress' }))), ['_mta-sts.example.com', 'mta-sts.example.com']);
+      assert.deepEqual(mtaSts(render(input({ domains: [domain('example-com', { domain: 'example.com' })], mtaStsServedBy: 'ingress' }))), [
+        '_mta-sts.example.com',
+        'mta-sts.example.com',
+      ]);
     });
 
     test('with a Secret whose certificate names mta-sts.<domain>, but not one that does not', () => {
@@ -147,7 +171,10 @@ describe('mailboxes', () => {
 
   test('a Mailbox whose domain has no MailDomain is left out and reported', () => {
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), mailbox('eve', { address: 'eve@nowhere.example' })] }));
-    assert.deepEqual(result.bundle.mailboxes.map((m) => m.address), ['alice@example.com']);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.address),
+      ['alice@example.com'],
+    );
     assert.deepEqual(reasons(result), ['Mailbox eve spec.address DomainNotFound']);
   });
 
@@ -161,7 +188,10 @@ describe('mailboxes', () => {
     const first = alice();
     const second = mailbox('alice-2', { address: 'ALICE@example.com' });
     const result = render(input({ domains: [exampleCom()], mailboxes: [second, first] }));
-    assert.deepEqual(result.bundle.mailboxes.map((m) => m.source.name), ['alice']);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.source.name),
+      ['alice'],
+    );
     const issue = only(result, 'AddressConflict');
     assert.equal(issue.name, 'alice-2');
     assert.equal(issue.field, 'spec.address');
@@ -171,7 +201,14 @@ describe('mailboxes', () => {
     const noSecret = mailbox('a', { address: 'a@example.com', passwordSecretRef: { name: 'absent' } });
     const noKey = mailbox('b', { address: 'b@example.com', passwordSecretRef: { name: 'pw', key: 'other' } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), noSecret, noKey], secrets: [secret('pw', { password: 'x' })] }));
-    assert.deepEqual(result.bundle.mailboxes.map((m) => [m.address, m.login]), [['a@example.com', false], ['alice@example.com', false], ['b@example.com', false]]);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => [m.address, m.login]),
+      [
+        ['a@example.com', false],
+        ['alice@example.com', false],
+        ['b@example.com', false],
+      ],
+    );
     assert.deepEqual(reasons(result), ['Mailbox a spec.passwordSecretRef PasswordSecretNotFound', 'Mailbox b spec.passwordSecretRef.key PasswordKeyNotFound']);
     assertLoadable(result);
   });
@@ -196,10 +233,16 @@ describe('mailboxes', () => {
     assertLoadable(result);
   });
 
-  test('a mailbox without delivery gets the installation\'s default target when one is given', () => {
+  test("a mailbox without delivery gets the installation's default target when one is given", () => {
     const result = render({ ...input({ domains: [exampleCom()], mailboxes: [alice()] }), defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 } });
-    assert.deepEqual(result.bundle.mailboxes.map((m) => [m.address, m.delivery]), [['alice@example.com', { type: 'lmtp', host: 'dovecot.mail', port: 24 }]]);
-    assert.deepEqual(result.issues.filter((i) => i.kind === 'Mailbox'), []);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => [m.address, m.delivery]),
+      [['alice@example.com', { type: 'lmtp', host: 'dovecot.mail', port: 24 }]],
+    );
+    assert.deepEqual(
+      result.issues.filter((i) => i.kind === 'Mailbox'),
+      [],
+    );
   });
 
   test('with no default target, a mailbox without delivery is reported and left out, so its mail is refused instead of queued for days', () => {
@@ -208,7 +251,10 @@ describe('mailboxes', () => {
     const issue = only(result, 'NoDeliveryTarget');
     assert.deepEqual([issue.name, issue.field, issue.severity], ['alice', 'spec.delivery', 'Error']);
     assert.match(issue.message, /defaultDelivery/);
-    assert.deepEqual(result.bundle.mailboxes.map((m) => m.address), ['l@example.com']);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.address),
+      ['l@example.com'],
+    );
     // Its aliases go with it (the MTA refuses a bundle whose alias leads nowhere).
     assert.deepEqual(result.bundle.aliases, []);
     assert.equal(only(result, 'AliasTargetNotFound').field, 'spec.inbound.aliases[0].to');
@@ -216,16 +262,34 @@ describe('mailboxes', () => {
   });
 
   test('a catch-all and a chain of aliases that lead to a left-out mailbox are left out and reported', () => {
-    const d = domain('example-com', { domain: 'example.com', inbound: { catchAll: 'team@example.com', aliases: [{ name: 'postmaster', to: ['l@example.com'] }, { name: 'team', to: ['sales@example.com'] }, { name: 'sales', to: ['alice@example.com', 'l@example.com'] }] } });
+    const d = domain('example-com', {
+      domain: 'example.com',
+      inbound: {
+        catchAll: 'team@example.com',
+        aliases: [
+          { name: 'postmaster', to: ['l@example.com'] },
+          { name: 'team', to: ['sales@example.com'] },
+          { name: 'sales', to: ['alice@example.com', 'l@example.com'] },
+        ],
+      },
+    });
     const l = mailbox('l', { address: 'l@example.com', delivery: { lmtp: { host: 'dovecot' } } });
     const result = render({ ...input({ domains: [d], mailboxes: [alice(), l] }), defaultDelivery: null });
-    assert.deepEqual(result.bundle.aliases.map((a) => a.address), ['postmaster@example.com']);
+    assert.deepEqual(
+      result.bundle.aliases.map((a) => a.address),
+      ['postmaster@example.com'],
+    );
     assert.equal(result.bundle.domains[0]?.inbound.catchAll, null);
-    assert.deepEqual(reasons(result).filter((r) => r.startsWith('MailDomain')).sort(), [
-      'MailDomain example-com spec.inbound.aliases[1].to AliasTargetNotFound',
-      'MailDomain example-com spec.inbound.aliases[2].to AliasTargetNotFound',
-      'MailDomain example-com spec.inbound.catchAll CatchAllTargetNotFound',
-    ]);
+    assert.deepEqual(
+      reasons(result)
+        .filter((r) => r.startsWith('MailDomain'))
+        .sort(),
+      [
+        'MailDomain example-com spec.inbound.aliases[1].to AliasTargetNotFound',
+        'MailDomain example-com spec.inbound.aliases[2].to AliasTargetNotFound',
+        'MailDomain example-com spec.inbound.catchAll CatchAllTargetNotFound',
+      ],
+    );
     assertLoadable(result);
   });
 
@@ -233,7 +297,10 @@ describe('mailboxes', () => {
     const w = mailbox('w', { address: 'w@example.com', delivery: { webhook: { url: 'https://hooks.example/in', secretRef: { name: 'absent' } } } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), w] }));
     assert.equal(only(result, 'WebhookSecretNotFound').name, 'w');
-    assert.deepEqual(result.bundle.mailboxes.map((m) => m.address), ['alice@example.com']);
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.address),
+      ['alice@example.com'],
+    );
   });
 
   test('forwarding to an address of our own domain that nobody claims is reported', () => {
@@ -241,7 +308,7 @@ describe('mailboxes', () => {
     assert.equal(only(render(input({ domains: [exampleCom()], mailboxes: [alice(), f] })), 'ForwardTargetNotFound').name, 'f');
   });
 
-  test('sendAs may name only addresses and domains of the mailbox\'s own namespace', () => {
+  test("sendAs may name only addresses and domains of the mailbox's own namespace", () => {
     const other = domain('other', { domain: 'other.example' }, 'tenant-b');
     const m = mailbox('alice', { address: 'alice@example.com', sendAs: ['@example.com', 'Sales@Example.com', '@other.example'] });
     const result = render(input({ domains: [exampleCom(), other], mailboxes: [m] }));
@@ -254,24 +321,46 @@ describe('aliases and catch-all', () => {
   test('Mailbox aliases and MailDomain aliases both become alias entries', () => {
     const m = mailbox('alice', { address: 'alice@example.com', aliases: ['a.smith@example.com'] });
     const bob = mailbox('bob', { address: 'bob@example.com' });
-    const d = domain('example-com', { domain: 'example.com', inbound: { aliases: [{ name: 'postmaster', to: ['alice@example.com'] }, { name: 'team', to: ['alice@example.com', 'Bob@example.com', 'friend@elsewhere.example'] }] } });
+    const d = domain('example-com', {
+      domain: 'example.com',
+      inbound: {
+        aliases: [
+          { name: 'postmaster', to: ['alice@example.com'] },
+          { name: 'team', to: ['alice@example.com', 'Bob@example.com', 'friend@elsewhere.example'] },
+        ],
+      },
+    });
     const result = render(input({ domains: [d], mailboxes: [m, bob] }));
-    assert.deepEqual(result.bundle.aliases.map((a) => [a.address, a.to]), [
-      ['a.smith@example.com', ['alice@example.com']],
-      ['postmaster@example.com', ['alice@example.com']],
-      ['team@example.com', ['alice@example.com', 'bob@example.com', 'friend@elsewhere.example']],
-    ]);
+    assert.deepEqual(
+      result.bundle.aliases.map((a) => [a.address, a.to]),
+      [
+        ['a.smith@example.com', ['alice@example.com']],
+        ['postmaster@example.com', ['alice@example.com']],
+        ['team@example.com', ['alice@example.com', 'bob@example.com', 'friend@elsewhere.example']],
+      ],
+    );
     assert.deepEqual(reasons(result), []);
     assertLoadable(result);
   });
 
   test('an alias that points nowhere is reported and left out', () => {
-    const d = domain('example-com', { domain: 'example.com', inbound: { aliases: [{ name: 'postmaster', to: ['alice@example.com'] }, { name: 'sales', to: ['nobody@example.com'] }] } });
+    const d = domain('example-com', {
+      domain: 'example.com',
+      inbound: {
+        aliases: [
+          { name: 'postmaster', to: ['alice@example.com'] },
+          { name: 'sales', to: ['nobody@example.com'] },
+        ],
+      },
+    });
     const result = render(input({ domains: [d], mailboxes: [alice()] }));
     const issue = only(result, 'AliasTargetNotFound');
     assert.equal(issue.field, 'spec.inbound.aliases[1].to');
     assert.match(issue.message, /sales@example.com points to nobody@example.com/);
-    assert.deepEqual(result.bundle.aliases.map((a) => a.address), ['postmaster@example.com']);
+    assert.deepEqual(
+      result.bundle.aliases.map((a) => a.address),
+      ['postmaster@example.com'],
+    );
   });
 
   test('an alias target with a +tag reaches the mailbox without the tag', () => {
@@ -280,12 +369,24 @@ describe('aliases and catch-all', () => {
   });
 
   test('aliases that lead back to themselves are reported', () => {
-    const d = domain('example-com', { domain: 'example.com', inbound: { aliases: [{ name: 'postmaster', to: ['alice@example.com'] }, { name: 'a', to: ['b@example.com'] }, { name: 'b', to: ['a@example.com'] }] } });
+    const d = domain('example-com', {
+      domain: 'example.com',
+      inbound: {
+        aliases: [
+          { name: 'postmaster', to: ['alice@example.com'] },
+          { name: 'a', to: ['b@example.com'] },
+          { name: 'b', to: ['a@example.com'] },
+        ],
+      },
+    });
     const result = render(input({ domains: [d], mailboxes: [alice()] }));
-    assert.deepEqual(reasons(result).sort(), ['MailDomain example-com spec.inbound.aliases[1].to AliasLoop', 'MailDomain example-com spec.inbound.aliases[2].to AliasLoop']);
+    assert.deepEqual(reasons(result).sort(), [
+      'MailDomain example-com spec.inbound.aliases[1].to AliasLoop',
+      'MailDomain example-com spec.inbound.aliases[2].to AliasLoop',
+    ]);
   });
 
-  test('an alias cannot take a mailbox\'s address', () => {
+  test("an alias cannot take a mailbox's address", () => {
     const d = domain('example-com', { domain: 'example.com', inbound: { aliases: [{ name: 'alice', to: ['bob@example.com'] }] } });
     const result = render(input({ domains: [d], mailboxes: [alice(), mailbox('bob', { address: 'bob@example.com' })] }));
     assert.equal(only(result, 'AddressConflict').field, 'spec.inbound.aliases[0].name');
@@ -307,10 +408,18 @@ describe('relays', () => {
   test('a relay with credentials, matches and limits', () => {
     const r = relay('smart', { host: 'smtp.relay.example', authSecretRef: { name: 'relay-auth' }, match: { recipientDomains: ['partner.example'] } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice()], relays: [r], secrets: [creds] }));
-    assert.deepEqual(result.bundle.relays, [{
-      id: 'mail/smart', source: { namespace: 'mail', name: 'smart' }, host: 'smtp.relay.example', port: 587, tls: 'starttls', auth: true,
-      match: { default: false, senderDomains: [], recipientDomains: ['partner.example'] }, limits: { connections: 10, messagesPerSecond: null },
-    }]);
+    assert.deepEqual(result.bundle.relays, [
+      {
+        id: 'mail/smart',
+        source: { namespace: 'mail', name: 'smart' },
+        host: 'smtp.relay.example',
+        port: 587,
+        tls: 'starttls',
+        auth: true,
+        match: { default: false, senderDomains: [], recipientDomains: ['partner.example'] },
+        limits: { connections: 10, messagesPerSecond: null },
+      },
+    ]);
     assert.deepEqual(result.secrets.relayCredentials, { 'mail/smart': { username: 'u', password: 'p' } });
     assertLoadable(result);
   });
@@ -326,24 +435,30 @@ describe('relays', () => {
       'Relay d spec.match.senderDomains[0] RelayConflict',
       'Relay d spec.match.recipientDomains[0] RelayConflict',
     ]);
-    assert.deepEqual(result.bundle.relays.map((r) => [r.id, r.match.default, r.match.recipientDomains]), [
-      ['mail/a', true, []], ['mail/b', false, ['partner.example']], ['mail/c', false, []], ['mail/d', false, []],
-    ]);
+    assert.deepEqual(
+      result.bundle.relays.map((r) => [r.id, r.match.default, r.match.recipientDomains]),
+      [
+        ['mail/a', true, []],
+        ['mail/b', false, ['partner.example']],
+        ['mail/c', false, []],
+        ['mail/d', false, []],
+      ],
+    );
   });
 
-  test('relays in different namespaces do not overlap: each routes its own namespace\'s mail', () => {
+  test("relays in different namespaces do not overlap: each routes its own namespace's mail", () => {
     const a = relay('a', { host: 'a.example', default: true }, 'one');
     const b = relay('b', { host: 'b.example', default: true }, 'two');
     assert.deepEqual(reasons(render(input({ relays: [a, b] }))), []);
   });
 
-  test('a relay cannot capture the outgoing mail of another namespace\'s domain', () => {
+  test("a relay cannot capture the outgoing mail of another namespace's domain", () => {
     const r = relay('r', { host: 'r.example', match: { senderDomains: ['example.com'] } }, 'tenant-b');
     const result = render(input({ domains: [exampleCom()], mailboxes: [alice()], relays: [r] }));
     assert.equal(only(result, 'SenderDomainNotOwned').name, 'r');
   });
 
-  test('a MailDomain\'s relayRef must name an existing Relay and wins over a Relay\'s senderDomains', () => {
+  test("a MailDomain's relayRef must name an existing Relay and wins over a Relay's senderDomains", () => {
     const pinned = domain('example-com', { domain: 'example.com', outbound: { relayRef: { name: 'smart' } } });
     const smart = relay('smart', { host: 'smart.example', match: { recipientDomains: ['x.example'] } });
     const other = relay('other', { host: 'other.example', match: { senderDomains: ['example.com'] } });
@@ -373,9 +488,14 @@ test('the same input renders byte-identical output whatever the order of resourc
     dkimKeys: [key('example.com', 'stafette'), key('b.example', 'stafette')],
   };
   const forward = render(input(parts));
-  const reversed = render(input({
-    domains: [...parts.domains].reverse(), mailboxes: [...parts.mailboxes].reverse(), relays: parts.relays, dkimKeys: [...parts.dkimKeys].reverse(),
-  }));
+  const reversed = render(
+    input({
+      domains: [...parts.domains].reverse(),
+      mailboxes: [...parts.mailboxes].reverse(),
+      relays: parts.relays,
+      dkimKeys: [...parts.dkimKeys].reverse(),
+    }),
+  );
   assert.equal(JSON.stringify(reversed.bundle), JSON.stringify(forward.bundle));
   assert.equal(JSON.stringify(reversed.secrets), JSON.stringify(forward.secrets));
   assert.equal(forward.bundle.revision, forward.secrets.revision);

@@ -10,12 +10,7 @@
 import { createHash } from 'node:crypto';
 import { specSchemaOf as specSchema } from '../../../crds/src/crd-schemas.ts';
 import { issueReasons } from '../../../crds/src/index.ts';
-import {
-  bundleApiVersion,
-  type Bundle,
-  type BundleDomain,
-  type BundleSecrets,
-} from '../../../bundle/schema.ts';
+import { bundleApiVersion, type Bundle, type BundleDomain, type BundleSecrets } from '../../../bundle/schema.ts';
 import { refOf, RenderContext } from './context.ts';
 import type { DnsRecord } from './dns-records.ts';
 import type { RenderInput } from './input.ts';
@@ -68,15 +63,25 @@ export function render(input: RenderInput): RenderResult {
     const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? [], input.mtaStsServedBy);
     const postmaster = `postmaster@${d.spec.domain}`;
     if (!claimed.has(postmaster) && !addresses.catchAll.has(d.spec.domain)) {
-      ctx.warning(refOf('MailDomain', d.resource.metadata), 'spec.inbound.aliases', issueReasons.postmasterMissing,
-        `${postmaster} does not exist; RFC 5321 requires it and DMARC and TLS reports are sent there by default`);
+      ctx.warning(
+        refOf('MailDomain', d.resource.metadata),
+        'spec.inbound.aliases',
+        issueReasons.postmasterMissing,
+        `${postmaster} does not exist; RFC 5321 requires it and DMARC and TLS reports are sent there by default`,
+      );
     }
     domains.push({
       ...rendered.domain,
       inbound: { ...rendered.domain.inbound, catchAll: addresses.catchAll.get(d.spec.domain) ?? null },
       outbound: { relay: relays.domainRelays.get(d.spec.domain) ?? null },
     });
-    reports.push({ namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain, dnsRecords: rendered.dnsRecords, mtaStsPolicy: rendered.mtaStsPolicy });
+    reports.push({
+      namespace: d.namespace,
+      name: d.resource.metadata.name,
+      domain: d.spec.domain,
+      dnsRecords: rendered.dnsRecords,
+      mtaStsPolicy: rendered.mtaStsPolicy,
+    });
     for (const m of rendered.missing) missingDkimKeys.push({ ...m, namespace: d.namespace, name: d.resource.metadata.name, domain: d.spec.domain });
     // Only signing keys go to the MTA; published ones are in DNS and status alone.
     const signing = new Set(rendered.domain.dkim.signing);
@@ -103,7 +108,10 @@ export function render(input: RenderInput): RenderResult {
     tlsCertificates: sortedRecord(tlsCertificates),
     ...(input.srsKeys?.length ? { srsKeys: [...input.srsKeys] } : {}),
   };
-  const revision = createHash('sha256').update(JSON.stringify([content, secretContent])).digest('hex').slice(0, 16);
+  const revision = createHash('sha256')
+    .update(JSON.stringify([content, secretContent]))
+    .digest('hex')
+    .slice(0, 16);
   return {
     bundle: { apiVersion: bundleApiVersion, revision, ...content },
     secrets: { apiVersion: bundleApiVersion, revision, ...secretContent },

@@ -10,7 +10,12 @@ export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGen
  * lastTransitionTime when the status is unchanged. Types not in `inputs` are dropped,
  * because every reconcile states every condition it owns.
  */
-export function mergeConditions(previous: readonly Condition[] | undefined, inputs: readonly ConditionInput[], generation: number | undefined, now: Date): Condition[] {
+export function mergeConditions(
+  previous: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  generation: number | undefined,
+  now: Date,
+): Condition[] {
   return inputs.map((input) => {
     const old = previous?.find((c) => c.type === input.type);
     const lastTransitionTime = old && old.status === input.status ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -26,7 +31,11 @@ export function sameStatus(a: unknown, b: unknown): boolean {
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined)
+            .sort(([x], [y]) => (x < y ? -1 : 1)),
+        )
       : v,
   );
 }

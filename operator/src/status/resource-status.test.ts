@@ -9,32 +9,61 @@ import { domainStatus, simpleStatus, type ChildState, type DomainChildren } from
 
 const t1 = new Date('2026-01-01T00:00:00Z');
 const t2 = new Date('2026-01-02T00:00:00Z');
-const issue = (reason: RenderIssue['reason'], severity: RenderIssue['severity'], message: string): RenderIssue =>
-  ({ kind: 'Mailbox', namespace: 'mail', name: 'm', field: 'spec.address', reason, severity, message });
+const issue = (reason: RenderIssue['reason'], severity: RenderIssue['severity'], message: string): RenderIssue => ({
+  kind: 'Mailbox',
+  namespace: 'mail',
+  name: 'm',
+  field: 'spec.address',
+  reason,
+  severity,
+  message,
+});
 
 test('a mailbox without errors is Ready; warnings stay in the message', () => {
   const status = simpleStatus({ namespace: 'mail', name: 'm', generation: 3 }, [], t1);
-  assert.deepEqual(status.conditions, [{ type: 'Ready', status: 'True', reason: 'Configured', message: 'in the MTA configuration', observedGeneration: 3, lastTransitionTime: '2026-01-01T00:00:00Z' }]);
+  assert.deepEqual(status.conditions, [
+    {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Configured',
+      message: 'in the MTA configuration',
+      observedGeneration: 3,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  ]);
   assert.equal(status.observedGeneration, 3);
 });
 
 test('an error stalls a mailbox: Ready=False and Stalled=True, the first error the reason, every error in the message', () => {
-  const status = simpleStatus({ namespace: 'mail', name: 'm', generation: 1 }, [issue('DomainNotFound', 'Error', 'no MailDomain serves x.example'), issue('AddressConflict', 'Error', 'taken')], t1);
-  assert.deepEqual(status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]), [
-    ['Ready', 'False', 'DomainNotFound', 'spec.address: no MailDomain serves x.example; spec.address: taken'],
-    ['Stalled', 'True', 'DomainNotFound', 'spec.address: no MailDomain serves x.example; spec.address: taken'],
-  ]);
+  const status = simpleStatus(
+    { namespace: 'mail', name: 'm', generation: 1 },
+    [issue('DomainNotFound', 'Error', 'no MailDomain serves x.example'), issue('AddressConflict', 'Error', 'taken')],
+    t1,
+  );
+  assert.deepEqual(
+    status.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+    [
+      ['Ready', 'False', 'DomainNotFound', 'spec.address: no MailDomain serves x.example; spec.address: taken'],
+      ['Stalled', 'True', 'DomainNotFound', 'spec.address: no MailDomain serves x.example; spec.address: taken'],
+    ],
+  );
 });
 
 test('a warning neither stalls nor delays a mailbox', () => {
   const status = simpleStatus({ namespace: 'mail', name: 'm', generation: 1 }, [issue('DKIMKeyMissing', 'Warning', 'no key yet')], t1);
-  assert.deepEqual(status.conditions?.map((c) => [c.type, c.status, c.message]), [['Ready', 'True', 'in the MTA configuration; spec.address: no key yet']]);
+  assert.deepEqual(
+    status.conditions?.map((c) => [c.type, c.status, c.message]),
+    [['Ready', 'True', 'in the MTA configuration; spec.address: no key yet']],
+  );
 });
 
 test('a mailbox that is fixed drops its Stalled condition', () => {
   const broken = simpleStatus({ namespace: 'mail', name: 'm', generation: 1 }, [issue('DomainNotFound', 'Error', 'gone')], t1);
   const fixed = simpleStatus({ namespace: 'mail', name: 'm', generation: 1, status: broken }, [], t2);
-  assert.deepEqual(fixed.conditions?.map((c) => c.type), ['Ready']);
+  assert.deepEqual(
+    fixed.conditions?.map((c) => c.type),
+    ['Ready'],
+  );
 });
 
 test('lastTransitionTime changes only when the status does, so an unchanged status compares equal', () => {
@@ -43,7 +72,11 @@ test('lastTransitionTime changes only when the status does, so an unchanged stat
   assert.ok(sameStatus(first, again));
   const broken = simpleStatus({ namespace: 'mail', name: 'm', generation: 1, status: first }, [issue('DomainNotFound', 'Error', 'gone')], t2);
   assert.equal(broken.conditions?.[0]?.lastTransitionTime, '2026-01-02T00:00:00Z');
-  assert.equal(mergeConditions(broken.conditions, [{ type: 'Ready', status: 'False', reason: 'Other', message: 'x' }], 1, new Date('2026-01-03T00:00:00Z'))[0]?.lastTransitionTime, '2026-01-02T00:00:00Z');
+  assert.equal(
+    mergeConditions(broken.conditions, [{ type: 'Ready', status: 'False', reason: 'Other', message: 'x' }], 1, new Date('2026-01-03T00:00:00Z'))[0]
+      ?.lastTransitionTime,
+    '2026-01-02T00:00:00Z',
+  );
 });
 
 const children = (over: Partial<DomainChildren> = {}): DomainChildren => ({
@@ -53,45 +86,109 @@ const children = (over: Partial<DomainChildren> = {}): DomainChildren => ({
   dns: { condition: { type: 'DNSPublished', status: 'Unknown', reason: 'PublishedByHand', message: 'm' }, progress: 'done' },
   ...over,
 });
-const certificate = (progress: ChildState['progress'], reason: string, message: string): ChildState => ({ condition: { type: 'CertificateReady', status: 'False', reason, message }, progress });
+const certificate = (progress: ChildState['progress'], reason: string, message: string): ChildState => ({
+  condition: { type: 'CertificateReady', status: 'False', reason, message },
+  progress,
+});
 const types = (status: { conditions?: { type: string; status: string; reason: string }[] }) => status.conditions?.map((c) => [c.type, c.status, c.reason]);
-const report = { namespace: 'mail', name: 'd', domain: 'example.com', dnsRecords: [{ name: 'example.com', type: 'MX' as const, value: '10 mx.example.com.', purpose: 'MX' as const }], mtaStsPolicy: null };
+const report = {
+  namespace: 'mail',
+  name: 'd',
+  domain: 'example.com',
+  dnsRecords: [{ name: 'example.com', type: 'MX' as const, value: '10 mx.example.com.', purpose: 'MX' as const }],
+  mtaStsPolicy: null,
+};
 
 test('a domain is Ready when served and signing; it reports its selectors and records', () => {
   const status = domainStatus({ namespace: 'mail', name: 'd', generation: 2 }, [], report, children(), t1);
-  assert.deepEqual(status.conditions?.map((c) => [c.type, c.status, c.reason]), [
-    ['Ready', 'True', 'Serving'], ['DKIMKeyReady', 'True', 'KeyReady'], ['CertificateReady', 'True', 'DefaultCertificate'], ['DNSPublished', 'Unknown', 'PublishedByHand'],
-  ]);
+  assert.deepEqual(
+    status.conditions?.map((c) => [c.type, c.status, c.reason]),
+    [
+      ['Ready', 'True', 'Serving'],
+      ['DKIMKeyReady', 'True', 'KeyReady'],
+      ['CertificateReady', 'True', 'DefaultCertificate'],
+      ['DNSPublished', 'Unknown', 'PublishedByHand'],
+    ],
+  );
   assert.equal(status.dkim?.signingSelectors, 's');
   assert.deepEqual(status.dnsRecords, [{ name: 'example.com', type: 'MX', value: '10 mx.example.com.', purpose: 'MX' }]);
 });
 
 test('a domain waiting for its key is Reconciling: the operator will get there by itself', () => {
   const pending = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ dkim: [], missingSelectors: ['s'] }), t1);
-  assert.deepEqual(types(pending)?.slice(0, 3), [['Ready', 'False', 'DKIMKeyPending'], ['Reconciling', 'True', 'DKIMKeyPending'], ['DKIMKeyReady', 'False', 'KeyPending']]);
+  assert.deepEqual(types(pending)?.slice(0, 3), [
+    ['Ready', 'False', 'DKIMKeyPending'],
+    ['Reconciling', 'True', 'DKIMKeyPending'],
+    ['DKIMKeyReady', 'False', 'KeyPending'],
+  ]);
 });
 
 test('Ready is honest about certificates: issuing is Reconciling; missing, failed or refused is Stalled', () => {
-  const issuing = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ certificate: certificate('reconciling', 'Issuing', 'waiting for cert-manager') }), t1);
-  assert.deepEqual(types(issuing)?.slice(0, 2), [['Ready', 'False', 'Issuing'], ['Reconciling', 'True', 'Issuing']]);
+  const issuing = domainStatus(
+    { namespace: 'mail', name: 'd', generation: 1 },
+    [],
+    report,
+    children({ certificate: certificate('reconciling', 'Issuing', 'waiting for cert-manager') }),
+    t1,
+  );
+  assert.deepEqual(types(issuing)?.slice(0, 2), [
+    ['Ready', 'False', 'Issuing'],
+    ['Reconciling', 'True', 'Issuing'],
+  ]);
   for (const reason of ['SecretNotFound', 'CertManagerNotInstalled', 'IssuanceFailed', 'ApplyFailed']) {
-    const stuck = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ certificate: certificate('stalled', reason, `${reason} in words`) }), t1);
-    assert.deepEqual(types(stuck)?.slice(0, 2), [['Ready', 'False', reason], ['Stalled', 'True', reason]], reason);
+    const stuck = domainStatus(
+      { namespace: 'mail', name: 'd', generation: 1 },
+      [],
+      report,
+      children({ certificate: certificate('stalled', reason, `${reason} in words`) }),
+      t1,
+    );
+    assert.deepEqual(
+      types(stuck)?.slice(0, 2),
+      [
+        ['Ready', 'False', reason],
+        ['Stalled', 'True', reason],
+      ],
+      reason,
+    );
     assert.equal(stuck.conditions?.[0]?.message, `${reason} in words`);
   }
 });
 
 test('a stalled child wins over one still in progress: waiting would not help', () => {
-  const dns: ChildState = { condition: { type: 'DNSPublished', status: 'False', reason: 'ExternalDNSNotInstalled', message: 'install ExternalDNS' }, progress: 'stalled' };
-  const status = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ dkim: [], missingSelectors: ['s'], certificate: certificate('reconciling', 'Issuing', 'w'), dns }), t1);
-  assert.deepEqual(types(status)?.slice(0, 2), [['Ready', 'False', 'ExternalDNSNotInstalled'], ['Stalled', 'True', 'ExternalDNSNotInstalled']]);
+  const dns: ChildState = {
+    condition: { type: 'DNSPublished', status: 'False', reason: 'ExternalDNSNotInstalled', message: 'install ExternalDNS' },
+    progress: 'stalled',
+  };
+  const status = domainStatus(
+    { namespace: 'mail', name: 'd', generation: 1 },
+    [],
+    report,
+    children({ dkim: [], missingSelectors: ['s'], certificate: certificate('reconciling', 'Issuing', 'w'), dns }),
+    t1,
+  );
+  assert.deepEqual(types(status)?.slice(0, 2), [
+    ['Ready', 'False', 'ExternalDNSNotInstalled'],
+    ['Stalled', 'True', 'ExternalDNSNotInstalled'],
+  ]);
   assert.ok(!status.conditions?.some((c) => c.type === 'Reconciling'), 'never both');
 });
 
 test('a domain that lost a conflict is not served, and says who serves it', () => {
-  const conflict: RenderIssue = { kind: 'MailDomain', namespace: 'b', name: 'd', field: 'spec.domain', reason: 'DomainConflict', severity: 'Error', message: 'example.com is already served by MailDomain a/d' };
+  const conflict: RenderIssue = {
+    kind: 'MailDomain',
+    namespace: 'b',
+    name: 'd',
+    field: 'spec.domain',
+    reason: 'DomainConflict',
+    severity: 'Error',
+    message: 'example.com is already served by MailDomain a/d',
+  };
   const status = domainStatus({ namespace: 'b', name: 'd', generation: 1 }, [conflict], undefined, children({ dkim: [] }), t1);
-  assert.deepEqual([status.conditions?.[0]?.status, status.conditions?.[0]?.reason, status.conditions?.[0]?.message], ['False', 'DomainConflict', 'example.com is already served by MailDomain a/d']);
+  assert.deepEqual(
+    [status.conditions?.[0]?.status, status.conditions?.[0]?.reason, status.conditions?.[0]?.message],
+    ['False', 'DomainConflict', 'example.com is already served by MailDomain a/d'],
+  );
   assert.deepEqual(types(status)?.[1], ['Stalled', 'True', 'DomainConflict']);
   assert.deepEqual(status.dnsRecords, []);
 });

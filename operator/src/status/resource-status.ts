@@ -1,6 +1,16 @@
 // The status of each resource, computed from what render() found and what the
 // domain's children look like. Pure: the controllers only read and write.
-import { conditionTypes, issueReasons, reasons, type Mailbox, type MailboxStatus, type Relay, type RelayStatus, type MailDomainStatus, type DkimKeyState } from '../../../crds/src/index.ts';
+import {
+  conditionTypes,
+  issueReasons,
+  reasons,
+  type Mailbox,
+  type MailboxStatus,
+  type Relay,
+  type RelayStatus,
+  type MailDomainStatus,
+  type DkimKeyState,
+} from '../../../crds/src/index.ts';
 import { refOf } from '../render/context.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import type { RenderIssue, ResourceRef } from '../render/issues.ts';
@@ -28,7 +38,10 @@ export function simpleStatus(object: ObjectRef, issues: RenderIssue[], now: Date
   const errors = issues.filter((i) => i.severity === 'Error');
   const warnings = issues.filter((i) => i.severity === 'Warning');
   const blockers: Blocker[] = errors.length > 0 ? [{ progress: 'stalled', reason: errors[0]?.reason ?? reasons.invalid, message: issueSummary(errors) }] : [];
-  const conditions = healthConditions(blockers, { reason: reasons.configured, message: warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration' });
+  const conditions = healthConditions(blockers, {
+    reason: reasons.configured,
+    message: warnings.length > 0 ? `in the MTA configuration; ${issueSummary(warnings)}` : 'in the MTA configuration',
+  });
   return { observedGeneration: object.generation, conditions: mergeConditions(object.status?.conditions, conditions, object.generation, now) };
 }
 
@@ -67,11 +80,31 @@ export interface DomainChildren {
   dns: ChildState;
 }
 
-export function domainStatus(object: ObjectRef, issues: RenderIssue[], report: DomainReport | undefined, children: DomainChildren, now: Date): MailDomainStatus {
+export function domainStatus(
+  object: ObjectRef,
+  issues: RenderIssue[],
+  report: DomainReport | undefined,
+  children: DomainChildren,
+  now: Date,
+): MailDomainStatus {
   const errors = issues.filter((i) => i.severity === 'Error');
-  const dkimReady: ConditionInput = children.missingSelectors.length > 0
-    ? { type: conditionTypes.dkimKeyReady, status: 'False', reason: reasons.keyPending, message: `generating a key for selector ${children.missingSelectors.join(', ')}` }
-    : { type: conditionTypes.dkimKeyReady, status: 'True', reason: reasons.keyReady, message: `signing with ${children.dkim.filter((k) => k.state === 'Signing').map((k) => k.name).join(', ')}` };
+  const dkimReady: ConditionInput =
+    children.missingSelectors.length > 0
+      ? {
+          type: conditionTypes.dkimKeyReady,
+          status: 'False',
+          reason: reasons.keyPending,
+          message: `generating a key for selector ${children.missingSelectors.join(', ')}`,
+        }
+      : {
+          type: conditionTypes.dkimKeyReady,
+          status: 'True',
+          reason: reasons.keyReady,
+          message: `signing with ${children.dkim
+            .filter((k) => k.state === 'Signing')
+            .map((k) => k.name)
+            .join(', ')}`,
+        };
   const blockers: Blocker[] = [];
   if (!report) {
     const conflict = errors.find((i) => i.reason === issueReasons.domainConflict);
@@ -84,12 +117,20 @@ export function domainStatus(object: ObjectRef, issues: RenderIssue[], report: D
     if (child.progress !== 'done') blockers.push({ progress: child.progress, reason: child.condition.reason, message: child.condition.message });
   }
   const health = healthConditions(blockers, { reason: reasons.serving, message: `mail for ${report?.domain ?? 'the domain'} is received and signed` });
-  const conditions = mergeConditions(object.status?.conditions, [...health, dkimReady, children.certificate.condition, children.dns.condition], object.generation, now);
+  const conditions = mergeConditions(
+    object.status?.conditions,
+    [...health, dkimReady, children.certificate.condition, children.dns.condition],
+    object.generation,
+    now,
+  );
   return {
     observedGeneration: object.generation,
     conditions,
     dkim: {
-      signingSelectors: children.dkim.filter((k) => k.state === 'Signing').map((k) => k.name).join(','),
+      signingSelectors: children.dkim
+        .filter((k) => k.state === 'Signing')
+        .map((k) => k.name)
+        .join(','),
       selectors: children.dkim,
     },
     dnsRecords: report?.dnsRecords.map((r) => ({ name: r.name, type: r.type, value: r.value, purpose: r.purpose })) ?? [],

@@ -12,13 +12,15 @@ const ROOT = '/sys/fs/cgroup';
 
 /** The cgroup v1 hierarchies to create our groups in (every mounted one, named ones too). */
 function hierarchies(): string[] {
-  return readdirSync(ROOT).map((h) => join(ROOT, h)).filter((p) => {
-    try {
-      return statSync(p).isDirectory() && existsSync(join(p, 'cgroup.procs'));
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync(ROOT)
+    .map((h) => join(ROOT, h))
+    .filter((p) => {
+      try {
+        return statSync(p).isDirectory() && existsSync(join(p, 'cgroup.procs'));
+      } catch {
+        return false;
+      }
+    });
 }
 
 export function createNodeCgroups(): void {
@@ -49,7 +51,9 @@ export function nodeCgroupPids(): number[] {
   for (const dir of nodeCgroups()) {
     try {
       for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.add(Number(line));
-    } catch { /* removed meanwhile */ }
+    } catch {
+      /* removed meanwhile */
+    }
   }
   return [...pids];
 }

@@ -7,9 +7,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { ManagedProcess } from '../process.ts';
 import { CONTAINERD_SOCKET, inDaemonCgroup } from './containerd.ts';
-import {
-  CLUSTER_DOMAIN, dirs, DNS_SERVICE_IP, KUBELET_PORT, NODE_IP, NODE_NAME, POD_CGROUP, POD_CIDR, SERVICE_CIDR,
-} from './layout.ts';
+import { CLUSTER_DOMAIN, dirs, DNS_SERVICE_IP, KUBELET_PORT, NODE_IP, NODE_NAME, POD_CGROUP, POD_CIDR, SERVICE_CIDR } from './layout.ts';
 
 export interface NodeBinaries {
   readonly kubelet: string;

@@ -74,25 +74,31 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 
 /** The pods' network: the CNI bridge plugin on the node's bridge, addresses from host-local. */
 export function cniConfig(): string {
-  return JSON.stringify({
-    cniVersion: '0.4.0',
-    name: 'stafette-node',
-    plugins: [{
-      type: 'bridge',
-      bridge: BRIDGE,
-      // The bridge exists with the node's address already; as a gateway the plugin would
-      // also turn on the machine-wide ip_forward. Pods get their default route from IPAM.
-      isGateway: false,
-      ipMasq: false,
-      hairpinMode: true,
-      ipam: {
-        type: 'host-local',
-        ranges: [[{ subnet: POD_CIDR, rangeStart: POD_RANGE.start, rangeEnd: POD_RANGE.end, gateway: NODE_IP }]],
-        routes: [{ dst: '0.0.0.0/0', gw: NODE_IP }],
-        dataDir: join(dirs.cni, 'ipam'),
-      },
-    }],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: 'stafette-node',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: BRIDGE,
+          // The bridge exists with the node's address already; as a gateway the plugin would
+          // also turn on the machine-wide ip_forward. Pods get their default route from IPAM.
+          isGateway: false,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: POD_CIDR, rangeStart: POD_RANGE.start, rangeEnd: POD_RANGE.end, gateway: NODE_IP }]],
+            routes: [{ dst: '0.0.0.0/0', gw: NODE_IP }],
+            dataDir: join(dirs.cni, 'ipam'),
+          },
+        },
+      ],
+    },
+    null,
+    2,
+  );
 }
 
 export async function startContainerd(sandboxImage: string, timeoutMs = 30_000): Promise<ManagedProcess> {
@@ -102,10 +108,17 @@ export async function startContainerd(sandboxImage: string, timeoutMs = 30_000):
   const config = join(dirs.config, 'containerd.toml');
   writeFileSync(config, containerdConfig(sandboxImage));
   const proc = inDaemonCgroup('containerd', '/usr/bin/containerd', ['--config', config, '--log-level', 'warn']);
-  await waitFor('containerd to answer', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`containerd exited (${proc.child.exitCode}); see ${proc.logFile}`);
-    return (await ctr(['version']).then(() => true, () => false));
-  }, { timeoutMs, intervalMs: 100 });
+  await waitFor(
+    'containerd to answer',
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`containerd exited (${proc.child.exitCode}); see ${proc.logFile}`);
+      return await ctr(['version']).then(
+        () => true,
+        () => false,
+      );
+    },
+    { timeoutMs, intervalMs: 100 },
+  );
   return proc;
 }
 
@@ -122,7 +135,10 @@ export function inDaemonCgroup(name: string, command: string, args: readonly str
 
 /** containerd's own client against this containerd, in the CRI namespace. */
 export async function ctr(args: readonly string[], timeoutMs = 120_000): Promise<string> {
-  const { stdout } = await exec('ctr', ['--address', CONTAINERD_SOCKET, '--namespace', NAMESPACE, ...args], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await exec('ctr', ['--address', CONTAINERD_SOCKET, '--namespace', NAMESPACE, ...args], {
+    timeout: timeoutMs,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -134,5 +150,8 @@ export async function importImages(archives: readonly string[]): Promise<void> {
 /** IDs of the running tasks (containers and sandboxes) in the CRI namespace. */
 export async function runningTasks(): Promise<string[]> {
   const out = await ctr(['tasks', 'list', '--quiet']).catch(() => '');
-  return out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }

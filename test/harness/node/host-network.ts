@@ -62,14 +62,17 @@ const jumpsToKube = (expr: unknown[] | undefined) => JSON.stringify(expr ?? []).
 export function tearDownNetwork(before: HostSnapshot | undefined): string[] {
   const problems: string[] = [];
   for (const rule of forwardRules) {
-    while (tryCmd('iptables', ['-w', '-D', 'FORWARD', ...withComment(rule)])) { /* every copy */ }
+    while (tryCmd('iptables', ['-w', '-D', 'FORWARD', ...withComment(rule)])) {
+      /* every copy */
+    }
   }
   // kube-proxy and kubelet chains (iptables-nft: they live in nf_tables), both families.
   let objects = nftObjects();
   for (const o of objects) {
     const r = o.rule;
     if (r && !isKubeChain(r.chain) && jumpsToKube(r.expr)) {
-      if (!tryCmd('nft', ['delete', 'rule', r.family, r.table, r.chain, 'handle', String(r.handle)])) problems.push(`could not delete nft rule ${r.family} ${r.table} ${r.chain} ${r.handle}`);
+      if (!tryCmd('nft', ['delete', 'rule', r.family, r.table, r.chain, 'handle', String(r.handle)]))
+        problems.push(`could not delete nft rule ${r.family} ${r.table} ${r.chain} ${r.handle}`);
     }
   }
   const kubeChains = objects.flatMap((o) => (o.chain && isKubeChain(o.chain.name) ? [o.chain] : []));
@@ -79,7 +82,13 @@ export function tearDownNetwork(before: HostSnapshot | undefined): string[] {
   }
   // Tables that were not there before and hold no rule now (iptables-nft leaves empty
   // base chains behind; kube-proxy its own `kube-proxy` tables).
-  const existed = new Set((before?.nft ?? '').split('\n').map((l) => /^table (\S+) (\S+) \{/.exec(l.trim())).filter((m) => m).map((m) => `${m![1]} ${m![2]}`));
+  const existed = new Set(
+    (before?.nft ?? '')
+      .split('\n')
+      .map((l) => /^table (\S+) (\S+) \{/.exec(l.trim()))
+      .filter((m) => m)
+      .map((m) => `${m![1]} ${m![2]}`),
+  );
   objects = nftObjects();
   for (const o of objects) {
     const t = o.table;

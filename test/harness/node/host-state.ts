@@ -10,15 +10,30 @@ import { FIXED_HOST_PATHS, NODE_DIR } from './layout.ts';
 
 /** Sysctls the kubelet, kube-proxy, containerd or the CNI plugins are known to set. */
 export const WATCHED_SYSCTLS = [
-  'vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops',
-  'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes',
-  'net/ipv4/ip_forward', 'net/ipv4/conf/all/forwarding', 'net/ipv4/conf/default/forwarding',
-  'net/ipv4/conf/all/route_localnet', 'net/ipv4/conf/default/route_localnet', 'net/ipv6/conf/all/forwarding',
-  'net/ipv4/conf/all/rp_filter', 'net/ipv4/conf/all/arp_ignore', 'net/ipv4/conf/all/arp_announce',
-  'net/bridge/bridge-nf-call-iptables', 'net/bridge/bridge-nf-call-ip6tables', 'net/bridge/bridge-nf-call-arptables',
-  'net/netfilter/nf_conntrack_max', 'net/netfilter/nf_conntrack_tcp_timeout_established',
-  'net/netfilter/nf_conntrack_tcp_timeout_close_wait', 'net/netfilter/nf_conntrack_tcp_be_liberal',
-  'net/netfilter/nf_conntrack_udp_timeout', 'net/netfilter/nf_conntrack_udp_timeout_stream',
+  'vm/overcommit_memory',
+  'vm/panic_on_oom',
+  'kernel/panic',
+  'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys',
+  'kernel/keys/root_maxbytes',
+  'net/ipv4/ip_forward',
+  'net/ipv4/conf/all/forwarding',
+  'net/ipv4/conf/default/forwarding',
+  'net/ipv4/conf/all/route_localnet',
+  'net/ipv4/conf/default/route_localnet',
+  'net/ipv6/conf/all/forwarding',
+  'net/ipv4/conf/all/rp_filter',
+  'net/ipv4/conf/all/arp_ignore',
+  'net/ipv4/conf/all/arp_announce',
+  'net/bridge/bridge-nf-call-iptables',
+  'net/bridge/bridge-nf-call-ip6tables',
+  'net/bridge/bridge-nf-call-arptables',
+  'net/netfilter/nf_conntrack_max',
+  'net/netfilter/nf_conntrack_tcp_timeout_established',
+  'net/netfilter/nf_conntrack_tcp_timeout_close_wait',
+  'net/netfilter/nf_conntrack_tcp_be_liberal',
+  'net/netfilter/nf_conntrack_udp_timeout',
+  'net/netfilter/nf_conntrack_udp_timeout_stream',
 ] as const;
 
 export interface HostSnapshot {
@@ -52,13 +67,18 @@ function run(command: string, args: string[]): string {
 
 export function nfacctNames(): string[] {
   // `nfacct list` prints `{ pkts = …, bytes = … } = name;`
-  return run('nfacct', ['list']).split('\n').map((l) => /=\s*([^=;\s]+);\s*$/.exec(l)?.[1]).filter((n): n is string => !!n).sort();
+  return run('nfacct', ['list'])
+    .split('\n')
+    .map((l) => /=\s*([^=;\s]+);\s*$/.exec(l)?.[1])
+    .filter((n): n is string => !!n)
+    .sort();
 }
 
 /** Mount points at or under NODE_DIR and the fixed host paths, deepest first. */
 export function nodeMounts(): string[] {
   const roots = [NODE_DIR, ...FIXED_HOST_PATHS];
-  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .map((l) => l.split(' ')[4])
     .filter((p): p is string => !!p)
     .map((p) => p.replace(/\\040/g, ' '))
@@ -79,11 +99,18 @@ export function nodeCgroups(): string[] {
     for (const e of entries) {
       const path = join(dir, e);
       let isDir = false;
-      try { isDir = statSync(path).isDirectory(); } catch { /* gone */ }
+      try {
+        isDir = statSync(path).isDirectory();
+      } catch {
+        /* gone */
+      }
       if (!isDir) continue;
       const ours = inside || e.startsWith('stafette-node');
       // Outside our cgroups only the top level of each hierarchy is searched.
-      if (ours) { walk(path, true); out.push(path); }
+      if (ours) {
+        walk(path, true);
+        out.push(path);
+      }
     }
   };
   for (const hierarchy of readdirSync('/sys/fs/cgroup')) walk(join('/sys/fs/cgroup', hierarchy), false);
@@ -98,7 +125,9 @@ export function nodeProcesses(): { pid: number; cmdline: string }[] {
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
       if (cmdline.includes(NODE_DIR)) out.push({ pid: Number(entry), cmdline });
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return out;
 }
@@ -106,12 +135,21 @@ export function nodeProcesses(): { pid: number; cmdline: string }[] {
 export function snapshotHost(): HostSnapshot {
   return {
     sysctls: Object.fromEntries(WATCHED_SYSCTLS.map((s) => [s, readSysctl(s)])),
-    links: run('ip', ['-o', 'link', 'show']).split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0]).filter((n): n is string => !!n).sort(),
+    links: run('ip', ['-o', 'link', 'show'])
+      .split('\n')
+      .map((l) => l.split(':')[1]?.trim().split('@')[0])
+      .filter((n): n is string => !!n)
+      .sort(),
     routes: [...run('ip', ['-4', 'route', 'show', 'table', 'all']).split('\n'), ...run('ip', ['-6', 'route', 'show', 'table', 'all']).split('\n')]
-      .filter((l) => l && !/\bproto kernel\b.*\bdev (veth|stfbr)/.test(l)).sort(),
+      .filter((l) => l && !/\bproto kernel\b.*\bdev (veth|stfbr)/.test(l))
+      .sort(),
     nft: run('nft', ['-s', 'list', 'ruleset']),
-    iptablesLegacy: [run('iptables-legacy-save', []), run('ip6tables-legacy-save', [])].join('\n')
-      .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '')).join('\n'),
+    iptablesLegacy: [run('iptables-legacy-save', []), run('ip6tables-legacy-save', [])]
+      .join('\n')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
+      .join('\n'),
     nfacct: nfacctNames(),
     paths: Object.fromEntries(FIXED_HOST_PATHS.map((p) => [p, existsSync(p)])),
     mounts: nodeMounts(),
@@ -136,7 +174,11 @@ export function hostChanges(before: HostSnapshot, after: HostSnapshot): string[]
   setDiff('mount', before.mounts, after.mounts);
   setDiff('cgroup', before.cgroups, after.cgroups);
   setDiff('process', before.processes, after.processes);
-  const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   setDiff('nft', lines(before.nft), lines(after.nft));
   setDiff('iptables-legacy', lines(before.iptablesLegacy), lines(after.iptablesLegacy));
   for (const [path, existed] of Object.entries(before.paths)) {

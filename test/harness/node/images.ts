@@ -16,18 +16,31 @@ export interface NodeImages {
 }
 
 function script(path: string, timeoutMs: number): string {
-  return execFileSync('bash', [join(REPO_ROOT, path), '--print'], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs });
+  return execFileSync('bash', [join(REPO_ROOT, path), '--print'], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    timeout: timeoutMs,
+  });
 }
 
 export function nodeImages(): NodeImages {
-  const lines = script('tools/node/build-images.sh', 20 * 60_000).trim().split('\n').map((l) => l.split(' ') as [string, string]);
+  const lines = script('tools/node/build-images.sh', 20 * 60_000)
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' ') as [string, string]);
   const ref = (name: string) => {
     const found = lines.find(([r]) => r.includes(`/${name}:`));
     if (!found) throw new Error(`tools/node/build-images.sh printed no ${name} image`);
     return found;
   };
-  const stafetteArchive = script('tools/image/build.sh', 20 * 60_000).trim().split('\n').pop()!;
-  const chartYaml = execFileSync('awk', ['$1 == "appVersion:" { gsub(/"/, "", $2); print $2 }', join(REPO_ROOT, 'charts/stafette/Chart.yaml')], { encoding: 'utf8' }).trim();
+  const stafetteArchive = script('tools/image/build.sh', 20 * 60_000)
+    .trim()
+    .split('\n')
+    .pop()!;
+  const chartYaml = execFileSync('awk', ['$1 == "appVersion:" { gsub(/"/, "", $2); print $2 }', join(REPO_ROOT, 'charts/stafette/Chart.yaml')], {
+    encoding: 'utf8',
+  }).trim();
   return {
     pause: ref('pause')[0],
     coredns: ref('coredns')[0],

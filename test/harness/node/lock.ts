@@ -35,9 +35,13 @@ export function acquireNodeLock(): boolean {
     let owner: LockOwner | undefined;
     try {
       owner = JSON.parse(readFileSync(LOCK_FILE, 'utf8')) as LockOwner;
-    } catch { /* half-written: treat as stale */ }
+    } catch {
+      /* half-written: treat as stale */
+    }
     if (owner && owner.pid !== process.pid && cmdlineOf(owner.pid) === owner.cmdline) {
-      throw new NodeBusyError(`a real node is already running on this machine (pid ${owner.pid}, since ${owner.startedAt}; lock ${LOCK_FILE}); only one kubelet can run per machine`);
+      throw new NodeBusyError(
+        `a real node is already running on this machine (pid ${owner.pid}, since ${owner.startedAt}; lock ${LOCK_FILE}); only one kubelet can run per machine`,
+      );
     }
     rmSync(LOCK_FILE, { force: true });
   }
@@ -48,7 +52,9 @@ export function releaseNodeLock(): void {
   try {
     const owner = JSON.parse(readFileSync(LOCK_FILE, 'utf8')) as LockOwner;
     if (owner.pid === process.pid) rmSync(LOCK_FILE, { force: true });
-  } catch { /* not ours or gone */ }
+  } catch {
+    /* not ours or gone */
+  }
 }
 
 export function nodeLockHeld(): boolean {

@@ -15,7 +15,9 @@ try {
   const node = await startRealNode();
   if (mode === 'hold') {
     writeFileSync(out, 'ready');
-    setInterval(() => { /* until killed */ }, 60_000);
+    setInterval(() => {
+      /* until killed */
+    }, 60_000);
   } else {
     writeFileSync(out, 'started');
     await node.stop();

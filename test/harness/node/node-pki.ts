@@ -21,9 +21,13 @@ const leaf = { basicConstraints: 'critical,CA:FALSE', keyUsage: 'critical,digita
 export async function createNodePki(): Promise<NodePki> {
   const pki = await createKubePki(dirs.pki, { serviceIp: KUBERNETES_SERVICE_IP, serverSans: [`IP:${NODE_IP}`] });
   const ca = { cert: pki.caCert, key: pki.caKey };
-  const client = (name: string, cn: string, o?: string) => issue(dirs.pki, {
-    name, subject: o ? { O: o, CN: cn } : { CN: cn }, extensions: { ...leaf, extendedKeyUsage: 'clientAuth' }, issuer: ca,
-  });
+  const client = (name: string, cn: string, o?: string) =>
+    issue(dirs.pki, {
+      name,
+      subject: o ? { O: o, CN: cn } : { CN: cn },
+      extensions: { ...leaf, extendedKeyUsage: 'clientAuth' },
+      issuer: ca,
+    });
   const [kubelet, proxy, scheduler, controllerManager, apiserverKubeletClient, kubeletServing] = await Promise.all([
     client('kubelet', `system:node:${NODE_NAME}`, 'system:nodes'),
     client('kube-proxy', 'system:kube-proxy'),
@@ -43,7 +47,12 @@ export async function createNodePki(): Promise<NodePki> {
     credentials(url) {
       const file = (name: string) => join(dirs.pki, `${name}.kubeconfig`);
       const identities = { kubelet, proxy, scheduler, controllerManager };
-      const users = { kubelet: `system:node:${NODE_NAME}`, proxy: 'system:kube-proxy', scheduler: 'system:kube-scheduler', controllerManager: 'system:kube-controller-manager' };
+      const users = {
+        kubelet: `system:node:${NODE_NAME}`,
+        proxy: 'system:kube-proxy',
+        scheduler: 'system:kube-scheduler',
+        controllerManager: 'system:kube-controller-manager',
+      };
       for (const [k, id] of Object.entries(identities)) writeKubeconfig(file(k), url, pki, { user: users[k as keyof typeof users], ...id });
       return {
         caCert: pki.caCert,

@@ -65,7 +65,6 @@ export interface RealNode extends KubectlTarget {
   stop(): Promise<string[]>;
 }
 
-
 export async function startRealNode(options: RealNodeOptions = {}): Promise<RealNode> {
   const log = options.log ?? (() => {});
   const started = Date.now();
@@ -84,7 +83,13 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
     }
     const before = snapshotHost();
     for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-    writeState({ version: 1, ownerPid: process.pid, ownerCmdline: readFileSync(`/proc/${process.pid}/cmdline`, 'utf8'), startedAt: new Date(started).toISOString(), before });
+    writeState({
+      version: 1,
+      ownerPid: process.pid,
+      ownerCmdline: readFileSync(`/proc/${process.pid}/cmdline`, 'utf8'),
+      startedAt: new Date(started).toISOString(),
+      before,
+    });
     createNodeCgroups();
     setUpNetwork();
     const pki = await createNodePki();
@@ -122,12 +127,16 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
     const daemons: ManagedProcess[] = startNodeComponents(binaries, credentials, { syncFrequency: options.syncFrequency ?? '1m' });
     const target: KubectlTarget = { kubectl: api.kubectl, kubeconfig: api.kubeconfig, cacheDir: dirs.kubectlCache };
     const ok = (args: readonly string[], o?: KubectlOptions) => kubectlOk(target, args, o);
-    const died = await waitFor('the node to be Ready', async () => {
-      const dead = daemons.find((d) => d.child.exitCode !== null);
-      if (dead) return dead;
-      const status = await runKubectl(target, ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-      return status.stdout.trim() === 'True' ? 'ready' : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 250 });
+    const died = await waitFor(
+      'the node to be Ready',
+      async () => {
+        const dead = daemons.find((d) => d.child.exitCode !== null);
+        if (dead) return dead;
+        const status = await runKubectl(target, ['get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+        return status.stdout.trim() === 'True' ? 'ready' : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250 },
+    );
     if (died !== 'ready') throw new Error(`${died.name} exited (${died.child.exitCode}):\n${tail(died.logFile, 15)}`);
     const nodeReadyMs = Date.now() - started;
     log(`real node: Node Ready after ${(nodeReadyMs / 1000).toFixed(1)} s; starting CoreDNS`);
@@ -208,4 +217,3 @@ function tail(file: string, lines: number): string {
     return '';
   }
 }
-

@@ -47,7 +47,11 @@ function alive(pid: number): boolean {
 
 function signal(pids: readonly number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
-    try { process.kill(pid, sig); } catch { /* gone */ }
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -62,14 +66,22 @@ async function stopPids(pids: readonly number[], graceMs: number): Promise<void>
 }
 
 function daemonPids(names: readonly string[]): number[] {
-  return nodeProcesses().filter((p) => names.some((n) => p.cmdline.split(' ')[0]?.endsWith(`/${n}`))).map((p) => p.pid);
+  return nodeProcesses()
+    .filter((p) => names.some((n) => p.cmdline.split(' ')[0]?.endsWith(`/${n}`)))
+    .map((p) => p.pid);
 }
 
 /** The IDs of every task (container or sandbox) containerd had, by namespace, from its state and root. */
 function containerIds(): { ns: string; id: string }[] {
   const out: { ns: string; id: string }[] = [];
   const tasks = join(dirs.containerd, 'state', 'io.containerd.runtime.v2.task');
-  const list = (dir: string) => { try { return readdirSync(dir); } catch { return []; } };
+  const list = (dir: string) => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
   for (const ns of list(tasks)) for (const id of list(join(tasks, ns))) out.push({ ns, id });
   for (const id of list(join(dirs.containerd, 'root', 'io.containerd.grpc.v1.cri', 'sandboxes'))) out.push({ ns: 'k8s.io', id });
   return out;
@@ -77,7 +89,14 @@ function containerIds(): { ns: string; id: string }[] {
 
 /** Sockets of containerd 1.6 shims live in /run/containerd/s/, named by a hash of address, namespace and id. */
 function shimSockets(ids: readonly { ns: string; id: string }[]): string[] {
-  return ids.map(({ ns, id }) => join('/run/containerd/s', createHash('sha256').update(join(CONTAINERD_SOCKET, ns, id)).digest('hex')));
+  return ids.map(({ ns, id }) =>
+    join(
+      '/run/containerd/s',
+      createHash('sha256')
+        .update(join(CONTAINERD_SOCKET, ns, id))
+        .digest('hex'),
+    ),
+  );
 }
 
 function unmount(point: string): boolean {
@@ -85,7 +104,9 @@ function unmount(point: string): boolean {
     try {
       execFileSync('umount', args, { stdio: 'ignore', timeout: 10_000 });
       return true;
-    } catch { /* try lazily */ }
+    } catch {
+      /* try lazily */
+    }
   }
   return false;
 }
@@ -112,9 +133,15 @@ function removeFixedPaths(before: HostSnapshot | undefined, ids: readonly { ns: 
   try {
     for (const f of readdirSync('/var/log/containers')) {
       const link = join('/var/log/containers', f);
-      try { if (readlinkSync(link).startsWith(NODE_DIR)) rmSync(link); } catch { /* not a link */ }
+      try {
+        if (readlinkSync(link).startsWith(NODE_DIR)) rmSync(link);
+      } catch {
+        /* not a link */
+      }
     }
-  } catch { /* absent */ }
+  } catch {
+    /* absent */
+  }
   // libcni caches each attachment as <network>-<sandbox id>-<interface> (ours and the loopback's).
   const sandboxes = new Set(ids.map((i) => i.id));
   try {
@@ -122,9 +149,19 @@ function removeFixedPaths(before: HostSnapshot | undefined, ids: readonly { ns: 
       const id = /^(?:stafette-node|cni-loopback)-([0-9a-f]{64})-/.exec(f)?.[1];
       if (id && sandboxes.has(id)) rmSync(join('/var/lib/cni/results', f), { force: true });
     }
-  } catch { /* absent */ }
+  } catch {
+    /* absent */
+  }
   for (const socket of shimSockets(ids)) rmSync(socket, { force: true });
-  const shared = new Set(['/run/containerd', '/run/containerd/s', '/var/lib/cni', '/var/lib/cni/results', '/run/mount', '/var/log/containers', '/var/log/pods']);
+  const shared = new Set([
+    '/run/containerd',
+    '/run/containerd/s',
+    '/var/lib/cni',
+    '/var/lib/cni/results',
+    '/run/mount',
+    '/var/log/containers',
+    '/var/log/pods',
+  ]);
   for (const path of [...FIXED_HOST_PATHS].sort((a, b) => b.length - a.length)) {
     if (before?.paths[path] !== false || !existsSync(path)) continue;
     try {
@@ -150,7 +187,10 @@ export async function tearDownNode(apiStop?: () => Promise<void>): Promise<strin
   await stopPids(daemonPids(['kube-controller-manager', 'kube-scheduler']), 5_000);
   await stopPids(daemonPids(['kubelet', 'kube-proxy']), 5_000);
   const daemons = new Set(nodeProcesses().map((p) => p.pid));
-  signal(nodeCgroupPids().filter((pid) => !daemons.has(pid)), 'SIGKILL');
+  signal(
+    nodeCgroupPids().filter((pid) => !daemons.has(pid)),
+    'SIGKILL',
+  );
   // 2. Tasks deleted through containerd while it runs, so each shim exits cleanly.
   if (daemonPids(['containerd']).length > 0) {
     for (const id of await runningTasks()) {
@@ -167,7 +207,10 @@ export async function tearDownNode(apiStop?: () => Promise<void>): Promise<strin
   for (const point of nodeMounts()) if (!unmount(point)) problems.push(`could not unmount ${point}`);
   // 4. The API server and etcd, and anything else that names our directory.
   if (apiStop) await apiStop().catch((err: unknown) => problems.push(`stopping the API server: ${(err as Error).message}`));
-  await stopPids(nodeProcesses().map((p) => p.pid), 10_000);
+  await stopPids(
+    nodeProcesses().map((p) => p.pid),
+    10_000,
+  );
   // 5-7.
   problems.push(...tearDownNetwork(state?.before));
   restoreSysctls(state?.before, problems);
