@@ -191,7 +191,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     now,
     options.firstBundleTimeoutMs ?? 60_000,
   );
-  const first = watcher.current as LoadedBundle | null;
+  const first = watcher.current;
   if (first === null) {
     watcher.stop();
     await ops.close();
@@ -271,7 +271,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       });
     }
     if (options.delivery) {
-      let running: RunningDelivery | undefined;
+      let running: RunningDelivery | undefined = undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
       const outbound = await startOutboundStandards({
         nc,

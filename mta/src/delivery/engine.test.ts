@@ -68,7 +68,7 @@ function memoryEffects(log: string[]) {
       return new Set(pairs.map(pairKey).filter((k) => ledger.has(k)));
     },
     async recordDelivered(_id, pairs: readonly LedgerEntry[]) {
-      log.push(`ledger-write:${pairs.map((p) => p.address)}`);
+      log.push(`ledger-write:${pairs.map((p) => p.address).join(',')}`);
       for (const p of pairs) ledger.add(pairKey(p));
     },
     async queueDsn(dsn) {
