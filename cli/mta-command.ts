@@ -11,6 +11,7 @@ import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
 import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
+import { defaultDnsblTimeoutMs } from '../mta/src/spam/dnsbl.ts';
 import { defaultDelayNoticeMs } from '../mta/src/dsn/notices.ts';
 import { defaultPolicyPort } from '../mta/src/mta-sts/policy-server.ts';
 import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
@@ -51,6 +52,8 @@ interface MtaFlags extends NatsFlags {
   messageLifetime: string;
   inboundChecks: boolean;
   inboundDnsBudget: number;
+  dnsblZones: string;
+  dnsblTimeout: number;
   mtaStsServer: boolean;
   mtaStsListen: string;
   tlsCaFile?: string;
@@ -192,6 +195,17 @@ export function registerMtaCommand(cli: Command): void {
         .argParser(integer(100))
         .default(defaultLookupBudgetMs),
     )
+    .addOption(
+      new Option('--dnsbl-zones <zones>', 'DNS blocklist zones (comma-separated) asked for each mx client address; a listed client gets 554 5.7.1')
+        .env('STAFETTE_DNSBL_ZONES')
+        .default(''),
+    )
+    .addOption(
+      new Option('--dnsbl-timeout <ms>', 'the most an mx session waits for the blocklists; past it the client counts as not listed')
+        .env('STAFETTE_DNSBL_TIMEOUT_MS')
+        .argParser(integer(100))
+        .default(defaultDnsblTimeoutMs),
+    )
     .addOption(new Option('--no-mta-sts-server', "do not serve the domains' MTA-STS policies over HTTPS"))
     .addOption(
       new Option('--mta-sts-listen <host:port>', 'where https://mta-sts.<domain>/.well-known/mta-sts.txt is served (the Service maps 443 to it)')
@@ -255,6 +269,13 @@ async function runMta(flags: MtaFlags): Promise<number> {
         policyServer,
         ...(flags.tlsCaFile ? { extraCaPem: readFileSync(flags.tlsCaFile, 'utf8') } : {}),
         delayNoticeAfterMs,
+      },
+      spam: {
+        dnsblZones: flags.dnsblZones
+          .split(',')
+          .map((z) => z.trim())
+          .filter((z) => z !== ''),
+        dnsblTimeoutMs: flags.dnsblTimeout,
       },
       delivery: flags.delivery
         ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }

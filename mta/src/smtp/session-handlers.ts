@@ -15,7 +15,7 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import { authFailed, clientBlocklisted, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
@@ -23,6 +23,7 @@ import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody
 import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
 import type { ListenerConfig } from './listener-config.ts';
+import type { DnsblChecker, DnsblListing } from '../spam/dnsbl.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -45,6 +46,8 @@ export interface HandlerContext {
   readonly connections: ConnectionCounter;
   /** SPF/DKIM/ARC/DMARC on the MX listener (message-checks.ts); null: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** DNS blocklists for the client address on the MX listener (docs/spam-checks.md §1); null: none. */
+  readonly dnsbl?: DnsblChecker | null;
 }
 
 interface SessionState {
@@ -54,6 +57,8 @@ interface SessionState {
   /** Domains of the accepted recipients of the current transaction (null: relayed). */
   domains: (BundleDomain | null)[];
   declaredSize: number | null;
+  /** The blocklist lookup started at connect, answered at MAIL (null: not checked). */
+  listing: Promise<DnsblListing | null> | null;
 }
 
 type Done = (err?: Error | null) => void;
@@ -110,7 +115,9 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('CONNECT', log, serviceUnavailable('no configuration for a new session', err)));
         return;
       }
-      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null });
+      // Started now so it overlaps the greeting delay; the answer is awaited at MAIL.
+      const listing = ctx.dnsbl && ctx.listener.role === 'mx' ? ctx.dnsbl.check(ip).catch(() => null) : null;
+      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, listing });
       ctx.observer.sessionOpened(name);
       log.debug('session opened', { rdns: session.clientHostname || null });
       done();
@@ -150,8 +157,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
-      step('MAIL', session, done, (s) => {
+      step('MAIL', session, done, async (s) => {
         s.domains = [];
+        const listed = s.listing ? await s.listing : null;
+        if (listed) throw clientBlocklisted(session.remoteAddress, listed.zone, listed.text);
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
