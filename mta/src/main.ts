@@ -31,6 +31,7 @@ import { createDnsResolver, type DnsResolver } from './dns.ts';
 import { createCachingResolver } from './dns/dns-cache.ts';
 import { createSpamMetrics } from './ops/spam-metrics.ts';
 import { createDnsblChecker } from './spam/dnsbl.ts';
+import { createSpamFilter, type SpamFilterOptions } from './spam/rspamd.ts';
 import { createDnsClient } from './dns/dns-client.ts';
 import { createStandardsMetrics } from './ops/standards-metrics.ts';
 import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
@@ -129,6 +130,8 @@ export interface MtaSpamOptions {
   readonly dnsblZones?: readonly string[];
   /** The most a session waits for the blocklists (default defaultDnsblTimeoutMs). */
   readonly dnsblTimeoutMs?: number;
+  /** rspamd asked about each MX message (spam/rspamd.ts); absent or null: not asked. */
+  readonly rspamd?: SpamFilterOptions | null;
 }
 
 interface RunningDelivery {
@@ -271,6 +274,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
             ...(spam.dnsblTimeoutMs !== undefined ? { timeoutMs: spam.dnsblTimeoutMs } : {}),
           })
         : null,
+      spamFilter: spam.rspamd ? createSpamFilter({ ...spam.rspamd, observer: spamMetrics }) : null,
       inboundChecks:
         standards.inboundChecks === false
           ? null

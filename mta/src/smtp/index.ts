@@ -29,6 +29,9 @@
 //               Received, forged ones removed, 550/451 5.7.x/4.7.x per inbound.dmarc.
 //   DNSBL       on MX, the client address is looked up in the configured blocklists at connect;
 //               a listed client gets 554 5.7.1 with the list's text at MAIL (mta/src/spam/dnsbl.ts).
+//   spam        on MX, after the inbound checks, rspamd scores the message: X-Spam-Status and
+//               X-Spamd-Result added, 550 5.7.1 over the reject score, 451 4.7.1 or accept when
+//               rspamd does not answer (mta/src/spam/rspamd.ts).
 // Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
@@ -44,6 +47,7 @@ import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import type { InboundChecksOptions } from './message-checks.ts';
 import type { DnsblChecker } from '../spam/dnsbl.ts';
+import type { SpamFilter } from '../spam/rspamd.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
@@ -71,6 +75,8 @@ export interface IntakeOptions {
   readonly inboundChecks?: InboundChecksOptions | null;
   /** DNS blocklists asked for the client address of MX sessions (mta/src/spam/dnsbl.ts); absent: none. */
   readonly dnsbl?: DnsblChecker | null;
+  /** rspamd asked about each MX message after DATA (mta/src/spam/rspamd.ts); absent: none. */
+  readonly spamFilter?: SpamFilter | null;
   /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
@@ -121,6 +127,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
       dnsbl: opts.dnsbl ?? null,
+      spamFilter: opts.spamFilter ?? null,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {

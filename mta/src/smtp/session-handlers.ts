@@ -24,6 +24,7 @@ import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import type { DnsblChecker, DnsblListing } from '../spam/dnsbl.ts';
+import type { SpamFilter } from '../spam/rspamd.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -48,6 +49,8 @@ export interface HandlerContext {
   readonly inboundChecks?: InboundChecksOptions | null;
   /** DNS blocklists for the client address on the MX listener (docs/spam-checks.md §1); null: none. */
   readonly dnsbl?: DnsblChecker | null;
+  /** The spam filter (rspamd) asked about each unauthenticated MX message (docs/spam-checks.md §2); null: none. */
+  readonly spamFilter?: SpamFilter | null;
 }
 
 interface SessionState {
@@ -229,8 +232,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
-        const checkFields = checks ? await checks.finish() : '';
+        const authFields = checks ? await checks.finish() : '';
         checks = null;
+        const spamFields = await spamCheck(s, session, client, message.chunks);
+        const checkFields = authFields + spamFields;
         const now = ctx.clock.now();
         const queueId = newQueueId(now);
         const body = storedBody(message, {
@@ -285,6 +290,29 @@ export function createSessionHandlers(ctx: HandlerContext) {
       );
     },
   };
+
+  // rspamd's verdict after the whole message arrived: header fields to add, or a thrown 550/451.
+  async function spamCheck(s: SessionState, session: SMTPServerSession, client: ClientInfo, message: readonly Buffer[]): Promise<string> {
+    if (!ctx.spamFilter || ctx.listener.role !== 'mx' || client.authUser !== null) return '';
+    const started = performance.now();
+    try {
+      const result = await ctx.spamFilter.check({
+        message,
+        ip: client.ip,
+        helo: client.helo,
+        clientHostname: validHostname(session.clientHostname),
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        recipients: session.envelope.rcptTo.map((r) => r.address),
+        authUser: client.authUser,
+        hostname: ctx.hostname,
+      });
+      s.log.info('spam check', { score: result.score, ms: Math.round(performance.now() - started), ...(result.error ? { error: result.error } : {}) });
+      return result.headerFields;
+    } catch (err) {
+      s.log.info('spam check refused the message', { ms: Math.round(performance.now() - started), reason: describeError(err) });
+      throw err;
+    }
+  }
 
   async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<string> {
     if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);
