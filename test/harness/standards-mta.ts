@@ -7,7 +7,8 @@
 // The bundle: example.test (ours; hostname mx.example.test; a certificate of the test CA for
 // mx.example.test and mta-sts.example.test; its MTA-STS policy published; DKIM and SRS keys;
 // SPF allows 127.0.0.1, where our outbound connections come from), mailboxes alice@ (login
-// "alice-secret", local maildir), bob@ (local maildir), fwd@ (forwards to carol@far.test).
+// "alice-secret", local maildir), bob@ (local maildir), fwd@ (forwards to carol@far.test),
+// gone@ (forwards to reject@far.test, which far.test refuses: a bounce).
 // Remote domains: far.test (mx.far.test 127.0.0.51; reject@ refused with 550), sender.test
 // (mx.sender.test 127.0.0.52; SPF allows 127.0.0.10).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -84,6 +85,13 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
           login: false,
           sendAs: [],
           delivery: { type: 'forward', to: ['carol@far.test'], keepCopy: false },
+        },
+        {
+          address: 'gone@example.test',
+          source: { namespace: 'mail', name: 'gone' },
+          login: false,
+          sendAs: [],
+          delivery: { type: 'forward', to: ['reject@far.test'], keepCopy: false },
         },
       ],
     },

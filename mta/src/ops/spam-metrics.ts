@@ -8,8 +8,6 @@ export interface SpamMetrics {
   readonly dnsbl: DnsblObserver;
   /** One message the spam filter was asked about (or could not be), by what the MTA did. */
   spamVerdict(action: 'accept' | 'mark' | 'reject' | 'error_accept' | 'error_defer'): void;
-  /** A DSN not sent because the bounced mail had failed SPF/DMARC at intake (docs/spam-checks.md §3). */
-  backscatterSuppressed(): void;
 }
 
 /** The zones a metric may name: the configured ones; anything else would be "other". */
@@ -28,14 +26,8 @@ export function createSpamMetrics(registry: Registry, zones: readonly string[]):
     labelNames: ['action'],
     registers,
   });
-  const suppressed = new Counter({
-    name: 'stafette_dsn_backscatter_suppressed_total',
-    help: 'DSNs not sent because the bounced mail had failed SPF or DMARC at intake (its sender is likely forged).',
-    registers,
-  });
   return {
     dnsbl: { lookup: (zone, result) => lookups.inc({ zone: known.has(zone) ? zone : 'other', result }) },
     spamVerdict: (action) => verdicts.inc({ action }),
-    backscatterSuppressed: () => suppressed.inc(),
   };
 }

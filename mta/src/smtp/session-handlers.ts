@@ -232,10 +232,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
-        const authFields = checks ? await checks.finish() : '';
+        const auth = checks ? await checks.finish() : null;
         checks = null;
         const spamFields = await spamCheck(s, session, client, message.chunks);
-        const checkFields = authFields + spamFields;
+        const checkFields = (auth?.headerFields ?? '') + spamFields;
         const now = ctx.clock.now();
         const queueId = newQueueId(now);
         const body = storedBody(message, {
@@ -261,6 +261,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
               mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
               rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
             },
+            ...(auth?.senderAuth ? { senderAuth: auth.senderAuth } : {}),
           },
           body,
         );
