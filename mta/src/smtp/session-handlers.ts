@@ -25,6 +25,7 @@ import { startMessageChecks, type InboundChecksOptions, type MessageChecks } fro
 import type { ListenerConfig } from './listener-config.ts';
 import type { DnsblChecker, DnsblListing } from '../spam/dnsbl.ts';
 import type { SpamFilter } from '../spam/rspamd.ts';
+import { removeSpamFields } from '../spam/spam-fields.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -234,11 +235,11 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (refusal) throw refusal;
         const auth = checks ? await checks.finish() : null;
         checks = null;
-        const spamFields = await spamCheck(s, session, client, message.chunks);
-        const checkFields = (auth?.headerFields ?? '') + spamFields;
+        const spam = await spamCheck(s, session, client, message.chunks);
+        const checkFields = (auth?.headerFields ?? '') + spam.fields;
         const now = ctx.clock.now();
         const queueId = newQueueId(now);
-        const body = storedBody(message, {
+        const body = storedBody(spam.chunks === message.chunks ? message : { ...message, chunks: spam.chunks }, {
           queueId,
           date: new Date(now),
           byHostname: ctx.hostname,
@@ -292,13 +293,20 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
   };
 
-  // rspamd's verdict after the whole message arrived: header fields to add, or a thrown 550/451.
-  async function spamCheck(s: SessionState, session: SMTPServerSession, client: ClientInfo, message: readonly Buffer[]): Promise<string> {
-    if (!ctx.spamFilter || ctx.listener.role !== 'mx' || client.authUser !== null) return '';
+  // rspamd's verdict after the whole message arrived: the message without the spam fields it
+  // brought (spam/spam-fields.ts) and our fields to add, or a thrown 550/451.
+  async function spamCheck(
+    s: SessionState,
+    session: SMTPServerSession,
+    client: ClientInfo,
+    received: readonly Buffer[],
+  ): Promise<{ fields: string; chunks: readonly Buffer[] }> {
+    if (!ctx.spamFilter || ctx.listener.role !== 'mx' || client.authUser !== null) return { fields: '', chunks: received };
     const started = performance.now();
+    const { chunks, removed } = removeSpamFields(received);
     try {
       const result = await ctx.spamFilter.check({
-        message,
+        message: removed > 0 ? chunks : received,
         ip: client.ip,
         helo: client.helo,
         clientHostname: validHostname(session.clientHostname),
@@ -307,8 +315,13 @@ export function createSessionHandlers(ctx: HandlerContext) {
         authUser: client.authUser,
         hostname: ctx.hostname,
       });
-      s.log.info('spam check', { score: result.score, ms: Math.round(performance.now() - started), ...(result.error ? { error: result.error } : {}) });
-      return result.headerFields;
+      s.log.info('spam check', {
+        score: result.score,
+        ms: Math.round(performance.now() - started),
+        forgedFieldsRemoved: removed,
+        ...(result.error ? { error: result.error } : {}),
+      });
+      return { fields: result.headerFields, chunks: removed > 0 ? chunks : received };
     } catch (err) {
       s.log.info('spam check refused the message', { ms: Math.round(performance.now() - started), reason: describeError(err) });
       throw err;
