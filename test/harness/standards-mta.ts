@@ -37,6 +37,8 @@ export interface StandardsMta {
   readonly mx: { host: string; port: number };
   readonly submission: { host: string; port: number };
   readonly policyPort: number;
+  /** The operations endpoint (/metrics, /readyz) on 127.0.0.1. */
+  readonly opsPort: number;
   readonly far: SmtpReceiver;
   readonly sender: SmtpReceiver;
   /** Messages in a local mailbox's maildir (new/). */
@@ -44,7 +46,15 @@ export interface StandardsMta {
   close(): Promise<void>;
 }
 
-export async function startStandardsMta(name: string): Promise<StandardsMta> {
+export interface StandardsMtaOptions {
+  /** More `stafette mta` flags (e.g. the spam checks'). */
+  readonly mtaArgs?: readonly string[];
+  /** More A/AAAA and TXT records for dnsmasq (e.g. a blocklist's). */
+  readonly hosts?: Readonly<Record<string, readonly string[]>>;
+  readonly txt?: Readonly<Record<string, string>>;
+}
+
+export async function startStandardsMta(name: string, options: StandardsMtaOptions = {}): Promise<StandardsMta> {
   const dir = mkdtempSync(join(tmpdir(), `stafette-${name}-`));
   const ca = await createTestCa();
   const outboundPort = await freePort('127.0.0.51');
@@ -65,8 +75,13 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
       'sender.test': [{ exchange: 'mx.sender.test', priority: 10 }],
       'example.test': [{ exchange: 'mx.example.test', priority: 10 }],
     },
-    hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'] },
-    txt: { 's1._domainkey.example.test': key.record, 'example.test': 'v=spf1 ip4:127.0.0.1 -all', 'sender.test': 'v=spf1 ip4:127.0.0.10 -all' },
+    hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'], ...options.hosts },
+    txt: {
+      's1._domainkey.example.test': key.record,
+      'example.test': 'v=spf1 ip4:127.0.0.1 -all',
+      'sender.test': 'v=spf1 ip4:127.0.0.10 -all',
+      ...options.txt,
+    },
   });
   const domain = {
     ...testDomain('example.test', [key]),
@@ -156,6 +171,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
       '2s',
       '--config-recheck',
       '1',
+      ...(options.mtaArgs ?? []),
     ],
     { logDir: dir },
   );
@@ -178,6 +194,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
     far,
     sender,
     policyPort,
+    opsPort,
     mx: { host: '127.0.0.1', port: mxPort },
     submission: { host: '127.0.0.1', port: submissionPort },
     mailbox(address) {
