@@ -38,7 +38,10 @@
 //                (dmarc null when it was not evaluated). Delivery sends no DSN for mail whose
 //                SPF or DMARC failed (its sender is likely forged: backscatter,
 //                docs/spam-checks.md §3). Absent on mail that was not checked; records without
-//                it mean what they always meant, so version 1 is unchanged.
+//                it mean what they always meant, so version 1 is unchanged. An MTA built before
+//                this field refuses records that carry it (the schema is strict): during a
+//                rolling update from such a build its delivery workers dead-letter them (kept on
+//                mail.defer.dead for a human, not lost).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
