@@ -17,6 +17,7 @@ import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor
 import { checkRecipient } from '../policy/recipient-policy.ts';
 import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
+import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
@@ -220,6 +221,11 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
+        // Submission: the header From and Sender must be the login's to use (docs/trust-model.md §2).
+        if (ctx.listener.role === 'submission' && client.authUser !== null) {
+          const notOwned = checkHeaderSenders(s.config.bundle, client.authUser, headerSection(message.chunks));
+          if (notOwned) throw notOwned;
+        }
         const checkFields = checks ? await checks.finish() : '';
         checks = null;
         const now = ctx.clock.now();
