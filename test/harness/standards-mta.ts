@@ -36,6 +36,8 @@ export interface StandardsMta {
   readonly mx: { host: string; port: number };
   readonly submission: { host: string; port: number };
   readonly policyPort: number;
+  /** /metrics, /healthz, /readyz. */
+  readonly opsPort: number;
   readonly far: SmtpReceiver;
   readonly sender: SmtpReceiver;
   /** Messages in a local mailbox's maildir (new/). */
@@ -43,7 +45,8 @@ export interface StandardsMta {
   close(): Promise<void>;
 }
 
-export async function startStandardsMta(name: string): Promise<StandardsMta> {
+/** `args`: more `stafette mta` flags (e.g. --queue-seal-key-file). */
+export async function startStandardsMta(name: string, options: { readonly args?: readonly string[] } = {}): Promise<StandardsMta> {
   const dir = mkdtempSync(join(tmpdir(), `stafette-${name}-`));
   const ca = await createTestCa();
   const outboundPort = await freePort('127.0.0.51');
@@ -148,6 +151,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
       '2s',
       '--config-recheck',
       '1',
+      ...(options.args ?? []),
     ],
     { logDir: dir },
   );
@@ -170,6 +174,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
     far,
     sender,
     policyPort,
+    opsPort,
     mx: { host: '127.0.0.1', port: mxPort },
     submission: { host: '127.0.0.1', port: submissionPort },
     mailbox(address) {

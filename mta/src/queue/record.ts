@@ -14,7 +14,7 @@
 // quotes, newlines, NULs or 4-byte UTF-8 it holds. Nothing in a record is ever interpreted
 // by a shell or a template.
 //
-// Header fields (all required; unknown fields are refused so a typo cannot pass silently):
+// Header fields (all required but `seal`; unknown fields are refused so a typo cannot pass silently):
 //   v            1. Readers refuse other versions; a new version adds a decoder, it never
 //                changes the meaning of an old one.
 //   queueId      26-character id (queue-id.ts); also the job's Nats-Msg-Id and object name.
@@ -34,6 +34,9 @@
 //                { kind: "object", bucket, name, size, sha256 }: the body is the Object Store
 //                object `name` in `bucket`, and nothing follows the LF.
 //                sha256 is lowercase hex of the body bytes, checked on every read.
+//   seal         optional (added after the first release, so older records still decode):
+//                "v1." + base64url HMAC-SHA256 over the fields delivery trusts, written by
+//                the publisher and verified by delivery (record-seal.ts, docs/trust-model.md §3).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
@@ -78,6 +81,8 @@ export interface QueueRecord {
   readonly client: ClientInfo;
   readonly envelope: QueueEnvelope;
   readonly body: BodyRef;
+  /** The queue seal (record-seal.ts); absent in records of an MTA before it. */
+  readonly seal?: string;
 }
 
 /** A decoded record and, when the body travels inline, its bytes. */
@@ -106,6 +111,7 @@ const recordSchema = z.strictObject({
     z.strictObject({ kind: z.literal('inline'), size, sha256 }),
     z.strictObject({ kind: z.literal('object'), bucket: z.string().min(1), name: z.string().min(1), size, sha256 }),
   ]),
+  seal: z.string().max(200).optional(),
 });
 
 const LF = 0x0a;
