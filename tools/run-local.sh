@@ -23,7 +23,7 @@ done
 echo "== Rendering examples/ into $state/render (DKIM keys are generated once and kept)"
 ./bin/stafette render examples --out "$state/render" --quiet
 
-# The queue seal key (docs/trust-model.md §3): made on the first run and kept, like the DKIM
+# The queue seal key (docs/trust-model.md §2.2): made on the first run and kept, like the DKIM
 # keys, so mail queued before a restart is still signed after it.
 if [ ! -s "$state/queue-seal.key" ]; then
   (umask 077; node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url') + '\n')" >"$state/queue-seal.key")

@@ -94,7 +94,7 @@ export interface MtaOptions {
   readonly delivery: MtaDeliveryOptions | null;
   /**
    * Keys of the queue seal (queue/record-seal.ts; the first seals, all verify), shared by every
-   * MTA pod and nothing else (docs/trust-model.md §3). None: a random key for this process
+   * MTA pod and nothing else (docs/trust-model.md §2.2). None: a random key for this process
    * only, so mail another process queued is delivered unsigned (a local run, tests).
    */
   readonly queueSealKeys?: readonly Buffer[];

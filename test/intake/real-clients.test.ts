@@ -82,7 +82,7 @@ describe('intake - real clients', () => {
   });
 
   test('nodemailer submits with AUTH LOGIN over STARTTLS (requireTLS); byte-identical plus Received', async () => {
-    // bob's own From: a login may not put alice's address there (docs/trust-model.md §2).
+    // bob's own From: a login may not put alice's address there (docs/trust-model.md §2.1).
     const sent = message('nodemailer', 'Bob <bob@example.com>');
     const transport = nodemailer.createTransport({
       host: f.submission.host,

@@ -81,7 +81,7 @@ test('make run starts a working mail system, prints how to use it, stops on Ctrl
   );
   const subjects = files.map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(inbox, f), 'utf8'))?.[1]).sort();
   assert.deepEqual(subjects, ['from alice', 'hello']);
-  // alice's submission was sealed at intake and is DKIM-signed for a local mailbox too (docs/trust-model.md §3).
+  // alice's submission was sealed at intake and is DKIM-signed for a local mailbox too (docs/trust-model.md §2.2).
   const fromAlice = files.map((f) => readFileSync(join(inbox, f), 'utf8')).find((m) => m.includes('Subject: from alice'))!;
   assert.match(fromAlice, /^DKIM-Signature: [^]*d=example\.com/m);
 

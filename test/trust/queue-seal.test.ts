@@ -1,4 +1,4 @@
-// The queue seal end to end (docs/trust-model.md §3): a real `stafette mta` with its seal key
+// The queue seal end to end (docs/trust-model.md §2.2): a real `stafette mta` with its seal key
 // from a file, a real nats-server, a remote MX (far.test). A job published straight to the
 // queue subject that claims an authenticated submission by alice@example.test, without a seal
 // or with a wrong one, is delivered but not DKIM-signed, and counted; the same job sealed with

@@ -1,4 +1,4 @@
-// Submission identity end to end (docs/trust-model.md §2): a real `stafette mta` with delivery,
+// Submission identity end to end (docs/trust-model.md §2.1): a real `stafette mta` with delivery,
 // a real client (Python's smtplib) logged in as alice@example.test, a remote MX (far.test) and
 // dkimpy as the independent DKIM verifier. A login that puts another address or domain in the
 // header From or Sender is refused with 550 5.7.1 at the end of DATA and nothing reaches the

@@ -93,7 +93,7 @@ rolling update is spread like the steady state.
 mx submission submissions
 {{- end }}
 
-{{/* The Secret with the MTA pods' queue seal keys (docs/trust-model.md §3). */}}
+{{/* The Secret with the MTA pods' queue seal keys (docs/trust-model.md §2.2). */}}
 {{- define "stafette.queueSealSecret" -}}
 {{ include "stafette.mtaName" . }}-queue-seal
 {{- end }}

@@ -137,7 +137,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     },
   };
   // Every record from the queue, fresh or a retry (both subjects can be published to), is
-  // checked before anything reads its auth fields (docs/trust-model.md §3).
+  // checked before anything reads its auth fields (docs/trust-model.md §2.2).
   const admit = (decoded: DecodedRecord): DecodedRecord => {
     const verdict = opts.seal ? opts.seal.verify(decoded.record) : 'valid';
     if (verdict === 'valid') return decoded;

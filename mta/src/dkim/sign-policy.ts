@@ -7,7 +7,7 @@
 //
 // Which domain signs a submission: only one the login may use (its address's, its aliases',
 // its sendAs'; policy/sender-policy.ts, the same rule as for its envelope and From), so a
-// login never gets another tenant's signature (docs/trust-model.md §2). Whether a record
+// login never gets another tenant's signature (docs/trust-model.md §2.1). Whether a record
 // really came from an authenticated submission is what the queue seal proves
 // (queue/record-seal.ts): delivery clears the auth fields of a record whose seal does not
 // verify before anything here reads them.

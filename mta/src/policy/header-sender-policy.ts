@@ -1,5 +1,5 @@
 // The header From and Sender of a submitted message, checked against the login at the end of
-// DATA (docs/trust-model.md §2): every address in every From and Sender field must be one the
+// DATA (docs/trust-model.md §2.1): every address in every From and Sender field must be one the
 // login may use, by the same rule as its envelope sender (sender-policy.ts mayUseAddress: its
 // own address, its aliases, its sendAs), else 550 5.7.1. The CRD's sendAs governs "envelope
 // sender and From"; RFC 6409 §8 lets an MSA check them. Without this a login could put any of

@@ -1,6 +1,6 @@
 // The queue seal: intake vouches for the fields of a queue record that delivery trusts, so that
 // whatever else can publish to the queue subjects cannot get mail DKIM-signed, relayed through
-// a tenant's Relay or treated as ours (docs/trust-model.md §3).
+// a tenant's Relay or treated as ours (docs/trust-model.md §2.2).
 //
 // What is sealed: an HMAC-SHA256, with a key only MTA pods hold, over the record's version,
 // queue id, acceptance time, listener, authenticated user, envelope sender and the body's size

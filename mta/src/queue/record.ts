@@ -36,7 +36,7 @@
 //                sha256 is lowercase hex of the body bytes, checked on every read.
 //   seal         optional (added after the first release, so older records still decode):
 //                "v1." + base64url HMAC-SHA256 over the fields delivery trusts, written by
-//                the publisher and verified by delivery (record-seal.ts, docs/trust-model.md §3).
+//                the publisher and verified by delivery (record-seal.ts, docs/trust-model.md §2.2).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
