@@ -221,8 +221,9 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
-        // Submission: the header From and Sender must be the login's to use (docs/trust-model.md §2.1).
-        if (ctx.listener.role === 'submission' && client.authUser !== null) {
+        // Authenticated mail (submission; MX offers no AUTH): the header From and Sender must be
+        // the login's to use (docs/trust-model.md §2.1).
+        if (client.authUser !== null) {
           const notOwned = checkHeaderSenders(s.config.bundle, client.authUser, headerSection(message.chunks));
           if (notOwned) throw notOwned;
         }
