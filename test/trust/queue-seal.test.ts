@@ -2,7 +2,8 @@
 // from a file, a real nats-server, a remote MX (far.test). A job published straight to the
 // queue subject that claims an authenticated submission by alice@example.test, without a seal
 // or with a wrong one, is delivered but not DKIM-signed, and counted; the same job sealed with
-// the MTA's key is signed, so the difference is the seal alone.
+// the MTA's key is signed, so the difference is the seal alone. The same for a job published
+// as a due retry.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ import {
   type QueueRecord,
 } from '../../mta/src/queue/index.ts';
 import { sha256Hex } from '../../mta/src/queue/record.ts';
+import { deferredJobSubjects } from '../../mta/src/queue/deferred-names.ts';
+import { deferredJobVersion, encodeDeferredJob, type DeferredState } from '../../mta/src/delivery/deferred-job.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
 
@@ -39,8 +42,8 @@ describe('trust - delivery signs only what intake sealed', () => {
     await stopAll();
   });
 
-  /** Publishes a job as anything that can reach NATS could: an auth claim, and the seal given. */
-  async function publishJob(subject: string, seal: (r: QueueRecord) => string | undefined): Promise<void> {
+  /** Publishes a job as anything that can reach NATS could: an auth claim, and the seal given; as fresh mail or as a due retry. */
+  async function publishJob(subject: string, seal: (r: QueueRecord) => string | undefined, as: 'fresh' | 'retry' = 'fresh'): Promise<void> {
     const body = Buffer.from(
       `From: alice@example.test\r\nTo: carol@far.test\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W+/g, '')}@x>\r\n\r\nhi\r\n`,
     );
@@ -55,9 +58,22 @@ describe('trust - delivery signs only what intake sealed', () => {
       body: { kind: 'inline', size: body.length, sha256: sha256Hex(body) },
     };
     const value = seal(record);
-    await jetstream(nc).publish(jobSubject(defaultQueueSettings, queueId), encodeRecord(value === undefined ? record : { ...record, seal: value }, body), {
-      msgID: queueId,
-    });
+    const sealed = value === undefined ? record : { ...record, seal: value };
+    if (as === 'fresh') {
+      await jetstream(nc).publish(jobSubject(defaultQueueSettings, queueId), encodeRecord(sealed, body), { msgID: queueId });
+      return;
+    }
+    const now = new Date().toISOString();
+    const state: DeferredState = {
+      v: deferredJobVersion,
+      failedAttempts: 1,
+      firstAttemptAt: now,
+      lastAttemptAt: now,
+      notBefore: now,
+      held: false,
+      lastReplies: [],
+    };
+    await jetstream(nc).publish(deferredJobSubjects(queueId).due, encodeDeferredJob(state, sealed, body));
   }
 
   const arrived = (subject: string) =>
@@ -82,5 +98,13 @@ describe('trust - delivery signs only what intake sealed', () => {
     }
     assert.equal(await unsealedCount('missing'), 1);
     assert.equal(await unsealedCount('invalid'), 1);
+  });
+
+  test('the same holds for a forged job published as a due retry (mail.defer.due.<id>)', async () => {
+    await publishJob('retry no seal', () => undefined, 'retry');
+    await publishJob('retry right seal', (r) => createRecordSeal([Buffer.from(sealKey)]).seal(r), 'retry');
+    assert.match((await arrived('retry right seal')).data.toString(), /^DKIM-Signature: [^]*d=example\.test/);
+    assert.doesNotMatch((await arrived('retry no seal')).data.toString(), /DKIM-Signature:/i);
+    assert.equal(await unsealedCount('missing'), 2);
   });
 });
