@@ -16,6 +16,7 @@ import { defaultMarkScore, defaultRejectScore, defaultSpamTimeoutMs, type SpamFi
 import { defaultDelayNoticeMs } from '../mta/src/dsn/notices.ts';
 import { defaultPolicyPort } from '../mta/src/mta-sts/policy-server.ts';
 import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
+import { parseSealKeys } from '../mta/src/queue/record-seal.ts';
 import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
 import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
@@ -64,6 +65,7 @@ interface MtaFlags extends NatsFlags {
   mtaStsListen: string;
   tlsCaFile?: string;
   delayNoticeAfter: string;
+  queueSealKeyFile?: string;
 }
 
 const listenerNames = Object.keys(defaultListenerConfigs) as (keyof typeof defaultListenerConfigs)[];
@@ -257,6 +259,12 @@ export function registerMtaCommand(cli: Command): void {
         .default(formatDuration(defaultDelayNoticeMs)),
     )
     .addOption(
+      new Option(
+        '--queue-seal-key-file <file>',
+        'keys of the queue seal, one per line (the first seals, all verify), the same in every MTA pod (default: a random key of this process only)',
+      ).env('STAFETTE_QUEUE_SEAL_KEY_FILE'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'),
     )
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
@@ -272,7 +280,9 @@ async function runMta(flags: MtaFlags): Promise<number> {
   let delayNoticeAfterMs: number | null;
   let policyServer: { host: string; port: number } | null;
   let rspamd: SpamFilterOptions | null;
+  let queueSealKeys: Buffer[] | undefined;
   try {
+    queueSealKeys = flags.queueSealKeyFile ? parseSealKeys(readFileSync(flags.queueSealKeyFile, 'utf8')) : undefined;
     listeners = selectListeners(flags);
     policy = { delaysMs: parseSchedule(flags.retrySchedule), lifetimeMs: parseDurationMs(flags.messageLifetime) };
     delayNoticeAfterMs = flags.delayNoticeAfter === 'off' ? null : parseDurationMs(flags.delayNoticeAfter);
@@ -325,6 +335,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       delivery: flags.delivery
         ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
         : null,
+      ...(queueSealKeys ? { queueSealKeys } : {}),
       logger,
     });
   } catch (err) {

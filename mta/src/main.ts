@@ -15,6 +15,7 @@
 // deadline and answers 421 to the rest, while delivery workers finish or hand back their jobs;
 // then the NATS connection is drained, so every publish that got its 250 has its ack, and the
 // process exits 0.
+import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -47,6 +48,7 @@ import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
 import {
   createPublisher,
   createQueueReadiness,
+  createRecordSeal,
   ensureQueue,
   openBodyStore,
   queueConnectOptions,
@@ -57,6 +59,7 @@ import {
   type QueuePublisher,
   type QueueReadiness,
   type QueueSettings,
+  type RecordSeal,
 } from './queue/index.ts';
 import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
 import { publisherRequeue } from './transport/forward.ts';
@@ -94,6 +97,12 @@ export interface MtaOptions {
   readonly spam?: MtaSpamOptions;
   /** Delivery workers in this process; null: it only receives (an intake-only pod). */
   readonly delivery: MtaDeliveryOptions | null;
+  /**
+   * Keys of the queue seal (queue/record-seal.ts; the first seals, all verify), shared by every
+   * MTA pod and nothing else (docs/trust-model.md §2.2). None: a random key for this process
+   * only, so mail another process queued is delivered unsigned (a local run, tests).
+   */
+  readonly queueSealKeys?: readonly Buffer[];
   readonly logger: Logger;
   /** Wall clock, milliseconds since the epoch. */
   readonly now?: () => number;
@@ -243,7 +252,9 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     addQueueDepthMetrics(metrics.registry, { readStats: () => queueStats({ nc: connected, settings }), now });
     // One publisher per process: intake, DSNs and forwards all enqueue through it.
     const bodyStore = await openBodyStore(nc, settings);
-    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected });
+    if (!options.queueSealKeys) logger.warn('no queue seal key given: sealing with a key of this process only (other processes cannot verify its records)');
+    const seal = createRecordSeal(options.queueSealKeys ?? [randomBytes(32)]);
+    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected, seal });
     const getConfig = () => watcher.current as LoadedBundle;
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
@@ -324,6 +335,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         delayNoticeAfterMs: standards.delayNoticeAfterMs,
         now,
         onStop: () => outbound.stop(),
+        seal,
       });
       delivery = running;
       logger.info('delivery workers started');
@@ -363,6 +375,7 @@ interface DeliveryWiring {
   readonly resolver: DnsResolver;
   readonly observer: DeliveryObserver;
   readonly logger: Logger;
+  readonly seal: RecordSeal;
 }
 
 // Delivery as this process runs it: every transport behind the engine's seam (their pooled
@@ -393,6 +406,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     policy: retryPolicy(options.retryPolicy),
     logger: w.logger,
     observer: w.observer,
+    seal: w.seal,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
   return {

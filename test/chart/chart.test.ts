@@ -196,6 +196,22 @@ describe('the Helm chart, offline', () => {
     assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
   });
 
+  test('the queue seal: a random key in a Secret only the MTA pods mount, passed with --queue-seal-key-file', async () => {
+    const list = objects(await template('mail'));
+    const secret = find(list, 'Secret', 'stafette-mta-queue-seal');
+    const keys = Buffer.from(secret.data.keys as string, 'base64').toString();
+    assert.match(keys, /^[A-Za-z0-9]{64}\n$/);
+    const again = find(objects(await template('mail')), 'Secret', 'stafette-mta-queue-seal');
+    assert.notEqual(again.data.keys, secret.data.keys, 'random per install (lookup keeps it on upgrades)');
+    const pod = find(list, 'Deployment', 'stafette-mta').spec.template.spec;
+    const volume = pod.volumes.find((v: { name: string }) => v.name === 'queue-seal');
+    assert.equal(volume.secret.secretName, 'stafette-mta-queue-seal');
+    assert.deepEqual(volume.secret.items, [{ key: 'keys', path: 'keys' }]);
+    assert.ok(pod.containers[0].args.includes('--queue-seal-key-file=/etc/stafette/queue-seal/keys'));
+    const operator = find(list, 'Deployment', 'stafette-operator').spec.template.spec;
+    assert.ok(!JSON.stringify(operator).includes('queue-seal'), 'the operator never sees the seal keys');
+  });
+
   test('both pods meet PSS restricted: non-root uid 10001, read-only root, no capabilities, RuntimeDefault seccomp', async () => {
     const list = objects(await template('mail'));
     for (const name of ['stafette-operator', 'stafette-mta']) {

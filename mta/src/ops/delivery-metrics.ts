@@ -43,6 +43,14 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
     labelNames: ['source', 'result'],
     registers,
   });
+  const unsealed = new Counter({
+    name: 'stafette_delivery_unsealed_records_total',
+    help: 'Records taken from the queue (each attempt) without a valid queue seal, by reason (missing, invalid); delivered unsigned, as mail nobody vouched for.',
+    labelNames: ['reason'],
+    registers,
+  });
+  // Present from the start, so a rate() over them works before the first one.
+  for (const reason of ['missing', 'invalid']) unsealed.inc({ reason }, 0);
   const deferred = new Gauge({ name: 'stafette_delivery_deferred_messages', help: 'Messages waiting for a retry (held ones included).', registers });
   new Gauge({
     name: 'stafette_delivery_due_retries',
@@ -64,5 +72,6 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
     ledgerWindow: (seconds) => ledger.observe(seconds),
     dsn: (event) => dsn.inc({ event }),
     job: (source, result) => jobs.inc({ source, result }),
+    unsealed: (reason) => unsealed.inc({ reason }),
   };
 }

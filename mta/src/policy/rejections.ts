@@ -215,3 +215,14 @@ export function spamCheckUnavailable(cause: unknown): SmtpError {
     cause,
   });
 }
+
+/** A submitted message whose From or Sender header names an address the login may not use (docs/trust-model.md). */
+export function headerSenderNotOwned(user: string, field: string, address: string): SmtpError {
+  return new SmtpError({
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'header_sender_not_owned',
+    clientMessage: `${field} header address not owned by the authenticated user`,
+    reason: `${user} may not use ${JSON.stringify(address)} in the ${field} header`,
+  });
+}

@@ -28,6 +28,8 @@ export { createQueueReadiness } from './readiness.ts';
 export type { QueueReadiness, QueueReadinessState } from './readiness.ts';
 export { decodeRecord, encodeRecord, recordVersion } from './record.ts';
 export type { BodyRef, ClientInfo, DecodedRecord, EnvelopeAddress, EsmtpParam, QueueEnvelope, QueueRecord, SenderAuthResults } from './record.ts';
+export { createRecordSeal, distrust, parseSealKeys } from './record-seal.ts';
+export type { RecordSeal, SealVerdict } from './record-seal.ts';
 export { ensureQueue } from './setup.ts';
 export type { QueueSetupResult, SetupOutcome } from './setup.ts';
 export { defaultQueueSettings, jobSubject, queueSettings } from './settings.ts';

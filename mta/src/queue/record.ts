@@ -14,7 +14,7 @@
 // quotes, newlines, NULs or 4-byte UTF-8 it holds. Nothing in a record is ever interpreted
 // by a shell or a template.
 //
-// Header fields (all required but senderAuth; unknown fields are refused so a typo cannot pass silently):
+// Header fields (all required but senderAuth and seal; unknown fields are refused so a typo cannot pass silently):
 //   v            1. Readers refuse other versions; a new version adds a decoder, it never
 //                changes the meaning of an old one.
 //   queueId      26-character id (queue-id.ts); also the job's Nats-Msg-Id and object name.
@@ -42,6 +42,9 @@
 //                this field refuses records that carry it (the schema is strict): during a
 //                rolling update from such a build its delivery workers dead-letter them (kept on
 //                mail.defer.dead for a human, not lost).
+//   seal         optional (added after the first release, so older records still decode):
+//                "v1." + base64url HMAC-SHA256 over the fields delivery trusts, written by
+//                the publisher and verified by delivery (record-seal.ts, docs/trust-model.md §2.2).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
@@ -87,6 +90,8 @@ export interface QueueRecord {
   readonly envelope: QueueEnvelope;
   readonly body: BodyRef;
   readonly senderAuth?: SenderAuthResults;
+  /** The queue seal (record-seal.ts); absent in records of an MTA before it. */
+  readonly seal?: string;
 }
 
 /** What the inbound checks found about the sender (RFC 8601 result keywords). */
@@ -122,6 +127,7 @@ const recordSchema = z.strictObject({
     z.strictObject({ kind: z.literal('object'), bucket: z.string().min(1), name: z.string().min(1), size, sha256 }),
   ]),
   senderAuth: z.strictObject({ spf: z.string().max(32), dmarc: z.string().max(32).nullable() }).optional(),
+  seal: z.string().max(200).optional(),
 });
 
 const LF = 0x0a;

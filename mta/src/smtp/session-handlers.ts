@@ -17,6 +17,7 @@ import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor
 import { checkRecipient } from '../policy/recipient-policy.ts';
 import { authFailed, clientBlocklisted, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
+import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
@@ -233,6 +234,12 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
+        // Authenticated mail (submission; MX offers no AUTH): the header From and Sender must be
+        // the login's to use (docs/trust-model.md §2.1).
+        if (client.authUser !== null) {
+          const notOwned = checkHeaderSenders(s.config.bundle, client.authUser, headerSection(message.chunks));
+          if (notOwned) throw notOwned;
+        }
         const auth = checks ? await checks.finish() : null;
         checks = null;
         const spam = await spamCheck(s, session, client, message.chunks);
