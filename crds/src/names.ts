@@ -71,6 +71,8 @@ export const issueReasons = {
   invalidAddress: 'InvalidAddress',
   passwordSecretNotFound: 'PasswordSecretNotFound',
   passwordKeyNotFound: 'PasswordKeyNotFound',
+  /** A pre-hashed password that is not scrypt of the platform's one cost (bundle/password-hash.ts). */
+  passwordHashNotAccepted: 'PasswordHashNotAccepted',
   webhookSecretNotFound: 'WebhookSecretNotFound',
   noDeliveryTarget: 'NoDeliveryTarget',
   aliasTargetNotFound: 'AliasTargetNotFound',

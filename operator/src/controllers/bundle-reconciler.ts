@@ -71,7 +71,6 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
         options.onBundleWritten?.(revision);
       }
     }
-    await passwords.saveIndex(result);
 
     const now = options.now();
     const statuses = [

@@ -8,6 +8,7 @@
 import { issueReasons, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { domainOf, normalizeAddress, withoutSubaddress } from '../../../bundle/address.ts';
+import { looksLikeHash, passwordHashProblem } from '../../../bundle/password-hash.ts';
 import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
@@ -307,8 +308,20 @@ function passwordHash(
     );
     return null;
   }
-  // A value that is already a hash is stored as it is, so a password never has to exist in plain text.
-  return value.startsWith('$scrypt$') ? value : hashPassword(address, value);
+  if (!looksLikeHash(value)) return hashPassword(address, value);
+  // A value that is already a hash is stored as it is, so a password never has to exist in plain
+  // text; but only scrypt of the platform's one cost, which every AUTH attempt pays (docs/trust-model.md).
+  const problem = passwordHashProblem(value);
+  if (problem) {
+    ctx.error(
+      ref,
+      'spec.passwordSecretRef.key',
+      issueReasons.passwordHashNotAccepted,
+      `the pre-hashed password in Secret ${secretRef.name} key ${secretRef.key} is refused: ${problem}; the mailbox receives mail but cannot log in`,
+    );
+    return null;
+  }
+  return value;
 }
 
 function sendAsOf(ctx: RenderContext, ref: ResourceRef, spec: MailboxSpecResolved, domains: Map<string, AcceptedDomain>): string[] {

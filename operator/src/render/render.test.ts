@@ -163,10 +163,21 @@ describe('mailboxes', () => {
   });
 
   test('a password that is already a scrypt hash is stored as it is', () => {
-    const hash = '$scrypt$ln=15,r=8,p=1$c2FsdA==$aGFzaA==';
+    const hash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
     const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
     assert.equal(result.secrets.passwords['alice@example.com'], hash);
+  });
+
+  test('a pre-hashed password of another cost (or another scheme) is refused on the Mailbox, which still receives mail', () => {
+    const expensive = `$scrypt$ln=20,r=16,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
+    for (const hash of [expensive, '$2b$10$abcdefghijklmnopqrstuv']) {
+      const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
+      const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
+      assert.equal(result.secrets.passwords['alice@example.com'], undefined);
+      assert.equal(result.bundle.mailboxes[0]?.login, false);
+      assert.deepEqual(reasons(result), ['Mailbox alice spec.passwordSecretRef.key PasswordHashNotAccepted']);
+    }
   });
 
   test('a Mailbox whose domain has no MailDomain is left out and reported', () => {
