@@ -73,6 +73,8 @@ export const issueReasons = {
   passwordKeyNotFound: 'PasswordKeyNotFound',
   /** A pre-hashed password that is not scrypt of the platform's one cost (bundle/password-hash.ts). */
   passwordHashNotAccepted: 'PasswordHashNotAccepted',
+  /** An LMTP host, maildir path or webhook URL outside the platform's allow-lists (bundle/delivery-targets.ts). */
+  deliveryTargetNotAllowed: 'DeliveryTargetNotAllowed',
   webhookSecretNotFound: 'WebhookSecretNotFound',
   noDeliveryTarget: 'NoDeliveryTarget',
   aliasTargetNotFound: 'AliasTargetNotFound',

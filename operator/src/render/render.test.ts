@@ -244,6 +244,32 @@ describe('mailboxes', () => {
     assertLoadable(result);
   });
 
+  test('delivery targets outside the platform allow-lists are refused on the Mailbox and left out; the default LMTP host is allowed', () => {
+    const mailboxes = [
+      mailbox('l', { address: 'l@example.com', delivery: { lmtp: { host: 'postgres.db.svc.cluster.local' } } }),
+      mailbox('d', { address: 'd@example.com', delivery: { lmtp: { host: 'dovecot.mail' } } }),
+      mailbox('m', { address: 'm@example.com', delivery: { maildir: { path: '/var/mail/../../etc/cron.d' } } }),
+      mailbox('w', { address: 'w@example.com', delivery: { webhook: { url: 'https://169.254.169.254/latest', secretRef: { name: 'hook' } } } }),
+      mailbox('h', { address: 'h@example.com', delivery: { webhook: { url: 'http://hooks.example/in', secretRef: { name: 'hook' } } } }),
+      alice(),
+    ];
+    const result = render({
+      ...input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' })] }),
+      defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 },
+    });
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.address),
+      ['alice@example.com', 'd@example.com'],
+    );
+    assert.deepEqual(reasons(result).sort(), [
+      'Mailbox h spec.delivery.webhook.url DeliveryTargetNotAllowed',
+      'Mailbox l spec.delivery.lmtp.host DeliveryTargetNotAllowed',
+      'Mailbox m spec.delivery.maildir.path DeliveryTargetNotAllowed',
+      'Mailbox w spec.delivery.webhook.url DeliveryTargetNotAllowed',
+    ]);
+    assertLoadable(result);
+  });
+
   test("a mailbox without delivery gets the installation's default target when one is given", () => {
     const result = render({ ...input({ domains: [exampleCom()], mailboxes: [alice()] }), defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 } });
     assert.deepEqual(
