@@ -92,3 +92,20 @@ rolling update is spread like the steady state.
 {{- define "stafette.listenerNames" -}}
 mx submission submissions
 {{- end }}
+
+{{/*
+The delivery-target allow-lists as flags, the same for the operator and the MTA
+(values deliveryTargets.*; docs/trust-model.md). The MTA also allows defaultDelivery's LMTP host,
+which the operator allows by itself.
+*/}}
+{{- define "stafette.deliveryTargetArgs" -}}
+{{- range .Values.deliveryTargets.lmtpHosts }}
+- --allow-lmtp-host={{ . }}
+{{- end }}
+{{- with .Values.deliveryTargets.maildirRoot }}
+- --maildir-root={{ . }}
+{{- end }}
+{{- range .Values.deliveryTargets.webhookAllowNetworks }}
+- --webhook-allow-network={{ . }}
+{{- end }}
+{{- end }}
