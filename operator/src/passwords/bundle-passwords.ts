@@ -47,7 +47,7 @@ export class BundlePasswords {
 
   private async load(): Promise<{ key: Buffer; cache: PasswordHashCache }> {
     const { key, seeds } = await readPasswordIndex(this.client, this.target);
-    const cache = new PasswordHashCache();
+    const cache = new PasswordHashCache(key);
     cache.seed(seeds);
     return { key, cache };
   }

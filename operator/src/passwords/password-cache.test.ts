@@ -35,8 +35,17 @@ test('a seeded hash that is not of the platform cost is replaced, never verified
 test('nothing but the scrypt hash is kept for a password (no fast verifier)', async () => {
   const cache = new PasswordHashCache();
   await hashOf(cache, 'alice@example.com', 's3cret');
-  // The cache has no key and no fingerprint of any kind: its only public state is behaviour.
-  assert.deepEqual(Object.keys(cache).sort(), ['byAddress', 'verified']);
+  // No fingerprint of any kind: the hash per address, the passwords they were checked against, the salt key.
+  assert.deepEqual(Object.keys(cache).sort(), ['byAddress', 'saltKey', 'verified']);
   cache.retain(new Set());
   assert.equal(cache.lookup('alice@example.com', 's3cret', new Map()), undefined);
+});
+
+test('the same key and address give the same hash in another process (a restart renders the same bundle); another address another salt', async () => {
+  const key = Buffer.alloc(32, 5);
+  const one = await hashOf(new PasswordHashCache(key), 'alice@example.com', 's3cret');
+  const two = await hashOf(new PasswordHashCache(key), 'alice@example.com', 's3cret');
+  const bob = await hashOf(new PasswordHashCache(key), 'bob@example.com', 's3cret');
+  assert.equal(one.hash, two.hash);
+  assert.notEqual(one.hash, bob.hash);
 });

@@ -6,23 +6,39 @@
 // with scrypt, the password that hash was checked against (in memory only; the operator
 // holds that password in its Secret cache anyway). A render whose password still matches
 // reuses the hash; a changed password, or a hash of another cost after `platformCost`
-// was raised, is hashed anew with a random salt.
+// was raised, is hashed anew.
+//
+// The salt is derived from the operator's master key and the address alone (never from the
+// password), so a password hashes to the same value in every operator process: one killed
+// between writing two bundle shards renders the very same bundle again instead of a new one
+// each time (test/operator/resilience.test.ts), and the salt says nothing about the password.
 //
 // There is no fast verifier (docs/trust-model.md, "Passwords and delivery targets"):
 // nothing derived from a password other than its scrypt hash is kept or written, so
 // whoever reads the operator's Secrets guesses at scrypt speed, as against the bundle.
 // A restarted operator takes the bundle's hashes as candidates (password-index.ts) and
 // verifies each once, one scrypt run per login, instead of rewriting the bundle.
+import { createHmac, randomBytes } from 'node:crypto';
 import { hashPasswordAsync, passwordHashProblem, verifyPasswordAsync } from '../../../bundle/password-hash.ts';
 
 /** address → the plain-text password render asked to hash, and the stored hash to try first. */
 export type PasswordMisses = Map<string, { password: string; candidate: string | undefined }>;
 
 export class PasswordHashCache {
+  private readonly saltKey: Buffer;
   /** address → the hash of that address in the bundle (or about to be). */
   private readonly byAddress = new Map<string, string>();
   /** stored hash → the password it was verified against or made from. */
   private readonly verified = new Map<string, string>();
+
+  /** `saltKey`: the operator's master key (password-index.ts); a random one gives random salts. */
+  constructor(saltKey: Buffer = randomBytes(32)) {
+    this.saltKey = saltKey;
+  }
+
+  private saltFor(address: string): Buffer {
+    return createHmac('sha256', this.saltKey).update('password-salt').update('\0').update(address).digest().subarray(0, 16);
+  }
 
   /** Hashes found in the bundle (address → hash), e.g. written by a previous operator process; verified before use. */
   seed(entries: Iterable<[string, string]>): void {
@@ -45,7 +61,7 @@ export class PasswordHashCache {
       if (!entry) return;
       const [address, { password, candidate }] = entry;
       const reusable = candidate !== undefined && passwordHashProblem(candidate) === null && (await verifyPasswordAsync(candidate, password));
-      const hash = reusable ? candidate : await hashPasswordAsync(password);
+      const hash = reusable ? candidate : await hashPasswordAsync(password, this.saltFor(address));
       if (candidate !== undefined && candidate !== hash) this.verified.delete(candidate);
       this.byAddress.set(address, hash);
       this.verified.set(hash, password);
