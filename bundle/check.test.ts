@@ -2,7 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkBundle } from './check.ts';
+import { hashPassword } from './password-hash.ts';
 import { bundleApiVersion, type Bundle, type BundleSecrets } from './schema.ts';
+
+const aliceHash = hashPassword('alice');
 
 function valid(): { bundle: Bundle; secrets: BundleSecrets } {
   const source = { namespace: 'mail', name: 'x' };
@@ -40,7 +43,7 @@ function valid(): { bundle: Bundle; secrets: BundleSecrets } {
       apiVersion: bundleApiVersion,
       revision: 'r1',
       dkimKeys: [{ domain: 'example.com', selector: 's1', algorithm: 'rsa-sha256', privateKeyPem: 'PEM' }],
-      passwords: { 'alice@example.com': '$scrypt$…' },
+      passwords: { 'alice@example.com': aliceHash },
       relayCredentials: {},
       webhookKeys: {},
       tlsCertificates: {},
@@ -119,5 +122,15 @@ test('broken references are refused: missing keys, hashes, targets, relays and d
       'domains[example.com].inbound.catchAll: nobody@example.com does not exist',
       'domains[example.com].outbound.relay: relay mail/absent does not exist',
     ],
+  );
+});
+
+test('a password hash of another scrypt cost is refused, so no login can cost more than the platform allows', () => {
+  const expensive = `$scrypt$ln=20,r=16,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
+  assert.deepEqual(
+    errorsOf((_, s) => {
+      s.passwords['alice@example.com'] = expensive;
+    }),
+    ["secrets.json: passwords[alice@example.com]: scrypt cost ln=20,r=16,p=1 is not the platform's ln=15,r=8,p=1"],
   );
 });

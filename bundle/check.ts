@@ -3,6 +3,7 @@
 // and the MTA keeps the last good one (docs/architecture.md §2 contract 6).
 import type { z } from 'zod';
 import { domainOf } from './address.ts';
+import { passwordHashProblem } from './password-hash.ts';
 import { bundleApiVersion, bundleSchema, bundleSecretsSchema, type Bundle, type BundleSecrets } from './schema.ts';
 
 export type BundleCheck = { ok: true; bundle: Bundle; secrets: BundleSecrets } | { ok: false; errors: string[] };
@@ -90,6 +91,11 @@ export function checkReferences(bundle: Bundle, secrets: BundleSecrets): string[
     if (d.outbound.relay && !bundle.relays.some((r) => r.id === d.outbound.relay)) {
       errors.push(`domains[${d.domain}].outbound.relay: relay ${d.outbound.relay} does not exist`);
     }
+  }
+  // Only hashes of the platform's one scrypt cost (bundle/password-hash.ts, docs/trust-model.md).
+  for (const [address, hash] of Object.entries(secrets.passwords)) {
+    const problem = passwordHashProblem(hash);
+    if (problem) errors.push(`secrets.json: passwords[${address}]: ${problem}`);
   }
   const relayIds = new Set<string>();
   for (const r of bundle.relays) {

@@ -2,6 +2,8 @@
 // This file only turns flags into options for mta/src/main.ts, which composes the process.
 // Flags have environment variables for the Deployment; signals: SIGTERM and SIGINT stop it in
 // order, a second signal stops it at once.
+import type { DeliveryTargetPolicy } from '../bundle/delivery-targets.ts';
+import { addDeliveryTargetOptions, deliveryTargetPolicyOf, type DeliveryTargetFlags } from './delivery-target-flags.ts';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -23,7 +25,7 @@ import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
 
-interface MtaFlags extends NatsFlags {
+interface MtaFlags extends NatsFlags, DeliveryTargetFlags {
   configDir: string;
   secretDir?: string;
   instance: string;
@@ -267,10 +269,10 @@ export function registerMtaCommand(cli: Command): void {
     .addOption(
       new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'),
     )
-    .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
-    .action(async (flags: MtaFlags) => {
-      process.exitCode = await runMta(flags);
-    });
+    .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`);
+  addDeliveryTargetOptions(command).action(async (flags: MtaFlags) => {
+    process.exitCode = await runMta(flags);
+  });
 }
 
 async function runMta(flags: MtaFlags): Promise<number> {
@@ -281,8 +283,10 @@ async function runMta(flags: MtaFlags): Promise<number> {
   let policyServer: { host: string; port: number } | null;
   let rspamd: SpamFilterOptions | null;
   let queueSealKeys: Buffer[] | undefined;
+  let targets: DeliveryTargetPolicy;
   try {
     queueSealKeys = flags.queueSealKeyFile ? parseSealKeys(readFileSync(flags.queueSealKeyFile, 'utf8')) : undefined;
+    targets = deliveryTargetPolicyOf(flags);
     listeners = selectListeners(flags);
     policy = { delaysMs: parseSchedule(flags.retrySchedule), lifetimeMs: parseDurationMs(flags.messageLifetime) };
     delayNoticeAfterMs = flags.delayNoticeAfter === 'off' ? null : parseDurationMs(flags.delayNoticeAfter);
@@ -333,7 +337,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
         rspamd,
       },
       delivery: flags.delivery
-        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
+        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, targets, mxPort: flags.outboundPort, retryPolicy: policy }
         : null,
       ...(queueSealKeys ? { queueSealKeys } : {}),
       logger,

@@ -6,8 +6,10 @@ import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { startOperator } from '../operator/src/operator.ts';
 import { parseDefaultDelivery } from '../operator/src/render/default-delivery.ts';
 import type { MtaStsServer } from '../operator/src/render/input.ts';
+import type { DeliveryTargetPolicy } from '../bundle/delivery-targets.ts';
+import { addDeliveryTargetOptions, deliveryTargetPolicyOf, type DeliveryTargetFlags } from './delivery-target-flags.ts';
 
-interface OperatorFlags {
+interface OperatorFlags extends DeliveryTargetFlags {
   kubeconfig?: string;
   namespace: string[];
   allNamespaces?: boolean;
@@ -26,7 +28,7 @@ interface OperatorFlags {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerOperatorCommand(cli: Command): void {
-  cli
+  const command = cli
     .command('operator')
     .description(
       'Run the operator: reconcile MailDomain, Mailbox and Relay resources into DKIM keys, certificates, DNS records and the MTA configuration bundle.',
@@ -54,53 +56,52 @@ export function registerOperatorCommand(cli: Command): void {
       )
         .choices(['mta', 'ingress', 'none'])
         .default('mta'),
-    )
-    .action(async (flags: OperatorFlags) => {
-      const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
-      let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
-      try {
-        defaultDelivery = parseDefaultDelivery(flags.defaultDelivery);
-      } catch (err) {
-        logger.error('invalid options', { err: (err as Error).message });
-        process.exitCode = 1;
-        return;
-      }
-      const kc = new KubeConfig();
-      if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-      else kc.loadFromDefault();
-      const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-      const namespaces = flags.allNamespaces
-        ? null
-        : flags.namespace.length > 0
-          ? flags.namespace
-          : [process.env.POD_NAMESPACE ?? contextNamespace ?? 'default'];
-      const bundleNamespace = flags.bundleNamespace ?? namespaces?.[0] ?? process.env.POD_NAMESPACE ?? 'default';
-      const [host, port] = splitHostPort(flags.listen);
-      const operator = await startOperator({
-        kubeConfig: kc,
-        namespaces,
-        bundle: { namespace: bundleNamespace, name: flags.bundleName, shards: Number(flags.bundleShards) },
-        leaseNamespace: flags.leaseNamespace ?? bundleNamespace,
-        logger,
-        health: { host, port },
-        dnsServers: flags.dnsServer,
-        propagationDelayMs: Number(flags.dkimPropagationDelay) * 1000,
-        defaultDelivery,
-        mtaStsServedBy: flags.mtaStsServedBy as MtaStsServer,
-      });
-      logger.info('operator started', {
-        namespaces: namespaces ?? 'all',
-        bundle: `${bundleNamespace}/${flags.bundleName}`,
-        listen: `${host}:${operator.healthPort()}`,
-      });
-      const stop = async (signal: string) => {
-        logger.info('stopping', { signal });
-        await operator.stop();
-        process.exit(0);
-      };
-      process.once('SIGTERM', () => void stop('SIGTERM'));
-      process.once('SIGINT', () => void stop('SIGINT'));
+    );
+  addDeliveryTargetOptions(command).action(async (flags: OperatorFlags) => {
+    const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
+    let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
+    let deliveryTargets: DeliveryTargetPolicy;
+    try {
+      defaultDelivery = parseDefaultDelivery(flags.defaultDelivery);
+      deliveryTargets = deliveryTargetPolicyOf(flags);
+    } catch (err) {
+      logger.error('invalid options', { err: (err as Error).message });
+      process.exitCode = 1;
+      return;
+    }
+    const kc = new KubeConfig();
+    if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
+    else kc.loadFromDefault();
+    const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+    const namespaces = flags.allNamespaces ? null : flags.namespace.length > 0 ? flags.namespace : [process.env.POD_NAMESPACE ?? contextNamespace ?? 'default'];
+    const bundleNamespace = flags.bundleNamespace ?? namespaces?.[0] ?? process.env.POD_NAMESPACE ?? 'default';
+    const [host, port] = splitHostPort(flags.listen);
+    const operator = await startOperator({
+      kubeConfig: kc,
+      namespaces,
+      bundle: { namespace: bundleNamespace, name: flags.bundleName, shards: Number(flags.bundleShards) },
+      leaseNamespace: flags.leaseNamespace ?? bundleNamespace,
+      logger,
+      health: { host, port },
+      dnsServers: flags.dnsServer,
+      propagationDelayMs: Number(flags.dkimPropagationDelay) * 1000,
+      defaultDelivery,
+      deliveryTargets,
+      mtaStsServedBy: flags.mtaStsServedBy as MtaStsServer,
     });
+    logger.info('operator started', {
+      namespaces: namespaces ?? 'all',
+      bundle: `${bundleNamespace}/${flags.bundleName}`,
+      listen: `${host}:${operator.healthPort()}`,
+    });
+    const stop = async (signal: string) => {
+      logger.info('stopping', { signal });
+      await operator.stop();
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 function splitHostPort(value: string): [string, number] {

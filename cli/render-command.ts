@@ -17,6 +17,7 @@ import { generateDkimKey } from '../operator/src/dkim/keys.ts';
 import { describeIssue } from '../operator/src/render/issues.ts';
 import type { MtaStsServer } from '../operator/src/render/input.ts';
 import { render, type DomainReport } from '../operator/src/render/render.ts';
+import type { DeliveryTargetPolicy } from '../bundle/delivery-targets.ts';
 import { srsKeysAt } from '../operator/src/srs/srs-keys.ts';
 import { readKeys, writeKey } from './key-store.ts';
 import { readManifests } from './manifests.ts';
@@ -26,6 +27,8 @@ export interface RenderOptions {
   quiet?: boolean;
   /** Who serves the MTA-STS policies (operator/src/render/input.ts); default the MTA. */
   mtaStsServedBy?: MtaStsServer;
+  /** The platform's delivery-target allow-lists (bundle/delivery-targets.ts); default defaultDeliveryTargetPolicy. */
+  deliveryTargets?: DeliveryTargetPolicy;
   print?: (line: string) => void;
 }
 
@@ -45,6 +48,7 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
     secrets: manifests.secrets,
     dkimKeys: readKeys(keyDir),
     mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
+    ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
     srsKeys: srsKeysAt(srsMasterKey(join(options.out, 'srs-master.key')), Date.now()),
     // Keep the earlier hash while the password is unchanged, so re-rendering is stable.
     hashPassword: (address: string, password: string) => {

@@ -7,6 +7,7 @@ import { registerQueueCommand } from './queue-command.ts';
 import { registerQueueAdminCommand } from './queue-admin-command.ts';
 import { registerTlsReportCommand } from './tls-report-command.ts';
 import { renderCommand } from './render-command.ts';
+import { addDeliveryTargetOptions, deliveryTargetPolicyOf, type DeliveryTargetFlags } from './delivery-target-flags.ts';
 
 export function program(): Command {
   const cli = new Command('stafette')
@@ -14,7 +15,7 @@ export function program(): Command {
     .showHelpAfterError()
     .enablePositionalOptions();
 
-  cli
+  const render = cli
     .command('render')
     .description(
       'Render manifests offline into the MTA configuration bundle, like helm template: generates DKIM keys on the ' +
@@ -27,10 +28,17 @@ export function program(): Command {
       new Option('--mta-sts-served-by <who>', 'who serves https://mta-sts.<domain>/: the MTA (its certificate must name mta-sts.<domain>), an Ingress, or none')
         .choices(['mta', 'ingress', 'none'])
         .default('mta'),
-    )
-    .action((manifests: string, options: { out: string; quiet?: boolean; mtaStsServedBy: MtaStsServer }) => {
-      process.exitCode = renderCommand(manifests, options);
-    });
+    );
+  addDeliveryTargetOptions(render).action(
+    (manifests: string, options: { out: string; quiet?: boolean; mtaStsServedBy: MtaStsServer } & DeliveryTargetFlags) => {
+      try {
+        process.exitCode = renderCommand(manifests, { ...options, deliveryTargets: deliveryTargetPolicyOf(options) });
+      } catch (err) {
+        console.error(`error: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
+    },
+  );
 
   registerMtaCommand(cli);
   registerOperatorCommand(cli);

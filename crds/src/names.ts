@@ -71,6 +71,10 @@ export const issueReasons = {
   invalidAddress: 'InvalidAddress',
   passwordSecretNotFound: 'PasswordSecretNotFound',
   passwordKeyNotFound: 'PasswordKeyNotFound',
+  /** A pre-hashed password that is not scrypt of the platform's one cost (bundle/password-hash.ts). */
+  passwordHashNotAccepted: 'PasswordHashNotAccepted',
+  /** An LMTP host, maildir path or webhook URL outside the platform's allow-lists (bundle/delivery-targets.ts). */
+  deliveryTargetNotAllowed: 'DeliveryTargetNotAllowed',
   webhookSecretNotFound: 'WebhookSecretNotFound',
   noDeliveryTarget: 'NoDeliveryTarget',
   aliasTargetNotFound: 'AliasTargetNotFound',

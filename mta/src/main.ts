@@ -16,6 +16,7 @@
 // then the NATS connection is drained, so every publish that got its 250 has its ack, and the
 // process exits 0.
 import { randomBytes } from 'node:crypto';
+import type { DeliveryTargetPolicy } from '../../bundle/delivery-targets.ts';
 import { hostname as osHostname } from 'node:os';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -111,6 +112,8 @@ export interface MtaOptions {
 export interface MtaDeliveryOptions {
   /** Where mailboxes with the default (`local`) delivery get their maildir: <root>/<address>/. */
   readonly localMaildirRoot: string;
+  /** The platform's delivery-target allow-lists (bundle/delivery-targets.ts); default defaultDeliveryTargetPolicy. */
+  readonly targets?: DeliveryTargetPolicy;
   /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
   readonly workers?: number;
   /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
@@ -387,6 +390,8 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     resolver: w.resolver,
     ...(options.mxPort !== undefined ? { mxPort: options.mxPort } : {}),
     ehloFallback: w.hostname,
+    localMaildirRoot: options.localMaildirRoot,
+    ...(options.targets ? { targets: options.targets } : {}),
     requeue: publisherRequeue(w.publisher),
     logger: w.logger,
     standards: w.standards,

@@ -6,6 +6,7 @@
 // Every replica watches (so a new leader starts with warm caches), only the holder of
 // the Lease reconciles and writes. A replica that loses the lease exits: its process
 // restarts as a follower, which is simpler and safer than unwinding work in flight.
+import type { DeliveryTargetPolicy } from '../../bundle/delivery-targets.ts';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Resolver } from 'node:dns/promises';
@@ -55,6 +56,8 @@ export interface OperatorOptions {
   onLostLeadership?: () => void;
   /** The target of Mailboxes without `delivery`: default `local`; null reports them (NoDeliveryTarget). */
   defaultDelivery?: DeliveryTarget | null;
+  /** The platform's delivery-target allow-lists (RenderInput.deliveryTargets); default defaultDeliveryTargetPolicy. */
+  deliveryTargets?: DeliveryTargetPolicy;
   /** The API client; by default one made from kubeConfig. Tests wrap it to interrupt writes. */
   client?: KubeClient;
 }
@@ -172,6 +175,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     event,
     mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     defaultDelivery: options.defaultDelivery,
+    ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
     onBundleWritten: (revision) => {
       metrics.bundleWrites.inc();

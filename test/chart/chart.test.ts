@@ -282,6 +282,34 @@ describe('the Helm chart, offline', () => {
     }
   });
 
+  test('deliveryTargets: the same allow-lists go to the operator and the MTA as flags; the MTA also allows the default LMTP host', async () => {
+    const list = objects(
+      await template(
+        'mail',
+        '--set',
+        'deliveryTargets.lmtpHosts={*.dovecot.svc.cluster.local},deliveryTargets.maildirRoot=/var/mail,deliveryTargets.webhookAllowNetworks={10.1.2.0/24}',
+        '--set',
+        'defaultDelivery.lmtp.host=dovecot.mail',
+      ),
+    );
+    const targetFlags = (name: string) =>
+      (find(list, 'Deployment', name).spec.template.spec.containers[0].args as string[]).filter((a) =>
+        /^--(allow-lmtp-host|maildir-root|webhook-allow-network)=/.test(a),
+      );
+    const common = ['--allow-lmtp-host=*.dovecot.svc.cluster.local', '--maildir-root=/var/mail', '--webhook-allow-network=10.1.2.0/24'];
+    assert.deepEqual(targetFlags('stafette-operator'), common);
+    assert.deepEqual(targetFlags('stafette-mta'), [...common, '--allow-lmtp-host=dovecot.mail']);
+    const defaults = objects(await template('mail'));
+    for (const name of ['stafette-operator', 'stafette-mta']) {
+      const args = find(defaults, 'Deployment', name).spec.template.spec.containers[0].args as string[];
+      assert.deepEqual(
+        args.filter((a) => /^--(allow-lmtp-host|maildir-root|webhook-allow-network)=/.test(a)),
+        [],
+        name,
+      );
+    }
+  });
+
   test("defaultDelivery: an LMTP host becomes the operator's --default-delivery (and an egress port); without a host it is none", async () => {
     const flag = (list: K8sObject[]) =>
       (find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--default-delivery='));

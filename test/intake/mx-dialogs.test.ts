@@ -19,6 +19,7 @@ function countingObserver(counts: Map<string, number>): IntakeObserver {
     messageAccepted: (l) => add(`accepted ${l}`),
     rejected: (l, reason) => add(`rejected ${l} ${reason}`),
     authAttempt: (l, outcome) => add(`auth ${l} ${outcome}`),
+    passwordChecked: (l, against) => add(`password ${l} ${against}`),
   };
 }
 

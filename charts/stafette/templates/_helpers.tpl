@@ -97,3 +97,20 @@ mx submission submissions
 {{- define "stafette.queueSealSecret" -}}
 {{ include "stafette.mtaName" . }}-queue-seal
 {{- end }}
+
+{{/*
+The delivery-target allow-lists as flags, the same for the operator and the MTA
+(values deliveryTargets.*; docs/trust-model.md). The MTA also allows defaultDelivery's LMTP host,
+which the operator allows by itself.
+*/}}
+{{- define "stafette.deliveryTargetArgs" -}}
+{{- range .Values.deliveryTargets.lmtpHosts }}
+- --allow-lmtp-host={{ . }}
+{{- end }}
+{{- with .Values.deliveryTargets.maildirRoot }}
+- --maildir-root={{ . }}
+{{- end }}
+{{- range .Values.deliveryTargets.webhookAllowNetworks }}
+- --webhook-allow-network={{ . }}
+{{- end }}
+{{- end }}

@@ -10,6 +10,7 @@
 //   stafette_smtp_accepted_bytes_total{listener}           body bytes of those messages
 //   stafette_smtp_rejections_total{listener,reason}        refused commands and messages
 //   stafette_smtp_auth_attempts_total{listener,outcome}    AUTH success | failure
+//   stafette_smtp_auth_password_checks_total{listener,against}  scrypt runs: stored | decoy hash
 //   stafette_queue_publish_duration_seconds{listener}      end of DATA to JetStream ack
 //   stafette_queue_ready                                   1 while the queue answers
 //   stafette_config_bundle_info{revision}                  1 for the bundle in force
@@ -68,6 +69,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): MtaMe
     name: 'stafette_smtp_rejections_total',
     help: 'Refused commands and messages, by the rule or limit that refused them.',
     labelNames: ['listener', 'reason'],
+    registers,
+  });
+  const passwordChecks = new Counter({
+    name: 'stafette_smtp_auth_password_checks_total',
+    help: 'scrypt verifications during AUTH, against the stored hash or the decoy (unknown logins cost the same).',
+    labelNames: ['listener', 'against'],
     registers,
   });
   const auth = new Counter({
@@ -133,6 +140,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): MtaMe
     },
     authAttempt(listener, outcome) {
       auth.inc({ listener, outcome });
+    },
+    passwordChecked(listener, against) {
+      passwordChecks.inc({ listener, against });
     },
   };
 

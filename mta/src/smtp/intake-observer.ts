@@ -15,6 +15,11 @@ export interface IntakeObserver {
   /** A refused command or message, by reason (unknown_recipient, relay_denied, message_too_big, queue_unavailable, ...). */
   rejected(listener: string, reason: RejectReason): void;
   authAttempt(listener: string, outcome: 'success' | 'failure'): void;
+  /**
+   * One scrypt verification during AUTH: against the login's stored hash, or against the
+   * decoy for a login that does not exist or may not log in (equal work, docs/trust-model.md).
+   */
+  passwordChecked(listener: string, against: 'stored' | 'decoy'): void;
 }
 
 export const ignoreIntakeEvents: IntakeObserver = {
@@ -24,4 +29,5 @@ export const ignoreIntakeEvents: IntakeObserver = {
   messageAccepted() {},
   rejected() {},
   authAttempt() {},
+  passwordChecked() {},
 };

@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
 import { normalizeAddress } from '../../../bundle/address.ts';
-import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
+import { decoyPasswordHash, verifyPasswordAsync } from '../../../bundle/password-hash.ts';
 import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../../../observability/logger.ts';
@@ -67,10 +67,6 @@ interface SessionState {
 }
 
 type Done = (err?: Error | null) => void;
-
-// An unknown user costs the same scrypt work as a known one, so timing does not tell which
-// logins exist (docs/reliability.md §3 scenario 22). Random salt and hash: it never matches.
-const decoyHash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 7).toString('base64')}$${Buffer.alloc(32, 9).toString('base64')}`;
 
 export function createSessionHandlers(ctx: HandlerContext) {
   const sessions = new Map<string, SessionState>();
@@ -343,7 +339,12 @@ export function createSessionHandlers(ctx: HandlerContext) {
     const user = normalizeAddress(raw)?.address ?? null;
     const mailbox = user ? s.config.bundle.mailboxes.find((m) => m.address === user) : undefined;
     const hash = mailbox?.login && user ? s.config.secrets.passwords[user] : undefined;
-    const ok = await verifyPasswordAsync(hash ?? decoyHash, auth.password ?? '');
+    // An unknown login (or one that may not log in) costs the same scrypt work as a known one,
+    // against a decoy of the platform's one cost, so timing does not tell which logins exist
+    // (docs/trust-model.md, docs/reliability.md §3 scenario 22). The bundle check admits only
+    // hashes of that cost, so a stored hash costs the same as the decoy.
+    ctx.observer.passwordChecked(name, hash ? 'stored' : 'decoy');
+    const ok = await verifyPasswordAsync(hash ?? decoyPasswordHash, auth.password ?? '');
     if (!hash || !user) throw authFailed(raw, mailbox ? 'mailbox may not log in' : 'no such login');
     if (!ok) throw authFailed(raw, 'wrong password');
     return user;

@@ -20,6 +20,7 @@
 //  6. when no host could be reached: transient 451 4.4.1, with every host's reason logged.
 // Everything runs under the attempt's AbortSignal (the engine's deadline for the attempt),
 // and each host's connection and transaction under `transactionTimeoutMs` as well.
+import { createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
@@ -202,7 +203,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             ...(auth ? { auth } : {}),
             ...timeouts(options),
           };
-          const key = `${hop.address}|${hop.port}|${hopTls}|${auth?.user ?? ''}|${ehloName}`;
+          const key = poolKey({ relayId: relay?.id ?? null, address: hop.address, port: hop.port, servername: hop.name, tls: hopTls, auth, ehloName });
           const hostSignal = AbortSignal.any([signal, AbortSignal.timeout(options.transactionTimeoutMs ?? 600_000)]);
           const pooled = pool.take(key);
           const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, hostSignal));
@@ -293,6 +294,30 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
   }
 
   return { deliver, close: () => pool.closeAll() };
+}
+
+// Per process, so a pool key (in memory only) says nothing about a password outside it.
+const poolKeySecret = randomBytes(32);
+
+/**
+ * The key pooled connections are shared under: the relay's identity (namespace/name) and a
+ * keyed hash of its credentials besides the address, port, SNI name, TLS mode and EHLO name,
+ * so two tenants' relays to one host with one user name never share an authenticated
+ * session, and a changed password never reuses one made with the old (docs/trust-model.md).
+ */
+export function poolKey(parts: {
+  relayId: string | null;
+  address: string;
+  port: number;
+  servername: string;
+  tls: TlsMode;
+  auth: { user: string; pass: string } | null | undefined;
+  ehloName: string;
+}): string {
+  const credentials = parts.auth
+    ? createHmac('sha256', poolKeySecret).update(parts.auth.user).update('\0').update(parts.auth.pass).digest('base64url').slice(0, 22)
+    : '';
+  return JSON.stringify([parts.relayId ?? '', parts.address, parts.port, parts.servername, parts.tls, parts.auth?.user ?? '', credentials, parts.ehloName]);
 }
 
 function hopsOf(hosts: readonly MailHost[], port: number): Hop[] {

@@ -5,7 +5,8 @@
 // destination holds a bounded number of slots and never the others' (docs/architecture.md §2 contract 3).
 // Waiters are served in arrival order and give up when their attempt's signal aborts.
 //
-// ConnectionPool: idle connections kept per connection key (address, port, TLS mode, login)
+// ConnectionPool: idle connections kept per connection key (relay identity, address, port, SNI name,
+// TLS mode, login and a keyed hash of its credentials: remote-smtp.ts poolKey)
 // after a successful RSET, for `idleMs`, and for at most `maxMessages` messages each, so
 // several messages to one destination share a connection. A connection the server closed
 // while idle is dropped, never handed out.

@@ -16,6 +16,8 @@ import { forwardingSender } from '../srs/srs-policy.ts';
 import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { toCrlf } from './smtp-client-message.ts';
+import { withTargetPolicy } from './target-policy.ts';
+import { defaultDeliveryTargetPolicy, type DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 
 export type TransportsByKind = Partial<Record<Destination['kind'], Transport>>;
 
@@ -34,22 +36,31 @@ export interface DeliveryTransportsOptions extends RemoteSmtpOptions {
   readonly requeue: ForwardOptions['requeue'];
   readonly lmtp?: LmtpOptions;
   readonly webhookTimeoutMs?: number;
+  /** The platform's delivery-target allow-lists (docs/trust-model.md); default defaultDeliveryTargetPolicy. */
+  readonly targets?: DeliveryTargetPolicy;
+  /** The MTA's own maildir root for the default delivery, allowed besides targets.maildirRoot. */
+  readonly localMaildirRoot?: string;
 }
 
 /** Every transport, dispatched by destination kind; `close` ends pooled SMTP connections. */
 export function createDeliveryTransports(options: DeliveryTransportsOptions): { transport: Transport; close(): void } {
   const remote = createRemoteSmtpTransport(options);
+  const targets = options.targets ?? defaultDeliveryTargetPolicy;
+  const allowed = (inner: Transport) => withTargetPolicy(inner, targets, options.localMaildirRoot ?? null);
   const transport = createTransportSet({
     mx: remote,
     relay: remote,
-    lmtp: signedLocally(createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }), options),
-    maildir: signedLocally(createMaildirTransport(), options),
-    webhook: signedLocally(
-      createWebhookTransport({
-        keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
-        ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
-      }),
-      options,
+    lmtp: allowed(signedLocally(createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }), options)),
+    maildir: allowed(signedLocally(createMaildirTransport(), options)),
+    webhook: allowed(
+      signedLocally(
+        createWebhookTransport({
+          keyFor: (mailbox) => options.config().secrets.webhookKeys[mailbox],
+          targets,
+          ...(options.webhookTimeoutMs ? { timeoutMs: options.webhookTimeoutMs } : {}),
+        }),
+        options,
+      ),
     ),
     forward: createForwardTransport({
       requeue: options.requeue,

@@ -8,22 +8,35 @@
 //
 // Any 2xx is delivered. Everything else — another status, a redirect (not followed), a
 // network error, the deadline — is transient (the endpoint may recover): the engine
-// retries on its schedule and bounces when the message expires.
+// retries on its schedule and bounces when the message expires. With the platform's
+// delivery-target policy (`targets`, docs/trust-model.md), a URL that is not https or names
+// a non-public address, or a name that resolves to one at connect time, is a permanent
+// failure (550 5.7.1, target-policy.ts).
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import { reply } from '../reply.ts';
 import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { checkedLookup, destinationProblem, targetRefusedReply, TargetRefusedError } from './target-policy.ts';
 
 export interface WebhookOptions {
   /** The HMAC key of a mailbox, from the bundle's secret part, or undefined. */
   readonly keyFor: (mailbox: string) => string | undefined;
   readonly now?: () => Date;
   readonly timeoutMs?: number;
+  /** The platform's allow-lists; without them (transport tests only) any URL is posted to. */
+  readonly targets?: DeliveryTargetPolicy;
+  /** The name resolution the connect-time check uses (default the system's, node:dns lookup). */
+  readonly lookup?: Parameters<typeof checkedLookup>[1];
 }
 
 export function createWebhookTransport(options: WebhookOptions): Transport {
   const now = options.now ?? (() => new Date());
+  const lookup = options.targets ? checkedLookup(options.targets, options.lookup) : undefined;
   return {
     async deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
       const { destination, recipients, record } = attempt;
@@ -45,16 +58,17 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
       });
       const timestamp = Math.floor(now().getTime() / 1000);
       const host = safeHost(destination.url);
+      const problem = options.targets ? destinationProblem(destination, options.targets, null) : null;
+      if (problem) return sameOutcome(recipients, 'permanent', targetRefusedReply, `refused by the delivery-target policy: ${problem}`, host);
       try {
-        const response = await fetch(destination.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'stafette-signature': signWebhook(key, timestamp, body), 'user-agent': 'stafette-webhook' },
+        const status = await post(
+          new URL(destination.url),
+          { 'content-type': 'application/json', 'stafette-signature': signWebhook(key, timestamp, body), 'user-agent': 'stafette-webhook' },
           body,
-          redirect: 'manual',
-          signal: AbortSignal.any([attempt.signal, AbortSignal.timeout(options.timeoutMs ?? 30_000)]),
-        });
-        // The answer's body is not needed; do not let a large one be buffered.
-        await response.body?.cancel().catch(() => {});
+          AbortSignal.any([attempt.signal, AbortSignal.timeout(options.timeoutMs ?? 30_000)]),
+          lookup,
+        );
+        const response = { status };
         if (response.status >= 200 && response.status < 300) {
           return sameOutcome(
             recipients,
@@ -72,6 +86,9 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
           host,
         );
       } catch (err) {
+        if (err instanceof TargetRefusedError) {
+          return sameOutcome(recipients, 'permanent', targetRefusedReply, `refused by the delivery-target policy at connect time: ${err.message}`, host);
+        }
         return sameOutcome(
           recipients,
           'transient',
@@ -82,6 +99,23 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
       }
     },
   };
+}
+
+/** POSTs `body` and answers the status; redirects are not followed, the answer's body is discarded unread. */
+function post(url: URL, headers: Record<string, string>, body: string, signal: AbortSignal, lookup: LookupFunction | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, signal, ...(lookup ? { lookup } : {}) },
+      (res) => {
+        resolve(res.statusCode ?? 0);
+        res.destroy();
+      },
+    );
+    req.on('error', (err) => reject((err as { cause?: unknown }).cause instanceof TargetRefusedError ? (err as { cause: Error }).cause : err));
+    req.end(body);
+  });
 }
 
 /** The Stafette-Signature header value for a body sent at `timestamp` (unix seconds). */

@@ -6,6 +6,7 @@
 //           each one that is Stalled (the recorder folds repeats into one Event's series).
 // MailDomains get their status from the domain reconciler, which reads what this render
 // found through latestRender() and is told here which domains' findings changed.
+import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import type { DeliveryTarget } from '../../../bundle/schema.ts';
 import { apiVersion, warningEventAction } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
@@ -35,6 +36,8 @@ export interface BundleReconcilerOptions {
   onBundleWritten?: (revision: string) => void;
   /** The target of Mailboxes without `delivery` (RenderInput.defaultDelivery). */
   defaultDelivery?: DeliveryTarget | null;
+  /** The platform's delivery-target allow-lists (RenderInput.deliveryTargets). */
+  deliveryTargets?: DeliveryTargetPolicy;
   /** Records an Event (the operator's deduplicating recorder); none records nothing. */
   event?: (event: EventInput) => void;
 }
@@ -56,6 +59,7 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     const result = await passwords.render({
       ...renderInputOf(state),
       defaultDelivery: options.defaultDelivery,
+      ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
       mtaStsServedBy: options.mtaStsServedBy,
       srsKeys: srsKeysAt(await passwords.masterKey(), options.now().getTime()),
     });
@@ -71,7 +75,6 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
         options.onBundleWritten?.(revision);
       }
     }
-    await passwords.saveIndex(result);
 
     const now = options.now();
     const statuses = [

@@ -1,12 +1,14 @@
-// The operator's own Secret <bundle>-password-index, never mounted into MTA pods: the key
-// of the password cache and, per address, the fingerprint of the password its bundle hash
-// was made from plus a digest of that hash. A new operator process seeds its cache with
-// the bundle's hashes whose digest matches, so it neither re-hashes nor rewrites them; an
-// entry that does not match (the bundle was written half-way) is simply hashed again,
-// to the same value, since the salt is derived from the key.
-import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { decodeBundleFiles } from '../../../bundle/files.ts';
+// The operator's own Secret <bundle>-password-index, never mounted into MTA pods. It holds
+// one value, `key`, the operator's master key (the root of the SRS keys). It no longer
+// holds anything derived from passwords: an earlier version kept an HMAC of each password
+// beside that key, which let whoever read the Secret test guesses at HMAC speed instead of
+// scrypt's (docs/trust-model.md); such an entry is removed on the next write.
+//
+// The password cache is seeded from the hashes in the current bundle itself (every shard
+// read on its own, so a bundle written half-way still gives its hashes); each is verified
+// with scrypt before it is reused (password-cache.ts).
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import type { BundleSecrets } from '../../../bundle/schema.ts';
 import { bundleSecretName, type BundleTarget } from '../children/bundle-objects.ts';
 import { managedByLabel, type ChildMetadata } from '../children/owner.ts';
@@ -16,41 +18,32 @@ export function passwordIndexName(target: BundleTarget): string {
   return `${target.name}-password-index`;
 }
 
-export function hashDigest(hash: string): string {
-  return createHash('sha256').update(hash).digest('base64').slice(0, 11);
-}
-
-export interface PasswordIndex {
-  key: Buffer;
-  /** address → "<fingerprint>:<digest of the hash>" */
-  entries: Record<string, string>;
-}
-
-/** The stored index, if any, and the fingerprint → hash pairs of the current bundle it vouches for. */
-export async function readPasswordIndex(client: KubeClient, target: BundleTarget): Promise<{ index: PasswordIndex | null; seeds: [string, string][] }> {
+/** The master key (made and written on first use) and the bundle's hashes, address → hash, to verify before reuse. */
+export async function readPasswordIndex(client: KubeClient, target: BundleTarget): Promise<{ key: Buffer; seeds: [string, string][] }> {
   const secret = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: target.namespace, name: passwordIndexName(target) });
   const data = (secret?.data ?? {}) as Record<string, string>;
-  if (!data.key) return { index: null, seeds: [] };
-  const index: PasswordIndex = {
-    key: Buffer.from(data.key, 'base64'),
-    entries: data['index.json.gz'] ? (JSON.parse(gunzipSync(Buffer.from(data['index.json.gz'], 'base64')).toString()) as Record<string, string>) : {},
-  };
-  const files = new Map<string, Buffer>();
-  const cm = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: target.namespace, name: target.name });
-  for (const [name, value] of Object.entries((cm?.binaryData ?? {}) as Record<string, string>)) files.set(name, Buffer.from(value, 'base64'));
+  const key = data.key ? Buffer.from(data.key, 'base64') : randomBytes(32);
+  // The key first, before anything is derived from it; and a stale password index goes.
+  if (!data.key || Object.keys(data).some((name) => name !== 'key')) await client.apply(passwordIndexObject(target, key));
+
+  const seeds: [string, string][] = [];
   for (let i = 0; i < target.shards; i += 1) {
     const shard = await client.get({ apiVersion: 'v1', kind: 'Secret', namespace: target.namespace, name: bundleSecretName(target, i) });
-    for (const [name, value] of Object.entries((shard?.data ?? {}) as Record<string, string>)) files.set(name, Buffer.from(value, 'base64'));
+    for (const value of Object.values((shard?.data ?? {}) as Record<string, string>)) {
+      const passwords = shardPasswords(Buffer.from(value, 'base64'));
+      for (const [address, hash] of Object.entries(passwords)) if (typeof hash === 'string') seeds.push([address, hash]);
+    }
   }
-  const decoded = decodeBundleFiles(files);
-  const hashes = decoded.ok ? ((decoded.secrets as BundleSecrets).passwords ?? {}) : {};
-  const seeds: [string, string][] = [];
-  for (const [address, entry] of Object.entries(index.entries)) {
-    const [fp, digest] = entry.split(':');
-    const hash = hashes[address];
-    if (fp && hash && hashDigest(hash) === digest) seeds.push([fp, hash]);
+  return { key, seeds };
+}
+
+function shardPasswords(bytes: Buffer): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse((bytes[0] === 0x1f ? gunzipSync(bytes) : bytes).toString('utf8')) as Partial<BundleSecrets>;
+    return parsed.passwords && typeof parsed.passwords === 'object' ? parsed.passwords : {};
+  } catch {
+    return {};
   }
-  return { index, seeds };
 }
 
 export type PasswordIndexSecret = {
@@ -58,16 +51,15 @@ export type PasswordIndexSecret = {
   kind: 'Secret';
   metadata: ChildMetadata;
   type: 'Opaque';
-  data: { key: string; 'index.json.gz': string };
+  data: { key: string };
 };
 
-export function passwordIndexObject(target: BundleTarget, index: PasswordIndex): PasswordIndexSecret {
-  const sorted = Object.fromEntries(Object.entries(index.entries).sort(([a], [b]) => (a < b ? -1 : 1)));
+export function passwordIndexObject(target: BundleTarget, key: Buffer): PasswordIndexSecret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: passwordIndexName(target), namespace: target.namespace, labels: { ...managedByLabel, 'app.kubernetes.io/component': 'password-index' } },
     type: 'Opaque',
-    data: { key: index.key.toString('base64'), 'index.json.gz': gzipSync(JSON.stringify(sorted), { level: 9 }).toString('base64') },
+    data: { key: key.toString('base64') },
   };
 }

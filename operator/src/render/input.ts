@@ -2,6 +2,7 @@
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
+import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
@@ -52,6 +53,13 @@ export interface RenderInput {
    * of it (which has a certificate of its own), or nobody (no MTA-STS records are published).
    */
   mtaStsServedBy?: MtaStsServer;
+  /**
+   * The platform's delivery-target allow-lists (Helm values deliveryTargets.*, operator flags
+   * --allow-lmtp-host, --maildir-root, --webhook-allow-network); default
+   * defaultDeliveryTargetPolicy (bundle/delivery-targets.ts). `defaultDelivery` is the admin's
+   * own and always allowed.
+   */
+  deliveryTargets?: DeliveryTargetPolicy;
   /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
   srsKeys?: string[];
 }

@@ -8,6 +8,14 @@
 import { issueReasons, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { domainOf, normalizeAddress, withoutSubaddress } from '../../../bundle/address.ts';
+import { looksLikeHash, passwordHashProblem } from '../../../bundle/password-hash.ts';
+import {
+  defaultDeliveryTargetPolicy,
+  lmtpHostProblem,
+  maildirPathProblem,
+  webhookUrlProblem,
+  type DeliveryTargetPolicy,
+} from '../../../bundle/delivery-targets.ts';
 import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
@@ -33,6 +41,7 @@ export function renderAddresses(
   mailboxSchema: SchemaNode,
   hashPassword: (address: string, password: string) => string,
   defaultDelivery: DeliveryTarget | null = { type: 'local' },
+  targets: DeliveryTargetPolicy = defaultDeliveryTargetPolicy,
 ): AddressTables {
   const claims = new Map<string, Claim>();
   const out: AddressTables = { mailboxes: [], aliases: [], catchAll: new Map(), passwords: {}, webhookKeys: {} };
@@ -139,7 +148,7 @@ export function renderAddresses(
   }
 
   for (const m of accepted) {
-    const delivery = deliveryOf(ctx, m.ref, m.spec, dangling, defaultDelivery);
+    const delivery = deliveryOf(ctx, m.ref, m.spec, dangling, defaultDelivery, targets);
     if (!delivery) continue;
     if (delivery.webhookKey) out.webhookKeys[m.address] = delivery.webhookKey;
     const login = passwordHash(ctx, m.ref, m.spec, m.address, hashPassword);
@@ -232,8 +241,24 @@ function deliveryOf(
   spec: MailboxSpecResolved,
   dangling: (targets: string[]) => string[],
   defaultDelivery: DeliveryTarget | null,
+  targets: DeliveryTargetPolicy,
 ): { target: DeliveryTarget; webhookKey?: string } | null {
   const d = spec.delivery;
+  // Only targets inside the platform's allow-lists (docs/trust-model.md); the MTA checks again.
+  const problem = d?.lmtp
+    ? [
+        d.lmtp.host === (defaultDelivery?.type === 'lmtp' ? defaultDelivery.host : null) ? null : lmtpHostProblem(d.lmtp.host, targets),
+        'spec.delivery.lmtp.host',
+      ]
+    : d?.maildir
+      ? [maildirPathProblem(d.maildir.path, targets), 'spec.delivery.maildir.path']
+      : d?.webhook
+        ? [webhookUrlProblem(d.webhook.url, targets), 'spec.delivery.webhook.url']
+        : [null, ''];
+  if (problem[0]) {
+    ctx.error(ref, problem[1] as string, issueReasons.deliveryTargetNotAllowed, `${problem[0]}; mail for this address is refused until the target is allowed`);
+    return null;
+  }
   if (!d || !(d.lmtp || d.maildir || d.forward || d.webhook)) {
     if (defaultDelivery) return { target: defaultDelivery };
     // Without a target the mail would wait in the queue for its whole lifetime; refusing
@@ -307,8 +332,20 @@ function passwordHash(
     );
     return null;
   }
-  // A value that is already a hash is stored as it is, so a password never has to exist in plain text.
-  return value.startsWith('$scrypt$') ? value : hashPassword(address, value);
+  if (!looksLikeHash(value)) return hashPassword(address, value);
+  // A value that is already a hash is stored as it is, so a password never has to exist in plain
+  // text; but only scrypt of the platform's one cost, which every AUTH attempt pays (docs/trust-model.md).
+  const problem = passwordHashProblem(value);
+  if (problem) {
+    ctx.error(
+      ref,
+      'spec.passwordSecretRef.key',
+      issueReasons.passwordHashNotAccepted,
+      `the pre-hashed password in Secret ${secretRef.name} key ${secretRef.key} is refused: ${problem}; the mailbox receives mail but cannot log in`,
+    );
+    return null;
+  }
+  return value;
 }
 
 function sendAsOf(ctx: RenderContext, ref: ResourceRef, spec: MailboxSpecResolved, domains: Map<string, AcceptedDomain>): string[] {

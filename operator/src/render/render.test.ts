@@ -163,10 +163,21 @@ describe('mailboxes', () => {
   });
 
   test('a password that is already a scrypt hash is stored as it is', () => {
-    const hash = '$scrypt$ln=15,r=8,p=1$c2FsdA==$aGFzaA==';
+    const hash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
     const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
     const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
     assert.equal(result.secrets.passwords['alice@example.com'], hash);
+  });
+
+  test('a pre-hashed password of another cost (or another scheme) is refused on the Mailbox, which still receives mail', () => {
+    const expensive = `$scrypt$ln=20,r=16,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
+    for (const hash of [expensive, '$2b$10$abcdefghijklmnopqrstuv']) {
+      const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
+      const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
+      assert.equal(result.secrets.passwords['alice@example.com'], undefined);
+      assert.equal(result.bundle.mailboxes[0]?.login, false);
+      assert.deepEqual(reasons(result), ['Mailbox alice spec.passwordSecretRef.key PasswordHashNotAccepted']);
+    }
   });
 
   test('a Mailbox whose domain has no MailDomain is left out and reported', () => {
@@ -230,6 +241,32 @@ describe('mailboxes', () => {
       'w@example.com': { type: 'webhook', url: 'https://hooks.example/in' },
     });
     assert.deepEqual(result.secrets.webhookKeys, { 'w@example.com': 'k' });
+    assertLoadable(result);
+  });
+
+  test('delivery targets outside the platform allow-lists are refused on the Mailbox and left out; the default LMTP host is allowed', () => {
+    const mailboxes = [
+      mailbox('l', { address: 'l@example.com', delivery: { lmtp: { host: 'postgres.db.svc.cluster.local' } } }),
+      mailbox('d', { address: 'd@example.com', delivery: { lmtp: { host: 'dovecot.mail' } } }),
+      mailbox('m', { address: 'm@example.com', delivery: { maildir: { path: '/var/mail/../../etc/cron.d' } } }),
+      mailbox('w', { address: 'w@example.com', delivery: { webhook: { url: 'https://169.254.169.254/latest', secretRef: { name: 'hook' } } } }),
+      mailbox('h', { address: 'h@example.com', delivery: { webhook: { url: 'http://hooks.example/in', secretRef: { name: 'hook' } } } }),
+      alice(),
+    ];
+    const result = render({
+      ...input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' })] }),
+      defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 },
+    });
+    assert.deepEqual(
+      result.bundle.mailboxes.map((m) => m.address),
+      ['alice@example.com', 'd@example.com'],
+    );
+    assert.deepEqual(reasons(result).sort(), [
+      'Mailbox h spec.delivery.webhook.url DeliveryTargetNotAllowed',
+      'Mailbox l spec.delivery.lmtp.host DeliveryTargetNotAllowed',
+      'Mailbox m spec.delivery.maildir.path DeliveryTargetNotAllowed',
+      'Mailbox w spec.delivery.webhook.url DeliveryTargetNotAllowed',
+    ]);
     assertLoadable(result);
   });
 

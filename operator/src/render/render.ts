@@ -48,7 +48,7 @@ export function render(input: RenderInput): RenderResult {
   const accepted = acceptDomains(ctx, input.domains, specSchema('MailDomain'));
   const byName = new Map(accepted.map((d) => [d.spec.domain, d]));
 
-  const addresses = renderAddresses(ctx, byName, input.mailboxes, specSchema('Mailbox'), input.hashPassword, input.defaultDelivery);
+  const addresses = renderAddresses(ctx, byName, input.mailboxes, specSchema('Mailbox'), input.hashPassword, input.defaultDelivery, input.deliveryTargets);
   const relays = renderRelays(ctx, byName, input.relays, specSchema('Relay'));
 
   const domains: BundleDomain[] = [];

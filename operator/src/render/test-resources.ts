@@ -1,5 +1,6 @@
 // Builders of resources for render()'s tests: small, explicit, and only what a test
 // needs to state. Not used outside tests.
+import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import { apiVersion, type MailDomain, type MailDomainSpec, type Mailbox, type MailboxSpec, type Relay, type RelaySpec } from '../../../crds/src/index.ts';
 import type { DkimKeyMaterial, RenderInput, SecretObject } from './input.ts';
 
@@ -42,6 +43,9 @@ export function plainHash(address: string, password: string): string {
   return `$test$${address}$${password}`;
 }
 
+/** Delivery-target allow-lists that admit the targets these tests use (LMTP host dovecot, maildirs under /var/mail). */
+export const testDeliveryTargets: DeliveryTargetPolicy = { lmtpHosts: ['dovecot'], maildirRoot: '/var/mail', webhookAllowNetworks: [] };
+
 export function input(parts: Partial<RenderInput>): RenderInput {
-  return { domains: [], mailboxes: [], relays: [], secrets: [], dkimKeys: [], hashPassword: plainHash, ...parts };
+  return { domains: [], mailboxes: [], relays: [], secrets: [], dkimKeys: [], hashPassword: plainHash, deliveryTargets: testDeliveryTargets, ...parts };
 }

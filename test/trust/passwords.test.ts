@@ -1,0 +1,123 @@
+// Passwords (issue 12 item 5, docs/trust-model.md "Passwords and delivery targets"): one
+// platform scrypt cost, a pre-hashed password of another cost refused on its Mailbox by the
+// real operator, unknown logins verified against a decoy by the real intake, and no fast
+// verifier in the operator's password index Secret.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeBundleFiles } from '../../bundle/files.ts';
+import type { BundleSecrets } from '../../bundle/schema.ts';
+import type { IntakeObserver } from '../../mta/src/smtp/intake-observer.ts';
+import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
+import { stopAll, waitFor } from '../harness/process.ts';
+import { startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
+import { playTranscript } from '../harness/smtp-transcript.ts';
+import { apply, getJson, runOperator, waitForCondition } from '../operator/operator-fixture.ts';
+
+const expensive = `$scrypt$ln=20,r=16,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
+
+async function bundlePasswords(kube: KubeApiServer, ns: string): Promise<Record<string, string>> {
+  const files = new Map<string, Buffer>();
+  const cm = await getJson<{ binaryData: Record<string, string> }>(kube, ['get', 'configmap', 'stafette-bundle', '-n', ns]);
+  for (const [k, v] of Object.entries(cm.binaryData)) files.set(k, Buffer.from(v, 'base64'));
+  for (let i = 0; i < 2; i += 1) {
+    const s = await getJson<{ data: Record<string, string> }>(kube, ['get', 'secret', `stafette-bundle-secrets-${i}`, '-n', ns]);
+    for (const [k, v] of Object.entries(s.data)) files.set(k, Buffer.from(v, 'base64'));
+  }
+  const decoded = decodeBundleFiles(files);
+  assert.ok(decoded.ok);
+  return (decoded.secrets as BundleSecrets).passwords;
+}
+
+describe('trust - passwords at the operator', () => {
+  let kube: KubeApiServer;
+  before(async () => {
+    kube = await startKubeApiServer();
+  });
+  after(async () => {
+    await kube?.stop();
+  });
+
+  test('an expensive pre-hashed password is refused on its Mailbox; the index Secret keeps no password HMAC; a restart keeps the hashes', async () => {
+    const ns = 'trust-passwords';
+    await kube.ok(['create', 'namespace', ns]);
+    await kube.ok(['apply', '--server-side', '-n', ns, '-f', 'examples/']);
+    await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, `--from-literal=password=${expensive}`]);
+    await apply(
+      kube,
+      ns,
+      `
+apiVersion: stafette.dev/v1alpha1
+kind: Mailbox
+metadata: {name: carol}
+spec: {address: carol@example.com, passwordSecretRef: {name: carol-password}}
+`,
+    );
+    let operator = await runOperator(kube, ns);
+    try {
+      const carol = await waitForCondition(kube, 'mailbox/carol', ns, 'False', 'PasswordHashNotAccepted');
+      assert.match(carol.message, /scrypt cost ln=20,r=16,p=1 is not the platform's ln=15,r=8,p=1/);
+      await waitForCondition(kube, 'mailbox/alice', ns, 'True');
+      const first = await waitFor('the bundle with alice and bob hashed', async () => {
+        const p = await bundlePasswords(kube, ns);
+        return p['alice@example.com'] && p['bob@example.com'] ? p : undefined;
+      });
+      assert.equal(first['carol@example.com'], undefined);
+
+      const index = await getJson<{ data: Record<string, string> }>(kube, ['get', 'secret', 'stafette-bundle-password-index', '-n', ns]);
+      assert.deepEqual(Object.keys(index.data), ['key']);
+
+      await operator.stop();
+      operator = await runOperator(kube, ns);
+      await waitForCondition(kube, 'mailbox/alice', ns, 'True');
+      // The restarted operator verified the bundle's hashes with scrypt and kept them.
+      assert.deepEqual(await bundlePasswords(kube, ns), first);
+    } finally {
+      await operator.stop();
+    }
+  });
+});
+
+describe('trust - passwords at the intake', () => {
+  let f: IntakeFixture;
+  const checks: string[] = [];
+  const observer: IntakeObserver = {
+    sessionOpened() {},
+    sessionClosed() {},
+    command() {},
+    messageAccepted() {},
+    rejected() {},
+    authAttempt() {},
+    passwordChecked: (_listener, against) => checks.push(against),
+  };
+
+  before(async () => {
+    f = await startIntakeFixture({ name: 'nats-trust-passwords', intake: { observer } });
+  });
+  after(async () => {
+    await f?.close();
+    await stopAll();
+  });
+
+  test('an unknown login costs one scrypt run against the decoy, a known one against its stored hash', async () => {
+    const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
+    await playTranscript(
+      f.submission,
+      `
+s: 220 mx.example.com ESMTP Stafette
+c: EHLO laptop.example
+s: 250 *
+c: STARTTLS
+s: 220 *
+tls
+c: EHLO laptop.example
+s: 250 *
+c: AUTH PLAIN ${plain('nobody@example.com', 'change-me-alice')}
+s: 535 5.7.8 Authentication credentials invalid
+c: AUTH PLAIN ${plain('alice@example.com', 'wrong')}
+s: 535 5.7.8 Authentication credentials invalid
+c: QUIT
+s: 221 *`,
+    );
+    assert.deepEqual(checks, ['decoy', 'stored']);
+  });
+});
