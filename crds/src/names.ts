@@ -84,6 +84,12 @@ export const issueReasons = {
   dkimKeyMissing: 'DKIMKeyMissing',
   postmasterMissing: 'PostmasterMissing',
   mtaStsNotServed: 'MtaStsNotServed',
+  /**
+   * The resource passes the CRD but its rendered part fails the MTA's own bundle check
+   * (bundle/check.ts) or would overflow a bundle object; it is left out so the bundle every
+   * MTA loads stays valid (operator/src/render/bundle-guard.ts). The message names the field.
+   */
+  bundleCheckFailed: 'BundleCheckFailed',
 } as const;
 export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
 

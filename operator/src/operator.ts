@@ -173,6 +173,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
     defaultDelivery: options.defaultDelivery,
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
+    onBundleChecked: (heldOut) => metrics.bundleCheckRefused.set(heldOut),
     onBundleWritten: (revision) => {
       metrics.bundleWrites.inc();
       metrics.bundleRevision.reset();

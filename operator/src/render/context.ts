@@ -6,9 +6,12 @@ import type { SecretObject } from './input.ts';
 export class RenderContext {
   readonly issues: RenderIssue[] = [];
   private readonly secrets = new Map<string, SecretObject>();
+  /** Domain → "namespace/name" of its MailDomain, for those left out because the bundle check refused them (render.ts). */
+  readonly heldOutDomains: ReadonlyMap<string, string>;
 
-  constructor(secrets: SecretObject[]) {
+  constructor(secrets: SecretObject[], heldOutDomains: ReadonlyMap<string, string> = new Map()) {
     for (const s of secrets) this.secrets.set(`${namespaceOf(s.metadata)}/${s.metadata.name}`, s);
+    this.heldOutDomains = heldOutDomains;
   }
 
   secret(namespace: string, name: string): SecretObject | undefined {

@@ -2,6 +2,7 @@
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
+import type { ObjectLimits } from './bundle-guard.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
@@ -54,6 +55,12 @@ export interface RenderInput {
   mtaStsServedBy?: MtaStsServer;
   /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
   srsKeys?: string[];
+  /**
+   * The objects the bundle is written into (the operator's shards and the API server's
+   * object size); when set, a resource whose part would overflow one is left out and
+   * reported (render/bundle-guard.ts). Offline renders write plain files and set none.
+   */
+  objectLimits?: ObjectLimits;
 }
 
 export type MtaStsServer = 'mta' | 'ingress' | 'none';

@@ -45,6 +45,11 @@ export function renderAddresses(
       return null;
     }
     const domain = domains.get(parsed.domain);
+    const heldOut = ctx.heldOutDomains.get(parsed.domain);
+    if (!domain && heldOut) {
+      ctx.error(ref, field, issueReasons.domainNotFound, `MailDomain ${heldOut} of ${parsed.domain} is left out of the MTA configuration (see its status)`);
+      return null;
+    }
     if (!domain) {
       ctx.error(ref, field, issueReasons.domainNotFound, `no MailDomain serves ${parsed.domain}; create one in namespace ${ref.namespace}`);
       return null;
