@@ -37,7 +37,7 @@ test('a MailDomain whose maxMessageSize the MTA refuses is left out and flagged;
 
 test('a webhook URL without a host is refused on spec.delivery.webhook.url; the other mailboxes stay', () => {
   const hook = mailbox('hook', { address: 'hook@good.example', delivery: { webhook: { url: 'http://', secretRef: { name: 'hook', key: 'key' } } } });
-  const result = render(input({ domains: [good()], mailboxes: [goodAlice(), hook], secrets: [secret('hook', { key: 'k' })], dkimKeys: keys }));
+  const result = render(input({ domains: [good()], mailboxes: [goodAlice(), hook], secrets: [secret('hook', { key: 'k' }, 'webhook')], dkimKeys: keys }));
   assert.ok(checkBundle(result.bundle, result.secrets).ok);
   assert.deepEqual(
     result.bundle.mailboxes.map((m) => m.address),
@@ -52,7 +52,7 @@ test('a webhook URL without a host is refused on spec.delivery.webhook.url; the 
 test('a part too large for its bundle Secret shard leaves out the resource with the largest part', () => {
   // Random, so gzip cannot shrink it below the limit.
   const big = randomBytes(4096).toString('base64');
-  const tls = secret('big-tls', { 'tls.crt': big, 'tls.key': big });
+  const tls = secret('big-tls', { 'tls.crt': big, 'tls.key': big }, 'tls');
   const withTls = domain('big', { domain: 'bad.example', tls: { secretName: 'big-tls' }, ...postmaster('bad.example') });
   const result = render(
     input({

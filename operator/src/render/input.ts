@@ -7,7 +7,7 @@ import type { ObjectLimits } from './bundle-guard.ts';
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  metadata: { name: string; namespace?: string; creationTimestamp?: string; labels?: Record<string, string> };
   type?: string;
   /** Base64 values, as the API server returns them. */
   data?: Record<string, string>;
