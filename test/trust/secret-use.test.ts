@@ -1,7 +1,8 @@
-// Secret references are not a confused deputy (issue 12, item 3; docs/trust-model.md "Secrets
-// and validation"): a Relay that names a Secret not marked stafette.dev/secret-use=relay-auth is
-// not Ready (SecretNotMarked), the value appears in no bundle object, and its relay host (a real
-// SMTP server that wants AUTH) never gets a connection carrying it. Marked, the same Secret works.
+// Secret references are not a confused deputy (issue 12, items 3 and 10; docs/trust-model.md
+// "Secrets and validation"): a Relay that names a Secret not marked stafette.dev/secret-use=relay-auth
+// is not Ready (unmarked: not in the operator's label-selected cache; marked for another use:
+// SecretNotMarked), the value appears in no bundle object, and its relay host (a real SMTP server
+// that wants AUTH) never gets a connection carrying it. Marked for relay-auth, the same Secret works.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkBundle } from '../../bundle/check.ts';
@@ -90,11 +91,19 @@ spec:
     const operator = await runOperator(kube, ns);
     t.after(() => operator.stop());
 
+    // Unmarked, the Secret is not even in the operator's cache (its informer selects marked
+    // Secrets only): for the operator there is no Secret of that name marked for relay-auth.
+    const unmarked = await waitForCondition(kube, 'relay/chosen-host', ns, 'False', 'RelayCredentialsNotFound', 'Ready', 60_000);
+    assert.match(unmarked.message, /not found among the Secrets labelled stafette\.dev\/secret-use=relay-auth/);
+    assert.ok(!(await bundleObjects(kube)).raw.includes(password), 'the value is in the bundle');
+    // Marked for another use (a webhook's key), it is seen and refused by name.
+    await kube.ok(['label', 'secret', 'anything-in-the-namespace', '-n', ns, 'stafette.dev/secret-use=webhook']);
     const ready = await waitForCondition(kube, 'relay/chosen-host', ns, 'False', 'SecretNotMarked', 'Ready', 60_000);
     assert.match(
       ready.message,
-      /spec\.authSecretRef\.name: Secret anything-in-the-namespace is not marked for this use: label it stafette\.dev\/secret-use=relay-auth/,
+      /spec\.authSecretRef\.name: Secret anything-in-the-namespace is marked for webhook, not for this use: label it stafette\.dev\/secret-use=relay-auth/,
     );
+    await waitForCondition(kube, 'relay/chosen-host', ns, 'True', 'SecretNotMarked', 'Stalled');
     await waitForCondition(kube, 'mailbox/alice', ns, 'True');
     const { raw } = await bundleObjects(kube);
     assert.ok(!raw.includes(password), 'the value is in the bundle');
@@ -128,7 +137,7 @@ spec:
     assert.equal(host.messages.length, 0);
 
     // Control: the owner marks the Secret for relay-auth; the same relay is Ready and authenticates.
-    await kube.ok(['label', 'secret', 'anything-in-the-namespace', '-n', ns, 'stafette.dev/secret-use=relay-auth']);
+    await kube.ok(['label', '--overwrite', 'secret', 'anything-in-the-namespace', '-n', ns, 'stafette.dev/secret-use=relay-auth']);
     await waitForCondition(kube, 'relay/chosen-host', ns, 'True', undefined, 'Ready', 60_000);
     await waitFor('credentials in the bundle', async () => (await bundleObjects(kube)).raw.includes(password));
     const delivered = await deliverOnce();
