@@ -121,3 +121,19 @@ test('broken references are refused: missing keys, hashes, targets, relays and d
     ],
   );
 });
+
+test('an alias or catch-all may name local+tag@: it reaches local@, as the directory routes it', () => {
+  assert.deepEqual(
+    errorsOf((b) => {
+      b.aliases[0]!.to = ['alice+lists@example.com'];
+      b.domains[0]!.inbound.catchAll = 'alice+catchall@example.com';
+    }),
+    [],
+  );
+  assert.match(
+    errorsOf((b) => {
+      b.aliases[0]!.to = ['nobody+lists@example.com'];
+    }).join('\n'),
+    /target nobody\+lists@example.com does not exist/,
+  );
+});
