@@ -29,6 +29,9 @@ import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
 import { getServers } from 'node:dns';
 import { createDnsResolver, type DnsResolver } from './dns.ts';
 import { createCachingResolver } from './dns/dns-cache.ts';
+import { createSpamMetrics } from './ops/spam-metrics.ts';
+import { createDnsblChecker } from './spam/dnsbl.ts';
+import { createSpamFilter, type SpamFilterOptions } from './spam/rspamd.ts';
 import { createDnsClient } from './dns/dns-client.ts';
 import { createStandardsMetrics } from './ops/standards-metrics.ts';
 import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
@@ -87,6 +90,8 @@ export interface MtaOptions {
   readonly dnsServers?: readonly string[];
   /** The mail standards: inbound checks, MTA-STS (ours and others'), TLS-RPT (see MtaStandardsOptions). */
   readonly standards?: MtaStandardsOptions;
+  /** DNS blocklists and the spam filter on the MX listener (docs/spam-checks.md); absent: none. */
+  readonly spam?: MtaSpamOptions;
   /** Delivery workers in this process; null: it only receives (an intake-only pod). */
   readonly delivery: MtaDeliveryOptions | null;
   readonly logger: Logger;
@@ -118,6 +123,15 @@ export interface MtaStandardsOptions {
   readonly extraCaPem?: string;
   /** A delay notice goes out after this long (default 4 h, dsn/notices.ts); null: never. */
   readonly delayNoticeAfterMs?: number | null;
+}
+
+export interface MtaSpamOptions {
+  /** DNS blocklist zones asked for each MX client address; empty: none (spam/dnsbl.ts). */
+  readonly dnsblZones?: readonly string[];
+  /** The most a session waits for the blocklists (default defaultDnsblTimeoutMs). */
+  readonly dnsblTimeoutMs?: number;
+  /** rspamd asked about each MX message (spam/rspamd.ts); absent or null: not asked. */
+  readonly rspamd?: SpamFilterOptions | null;
 }
 
 interface RunningDelivery {
@@ -191,7 +205,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     now,
     options.firstBundleTimeoutMs ?? 60_000,
   );
-  const first = watcher.current as LoadedBundle | null;
+  const first = watcher.current;
   if (first === null) {
     watcher.stop();
     await ops.close();
@@ -235,6 +249,8 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
     const standards = options.standards ?? {};
     const standardsMetrics = createStandardsMetrics(metrics.registry);
+    const spam = options.spam ?? {};
+    const spamMetrics = createSpamMetrics(metrics.registry, spam.dnsblZones ?? []);
     // The mail checks' DNS: TTLs respected (dns/dns-cache.ts), the same servers as every other lookup.
     const dnsCache = createCachingResolver({
       query: createDnsClient({ servers: options.dnsServers?.length ? options.dnsServers : getServers() }),
@@ -250,6 +266,15 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       hostname,
       resolver,
       defaultTls: options.defaultTls ?? null,
+      dnsbl: spam.dnsblZones?.length
+        ? createDnsblChecker({
+            zones: spam.dnsblZones,
+            cache: dnsCache,
+            observer: spamMetrics.dnsbl,
+            ...(spam.dnsblTimeoutMs !== undefined ? { timeoutMs: spam.dnsblTimeoutMs } : {}),
+          })
+        : null,
+      spamFilter: spam.rspamd ? createSpamFilter({ ...spam.rspamd, observer: spamMetrics }) : null,
       inboundChecks:
         standards.inboundChecks === false
           ? null
@@ -271,7 +296,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       });
     }
     if (options.delivery) {
-      let running: RunningDelivery | undefined;
+      let running: RunningDelivery | undefined = undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
       const outbound = await startOutboundStandards({
         nc,

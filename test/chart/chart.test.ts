@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isMap, isScalar, parse, parseAllDocuments, parseDocument, type YAMLMap } from 'yaml';
 import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
+
+// Rendered manifests are free-form YAML of dozens of kinds; the assertions below are what
+// checks their shape, so the objects stay loosely typed in this file only.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 
 const chart = join(REPO_ROOT, 'charts/stafette');
@@ -100,7 +104,7 @@ describe('the Helm chart, offline', () => {
       for (const [key, value] of Object.entries(preset)) {
         const known = base !== null && typeof base === 'object' && !Array.isArray(base) ? (base as Record<string, unknown>)[key] : undefined;
         // Free-form maps ({} by default: labels, annotations, selectors) take any key.
-        const freeForm = base !== null && typeof base === 'object' && Object.keys(base as object).length === 0;
+        const freeForm = base !== null && typeof base === 'object' && Object.keys(base).length === 0;
         if (known === undefined && !freeForm) unknown.push(`${path}${key}`);
         else if (value && typeof value === 'object' && !Array.isArray(value) && known && typeof known === 'object' && !Array.isArray(known)) {
           walk(value as Record<string, unknown>, known, `${path}${key}.`);

@@ -26,7 +26,7 @@ export interface DeliveryObserver {
    */
   ledgerWindow(seconds: number): void;
   /** A DSN was queued, or one was dropped because the sender was <> (a double bounce). */
-  dsn(event: 'queued' | 'queued_delay' | 'queued_success' | 'dropped_null_sender'): void;
+  dsn(event: 'queued' | 'queued_delay' | 'queued_success' | 'dropped_null_sender' | 'dropped_backscatter'): void;
   /** What became of a job taken from the queue; `source` is fresh mail or a retry. */
   job(source: 'fresh' | 'retry', result: JobResult): void;
 }

@@ -19,6 +19,7 @@ import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer
 import { createDestinationHealth } from './destination-health.ts';
 import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
 import { createEngine } from './engine.ts';
+import type { EngineJob } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { Router } from './routing.ts';
@@ -114,7 +115,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     ackWaitMs: opts.settings.ackWaitMs,
     isConnected: () => watch.connected,
     now,
-    process: engine.process,
+    process: (job: EngineJob) => engine.process(job),
     logger: opts.logger,
     observer,
     async deadLetter(msg: { data: Uint8Array }, tag: string, reason: string) {

@@ -3,7 +3,7 @@
 //   stafette_delivery_recipients_total{destination,result}   delivered|deferred|skipped|bounced|expired
 //   stafette_delivery_latency_seconds                        accepted → delivered, per recipient
 //   stafette_delivery_ledger_window_seconds                  remote 250 → ledger PubAck (the duplicate window)
-//   stafette_delivery_dsn_total{event}                       queued (failure) | queued_delay | queued_success | dropped_null_sender
+//   stafette_delivery_dsn_total{event}                       queued (failure) | queued_delay | queued_success | dropped_null_sender | dropped_backscatter
 //   stafette_delivery_jobs_total{source,result}              what became of each job taken from the queue
 //   stafette_delivery_deferred_messages                      waiting for a retry (polled at scrape)
 //   stafette_delivery_due_retries                            retries due and waiting for a worker
@@ -33,7 +33,7 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
   });
   const dsn = new Counter({
     name: 'stafette_delivery_dsn_total',
-    help: 'Delivery status notifications queued, or dropped because the sender was <>.',
+    help: 'Delivery status notifications queued, or dropped: the sender was <>, or likely forged (SPF or DMARC fail at intake).',
     labelNames: ['event'],
     registers,
   });

@@ -27,7 +27,7 @@ export { isQueueId, newQueueId, queueIdTime } from './queue-id.ts';
 export { createQueueReadiness } from './readiness.ts';
 export type { QueueReadiness, QueueReadinessState } from './readiness.ts';
 export { decodeRecord, encodeRecord, recordVersion } from './record.ts';
-export type { BodyRef, ClientInfo, DecodedRecord, EnvelopeAddress, EsmtpParam, QueueEnvelope, QueueRecord } from './record.ts';
+export type { BodyRef, ClientInfo, DecodedRecord, EnvelopeAddress, EsmtpParam, QueueEnvelope, QueueRecord, SenderAuthResults } from './record.ts';
 export { ensureQueue } from './setup.ts';
 export type { QueueSetupResult, SetupOutcome } from './setup.ts';
 export { defaultQueueSettings, jobSubject, queueSettings } from './settings.ts';

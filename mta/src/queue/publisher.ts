@@ -20,7 +20,7 @@ import { storeBody } from './body-store.ts';
 import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
-import { encodeRecord, recordVersion, sha256Hex, type ClientInfo, type QueueEnvelope, type QueueRecord } from './record.ts';
+import { encodeRecord, recordVersion, sha256Hex, type ClientInfo, type QueueEnvelope, type QueueRecord, type SenderAuthResults } from './record.ts';
 import { jobSubject, type QueueSettings } from './settings.ts';
 
 /** What intake knows about an accepted message; the publisher adds the body reference. */
@@ -31,6 +31,8 @@ export interface AcceptedMessage {
   readonly listener: string;
   readonly client: ClientInfo;
   readonly envelope: QueueEnvelope;
+  /** The inbound checks' SPF and DMARC results (MX only; record.ts). */
+  readonly senderAuth?: SenderAuthResults;
 }
 
 export interface EnqueueResult {
@@ -149,7 +151,14 @@ function connectedNow(nc: NatsConnection): () => boolean {
 // Copies only the record fields, so extra properties on the caller's object never reach the
 // strict record schema (which would refuse them).
 function pickMessage(m: AcceptedMessage): AcceptedMessage {
-  return { queueId: m.queueId, receivedAt: m.receivedAt, listener: m.listener, client: m.client, envelope: m.envelope };
+  return {
+    queueId: m.queueId,
+    receivedAt: m.receivedAt,
+    listener: m.listener,
+    client: m.client,
+    envelope: m.envelope,
+    ...(m.senderAuth ? { senderAuth: { spf: m.senderAuth.spf, dmarc: m.senderAuth.dmarc } } : {}),
+  };
 }
 
 // The Object Store write has per-chunk timeouts only; this bounds the whole attempt. A write

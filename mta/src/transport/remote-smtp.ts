@@ -307,9 +307,9 @@ async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<Ma
   if (isIP(relay.host)) return { ok: true, hosts: [{ name: relay.host, addresses: [relay.host] }] };
   const addresses: string[] = [];
   let temporary = false;
-  for (const lookup of [resolver.resolve4, resolver.resolve6]) {
+  for (const lookup of [(host: string) => resolver.resolve4(host), (host: string) => resolver.resolve6(host)]) {
     try {
-      addresses.push(...(await lookup.call(resolver, relay.host)));
+      addresses.push(...(await lookup(relay.host)));
     } catch (err) {
       if (classifyDnsError(err) === 'temporary') temporary = true;
     }

@@ -47,13 +47,13 @@ export function secretSource(kc: KubeConfig, namespace: string | null, labelSele
     return {
       path: '/api/v1/secrets',
       labelSelector,
-      list: () => api.listSecretForAllNamespaces({ labelSelector }) as Promise<KubernetesListObject<KubernetesObject>>,
+      list: () => api.listSecretForAllNamespaces({ labelSelector }),
     };
   }
   return {
     path: `/api/v1/namespaces/${namespace}/secrets`,
     labelSelector,
-    list: () => api.listNamespacedSecret({ namespace, labelSelector }) as Promise<KubernetesListObject<KubernetesObject>>,
+    list: () => api.listNamespacedSecret({ namespace, labelSelector }),
   };
 }
 
@@ -76,10 +76,11 @@ export function watchResource<T extends KubernetesObject>(
   const relistMs = options.relistMs ?? 10 * 60_000;
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
-  const later = (fn: () => void, ms: number) => {
+  // fn may be async: its promise is dropped on purpose, each caller catches its own failures.
+  const later = (fn: () => void | Promise<void>, ms: number) => {
     const t = setTimeout(() => {
       timers.delete(t);
-      fn();
+      void fn();
     }, ms);
     t.unref();
     timers.add(t);
