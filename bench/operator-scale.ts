@@ -34,7 +34,8 @@ function manifests(): string[] {
     const d = m % domains;
     const u = Math.floor(m / domains);
     const password = m % passwordEvery === 0;
-    if (password) docs.push(`apiVersion: v1\nkind: Secret\nmetadata: {name: pw-${m}}\nstringData: {password: secret-${m}}`);
+    if (password)
+      docs.push(`apiVersion: v1\nkind: Secret\nmetadata: {name: pw-${m}, labels: {stafette.dev/secret-use: password}}\nstringData: {password: secret-${m}}`);
     docs.push(
       `apiVersion: stafette.dev/v1alpha1\nkind: Mailbox\nmetadata: {name: m${m}}\nspec: {address: u${u}@d${d}.example.com${password ? `, passwordSecretRef: {name: pw-${m}}` : ''}}`,
     );

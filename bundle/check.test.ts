@@ -134,3 +134,19 @@ test('a password hash of another scrypt cost is refused, so no login can cost mo
     ["secrets.json: passwords[alice@example.com]: scrypt cost ln=20,r=16,p=1 is not the platform's ln=15,r=8,p=1"],
   );
 });
+
+test('an alias or catch-all may name local+tag@: it reaches local@, as the directory routes it', () => {
+  assert.deepEqual(
+    errorsOf((b) => {
+      b.aliases[0]!.to = ['alice+lists@example.com'];
+      b.domains[0]!.inbound.catchAll = 'alice+catchall@example.com';
+    }),
+    [],
+  );
+  assert.match(
+    errorsOf((b) => {
+      b.aliases[0]!.to = ['nobody+lists@example.com'];
+    }).join('\n'),
+    /target nobody\+lists@example.com does not exist/,
+  );
+});

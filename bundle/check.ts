@@ -2,7 +2,7 @@
 // between its parts, so a bundle that would route mail nowhere is refused as a whole
 // and the MTA keeps the last good one (docs/architecture.md §2 contract 6).
 import type { z } from 'zod';
-import { domainOf } from './address.ts';
+import { domainOf, withoutSubaddress } from './address.ts';
 import { passwordHashProblem } from './password-hash.ts';
 import { bundleApiVersion, bundleSchema, bundleSecretsSchema, type Bundle, type BundleSecrets } from './schema.ts';
 
@@ -78,14 +78,16 @@ export function checkReferences(bundle: Bundle, secrets: BundleSecrets): string[
     if (!domains.has(domainOf(a.address))) errors.push(`aliases[${a.address}]: domain is not in domains`);
   }
   const local = (address: string) => domains.has(domainOf(address));
+  // local+tag@domain reaches local@domain, as the directory routes it (mta/src/directory.ts).
+  const exists = (address: string) => addresses.has(address) || addresses.has(withoutSubaddress(address) ?? address);
   for (const a of bundle.aliases) {
     for (const target of a.to) {
-      if (local(target) && !addresses.has(target)) errors.push(`aliases[${a.address}]: target ${target} does not exist`);
+      if (local(target) && !exists(target)) errors.push(`aliases[${a.address}]: target ${target} does not exist`);
     }
   }
   for (const d of bundle.domains) {
     const catchAll = d.inbound.catchAll;
-    if (catchAll && local(catchAll) && !addresses.has(catchAll)) {
+    if (catchAll && local(catchAll) && !exists(catchAll)) {
       errors.push(`domains[${d.domain}].inbound.catchAll: ${catchAll} does not exist`);
     }
     if (d.outbound.relay && !bundle.relays.some((r) => r.id === d.outbound.relay)) {

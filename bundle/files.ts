@@ -20,7 +20,15 @@ export function secretShardFileName(index: number, shards: number): string {
   return `secrets-${index}-of-${shards}.json.gz`;
 }
 
-function shardOf(key: string, shards: number): number {
+/**
+ * What a Secret or ConfigMap may hold: the API server refuses an object whose data is larger
+ * (1 MiB, MaxSecretSize and MaxConfigMapSize). The operator checks every file of a bundle
+ * against it before writing (operator/src/render/bundle-guard.ts).
+ */
+export const maxObjectDataBytes = 1024 * 1024;
+
+/** The shard a secret entry goes to: a stable hash of its key (such as `password:<address>`). */
+export function shardOf(key: string, shards: number): number {
   return createHash('sha256').update(key).digest().readUInt32BE(0) % shards;
 }
 

@@ -78,6 +78,7 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
   }
 
   for (const issue of result.issues) print(describeIssue(issue));
+  for (const error of result.bundleErrors) print(`Error: the MTA would refuse this bundle: ${error}`);
   if (!options.quiet) {
     print(
       `wrote ${join(bundleDir, 'bundle.json')} and secrets.json (revision ${result.bundle.revision}): ` +
@@ -94,7 +95,7 @@ export function renderCommand(manifestDir: string, options: RenderOptions): numb
       }
     }
   }
-  const errors = manifests.problems.length + result.issues.filter((i) => i.severity === 'Error').length;
+  const errors = manifests.problems.length + result.issues.filter((i) => i.severity === 'Error').length + result.bundleErrors.length;
   return errors > 0 ? 1 : 0;
 }
 

@@ -88,8 +88,31 @@ export const issueReasons = {
   dkimKeyMissing: 'DKIMKeyMissing',
   postmasterMissing: 'PostmasterMissing',
   mtaStsNotServed: 'MtaStsNotServed',
+  /**
+   * The resource passes the CRD but its rendered part fails the MTA's own bundle check
+   * (bundle/check.ts) or would overflow a bundle object; it is left out so the bundle every
+   * MTA loads stays valid (operator/src/render/bundle-guard.ts). The message names the field.
+   */
+  bundleCheckFailed: 'BundleCheckFailed',
+  /**
+   * A Secret reference names a Secret that is not marked for that use (label
+   * stafette.dev/secret-use), or one no resource may use: a service-account token, a DKIM key,
+   * the bundle or another of the operator's own (docs/trust-model.md). Nothing of it is read.
+   */
+  secretNotMarked: 'SecretNotMarked',
 } as const;
 export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
+
+/**
+ * The label a tenant puts on a Secret to let one kind of reference use it (docs/trust-model.md
+ * "Secrets and validation"): Relay.authSecretRef needs relay-auth, a webhook's secretRef
+ * webhook, passwordSecretRef password, MailDomain tls.secretName tls (the operator asks
+ * cert-manager to put it on the Secrets it issues). A Secret without it is never read for a
+ * resource, and the operator's Secret informer does not even cache it.
+ */
+export const secretUseLabel = 'stafette.dev/secret-use';
+export const secretUses = { relayAuth: 'relay-auth', webhook: 'webhook', password: 'password', tls: 'tls' } as const;
+export type SecretUse = (typeof secretUses)[keyof typeof secretUses];
 
 /** The reasons of the conditions, besides the issue reasons above. */
 export const reasons = {

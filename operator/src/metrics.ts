@@ -11,6 +11,8 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'resource'>;
   bundleWrites: Counter;
   bundleRevision: Gauge<'revision'>;
+  /** Resources left out of the bundle because the MTA's bundle check would refuse their part (render/bundle-guard.ts). */
+  bundleCheckRefused: Gauge;
   /** type: Normal | Warning; outcome: created | updated | counted | dropped | failed (kube/event-recorder.ts) */
   events: Counter<'type' | 'outcome'>;
 }
@@ -46,6 +48,11 @@ export function operatorMetrics(): OperatorMetrics {
       name: 'stafette_operator_bundle_info',
       help: 'The bundle revision last written (value 1).',
       labelNames: ['revision'],
+      registers: [registry],
+    }),
+    bundleCheckRefused: new Gauge({
+      name: 'stafette_operator_bundle_check_refused',
+      help: 'Resources left out of the bundle at the last render because the MTA would refuse their part or it would overflow a bundle object (reason BundleCheckFailed).',
       registers: [registry],
     }),
     events: new Counter({

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Resolver } from 'node:dns/promises';
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
-import { crdFiles, group, version, type MailDomain, type Mailbox, type Relay } from '../../crds/src/index.ts';
+import { crdFiles, group, secretUseLabel, version, type MailDomain, type Mailbox, type Relay } from '../../crds/src/index.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { BundleTarget } from './children/bundle-objects.ts';
 import { domainLabel } from './children/owner.ts';
@@ -150,7 +150,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const secrets = watchResource<CachedSecret & KubernetesObject>(
     options.kubeConfig,
     'secrets',
-    scopes.map((ns) => secretSource(options.kubeConfig, ns)),
+    // Only Secrets a tenant marked for a use, and the operator's DKIM key Secrets, are listed,
+    // watched and cached (docs/trust-model.md "Secrets and validation"); every other Secret of
+    // the namespace stays unread. The password index and the bundle are read by name.
+    scopes.flatMap((ns) => [secretSource(options.kubeConfig, ns, secretUseLabel), secretSource(options.kubeConfig, ns, domainLabel)]),
     (s) => {
       // The bundle itself is a Secret we write: its events must not trigger a render.
       if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
@@ -177,6 +180,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     defaultDelivery: options.defaultDelivery,
     ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
     domainsChanged: (keys) => keys.forEach((k) => enqueue(`domain/${k}`)),
+    onBundleChecked: (heldOut) => metrics.bundleCheckRefused.set(heldOut),
     onBundleWritten: (revision) => {
       metrics.bundleWrites.inc();
       metrics.bundleRevision.reset();

@@ -211,6 +211,7 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
 
   test('fixed by creating what was missing: Current and Healthy again', async () => {
     await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, '--from-literal=password=pw']);
+    await kube.ok(['label', 'secret', 'carol-password', '-n', ns, 'stafette.dev/secret-use=password']);
     await expectHealth('Current', ['mailbox/carol']);
     const carol = await getJson<{ status: { conditions: { type: string }[] } }>(kube, ['get', 'mailbox/carol', '-n', ns]);
     assert.deepEqual(

@@ -159,6 +159,7 @@ spec: {address: alice@example.com}
 
     // Creating the Secret is noticed and carol may log in.
     await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, '--from-literal=password=pw']);
+    await kube.ok(['label', 'secret', 'carol-password', '-n', ns, 'stafette.dev/secret-use=password']);
     await waitForCondition(kube, 'mailbox/carol', ns, 'True');
     await waitFor('carol can log in', async () => (await readBundle(kube, ns)).bundle.mailboxes.find((m) => m.address === 'carol@example.com')?.login === true);
   });

@@ -83,9 +83,9 @@ describe("the operator under the Helm chart's RBAC", () => {
     await kube?.stop();
   });
 
-  test('the chart renders exactly a ServiceAccount, a Role and a RoleBinding for the operator', async () => {
+  test('the chart renders exactly a ServiceAccount, a Role, a RoleBinding and the Secret write policy for the operator', async () => {
     const kinds = [...(await renderOperatorRbac(ns)).matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]);
-    assert.deepEqual(kinds, ['ServiceAccount', 'Role', 'RoleBinding']);
+    assert.deepEqual(kinds, ['ServiceAccount', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
   });
 
   test('nothing is missing: examples/ converge with the operator impersonating its ServiceAccount', async (t) => {
@@ -199,6 +199,40 @@ describe("the operator under the Helm chart's RBAC", () => {
     assert.match(all.stderr, /cannot list resource "secrets" in API group "" at the cluster scope/);
     const otherList = await kube.run(['auth', 'can-i', '--list', '-n', other], { as: sa });
     assert.doesNotMatch(otherList.stdout, /secrets|configmaps|leases|stafette\.dev/);
+  });
+
+  test('the operator cannot change, label or delete a Secret it does not manage (the admission policy), nor read one by name', async () => {
+    await kube.ok(['create', 'secret', 'generic', 'tenant-secret', '-n', ns, '--from-literal=password=x']);
+    // The policy takes effect once the API server has loaded it: the first refusal may take a moment.
+    // RBAC allows these verbs on every Secret (DKIM key names follow the MailDomains); these
+    // requests go out without a get first (raw, or server-side apply), so the policy is what refuses.
+    await waitFor(
+      'the Secret write policy in force',
+      async () => {
+        if ((await kube.run(['create', 'secret', 'generic', 'probe', '-n', ns, '--from-literal=k=v'], { as: sa })).code !== 0) return true;
+        await kube.ok(['delete', 'secret', 'probe', '-n', ns]);
+        return false;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const ssa = (metadata: string, data = '') => ({
+      args: ['apply', '--server-side', '--force-conflicts', '--field-manager=stafette-operator', '-f', '-'],
+      input: `apiVersion: v1\nkind: Secret\nmetadata: {name: tenant-secret, namespace: ${ns}, ${metadata}}\n${data}`,
+    });
+    for (const { args, input } of [
+      ssa('annotations: {test.stafette.dev/probe: "1"}'),
+      ssa('labels: {app.kubernetes.io/managed-by: stafette-operator}'),
+      ssa('annotations: {test.stafette.dev/probe: "1"}', 'stringData: {password: stolen}'),
+      { args: ['delete', '--raw', `/api/v1/namespaces/${ns}/secrets/tenant-secret`], input: undefined },
+      { args: ['create', 'secret', 'generic', 'unlabelled', '-n', ns, '--from-literal=k=v'], input: undefined },
+    ]) {
+      const result = await kube.run(args, { as: sa, input });
+      assert.notEqual(result.code, 0, args.join(' '));
+      assert.match(result.stderr, /writes only the Secrets it manages/, args.join(' '));
+    }
+    const read = await kube.run(['get', 'secret', 'tenant-secret', '-n', ns], { as: sa });
+    assert.match(read.stderr, /cannot get resource "secrets"/);
+    await kube.ok(['get', 'secret', 'tenant-secret', '-n', ns]);
   });
 
   test('the dangerous verbs are refused: pods, workloads, exec, escalate, bind, impersonate', async () => {

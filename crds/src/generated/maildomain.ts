@@ -72,7 +72,12 @@ export type MailDomainSpec = {
       /** The addresses mail to the alias is delivered to. */
       to: string[];
     }>;
-    /** The largest message accepted for the domain, as a quantity (25Mi) or bytes. */
+    /**
+     * The largest message accepted for the domain, as a quantity (25Mi) or bytes; as a number of bytes
+     * from 1024 to 104857600 (100Mi). A value the MTA would still refuse is reported on the MailDomain
+     * (reason BundleCheckFailed) and the domain is left out of the MTA configuration until it is
+     * fixed.
+     */
     maxMessageSize?: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */
     maxRecipients?: number;
@@ -208,7 +213,12 @@ export type MailDomainSpecResolved = {
       /** The addresses mail to the alias is delivered to. */
       to: string[];
     }>;
-    /** The largest message accepted for the domain, as a quantity (25Mi) or bytes. */
+    /**
+     * The largest message accepted for the domain, as a quantity (25Mi) or bytes; as a number of bytes
+     * from 1024 to 104857600 (100Mi). A value the MTA would still refuse is reported on the MailDomain
+     * (reason BundleCheckFailed) and the domain is left out of the MTA configuration until it is
+     * fixed.
+     */
     maxMessageSize: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */
     maxRecipients: number;

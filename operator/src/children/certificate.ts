@@ -1,6 +1,6 @@
 // The cert-manager Certificate for a domain's hostname (cert-manager.io/v1). Written
 // as plain data: cert-manager is optional, so the operator must not depend on its types.
-import type { MailDomain, MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { secretUseLabel, secretUses, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { mtaStsHost } from '../render/dns-records.ts';
 import type { MtaStsServer } from '../render/input.ts';
 import { domainChildMetadata, type ChildMetadata } from './owner.ts';
@@ -14,6 +14,8 @@ export type Certificate = {
     dnsNames: string[];
     issuerRef: { name: string; kind: string; group: string };
     privateKey: { algorithm: 'ECDSA'; size: number; rotationPolicy: 'Always' };
+    /** Labels cert-manager puts on the Secret it writes: marked for tls, so the operator reads it (render/secret-use.ts). */
+    secretTemplate: { labels: Record<string, string> };
   };
   /** Written by cert-manager. */
   status?: { conditions?: { type: string; status: string; reason?: string; message?: string }[] };
@@ -36,6 +38,7 @@ export function certificateFor(domain: MailDomain, spec: MailDomainSpecResolved,
       dnsNames: [...new Set([hostname, ...policyHost])],
       issuerRef: { name: issuer.name, kind: issuer.kind ?? 'Issuer', group: issuer.group ?? 'cert-manager.io' },
       privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' },
+      secretTemplate: { labels: { [secretUseLabel]: secretUses.tls } },
     },
   };
 }

@@ -8,7 +8,8 @@
 // found through latestRender() and is told here which domains' findings changed.
 import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import type { DeliveryTarget } from '../../../bundle/schema.ts';
-import { apiVersion, warningEventAction } from '../../../crds/src/index.ts';
+import { maxObjectDataBytes } from '../../../bundle/files.ts';
+import { apiVersion, issueReasons, warningEventAction } from '../../../crds/src/index.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
@@ -34,6 +35,8 @@ export interface BundleReconcilerOptions {
   /** Who serves the domains' MTA-STS policies (render/input.ts). */
   mtaStsServedBy: MtaStsServer;
   onBundleWritten?: (revision: string) => void;
+  /** Called after each render with how many resources the bundle check left out (BundleCheckFailed). */
+  onBundleChecked?: (heldOut: number) => void;
   /** The target of Mailboxes without `delivery` (RenderInput.defaultDelivery). */
   defaultDelivery?: DeliveryTarget | null;
   /** The platform's delivery-target allow-lists (RenderInput.deliveryTargets). */
@@ -62,12 +65,17 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
       ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
       mtaStsServedBy: options.mtaStsServedBy,
       srsKeys: srsKeysAt(await passwords.masterKey(), options.now().getTime()),
+      objectLimits: { shards: target.shards, maxBytes: maxObjectDataBytes },
     });
     const findings = new RenderFindings(result);
     latest = findings;
+    options.onBundleChecked?.(result.issues.filter((i) => i.reason === issueReasons.bundleCheckFailed).length);
 
     const { revision } = result.bundle;
-    if (writtenRevision !== revision) {
+    if (result.bundleErrors.length > 0) {
+      // Nothing to blame on a resource (render.ts): the last bundle stays, as an MTA would keep it.
+      logger.error('bundle not written: the MTA would refuse it', { revision, errors: result.bundleErrors });
+    } else if (writtenRevision !== revision) {
       const written = await writeBundle(client, target, result);
       writtenRevision = revision;
       if (written > 0) {

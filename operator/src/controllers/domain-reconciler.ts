@@ -8,6 +8,8 @@ import {
   events,
   issueReasons,
   reasons,
+  secretUseLabel,
+  secretUses,
   warningEventAction,
   type ConditionType,
   type MailDomain,
@@ -25,6 +27,7 @@ import { describeApiError, isRefused, type EventInput, type KubeClient } from '.
 import { dkimRecordText } from '../render/dns-records.ts';
 import type { RenderFindings } from '../render/findings.ts';
 import { secretValue } from '../render/input.ts';
+import { secretUseRefusal } from '../render/secret-use.ts';
 import { sameStatus } from '../status/conditions.ts';
 import { stalledOf } from '../status/health.ts';
 import { domainStatus, type ChildState } from '../status/resource-status.ts';
@@ -143,10 +146,17 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
       if (!spec.tls?.secretName)
         return done({ type, status: 'True', reason: reasons.defaultCertificate, message: "no tls set: STARTTLS uses the MTA's default certificate" });
       const secret = state.secrets.get(ns, spec.tls.secretName);
+      const refusal = secret ? secretUseRefusal(secret, secretUses.tls) : null;
+      if (refusal) return stalled({ type, status: 'False', reason: issueReasons.secretNotMarked, message: refusal }, recheckStalledMs);
       return secretValue(secret, 'tls.crt') && secretValue(secret, 'tls.key')
         ? done({ type, status: 'True', reason: reasons.secretFound, message: `using Secret ${spec.tls.secretName}` })
         : stalled(
-            { type, status: 'False', reason: reasons.secretNotFound, message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found` },
+            {
+              type,
+              status: 'False',
+              reason: reasons.secretNotFound,
+              message: `Secret ${spec.tls.secretName} with tls.crt and tls.key not found among the Secrets labelled ${secretUseLabel}=${secretUses.tls}`,
+            },
             recheckStalledMs,
           );
     }

@@ -25,6 +25,8 @@ export interface ResourceSource {
   /** e.g. "/apis/stafette.dev/v1alpha1/namespaces/mail/maildomains" */
   path: string;
   list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  /** Only objects with these labels are listed and watched (the list function must send it too). */
+  labelSelector?: string;
 }
 
 export function customResourceSource(kc: KubeConfig, group: string, version: string, plural: string, namespace: string | null): ResourceSource {
@@ -38,12 +40,20 @@ export function customResourceSource(kc: KubeConfig, group: string, version: str
   };
 }
 
-export function secretSource(kc: KubeConfig, namespace: string | null): ResourceSource {
+/** The Secrets of a namespace (or all) that match a label selector: the list and the watch both send it. */
+export function secretSource(kc: KubeConfig, namespace: string | null, labelSelector: string): ResourceSource {
   const api = kc.makeApiClient(CoreV1Api);
-  if (namespace === null) return { path: '/api/v1/secrets', list: () => api.listSecretForAllNamespaces() };
+  if (namespace === null) {
+    return {
+      path: '/api/v1/secrets',
+      labelSelector,
+      list: () => api.listSecretForAllNamespaces({ labelSelector }),
+    };
+  }
   return {
     path: `/api/v1/namespaces/${namespace}/secrets`,
-    list: () => api.listNamespacedSecret({ namespace }),
+    labelSelector,
+    list: () => api.listNamespacedSecret({ namespace, labelSelector }),
   };
 }
 
@@ -76,7 +86,7 @@ export function watchResource<T extends KubernetesObject>(
     timers.add(t);
   };
   const informers = sources.map((source) => {
-    const informer = makeInformer<T>(kc, source.path, source.list as () => Promise<KubernetesListObject<T>>);
+    const informer = makeInformer<T>(kc, source.path, source.list as () => Promise<KubernetesListObject<T>>, source.labelSelector);
     informer.on('add', (o) => onChange(o, 'add'));
     informer.on('update', (o) => onChange(o, 'update'));
     informer.on('delete', (o) => onChange(o, 'delete'));
@@ -107,7 +117,18 @@ export function watchResource<T extends KubernetesObject>(
 
   const synced = Promise.all(informers.map((i) => startUntilListed(i))).then(() => undefined);
   return {
-    list: () => informers.flatMap((i) => [...i.list()]),
+    // Two selectors may both match an object (a Secret with both labels): it is listed once.
+    list: () => {
+      const all = informers.flatMap((i) => [...i.list()]);
+      if (informers.length < 2) return all;
+      const seen = new Set<string>();
+      return all.filter((o) => {
+        const key = `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+    },
     get: (namespace, name) => {
       for (const i of informers) {
         const found = i.get(name, namespace);

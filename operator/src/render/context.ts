@@ -1,18 +1,36 @@
 // Shared state of one render(): the issues found so far and lookups by reference.
-import type { IssueReason, ObjectMeta } from '../../../crds/src/index.ts';
+import { issueReasons, type IssueReason, type ObjectMeta, type SecretUse } from '../../../crds/src/index.ts';
+import { secretUseRefusal } from './secret-use.ts';
 import type { RenderIssue, ResourceRef } from './issues.ts';
 import type { SecretObject } from './input.ts';
 
 export class RenderContext {
   readonly issues: RenderIssue[] = [];
   private readonly secrets = new Map<string, SecretObject>();
+  /** Domain → "namespace/name" of its MailDomain, for those left out because the bundle check refused them (render.ts). */
+  readonly heldOutDomains: ReadonlyMap<string, string>;
 
-  constructor(secrets: SecretObject[]) {
+  constructor(secrets: SecretObject[], heldOutDomains: ReadonlyMap<string, string> = new Map()) {
     for (const s of secrets) this.secrets.set(`${namespaceOf(s.metadata)}/${s.metadata.name}`, s);
+    this.heldOutDomains = heldOutDomains;
   }
 
   secret(namespace: string, name: string): SecretObject | undefined {
     return this.secrets.get(`${namespace}/${name}`);
+  }
+
+  /**
+   * The Secret `ref` names in `field`, if it is marked for `use` (render/secret-use.ts):
+   * undefined when there is none (the caller reports that), null when it is refused, which is
+   * reported here as SecretNotMarked and nothing of it is read.
+   */
+  usableSecret(ref: ResourceRef, field: string, name: string, use: SecretUse): SecretObject | undefined | null {
+    const secret = this.secret(ref.namespace, name);
+    if (!secret) return undefined;
+    const refusal = secretUseRefusal(secret, use);
+    if (refusal === null) return secret;
+    this.error(ref, field, issueReasons.secretNotMarked, refusal);
+    return null;
   }
 
   error(ref: ResourceRef, field: string, reason: IssueReason, message: string): void {

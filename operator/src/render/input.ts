@@ -3,11 +3,12 @@
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
 import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
+import type { ObjectLimits } from './bundle-guard.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  metadata: { name: string; namespace?: string; creationTimestamp?: string; labels?: Record<string, string> };
   type?: string;
   /** Base64 values, as the API server returns them. */
   data?: Record<string, string>;
@@ -62,6 +63,12 @@ export interface RenderInput {
   deliveryTargets?: DeliveryTargetPolicy;
   /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
   srsKeys?: string[];
+  /**
+   * The objects the bundle is written into (the operator's shards and the API server's
+   * object size); when set, a resource whose part would overflow one is left out and
+   * reported (render/bundle-guard.ts). Offline renders write plain files and set none.
+   */
+  objectLimits?: ObjectLimits;
 }
 
 export type MtaStsServer = 'mta' | 'ingress' | 'none';

@@ -5,7 +5,7 @@
 // MailDomains. An address claimed twice stays with its first claimant; the other is
 // reported. Addresses may only be claimed in domains of the claimant's namespace, so
 // one tenant cannot take mail meant for another's domain.
-import { issueReasons, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, secretUseLabel, secretUses, type Mailbox, type MailboxSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { domainOf, normalizeAddress, withoutSubaddress } from '../../../bundle/address.ts';
 import { looksLikeHash, passwordHashProblem } from '../../../bundle/password-hash.ts';
@@ -54,6 +54,11 @@ export function renderAddresses(
       return null;
     }
     const domain = domains.get(parsed.domain);
+    const heldOut = ctx.heldOutDomains.get(parsed.domain);
+    if (!domain && heldOut) {
+      ctx.error(ref, field, issueReasons.domainNotFound, `MailDomain ${heldOut} of ${parsed.domain} is left out of the MTA configuration (see its status)`);
+      return null;
+    }
     if (!domain) {
       ctx.error(ref, field, issueReasons.domainNotFound, `no MailDomain serves ${parsed.domain}; create one in namespace ${ref.namespace}`);
       return null;
@@ -288,13 +293,15 @@ function deliveryOf(
     return { target: { type: 'forward', to, keepCopy: d.forward.keepCopy } };
   }
   if (d.webhook) {
-    const key = secretValue(ctx.secret(ref.namespace, d.webhook.secretRef.name), d.webhook.secretRef.key);
+    const secret = ctx.usableSecret(ref, 'spec.delivery.webhook.secretRef.name', d.webhook.secretRef.name, secretUses.webhook);
+    if (secret === null) return null;
+    const key = secretValue(secret, d.webhook.secretRef.key);
     if (!key) {
       ctx.error(
         ref,
         'spec.delivery.webhook.secretRef',
         issueReasons.webhookSecretNotFound,
-        `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found; mail for this address is refused until it exists`,
+        `Secret ${d.webhook.secretRef.name} with key ${d.webhook.secretRef.key} not found among the Secrets labelled ${secretUseLabel}=${secretUses.webhook}; mail for this address is refused until it exists`,
       );
       return null;
     }
@@ -312,13 +319,14 @@ function passwordHash(
 ): string | null {
   const secretRef = spec.passwordSecretRef;
   if (!secretRef) return null;
-  const secret = ctx.secret(ref.namespace, secretRef.name);
+  const secret = ctx.usableSecret(ref, 'spec.passwordSecretRef.name', secretRef.name, secretUses.password);
+  if (secret === null) return null;
   if (!secret) {
     ctx.error(
       ref,
       'spec.passwordSecretRef',
       issueReasons.passwordSecretNotFound,
-      `Secret ${secretRef.name} not found; the mailbox receives mail but cannot log in`,
+      `Secret ${secretRef.name} not found among the Secrets labelled ${secretUseLabel}=${secretUses.password}; the mailbox receives mail but cannot log in`,
     );
     return null;
   }

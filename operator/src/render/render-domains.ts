@@ -1,5 +1,5 @@
 // MailDomains → bundle domains, their DKIM selectors and DNS records.
-import { issueReasons, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, secretUses, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import type { BundleDomain, DkimAlgorithm } from '../../../bundle/schema.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
@@ -114,7 +114,7 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
   const tlsSecretName = d.spec.tls?.secretName ?? (d.spec.tls?.issuerRef ? `${d.resource.metadata.name}-tls` : undefined);
   let tlsCertificate: RenderedDomain['tlsCertificate'] = null;
   if (tlsSecretName) {
-    const secret = ctx.secret(d.namespace, tlsSecretName);
+    const secret = ctx.usableSecret(ref, d.spec.tls?.secretName ? 'spec.tls.secretName' : 'spec.tls.issuerRef', tlsSecretName, secretUses.tls) ?? undefined;
     const certPem = secretValue(secret, 'tls.crt');
     const keyPem = secretValue(secret, 'tls.key');
     if (certPem && keyPem) tlsCertificate = { id: `${d.namespace}/${tlsSecretName}`, certPem, keyPem };

@@ -5,7 +5,7 @@
 // namespace a domain may be matched by one Relay only, and one Relay may be the default.
 // A MailDomain's outbound.relayRef is the most specific rule and wins over a Relay
 // that lists the same domain in senderDomains, which is reported as a conflict.
-import { issueReasons, type Relay, type RelaySpecResolved } from '../../../crds/src/index.ts';
+import { issueReasons, secretUseLabel, secretUses, type Relay, type RelaySpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import { normalizeDomain } from '../../../bundle/address.ts';
 import type { BundleRelay } from '../../../bundle/schema.ts';
@@ -80,15 +80,18 @@ export function renderRelays(ctx: RenderContext, domains: Map<string, AcceptedDo
 
     const auth = spec.authSecretRef;
     if (auth) {
-      const secret = ctx.secret(ref.namespace, auth.name);
-      const username = secretValue(secret, auth.usernameKey);
-      const password = secretValue(secret, auth.passwordKey);
-      if (username === undefined || password === undefined) {
+      // An unmarked Secret is never read: the relay stays without credentials, so its mail waits.
+      const secret = ctx.usableSecret(ref, 'spec.authSecretRef.name', auth.name, secretUses.relayAuth);
+      const username = secret ? secretValue(secret, auth.usernameKey) : undefined;
+      const password = secret ? secretValue(secret, auth.passwordKey) : undefined;
+      if (secret === null) {
+        // Reported as SecretNotMarked.
+      } else if (username === undefined || password === undefined) {
         ctx.error(
           ref,
           'spec.authSecretRef',
           issueReasons.relayCredentialsNotFound,
-          `Secret ${auth.name} with keys ${auth.usernameKey} and ${auth.passwordKey} not found; mail through this relay waits in the queue until it exists`,
+          `Secret ${auth.name} with keys ${auth.usernameKey} and ${auth.passwordKey} not found among the Secrets labelled ${secretUseLabel}=${secretUses.relayAuth}; mail through this relay waits in the queue until it exists`,
         );
       } else out.credentials[id] = { username, password };
     }

@@ -108,7 +108,7 @@ describe('domains', () => {
 
   test('a TLS Secret named by the domain is carried in the secret part', () => {
     const d = domain('example-com', { domain: 'example.com', tls: { secretName: 'mx-tls' } });
-    const result = render(input({ domains: [d], secrets: [secret('mx-tls', { 'tls.crt': 'CERT', 'tls.key': 'KEY' })] }));
+    const result = render(input({ domains: [d], secrets: [secret('mx-tls', { 'tls.crt': 'CERT', 'tls.key': 'KEY' }, 'tls')] }));
     assert.deepEqual(result.bundle.domains[0]?.tls, { secretName: 'mail/mx-tls' });
     assert.deepEqual(result.secrets.tlsCertificates, { 'mail/mx-tls': { certPem: 'CERT', keyPem: 'KEY' } });
   });
@@ -131,9 +131,9 @@ describe('domains', () => {
 
     test('with a Secret whose certificate names mta-sts.<domain>, but not one that does not', () => {
       const withName = domain('example-com', { domain: 'example.com', tls: { secretName: 'mx-tls' } });
-      const ok = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-and-mta-sts.pem'), 'tls.key': 'KEY' })] }));
+      const ok = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-and-mta-sts.pem'), 'tls.key': 'KEY' }, 'tls')] }));
       assert.deepEqual(mtaSts(ok), ['_mta-sts.example.com', 'mta-sts.example.com']);
-      const without = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-only.pem'), 'tls.key': 'KEY' })] }));
+      const without = render(input({ domains: [withName], secrets: [secret('mx-tls', { 'tls.crt': certs('cert-mx-only.pem'), 'tls.key': 'KEY' }, 'tls')] }));
       assert.deepEqual(mtaSts(without), []);
       assert.equal(without.domains[0]!.mtaStsPolicy, null);
       assert.deepEqual(warned(without), ['the MTA-STS policy is not published: the certificate in Secret mx-tls does not name mta-sts.example.com']);
@@ -156,7 +156,7 @@ describe('domains', () => {
 describe('mailboxes', () => {
   test('addresses are stored normalised and the password is hashed into the secret part', () => {
     const m = mailbox('alice', { address: 'Alice@example.com', passwordSecretRef: { name: 'pw' } });
-    const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { password: 's3cret' })] }));
+    const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { password: 's3cret' }, 'password')] }));
     assert.equal(result.bundle.mailboxes[0]?.address, 'alice@example.com');
     assert.equal(result.bundle.mailboxes[0]?.login, true);
     assert.equal(result.secrets.passwords['alice@example.com'], '$test$alice@example.com$s3cret');
@@ -165,7 +165,7 @@ describe('mailboxes', () => {
   test('a password that is already a scrypt hash is stored as it is', () => {
     const hash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
     const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
-    const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
+    const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash }, 'password')] }));
     assert.equal(result.secrets.passwords['alice@example.com'], hash);
   });
 
@@ -173,7 +173,7 @@ describe('mailboxes', () => {
     const expensive = `$scrypt$ln=20,r=16,p=1$${Buffer.alloc(16, 1).toString('base64')}$${Buffer.alloc(32, 2).toString('base64')}`;
     for (const hash of [expensive, '$2b$10$abcdefghijklmnopqrstuv']) {
       const m = mailbox('alice', { address: 'alice@example.com', passwordSecretRef: { name: 'pw', key: 'hash' } });
-      const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash })] }));
+      const result = render(input({ domains: [exampleCom()], mailboxes: [m], secrets: [secret('pw', { hash }, 'password')] }));
       assert.equal(result.secrets.passwords['alice@example.com'], undefined);
       assert.equal(result.bundle.mailboxes[0]?.login, false);
       assert.deepEqual(reasons(result), ['Mailbox alice spec.passwordSecretRef.key PasswordHashNotAccepted']);
@@ -211,7 +211,7 @@ describe('mailboxes', () => {
   test('a missing password Secret or key disables login but keeps the mailbox receiving', () => {
     const noSecret = mailbox('a', { address: 'a@example.com', passwordSecretRef: { name: 'absent' } });
     const noKey = mailbox('b', { address: 'b@example.com', passwordSecretRef: { name: 'pw', key: 'other' } });
-    const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), noSecret, noKey], secrets: [secret('pw', { password: 'x' })] }));
+    const result = render(input({ domains: [exampleCom()], mailboxes: [alice(), noSecret, noKey], secrets: [secret('pw', { password: 'x' }, 'password')] }));
     assert.deepEqual(
       result.bundle.mailboxes.map((m) => [m.address, m.login]),
       [
@@ -232,7 +232,7 @@ describe('mailboxes', () => {
       mailbox('w', { address: 'w@example.com', delivery: { webhook: { url: 'https://hooks.example/in', secretRef: { name: 'hook' } } } }),
       alice(),
     ];
-    const result = render(input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' })] }));
+    const result = render(input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' }, 'webhook')] }));
     assert.deepEqual(Object.fromEntries(result.bundle.mailboxes.map((m) => [m.address, m.delivery])), {
       'alice@example.com': { type: 'local' },
       'f@example.com': { type: 'forward', to: ['someone@elsewhere.example'], keepCopy: false },
@@ -254,7 +254,7 @@ describe('mailboxes', () => {
       alice(),
     ];
     const result = render({
-      ...input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' })] }),
+      ...input({ domains: [exampleCom()], mailboxes, secrets: [secret('hook', { 'hmac-key': 'k' }, 'webhook')] }),
       defaultDelivery: { type: 'lmtp', host: 'dovecot.mail', port: 24 },
     });
     assert.deepEqual(
@@ -440,7 +440,7 @@ describe('aliases and catch-all', () => {
 });
 
 describe('relays', () => {
-  const creds = secret('relay-auth', { username: 'u', password: 'p' });
+  const creds = secret('relay-auth', { username: 'u', password: 'p' }, 'relay-auth');
 
   test('a relay with credentials, matches and limits', () => {
     const r = relay('smart', { host: 'smtp.relay.example', authSecretRef: { name: 'relay-auth' }, match: { recipientDomains: ['partner.example'] } });

@@ -18,6 +18,7 @@ import type { RenderIssue } from './issues.ts';
 import { renderAddresses } from './render-addresses.ts';
 import { acceptDomains, renderDomain, type RequiredSelector } from './render-domains.ts';
 import { renderRelays } from './render-relays.ts';
+import { findOffenders, refKey } from './bundle-guard.ts';
 
 export interface MissingDkimKey extends RequiredSelector {
   namespace: string;
@@ -41,10 +42,45 @@ export interface RenderResult {
   issues: RenderIssue[];
   domains: DomainReport[];
   missingDkimKeys: MissingDkimKey[];
+  /**
+   * Why the bundle would still be refused by the MTA although no resource is to blame (the
+   * operator's own parts); empty when it passes bundle/check.ts. A non-empty list means: do
+   * not publish it.
+   */
+  bundleErrors: string[];
 }
 
+/**
+ * Renders, then checks the result as every MTA will (render/bundle-guard.ts): each resource
+ * whose part fails the check, or overflows a bundle object, is left out and reported with
+ * reason BundleCheckFailed on its field, and the rest is rendered again without it. Each round
+ * leaves out at least one more resource, so it ends.
+ */
 export function render(input: RenderInput): RenderResult {
-  const ctx = new RenderContext(input.secrets);
+  const heldOut = new Set<string>();
+  const held: RenderResult['issues'] = [];
+  const heldOutDomains = new Map<string, string>();
+  for (;;) {
+    const keep = <T extends { metadata: { namespace?: string; name: string } }>(kind: 'MailDomain' | 'Mailbox' | 'Relay', list: T[]) =>
+      heldOut.size === 0 ? list : list.filter((o) => !heldOut.has(refKey(refOf(kind, o.metadata))));
+    const result = renderOnce(
+      { ...input, domains: keep('MailDomain', input.domains), mailboxes: keep('Mailbox', input.mailboxes), relays: keep('Relay', input.relays) },
+      heldOutDomains,
+    );
+    const verdict = findOffenders(result.bundle, result.secrets, input.objectLimits);
+    const fresh = verdict.offenders.filter((o) => !heldOut.has(refKey(o.ref)));
+    if (fresh.length === 0) return { ...result, issues: [...result.issues, ...held], bundleErrors: verdict.unattributed };
+    for (const o of fresh) {
+      heldOut.add(refKey(o.ref));
+      const domain = o.ref.kind === 'MailDomain' ? input.domains.find((d) => refKey(refOf('MailDomain', d.metadata)) === refKey(o.ref)) : undefined;
+      if (domain) heldOutDomains.set(domain.spec.domain, `${o.ref.namespace}/${o.ref.name}`);
+      held.push({ ...o.ref, field: o.field, reason: issueReasons.bundleCheckFailed, message: o.message, severity: 'Error' });
+    }
+  }
+}
+
+function renderOnce(input: RenderInput, heldOutDomains: ReadonlyMap<string, string>): Omit<RenderResult, 'bundleErrors'> {
+  const ctx = new RenderContext(input.secrets, heldOutDomains);
   const accepted = acceptDomains(ctx, input.domains, specSchema('MailDomain'));
   const byName = new Map(accepted.map((d) => [d.spec.domain, d]));
 

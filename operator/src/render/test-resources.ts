@@ -1,7 +1,17 @@
 // Builders of resources for render()'s tests: small, explicit, and only what a test
 // needs to state. Not used outside tests.
 import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
-import { apiVersion, type MailDomain, type MailDomainSpec, type Mailbox, type MailboxSpec, type Relay, type RelaySpec } from '../../../crds/src/index.ts';
+import {
+  apiVersion,
+  secretUseLabel,
+  type SecretUse,
+  type MailDomain,
+  type MailDomainSpec,
+  type Mailbox,
+  type MailboxSpec,
+  type Relay,
+  type RelaySpec,
+} from '../../../crds/src/index.ts';
 import type { DkimKeyMaterial, RenderInput, SecretObject } from './input.ts';
 
 let clock = 0;
@@ -23,8 +33,9 @@ export function relay(name: string, spec: RelaySpec, namespace = 'mail'): Relay 
   return { apiVersion, kind: 'Relay', metadata: { name, namespace, creationTimestamp: created() }, spec };
 }
 
-export function secret(name: string, stringData: Record<string, string>, namespace = 'mail'): SecretObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace }, stringData };
+/** A Secret marked for `use` (label stafette.dev/secret-use), or unmarked with null. */
+export function secret(name: string, stringData: Record<string, string>, use: SecretUse | null, namespace = 'mail'): SecretObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, ...(use ? { labels: { [secretUseLabel]: use } } : {}) }, stringData };
 }
 
 /** A stand-in key: render only copies key material, it never parses it. */

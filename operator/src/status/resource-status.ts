@@ -108,7 +108,10 @@ export function domainStatus(
   const blockers: Blocker[] = [];
   if (!report) {
     const conflict = errors.find((i) => i.reason === issueReasons.domainConflict);
-    blockers.push({ progress: 'stalled', reason: conflict?.reason ?? reasons.invalid, message: conflict?.message ?? issueSummary(errors) });
+    // Not in the bundle: a conflict, or a part the MTA would refuse (BundleCheckFailed).
+    const cause = conflict ?? errors.find((i) => i.reason === issueReasons.bundleCheckFailed);
+    const message = conflict ? conflict.message : cause ? `${cause.field}: ${cause.message}` : issueSummary(errors);
+    blockers.push({ progress: 'stalled', reason: cause?.reason ?? reasons.invalid, message });
   } else if (errors.length > 0) {
     blockers.push({ progress: 'stalled', reason: errors[0]?.reason ?? reasons.invalid, message: `served, but: ${issueSummary(errors)}` });
   }
