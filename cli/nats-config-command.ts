@@ -5,6 +5,7 @@
 // (helm/nats-values.yaml shows the result). Passwords are never printed from flags: by
 // default each is an environment variable of the nats-server process (`$NAME`).
 import { Option, type Command } from 'commander';
+import { stringify } from 'yaml';
 import { authorizationObject, defaultRoleUser, natsRoles, queueNames, renderAuthorization, type NatsRole, type RoleUser } from '../mta/src/queue/nats-roles.ts';
 import { queueSettings } from '../mta/src/queue/settings.ts';
 
@@ -22,9 +23,9 @@ export function roleUsers(): Record<NatsRole, RoleUser> {
   >;
 }
 
-/** The chart values fragment (JSON is YAML) for the official NATS chart. */
+/** The values fragment for the official NATS chart: `config.merge.authorization` (helm/nats-values.yaml carries it). */
 export function helmAuthorizationValues(): string {
-  return JSON.stringify({ config: { merge: { authorization: authorizationObject(roleUsers(), queueNames(queueSettings())) } } }, null, 2);
+  return stringify({ config: { merge: { authorization: authorizationObject(roleUsers(), queueNames(queueSettings())) } } }, { lineWidth: 0 });
 }
 
 export function registerNatsConfigCommand(cli: Command, print: (text: string) => void = (text) => process.stdout.write(text)): void {
@@ -39,6 +40,6 @@ export function registerNatsConfigCommand(cli: Command, print: (text: string) =>
       new Option('--format <format>', 'conf: a nats-server.conf block; helm: values for the official NATS chart').choices(['conf', 'helm']).default('conf'),
     )
     .action((flags: { format: 'conf' | 'helm' }) => {
-      print(flags.format === 'conf' ? renderAuthorization(roleUsers(), queueNames(queueSettings())) : `${helmAuthorizationValues()}\n`);
+      print(flags.format === 'conf' ? renderAuthorization(roleUsers(), queueNames(queueSettings())) : helmAuthorizationValues());
     });
 }
