@@ -70,6 +70,7 @@ export interface RoleMta {
   readonly mta: ManagedProcess;
   readonly mx: { host: string; port: number };
   readonly maildirRoot: string;
+  readonly opsPort: number;
   close(): Promise<void>;
 }
 
@@ -128,5 +129,5 @@ export async function startRoleMta(nats: RoleNats, opts: { name: string; address
     await close();
     throw err;
   }
-  return { mta, mx: { host: '127.0.0.1', port: mxPort }, maildirRoot, close };
+  return { mta, mx: { host: '127.0.0.1', port: mxPort }, maildirRoot, opsPort, close };
 }

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -23,7 +23,7 @@ const conns: NatsConnection[] = [];
 
 before(async () => {
   nats = await startRoleNats({ name: 'nats-trust' });
-  mta = await startRoleMta(nats, { name: 'trust-roles', addresses: [`bob@${domain}`], domain });
+  mta = await startRoleMta(nats, { name: 'trust-roles', addresses: [`bob@${domain}`, `carol@${domain}`], domain });
 });
 
 after(async () => {
@@ -66,6 +66,40 @@ test('mail flows from intake to delivery with the role users, without a single p
   await waitFor('the large body deleted after delivery', async () => (await chunks()) === 0, { timeoutMs: 10_000 });
   assert.deepEqual(nats.violations(), []);
   assert.doesNotMatch(readFileSync(mta.mta.logFile, 'utf8'), /"level":"error"|violation/i);
+});
+
+test("a deferred recipient: ledger, retry schedule, the admin's retry and delete, and the retry consumer work with the role users", async () => {
+  // carol's maildir cannot be created (a file is in the way): a transient failure, so bob is
+  // recorded in the ledger and carol waits in MAILQ_DEFER.
+  mkdirSync(mta.maildirRoot, { recursive: true });
+  const bobBefore = mails(`bob@${domain}`).length;
+  writeFileSync(join(mta.maildirRoot, `carol@${domain}`), 'in the way');
+  const message = Buffer.from(`From: a@elsewhere.example\r\nTo: bob@${domain}, carol@${domain}\r\nSubject: deferred\r\n\r\nhello\r\n`);
+  const reply = await sendMessage({ host: mta.mx.host, port: mta.mx.port, from: 'a@elsewhere.example', to: [`bob@${domain}`, `carol@${domain}`], message });
+  assert.match(reply, /^250 /);
+  const queueId = reply.trim().split(' ').pop()!;
+  await waitFor('bob delivered', () => mails(`bob@${domain}`).length === bobBefore + 1, { timeoutMs: 30_000 });
+  const admin = async (args: string[]) =>
+    await promisify(execFile)(process.execPath, [cli, ...args, '--nats', nats.server.url], {
+      env: { ...process.env, STAFETTE_NATS_USER: 'stafette-admin', STAFETTE_NATS_PASSWORD: nats.passwords.admin },
+    });
+  await waitFor('carol deferred', async () => (await admin(['queue', 'deferred'])).stdout.includes(queueId), { timeoutMs: 30_000 });
+  // The retry consumer takes the due retry at once and defers it again (the maildir is still
+  // blocked; and a failed destination is skipped for a minute anyway).
+  const retried = await admin(['queue', 'retry', queueId]);
+  assert.match(retried.stdout, /retry done/);
+  const attempts = async () =>
+    (JSON.parse((await admin(['queue', 'deferred', '--json'])).stdout) as { entries: { queueId: string; failedAttempts: number }[] }).entries.find(
+      (e) => e.queueId === queueId,
+    )?.failedAttempts;
+  await waitFor('the second attempt, through the retry consumer', async () => (await attempts()) === 2, { timeoutMs: 30_000 });
+  assert.equal(mails(`bob@${domain}`).length, bobBefore + 1, 'bob got one copy');
+  assert.match((await admin(['queue', 'delete', queueId])).stdout, /delete done/);
+  assert.equal(await attempts(), undefined);
+  rmSync(join(mta.maildirRoot, `carol@${domain}`));
+  // The queue and delivery metrics read the streams through the role connections too.
+  assert.equal((await fetch(`http://127.0.0.1:${mta.opsPort}/metrics`)).status, 200);
+  assert.deepEqual(nats.violations(), []);
 });
 
 test("the MTA's users cannot purge, delete or reconfigure a stream that holds mail", async () => {
