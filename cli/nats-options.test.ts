@@ -15,3 +15,20 @@ test('credentials come from the environment only: user and password, or a token'
   });
   assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222' }, { STAFETTE_NATS_TOKEN: 't' }), { servers: ['nats://a:4222'], token: 't' });
 });
+
+test('the MTA may have one user per role, from the environment', () => {
+  const env = { STAFETTE_NATS_INTAKE_USER: 'in', STAFETTE_NATS_INTAKE_PASSWORD: 'a', STAFETTE_NATS_DELIVERY_USER: 'out', STAFETTE_NATS_DELIVERY_PASSWORD: 'b' };
+  assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222' }, env), {
+    servers: ['nats://a:4222'],
+    intake: { user: 'in', pass: 'a' },
+    delivery: { user: 'out', pass: 'b' },
+  });
+});
+
+test('TLS: a CA file, a client certificate with its key, or a tls:// URL turn it on', () => {
+  assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222', natsCa: '/ca.pem' }, {}).tls, { caFile: '/ca.pem' });
+  assert.deepEqual(natsServerOptions({ nats: 'tls://a:4222' }, {}).tls, {});
+  assert.deepEqual(natsServerOptions({ nats: 'nats://a:4222', natsCert: '/c.pem', natsKey: '/k.pem' }, {}).tls, { certFile: '/c.pem', keyFile: '/k.pem' });
+  assert.throws(() => natsServerOptions({ nats: 'nats://a:4222', natsCert: '/c.pem' }, {}), /go together/);
+  assert.equal(natsServerOptions({ nats: 'nats://a:4222' }, {}).tls, undefined);
+});

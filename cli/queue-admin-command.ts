@@ -1,9 +1,9 @@
 // `stafette queue deferred|retry|hold|release|delete`: operator actions on deferred mail
 // (mta/src/delivery/queue-operations.ts says what each does). Added under the `queue`
 // command that queue-command.ts registers (stats|list|show), so register this after it.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { defaultRetryPolicy, deliveryStreams, parseDurationMs } from '../mta/src/delivery/index.ts';
+import { defaultRetryPolicy, deliveryStreams, ensureDeliveryStreams, parseDurationMs } from '../mta/src/delivery/index.ts';
 import {
   deferredStats,
   deleteDeferred,
@@ -15,7 +15,8 @@ import {
   type OperationResult,
   type OperationsContext,
 } from '../mta/src/delivery/queue-operations.ts';
-import { openBodyStore, queueSettings } from '../mta/src/queue/index.ts';
+import { defaultQueueSettings, ensureQueue, openBodyStore, queueSettings } from '../mta/src/queue/index.ts';
+import { bodyStreamName } from '../mta/src/queue/settings.ts';
 import { addNatsOptions, failCommand, withCliConnection, type NatsFlags } from './nats-options.ts';
 
 interface ListFlags extends NatsFlags {
@@ -84,6 +85,33 @@ export function registerQueueAdminCommand(cli: Command, print: (line: string) =>
     'Delete deferred messages for good, without a bounce to the sender.',
     async (ctx, id) => await deleteDeferred({ ...ctx, bodyStore: await openBodyStore(ctx.nc, queueSettings()) }, id),
   );
+
+  // The MTA's role users may create the queue's streams but never update them (an update can
+  // delete mail: docs/trust-model.md "NATS roles and TLS"), so a changed setting is applied here.
+  addNatsOptions(queue.command('setup'))
+    .description('Create or update every queue stream and consumer to the given settings (as the NATS admin user); refuses what could lose mail.')
+    .addOption(
+      new Option('--queue-replicas <n>', 'as stafette mta --queue-replicas').env('STAFETTE_QUEUE_REPLICAS').default(String(defaultQueueSettings.replicas)),
+    )
+    .addOption(
+      new Option('--queue-max-bytes <bytes>', 'as stafette mta --queue-max-bytes')
+        .env('STAFETTE_QUEUE_MAX_BYTES')
+        .default(String(defaultQueueSettings.maxBytes)),
+    )
+    .addOption(new Option('--message-lifetime <duration>', 'as stafette mta --message-lifetime').env('STAFETTE_MESSAGE_LIFETIME').default('5d'))
+    .action(async (flags: NatsFlags & { queueReplicas: string; queueMaxBytes: string; messageLifetime: string }) => {
+      await withCliConnection(flags, 'queue setup failed', async (nc) => {
+        const settings = queueSettings({ replicas: Number(flags.queueReplicas), maxBytes: Number(flags.queueMaxBytes) });
+        const result = await ensureQueue(nc, settings);
+        const outdated = await ensureDeliveryStreams(nc, settings, deliveryStreams(settings, parseDurationMs(flags.messageLifetime)));
+        print(
+          `${settings.streamName}: ${result.jobStream}; ${bodyStreamName(settings)}: ${result.bodyStream}; consumer ${settings.consumerName}: ${result.consumer}`,
+        );
+        for (const [what, outcome] of Object.entries(result)) if (outcome === 'outdated') outdated.unshift(what);
+        if (outdated.length > 0) failCommand(`not permitted to update ${outdated.join(', ')}: connect as the NATS admin user`);
+        else print('retry and ledger streams and the retry consumer: up to date');
+      });
+    });
 }
 
 function formatEntry(e: DeferredEntry): string[] {

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import type { MtaStsServer } from '../operator/src/render/input.ts';
 import { registerMtaCommand } from './mta-command.ts';
+import { registerNatsConfigCommand } from './nats-config-command.ts';
 import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { registerQueueAdminCommand } from './queue-admin-command.ts';
@@ -45,6 +46,7 @@ export function program(): Command {
   registerQueueCommand(cli);
   registerQueueAdminCommand(cli);
   registerTlsReportCommand(cli);
+  registerNatsConfigCommand(cli);
 
   return cli;
 }

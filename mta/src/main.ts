@@ -57,11 +57,14 @@ import {
   queueStats,
   watchConnection,
   type ConnectionWatch,
+  type NatsCredentials,
+  type NatsTls,
   type QueuePublisher,
   type QueueReadiness,
   type QueueSettings,
   type RecordSeal,
 } from './queue/index.ts';
+import { roleInboxPrefix } from './queue/nats-roles.ts';
 import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
 import { publisherRequeue } from './transport/forward.ts';
 import { createDeliveryTransports } from './transport/transport-set.ts';
@@ -70,7 +73,11 @@ export interface MtaOptions {
   readonly configDir: string;
   /** Defaults to configDir. */
   readonly secretDir?: string;
-  readonly nats: { readonly servers: string[]; readonly user?: string; readonly pass?: string; readonly token?: string };
+  /**
+   * Servers, TLS and the shared credential; `intake`/`delivery` give each connection its own
+   * NATS user (queue/nats-roles.ts). Without them one connection serves both (`make run`).
+   */
+  readonly nats: MtaNatsOptions;
   /** Names this pod in NATS monitoring and logs. */
   readonly instance: string;
   readonly queue?: Partial<QueueSettings>;
@@ -107,6 +114,13 @@ export interface MtaOptions {
   readonly logger: Logger;
   /** Wall clock, milliseconds since the epoch. */
   readonly now?: () => number;
+}
+
+export interface MtaNatsOptions extends NatsCredentials {
+  readonly servers: string[];
+  readonly tls?: NatsTls;
+  readonly intake?: NatsCredentials;
+  readonly delivery?: NatsCredentials;
 }
 
 export interface MtaDeliveryOptions {
@@ -228,6 +242,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
   installTrustStore(buildTrustStore(options.standards?.extraCaPem ?? ''));
 
   let nc: NatsConnection | undefined;
+  let deliveryNc: NatsConnection | undefined;
   let watch: ConnectionWatch | undefined;
   let intake: Intake | undefined;
   let policyServer: PolicyServer | undefined;
@@ -239,15 +254,25 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     watcher.stop();
     watch?.stop();
     // drain: lets in-flight requests finish and flushes, then closes.
-    if (nc && !nc.isClosed()) await nc.drain().catch((err: unknown) => logger.warn('draining the NATS connection failed', { err }));
+    for (const c of new Set([nc, deliveryNc])) {
+      if (c && !c.isClosed()) await c.drain().catch((err: unknown) => logger.warn('draining the NATS connection failed', { err }));
+    }
     await ops.close();
   };
 
   try {
-    logger.info('connecting to NATS', { servers: options.nats.servers });
-    nc = await connect(queueConnectOptions({ ...options.nats, name: `stafette-mta/${options.instance}` }));
-    const setup = await ensureQueue(nc, settings);
+    const roles = roleConnections(options);
+    logger.info('connecting to NATS', { servers: options.nats.servers, tls: options.nats.tls !== undefined, roleUsers: roles.separate });
+    nc = await connect(queueConnectOptions(roles.intake));
+    // The delivery user sets up the consumer, the intake user the streams (queue/nats-roles.ts).
+    deliveryNc = roles.separate && options.delivery ? await connect(queueConnectOptions(roles.delivery)) : nc;
+    const streamsSetup = await ensureQueue(nc, settings, { consumer: !roles.separate });
+    const setup =
+      roles.separate && options.delivery ? { ...streamsSetup, consumer: (await ensureQueue(deliveryNc, settings, { streams: false })).consumer } : streamsSetup;
     logger.info('queue ready', { stream: settings.streamName, ...setup });
+    if (Object.values(setup).includes('outdated')) {
+      logger.warn('queue objects differ from the settings and this NATS user may not update them; run `stafette queue setup` as the admin user', { ...setup });
+    }
     watch = watchConnection(nc);
     const connected = nc;
     const connection = watch;
@@ -313,7 +338,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       let running: RunningDelivery | undefined = undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
       const outbound = await startOutboundStandards({
-        nc,
+        nc: deliveryNc,
         settings,
         publisher,
         getConfig,
@@ -325,10 +350,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         now,
       });
       running = await startBundleDelivery(options.delivery, {
-        nc,
+        nc: deliveryNc,
         settings,
         publisher,
-        bodyStore,
+        bodyStore: deliveryNc === nc ? bodyStore : await openBodyStore(deliveryNc, settings),
         getConfig,
         hostname,
         resolver,
@@ -361,6 +386,26 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       })();
       return stopping;
     },
+  };
+}
+
+// The connect options of the intake and the delivery connection: their own users when both
+// are configured, else one shared connection (docs/trust-model.md "NATS roles and TLS").
+function roleConnections(options: MtaOptions): {
+  separate: boolean;
+  intake: Parameters<typeof queueConnectOptions>[0];
+  delivery: Parameters<typeof queueConnectOptions>[0];
+} {
+  const { servers, tls, intake, delivery, user, pass, token } = options.nats;
+  const shared: NatsCredentials = { ...(user !== undefined ? { user, pass } : {}), ...(token !== undefined ? { token } : {}) };
+  const base = { servers, ...(tls ? { tls } : {}) };
+  const name = `stafette-mta/${options.instance}`;
+  if (!intake && !delivery) return { separate: false, intake: { ...base, ...shared, name }, delivery: { ...base, ...shared, name } };
+  if (!intake || !delivery) throw new MtaStartError('NATS role users come in pairs: set both the intake and the delivery user, or neither');
+  return {
+    separate: true,
+    intake: { ...base, ...intake, name: `${name}/intake`, inboxPrefix: roleInboxPrefix('intake') },
+    delivery: { ...base, ...delivery, name: `${name}/delivery`, inboxPrefix: roleInboxPrefix('delivery') },
   };
 }
 

@@ -58,7 +58,7 @@ function find(list: K8sObject[], kind: string, name: string): K8sObject {
 const presets = { default: [], kind: ['-f', join(REPO_ROOT, 'helm/kind.yaml')], production: ['-f', join(REPO_ROOT, 'helm/production.yaml')] } as const;
 const everything = [
   '--set',
-  'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds,mtaStsIngress.enabled=true,mtaStsIngress.domains={example.com},mta.extraCaSecret=internal-ca',
+  'networkPolicy.enabled=true,monitoring.enabled=true,monitoring.kind=ServiceMonitor,operator.watchAllNamespaces=true,operator.replicas=2,nats.existingSecret=nats-creds,nats.roleUsers.enabled=true,nats.tls.enabled=true,nats.tls.secretName=nats-tls,nats.tls.clientCertificate=true,mtaStsIngress.enabled=true,mtaStsIngress.domains={example.com},mta.extraCaSecret=internal-ca',
   '--api-versions',
   'monitoring.coreos.com/v1/ServiceMonitor',
 ];
@@ -360,6 +360,25 @@ describe('the Helm chart, offline', () => {
     assert.equal(nats.config.cluster.replicas, 3);
     assert.equal(nats.config.jetstream.fileStore.enabled, true);
     assert.equal(nats.config.jetstream.memoryStore.enabled, false);
+  });
+
+  test('NATS role users: the MTA gets the intake and delivery passwords (never the admin one) from one generated Secret; TLS files from a Secret', async () => {
+    const list = objects(await template('mail', '--set', 'nats.roleUsers.enabled=true,nats.tls.enabled=true,nats.tls.secretName=nats-tls'));
+    const secret = find(list, 'Secret', 'stafette-nats-users');
+    assert.deepEqual(Object.keys(secret.data as object).sort(), ['admin-password', 'delivery-password', 'intake-password']);
+    assert.equal((secret.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/resource-policy'], 'keep');
+    const container = find(list, 'Deployment', 'stafette-mta').spec.template.spec.containers[0];
+    const env = Object.fromEntries((container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));
+    assert.equal(env.STAFETTE_NATS_INTAKE_USER, 'stafette-intake');
+    assert.equal(env.STAFETTE_NATS_DELIVERY_USER, 'stafette-delivery');
+    assert.deepEqual(env.STAFETTE_NATS_DELIVERY_PASSWORD, { secretKeyRef: { name: 'stafette-nats-users', key: 'delivery-password' } });
+    assert.ok(!JSON.stringify(container.env).includes('admin-password'));
+    assert.ok(container.args.includes('--nats-ca=/etc/stafette/nats-tls/ca.crt'));
+    assert.ok(!container.args.some((a: string) => a.startsWith('--nats-cert')));
+    // An existing Secret replaces the generated one.
+    const own = objects(await template('mail', '--set', 'nats.roleUsers.enabled=true,nats.roleUsers.existingSecret=mine'));
+    assert.ok(!own.some((o) => o.kind === 'Secret' && o.metadata.name === 'stafette-nats-users'));
+    assert.match(JSON.stringify(find(own, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].env), /"name":"mine","key":"intake-password"/);
   });
 
   test('PodDisruptionBudgets let a drain evict pods that are not Ready (unhealthyPodEvictionPolicy: AlwaysAllow)', async () => {

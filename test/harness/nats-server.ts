@@ -34,6 +34,12 @@ export interface NatsServerOptions {
   syncInterval?: string;
   /** Directory for logs and store; a fresh temp directory when unset. */
   dir?: string;
+  /** More configuration, e.g. an `authorization` block rendered by mta/src/queue/nats-roles.ts. */
+  extraConfig?: string;
+  /** Environment of the server process (NATS configuration resolves `$NAME` from it). */
+  env?: Record<string, string>;
+  /** TLS on the client port: the server's certificate files, and whether clients must present one. */
+  tls?: { certFile: string; keyFile: string; caFile?: string; verify?: boolean };
 }
 
 export interface NatsServer {
@@ -73,6 +79,13 @@ function renderConfig(name: string, port: number, monitorPort: number, storeDir:
   lines.push('jetstream {', `  store_dir: ${JSON.stringify(storeDir)}`);
   if (opts.syncInterval) lines.push(`  sync_interval: ${JSON.stringify(opts.syncInterval)}`);
   lines.push('}');
+  if (opts.tls) {
+    lines.push('tls {', `  cert_file: ${JSON.stringify(opts.tls.certFile)}`, `  key_file: ${JSON.stringify(opts.tls.keyFile)}`);
+    if (opts.tls.caFile) lines.push(`  ca_file: ${JSON.stringify(opts.tls.caFile)}`);
+    if (opts.tls.verify) lines.push('  verify: true');
+    lines.push('}');
+  }
+  if (opts.extraConfig) lines.push(opts.extraConfig);
   if (cluster) {
     lines.push(
       'cluster {',
@@ -127,7 +140,7 @@ async function createServer(opts: NatsServerOptions, ports: { port: number; moni
     },
     async start() {
       if (server.running) return;
-      proc = startProcess(name, binary, ['-c', configFile], { logDir: dir });
+      proc = startProcess(name, binary, ['-c', configFile], { logDir: dir, ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
       const started = proc;
       await waitFor(
         `${name} healthy on ${healthPath}`,

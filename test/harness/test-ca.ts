@@ -1,6 +1,6 @@
 // A throwaway certificate authority for the TLS tests of mail standards: MTA-STS policy hosts
 // served over HTTPS, MX hosts whose certificate must (or must not) verify, the MTA's own policy
-// host. The openssl CLI issues the certificates (node:crypto cannot), each from an explicit
+// host; and for TLS to NATS (a server certificate, client certificates). The openssl CLI issues the certificates (node:crypto cannot), each from an explicit
 // config so the system openssl.cnf adds nothing.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,8 @@ export interface TestCa {
   readonly caFile: string;
   /** A server certificate for `names` (DNS names or IP addresses), signed by this CA. */
   issue(names: readonly string[]): Promise<TestCertificate>;
+  /** A client certificate (clientAuth) for `name`, signed by this CA, with its files. */
+  issueClient(name: string): Promise<TestCertificate & { certFile: string; keyFile: string }>;
 }
 
 let counter = 0;
@@ -52,6 +54,16 @@ export async function createTestCa(name = 'stafette-test-ca'): Promise<TestCa> {
         ca,
       );
       return { certPem: readFileSync(leaf.cert, 'utf8'), keyPem: readFileSync(leaf.key, 'utf8') };
+    },
+    async issueClient(clientName) {
+      const leaf = await issue(
+        dir,
+        `client-${++counter}`,
+        { CN: clientName },
+        { basicConstraints: 'critical,CA:FALSE', keyUsage: 'critical,digitalSignature', extendedKeyUsage: 'clientAuth', authorityKeyIdentifier: 'keyid' },
+        ca,
+      );
+      return { certPem: readFileSync(leaf.cert, 'utf8'), keyPem: readFileSync(leaf.key, 'utf8'), certFile: leaf.cert, keyFile: leaf.key };
     },
   };
 }

@@ -114,3 +114,8 @@ which the operator allows by itself.
 - --webhook-allow-network={{ . }}
 {{- end }}
 {{- end }}
+
+{{/* The Secret with the NATS role passwords: the admin's, or the one this chart generates. */}}
+{{- define "stafette.natsUsersSecret" -}}
+{{- .Values.nats.roleUsers.existingSecret | default (printf "%s-nats-users" (include "stafette.fullname" .)) -}}
+{{- end -}}

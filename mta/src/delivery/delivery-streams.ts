@@ -47,8 +47,10 @@ import {
 import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { describeError } from '../errors.ts';
+import { changedConsumerFields, changedStreamFields } from '../queue/config-plan.ts';
 import { deferStreamName, deferSubjectPrefix } from '../queue/deferred-names.ts';
 import { queueSetupRefused } from '../queue/errors.ts';
+import { isPermissionDenied } from '../queue/setup.ts';
 import type { QueueSettings } from '../queue/settings.ts';
 
 export interface DeliveryStreams {
@@ -112,6 +114,10 @@ export function doneStreamConfig(s: DeliveryStreams, settings: QueueSettings): P
     max_age: nanos(s.ledgerMaxAgeMs),
     max_msgs_per_subject: 1,
     allow_direct: true,
+    // Entries expire by max_age (internal, not an API delete); nobody removes one early, which
+    // would make a later retry deliver again (docs/trust-model.md "NATS roles and TLS").
+    deny_delete: true,
+    deny_purge: true,
   };
 }
 
@@ -131,21 +137,28 @@ export function retryConsumerConfig(s: DeliveryStreams, settings: QueueSettings)
   };
 }
 
-/** Creates or updates MAILQ_DEFER, MAILQ_DONE and the retry consumer. Safe from every pod at once. */
-export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueSettings, s: DeliveryStreams): Promise<void> {
+/**
+ * Creates or updates MAILQ_DEFER, MAILQ_DONE and the retry consumer. Safe from every pod at
+ * once. Returns the objects that differ from the settings but that this NATS user may not
+ * update (queue/setup.ts SetupOutcome `outdated`), for the caller to log.
+ */
+export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueSettings, s: DeliveryStreams): Promise<string[]> {
   const maxPayload = nc.info?.max_payload;
   if (!maxPayload) throw queueSetupRefused('the NATS server did not report max_payload; is the connection up?');
   const jsm = await jetstreamManager(nc);
-  await ensureStream(jsm, deferStreamConfig(s, settings, maxPayload), RetentionPolicy.Workqueue);
-  await ensureStream(jsm, doneStreamConfig(s, settings), RetentionPolicy.Limits);
+  const outdated: string[] = [];
+  if (!(await ensureStream(jsm, deferStreamConfig(s, settings, maxPayload), RetentionPolicy.Workqueue))) outdated.push(s.deferStream);
+  if (!(await ensureStream(jsm, doneStreamConfig(s, settings), RetentionPolicy.Limits))) outdated.push(s.doneStream);
   const consumer = retryConsumerConfig(s, settings);
   try {
-    await jsm.consumers.info(s.deferStream, consumer.durable_name);
-    await jsm.consumers.update(s.deferStream, consumer.durable_name, {
-      ack_wait: consumer.ack_wait,
-      max_ack_pending: consumer.max_ack_pending,
-      description: consumer.description,
-    });
+    const existing = (await jsm.consumers.info(s.deferStream, consumer.durable_name)).config;
+    const update = changedConsumerFields(existing, consumer, ['ack_wait', 'max_ack_pending', 'description']);
+    if (Object.keys(update).length > 0) {
+      await jsm.consumers.update(s.deferStream, consumer.durable_name, update).catch((err: unknown) => {
+        if (!isPermissionDenied(err)) throw err;
+        outdated.push(`${s.deferStream}/${consumer.durable_name}`);
+      });
+    }
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
       throw queueSetupRefused(`could not set up consumer ${consumer.durable_name}: ${describeError(err)}`, err);
@@ -157,9 +170,11 @@ export async function ensureDeliveryStreams(nc: NatsConnection, settings: QueueS
       });
     });
   }
+  return outdated;
 }
 
-async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig> & { name: string }, retention: RetentionPolicy): Promise<void> {
+// False when the stream differs from `desired` and this user may not update it.
+async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig> & { name: string }, retention: RetentionPolicy): Promise<boolean> {
   let existing: StreamConfig | null = null;
   try {
     existing = (await jsm.streams.info(desired.name)).config;
@@ -175,13 +190,21 @@ async function ensureStream(jsm: JetStreamManager, desired: Partial<StreamConfig
           throw err;
         });
       });
-      return;
+      return true;
     }
     if (existing.retention !== retention) {
       throw queueSetupRefused(`stream ${desired.name} has retention "${existing.retention}", expected "${retention}"; fix it by hand`);
     }
     const { retention: _r, storage: _s, ...mutable } = desired;
-    await jsm.streams.update(desired.name, mutable);
+    if (Object.keys(changedStreamFields(existing, desired)).length === 0 && Boolean(existing.allow_msg_schedules) === Boolean(desired.allow_msg_schedules))
+      return true;
+    try {
+      await jsm.streams.update(desired.name, mutable);
+    } catch (err) {
+      if (isPermissionDenied(err)) return false;
+      throw err;
+    }
+    return true;
   } catch (err) {
     if (err instanceof Error && err.name === 'QueueError') throw err;
     throw queueSetupRefused(`could not set up stream ${desired.name}: ${describeError(err)}`, err);

@@ -45,11 +45,15 @@ export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, Ope
 export const defaultDeliveryWorkers = 32;
 
 export interface StartDeliveryOptions {
+  /** The delivery connection (with role users, the delivery user: queue/nats-roles.ts). */
   readonly nc: NatsConnection;
   readonly settings: QueueSettings;
-  /** The process's one queue publisher (DSNs are enqueued with it, like accepted mail). */
+  /**
+   * The process's one queue publisher (DSNs are enqueued with it, like accepted mail); it
+   * publishes on the intake connection, since the delivery user may not publish jobs.
+   */
   readonly publisher: QueuePublisher;
-  /** The body bucket the publisher writes to (openBodyStore()). */
+  /** The body bucket the publisher writes to (openBodyStore() on the delivery connection). */
   readonly bodyStore: ObjectStore;
   readonly transport: Transport;
   /** Where each recipient goes: createRouter() over the bundle in force (a reload applies to the next job). */
@@ -94,7 +98,12 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   const random = opts.random ?? Math.random;
   const observer = opts.observer ?? ignoreDeliveryEvents;
   const streams = deliveryStreams(opts.settings, policy.lifetimeMs);
-  await ensureDeliveryStreams(opts.nc, opts.settings, streams);
+  const outdated = await ensureDeliveryStreams(opts.nc, opts.settings, streams);
+  if (outdated.length > 0) {
+    opts.logger.warn('queue objects differ from the settings and this NATS user may not update them; run `stafette queue setup` as the admin user', {
+      outdated,
+    });
+  }
 
   const { bodyStore, publisher } = opts;
   const watch = watchConnection(opts.nc);

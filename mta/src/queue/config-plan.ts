@@ -58,6 +58,20 @@ export function planStreamUpdate(existing: StreamConfig, desired: QueueStreamCon
   return { refuse, update: changedFields(existing, desired, streamFields) };
 }
 
+/** Only the fields of `desired` that differ from the existing stream (no safety verdict). */
+export function changedStreamFields(existing: StreamConfig, desired: QueueStreamConfig): Partial<StreamConfig> {
+  return changedFields(existing, desired, streamFields);
+}
+
+/** Only the given fields of `desired` that differ from the existing consumer. */
+export function changedConsumerFields(
+  existing: ConsumerConfig,
+  desired: Partial<ConsumerConfig>,
+  fields: readonly (keyof ConsumerConfig)[],
+): Partial<ConsumerConfig> {
+  return changedFields(existing, desired, fields);
+}
+
 const consumerFields = [
   'ack_wait',
   'max_deliver',

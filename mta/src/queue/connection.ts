@@ -7,20 +7,39 @@
 // trying forever; readiness reports the outage meanwhile and intake answers 451.
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
 
-export interface QueueConnectionOptions {
-  /** nats://host:port URLs; every node of the cluster, the client learns the rest. */
-  servers: string | string[];
-  /** Shown in the server's monitoring (connz), e.g. "stafette-mta/<pod>". */
-  name: string;
+/** One NATS identity: user and password, or a token (docs/trust-model.md "NATS roles and TLS"). */
+export interface NatsCredentials {
   user?: string;
   pass?: string;
   token?: string;
 }
 
+/** TLS to NATS: the CA that signed the servers' certificates and, optionally, a client certificate. */
+export interface NatsTls {
+  /** PEM file of the CA to trust (default: the system's). */
+  caFile?: string;
+  /** PEM client certificate and key, for servers that verify clients (`verify: true`). */
+  certFile?: string;
+  keyFile?: string;
+}
+
+export interface QueueConnectionOptions extends NatsCredentials {
+  /** nats://host:port URLs; every node of the cluster, the client learns the rest. */
+  servers: string | string[];
+  /** Shown in the server's monitoring (connz), e.g. "stafette-mta/<pod>". */
+  name: string;
+  /** When set, the connection requires TLS (docs/trust-model.md). */
+  tls?: NatsTls;
+  /** Prefix of reply subjects; each role has its own (queue/nats-roles.ts roleInboxPrefix). */
+  inboxPrefix?: string;
+}
+
 /** Connect options for `connect()` from @nats-io/transport-node. */
 export function queueConnectOptions(opts: QueueConnectionOptions): ConnectionOptions {
+  const { tls, ...rest } = opts;
   return {
-    ...opts,
+    ...rest,
+    ...(tls ? { tls: natsTlsOptions(tls) } : {}),
     maxReconnectAttempts: -1, // reconnect forever; never close the client on an outage
     waitOnFirstConnect: true, // a pod started before NATS waits for it instead of crashing
     reconnectTimeWait: 1_000, // retry each second: a restarted node is back within seconds
@@ -29,6 +48,15 @@ export function queueConnectOptions(opts: QueueConnectionOptions): ConnectionOpt
     pingInterval: 5_000,
     maxPingOut: 2,
     timeout: 5_000,
+  };
+}
+
+/** nats.js TLS options (transport-node reads the files); an empty object still requires TLS. */
+export function natsTlsOptions(tls: NatsTls): NonNullable<ConnectionOptions['tls']> {
+  return {
+    ...(tls.caFile ? { caFile: tls.caFile } : {}),
+    ...(tls.certFile ? { certFile: tls.certFile } : {}),
+    ...(tls.keyFile ? { keyFile: tls.keyFile } : {}),
   };
 }
 

@@ -13,7 +13,7 @@
 //   try { await publisher.enqueue({ queueId, receivedAt, listener, client, envelope }, body); reply 250 }
 //   catch (err) { if (isQueueError(err)) reply err.reply, log err.message; else 451 4.3.0 }
 export { queueConnectOptions, watchConnection } from './connection.ts';
-export type { ConnectionWatch, QueueConnectionOptions } from './connection.ts';
+export type { ConnectionWatch, NatsCredentials, NatsTls, QueueConnectionOptions } from './connection.ts';
 export { isQueueError, QueueError } from './errors.ts';
 export type { QueueErrorKind } from './errors.ts';
 export { describeBodyLocation, loadBody, openBodyStore } from './body-store.ts';

@@ -113,8 +113,9 @@ export function jobStreamConfig(settings: QueueSettings, maxPayload: number): Qu
 
 /**
  * The body bucket's stream, as nats.js's Objm would create it (same subjects, direct get,
- * rollup for metadata), plus file storage, no TTL and discard: new. It cannot deny purge:
- * replacing or deleting an object purges its chunks.
+ * rollup for metadata), plus file storage, no TTL and discard: new, and deny_delete. It cannot
+ * deny purge: replacing or deleting an object purges its chunks, and rollups need purge; NATS
+ * permissions give that right to delivery only (nats-roles.ts).
  */
 export function bodyStreamConfig(settings: QueueSettings): QueueStreamConfig {
   return {
@@ -130,6 +131,7 @@ export function bodyStreamConfig(settings: QueueSettings): QueueStreamConfig {
     max_msgs: -1,
     allow_direct: true, // nats.js reads objects with direct get
     allow_rollup_hdrs: true, // object metadata is a rollup message
+    deny_delete: true, // the Object Store never deletes single messages; nobody else may either
   };
 }
 

@@ -10,7 +10,12 @@ import { planConsumerUpdate, planStreamUpdate } from './config-plan.ts';
 import { queueSetupRefused } from './errors.ts';
 import { bodyStreamConfig, deliveryConsumerConfig, jobStreamConfig, type QueueConsumerConfig, type QueueSettings, type QueueStreamConfig } from './settings.ts';
 
-export type SetupOutcome = 'created' | 'updated' | 'unchanged';
+/**
+ * `outdated`: the object differs from settings.ts but this connection's NATS user may not
+ * update it (the MTA roles never may: docs/trust-model.md "NATS roles and TLS"); it is used
+ * as it is, and `stafette queue setup` with the admin user applies the change.
+ */
+export type SetupOutcome = 'created' | 'updated' | 'unchanged' | 'outdated' | 'skipped';
 
 export interface QueueSetupResult {
   readonly jobStream: SetupOutcome;
@@ -22,7 +27,11 @@ export interface QueueSetupResult {
  * Makes the queue's streams and consumer match `settings`. Throws a QueueError of kind
  * "setup" when an existing object is unsafe or the server rejects the change.
  */
-export async function ensureQueue(nc: NatsConnection, settings: QueueSettings): Promise<QueueSetupResult> {
+export async function ensureQueue(
+  nc: NatsConnection,
+  settings: QueueSettings,
+  parts: { streams?: boolean; consumer?: boolean } = {},
+): Promise<QueueSetupResult> {
   const maxPayload = nc.info?.max_payload;
   if (!maxPayload) throw queueSetupRefused('the NATS server did not report max_payload; is the connection up?');
   let jsm: JetStreamManager;
@@ -31,9 +40,11 @@ export async function ensureQueue(nc: NatsConnection, settings: QueueSettings): 
   } catch (err) {
     throw queueSetupRefused(`JetStream is not available on this NATS account: ${describeError(err)}`, err);
   }
-  const jobStream = await ensureStream(jsm, jobStreamConfig(settings, maxPayload));
-  const bodyStream = await ensureStream(jsm, bodyStreamConfig(settings));
-  const consumer = await ensureConsumer(jsm, settings.streamName, deliveryConsumerConfig(settings));
+  // With role users, intake sets up the streams and delivery the consumer (queue/nats-roles.ts).
+  const streams = parts.streams ?? true;
+  const jobStream = streams ? await ensureStream(jsm, jobStreamConfig(settings, maxPayload)) : 'skipped';
+  const bodyStream = streams ? await ensureStream(jsm, bodyStreamConfig(settings)) : 'skipped';
+  const consumer = (parts.consumer ?? true) ? await ensureConsumer(jsm, settings.streamName, deliveryConsumerConfig(settings)) : 'skipped';
   return { jobStream, bodyStream, consumer };
 }
 
@@ -61,6 +72,7 @@ async function ensureStream(jsm: JetStreamManager, desired: QueueStreamConfig): 
   try {
     await jsm.streams.update(desired.name, plan.update);
   } catch (err) {
+    if (isPermissionDenied(err)) return 'outdated';
     throw queueSetupRefused(`could not update stream ${desired.name} (${Object.keys(plan.update).join(', ')}): ${describeError(err)}`, err);
   }
   return 'updated';
@@ -87,9 +99,18 @@ async function ensureConsumer(jsm: JetStreamManager, stream: string, desired: Qu
   try {
     await jsm.consumers.update(stream, desired.durable_name, plan.update);
   } catch (err) {
+    if (isPermissionDenied(err)) return 'outdated';
     throw queueSetupRefused(`could not update consumer ${desired.durable_name} (${Object.keys(plan.update).join(', ')}): ${describeError(err)}`, err);
   }
   return 'updated';
+}
+
+/** A request the server refused for this user's permissions (nats.js PermissionViolationError). */
+export function isPermissionDenied(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e.name === 'PermissionViolationError' || /permissions violation/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 async function streamConfig(jsm: JetStreamManager, name: string): Promise<StreamConfig | null> {
