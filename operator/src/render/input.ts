@@ -2,11 +2,18 @@
 // holds them, the Secrets they reference, and the DKIM keys that exist already.
 import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src/index.ts';
 import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
+import type { DomainOwnership, IssuerRule } from './ownership.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    creationTimestamp?: string;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string; kind?: string; name?: string }[];
+  };
   type?: string;
   /** Base64 values, as the API server returns them. */
   data?: Record<string, string>;
@@ -54,6 +61,10 @@ export interface RenderInput {
   mtaStsServedBy?: MtaStsServer;
   /** The SRS secrets to put into the bundle, the signing one first (operator/src/srs/srs-keys.ts). */
   srsKeys?: string[];
+  /** Which namespace may claim which domain (render/ownership.ts); none: every namespace any domain. */
+  ownership?: DomainOwnership;
+  /** The issuers tls.issuerRef may name (render/ownership.ts); null or none: any. */
+  allowedIssuers?: readonly IssuerRule[] | null;
 }
 
 export type MtaStsServer = 'mta' | 'ingress' | 'none';

@@ -80,6 +80,14 @@ export interface DomainChildren {
   dns: ChildState;
 }
 
+/** The issues that keep a MailDomain out of the bundle (render/render-domains.ts acceptDomains). */
+const leftOutBecause = new Set<string>([
+  issueReasons.domainConflict,
+  issueReasons.domainNotVerified,
+  issueReasons.subdomainNotDelegated,
+  issueReasons.hostnameOutsideDomain,
+]);
+
 export function domainStatus(
   object: ObjectRef,
   issues: RenderIssue[],
@@ -107,7 +115,7 @@ export function domainStatus(
         };
   const blockers: Blocker[] = [];
   if (!report) {
-    const conflict = errors.find((i) => i.reason === issueReasons.domainConflict);
+    const conflict = errors.find((i) => leftOutBecause.has(i.reason));
     blockers.push({ progress: 'stalled', reason: conflict?.reason ?? reasons.invalid, message: conflict?.message ?? issueSummary(errors) });
   } else if (errors.length > 0) {
     blockers.push({ progress: 'stalled', reason: errors[0]?.reason ?? reasons.invalid, message: `served, but: ${issueSummary(errors)}` });

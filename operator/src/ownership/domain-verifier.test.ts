@@ -1,0 +1,51 @@
+// The DNS side of domain ownership, with a stand-in resolver (pure unit test; the real DNS
+// server is in test/trust/).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DomainVerifier } from './domain-verifier.ts';
+
+function resolverOf(answers: Map<string, string[][] | string>) {
+  const asked: string[] = [];
+  return {
+    asked,
+    resolveTxt(name: string): Promise<string[][]> {
+      asked.push(name);
+      const a = answers.get(name) ?? 'ENOTFOUND';
+      return typeof a === 'string' ? Promise.reject(Object.assign(new Error(a), { code: a })) : Promise.resolve(a);
+    },
+  };
+}
+
+test('a claim is verified while DNS shows its record; a DNS failure keeps the last answer, an answer without it revokes', async () => {
+  let now = 0;
+  const answers = new Map<string, string[][] | string>();
+  const resolver = resolverOf(answers);
+  const verifier = new DomainVerifier({
+    resolver,
+    record: (ns, d) => Promise.resolve({ name: `_stafette-challenge.${d}`, value: `token-${ns}` }),
+    now: () => now,
+    recheckVerifiedMs: 100,
+    recheckUnverifiedMs: 10,
+  });
+  const claims = [{ namespace: 'b', domain: 'b.test' }];
+  assert.equal(await verifier.checkNew(claims), false);
+  assert.deepEqual([...verifier.verified()], []);
+  assert.equal(await verifier.checkNew(claims), false);
+  assert.equal(resolver.asked.length, 1, 'checkNew looks a claim up once');
+
+  answers.set('_stafette-challenge.b.test', [['other'], ['tok', 'en-b']]);
+  assert.equal(await verifier.checkDue(claims), false, 'not due yet');
+  now = 10;
+  assert.equal(await verifier.checkDue(claims), true);
+  assert.deepEqual([...verifier.verified()], ['b/b.test']);
+
+  answers.set('_stafette-challenge.b.test', 'ETIMEOUT');
+  now = 200;
+  assert.equal(await verifier.checkDue(claims), false);
+  assert.deepEqual([...verifier.verified()], ['b/b.test'], 'a timeout is no answer');
+
+  answers.set('_stafette-challenge.b.test', 'ENODATA');
+  now = 400;
+  assert.equal(await verifier.checkDue(claims), true);
+  assert.deepEqual([...verifier.verified()], []);
+});

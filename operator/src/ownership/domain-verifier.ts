@@ -1,0 +1,89 @@
+// The DNS side of domain ownership (docs/trust-model.md, "Domain ownership and certificates"):
+// looks up each claim's challenge record (_stafette-challenge.<domain> TXT) and remembers what
+// DNS said, so render (pure) can be told which namespace proved which domain.
+//
+// A claim is verified while its record is in DNS: a new claim is looked up before the render
+// that first sees it (so a restarted operator serves the same domains at once), then every
+// recheck period. Only an answer counts: NXDOMAIN, no TXT or no matching text revokes; a
+// timeout or server failure keeps the last answer, so a DNS outage never drops a domain.
+import type { TxtResolver } from '../controllers/domain-reconciler.ts';
+import { verifiedKey, type ChallengeRecord } from '../render/ownership.ts';
+
+export interface Claim {
+  namespace: string;
+  domain: string;
+}
+
+export interface DomainVerifierOptions {
+  resolver: TxtResolver;
+  record: (namespace: string, domain: string) => Promise<ChallengeRecord>;
+  now: () => number;
+  /** How often a verified claim is looked at again. */
+  recheckVerifiedMs?: number;
+  /** How often a claim not verified yet is looked at again. */
+  recheckUnverifiedMs?: number;
+  /** Lookups at once. */
+  concurrency?: number;
+}
+
+/** DNS error codes that are an answer: the name or its TXT records do not exist. */
+const definite = new Set(['ENOTFOUND', 'ENODATA']);
+
+export class DomainVerifier {
+  private readonly results = new Map<string, { verified: boolean; checkedAt: number }>();
+  private readonly options: Required<DomainVerifierOptions>;
+
+  constructor(options: DomainVerifierOptions) {
+    this.options = { recheckVerifiedMs: 3_600_000, recheckUnverifiedMs: 30_000, concurrency: 8, ...options };
+  }
+
+  /** The "namespace/domain" pairs whose record DNS showed at the last look. */
+  verified(): Set<string> {
+    return new Set([...this.results].filter(([, r]) => r.verified).map(([key]) => key));
+  }
+
+  /** Looks up the claims never looked up; resolves whether any became verified. */
+  async checkNew(claims: readonly Claim[]): Promise<boolean> {
+    return await this.check(claims.filter((c) => !this.results.has(verifiedKey(c.namespace, c.domain))));
+  }
+
+  /** Looks up the claims whose recheck is due (new ones too); resolves whether any changed. Forgets claims no longer made. */
+  async checkDue(claims: readonly Claim[]): Promise<boolean> {
+    const current = new Set(claims.map((c) => verifiedKey(c.namespace, c.domain)));
+    for (const key of this.results.keys()) if (!current.has(key)) this.results.delete(key);
+    const now = this.options.now();
+    const due = claims.filter((c) => {
+      const r = this.results.get(verifiedKey(c.namespace, c.domain));
+      return !r || now - r.checkedAt >= (r.verified ? this.options.recheckVerifiedMs : this.options.recheckUnverifiedMs);
+    });
+    return await this.check(due);
+  }
+
+  private async check(claims: readonly Claim[]): Promise<boolean> {
+    let changed = false;
+    const queue = [...claims];
+    const worker = async () => {
+      for (let claim = queue.shift(); claim; claim = queue.shift()) {
+        const key = verifiedKey(claim.namespace, claim.domain);
+        const before = this.results.get(key);
+        const seen = await this.lookUp(claim);
+        const verified = seen ?? before?.verified ?? false;
+        this.results.set(key, { verified, checkedAt: this.options.now() });
+        if (verified !== (before?.verified ?? false)) changed = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, queue.length) }, worker));
+    return changed;
+  }
+
+  /** True or false when DNS answered, undefined when it could not be asked. */
+  private async lookUp(claim: Claim): Promise<boolean | undefined> {
+    const record = await this.options.record(claim.namespace, claim.domain);
+    try {
+      const texts = await this.options.resolver.resolveTxt(record.name);
+      return texts.some((chunks) => chunks.join('') === record.value);
+    } catch (error) {
+      return definite.has((error as { code?: string }).code ?? '') ? false : undefined;
+    }
+  }
+}
