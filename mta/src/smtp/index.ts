@@ -66,7 +66,7 @@ export interface IntakeOptions {
   readonly logger?: Logger;
   /** SPF, DKIM, ARC and DMARC on the MX listener (message-checks.ts); absent: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
-  /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
+  /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
 
@@ -104,7 +104,7 @@ export function createIntake(opts: IntakeOptions): Intake {
 
   function createServer(listener: ListenerConfig, fallbackTls: TlsMaterial): SMTPServer {
     const log = logger.child({ listener: listener.name });
-    const certificates = createCertificateSelector(opts.getConfig, fallbackTls, log);
+    const certificates = createCertificateSelector(opts.getConfig, { material: fallbackTls, configured: Boolean(opts.defaultTls), hostname }, log);
     const handlers = createSessionHandlers({
       listener,
       hostname,
