@@ -198,6 +198,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       allow: ownership.allow,
       challengeResolver: ownership.dnsChallenge ? (options.challengeResolver ?? resolver ?? new Resolver({ timeout: 3000, tries: 2 })) : null,
       challengePollMs: ownership.challengePollMs,
+      onLookup: (result) => metrics.domainChallenges.inc({ result }),
     },
     allowedIssuers: options.allowedIssuers ?? null,
     state,

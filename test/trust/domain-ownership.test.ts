@@ -3,7 +3,8 @@
 // namespace's MailDomain for a claimed domain stays DomainNotVerified, even when older, and gets
 // nothing (no bundle entry, no Certificate, no DNSEndpoint); a TXT challenge published in DNS
 // makes a claim verified; a subdomain of another namespace's domain waits for its consent; a
-// hostname outside the domain and an issuer not on the admin's list are refused.
+// hostname outside the domain, an issuer not on the admin's list and a tls.secretName that is
+// someone else's Secret are refused.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
@@ -65,6 +66,13 @@ describe('domain ownership and certificates', () => {
     await sleep(1100);
     await apply(kube, 'mail', maildomain('example', `  domain: example.test\n${tls}`));
     await apply(kube, 'mail', maildomain('internal', '  domain: internal.test\n  tls: {issuerRef: {name: internal-ca, kind: ClusterIssuer}}'));
+    // A Secret that is not the MailDomain's: cert-manager must not be told to write into it.
+    await kube.ok(['create', 'secret', 'generic', 'relay-credentials', '-n', 'mail', '--from-literal=password=hunter2']);
+    await apply(
+      kube,
+      'mail',
+      maildomain('borrowed', '  domain: borrowed.test\n  tls: {issuerRef: {name: letsencrypt, kind: ClusterIssuer}, secretName: relay-credentials}'),
+    );
 
     const operator = await runOperator(kube, 'mail', {
       namespaces: ['mail', 'tenant-b'],
@@ -84,14 +92,17 @@ describe('domain ownership and certificates', () => {
     const issuer = await waitForCondition(kube, 'maildomain/internal', 'mail', 'False', 'IssuerNotAllowed', 'CertificateReady');
     assert.match(issuer.message, /internal-ca is not on the platform's list/);
     await waitForCondition(kube, 'maildomain/internal', 'mail', 'False', 'IssuerNotAllowed');
+    const borrowed = await waitForCondition(kube, 'maildomain/borrowed', 'mail', 'False', 'TLSSecretNotOwned', 'CertificateReady');
+    assert.match(borrowed.message, /Secret relay-credentials exists and is not this MailDomain's/);
+    await waitForCondition(kube, 'maildomain/borrowed', 'mail', 'False', 'TLSSecretNotOwned');
     // The owner's domain is served and certified; the squatter's gets no Certificate, no DNSEndpoint, no keys.
     await waitFor('the Certificate of mail/example', async () => (await names(kube, 'certificates', 'mail')).includes('example-tls') || undefined);
     await waitFor('bundle with the owned domains', async () => {
       const domains = await bundleDomains(kube);
-      return domains.includes('mail/example.test') && domains.includes('mail/internal.test') ? domains : undefined;
+      return domains.includes('mail/example.test') && domains.includes('mail/internal.test') && domains.includes('mail/borrowed.test') ? domains : undefined;
     });
-    assert.deepEqual((await bundleDomains(kube)).sort(), ['mail/example.test', 'mail/internal.test']);
-    assert.deepEqual(await names(kube, 'certificates', 'mail'), ['example-tls'], 'no Certificate from a refused issuer');
+    assert.deepEqual((await bundleDomains(kube)).sort(), ['mail/borrowed.test', 'mail/example.test', 'mail/internal.test']);
+    assert.deepEqual(await names(kube, 'certificates', 'mail'), ['example-tls'], 'no Certificate from a refused issuer or into a borrowed Secret');
     assert.deepEqual(await names(kube, 'certificates', 'tenant-b'), []);
     assert.deepEqual(await names(kube, 'dnsendpoints', 'tenant-b'), []);
     assert.deepEqual(await names(kube, 'secrets', 'tenant-b'), [], 'no DKIM keys for unverified domains');
@@ -122,7 +133,13 @@ describe('domain ownership and certificates', () => {
     await waitFor('eu.example.test in the bundle', async () => (await bundleDomains(kube)).includes('tenant-b/eu.example.test') || undefined, {
       timeoutMs: 30_000,
     });
-    assert.deepEqual((await bundleDomains(kube)).sort(), ['mail/example.test', 'mail/internal.test', 'tenant-b/eu.example.test', 'tenant-b/shop.test']);
+    assert.deepEqual((await bundleDomains(kube)).sort(), [
+      'mail/borrowed.test',
+      'mail/example.test',
+      'mail/internal.test',
+      'tenant-b/eu.example.test',
+      'tenant-b/shop.test',
+    ]);
     assert.deepEqual(await names(kube, 'certificates', 'tenant-b'), []);
   });
 });

@@ -53,6 +53,8 @@ export interface DomainOwnershipPolicy {
   challengeResolver: TxtResolver | null;
   /** How often a claim not verified yet is looked up again (default 30 s). */
   challengePollMs?: number;
+  /** Told each challenge lookup's result (the operator's metric). */
+  onLookup?: (result: 'found' | 'absent' | 'failed') => void;
 }
 
 export interface BundleReconciler {
@@ -76,6 +78,7 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
         record: async (namespace, domain) => challengeRecordOf(await passwords.masterKey(), namespace, domain),
         now: () => options.now().getTime(),
         recheckUnverifiedMs: policy.challengePollMs,
+        onLookup: policy.onLookup,
       })
     : null;
   // The claims only DNS can prove: those the allow-list does not cover.

@@ -20,12 +20,14 @@ test('a claim is verified while DNS shows its record; a DNS failure keeps the la
   let now = 0;
   const answers = new Map<string, string[][] | string>();
   const resolver = resolverOf(answers);
+  const results: string[] = [];
   const verifier = new DomainVerifier({
     resolver,
     record: (ns, d) => Promise.resolve({ name: `_stafette-challenge.${d}`, value: `token-${ns}` }),
     now: () => now,
     recheckVerifiedMs: 100,
     recheckUnverifiedMs: 10,
+    onLookup: (result) => results.push(result),
   });
   const claims = [{ namespace: 'b', domain: 'b.test' }];
   assert.equal(await verifier.checkNew(claims), false);
@@ -48,4 +50,15 @@ test('a claim is verified while DNS shows its record; a DNS failure keeps the la
   now = 400;
   assert.equal(await verifier.checkDue(claims), true);
   assert.deepEqual([...verifier.verified()], []);
+  assert.deepEqual(results, ['absent', 'found', 'failed', 'absent']);
+});
+
+test('unset options get their defaults, not undefined', async () => {
+  let now = 0;
+  const resolver = resolverOf(new Map());
+  const verifier = new DomainVerifier({ resolver, record: (ns, d) => Promise.resolve({ name: d, value: ns }), now: () => now, recheckUnverifiedMs: undefined });
+  await verifier.checkDue([{ namespace: 'a', domain: 'a.test' }]);
+  now = 30_000;
+  await verifier.checkDue([{ namespace: 'a', domain: 'a.test' }]);
+  assert.equal(resolver.asked.length, 2, 'rechecked after the default 30 s');
 });

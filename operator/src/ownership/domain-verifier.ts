@@ -24,6 +24,8 @@ export interface DomainVerifierOptions {
   recheckUnverifiedMs?: number;
   /** Lookups at once. */
   concurrency?: number;
+  /** Told each lookup's result, for the metric. */
+  onLookup?: (result: 'found' | 'absent' | 'failed') => void;
 }
 
 /** DNS error codes that are an answer: the name or its TXT records do not exist. */
@@ -34,7 +36,13 @@ export class DomainVerifier {
   private readonly options: Required<DomainVerifierOptions>;
 
   constructor(options: DomainVerifierOptions) {
-    this.options = { recheckVerifiedMs: 3_600_000, recheckUnverifiedMs: 30_000, concurrency: 8, ...options };
+    this.options = {
+      ...options,
+      recheckVerifiedMs: options.recheckVerifiedMs ?? 3_600_000,
+      recheckUnverifiedMs: options.recheckUnverifiedMs ?? 30_000,
+      concurrency: options.concurrency ?? 8,
+      onLookup: options.onLookup ?? (() => {}),
+    };
   }
 
   /** The "namespace/domain" pairs whose record DNS showed at the last look. */
@@ -67,6 +75,7 @@ export class DomainVerifier {
         const key = verifiedKey(claim.namespace, claim.domain);
         const before = this.results.get(key);
         const seen = await this.lookUp(claim);
+        this.options.onLookup(seen === undefined ? 'failed' : seen ? 'found' : 'absent');
         const verified = seen ?? before?.verified ?? false;
         this.results.set(key, { verified, checkedAt: this.options.now() });
         if (verified !== (before?.verified ?? false)) changed = true;
