@@ -241,6 +241,9 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const spec = applyDefaults(schema, domain.spec) as MailDomainSpecResolved;
     const report = findings.reportOf(namespace, name);
     const issues = findings.issuesOf({ kind: 'MailDomain', namespace, name });
+    // A domain the latest render has not seen yet (every one it left out has an error): the
+    // bundle reconciler is told when it has, and asks for this reconcile again.
+    if (!report && !issues.some((i) => i.severity === 'Error')) return;
     // Not in the bundle (the domain is another's, not verified, ...): no keys, no Certificate,
     // no DNSEndpoint; nothing is signed or published for it (docs/trust-model.md).
     const served = report !== undefined;
