@@ -126,14 +126,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const flushEvents = setInterval(() => recorder.flush(), 60_000);
   flushEvents.unref();
-  // Claims waiting for their DNS challenge are looked up again on a timer; render only when one changed.
+  // Claims are looked up again on a timer (ownership/domain-verifier.ts); one that changed asks for a render.
   const challenges = setInterval(
     () => {
       if (!leading || !synced) return;
-      bundleReconciler.checkChallenges().then(
-        (changed) => changed && enqueue('bundle'),
-        (error: unknown) => logger.warn('domain challenge lookups failed', { error: describeApiError(error) }),
-      );
+      bundleReconciler.checkChallenges().catch((error: unknown) => logger.warn('domain challenge lookups failed', { error: describeApiError(error) }));
     },
     Math.max(1000, options.domainOwnership?.challengePollMs ?? 30_000),
   );
@@ -199,6 +196,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       challengeResolver: ownership.dnsChallenge ? (options.challengeResolver ?? resolver ?? new Resolver({ timeout: 3000, tries: 2 })) : null,
       challengePollMs: ownership.challengePollMs,
       onLookup: (result) => metrics.domainChallenges.inc({ result }),
+      onChange: () => enqueue('bundle'),
     },
     allowedIssuers: options.allowedIssuers ?? null,
     state,

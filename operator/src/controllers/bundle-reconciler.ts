@@ -55,12 +55,14 @@ export interface DomainOwnershipPolicy {
   challengePollMs?: number;
   /** Told each challenge lookup's result (the operator's metric). */
   onLookup?: (result: 'found' | 'absent' | 'failed') => void;
+  /** Told when a claim's verification changed outside a reconcile: render again. */
+  onChange?: () => void;
 }
 
 export interface BundleReconciler {
   reconcile(): Promise<void>;
-  /** Looks up the DNS challenges that are due; resolves true when a claim changed (render again). */
-  checkChallenges(): Promise<boolean>;
+  /** Looks up the DNS challenges that are due; a claim that changed is told through domainOwnership.onChange. */
+  checkChallenges(): Promise<void>;
   /** What the latest render found, or null before the first one. */
   latestRender(): RenderFindings | null;
 }
@@ -79,6 +81,7 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
         now: () => options.now().getTime(),
         recheckUnverifiedMs: policy.challengePollMs,
         onLookup: policy.onLookup,
+        onChange: policy.onChange,
       })
     : null;
   // The claims only DNS can prove: those the allow-list does not cover.
@@ -146,5 +149,11 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     if (changed.length > 0) options.domainsChanged(changed);
   }
 
-  return { reconcile, checkChallenges: async () => (verifier ? await verifier.checkDue(challenged()) : false), latestRender: () => latest };
+  return {
+    reconcile,
+    checkChallenges: async () => {
+      if (verifier) await verifier.checkDue(challenged());
+    },
+    latestRender: () => latest,
+  };
 }

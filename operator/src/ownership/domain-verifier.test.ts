@@ -30,9 +30,9 @@ test('a claim is verified while DNS shows its record; a DNS failure keeps the la
     onLookup: (result) => results.push(result),
   });
   const claims = [{ namespace: 'b', domain: 'b.test' }];
-  assert.equal(await verifier.checkNew(claims), false);
+  await verifier.checkNew(claims);
   assert.deepEqual([...verifier.verified()], []);
-  assert.equal(await verifier.checkNew(claims), false);
+  await verifier.checkNew(claims);
   assert.equal(resolver.asked.length, 1, 'checkNew looks a claim up once');
 
   answers.set('_stafette-challenge.b.test', [['other'], ['tok', 'en-b']]);
@@ -61,4 +61,23 @@ test('unset options get their defaults, not undefined', async () => {
   now = 30_000;
   await verifier.checkDue([{ namespace: 'a', domain: 'a.test' }]);
   assert.equal(resolver.asked.length, 2, 'rechecked after the default 30 s');
+});
+
+test('a render waits for new claims only up to its budget; a late answer is told through onChange', async () => {
+  let answer: (texts: string[][]) => void = () => {};
+  let changes = 0;
+  const verifier = new DomainVerifier({
+    resolver: { resolveTxt: () => new Promise((resolve) => (answer = resolve)) },
+    record: (ns, d) => Promise.resolve({ name: d, value: ns }),
+    now: () => 0,
+    newClaimBudgetMs: 20,
+    onChange: () => (changes += 1),
+  });
+  await verifier.checkNew([{ namespace: 'a', domain: 'a.test' }]);
+  assert.deepEqual([...verifier.verified()], [], 'went on without the answer');
+  await verifier.checkNew([{ namespace: 'a', domain: 'a.test' }]);
+  answer([['a']]);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual([...verifier.verified()], ['a/a.test']);
+  assert.equal(changes, 1);
 });

@@ -26,13 +26,25 @@ export interface DomainVerifierOptions {
   concurrency?: number;
   /** Told each lookup's result, for the metric. */
   onLookup?: (result: 'found' | 'absent' | 'failed') => void;
+  /** Told when a claim became verified or stopped being verified (render again). */
+  onChange?: () => void;
+  /**
+   * How long checkNew waits for the lookups of new claims before render goes on without them
+   * (they finish in the background and onChange says so): a tenant's many claims, or a DNS
+   * server that never answers, cannot hold up everyone's render.
+   */
+  newClaimBudgetMs?: number;
 }
+
+/** How long a render waits for the lookups of claims it sees for the first time. */
+export const defaultNewClaimBudgetMs = 5_000;
 
 /** DNS error codes that are an answer: the name or its TXT records do not exist. */
 const definite = new Set(['ENOTFOUND', 'ENODATA']);
 
 export class DomainVerifier {
   private readonly results = new Map<string, { verified: boolean; checkedAt: number }>();
+  private readonly inFlight = new Set<string>();
   private readonly options: Required<DomainVerifierOptions>;
 
   constructor(options: DomainVerifierOptions) {
@@ -42,6 +54,8 @@ export class DomainVerifier {
       recheckUnverifiedMs: options.recheckUnverifiedMs ?? 30_000,
       concurrency: options.concurrency ?? 8,
       onLookup: options.onLookup ?? (() => {}),
+      onChange: options.onChange ?? (() => {}),
+      newClaimBudgetMs: options.newClaimBudgetMs ?? defaultNewClaimBudgetMs,
     };
   }
 
@@ -50,9 +64,16 @@ export class DomainVerifier {
     return new Set([...this.results].filter(([, r]) => r.verified).map(([key]) => key));
   }
 
-  /** Looks up the claims never looked up; resolves whether any became verified. */
-  async checkNew(claims: readonly Claim[]): Promise<boolean> {
-    return await this.check(claims.filter((c) => !this.results.has(verifiedKey(c.namespace, c.domain))));
+  /** Looks up the claims never looked up, waiting at most newClaimBudgetMs for them. */
+  async checkNew(claims: readonly Claim[]): Promise<void> {
+    const lookups = this.check(claims.filter((c) => !this.results.has(verifiedKey(c.namespace, c.domain))));
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.newClaimBudgetMs);
+      timer.unref();
+    });
+    await Promise.race([lookups, budget]);
+    clearTimeout(timer);
   }
 
   /** Looks up the claims whose recheck is due (new ones too); resolves whether any changed. Forgets claims no longer made. */
@@ -69,16 +90,25 @@ export class DomainVerifier {
 
   private async check(claims: readonly Claim[]): Promise<boolean> {
     let changed = false;
-    const queue = [...claims];
+    // A claim whose lookup is still running (a slow server, a render that went on) is not asked again.
+    const queue = claims.filter((c) => !this.inFlight.has(verifiedKey(c.namespace, c.domain)));
+    for (const c of queue) this.inFlight.add(verifiedKey(c.namespace, c.domain));
     const worker = async () => {
       for (let claim = queue.shift(); claim; claim = queue.shift()) {
         const key = verifiedKey(claim.namespace, claim.domain);
-        const before = this.results.get(key);
-        const seen = await this.lookUp(claim);
-        this.options.onLookup(seen === undefined ? 'failed' : seen ? 'found' : 'absent');
-        const verified = seen ?? before?.verified ?? false;
-        this.results.set(key, { verified, checkedAt: this.options.now() });
-        if (verified !== (before?.verified ?? false)) changed = true;
+        try {
+          const before = this.results.get(key);
+          const seen = await this.lookUp(claim);
+          this.options.onLookup(seen === undefined ? 'failed' : seen ? 'found' : 'absent');
+          const verified = seen ?? before?.verified ?? false;
+          this.results.set(key, { verified, checkedAt: this.options.now() });
+          if (verified !== (before?.verified ?? false)) {
+            changed = true;
+            this.options.onChange();
+          }
+        } finally {
+          this.inFlight.delete(key);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, queue.length) }, worker));
