@@ -130,7 +130,7 @@ async function main(): Promise<number> {
           port: mta.port,
           pids: mta.pids,
           cpuParts: ['MTA', 'nats-server'],
-          delivered: sink.delivered,
+          delivered: () => sink.delivered(),
           dumpDir,
           async check() {
             const text = await mta.metrics();
@@ -161,7 +161,7 @@ async function main(): Promise<number> {
       label: 'harness ceiling: smtp-source straight into smtp-sink',
       async start(dir, dumpDir) {
         const sink = await startSink({ name: 'smtp-sink-ceiling', host: '127.0.0.2', port: await freePort('127.0.0.2'), lmtp: false, dumpDir, logDir: dir });
-        return { host: sink.host, port: sink.port, pids: [], delivered: sink.delivered, dumpDir, stop: () => sink.stop() };
+        return { host: sink.host, port: sink.port, pids: [], delivered: () => sink.delivered(), dumpDir, stop: () => sink.stop() };
       },
     },
     stafette('stafette', 'Stafette, JetStream sync_interval always, LMTP to smtp-sink -L', 'always'),
@@ -172,7 +172,7 @@ async function main(): Promise<number> {
       async start(dir, dumpDir) {
         const pf = await startPostfix({ dir, port: await freePort(), sinkPort: await freePort('127.0.0.2'), sinkArgs: dumpArgs(dumpDir) });
         const master = Number(readFileSync(join(dir, 'spool/pid/master.pid'), 'utf8').trim());
-        return { host: '127.0.0.1', port: pf.port, pids: [master], delivered: pf.delivered, dumpDir, stop: () => pf.stop() };
+        return { host: '127.0.0.1', port: pf.port, pids: [master], delivered: () => pf.delivered(), dumpDir, stop: () => pf.stop() };
       },
     },
   ];

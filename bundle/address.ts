@@ -32,6 +32,7 @@ export function normalizeAddress(raw: string): Address | null {
   const at = raw.lastIndexOf('@');
   if (at <= 0 || at === raw.length - 1) return null;
   const local = raw.slice(0, at).toLowerCase();
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused here
   if (Buffer.byteLength(local) > 64 || /[\s\x00-\x1f\x7f]/.test(local)) return null;
   const domain = normalizeDomain(raw.slice(at + 1));
   if (!domain) return null;

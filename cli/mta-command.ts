@@ -11,9 +11,12 @@ import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
 import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
+import { defaultDnsblTimeoutMs } from '../mta/src/spam/dnsbl.ts';
+import { defaultMarkScore, defaultRejectScore, defaultSpamTimeoutMs, type SpamFilterOptions } from '../mta/src/spam/rspamd.ts';
 import { defaultDelayNoticeMs } from '../mta/src/dsn/notices.ts';
 import { defaultPolicyPort } from '../mta/src/mta-sts/policy-server.ts';
 import { defaultQueueSettings } from '../mta/src/queue/settings.ts';
+import { parseSealKeys } from '../mta/src/queue/record-seal.ts';
 import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../mta/src/smtp/index.ts';
 import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
@@ -51,10 +54,18 @@ interface MtaFlags extends NatsFlags {
   messageLifetime: string;
   inboundChecks: boolean;
   inboundDnsBudget: number;
+  dnsblZones: string;
+  dnsblTimeout: number;
+  rspamdUrl: string;
+  rspamdRejectScore: string;
+  rspamdMarkScore: number;
+  rspamdTimeout: number;
+  rspamdOnError: 'defer' | 'accept';
   mtaStsServer: boolean;
   mtaStsListen: string;
   tlsCaFile?: string;
   delayNoticeAfter: string;
+  queueSealKeyFile?: string;
 }
 
 const listenerNames = Object.keys(defaultListenerConfigs) as (keyof typeof defaultListenerConfigs)[];
@@ -195,6 +206,45 @@ export function registerMtaCommand(cli: Command): void {
         .argParser(integer(100))
         .default(defaultLookupBudgetMs),
     )
+    .addOption(
+      new Option('--dnsbl-zones <zones>', 'DNS blocklist zones (comma-separated) asked for each mx client address; a listed client gets 554 5.7.1')
+        .env('STAFETTE_DNSBL_ZONES')
+        .default(''),
+    )
+    .addOption(
+      new Option('--dnsbl-timeout <ms>', 'the most an mx session waits for the blocklists; past it the client counts as not listed')
+        .env('STAFETTE_DNSBL_TIMEOUT_MS')
+        .argParser(integer(100))
+        .default(defaultDnsblTimeoutMs),
+    )
+    .addOption(
+      new Option('--rspamd-url <url>', "rspamd's normal worker (e.g. http://rspamd:11333), asked about each mx message after DATA; empty: not asked")
+        .env('STAFETTE_RSPAMD_URL')
+        .default(''),
+    )
+    .addOption(
+      new Option('--rspamd-reject-score <score>', 'refuse mx messages scoring at least this (550 5.7.1); "off": only mark them')
+        .env('STAFETTE_RSPAMD_REJECT_SCORE')
+        .default(String(defaultRejectScore)),
+    )
+    .addOption(
+      new Option('--rspamd-mark-score <score>', 'mark mx messages scoring at least this X-Spam-Status: Yes')
+        .env('STAFETTE_RSPAMD_MARK_SCORE')
+        .argParser(score)
+        .default(defaultMarkScore),
+    )
+    .addOption(
+      new Option('--rspamd-timeout <ms>', 'the most one rspamd check may take; past it --rspamd-on-error applies')
+        .env('STAFETTE_RSPAMD_TIMEOUT_MS')
+        .argParser(integer(100))
+        .default(defaultSpamTimeoutMs),
+    )
+    .addOption(
+      new Option('--rspamd-on-error <action>', 'when rspamd does not answer: defer (451 4.7.1) or accept the message unmarked')
+        .choices(['defer', 'accept'])
+        .env('STAFETTE_RSPAMD_ON_ERROR')
+        .default('defer'),
+    )
     .addOption(new Option('--no-mta-sts-server', "do not serve the domains' MTA-STS policies over HTTPS"))
     .addOption(
       new Option('--mta-sts-listen <host:port>', 'where https://mta-sts.<domain>/.well-known/mta-sts.txt is served (the Service maps 443 to it)')
@@ -212,6 +262,12 @@ export function registerMtaCommand(cli: Command): void {
         .default(formatDuration(defaultDelayNoticeMs)),
     )
     .addOption(
+      new Option(
+        '--queue-seal-key-file <file>',
+        'keys of the queue seal, one per line (the first seals, all verify), the same in every MTA pod (default: a random key of this process only)',
+      ).env('STAFETTE_QUEUE_SEAL_KEY_FILE'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'least severe log level written').choices(['debug', 'info', 'warn', 'error']).env('STAFETTE_LOG_LEVEL').default('info'),
     )
     .addHelpText('after', `${natsEnvHelp}\n\nLogs are JSON lines on stdout. Exit status: 0 after an orderly stop, 1 when start-up fails.`)
@@ -226,11 +282,23 @@ async function runMta(flags: MtaFlags): Promise<number> {
   let policy: { delaysMs: number[]; lifetimeMs: number };
   let delayNoticeAfterMs: number | null;
   let policyServer: { host: string; port: number } | null;
+  let rspamd: SpamFilterOptions | null;
+  let queueSealKeys: Buffer[] | undefined;
   try {
+    queueSealKeys = flags.queueSealKeyFile ? parseSealKeys(readFileSync(flags.queueSealKeyFile, 'utf8')) : undefined;
     listeners = selectListeners(flags);
     policy = { delaysMs: parseSchedule(flags.retrySchedule), lifetimeMs: parseDurationMs(flags.messageLifetime) };
     delayNoticeAfterMs = flags.delayNoticeAfter === 'off' ? null : parseDurationMs(flags.delayNoticeAfter);
     policyServer = flags.mtaStsServer ? hostPort(flags.mtaStsListen) : null;
+    rspamd = flags.rspamdUrl
+      ? {
+          url: new URL(flags.rspamdUrl).href,
+          rejectScore: flags.rspamdRejectScore === 'off' ? null : score(flags.rspamdRejectScore),
+          markScore: flags.rspamdMarkScore,
+          timeoutMs: flags.rspamdTimeout,
+          onError: flags.rspamdOnError,
+        }
+      : null;
   } catch (err) {
     logger.error('invalid options', { err });
     return 1;
@@ -259,9 +327,18 @@ async function runMta(flags: MtaFlags): Promise<number> {
         ...(flags.tlsCaFile ? { extraCaPem: readFileSync(flags.tlsCaFile, 'utf8') } : {}),
         delayNoticeAfterMs,
       },
+      spam: {
+        dnsblZones: flags.dnsblZones
+          .split(',')
+          .map((z) => z.trim())
+          .filter((z) => z !== ''),
+        dnsblTimeoutMs: flags.dnsblTimeout,
+        rspamd,
+      },
       delivery: flags.delivery
         ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
         : null,
+      ...(queueSealKeys ? { queueSealKeys } : {}),
       logger,
     });
   } catch (err) {
@@ -325,4 +402,11 @@ function integer(min: number): (value: string) => number {
     if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`an integer of at least ${min} is needed`);
     return n;
   };
+}
+
+/** An rspamd score: a finite number (rspamd's scores may be fractional or negative). */
+function score(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('a number is needed');
+  return n;
 }

@@ -31,10 +31,10 @@ test('the first render generates DKIM keys, writes a loadable bundle and prints 
     output,
     /Warning: MailDomain default\/example-com spec\.dns\.mtaSts: the MTA-STS policy is not published: no certificate for mta-sts\.example\.com/,
   );
-  const bundle = JSON.parse(readFileSync(join(out, 'bundle/bundle.json'), 'utf8'));
-  const secrets = JSON.parse(readFileSync(join(out, 'bundle/secrets.json'), 'utf8'));
+  const bundle: unknown = JSON.parse(readFileSync(join(out, 'bundle/bundle.json'), 'utf8'));
+  const secrets = JSON.parse(readFileSync(join(out, 'bundle/secrets.json'), 'utf8')) as { passwords: Record<string, string> };
   assert.equal(checkBundle(bundle, secrets).ok, true);
-  assert.match(secrets.passwords['alice@example.com'], /^\$scrypt\$/);
+  assert.match(secrets.passwords['alice@example.com']!, /^\$scrypt\$/);
   assert.equal(statSync(join(out, 'bundle/secrets.json')).mode & 0o777, 0o600);
   assert.equal(statSync(join(out, 'dkim/example.com/s2026.pem')).mode & 0o777, 0o600);
 });

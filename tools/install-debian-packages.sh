@@ -21,6 +21,7 @@ test_packages=(
   python3-authheaders python3-spf   # the independent SPF/DKIM/ARC/DMARC verifier the inbound checks are compared with
   python3-srs   # pysrs: an independent SRS implementation the SRS codec is compared with
   curl   # a real HTTPS client for the MTA-STS policy the MTA serves
+  rspamd   # the spam filter the MX DATA path asks over HTTP (test/harness/rspamd.ts starts its own)
 )
 
 case "${1:-all}" in

@@ -23,6 +23,12 @@ done
 echo "== Rendering examples/ into $state/render (DKIM keys are generated once and kept)"
 ./bin/stafette render examples --out "$state/render" --quiet
 
+# The queue seal key (docs/trust-model.md §2.2): made on the first run and kept, like the DKIM
+# keys, so mail queued before a restart is still signed after it.
+if [ ! -s "$state/queue-seal.key" ]; then
+  (umask 077; node -e "process.stdout.write(require('node:crypto').randomBytes(32).toString('base64url') + '\n')" >"$state/queue-seal.key")
+fi
+
 nats_server=$(bash tools/go-build/nats-server.sh --print-bin)
 pids=()
 stop() {
@@ -44,6 +50,7 @@ pids+=($!)
   --smtp-host 127.0.0.1 --mx-port "$mx_port" --submission-port "$submission_port" --submissions-port "$submissions_port" \
   --ops-host 127.0.0.1 --ops-port "$ops_port" \
   --local-maildir-root "$state/mail" \
+  --queue-seal-key-file "$state/queue-seal.key" \
   --shutdown-timeout 5 \
   --no-mta-sts-server \
   >"$state/logs/mta.log" 2>&1 &

@@ -73,7 +73,7 @@ export function specSchemaOf(kind: Kind): SchemaNode {
 export function applyDefaults<T>(schema: SchemaNode, value: T): T {
   if (Array.isArray(value)) {
     if (!schema.items) return value;
-    return value.map((item) => applyDefaults(schema.items as SchemaNode, item)) as T;
+    return (value as unknown[]).map((item) => applyDefaults(schema.items as SchemaNode, item)) as T;
   }
   if (value === null || typeof value !== 'object' || !schema.properties) return value;
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };

@@ -84,9 +84,9 @@ export const issueReasons = {
   dkimKeyMissing: 'DKIMKeyMissing',
   postmasterMissing: 'PostmasterMissing',
   mtaStsNotServed: 'MtaStsNotServed',
-  /** The namespace may not claim the domain yet: not on the admin's allow-list, no DNS challenge seen (docs/trust-model.md). */
+  /** The namespace may not claim the domain yet: not on the admin's allow-list, no DNS challenge seen (docs/trust-model.md §3). */
   domainNotVerified: 'DomainNotVerified',
-  /** The domain is under another namespace's domain, which has not delegated it (docs/trust-model.md). */
+  /** The domain is under another namespace's domain, which has not delegated it (docs/trust-model.md §3). */
   subdomainNotDelegated: 'SubdomainNotDelegated',
   /** spec.hostname is neither the domain nor under it. */
   hostnameOutsideDomain: 'HostnameOutsideDomain',
@@ -131,11 +131,11 @@ export const reasons = {
 
 /**
  * The annotation on a MailDomain by which its namespace lets other namespaces claim domains
- * under its domain: a comma-separated list of namespaces, or "*" for any (docs/trust-model.md).
+ * under its domain: a comma-separated list of namespaces, or "*" for any (docs/trust-model.md §3).
  */
 export const delegateSubdomainsAnnotation = 'stafette.dev/delegate-subdomains-to';
 
-/** The DNS name whose TXT record proves a namespace may claim a domain (docs/trust-model.md). */
+/** The DNS name whose TXT record proves a namespace may claim a domain (docs/trust-model.md §3). */
 export const domainChallengeLabel = '_stafette-challenge';
 
 /** The Events the operator records: each reason with the action it reports. */

@@ -60,8 +60,10 @@ function jsonPointerToField(pointer: string): string {
 function describeAjvError(e: ErrorObject): FieldError {
   const field = jsonPointerToField(e.instancePath) || '(root)';
   switch (e.keyword) {
-    case 'required':
-      return { field: field === '(root)' ? e.params.missingProperty : `${field}.${e.params.missingProperty}`, message: 'Required value' };
+    case 'required': {
+      const missing = String((e.params as { missingProperty: string }).missingProperty);
+      return { field: field === '(root)' ? missing : `${field}.${missing}`, message: 'Required value' };
+    }
     case 'enum':
       return { field, message: `Unsupported value: supported values: ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'additionalProperties':

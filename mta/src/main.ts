@@ -15,6 +15,7 @@
 // deadline and answers 421 to the rest, while delivery workers finish or hand back their jobs;
 // then the NATS connection is drained, so every publish that got its 250 has its ack, and the
 // process exits 0.
+import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -29,6 +30,9 @@ import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
 import { getServers } from 'node:dns';
 import { createDnsResolver, type DnsResolver } from './dns.ts';
 import { createCachingResolver } from './dns/dns-cache.ts';
+import { createSpamMetrics } from './ops/spam-metrics.ts';
+import { createDnsblChecker } from './spam/dnsbl.ts';
+import { createSpamFilter, type SpamFilterOptions } from './spam/rspamd.ts';
 import { createDnsClient } from './dns/dns-client.ts';
 import { createStandardsMetrics } from './ops/standards-metrics.ts';
 import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
@@ -44,6 +48,7 @@ import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
 import {
   createPublisher,
   createQueueReadiness,
+  createRecordSeal,
   ensureQueue,
   openBodyStore,
   queueConnectOptions,
@@ -54,6 +59,7 @@ import {
   type QueuePublisher,
   type QueueReadiness,
   type QueueSettings,
+  type RecordSeal,
 } from './queue/index.ts';
 import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
 import { publisherRequeue } from './transport/forward.ts';
@@ -87,8 +93,16 @@ export interface MtaOptions {
   readonly dnsServers?: readonly string[];
   /** The mail standards: inbound checks, MTA-STS (ours and others'), TLS-RPT (see MtaStandardsOptions). */
   readonly standards?: MtaStandardsOptions;
+  /** DNS blocklists and the spam filter on the MX listener (docs/spam-checks.md); absent: none. */
+  readonly spam?: MtaSpamOptions;
   /** Delivery workers in this process; null: it only receives (an intake-only pod). */
   readonly delivery: MtaDeliveryOptions | null;
+  /**
+   * Keys of the queue seal (queue/record-seal.ts; the first seals, all verify), shared by every
+   * MTA pod and nothing else (docs/trust-model.md §2.2). None: a random key for this process
+   * only, so mail another process queued is delivered unsigned (a local run, tests).
+   */
+  readonly queueSealKeys?: readonly Buffer[];
   readonly logger: Logger;
   /** Wall clock, milliseconds since the epoch. */
   readonly now?: () => number;
@@ -118,6 +132,15 @@ export interface MtaStandardsOptions {
   readonly extraCaPem?: string;
   /** A delay notice goes out after this long (default 4 h, dsn/notices.ts); null: never. */
   readonly delayNoticeAfterMs?: number | null;
+}
+
+export interface MtaSpamOptions {
+  /** DNS blocklist zones asked for each MX client address; empty: none (spam/dnsbl.ts). */
+  readonly dnsblZones?: readonly string[];
+  /** The most a session waits for the blocklists (default defaultDnsblTimeoutMs). */
+  readonly dnsblTimeoutMs?: number;
+  /** rspamd asked about each MX message (spam/rspamd.ts); absent or null: not asked. */
+  readonly rspamd?: SpamFilterOptions | null;
 }
 
 interface RunningDelivery {
@@ -191,7 +214,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     now,
     options.firstBundleTimeoutMs ?? 60_000,
   );
-  const first = watcher.current as LoadedBundle | null;
+  const first = watcher.current;
   if (first === null) {
     watcher.stop();
     await ops.close();
@@ -229,12 +252,16 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     addQueueDepthMetrics(metrics.registry, { readStats: () => queueStats({ nc: connected, settings }), now });
     // One publisher per process: intake, DSNs and forwards all enqueue through it.
     const bodyStore = await openBodyStore(nc, settings);
-    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected });
+    if (!options.queueSealKeys) logger.warn('no queue seal key given: sealing with a key of this process only (other processes cannot verify its records)');
+    const seal = createRecordSeal(options.queueSealKeys ?? [randomBytes(32)]);
+    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected, seal });
     const getConfig = () => watcher.current as LoadedBundle;
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
     const standards = options.standards ?? {};
     const standardsMetrics = createStandardsMetrics(metrics.registry);
+    const spam = options.spam ?? {};
+    const spamMetrics = createSpamMetrics(metrics.registry, spam.dnsblZones ?? []);
     // The mail checks' DNS: TTLs respected (dns/dns-cache.ts), the same servers as every other lookup.
     const dnsCache = createCachingResolver({
       query: createDnsClient({ servers: options.dnsServers?.length ? options.dnsServers : getServers() }),
@@ -250,6 +277,15 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       hostname,
       resolver,
       defaultTls: options.defaultTls ?? null,
+      dnsbl: spam.dnsblZones?.length
+        ? createDnsblChecker({
+            zones: spam.dnsblZones,
+            cache: dnsCache,
+            observer: spamMetrics.dnsbl,
+            ...(spam.dnsblTimeoutMs !== undefined ? { timeoutMs: spam.dnsblTimeoutMs } : {}),
+          })
+        : null,
+      spamFilter: spam.rspamd ? createSpamFilter({ ...spam.rspamd, observer: spamMetrics }) : null,
       inboundChecks:
         standards.inboundChecks === false
           ? null
@@ -271,7 +307,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       });
     }
     if (options.delivery) {
-      let running: RunningDelivery | undefined;
+      let running: RunningDelivery | undefined = undefined;
       const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
       const outbound = await startOutboundStandards({
         nc,
@@ -299,6 +335,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         delayNoticeAfterMs: standards.delayNoticeAfterMs,
         now,
         onStop: () => outbound.stop(),
+        seal,
       });
       delivery = running;
       logger.info('delivery workers started');
@@ -338,6 +375,7 @@ interface DeliveryWiring {
   readonly resolver: DnsResolver;
   readonly observer: DeliveryObserver;
   readonly logger: Logger;
+  readonly seal: RecordSeal;
 }
 
 // Delivery as this process runs it: every transport behind the engine's seam (their pooled
@@ -368,6 +406,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     policy: retryPolicy(options.retryPolicy),
     logger: w.logger,
     observer: w.observer,
+    seal: w.seal,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
   });
   return {

@@ -59,7 +59,7 @@ export interface OperatorOptions {
   /** The API client; by default one made from kubeConfig. Tests wrap it to interrupt writes. */
   client?: KubeClient;
   /**
-   * Which namespace may claim which domain (docs/trust-model.md): the admin's allow-list and
+   * Which namespace may claim which domain (docs/trust-model.md §3): the admin's allow-list and
    * whether a DNS challenge proves the rest. None: every namespace any domain (as before; the
    * CLI always passes one).
    */
@@ -221,7 +221,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     logger,
     resolver,
     mtaStsServedBy: options.mtaStsServedBy ?? 'mta',
-    latestRender: bundleReconciler.latestRender,
+    latestRender: () => bundleReconciler.latestRender(),
     propagationDelayMs: options.propagationDelayMs ?? 10 * 60_000,
     retireAfterMs: options.retireAfterMs ?? 7 * 86_400_000,
     pollMs: options.pollMs,
@@ -246,7 +246,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.health) {
     health = await startOpsServer({
       ...options.health,
-      readiness: async () => (synced ? { ready: true, reasons: [] } : { ready: false, reasons: ['caches not synced'] }),
+      readiness: () => Promise.resolve(synced ? { ready: true, reasons: [] } : { ready: false, reasons: ['caches not synced'] }),
       metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
       onError: (path, error) => logger.warn('operations request failed', { path, error: describeApiError(error) }),
     });

@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isMap, isScalar, parse, parseAllDocuments, parseDocument, type YAMLMap } from 'yaml';
 import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
+
+// Rendered manifests are free-form YAML of dozens of kinds; the assertions below are what
+// checks their shape, so the objects stay loosely typed in this file only.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call */
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 
 const chart = join(REPO_ROOT, 'charts/stafette');
@@ -100,7 +104,7 @@ describe('the Helm chart, offline', () => {
       for (const [key, value] of Object.entries(preset)) {
         const known = base !== null && typeof base === 'object' && !Array.isArray(base) ? (base as Record<string, unknown>)[key] : undefined;
         // Free-form maps ({} by default: labels, annotations, selectors) take any key.
-        const freeForm = base !== null && typeof base === 'object' && Object.keys(base as object).length === 0;
+        const freeForm = base !== null && typeof base === 'object' && Object.keys(base).length === 0;
         if (known === undefined && !freeForm) unknown.push(`${path}${key}`);
         else if (value && typeof value === 'object' && !Array.isArray(value) && known && typeof known === 'object' && !Array.isArray(known)) {
           walk(value as Record<string, unknown>, known, `${path}${key}.`);
@@ -190,6 +194,22 @@ describe('the Helm chart, offline', () => {
     );
     assert.ok(find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args.includes('--mta-sts-served-by=mta'));
     assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
+  });
+
+  test('the queue seal: a random key in a Secret only the MTA pods mount, passed with --queue-seal-key-file', async () => {
+    const list = objects(await template('mail'));
+    const secret = find(list, 'Secret', 'stafette-mta-queue-seal');
+    const keys = Buffer.from(secret.data.keys as string, 'base64').toString();
+    assert.match(keys, /^[A-Za-z0-9]{64}\n$/);
+    const again = find(objects(await template('mail')), 'Secret', 'stafette-mta-queue-seal');
+    assert.notEqual(again.data.keys, secret.data.keys, 'random per install (lookup keeps it on upgrades)');
+    const pod = find(list, 'Deployment', 'stafette-mta').spec.template.spec;
+    const volume = pod.volumes.find((v: { name: string }) => v.name === 'queue-seal');
+    assert.equal(volume.secret.secretName, 'stafette-mta-queue-seal');
+    assert.deepEqual(volume.secret.items, [{ key: 'keys', path: 'keys' }]);
+    assert.ok(pod.containers[0].args.includes('--queue-seal-key-file=/etc/stafette/queue-seal/keys'));
+    const operator = find(list, 'Deployment', 'stafette-operator').spec.template.spec;
+    assert.ok(!JSON.stringify(operator).includes('queue-seal'), 'the operator never sees the seal keys');
   });
 
   test('both pods meet PSS restricted: non-root uid 10001, read-only root, no capabilities, RuntimeDefault seccomp', async () => {

@@ -161,4 +161,19 @@ spec:
     assert.equal((await helmOk(['list', '-n', 'typo', '-q'])).trim(), '');
     assert.equal(await kube.ok(['get', 'deployments', '-n', 'typo', '-o', 'name']), '');
   });
+
+  test('the queue seal key made at the first install is kept by upgrades (lookup), and an edited one too', async () => {
+    await helmOk(['install', 'seal', chart, '-n', 'seal', '--create-namespace']);
+    const name = 'secret/seal-stafette-mta-queue-seal';
+    const keys = () => kube.ok(['get', name, '-n', 'seal', '-o', 'jsonpath={.data.keys}']);
+    const first = await keys();
+    assert.match(Buffer.from(first, 'base64').toString(), /^[A-Za-z0-9]{64}\n$/);
+    await helmOk(['upgrade', 'seal', chart, '-n', 'seal']);
+    assert.equal(await keys(), first, 'an upgrade keeps the key, so queued records still verify');
+    // A rotation: the admin adds a key; the next upgrade keeps both.
+    const rotated = Buffer.from(`${'n'.repeat(64)}\n${Buffer.from(first, 'base64').toString()}`).toString('base64');
+    await kube.ok(['patch', name, '-n', 'seal', '--type', 'merge', '-p', JSON.stringify({ data: { keys: rotated } })]);
+    await helmOk(['upgrade', 'seal', chart, '-n', 'seal']);
+    assert.equal(await keys(), rotated);
+  });
 });

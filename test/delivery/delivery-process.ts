@@ -11,6 +11,7 @@ import { createRouter, retryPolicy, startDelivery } from '../../mta/src/delivery
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import { emptyBundle } from './delivery-fixture.ts';
 import { sinkTransport } from './sink-transport.ts';
+import type { SinkAddress } from './sink-transport.ts';
 
 const name = process.env.NAME ?? 'delivery';
 const logger = jsonLogger({ base: { process: name } });
@@ -34,7 +35,7 @@ const delivery = await startDelivery({
   settings,
   publisher,
   bodyStore,
-  transport: sinkTransport(JSON.parse(process.env.ROUTES!), { helo: name, timeoutMs: 20_000 }),
+  transport: sinkTransport(JSON.parse(process.env.ROUTES!) as Record<string, SinkAddress>, { helo: name, timeoutMs: 20_000 }),
   route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
   hostname: `${name}.stafette.test`,
   policy: retryPolicy({ delaysMs: [1_000, 2_000] }),
@@ -44,14 +45,19 @@ const delivery = await startDelivery({
 });
 logger.info('ready');
 
-process.once('SIGTERM', async () => {
-  await delivery.stop(5_000);
-  const sorted = [...windows].sort((a, b) => a - b);
-  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null);
-  logger.info('summary', {
-    counts: Object.fromEntries(counts),
-    ledgerWindowMs: { n: sorted.length, p50: pct(0.5), p99: pct(0.99), max: sorted.at(-1) ?? null },
-  });
-  await nc.close();
-  process.exit(0);
-});
+// The process exits at the end of the handler; nothing awaits it.
+process.once(
+  'SIGTERM',
+  () =>
+    void (async () => {
+      await delivery.stop(5_000);
+      const sorted = [...windows].sort((a, b) => a - b);
+      const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : null);
+      logger.info('summary', {
+        counts: Object.fromEntries(counts),
+        ledgerWindowMs: { n: sorted.length, p50: pct(0.5), p99: pct(0.99), max: sorted.at(-1) ?? null },
+      });
+      await nc.close();
+      process.exit(0);
+    })(),
+);

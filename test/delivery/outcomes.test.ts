@@ -96,7 +96,7 @@ print(json.dumps({"type": m.get_content_type(), "report": m.get_param("report-ty
       ],
       { input: message, encoding: 'utf8' },
     );
-    const report = JSON.parse(parsed);
+    const report = JSON.parse(parsed) as { type: string; report: string; parts: string[]; fields: [Record<string, string>, Record<string, string>] };
     assert.equal(report.type, 'multipart/report');
     assert.equal(report.report, 'delivery-status');
     assert.deepEqual(report.parts, ['text/plain', 'message/delivery-status', 'text/rfc822-headers']);
@@ -104,7 +104,7 @@ print(json.dumps({"type": m.get_content_type(), "report": m.get_param("report-ty
     assert.equal(report.fields[1]['Final-Recipient'], 'rfc822; c@hard.test');
     assert.equal(report.fields[1]['Action'], 'failed');
     assert.equal(report.fields[1]['Status'], '5.1.1');
-    assert.match(report.fields[1]['Diagnostic-Code'], /^smtp; 550 5\.1\.1 No such user here/);
+    assert.match(report.fields[1]['Diagnostic-Code']!, /^smtp; 550 5\.1\.1 No such user here/);
   });
 
   test('a server that hangs mid-transaction is deferred; mail to a healthy domain is not held up', async () => {

@@ -61,12 +61,14 @@ describe('stafette queue deferred|hold|release|retry|delete', () => {
     assert.match(text.out, /deferred: 1 {2}due now: 0/);
     assert.ok(text.out.includes(queueId));
     assert.match(text.out, /<bob@soft\.test> {2}450 4\.3\.0 Try again later/);
-    const json = JSON.parse((await stafette('queue', 'deferred', '--json', '--domain', 'soft.test', '--nats', server.url)).out);
+    const json = JSON.parse((await stafette('queue', 'deferred', '--json', '--domain', 'soft.test', '--nats', server.url)).out) as {
+      entries: { queueId: string }[];
+    };
     assert.deepEqual(
       json.entries.map((e: { queueId: string }) => e.queueId),
       [queueId],
     );
-    const none = JSON.parse((await stafette('queue', 'deferred', '--json', '--older-than', '1h', '--nats', server.url)).out);
+    const none = JSON.parse((await stafette('queue', 'deferred', '--json', '--older-than', '1h', '--nats', server.url)).out) as { entries: unknown[] };
     assert.equal(none.entries.length, 0);
   });
 

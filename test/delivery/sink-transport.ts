@@ -71,7 +71,7 @@ function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: numb
     };
     const onAbort = () => finish(all('transient', 451, '4.4.1', 'Connection timed out', 'attempt deadline passed', false));
     attempt.signal.addEventListener('abort', onAbort, { once: true });
-    conn.on('error', (err) => finish(fromError(err)));
+    conn.on('error', (err: Error & { responseCode?: number; response?: string }) => finish(fromError(err)));
     conn.connect((err) => {
       if (err) return finish(fromError(err));
       const from = attempt.record.envelope.mailFrom.address;

@@ -24,7 +24,7 @@ export async function waitReady(proc: ManagedProcess, what: string, ready: () =>
     await Promise.race([waitFor(what, async () => await ready(), { timeoutMs, intervalMs: 200 }), died]);
   } catch (err) {
     if (err instanceof ProcessExited) throw err;
-    throw new Error(`${(err as Error).message}\n--- ${proc.logFile} ---\n${logTail(proc.logFile)}`);
+    throw new Error(`${(err as Error).message}\n--- ${proc.logFile} ---\n${logTail(proc.logFile)}`, { cause: err });
   } finally {
     died.catch(() => {
       /* the race is over; a later exit is not an error here */

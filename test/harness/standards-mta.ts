@@ -7,7 +7,8 @@
 // The bundle: example.test (ours; hostname mx.example.test; a certificate of the test CA for
 // mx.example.test and mta-sts.example.test; its MTA-STS policy published; DKIM and SRS keys;
 // SPF allows 127.0.0.1, where our outbound connections come from), mailboxes alice@ (login
-// "alice-secret", local maildir), bob@ (local maildir), fwd@ (forwards to carol@far.test).
+// "alice-secret", local maildir), bob@ (local maildir), fwd@ (forwards to carol@far.test),
+// gone@ (forwards to reject@far.test, which far.test refuses: a bounce).
 // Remote domains: far.test (mx.far.test 127.0.0.51; reject@ refused with 550), sender.test
 // (mx.sender.test 127.0.0.52; SPF allows 127.0.0.10).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -36,6 +37,8 @@ export interface StandardsMta {
   readonly mx: { host: string; port: number };
   readonly submission: { host: string; port: number };
   readonly policyPort: number;
+  /** The operations endpoint (/metrics, /readyz) on 127.0.0.1. */
+  readonly opsPort: number;
   readonly far: SmtpReceiver;
   readonly sender: SmtpReceiver;
   /** Messages in a local mailbox's maildir (new/). */
@@ -43,7 +46,15 @@ export interface StandardsMta {
   close(): Promise<void>;
 }
 
-export async function startStandardsMta(name: string): Promise<StandardsMta> {
+export interface StandardsMtaOptions {
+  /** More `stafette mta` flags (e.g. the spam checks'). */
+  readonly mtaArgs?: readonly string[];
+  /** More A/AAAA and TXT records for dnsmasq (e.g. a blocklist's). */
+  readonly hosts?: Readonly<Record<string, readonly string[]>>;
+  readonly txt?: Readonly<Record<string, string>>;
+}
+
+export async function startStandardsMta(name: string, options: StandardsMtaOptions = {}): Promise<StandardsMta> {
   const dir = mkdtempSync(join(tmpdir(), `stafette-${name}-`));
   const ca = await createTestCa();
   const outboundPort = await freePort('127.0.0.51');
@@ -64,8 +75,13 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
       'sender.test': [{ exchange: 'mx.sender.test', priority: 10 }],
       'example.test': [{ exchange: 'mx.example.test', priority: 10 }],
     },
-    hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'] },
-    txt: { 's1._domainkey.example.test': key.record, 'example.test': 'v=spf1 ip4:127.0.0.1 -all', 'sender.test': 'v=spf1 ip4:127.0.0.10 -all' },
+    hosts: { 'mx.far.test': ['127.0.0.51'], 'mx.sender.test': ['127.0.0.52'], 'mx.example.test': ['127.0.0.1'], ...options.hosts },
+    txt: {
+      's1._domainkey.example.test': key.record,
+      'example.test': 'v=spf1 ip4:127.0.0.1 -all',
+      'sender.test': 'v=spf1 ip4:127.0.0.10 -all',
+      ...options.txt,
+    },
   });
   const domain = {
     ...testDomain('example.test', [key]),
@@ -84,6 +100,13 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
           login: false,
           sendAs: [],
           delivery: { type: 'forward', to: ['carol@far.test'], keepCopy: false },
+        },
+        {
+          address: 'gone@example.test',
+          source: { namespace: 'mail', name: 'gone' },
+          login: false,
+          sendAs: [],
+          delivery: { type: 'forward', to: ['reject@far.test'], keepCopy: false },
         },
       ],
     },
@@ -148,6 +171,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
       '2s',
       '--config-recheck',
       '1',
+      ...(options.mtaArgs ?? []),
     ],
     { logDir: dir },
   );
@@ -170,6 +194,7 @@ export async function startStandardsMta(name: string): Promise<StandardsMta> {
     far,
     sender,
     policyPort,
+    opsPort,
     mx: { host: '127.0.0.1', port: mxPort },
     submission: { host: '127.0.0.1', port: submissionPort },
     mailbox(address) {

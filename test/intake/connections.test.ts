@@ -225,7 +225,7 @@ s: 221 *`,
       f.config = withCertificate(first);
       assert.equal(await served(f.mx, 'mx.example.com'), fingerprint(first.certPem), 'SNI on STARTTLS');
       assert.equal(await served({ ...f.submissions, implicitTls: true }, 'mx.example.com'), fingerprint(first.certPem), 'SNI on implicit TLS');
-      // The platform's certificate (here the configured default), never a tenant's (docs/trust-model.md).
+      // The platform's certificate (here the configured default), never a tenant's (docs/trust-model.md §3).
       assert.equal(await served(f.mx), fingerprint(f.defaultTls.certPem), "no SNI: the platform's certificate");
       assert.equal(await served(f.mx, 'other.example'), fingerprint(f.defaultTls.certPem), 'unknown name: as without SNI');
       f.config = withCertificate(second);

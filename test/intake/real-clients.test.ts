@@ -16,9 +16,9 @@ import { exampleUsers, queueIdOf, renderExampleBundle, splitAddedHeaders, startI
 
 const run = promisify(execFile);
 
-const message = (subject: string) =>
+const message = (subject: string, from = 'Alice <alice@example.com>') =>
   Buffer.from(
-    'From: Alice <alice@example.com>\r\nTo: Friend <friend@elsewhere.example>\r\n' +
+    `From: ${from}\r\nTo: Friend <friend@elsewhere.example>\r\n` +
       `Subject: ${subject}\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject}@laptop.example>\r\n` +
       'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
       'Grüße aus dem Test.\r\n.leading dot\r\n\r\nBye.\r\n',
@@ -82,7 +82,8 @@ describe('intake - real clients', () => {
   });
 
   test('nodemailer submits with AUTH LOGIN over STARTTLS (requireTLS); byte-identical plus Received', async () => {
-    const sent = message('nodemailer');
+    // bob's own From: a login may not put alice's address there (docs/trust-model.md §2.1).
+    const sent = message('nodemailer', 'Bob <bob@example.com>');
     const transport = nodemailer.createTransport({
       host: f.submission.host,
       port: f.submission.port,

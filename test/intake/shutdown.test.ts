@@ -44,12 +44,13 @@ describe('intake - shutdown', () => {
     const f = await startIntakeFixture({ name: 'nats-intake-shutdown-1' });
     fixtures.push(f);
     const wire = await inTransaction(f);
-    let closed: Promise<void> = Promise.resolve();
+    let closed: Promise<void> | undefined;
     try {
       assert.match(await command(wire, 'DATA'), /^354 /);
       wire.send('Subject: in flight\r\n\r\nfirst half\r\n');
-      closed = f.intake.close(20_000);
-      closed.catch(() => undefined);
+      const closing = f.intake.close(20_000);
+      closed = closing;
+      closing.catch(() => undefined);
       assert.equal(await refused(f.mx.port), true, 'the listener no longer accepts');
       wire.send('second half\r\n.\r\n');
       const reply = (await wire.readReply()).at(-1)!;

@@ -12,7 +12,7 @@ const run = async (bin: string, ...args: string[]) => (await promisify(execFile)
 test('kube-apiserver, kubectl and etcd are the versions test/kube-binaries/go.mod pins', async () => {
   const assets = kubeAssets();
   assert.equal((await run(assets.kubeApiserver, '--version')).trim(), `Kubernetes ${assets.version}`);
-  const client = JSON.parse(await run(assets.kubectl, 'version', '--client', '-o', 'json'));
+  const client = JSON.parse(await run(assets.kubectl, 'version', '--client', '-o', 'json')) as { clientVersion: { gitVersion: string } };
   assert.equal(client.clientVersion.gitVersion, assets.version);
   // etcd comes from the module graph Kubernetes pins (go.sum), reported as 3.x.
   assert.match(await run(assets.etcd, '--version'), /^etcd Version: 3\.\d+\.\d+$/m);

@@ -80,7 +80,11 @@ describe('the CRDs on a real API server', () => {
   test('a minimal MailDomain gets the documented defaults', async () => {
     const ns = await namespace('defaults');
     await apply(ns, 'apiVersion: stafette.dev/v1alpha1\nkind: MailDomain\nmetadata: {name: minimal}\nspec: {domain: example.com}\n');
-    const spec = JSON.parse(await kube.ok(['get', 'maildomain.stafette.dev', 'minimal', '-n', ns, '-o', 'jsonpath={.spec}']));
+    const spec = JSON.parse(await kube.ok(['get', 'maildomain.stafette.dev', 'minimal', '-n', ns, '-o', 'jsonpath={.spec}'])) as {
+      dkim: { selector: string; algorithm: string };
+      inbound: { maxMessageSize: string; dmarc: string };
+      dns: { publish: string };
+    };
     assert.equal(spec.dkim.selector, 'stafette');
     assert.equal(spec.dkim.algorithm, 'rsa-2048');
     assert.equal(spec.inbound.maxMessageSize, '25Mi');
@@ -122,12 +126,12 @@ describe('the CRDs on a real API server', () => {
       .trimEnd()
       .split('\n')
       .map((l) => l.trim().split(/\s{2,}/));
-    const crd = parse(readFileSync(join(REPO_ROOT, 'crds/maildomains.yaml'), 'utf8'));
-    const declared = (crd.spec.versions[0].additionalPrinterColumns as { name: string; priority?: number }[])
+    const crd = parse(readFileSync(join(REPO_ROOT, 'crds/maildomains.yaml'), 'utf8')) as { spec: { versions: { additionalPrinterColumns: unknown }[] } };
+    const declared = (crd.spec.versions[0]!.additionalPrinterColumns as { name: string; priority?: number }[])
       .filter((c) => !c.priority)
       .map((c) => c.name.toUpperCase());
     assert.deepEqual(table[0], ['NAME', ...declared]);
-    const row = Object.fromEntries(table[0]!.map((h, i) => [h, table[1]![i]]));
+    const row = Object.fromEntries(table[0].map((h, i) => [h, table[1]![i]]));
     assert.equal(row.NAME, 'shop');
     assert.equal(row.DOMAIN, 'shop.example.com');
     assert.equal(row.READY, 'True');

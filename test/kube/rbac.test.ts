@@ -117,14 +117,14 @@ describe('RBAC on the harness API server', () => {
       auth,
     );
     assert.equal(review.status, 201, review.body);
-    assert.equal(JSON.parse(review.body).status.userInfo.username, sa);
+    assert.equal((JSON.parse(review.body) as { status: { userInfo: { username: string } } }).status.userInfo.username, sa);
   });
 
   test('the ServiceAccount may not impersonate anyone itself (no impersonate verb)', async () => {
     const token = (await kube.ok(['create', 'token', 'operator', '-n', ns, '--duration=10m'])).trim();
     const res = await kube.request({ path: '/api/v1/namespaces', headers: { 'Impersonate-User': 'stafette-admin' } }, { token });
     assert.equal(res.status, 403);
-    assert.match(JSON.parse(res.body).message, /cannot impersonate resource "users"/);
+    assert.match((JSON.parse(res.body) as { message: string }).message, /cannot impersonate resource "users"/);
   });
 
   test('a request with a forged token is refused as unauthenticated (401)', async () => {

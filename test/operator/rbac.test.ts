@@ -104,7 +104,7 @@ describe("the operator under the Helm chart's RBAC", () => {
       await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Issuing', 'CertificateReady', 60_000);
       await waitForCondition(kube, 'maildomain/example-org', ns, 'False', 'Publishing', 'DNSPublished', 60_000);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\noperator warnings:\n${warnings().join('\n')}`);
+      throw new Error(`${(error as Error).message}\noperator warnings:\n${warnings().join('\n')}`, { cause: error });
     }
 
     // The bundle: the ConfigMap and every Secret shard, plus the operator's password index.
@@ -171,6 +171,7 @@ describe("the operator under the Helm chart's RBAC", () => {
           .slice(-40)
           .map((l) => JSON.stringify(l))
           .join('\n')}`,
+        { cause: error },
       );
     }
 
@@ -290,7 +291,7 @@ describe("the operator under the chart's RBAC with operator.watchAllNamespaces",
         await waitForCondition(kube, r, tenant, 'True', undefined, 'Ready', 60_000);
       }
     } catch (error) {
-      throw new Error(`${(error as Error).message}\noperator warnings:\n${warningsOf(logs).join('\n')}`);
+      throw new Error(`${(error as Error).message}\noperator warnings:\n${warningsOf(logs).join('\n')}`, { cause: error });
     }
     await kube.ok(['get', 'configmap', 'stafette-bundle', '-n', release]);
     await kube.ok(['get', 'lease.coordination.k8s.io/stafette-operator', '-n', release]);

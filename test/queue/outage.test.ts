@@ -6,15 +6,7 @@ import assert from 'node:assert/strict';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
-import {
-  createPublisher,
-  createQueueReadiness,
-  decodeRecord,
-  isQueueError,
-  jobSubject,
-  type EnqueueResult,
-  type QueueReadiness,
-} from '../../mta/src/queue/index.ts';
+import { createPublisher, createQueueReadiness, decodeRecord, isQueueError, jobSubject, type QueueReadiness } from '../../mta/src/queue/index.ts';
 import { acceptedMessage, messageBody, openQueue, type QueueFixture } from './queue-fixture.ts';
 
 describe('queue - NATS outage', () => {
@@ -94,7 +86,7 @@ describe('queue - NATS outage', () => {
       budgetMs: 3000,
       bodyBytesPerSecond: 64 * 1024 * 1024,
     });
-    const outcome: Promise<EnqueueResult | unknown> = publisher.enqueue(message, messageBody(30 * 1024 * 1024)).catch((err: unknown) => err);
+    const outcome: Promise<unknown> = publisher.enqueue(message, messageBody(30 * 1024 * 1024)).catch((err: unknown) => err);
     await waitFor('the body upload to start', async () => (await jsm.streams.info('OBJ_mailbody')).state.bytes > bodiesBefore, { intervalMs: 20 });
     await server.stop('SIGKILL');
     const result = await outcome;

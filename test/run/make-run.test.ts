@@ -81,8 +81,13 @@ test('make run starts a working mail system, prints how to use it, stops on Ctrl
   );
   const subjects = files.map((f) => /^Subject: (.*)$/m.exec(readFileSync(join(inbox, f), 'utf8'))?.[1]).sort();
   assert.deepEqual(subjects, ['from alice', 'hello']);
+  // alice's submission was sealed at intake and is DKIM-signed for a local mailbox too (docs/trust-model.md §2.2).
+  const fromAlice = files.map((f) => readFileSync(join(inbox, f), 'utf8')).find((m) => m.includes('Subject: from alice'))!;
+  assert.match(fromAlice, /^DKIM-Signature: [^]*d=example\.com/m);
 
   const key = readFileSync(join(state, 'render', 'dkim', 'example.com', 's2026.pem'), 'utf8');
+  const sealKey = readFileSync(join(state, 'queue-seal.key'), 'utf8');
+  assert.match(sealKey, /^[A-Za-z0-9_-]{43}\n$/);
   first.child.kill('SIGINT');
   assert.equal(await first.exited, 0, readFileSync(first.logFile, 'utf8').slice(-1500));
   await waitFor('the goodbye line in the log', () => /Stopped\. The queue .* keys and mail stay/.test(readFileSync(first.logFile, 'utf8')), {
@@ -93,6 +98,7 @@ test('make run starts a working mail system, prints how to use it, stops on Ctrl
   t.after(() => second.stop('SIGINT'));
   assert.equal(readFileSync(join(state, 'render', 'dkim', 'example.com', 's2026.pem'), 'utf8'), key);
   assert.doesNotMatch(readFileSync(second.logFile, 'utf8'), /generated .* DKIM key/);
+  assert.equal(readFileSync(join(state, 'queue-seal.key'), 'utf8'), sealKey, 'the seal key is kept, so queued mail still verifies');
   second.child.kill('SIGINT');
   assert.equal(await second.exited, 0, readFileSync(second.logFile, 'utf8').slice(-1500));
 });

@@ -14,14 +14,13 @@ import { testAttempt, testBundle, testDomain, testMessage } from './transport-fi
 
 let dns: DnsServer;
 let sink: SmtpSink;
-let deferring: SmtpSink;
 let transport: RemoteSmtpTransport;
 
 before(async () => {
   const port = await freePort('127.0.0.30');
   const dir = mkdtempSync(join(tmpdir(), 'stafette-transport-sinks-'));
   sink = await startSmtpSink({ host: '127.0.0.30', port, behaviour: 'accept', dir });
-  deferring = await startSmtpSink({ host: '127.0.0.31', port, behaviour: 'defer', dir });
+  await startSmtpSink({ host: '127.0.0.31', port, behaviour: 'defer', dir });
   dns = await startDnsServer({
     local: ['test'],
     mx: { 'sink.test': [{ exchange: 'mx.sink.test', priority: 5 }], 'defer.test': [{ exchange: 'mx.defer.test', priority: 5 }] },

@@ -1,5 +1,5 @@
 // The chart's trust values reach the operator as flags the CLI parses back into the same policy
-// (docs/trust-model.md): the release namespace claims any domain by default, allow-list entries
+// (docs/trust-model.md §3): the release namespace claims any domain by default, allow-list entries
 // and allowed issuers become --domain-allow and --allowed-issuer, and the DNS challenge can be
 // turned off. Rendered with the real helm.
 import { test } from 'node:test';

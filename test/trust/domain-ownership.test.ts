@@ -1,5 +1,4 @@
-// A namespace claims only its own domains (docs/trust-model.md, "Domain ownership and
-// certificates"), against the real kube-apiserver and a real DNS server (dnsmasq): a second
+// A namespace claims only its own domains (docs/trust-model.md §3), against the real kube-apiserver and a real DNS server (dnsmasq): a second
 // namespace's MailDomain for a claimed domain stays DomainNotVerified, even when older, and gets
 // nothing (no bundle entry, no Certificate, no DNSEndpoint); a TXT challenge published in DNS
 // makes a claim verified; a subdomain of another namespace's domain waits for its consent; a

@@ -92,3 +92,8 @@ rolling update is spread like the steady state.
 {{- define "stafette.listenerNames" -}}
 mx submission submissions
 {{- end }}
+
+{{/* The Secret with the MTA pods' queue seal keys (docs/trust-model.md §2.2). */}}
+{{- define "stafette.queueSealSecret" -}}
+{{ include "stafette.mtaName" . }}-queue-seal
+{{- end }}

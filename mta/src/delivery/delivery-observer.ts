@@ -26,9 +26,11 @@ export interface DeliveryObserver {
    */
   ledgerWindow(seconds: number): void;
   /** A DSN was queued, or one was dropped because the sender was <> (a double bounce). */
-  dsn(event: 'queued' | 'queued_delay' | 'queued_success' | 'dropped_null_sender'): void;
+  dsn(event: 'queued' | 'queued_delay' | 'queued_success' | 'dropped_null_sender' | 'dropped_backscatter'): void;
   /** What became of a job taken from the queue; `source` is fresh mail or a retry. */
   job(source: 'fresh' | 'retry', result: JobResult): void;
+  /** A record taken from the queue without a valid queue seal, delivered unvouched (queue/record-seal.ts). */
+  unsealed?(reason: 'missing' | 'invalid'): void;
 }
 
 export const ignoreDeliveryEvents: DeliveryObserver = {

@@ -68,7 +68,7 @@ function memoryEffects(log: string[]) {
       return new Set(pairs.map(pairKey).filter((k) => ledger.has(k)));
     },
     async recordDelivered(_id, pairs: readonly LedgerEntry[]) {
-      log.push(`ledger-write:${pairs.map((p) => p.address)}`);
+      log.push(`ledger-write:${pairs.map((p) => p.address).join(',')}`);
       for (const p of pairs) ledger.add(pairKey(p));
     },
     async queueDsn(dsn) {
@@ -83,7 +83,7 @@ function memoryEffects(log: string[]) {
   return { effects, ledger, dsns, deferred };
 }
 
-function engine(effects: JobEffects, calls: string[], now = { t: 2_000_000 }) {
+function engine(effects: JobEffects, calls: string[], now = { t: 2_000_000 }, observer = ignoreDeliveryEvents) {
   return createEngine({
     transport: scripted(calls),
     route: byDomain,
@@ -95,7 +95,7 @@ function engine(effects: JobEffects, calls: string[], now = { t: 2_000_000 }) {
     hostname: 'mx.a.test',
     attemptTimeoutMs: 200,
     logger: silentLogger,
-    observer: ignoreDeliveryEvents,
+    observer,
   });
 }
 const job = (r: QueueRecord, over: Partial<EngineJob> = {}): EngineJob => ({
@@ -305,4 +305,25 @@ test('a delay notice goes out once, after the configured time; a success notice 
   await e.process(job(deferred[0]!.record, { state: deferred[0]!.state }));
   assert.equal(dsns.length, 2);
   assert.deepEqual(deferred[1]!.state.delayNotified, ['x@soft.test']);
+});
+
+test('mail whose SPF or DMARC failed at intake bounces without a DSN (backscatter), counted; softfail still gets one', async () => {
+  const events: string[] = [];
+  const observer = { ...ignoreDeliveryEvents, dsn: (e: string) => void events.push(e) };
+  for (const senderAuth of [
+    { spf: 'fail', dmarc: 'none' },
+    { spf: 'pass', dmarc: 'fail' },
+  ]) {
+    const log: string[] = [];
+    const m = memoryEffects(log);
+    const result = await engine(m.effects, [], undefined, observer).process(job({ ...record(['c@hard.test', 'b@soft.test']), senderAuth }));
+    assert.equal(result.kind, 'done');
+    assert.deepEqual(log, ['defer'], 'no DSN queued');
+    assert.equal(m.deferred[0]!.record.senderAuth, senderAuth, 'the retry keeps the verdict');
+  }
+  assert.deepEqual(events, ['dropped_backscatter', 'dropped_backscatter']);
+  const log: string[] = [];
+  const m = memoryEffects(log);
+  await engine(m.effects, []).process(job({ ...record(['c@hard.test']), senderAuth: { spf: 'softfail', dmarc: null } }));
+  assert.deepEqual(log, ['dsn']);
 });

@@ -196,6 +196,14 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       observer.dsn(kind === 'failure' ? 'queued' : kind === 'delay' ? 'queued_delay' : 'queued_success');
       log.info(`${kind} notice queued`, { dsnQueueId, recipients: recipients.map((r) => `${r.recipient.address}:${r.action}`) });
     }
+    if (notices.suppressed !== null) {
+      observer.dsn('dropped_backscatter');
+      log.warn('notice to a likely forged sender dropped (backscatter)', {
+        sender: record.envelope.mailFrom.address,
+        senderAuth: notices.suppressed,
+        bounced: decision.bounced.length,
+      });
+    }
     if (decision.dsnSuppressed === 'null-sender') {
       observer.dsn('dropped_null_sender');
       log.warn('bounce of a message from <> dropped (no double bounces)', { recipients: decision.bounced.length });

@@ -10,7 +10,8 @@ import type { Logger } from '../../../observability/logger.ts';
 import { deleteBody } from '../queue/orphan-bodies.ts';
 import { watchConnection } from '../queue/connection.ts';
 import type { QueuePublisher } from '../queue/publisher.ts';
-import { decodeRecord } from '../queue/record.ts';
+import { decodeRecord, type DecodedRecord } from '../queue/record.ts';
+import { distrust, type RecordSeal } from '../queue/record-seal.ts';
 import type { QueueSettings } from '../queue/settings.ts';
 import type { Transport } from './attempt.ts';
 import { decodeDeferredJob } from './deferred-job.ts';
@@ -19,6 +20,7 @@ import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer
 import { createDestinationHealth } from './destination-health.ts';
 import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
 import { createEngine } from './engine.ts';
+import type { EngineJob } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { Router } from './routing.ts';
@@ -72,6 +74,12 @@ export interface StartDeliveryOptions {
   readonly deadDestinationMs?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
   readonly delayNoticeAfterMs?: number | null;
+  /**
+   * Verifies each record's queue seal (queue/record-seal.ts); a record that fails is delivered
+   * as mail nobody vouched for (`distrust`), logged and counted. None: records are taken as
+   * they are (tests of the engine alone); the MTA always passes one.
+   */
+  readonly seal?: Pick<RecordSeal, 'verify'>;
 }
 
 export interface DeliveryHandle {
@@ -114,7 +122,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     ackWaitMs: opts.settings.ackWaitMs,
     isConnected: () => watch.connected,
     now,
-    process: engine.process,
+    process: (job: EngineJob) => engine.process(job),
     logger: opts.logger,
     observer,
     async deadLetter(msg: { data: Uint8Array }, tag: string, reason: string) {
@@ -128,9 +136,30 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
       if (body.kind === 'object' && body.name) await deleteBody(bodyStore, body.name);
     },
   };
+  // Every record from the queue, fresh or a retry (both subjects can be published to), is
+  // checked before anything reads its auth fields (docs/trust-model.md §2.2).
+  const admit = (decoded: DecodedRecord): DecodedRecord => {
+    const verdict = opts.seal ? opts.seal.verify(decoded.record) : 'valid';
+    if (verdict === 'valid') return decoded;
+    const { record } = decoded;
+    observer.unsealed?.(verdict);
+    opts.logger.warn('queue record not sealed by an MTA; delivering it as mail nobody vouched for', {
+      queueId: record.queueId,
+      seal: verdict,
+      listener: record.listener,
+      authUser: record.client.authUser,
+    });
+    return { ...decoded, record: distrust(record) };
+  };
   const workers = opts.workers ?? defaultDeliveryWorkers;
   const pools = [
-    startWorkerPool({ ...common, source: 'fresh', consumer: fresh, count: workers, decode: (msg) => ({ decoded: decodeRecord(msg.data), state: null }) }),
+    startWorkerPool({
+      ...common,
+      source: 'fresh',
+      consumer: fresh,
+      count: workers,
+      decode: (msg) => ({ decoded: admit(decodeRecord(msg.data)), state: null }),
+    }),
     startWorkerPool({
       ...common,
       source: 'retry',
@@ -138,7 +167,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
       count: opts.retryWorkers ?? Math.max(1, Math.floor(workers / 2)),
       decode: (msg) => {
         const job = decodeDeferredJob(msg.data);
-        return { decoded: job.decoded, state: job.state };
+        return { decoded: admit(job.decoded), state: job.state };
       },
     }),
   ];

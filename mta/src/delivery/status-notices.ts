@@ -5,6 +5,7 @@ import type { EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { Destination, RecipientOutcome } from './attempt.ts';
 import type { Decision } from './decision.ts';
 import { noticeFor, type DeliveredVia } from '../dsn/notices.ts';
+import { backscatterRisk } from '../dsn/backscatter.ts';
 import type { NoticeRecipient } from '../dsn/report.ts';
 
 export type NoticeKind = 'failure' | 'delay' | 'success';
@@ -13,6 +14,8 @@ export interface NoticePlan {
   readonly notices: ReadonlyMap<NoticeKind, readonly NoticeRecipient[]>;
   /** Recipients told about a delay, this attempt or before (kept in the retry's state). */
   readonly delayNotified: readonly string[];
+  /** Why notices this attempt called for were not sent (dsn/backscatter.ts), or null. */
+  readonly suppressed: string | null;
 }
 
 export interface NoticeInput {
@@ -85,5 +88,11 @@ export function planNotices(input: NoticeInput): NoticePlan {
     delayNotified.add(r.address);
   }
   const pending = new Set((decision.retry?.recipients ?? []).map((r) => r.address));
-  return { notices, delayNotified: [...delayNotified].filter((a) => pending.has(a)) };
+  // A likely forged sender gets no notice of any kind (backscatter); nothing was told, so no
+  // recipient counts as delay-notified either.
+  const risk = backscatterRisk(record);
+  if (risk !== null) {
+    return { notices: new Map(), delayNotified: input.delayNotifiedBefore.filter((a) => pending.has(a)), suppressed: notices.size > 0 ? risk : null };
+  }
+  return { notices, delayNotified: [...delayNotified].filter((a) => pending.has(a)), suppressed: null };
 }

@@ -74,6 +74,18 @@ test('keys come from the From domain, else from the envelope sender domain, else
   assert.equal(chooseDkimKeys(bundle, secrets, 'a@nokeys.test', foreignFrom), null);
 });
 
+test('a domain the rule does not allow never signs, even when it is ours and in From', () => {
+  const { bundle, secrets } = fixture();
+  assert.equal(
+    chooseDkimKeys(bundle, secrets, 'a@nokeys.test', message, (d) => d !== 'example.test'),
+    null,
+  );
+  assert.equal(
+    chooseDkimKeys(bundle, secrets, 'bounce@example.test', message, () => false),
+    null,
+  );
+});
+
 test('a signed message verifies with mailauth for every signing selector (RSA and Ed25519)', async () => {
   const { bundle, secrets } = fixture();
   const signed = await signMessage(bundle, secrets, 'alice@example.test', message);

@@ -5,7 +5,8 @@
 // signing selectors (what DMARC aligns with); else the envelope sender's domain when it is;
 // else the message goes out unsigned. Every selector in domains[].dkim.signing signs (an RSA
 // and an Ed25519 signature side by side during a rotation or with `both`), with the private
-// key from the secret part. Relaxed/relaxed canonicalisation; the header list is mailauth's
+// key from the secret part. A candidate domain signs only when `mayUse` allows it: for a
+// submission, a domain the login may use (sign-policy.ts signingDomainRule, docs/trust-model.md). Relaxed/relaxed canonicalisation; the header list is mailauth's
 // default.
 //
 // The From domain is only used to pick a key; it never builds an envelope (docs/reliability.md §2 F9).
@@ -30,13 +31,19 @@ export interface DkimKeyChoice {
 }
 
 /** The domain and keys to sign with, or null (pure; see the rules above). */
-export function chooseDkimKeys(bundle: Bundle, secrets: BundleSecrets, envelopeSender: string, message: Buffer): DkimKeyChoice | null {
+export function chooseDkimKeys(
+  bundle: Bundle,
+  secrets: BundleSecrets,
+  envelopeSender: string,
+  message: Buffer,
+  mayUse: (domain: string) => boolean = () => true,
+): DkimKeyChoice | null {
   const candidates = [
     fromHeaderDomain(message),
     envelopeSender.includes('@') ? normalizeDomain(envelopeSender.slice(envelopeSender.lastIndexOf('@') + 1)) : null,
   ];
   for (const domain of candidates) {
-    if (!domain) continue;
+    if (!domain || !mayUse(domain)) continue;
     const ours = bundle.domains.find((d) => d.domain === domain);
     if (!ours || ours.dkim.signing.length === 0) continue;
     const keys = ours.dkim.signing.flatMap((selector) => {
@@ -54,9 +61,10 @@ export async function signMessage(
   secrets: BundleSecrets,
   envelopeSender: string,
   message: Buffer,
-  now: Date = new Date(),
+  options: { readonly now?: Date; readonly mayUse?: (domain: string) => boolean } = {},
 ): Promise<DkimSignResult> {
-  const choice = chooseDkimKeys(bundle, secrets, envelopeSender, message);
+  const now = options.now ?? new Date();
+  const choice = chooseDkimKeys(bundle, secrets, envelopeSender, message, options.mayUse);
   if (!choice) return { message, domain: null, selectors: [], errors: [] };
   const result = await dkimSign(message, {
     signingDomain: choice.domain,

@@ -3,7 +3,7 @@
 //   stafette_delivery_recipients_total{destination,result}   delivered|deferred|skipped|bounced|expired
 //   stafette_delivery_latency_seconds                        accepted → delivered, per recipient
 //   stafette_delivery_ledger_window_seconds                  remote 250 → ledger PubAck (the duplicate window)
-//   stafette_delivery_dsn_total{event}                       queued (failure) | queued_delay | queued_success | dropped_null_sender
+//   stafette_delivery_dsn_total{event}                       queued (failure) | queued_delay | queued_success | dropped_null_sender | dropped_backscatter
 //   stafette_delivery_jobs_total{source,result}              what became of each job taken from the queue
 //   stafette_delivery_deferred_messages                      waiting for a retry (polled at scrape)
 //   stafette_delivery_due_retries                            retries due and waiting for a worker
@@ -33,7 +33,7 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
   });
   const dsn = new Counter({
     name: 'stafette_delivery_dsn_total',
-    help: 'Delivery status notifications queued, or dropped because the sender was <>.',
+    help: 'Delivery status notifications queued, or dropped: the sender was <>, or likely forged (SPF or DMARC fail at intake).',
     labelNames: ['event'],
     registers,
   });
@@ -43,6 +43,14 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
     labelNames: ['source', 'result'],
     registers,
   });
+  const unsealed = new Counter({
+    name: 'stafette_delivery_unsealed_records_total',
+    help: 'Records taken from the queue (each attempt) without a valid queue seal, by reason (missing, invalid); delivered unsigned, as mail nobody vouched for.',
+    labelNames: ['reason'],
+    registers,
+  });
+  // Present from the start, so a rate() over them works before the first one.
+  for (const reason of ['missing', 'invalid']) unsealed.inc({ reason }, 0);
   const deferred = new Gauge({ name: 'stafette_delivery_deferred_messages', help: 'Messages waiting for a retry (held ones included).', registers });
   new Gauge({
     name: 'stafette_delivery_due_retries',
@@ -64,5 +72,6 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
     ledgerWindow: (seconds) => ledger.observe(seconds),
     dsn: (event) => dsn.inc({ event }),
     job: (source, result) => jobs.inc({ source, result }),
+    unsealed: (reason) => unsealed.inc({ reason }),
   };
 }

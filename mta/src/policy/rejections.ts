@@ -181,3 +181,48 @@ export function serviceUnavailable(reason: string, cause?: unknown): SmtpError {
     cause,
   });
 }
+
+/** The client address is on a DNS blocklist (docs/spam-checks.md §1): 554 5.7.1 with the list's reason. */
+export function clientBlocklisted(ip: string, zone: string, text: string): SmtpError {
+  return new SmtpError({
+    code: C.C554TransactionFailed,
+    subject: SE.NotAuthorized1,
+    rule: 'dnsbl_listed',
+    clientMessage: `Client host [${ip}] blocked using ${zone}${text ? `; ${text}` : ''}`,
+    reason: `client ${ip} listed in ${zone}${text ? `: ${text}` : ''}`,
+  });
+}
+
+/** The spam filter scored the message over the reject threshold (docs/spam-checks.md §2). */
+export function spamRejected(score: number, threshold: number): SmtpError {
+  return new SmtpError({
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'spam_rejected',
+    clientMessage: 'Message rejected as spam',
+    reason: `spam score ${score} at or over the reject threshold ${threshold}`,
+  });
+}
+
+/** The spam filter could not be asked and the configuration says to defer (docs/spam-checks.md §2). */
+export function spamCheckUnavailable(cause: unknown): SmtpError {
+  return new SmtpError({
+    code: C.C451LocalError,
+    subject: SE.NotAuthorized1,
+    rule: 'spam_check_unavailable',
+    clientMessage: 'Message could not be checked for spam now, try again later',
+    reason: 'the spam filter did not answer',
+    cause,
+  });
+}
+
+/** A submitted message whose From or Sender header names an address the login may not use (docs/trust-model.md). */
+export function headerSenderNotOwned(user: string, field: string, address: string): SmtpError {
+  return new SmtpError({
+    code: C.C550MailboxUnavailable,
+    subject: SE.NotAuthorized1,
+    rule: 'header_sender_not_owned',
+    clientMessage: `${field} header address not owned by the authenticated user`,
+    reason: `${user} may not use ${JSON.stringify(address)} in the ${field} header`,
+  });
+}

@@ -2,7 +2,7 @@
 // either refuse (the existing stream can lose mail, or NATS cannot change it in place) or
 // list the fields to update. Setup never deletes, recreates or purges: a stream that
 // cannot be fixed by an update is a human's decision, so the MTA refuses to start.
-import { AckPolicy, DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import { AckPolicy, DiscardPolicy, StorageType } from '@nats-io/jetstream';
 import type { ConsumerConfig, StreamConfig } from '@nats-io/jetstream';
 import type { QueueConsumerConfig, QueueStreamConfig } from './settings.ts';
 
@@ -99,7 +99,7 @@ function changedFields<T extends object>(existing: T, desired: Partial<T>, field
 function sameValue(have: unknown, want: unknown): boolean {
   const norm = (v: unknown): unknown => {
     if (v === undefined || v === null || v === false || v === 0 || v === '') return undefined;
-    if (Array.isArray(v)) return v.length === 0 ? undefined : [...v].map(String).sort().join('\u0000');
+    if (Array.isArray(v)) return v.length === 0 ? undefined : (v as unknown[]).map(String).sort().join('\u0000');
     return v;
   };
   return norm(have) === norm(want);

@@ -20,7 +20,8 @@ import { storeBody } from './body-store.ts';
 import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
-import { encodeRecord, recordVersion, sha256Hex, type ClientInfo, type QueueEnvelope, type QueueRecord } from './record.ts';
+import { encodeRecord, recordVersion, sha256Hex, type ClientInfo, type QueueEnvelope, type QueueRecord, type SenderAuthResults } from './record.ts';
+import type { RecordSeal } from './record-seal.ts';
 import { jobSubject, type QueueSettings } from './settings.ts';
 
 /** What intake knows about an accepted message; the publisher adds the body reference. */
@@ -31,6 +32,8 @@ export interface AcceptedMessage {
   readonly listener: string;
   readonly client: ClientInfo;
   readonly envelope: QueueEnvelope;
+  /** The inbound checks' SPF and DMARC results (MX only; record.ts). */
+  readonly senderAuth?: SenderAuthResults;
 }
 
 export interface EnqueueResult {
@@ -59,6 +62,8 @@ export interface PublisherOptions {
   readonly inlineMaxBytes?: number;
   /** Monotonic milliseconds; injected so tests can control time. */
   readonly now?: () => number;
+  /** Seals every record it publishes (record-seal.ts); none: records go out unsealed. */
+  readonly seal?: Pick<RecordSeal, 'seal'>;
 }
 
 export interface QueuePublisher {
@@ -103,6 +108,8 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
     }
   }
 
+  const sealed = (record: QueueRecord): QueueRecord => (opts.seal ? { ...record, seal: opts.seal.seal(record) } : record);
+
   return {
     async enqueue(message, body) {
       if (!isQueueId(message.queueId)) throw new Error(`not a queue id: ${JSON.stringify(message.queueId)}`);
@@ -114,7 +121,7 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
       const base = { v: recordVersion, ...pickMessage(message) } as const;
       let payload: Uint8Array | null = null;
       if (size <= inlineMax) {
-        const inline = encodeRecord({ ...base, body: { kind: 'inline', size, sha256 } }, body);
+        const inline = encodeRecord(sealed({ ...base, body: { kind: 'inline', size, sha256 } }), body);
         if (inline.length <= inlineMax) payload = inline;
       }
       const bodyKind = payload ? 'inline' : 'object';
@@ -125,7 +132,7 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
           ...base,
           body: { kind: 'object', bucket: opts.settings.bodyBucket, name: message.queueId, size, sha256 },
         };
-        payload = encodeRecord(record, null);
+        payload = encodeRecord(sealed(record), null);
         await withRetries(`storing the body of ${message.queueId}`, deadline, (timeout) => storeBody(opts.bodyStore, message.queueId, body, sha256, timeout));
       }
       const job = payload;
@@ -149,7 +156,14 @@ function connectedNow(nc: NatsConnection): () => boolean {
 // Copies only the record fields, so extra properties on the caller's object never reach the
 // strict record schema (which would refuse them).
 function pickMessage(m: AcceptedMessage): AcceptedMessage {
-  return { queueId: m.queueId, receivedAt: m.receivedAt, listener: m.listener, client: m.client, envelope: m.envelope };
+  return {
+    queueId: m.queueId,
+    receivedAt: m.receivedAt,
+    listener: m.listener,
+    client: m.client,
+    envelope: m.envelope,
+    ...(m.senderAuth ? { senderAuth: { spf: m.senderAuth.spf, dmarc: m.senderAuth.dmarc } } : {}),
+  };
 }
 
 // The Object Store write has per-chunk timeouts only; this bounds the whole attempt. A write

@@ -159,3 +159,14 @@ test('record - encode refuses an invalid record or a body that does not match', 
   assert.throws(() => encodeRecord(inlineRecord(body), null), isQueueError);
   assert.throws(() => encodeRecord(inlineRecord(body, { queueId: 'mail.queue.>' }), body), isQueueError);
 });
+
+test('record - the optional senderAuth results round-trip; records without them still decode', () => {
+  const body = Buffer.from('x');
+  const withAuth = inlineRecord(body, { senderAuth: { spf: 'fail', dmarc: null } });
+  assert.deepEqual(decodeRecord(encodeRecord(withAuth, body)).record.senderAuth, { spf: 'fail', dmarc: null });
+  assert.equal(decodeRecord(encodeRecord(inlineRecord(body), body)).record.senderAuth, undefined);
+  assert.throws(
+    () => encodeRecord(inlineRecord(body, { senderAuth: { spf: 'fail', dmarc: null, extra: 1 } as never }), body),
+    (err: unknown) => isQueueError(err),
+  );
+});

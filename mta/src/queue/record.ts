@@ -14,7 +14,7 @@
 // quotes, newlines, NULs or 4-byte UTF-8 it holds. Nothing in a record is ever interpreted
 // by a shell or a template.
 //
-// Header fields (all required; unknown fields are refused so a typo cannot pass silently):
+// Header fields (all required but senderAuth and seal; unknown fields are refused so a typo cannot pass silently):
 //   v            1. Readers refuse other versions; a new version adds a decoder, it never
 //                changes the meaning of an old one.
 //   queueId      26-character id (queue-id.ts); also the job's Nats-Msg-Id and object name.
@@ -34,6 +34,17 @@
 //                { kind: "object", bucket, name, size, sha256 }: the body is the Object Store
 //                object `name` in `bucket`, and nothing follows the LF.
 //                sha256 is lowercase hex of the body bytes, checked on every read.
+//   senderAuth   optional: { spf, dmarc } the RFC 8601 results of the inbound checks on MX
+//                (dmarc null when it was not evaluated). Delivery sends no DSN for mail whose
+//                SPF or DMARC failed (its sender is likely forged: backscatter,
+//                docs/spam-checks.md §3). Absent on mail that was not checked; records without
+//                it mean what they always meant, so version 1 is unchanged. An MTA built before
+//                this field refuses records that carry it (the schema is strict): during a
+//                rolling update from such a build its delivery workers dead-letter them (kept on
+//                mail.defer.dead for a human, not lost).
+//   seal         optional (added after the first release, so older records still decode):
+//                "v1." + base64url HMAC-SHA256 over the fields delivery trusts, written by
+//                the publisher and verified by delivery (record-seal.ts, docs/trust-model.md §2.2).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { describeError } from '../errors.ts';
@@ -78,6 +89,15 @@ export interface QueueRecord {
   readonly client: ClientInfo;
   readonly envelope: QueueEnvelope;
   readonly body: BodyRef;
+  readonly senderAuth?: SenderAuthResults;
+  /** The queue seal (record-seal.ts); absent in records of an MTA before it. */
+  readonly seal?: string;
+}
+
+/** What the inbound checks found about the sender (RFC 8601 result keywords). */
+export interface SenderAuthResults {
+  readonly spf: string;
+  readonly dmarc: string | null;
 }
 
 /** A decoded record and, when the body travels inline, its bytes. */
@@ -106,6 +126,8 @@ const recordSchema = z.strictObject({
     z.strictObject({ kind: z.literal('inline'), size, sha256 }),
     z.strictObject({ kind: z.literal('object'), bucket: z.string().min(1), name: z.string().min(1), size, sha256 }),
   ]),
+  senderAuth: z.strictObject({ spf: z.string().max(32), dmarc: z.string().max(32).nullable() }).optional(),
+  seal: z.string().max(200).optional(),
 });
 
 const LF = 0x0a;

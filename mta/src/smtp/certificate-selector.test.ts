@@ -1,4 +1,4 @@
-// Which certificate a handshake gets (docs/trust-model.md): by SNI only a name exactly one
+// Which certificate a handshake gets (docs/trust-model.md §3): by SNI only a name exactly one
 // domain of the bundle has; without SNI or for an unknown name the platform's, never a tenant's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

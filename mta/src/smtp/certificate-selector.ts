@@ -1,6 +1,6 @@
 // Which certificate a TLS handshake gets, following the bundle as it changes (no restart):
 //  - with SNI: the certificate of the MailDomain whose hostname is the requested name, when
-//    exactly one domain of the bundle (every one verified by the operator, docs/trust-model.md)
+//    exactly one domain of the bundle (every one verified by the operator, docs/trust-model.md §3)
 //    has that hostname with a certificate; a name two domains claim gets neither's;
 //  - without SNI, or for a name we have no certificate for: the platform's certificate, never
 //    another tenant's: the configured default (--tls-cert), else the certificate of the domain

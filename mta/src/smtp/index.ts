@@ -27,6 +27,11 @@
 //               On MX, SPF/DKIM/ARC/DMARC read the normalised stream as it arrives and decide
 //               before the final reply (message-checks.ts): Authentication-Results added after
 //               Received, forged ones removed, 550/451 5.7.x/4.7.x per inbound.dmarc.
+//   DNSBL       on MX, the client address is looked up in the configured blocklists at connect;
+//               a listed client gets 554 5.7.1 with the list's text at MAIL (mta/src/spam/dnsbl.ts).
+//   spam        on MX, after the inbound checks, rspamd scores the message: X-Spam-Status and
+//               X-Spamd-Result added, 550 5.7.1 over the reject score, 451 4.7.1 or accept when
+//               rspamd does not answer (mta/src/spam/rspamd.ts).
 // Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
@@ -41,6 +46,8 @@ import { createConnectionCounter } from './client-connections.ts';
 import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import type { InboundChecksOptions } from './message-checks.ts';
+import type { DnsblChecker } from '../spam/dnsbl.ts';
+import type { SpamFilter } from '../spam/rspamd.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
@@ -66,6 +73,10 @@ export interface IntakeOptions {
   readonly logger?: Logger;
   /** SPF, DKIM, ARC and DMARC on the MX listener (message-checks.ts); absent: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** DNS blocklists asked for the client address of MX sessions (mta/src/spam/dnsbl.ts); absent: none. */
+  readonly dnsbl?: DnsblChecker | null;
+  /** rspamd asked about each MX message after DATA (mta/src/spam/rspamd.ts); absent: none. */
+  readonly spamFilter?: SpamFilter | null;
   /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
@@ -115,6 +126,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       logger: log,
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
+      dnsbl: opts.dnsbl ?? null,
+      spamFilter: opts.spamFilter ?? null,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {

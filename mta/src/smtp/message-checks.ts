@@ -16,6 +16,7 @@ import { AuthResultsFilter } from '../sender-auth/auth-results-filter.ts';
 import { startInboundCheck, type InboundCheck } from '../sender-auth/inbound-check.ts';
 import type { AuthVerdicts } from '../sender-auth/verify-message.ts';
 import type { MessageTap } from './data-intake.ts';
+import type { SenderAuthResults } from '../queue/index.ts';
 
 export interface InboundChecksOptions {
   /** The process's DNS cache (mta/src/dns/). */
@@ -36,8 +37,11 @@ export interface MessageChecks {
   readonly tap: MessageTap;
   /** The client left or the message was refused for its size or shape: stop the checks. */
   abort(): void;
-  /** The verdict: header fields to add (Authentication-Results first), or a thrown SmtpError. */
-  finish(): Promise<string>;
+  /**
+   * The verdict: header fields to add (Authentication-Results first) and the SPF/DMARC results
+   * the queue record keeps (null when the checks failed), or a thrown SmtpError.
+   */
+  finish(): Promise<{ readonly headerFields: string; readonly senderAuth: SenderAuthResults | null }>;
 }
 
 export interface MessageChecksInput {
@@ -89,7 +93,8 @@ export function startMessageChecks(options: InboundChecksOptions, m: MessageChec
         ms: outcome.ms,
       });
       if (outcome.action.kind === 'refuse') throw outcome.action.error;
-      return outcome.headerFields;
+      const v = outcome.verdicts;
+      return { headerFields: outcome.headerFields, senderAuth: v ? { spf: v.spf.result, dmarc: v.dmarc?.result ?? null } : null };
     },
   };
 }

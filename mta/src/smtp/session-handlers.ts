@@ -15,14 +15,18 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import { authFailed, clientBlocklisted, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
+import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
 import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
 import type { ListenerConfig } from './listener-config.ts';
+import type { DnsblChecker, DnsblListing } from '../spam/dnsbl.ts';
+import type { SpamFilter } from '../spam/rspamd.ts';
+import { removeSpamFields } from '../spam/spam-fields.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -45,6 +49,10 @@ export interface HandlerContext {
   readonly connections: ConnectionCounter;
   /** SPF/DKIM/ARC/DMARC on the MX listener (message-checks.ts); null: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** DNS blocklists for the client address on the MX listener (docs/spam-checks.md §1); null: none. */
+  readonly dnsbl?: DnsblChecker | null;
+  /** The spam filter (rspamd) asked about each unauthenticated MX message (docs/spam-checks.md §2); null: none. */
+  readonly spamFilter?: SpamFilter | null;
 }
 
 interface SessionState {
@@ -54,6 +62,8 @@ interface SessionState {
   /** Domains of the accepted recipients of the current transaction (null: relayed). */
   domains: (BundleDomain | null)[];
   declaredSize: number | null;
+  /** The blocklist lookup started at connect, answered at MAIL (null: not checked). */
+  listing: Promise<DnsblListing | null> | null;
 }
 
 type Done = (err?: Error | null) => void;
@@ -110,7 +120,9 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('CONNECT', log, serviceUnavailable('no configuration for a new session', err)));
         return;
       }
-      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null });
+      // Started now so it overlaps the greeting delay; the answer is awaited at MAIL.
+      const listing = ctx.dnsbl && ctx.listener.role === 'mx' ? ctx.dnsbl.check(ip).catch(() => null) : null;
+      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, listing });
       ctx.observer.sessionOpened(name);
       log.debug('session opened', { rdns: session.clientHostname || null });
       done();
@@ -150,8 +162,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
-      step('MAIL', session, done, (s) => {
+      step('MAIL', session, done, async (s) => {
         s.domains = [];
+        const listed = s.listing ? await s.listing : null;
+        if (listed) throw clientBlocklisted(session.remoteAddress, listed.zone, listed.text);
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
@@ -220,11 +234,19 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const message = await readMessage(stream, sizeLimit, checks?.tap);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
-        const checkFields = checks ? await checks.finish() : '';
+        // Authenticated mail (submission; MX offers no AUTH): the header From and Sender must be
+        // the login's to use (docs/trust-model.md §2.1).
+        if (client.authUser !== null) {
+          const notOwned = checkHeaderSenders(s.config.bundle, client.authUser, headerSection(message.chunks));
+          if (notOwned) throw notOwned;
+        }
+        const auth = checks ? await checks.finish() : null;
         checks = null;
+        const spam = await spamCheck(s, session, client, message.chunks);
+        const checkFields = (auth?.headerFields ?? '') + spam.fields;
         const now = ctx.clock.now();
         const queueId = newQueueId(now);
-        const body = storedBody(message, {
+        const body = storedBody(spam.chunks === message.chunks ? message : { ...message, chunks: spam.chunks }, {
           queueId,
           date: new Date(now),
           byHostname: ctx.hostname,
@@ -247,6 +269,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
               mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
               rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
             },
+            ...(auth?.senderAuth ? { senderAuth: auth.senderAuth } : {}),
           },
           body,
         );
@@ -276,6 +299,41 @@ export function createSessionHandlers(ctx: HandlerContext) {
       );
     },
   };
+
+  // rspamd's verdict after the whole message arrived: the message without the spam fields it
+  // brought (spam/spam-fields.ts) and our fields to add, or a thrown 550/451.
+  async function spamCheck(
+    s: SessionState,
+    session: SMTPServerSession,
+    client: ClientInfo,
+    received: readonly Buffer[],
+  ): Promise<{ fields: string; chunks: readonly Buffer[] }> {
+    if (!ctx.spamFilter || ctx.listener.role !== 'mx' || client.authUser !== null) return { fields: '', chunks: received };
+    const started = performance.now();
+    const { chunks, removed } = removeSpamFields(received);
+    try {
+      const result = await ctx.spamFilter.check({
+        message: removed > 0 ? chunks : received,
+        ip: client.ip,
+        helo: client.helo,
+        clientHostname: validHostname(session.clientHostname),
+        mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        recipients: session.envelope.rcptTo.map((r) => r.address),
+        authUser: client.authUser,
+        hostname: ctx.hostname,
+      });
+      s.log.info('spam check', {
+        score: result.score,
+        ms: Math.round(performance.now() - started),
+        forgedFieldsRemoved: removed,
+        ...(result.error ? { error: result.error } : {}),
+      });
+      return { fields: result.headerFields, chunks: removed > 0 ? chunks : received };
+    } catch (err) {
+      s.log.info('spam check refused the message', { ms: Math.round(performance.now() - started), reason: describeError(err) });
+      throw err;
+    }
+  }
 
   async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<string> {
     if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);

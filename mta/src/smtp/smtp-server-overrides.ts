@@ -115,6 +115,8 @@ export function carriesEnhancedCode(data: unknown, context: unknown): boolean {
 }
 
 // The upstream methods as loaded, before any replacement: what checkUpstream() inspects.
+// They are kept unbound on purpose: the overrides call them with the connection as `this`.
+/* eslint-disable @typescript-eslint/unbound-method */
 const upstreamMethods: Record<string, unknown> = {
   init: SMTPConnection.prototype.init,
   send: SMTPConnection.prototype.send,
@@ -122,6 +124,7 @@ const upstreamMethods: Record<string, unknown> = {
   connectionReady: SMTPConnection.prototype.connectionReady,
   handler_EHLO: (SMTPConnection.prototype as unknown as Record<string, unknown>).handler_EHLO,
 };
+/* eslint-enable @typescript-eslint/unbound-method */
 
 /** The EHLO reply lines to send: without "AUTH ..." on an unencrypted connection when the option is set. */
 export function ehloLinesShown(code: number, data: unknown, context: unknown, secure: boolean, options: HideAuthBeforeTlsOption): unknown {

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import type { AcceptedMessage } from '../queue/publisher.ts';
+import type { SenderAuthResults } from '../queue/record.ts';
 import { newQueueId, queueIdTime } from '../queue/queue-id.ts';
 import { reply } from '../reply.ts';
 import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
@@ -28,6 +29,8 @@ export interface ForwardJob {
   readonly sender: string;
   /** The original's authenticated user (a submission), or null. */
   readonly authUser: string | null;
+  /** The original's SPF/DMARC results at intake: a copy of forged mail sends no DSN either (dsn/backscatter.ts). */
+  readonly senderAuth?: SenderAuthResults;
   readonly recipients: readonly string[];
   readonly body: Buffer;
   readonly dedupeId: string;
@@ -69,6 +72,7 @@ export function createForwardTransport(options: ForwardOptions): Transport {
           originalQueueId: record.queueId,
           sender,
           authUser: record.client.authUser,
+          ...(record.senderAuth ? { senderAuth: record.senderAuth } : {}),
           recipients: destination.to,
           body: marked,
           dedupeId,
@@ -115,6 +119,7 @@ export function publisherRequeue(publisher: ForwardPublisher, now: () => Date = 
         listener: forwardListener,
         client: { ip: '127.0.0.1', helo: 'forward', tls: null, authUser: job.authUser },
         envelope: { mailFrom: { address: job.sender, params: [] }, rcptTo: job.recipients.map((address) => ({ address, params: [] })) },
+        ...(job.senderAuth ? { senderAuth: job.senderAuth } : {}),
       },
       job.body,
     );

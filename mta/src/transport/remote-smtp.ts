@@ -27,7 +27,7 @@ import { normalizeAddress } from '../../../bundle/address.ts';
 import { C, SE } from '../codes.ts';
 import type { Bundle, BundleRelay, BundleSecrets } from '../../../bundle/schema.ts';
 import { signMessage } from '../dkim/sign.ts';
-import { mayVouchFor } from '../dkim/sign-policy.ts';
+import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../../../observability/logger.ts';
 import { reply } from '../reply.ts';
 import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
@@ -131,7 +131,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
 
     let message = toCrlf(attempt.body);
     if ((options.dkim ?? true) && mayVouchFor(record)) {
-      const signed = await signMessage(bundle, secrets, record.envelope.mailFrom.address, message);
+      const signed = await signMessage(bundle, secrets, record.envelope.mailFrom.address, message, { mayUse: signingDomainRule(bundle, record) });
       if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
       message = signed.message;
     }
@@ -307,9 +307,9 @@ async function relayHosts(relay: BundleRelay, resolver: DnsResolver): Promise<Ma
   if (isIP(relay.host)) return { ok: true, hosts: [{ name: relay.host, addresses: [relay.host] }] };
   const addresses: string[] = [];
   let temporary = false;
-  for (const lookup of [resolver.resolve4, resolver.resolve6]) {
+  for (const lookup of [(host: string) => resolver.resolve4(host), (host: string) => resolver.resolve6(host)]) {
     try {
-      addresses.push(...(await lookup.call(resolver, relay.host)));
+      addresses.push(...(await lookup(relay.host)));
     } catch (err) {
       if (classifyDnsError(err) === 'temporary') temporary = true;
     }

@@ -49,6 +49,6 @@ export function headerSection(message: Buffer): Buffer {
  * the next hop it bounces with 5.6.7 (RFC 6531 §3.2).
  */
 export function needsSmtpUtf8(from: string, to: readonly string[], message: Buffer): boolean {
-  const nonAscii = (s: string) => /[^\x00-\x7f]/.test(s);
+  const nonAscii = (s: string) => /\P{ASCII}/u.test(s);
   return nonAscii(from) || to.some(nonAscii) || hasEightBit(headerSection(message));
 }

@@ -14,6 +14,7 @@ test('a hostile reply is transient and its text is cleaned and capped', () => {
   const weird = parseReply('999 \u0000evil\u001b[31m');
   assert.equal(weird.code, 0);
   assert.equal(statusOfReply(weird), 'transient');
+  // eslint-disable-next-line no-control-regex -- the assertion is that no control character is left
   assert.ok(!/[\x00-\x1f]/.test(weird.text));
   assert.ok(parseReply(`550 ${'x'.repeat(5000)}`).text.length <= 512);
 });

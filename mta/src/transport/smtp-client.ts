@@ -214,7 +214,7 @@ export class SmtpClientConnection {
     //    (the server may have taken it and lost the link before its reply), so such a
     //    failure must not be retried on another host now (duplicates), only later.
     const writer = this.connection as unknown as CommandWriter;
-    const writeCommand = writer._sendCommand;
+    const writeCommand = writer._sendCommand.bind(this.connection);
     const addSmtpUtf8 = envelope.smtpUtf8 === true && this.extensions.has('SMTPUTF8');
     let dataSent = false;
     writer._sendCommand = (str: string, logStr?: string) => {
@@ -225,16 +225,16 @@ export class SmtpClientConnection {
       const rcpt = /^RCPT TO:<(.*)>$/i.exec(command)?.[1];
       const extra = rcpt !== undefined ? envelope.rcptParams?.get(rcpt) : undefined;
       if (extra?.length) command = `${command} ${extra.join(' ')}`;
-      writeCommand.call(this.connection, command, logStr);
+      writeCommand(command, logStr);
     };
     // LMTP answers the data once per recipient; nodemailer keeps only the refusals, so the
     // handler is wrapped to keep every recipient's own reply.
-    const handleLmtpReply = writer._actionLMTPStream;
+    const handleLmtpReply = writer._actionLMTPStream.bind(this.connection);
     const lmtpReplies = new Map<string, string>();
     if (this.options.lmtp) {
       writer._actionLMTPStream = (recipient: string, final: boolean, str: string, callback: unknown) => {
         lmtpReplies.set(recipient, str);
-        handleLmtpReply.call(this.connection, recipient, final, str, callback);
+        handleLmtpReply(recipient, final, str, callback);
       };
     }
     try {
@@ -303,7 +303,7 @@ export class SmtpClientConnection {
       for (const e of errors ?? []) if (e.recipient && e.response) refused.set(e.recipient, e.response);
     };
     if (!err && info) {
-      addRefusals(info.rejectedErrors as NodemailerError[] | undefined);
+      addRefusals(info.rejectedErrors);
       // LMTP refusals after the data are per-recipient replies, not RCPT refusals.
       for (const recipient of lmtpReplies.keys()) refused.delete(recipient);
       return { kind: 'replies', refused, final: info.response, ...(lmtpReplies.size > 0 ? { perRecipient: lmtpReplies } : {}) };

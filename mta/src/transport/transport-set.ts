@@ -14,7 +14,7 @@ import { createRemoteSmtpTransport, ehloNameFor, type RemoteSmtpOptions } from '
 import { createWebhookTransport } from './webhook.ts';
 import { forwardingSender } from '../srs/srs-policy.ts';
 import { signMessage } from '../dkim/sign.ts';
-import { mayVouchFor } from '../dkim/sign-policy.ts';
+import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { toCrlf } from './smtp-client-message.ts';
 
 export type TransportsByKind = Partial<Record<Destination['kind'], Transport>>;
@@ -68,7 +68,9 @@ function signedLocally(inner: Transport, options: DeliveryTransportsOptions): Tr
     async deliver(attempt) {
       if (options.dkim === false || !mayVouchFor(attempt.record)) return inner.deliver(attempt);
       const { bundle, secrets } = options.config();
-      const signed = await signMessage(bundle, secrets, attempt.record.envelope.mailFrom.address, toCrlf(attempt.body));
+      const signed = await signMessage(bundle, secrets, attempt.record.envelope.mailFrom.address, toCrlf(attempt.body), {
+        mayUse: signingDomainRule(bundle, attempt.record),
+      });
       return inner.deliver({ ...attempt, body: signed.message });
     },
   };

@@ -18,17 +18,17 @@ export async function applyStatuses(client: KubeClient, changes: readonly Status
 /** Runs the tasks with at most `limit` in flight; the first failure is thrown after all settle. */
 export async function inParallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
-  let failure: unknown;
+  let failure: Error | undefined;
   const worker = async () => {
     while (next < tasks.length) {
       const task = tasks[next++] as () => Promise<void>;
       try {
         await task();
       } catch (error) {
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error(String(error));
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure !== undefined) throw failure;
+  if (failure) throw failure;
 }

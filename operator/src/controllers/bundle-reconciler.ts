@@ -40,7 +40,7 @@ export interface BundleReconcilerOptions {
   defaultDelivery?: DeliveryTarget | null;
   /** Records an Event (the operator's deduplicating recorder); none records nothing. */
   event?: (event: EventInput) => void;
-  /** Which namespace may claim which domain (docs/trust-model.md); none: every namespace any domain. */
+  /** Which namespace may claim which domain (docs/trust-model.md §3); none: every namespace any domain. */
   domainOwnership?: DomainOwnershipPolicy;
   /** The issuers tls.issuerRef may name; null or none: any. */
   allowedIssuers?: readonly IssuerRule[] | null;

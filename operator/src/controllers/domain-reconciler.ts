@@ -245,7 +245,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     // bundle reconciler is told when it has, and asks for this reconcile again.
     if (!report && !issues.some((i) => i.severity === 'Error')) return;
     // Not in the bundle (the domain is another's, not verified, ...): no keys, no Certificate,
-    // no DNSEndpoint; nothing is signed or published for it (docs/trust-model.md).
+    // no DNSEndpoint; nothing is signed or published for it (docs/trust-model.md §3).
     const served = report !== undefined;
     const tlsRefused = issues.find((i) => i.reason === issueReasons.issuerNotAllowed || i.reason === issueReasons.tlsSecretNotOwned);
 

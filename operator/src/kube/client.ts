@@ -115,11 +115,11 @@ export function kubeClient(kc: KubeConfig): KubeClient {
       const copy = { ...object, metadata: { ...object.metadata } };
       delete copy.metadata.resourceVersion;
       // The API server answers with the stored object of the same kind: what was applied, plus what others (status) wrote.
-      return (await objects.patch(copy as KubernetesObject, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply)) as typeof object;
+      return await objects.patch<typeof object>(copy, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
     },
     async createIfAbsent(object) {
       try {
-        await objects.create(object as KubernetesObject, undefined, undefined, fieldManager);
+        await objects.create(object, undefined, undefined, fieldManager);
         return true;
       } catch (error) {
         if (isStatus(error, 409)) return false;

@@ -40,10 +40,10 @@ export function customResourceSource(kc: KubeConfig, group: string, version: str
 
 export function secretSource(kc: KubeConfig, namespace: string | null): ResourceSource {
   const api = kc.makeApiClient(CoreV1Api);
-  if (namespace === null) return { path: '/api/v1/secrets', list: () => api.listSecretForAllNamespaces() as Promise<KubernetesListObject<KubernetesObject>> };
+  if (namespace === null) return { path: '/api/v1/secrets', list: () => api.listSecretForAllNamespaces() };
   return {
     path: `/api/v1/namespaces/${namespace}/secrets`,
-    list: () => api.listNamespacedSecret({ namespace }) as Promise<KubernetesListObject<KubernetesObject>>,
+    list: () => api.listNamespacedSecret({ namespace }),
   };
 }
 
@@ -66,10 +66,11 @@ export function watchResource<T extends KubernetesObject>(
   const relistMs = options.relistMs ?? 10 * 60_000;
   let stopped = false;
   const timers = new Set<NodeJS.Timeout>();
-  const later = (fn: () => void, ms: number) => {
+  // fn may be async: its promise is dropped on purpose, each caller catches its own failures.
+  const later = (fn: () => void | Promise<void>, ms: number) => {
     const t = setTimeout(() => {
       timers.delete(t);
-      fn();
+      void fn();
     }, ms);
     t.unref();
     timers.add(t);

@@ -96,7 +96,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       // Stop leading before the lease could have expired for the others.
       if (leader && now().getTime() - lastRenewed > durationMs - renewMs) lose('could not renew the lease in time');
     }
-    if (!stopped) timer = setTimeout(loop, leader ? renewMs : retryMs);
+    if (!stopped) timer = setTimeout(() => void loop(), leader ? renewMs : retryMs);
   };
 
   const lose = (why: string) => {

@@ -1,4 +1,4 @@
-// The DNS side of domain ownership (docs/trust-model.md, "Domain ownership and certificates"):
+// The DNS side of domain ownership (docs/trust-model.md §3):
 // looks up each claim's challenge record (_stafette-challenge.<domain> TXT) and remembers what
 // DNS said, so render (pure) can be told which namespace proved which domain.
 //

@@ -1,4 +1,4 @@
-// Domain ownership and certificates in render (docs/trust-model.md): who may claim a domain,
+// Domain ownership and certificates in render (docs/trust-model.md §3): who may claim a domain,
 // its hostname and its subdomains, and which issuer and Secret a certificate may use.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';

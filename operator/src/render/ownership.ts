@@ -1,5 +1,4 @@
-// Which namespace may claim which domain (docs/trust-model.md, "Domain ownership and
-// certificates"). A MailDomain enters the bundle only when its namespace may claim its domain:
+// Which namespace may claim which domain (docs/trust-model.md §3). A MailDomain enters the bundle only when its namespace may claim its domain:
 // the platform admin's allow-list says so, or the namespace proved it with a DNS TXT challenge.
 // Pure: the DNS lookups happen in operator/src/ownership/, which hands render the result.
 import { createHmac } from 'node:crypto';

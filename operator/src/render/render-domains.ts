@@ -64,7 +64,7 @@ export function selectKeys(
 
 /**
  * Resolves defaults and decides which MailDomain serves each domain, in one place
- * (docs/trust-model.md): a MailDomain counts only when its namespace may claim its domain (the
+ * (docs/trust-model.md §3): a MailDomain counts only when its namespace may claim its domain (the
  * admin's allow-list, or a DNS challenge seen) and its hostname is the domain or under it; of
  * those, the oldest of each domain wins; and a domain under another namespace's domain needs that
  * namespace's consent (its MailDomain's delegate annotation) or the allow-list. Unclaimed
@@ -219,7 +219,7 @@ export function renderDomain(
  * The Secret of the domain's certificate, or undefined for the MTA's default one. A certificate
  * comes only from an issuer the admin allows, and cert-manager writes only into a Secret that is
  * new or already this MailDomain's (its owner, or cert-manager's annotation naming our
- * Certificate): never over someone else's Secret (docs/trust-model.md).
+ * Certificate): never over someone else's Secret (docs/trust-model.md §3).
  */
 function tlsSecretOf(ctx: RenderContext, d: AcceptedDomain, allowedIssuers: readonly IssuerRule[] | null): string | undefined {
   const tls = d.spec.tls;
