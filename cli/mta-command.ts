@@ -145,7 +145,10 @@ export function registerMtaCommand(cli: Command): void {
       ),
     )
     .addOption(
-      new Option('--tls-cert <file>', 'PEM certificate for clients without SNI when the bundle has none (default: self-signed)').env('STAFETTE_TLS_CERT'),
+      new Option(
+        '--tls-cert <file>',
+        "the platform's PEM certificate, for clients without SNI or with a name no domain has (default: the certificate of the domain whose hostname is ours, else self-signed)",
+      ).env('STAFETTE_TLS_CERT'),
     )
     .addOption(new Option('--tls-key <file>', 'PEM key for --tls-cert').env('STAFETTE_TLS_KEY'))
     .addOption(

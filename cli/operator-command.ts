@@ -8,6 +8,7 @@ import { parseDefaultDelivery } from '../operator/src/render/default-delivery.ts
 import type { MtaStsServer } from '../operator/src/render/input.ts';
 import type { DeliveryTargetPolicy } from '../bundle/delivery-targets.ts';
 import { addDeliveryTargetOptions, deliveryTargetPolicyOf, type DeliveryTargetFlags } from './delivery-target-flags.ts';
+import { parseDomainAllow, parseIssuerRule, type IssuerRule } from '../operator/src/render/ownership.ts';
 
 interface OperatorFlags extends DeliveryTargetFlags {
   kubeconfig?: string;
@@ -23,6 +24,9 @@ interface OperatorFlags extends DeliveryTargetFlags {
   logLevel: string;
   defaultDelivery: string;
   mtaStsServedBy: string;
+  domainAllow: string[];
+  domainChallenge: boolean;
+  allowedIssuer: string[];
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -48,6 +52,19 @@ export function registerOperatorCommand(cli: Command): void {
       "where Mailboxes without delivery deliver: local (the MTA's maildirs, single-host runs), lmtp://host[:port], or none (reported on the Mailbox, mail refused)",
       'local',
     )
+    .option(
+      '--domain-allow <namespace=patterns>',
+      'domains a namespace may claim without a DNS challenge: namespace (or *) = comma-separated example.com, *.example.com or * (repeatable; none: every claim needs the challenge)',
+      collect,
+      [],
+    )
+    .option('--no-domain-challenge', 'do not accept a _stafette-challenge.<domain> TXT record as proof of a claim: only --domain-allow counts')
+    .option(
+      '--allowed-issuer <Kind/name[.group]>',
+      'an issuer tls.issuerRef may name, e.g. ClusterIssuer/letsencrypt or Issuer/* (repeatable; none: tls.issuerRef is refused)',
+      collect,
+      [],
+    )
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .addOption(
       new Option(
@@ -61,9 +78,13 @@ export function registerOperatorCommand(cli: Command): void {
     const logger = jsonLogger({ level: flags.logLevel as LogLevel, base: { component: 'operator' } });
     let defaultDelivery: ReturnType<typeof parseDefaultDelivery>;
     let deliveryTargets: DeliveryTargetPolicy;
+    let allow: ReturnType<typeof parseDomainAllow>;
+    let allowedIssuers: IssuerRule[];
     try {
       defaultDelivery = parseDefaultDelivery(flags.defaultDelivery);
       deliveryTargets = deliveryTargetPolicyOf(flags);
+      allow = parseDomainAllow(flags.domainAllow);
+      allowedIssuers = flags.allowedIssuer.map(parseIssuerRule);
     } catch (err) {
       logger.error('invalid options', { err: (err as Error).message });
       process.exitCode = 1;
@@ -88,6 +109,8 @@ export function registerOperatorCommand(cli: Command): void {
       defaultDelivery,
       deliveryTargets,
       mtaStsServedBy: flags.mtaStsServedBy as MtaStsServer,
+      domainOwnership: { allow, dnsChallenge: flags.domainChallenge },
+      allowedIssuers,
     });
     logger.info('operator started', {
       namespaces: namespaces ?? 'all',

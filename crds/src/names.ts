@@ -100,6 +100,16 @@ export const issueReasons = {
    * the bundle or another of the operator's own (docs/trust-model.md). Nothing of it is read.
    */
   secretNotMarked: 'SecretNotMarked',
+  /** The namespace may not claim the domain yet: not on the admin's allow-list, no DNS challenge seen (docs/trust-model.md §6). */
+  domainNotVerified: 'DomainNotVerified',
+  /** The domain is under another namespace's domain, which has not delegated it (docs/trust-model.md §6). */
+  subdomainNotDelegated: 'SubdomainNotDelegated',
+  /** spec.hostname is neither the domain nor under it. */
+  hostnameOutsideDomain: 'HostnameOutsideDomain',
+  /** spec.tls.issuerRef names an issuer the admin has not allowed. */
+  issuerNotAllowed: 'IssuerNotAllowed',
+  /** spec.tls.secretName names an existing Secret this MailDomain does not own. */
+  tlsSecretNotOwned: 'TLSSecretNotOwned',
 } as const;
 export type IssueReason = (typeof issueReasons)[keyof typeof issueReasons];
 
@@ -145,6 +155,15 @@ export const reasons = {
   // CertificateReady and DNSPublished
   applyFailed: 'ApplyFailed',
 } as const;
+
+/**
+ * The annotation on a MailDomain by which its namespace lets other namespaces claim domains
+ * under its domain: a comma-separated list of namespaces, or "*" for any (docs/trust-model.md §6).
+ */
+export const delegateSubdomainsAnnotation = 'stafette.dev/delegate-subdomains-to';
+
+/** The DNS name whose TXT record proves a namespace may claim a domain (docs/trust-model.md §6). */
+export const domainChallengeLabel = '_stafette-challenge';
 
 /** The Events the operator records: each reason with the action it reports. */
 export const events = {

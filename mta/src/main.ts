@@ -95,7 +95,7 @@ export interface MtaOptions {
    * default: the hostname of the first domain of the first bundle, else the OS hostname.
    */
   readonly hostname?: string;
-  /** Certificate for clients without SNI when the bundle has none; default: self-signed. */
+  /** The platform's certificate, for clients without SNI or with an unknown name; default: our hostname's domain's, else self-signed. */
   readonly defaultTls?: TlsMaterial | null;
   /** DNS servers ("ip" or "ip:port") for every lookup: MX hosts, relays, reverse DNS; empty: the system's. */
   readonly dnsServers?: readonly string[];

@@ -15,6 +15,8 @@ export interface OperatorMetrics {
   bundleCheckRefused: Gauge;
   /** type: Normal | Warning; outcome: created | updated | counted | dropped | failed (kube/event-recorder.ts) */
   events: Counter<'type' | 'outcome'>;
+  /** result: found | absent | failed (ownership/domain-verifier.ts) */
+  domainChallenges: Counter<'result'>;
 }
 
 export function operatorMetrics(): OperatorMetrics {
@@ -59,6 +61,12 @@ export function operatorMetrics(): OperatorMetrics {
       name: 'stafette_operator_events_total',
       help: 'Events recorded, by type and outcome: created, updated (a series count written), counted (folded into a series), dropped (queue full), failed.',
       labelNames: ['type', 'outcome'],
+      registers: [registry],
+    }),
+    domainChallenges: new Counter({
+      name: 'stafette_operator_domain_challenge_lookups_total',
+      help: 'DNS lookups of domain ownership challenges, by result: found (the record is there), absent (DNS answered without it), failed (no answer; the last one stands).',
+      labelNames: ['result'],
       registers: [registry],
     }),
   };

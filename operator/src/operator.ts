@@ -29,6 +29,7 @@ import { startLeaderElection, type LeaderElector } from './kube/leader-election.
 import { WorkQueue } from './kube/workqueue.ts';
 import { operatorMetrics, type OperatorMetrics } from './metrics.ts';
 import type { DeliveryTarget } from '../../bundle/schema.ts';
+import type { IssuerRule } from './render/ownership.ts';
 
 export interface OperatorOptions {
   kubeConfig: KubeConfig;
@@ -60,6 +61,16 @@ export interface OperatorOptions {
   deliveryTargets?: DeliveryTargetPolicy;
   /** The API client; by default one made from kubeConfig. Tests wrap it to interrupt writes. */
   client?: KubeClient;
+  /**
+   * Which namespace may claim which domain (docs/trust-model.md §6): the admin's allow-list and
+   * whether a DNS challenge proves the rest. None: every namespace any domain (as before; the
+   * CLI always passes one).
+   */
+  domainOwnership?: { allow: Record<string, readonly string[]>; dnsChallenge: boolean; challengePollMs?: number };
+  /** Where challenge records are looked up; by default dnsServers, else the system's resolver. */
+  challengeResolver?: TxtResolver;
+  /** The issuers tls.issuerRef may name; none or null: any (the CLI always passes a list). */
+  allowedIssuers?: readonly IssuerRule[] | null;
 }
 
 export interface RunningOperator {
@@ -118,6 +129,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
   const flushEvents = setInterval(() => recorder.flush(), 60_000);
   flushEvents.unref();
+  // Claims are looked up again on a timer (ownership/domain-verifier.ts); one that changed asks for a render.
+  const challenges = setInterval(
+    () => {
+      if (!leading || !synced) return;
+      bundleReconciler.checkChallenges().catch((error: unknown) => logger.warn('domain challenge lookups failed', { error: describeApiError(error) }));
+    },
+    Math.max(1000, options.domainOwnership?.challengePollMs ?? 30_000),
+  );
+  challenges.unref();
   const event = (e: EventInput) => {
     if (leading) recorder.record(e);
   };
@@ -169,7 +189,22 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const watched: Pick<WatchedResource<unknown>, 'synced' | 'stop'>[] = [domains, mailboxes, relays, secrets];
 
   const state: ClusterState = { domains, mailboxes, relays, secrets, dkimKeys };
+  let resolver: TxtResolver | undefined;
+  if (options.dnsServers?.length) {
+    const r = new Resolver({ timeout: 3000, tries: 2 });
+    r.setServers(options.dnsServers);
+    resolver = r;
+  }
+  const ownership = options.domainOwnership;
   const bundleReconciler = createBundleReconciler({
+    domainOwnership: ownership && {
+      allow: ownership.allow,
+      challengeResolver: ownership.dnsChallenge ? (options.challengeResolver ?? resolver ?? new Resolver({ timeout: 3000, tries: 2 })) : null,
+      challengePollMs: ownership.challengePollMs,
+      onLookup: (result) => metrics.domainChallenges.inc({ result }),
+      onChange: () => enqueue('bundle'),
+    },
+    allowedIssuers: options.allowedIssuers ?? null,
     state,
     client,
     target: options.bundle,
@@ -187,12 +222,6 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       metrics.bundleRevision.set({ revision }, 1);
     },
   });
-  let resolver: TxtResolver | undefined;
-  if (options.dnsServers?.length) {
-    const r = new Resolver({ timeout: 3000, tries: 2 });
-    r.setServers(options.dnsServers);
-    resolver = r;
-  }
   const reconcileDomain = createDomainReconciler({
     state,
     client,
@@ -260,6 +289,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       leading = false;
       await queue.shutdown();
       clearInterval(flushEvents);
+      clearInterval(challenges);
       recorder.flush();
       await recorder.settled();
       await elector.stop();

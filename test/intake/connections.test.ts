@@ -204,7 +204,7 @@ s: 221 *`,
     }
   });
 
-  test('certificates: the default until the bundle has one, then by SNI from the bundle (the first bundle certificate without SNI or for other names), and a reload takes effect for new sessions', async () => {
+  test('certificates: the default until the bundle has one, then by SNI from the bundle (the platform certificate without SNI or for other names), and a reload takes effect for new sessions', async () => {
     const first = await generateSelfSignedCertificate(['mx.example.com']);
     const second = await generateSelfSignedCertificate(['mx.example.com']);
     const previous = f.config;
@@ -225,8 +225,9 @@ s: 221 *`,
       f.config = withCertificate(first);
       assert.equal(await served(f.mx, 'mx.example.com'), fingerprint(first.certPem), 'SNI on STARTTLS');
       assert.equal(await served({ ...f.submissions, implicitTls: true }, 'mx.example.com'), fingerprint(first.certPem), 'SNI on implicit TLS');
-      assert.equal(await served(f.mx), fingerprint(first.certPem), 'no SNI: the bundle certificate');
-      assert.equal(await served(f.mx, 'other.example'), fingerprint(first.certPem), 'unknown name: as without SNI');
+      // The platform's certificate (here the configured default), never a tenant's (docs/trust-model.md §6).
+      assert.equal(await served(f.mx), fingerprint(f.defaultTls.certPem), "no SNI: the platform's certificate");
+      assert.equal(await served(f.mx, 'other.example'), fingerprint(f.defaultTls.certPem), 'unknown name: as without SNI');
       f.config = withCertificate(second);
       assert.equal(await served(f.mx, 'mx.example.com'), fingerprint(second.certPem), 'after a reload, the new certificate');
     } finally {

@@ -1,8 +1,11 @@
 // Which certificate a TLS handshake gets, following the bundle as it changes (no restart):
-//  - with SNI: the certificate of the MailDomain whose hostname is the requested name
-//    (domain.tls.secretName -> secrets.tlsCertificates[...]);
-//  - without SNI, or for a name we have no certificate for: the first domain certificate of
-//    the bundle, else the configured default, else a self-signed one made at start.
+//  - with SNI: the certificate of the MailDomain whose hostname is the requested name, when
+//    exactly one domain of the bundle (every one verified by the operator, docs/trust-model.md §6)
+//    has that hostname with a certificate; a name two domains claim gets neither's;
+//  - without SNI, or for a name we have no certificate for: the platform's certificate, never
+//    another tenant's: the configured default (--tls-cert), else the certificate of the domain
+//    whose hostname is the MTA's own name (the admin's mta.hostname, or the first domain's),
+//    else a self-signed one made at start.
 // Secure contexts are built once per certificate object (a reload brings new objects) and a
 // certificate that fails to load is logged and skipped, never fatal: the handshake falls
 // back to the default.
@@ -18,9 +21,18 @@ export interface CertificateSelector {
   defaultMaterial(): TlsMaterial;
 }
 
+export interface PlatformCertificate {
+  /** The certificate for clients without SNI: configured by the admin, or self-signed. */
+  material: TlsMaterial;
+  /** Whether the admin configured it (--tls-cert); then it wins over every bundle certificate. */
+  configured: boolean;
+  /** The MTA's own name: without a configured certificate, the domain with this hostname lends its own. */
+  hostname: string;
+}
+
 export function createCertificateSelector(
   getConfig: () => { bundle: Bundle; secrets: BundleSecrets },
-  fallback: TlsMaterial,
+  platform: PlatformCertificate,
   logger: Logger,
 ): CertificateSelector {
   const contexts = new WeakMap<TlsMaterial, SecureContext | null>();
@@ -39,21 +51,24 @@ export function createCertificateSelector(
     return ctx;
   }
 
+  /** The one certificate the bundle has for a hostname, or undefined (none, or two domains claim it). */
+  function materialFor(name: string): TlsMaterial | undefined {
+    const { bundle, secrets } = getConfig();
+    const ids = new Set(bundle.domains.filter((d) => d.hostname === name && d.tls).map((d) => d.tls?.secretName as string));
+    if (ids.size !== 1) return undefined;
+    const material = secrets.tlsCertificates[[...ids][0] as string];
+    return material && contextOf(material, name) ? material : undefined;
+  }
+
   return {
     sniCallback(servername, cb) {
       const name = servername.toLowerCase().replace(/\.$/, '');
-      const { bundle, secrets } = getConfig();
-      const domain = bundle.domains.find((d) => d.hostname === name && d.tls);
-      const material = domain?.tls ? secrets.tlsCertificates[domain.tls.secretName] : undefined;
+      const material = materialFor(name);
       cb(null, material ? (contextOf(material, name) ?? undefined) : undefined);
     },
     defaultMaterial() {
-      const { bundle, secrets } = getConfig();
-      for (const d of bundle.domains) {
-        const material = d.tls ? secrets.tlsCertificates[d.tls.secretName] : undefined;
-        if (material && contextOf(material, d.hostname)) return material;
-      }
-      return fallback;
+      if (platform.configured) return platform.material;
+      return materialFor(platform.hostname.toLowerCase()) ?? platform.material;
     },
   };
 }

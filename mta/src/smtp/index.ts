@@ -77,7 +77,7 @@ export interface IntakeOptions {
   readonly dnsbl?: DnsblChecker | null;
   /** rspamd asked about each MX message after DATA (mta/src/spam/rspamd.ts); absent: none. */
   readonly spamFilter?: SpamFilter | null;
-  /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
+  /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
 
@@ -115,7 +115,7 @@ export function createIntake(opts: IntakeOptions): Intake {
 
   function createServer(listener: ListenerConfig, fallbackTls: TlsMaterial): SMTPServer {
     const log = logger.child({ listener: listener.name });
-    const certificates = createCertificateSelector(opts.getConfig, fallbackTls, log);
+    const certificates = createCertificateSelector(opts.getConfig, { material: fallbackTls, configured: Boolean(opts.defaultTls), hostname }, log);
     const handlers = createSessionHandlers({
       listener,
       hostname,

@@ -23,6 +23,9 @@ import { refOf } from '../render/context.ts';
 import { RenderFindings } from '../render/findings.ts';
 import { stalledOf } from '../status/health.ts';
 import { simpleStatuses } from '../status/resource-status.ts';
+import { DomainVerifier, type Claim } from '../ownership/domain-verifier.ts';
+import { allowListed, challengeRecordOf, type IssuerRule } from '../render/ownership.ts';
+import type { TxtResolver } from './domain-reconciler.ts';
 
 export interface BundleReconcilerOptions {
   state: ClusterState;
@@ -43,10 +46,29 @@ export interface BundleReconcilerOptions {
   deliveryTargets?: DeliveryTargetPolicy;
   /** Records an Event (the operator's deduplicating recorder); none records nothing. */
   event?: (event: EventInput) => void;
+  /** Which namespace may claim which domain (docs/trust-model.md §6); none: every namespace any domain. */
+  domainOwnership?: DomainOwnershipPolicy;
+  /** The issuers tls.issuerRef may name; null or none: any. */
+  allowedIssuers?: readonly IssuerRule[] | null;
+}
+
+export interface DomainOwnershipPolicy {
+  /** The admin's allow-list (render/ownership.ts DomainOwnership.allow). */
+  allow: Readonly<Record<string, readonly string[]>>;
+  /** Where challenge records are looked up; null turns the DNS challenge off. */
+  challengeResolver: TxtResolver | null;
+  /** How often a claim not verified yet is looked up again (default 30 s). */
+  challengePollMs?: number;
+  /** Told each challenge lookup's result (the operator's metric). */
+  onLookup?: (result: 'found' | 'absent' | 'failed') => void;
+  /** Told when a claim's verification changed outside a reconcile: render again. */
+  onChange?: () => void;
 }
 
 export interface BundleReconciler {
   reconcile(): Promise<void>;
+  /** Looks up the DNS challenges that are due; a claim that changed is told through domainOwnership.onChange. */
+  checkChallenges(): Promise<void>;
   /** What the latest render found, or null before the first one. */
   latestRender(): RenderFindings | null;
 }
@@ -57,15 +79,43 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   let latest: RenderFindings | null = null;
   let writtenRevision: string | null = null;
   let domainFingerprints = new Map<string, string>();
+  const policy = options.domainOwnership;
+  const verifier = policy?.challengeResolver
+    ? new DomainVerifier({
+        resolver: policy.challengeResolver,
+        record: async (namespace, domain) => challengeRecordOf(await passwords.masterKey(), namespace, domain),
+        now: () => options.now().getTime(),
+        recheckUnverifiedMs: policy.challengePollMs,
+        onLookup: policy.onLookup,
+        onChange: policy.onChange,
+      })
+    : null;
+  // The claims only DNS can prove: those the allow-list does not cover.
+  const challenged = (): Claim[] =>
+    policy
+      ? live(state.domains.list())
+          .map((d) => ({ namespace: d.metadata.namespace ?? 'default', domain: d.spec.domain }))
+          .filter((c) => !allowListed(policy, c.namespace, c.domain))
+      : [];
 
   async function reconcile(): Promise<void> {
+    const masterKey = await passwords.masterKey();
+    if (verifier) await verifier.checkNew(challenged());
     const result = await passwords.render({
       ...renderInputOf(state),
       defaultDelivery: options.defaultDelivery,
       ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
       mtaStsServedBy: options.mtaStsServedBy,
-      srsKeys: srsKeysAt(await passwords.masterKey(), options.now().getTime()),
+      srsKeys: srsKeysAt(masterKey, options.now().getTime()),
       objectLimits: { shards: target.shards, maxBytes: maxObjectDataBytes },
+      ownership: policy
+        ? {
+            allow: policy.allow,
+            verified: verifier?.verified() ?? new Set(),
+            challenge: verifier ? (ns, domain) => challengeRecordOf(masterKey, ns, domain) : null,
+          }
+        : undefined,
+      allowedIssuers: options.allowedIssuers ?? null,
     });
     const findings = new RenderFindings(result);
     latest = findings;
@@ -110,5 +160,11 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     if (changed.length > 0) options.domainsChanged(changed);
   }
 
-  return { reconcile, latestRender: () => latest };
+  return {
+    reconcile,
+    checkChallenges: async () => {
+      if (verifier) await verifier.checkDue(challenged());
+    },
+    latestRender: () => latest,
+  };
 }

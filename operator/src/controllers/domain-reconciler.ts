@@ -251,12 +251,22 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
     const spec = applyDefaults(schema, domain.spec) as MailDomainSpecResolved;
     const report = findings.reportOf(namespace, name);
     const issues = findings.issuesOf({ kind: 'MailDomain', namespace, name });
-    const conflicted = issues.some((i) => i.reason === issueReasons.domainConflict);
+    // A domain the latest render has not seen yet (every one it left out has an error): the
+    // bundle reconciler is told when it has, and asks for this reconcile again.
+    if (!report && !issues.some((i) => i.severity === 'Error')) return;
+    // Not in the bundle (the domain is another's, not verified, ...): no keys, no Certificate,
+    // no DNSEndpoint; nothing is signed or published for it (docs/trust-model.md §6).
+    const served = report !== undefined;
+    const tlsRefused = issues.find((i) => i.reason === issueReasons.issuerNotAllowed || i.reason === issueReasons.tlsSecretNotOwned);
 
-    // Apply: the children. A domain that lost a conflict gets no keys of its own.
+    // Apply: the children.
     let recheck: number | null = null;
-    if (!conflicted) recheck = await reconcileKeys(domain, spec, now);
-    const certificate = await orApplyFailed(conditionTypes.certificateReady, () => reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`));
+    if (served) recheck = await reconcileKeys(domain, spec, now);
+    const certificate = !served
+      ? done({ type: conditionTypes.certificateReady, status: 'Unknown', reason: reasons.notRendered, message: 'the domain is not in the bundle' })
+      : tlsRefused
+        ? stalled({ type: conditionTypes.certificateReady, status: 'False', reason: tlsRefused.reason, message: tlsRefused.message }, recheckStalledMs)
+        : await orApplyFailed(conditionTypes.certificateReady, () => reconcileCertificate(domain, spec, spec.hostname ?? `mx.${spec.domain}`));
     const dns = await orApplyFailed(conditionTypes.dnsPublished, () => reconcileDns(domain, spec));
     // Certificates, DNSEndpoints and API discovery are not watched: look again while they settle.
     for (const child of [certificate, dns]) {
@@ -279,7 +289,7 @@ export function createDomainReconciler(options: DomainReconcilerOptions): (key: 
           createdAt: k.createdAt,
         })),
         // A key the cluster has but the last render has not seen yet counts as pending too.
-        missingSelectors: conflicted
+        missingSelectors: !served
           ? []
           : [...findings.missingSelectorsOf(namespace, name), ...keys.filter((k) => k.state === 'Signing' && !signing.has(k.selector)).map((k) => k.selector)],
         certificate,

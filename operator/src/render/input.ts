@@ -4,11 +4,19 @@ import type { DkimKeyState, MailDomain, Mailbox, Relay } from '../../../crds/src
 import type { DeliveryTarget, DkimAlgorithm } from '../../../bundle/schema.ts';
 import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import type { ObjectLimits } from './bundle-guard.ts';
+import type { DomainOwnership, IssuerRule } from './ownership.ts';
 
 export interface SecretObject {
   apiVersion: 'v1';
   kind: 'Secret';
-  metadata: { name: string; namespace?: string; creationTimestamp?: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { uid: string; kind?: string; name?: string }[];
+  };
   type?: string;
   /** Base64 values, as the API server returns them. */
   data?: Record<string, string>;
@@ -69,6 +77,10 @@ export interface RenderInput {
    * reported (render/bundle-guard.ts). Offline renders write plain files and set none.
    */
   objectLimits?: ObjectLimits;
+  /** Which namespace may claim which domain (render/ownership.ts); none: every namespace any domain. */
+  ownership?: DomainOwnership;
+  /** The issuers tls.issuerRef may name (render/ownership.ts); null or none: any. */
+  allowedIssuers?: readonly IssuerRule[] | null;
 }
 
 export type MtaStsServer = 'mta' | 'ingress' | 'none';

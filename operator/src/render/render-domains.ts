@@ -1,5 +1,5 @@
 // MailDomains → bundle domains, their DKIM selectors and DNS records.
-import { issueReasons, secretUses, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
+import { delegateSubdomainsAnnotation, issueReasons, secretUses, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
 import type { BundleDomain, DkimAlgorithm } from '../../../bundle/schema.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
@@ -7,7 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { dnsRecordsFor, mtaStsHost, mtaStsPolicy, type DnsRecord } from './dns-records.ts';
 import type { DkimKeyMaterial, MtaStsServer } from './input.ts';
 import { parseQuantity } from './quantity.ts';
-import { secretValue } from './input.ts';
+import { secretValue, type SecretObject } from './input.ts';
+import { allowListed, isWithin, issuerAllowed, unrestrictedOwnership, verifiedKey, type DomainOwnership, type IssuerRule } from './ownership.ts';
 
 export interface AcceptedDomain {
   resource: MailDomain;
@@ -61,29 +62,85 @@ export function selectKeys(
   return { signing: found, published: found, missing };
 }
 
-/** Resolves defaults and keeps the first MailDomain of each domain; later ones conflict. */
-export function acceptDomains(ctx: RenderContext, domains: MailDomain[], specSchema: SchemaNode): AcceptedDomain[] {
+/**
+ * Resolves defaults and decides which MailDomain serves each domain, in one place
+ * (docs/trust-model.md §6): a MailDomain counts only when its namespace may claim its domain (the
+ * admin's allow-list, or a DNS challenge seen) and its hostname is the domain or under it; of
+ * those, the oldest of each domain wins; and a domain under another namespace's domain needs that
+ * namespace's consent (its MailDomain's delegate annotation) or the allow-list. Unclaimed
+ * MailDomains never block the owner's: a squatter's older resource is not a claim.
+ */
+export function acceptDomains(
+  ctx: RenderContext,
+  domains: MailDomain[],
+  specSchema: SchemaNode,
+  ownership: DomainOwnership = unrestrictedOwnership,
+): AcceptedDomain[] {
   const accepted = new Map<string, AcceptedDomain>();
   for (const resource of [...domains].sort(byAge)) {
     const spec = applyDefaults(specSchema, resource.spec) as MailDomainSpecResolved;
+    const ref = refOf('MailDomain', resource.metadata);
+    const namespace = namespaceOf(resource.metadata);
+    const hostname = spec.hostname ?? `mx.${spec.domain}`;
+    if (!isWithin(hostname, spec.domain) && !allowListed(ownership, namespace, hostname)) {
+      ctx.error(ref, 'spec.hostname', issueReasons.hostnameOutsideDomain, `${hostname} is not ${spec.domain} or a name under it`);
+      continue;
+    }
+    if (!allowListed(ownership, namespace, spec.domain) && !ownership.verified.has(verifiedKey(namespace, spec.domain))) {
+      const record = ownership.challenge?.(namespace, spec.domain);
+      ctx.error(
+        ref,
+        'spec.domain',
+        issueReasons.domainNotVerified,
+        record
+          ? `namespace ${namespace} may not claim ${spec.domain} yet: publish the TXT record ${record.name} "${record.value}" (or ask the platform admin to allow it)`
+          : `namespace ${namespace} may not claim ${spec.domain}: the platform admin's allow-list does not name it`,
+      );
+      continue;
+    }
     const owner = accepted.get(spec.domain);
     if (owner) {
       ctx.error(
-        refOf('MailDomain', resource.metadata),
+        ref,
         'spec.domain',
         issueReasons.domainConflict,
         `${spec.domain} is already served by MailDomain ${owner.namespace}/${owner.resource.metadata.name}`,
       );
       continue;
     }
-    accepted.set(spec.domain, {
-      resource,
-      namespace: namespaceOf(resource.metadata),
-      spec,
-      hostname: spec.hostname ?? `mx.${spec.domain}`,
-    });
+    accepted.set(spec.domain, { resource, namespace, spec, hostname });
   }
-  return [...accepted.values()].sort((a, b) => (a.spec.domain < b.spec.domain ? -1 : 1));
+  // Parents before their subdomains, so a refused subdomain is never anyone's parent.
+  const kept = new Map<string, AcceptedDomain>();
+  for (const d of [...accepted.values()].sort((a, b) => a.spec.domain.split('.').length - b.spec.domain.split('.').length)) {
+    const parent = parentOf(kept, d.spec.domain);
+    if (parent && parent.namespace !== d.namespace && !delegates(parent, d.namespace) && !allowListed(ownership, d.namespace, d.spec.domain)) {
+      ctx.error(
+        refOf('MailDomain', d.resource.metadata),
+        'spec.domain',
+        issueReasons.subdomainNotDelegated,
+        `${d.spec.domain} is under ${parent.spec.domain} of namespace ${parent.namespace}, whose MailDomain ${parent.resource.metadata.name} does not delegate it to ${d.namespace} (annotation ${delegateSubdomainsAnnotation})`,
+      );
+      continue;
+    }
+    kept.set(d.spec.domain, d);
+  }
+  return [...kept.values()].sort((a, b) => (a.spec.domain < b.spec.domain ? -1 : 1));
+}
+
+/** The closest served domain a name is under (not the name itself). */
+function parentOf(served: ReadonlyMap<string, AcceptedDomain>, domain: string): AcceptedDomain | undefined {
+  const labels = domain.split('.');
+  for (let i = 1; i < labels.length; i++) {
+    const found = served.get(labels.slice(i).join('.'));
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function delegates(parent: AcceptedDomain, namespace: string): boolean {
+  const list = parent.resource.metadata.annotations?.[delegateSubdomainsAnnotation] ?? '';
+  return list.split(',').some((n) => n.trim() === namespace || n.trim() === '*');
 }
 
 export interface RenderedDomain {
@@ -96,7 +153,13 @@ export interface RenderedDomain {
 }
 
 /** One accepted domain's bundle entry (without routing, which needs addresses and relays). */
-export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: DkimKeyMaterial[], mtaStsServedBy: MtaStsServer = 'mta'): RenderedDomain {
+export function renderDomain(
+  ctx: RenderContext,
+  d: AcceptedDomain,
+  allKeys: DkimKeyMaterial[],
+  mtaStsServedBy: MtaStsServer = 'mta',
+  allowedIssuers: readonly IssuerRule[] | null = null,
+): RenderedDomain {
   const ref = refOf('MailDomain', d.resource.metadata);
   const { signing, published, missing } = selectKeys(
     d.spec,
@@ -111,7 +174,7 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
     );
   }
 
-  const tlsSecretName = d.spec.tls?.secretName ?? (d.spec.tls?.issuerRef ? `${d.resource.metadata.name}-tls` : undefined);
+  const tlsSecretName = tlsSecretOf(ctx, d, allowedIssuers);
   let tlsCertificate: RenderedDomain['tlsCertificate'] = null;
   if (tlsSecretName) {
     const secret = ctx.usableSecret(ref, d.spec.tls?.secretName ? 'spec.tls.secretName' : 'spec.tls.issuerRef', tlsSecretName, secretUses.tls) ?? undefined;
@@ -150,6 +213,50 @@ export function renderDomain(ctx: RenderContext, d: AcceptedDomain, allKeys: Dki
     mtaStsPolicy: served ? policy : null,
     tlsCertificate,
   };
+}
+
+/**
+ * The Secret of the domain's certificate, or undefined for the MTA's default one. A certificate
+ * comes only from an issuer the admin allows, and cert-manager writes only into a Secret that is
+ * new or already this MailDomain's (its owner, or cert-manager's annotation naming our
+ * Certificate): never over someone else's Secret (docs/trust-model.md §6).
+ */
+function tlsSecretOf(ctx: RenderContext, d: AcceptedDomain, allowedIssuers: readonly IssuerRule[] | null): string | undefined {
+  const tls = d.spec.tls;
+  if (!tls?.issuerRef) return tls?.secretName;
+  const ref = refOf('MailDomain', d.resource.metadata);
+  const issuer = tls.issuerRef;
+  if (!issuerAllowed(allowedIssuers, issuer)) {
+    ctx.error(
+      ref,
+      'spec.tls.issuerRef',
+      issueReasons.issuerNotAllowed,
+      `${issuer.kind ?? 'Issuer'} ${issuer.name} is not on the platform's list of allowed issuers; the MTA's default certificate is used`,
+    );
+    return undefined;
+  }
+  const name = tls.secretName ?? certificateSecretName(d.resource.metadata.name);
+  const existing = ctx.secret(d.namespace, name);
+  if (existing && d.resource.metadata.uid && !ownsSecret(d.resource, existing)) {
+    ctx.error(
+      ref,
+      'spec.tls.secretName',
+      issueReasons.tlsSecretNotOwned,
+      `Secret ${name} exists and is not this MailDomain's; name a new Secret (cert-manager creates it); the MTA's default certificate is used`,
+    );
+    return undefined;
+  }
+  return name;
+}
+
+/** The Secret cert-manager writes for a MailDomain without tls.secretName; also its Certificate's name. */
+export function certificateSecretName(domainName: string): string {
+  return `${domainName}-tls`;
+}
+
+function ownsSecret(domain: MailDomain, secret: SecretObject): boolean {
+  if (secret.metadata.ownerReferences?.some((o) => o.uid === domain.metadata.uid)) return true;
+  return secret.metadata.annotations?.['cert-manager.io/certificate-name'] === certificateSecretName(domain.metadata.name);
 }
 
 // Why a domain's policy cannot be served at https://mta-sts.<domain>/, or null when it can: the

@@ -81,7 +81,7 @@ export function render(input: RenderInput): RenderResult {
 
 function renderOnce(input: RenderInput, heldOutDomains: ReadonlyMap<string, string>): Omit<RenderResult, 'bundleErrors'> {
   const ctx = new RenderContext(input.secrets, heldOutDomains);
-  const accepted = acceptDomains(ctx, input.domains, specSchema('MailDomain'));
+  const accepted = acceptDomains(ctx, input.domains, specSchema('MailDomain'), input.ownership);
   const byName = new Map(accepted.map((d) => [d.spec.domain, d]));
 
   const addresses = renderAddresses(ctx, byName, input.mailboxes, specSchema('Mailbox'), input.hashPassword, input.defaultDelivery, input.deliveryTargets);
@@ -96,7 +96,7 @@ function renderOnce(input: RenderInput, heldOutDomains: ReadonlyMap<string, stri
   const claimed = new Set([...addresses.mailboxes.map((m) => m.address), ...addresses.aliases.map((a) => a.address)]);
   const keysByDomain = Map.groupBy(input.dkimKeys, (k) => k.domain);
   for (const d of accepted) {
-    const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? [], input.mtaStsServedBy);
+    const rendered = renderDomain(ctx, d, keysByDomain.get(d.spec.domain) ?? [], input.mtaStsServedBy, input.allowedIssuers ?? null);
     const postmaster = `postmaster@${d.spec.domain}`;
     if (!claimed.has(postmaster) && !addresses.catchAll.has(d.spec.domain)) {
       ctx.warning(

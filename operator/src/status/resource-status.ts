@@ -80,6 +80,14 @@ export interface DomainChildren {
   dns: ChildState;
 }
 
+/** The issues that keep a MailDomain out of the bundle (render/render-domains.ts acceptDomains). */
+const leftOutBecause = new Set<string>([
+  issueReasons.domainConflict,
+  issueReasons.domainNotVerified,
+  issueReasons.subdomainNotDelegated,
+  issueReasons.hostnameOutsideDomain,
+]);
+
 export function domainStatus(
   object: ObjectRef,
   issues: RenderIssue[],
@@ -107,8 +115,8 @@ export function domainStatus(
         };
   const blockers: Blocker[] = [];
   if (!report) {
-    const conflict = errors.find((i) => i.reason === issueReasons.domainConflict);
-    // Not in the bundle: a conflict, or a part the MTA would refuse (BundleCheckFailed).
+    const conflict = errors.find((i) => leftOutBecause.has(i.reason));
+    // Not in the bundle: a claim refused (conflict, ownership), or a part the MTA would refuse (BundleCheckFailed).
     const cause = conflict ?? errors.find((i) => i.reason === issueReasons.bundleCheckFailed);
     const message = conflict ? conflict.message : cause ? `${cause.field}: ${cause.message}` : issueSummary(errors);
     blockers.push({ progress: 'stalled', reason: cause?.reason ?? reasons.invalid, message });
