@@ -15,13 +15,17 @@
 //                                                     // their current message; after the deadline 421
 //
 // How a session goes (details in the files named):
-//   connect     per-IP connection limit (client-connections.ts), greeting pause and reverse DNS
+//   any time    session deadline, minimum DATA rate, error budget: 421 (session-watchdog.ts);
+//               idle time: smtp-server's socketTimeout.
+//   connect     per-IP (per /64) connection limit (client-connections.ts), greeting pause and reverse DNS
 //               per listener (smtp-server-overrides.ts, listener-config.ts); the session keeps
 //               the bundle it started with.
 //   STARTTLS    certificate by SNI from the current bundle (certificate-selector.ts).
 //   AUTH        submission only, only after TLS (smtp-server answers 538 before); PLAIN/LOGIN
 //               against the bundle's scrypt hashes, off the event loop; 3 failures -> 421.
-//   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count).
+//   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count);
+//               at MAIL the login is re-checked against the bundle in force (530 when revoked);
+//               refused RCPTs per session are limited (421 4.7.0).
 //   DATA        normalise stray CR/LF, check size/header/line/hop limits, add Received (and
 //               Date/Message-ID on submission), enqueue; 250 after the PubAck, else 451/452.
 //               On MX, SPF/DKIM/ARC/DMARC read the normalised stream as it arrives and decide
@@ -36,12 +40,13 @@ import type { Logger } from '../../../observability/logger.ts';
 import { silentLogger } from '../../../observability/logger.ts';
 import { serviceUnavailable } from '../policy/rejections.ts';
 import type { QueuePublisher } from '../queue/index.ts';
-import { createCertificateSelector } from './certificate-selector.ts';
+import { createCertificateSelector, serverTlsPolicy } from './certificate-selector.ts';
 import { createConnectionCounter } from './client-connections.ts';
 import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
 import type { InboundChecksOptions } from './message-checks.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
+import type { SessionLimitsOption } from './session-watchdog.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
 
@@ -117,12 +122,13 @@ export function createIntake(opts: IntakeOptions): Intake {
       inboundChecks: opts.inboundChecks ?? null,
     });
     let tlsInUse = certificates.defaultMaterial();
-    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {
+    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & SessionLimitsOption = {
       name: hostname,
       banner: 'Stafette',
       secure: listener.tls === 'implicit',
       key: tlsInUse.keyPem,
       cert: tlsInUse.certPem,
+      ...serverTlsPolicy,
       SNICallback: (servername, cb) => certificates.sniCallback(servername, cb),
       size: maxSizeOf(opts.getConfig().bundle, listener),
       hideSize: false,
@@ -151,6 +157,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       hideAuthBeforeTls: true,
       // smtp-server's own refusals (501 syntax, 503 sequence, 552 SIZE at MAIL, 421 early talker, ...).
       onProtocolRefusal: (code) => observer.rejected(listener.name, `smtp_${code}`),
+      // Deadline, DATA rate and error budget per session (session-watchdog.ts).
+      sessionLimits: { ...listener.session, onLimit: (rule) => observer.rejected(listener.name, rule) },
       logger: false,
       onConnect(session, done) {
         // The bundle may have changed: the SIZE we announce and the certificate for clients

@@ -15,7 +15,15 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import {
+  authFailed,
+  localError,
+  loginRevoked,
+  serviceUnavailable,
+  tooManyAuthFailures,
+  tooManyConnections,
+  tooManyFailedRecipients,
+} from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
@@ -54,6 +62,12 @@ interface SessionState {
   /** Domains of the accepted recipients of the current transaction (null: relayed). */
   domains: (BundleDomain | null)[];
   declaredSize: number | null;
+  /** RCPT commands accepted in this transaction, repeats included (smtp-server keeps a repeated address once). */
+  rcptCommands: number;
+  /** RCPT commands refused in this session (session.maxFailedRecipients). */
+  failedRcpts: number;
+  /** The login and the password hash it was verified against, re-checked at each MAIL. */
+  login: { user: string; hash: string } | null;
 }
 
 type Done = (err?: Error | null) => void;
@@ -110,7 +124,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('CONNECT', log, serviceUnavailable('no configuration for a new session', err)));
         return;
       }
-      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null });
+      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, rcptCommands: 0, failedRcpts: 0, login: null });
       ctx.observer.sessionOpened(name);
       log.debug('session opened', { rdns: session.clientHostname || null });
       done();
@@ -135,7 +149,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
         return;
       }
       void authenticate(s, auth).then(
-        (user) => {
+        ({ user, hash }) => {
+          s.login = { user, hash };
           ctx.observer.authAttempt(name, 'success');
           s.log.info('authenticated', { user, method: auth.method });
           done(null, { user });
@@ -152,6 +167,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('MAIL', session, done, (s) => {
         s.domains = [];
+        s.rcptCommands = 0;
+        if (s.login) checkLoginStillValid(s.login);
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
@@ -166,7 +183,16 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
 
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
-      step('RCPT', session, done, (s) => {
+      const counted: Done = (err) => {
+        const s = sessions.get(session.id);
+        const max = ctx.listener.session.maxFailedRecipients;
+        if (err && s && ++s.failedRcpts > max) {
+          done(reject('RCPT', s.log, tooManyFailedRecipients(max)));
+          return;
+        }
+        done(err);
+      };
+      step('RCPT', session, counted, (s) => {
         const badParam = checkEsmtpParams('RCPT', address.args);
         if (badParam) throw badParam;
         const dsn = parseRcptDsnParams(envelopeAddress(address.address, address.args).params);
@@ -180,11 +206,17 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (!verdict.accept) throw verdict.error;
         const domains = [...s.domains, verdict.domain];
         const limits = ctx.listener.limits;
+        // Counted per command: a repeated address replaces its entry in smtp-server's list, so
+        // the list's length would let one address be sent without end (docs/reliability.md §1).
         const refusal =
-          checkRecipientCount(session.envelope.rcptTo.length, recipientLimitFor(domains, limits)) ??
-          checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
+          checkRecipientCount(s.rcptCommands, recipientLimitFor(domains, limits)) ?? checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
         if (refusal) throw refusal;
         s.domains = domains;
+        s.rcptCommands++;
+        // <postmaster> and "quoted"@ local parts: the envelope keeps the address delivery routes.
+        if (verdict.match !== 'relay' && verdict.match !== 'srs' && (verdict.address.local === 'postmaster' || address.address.startsWith('"'))) {
+          address.address = verdict.address.address;
+        }
       });
     },
 
@@ -277,7 +309,17 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
   };
 
-  async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<string> {
+  // The login of a session must still exist with the same password in the bundle in force now:
+  // a deleted user or a changed password ends what the old login may send (docs/reliability.md §1).
+  function checkLoginStillValid(login: { user: string; hash: string }): void {
+    const now = ctx.getConfig();
+    const mailbox = now.bundle.mailboxes.find((m) => m.address === login.user);
+    if (!mailbox) throw loginRevoked(login.user, 'the mailbox no longer exists');
+    if (!mailbox.login) throw loginRevoked(login.user, 'the mailbox may no longer log in');
+    if (now.secrets.passwords[login.user] !== login.hash) throw loginRevoked(login.user, 'the password changed');
+  }
+
+  async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<{ user: string; hash: string }> {
     if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);
     const raw = auth.username ?? '';
     // PLAIN may name a different authorization identity (RFC 4616); we do not offer proxy logins.
@@ -288,7 +330,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
     const ok = await verifyPasswordAsync(hash ?? decoyHash, auth.password ?? '');
     if (!hash || !user) throw authFailed(raw, mailbox ? 'mailbox may not log in' : 'no such login');
     if (!ok) throw authFailed(raw, 'wrong password');
-    return user;
+    return { user, hash };
   }
 }
 
