@@ -34,6 +34,10 @@ interface MtaFlags extends NatsFlags {
   mxGreetingDelay: number;
   mxReverseDns: boolean;
   maxConnectionsPerIp?: number;
+  sessionDeadline: number;
+  minDataRate: number;
+  maxFailedRecipients: number;
+  maxErrorsPerSession: number;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -125,6 +129,30 @@ export function registerMtaCommand(cli: Command): void {
       new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`)
         .env('STAFETTE_MAX_CONNECTIONS_PER_IP')
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--session-deadline <seconds>', 'wall-clock limit of one SMTP session; then 421 4.4.2 (slowloris)')
+        .env('STAFETTE_SESSION_DEADLINE_SECONDS')
+        .argParser(integer(1))
+        .default(mx.session.deadlineMs / 1000),
+    )
+    .addOption(
+      new Option('--min-data-rate <bytes-per-second>', `DATA slower than this over any ${mx.session.dataRateWindowMs / 1000} s gets 421 4.4.2; 0 for none`)
+        .env('STAFETTE_MIN_DATA_RATE')
+        .argParser(integer(0))
+        .default(mx.session.minDataRate),
+    )
+    .addOption(
+      new Option('--max-failed-recipients <n>', 'refused RCPTs per session; the next gets 421 4.7.0 (directory harvesting)')
+        .env('STAFETTE_MAX_FAILED_RECIPIENTS')
+        .argParser(integer(1))
+        .default(mx.session.maxFailedRecipients),
+    )
+    .addOption(
+      new Option('--max-errors-per-session <n>', 'error replies per session; the next is 421 4.7.0')
+        .env('STAFETTE_MAX_ERRORS_PER_SESSION')
+        .argParser(integer(1))
+        .default(mx.session.maxErrors),
     )
     .addOption(
       new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
@@ -304,6 +332,13 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
       host: flags.smtpHost,
       port: ports[known],
       ...(flags.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: flags.maxConnectionsPerIp } : {}),
+      session: {
+        ...defaultListenerConfigs[known].session,
+        deadlineMs: flags.sessionDeadline * 1000,
+        minDataRate: flags.minDataRate,
+        maxFailedRecipients: flags.maxFailedRecipients,
+        maxErrors: flags.maxErrorsPerSession,
+      },
       ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
     });
   });
