@@ -19,8 +19,9 @@ import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
+import { addSharedLimitOptions, sharedLimitsFrom, type SharedLimitFlags } from './shared-limit-options.ts';
 
-interface MtaFlags extends NatsFlags {
+interface MtaFlags extends NatsFlags, SharedLimitFlags {
   configDir: string;
   secretDir?: string;
   instance: string;
@@ -83,7 +84,7 @@ export function registerMtaCommand(cli: Command): void {
         'STAFETTE_SECRET_DIR',
       ),
     );
-  addNatsOptions(command)
+  addNatsOptions(addSharedLimitOptions(command))
     .addOption(new Option('--instance <name>', "this pod's name, shown in NATS monitoring").env('POD_NAME').default(hostname()))
     .addOption(
       new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster')
@@ -276,6 +277,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       listeners,
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
+      sharedLimits: sharedLimitsFrom(flags),
       dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
       standards: {
         inboundChecks: flags.inboundChecks,

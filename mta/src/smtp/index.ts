@@ -47,6 +47,9 @@ import type { ListenerConfig } from './listener-config.ts';
 import type { InboundChecksOptions } from './message-checks.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
 import type { SessionLimitsOption } from './session-watchdog.ts';
+import { defaultSharedLimits, type SharedLimitSettings } from '../policy/shared-limits.ts';
+import type { WindowCounters } from '../queue/shared-counters.ts';
+import { createScryptGate } from './scrypt-gate.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
 
@@ -73,6 +76,8 @@ export interface IntakeOptions {
   readonly inboundChecks?: InboundChecksOptions | null;
   /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
+  /** Limits every pod shares, counted in the JetStream KV bucket (queue/shared-counters.ts); absent: none. */
+  readonly sharedLimits?: { readonly counters: WindowCounters; readonly settings?: Partial<SharedLimitSettings> } | null;
 }
 
 export interface ListenerAddress {
@@ -100,6 +105,10 @@ export function createIntake(opts: IntakeOptions): Intake {
   const resolver = opts.resolver ?? { reverse: (ip: string) => dns.reverse(ip) };
   const hostname = opts.hostname ?? opts.getConfig().bundle.domains[0]?.hostname ?? osHostname();
   const servers = new Map<string, SMTPServer>();
+  const sharedSettings: SharedLimitSettings = { ...defaultSharedLimits, ...opts.sharedLimits?.settings };
+  const shared = opts.sharedLimits ? { counters: opts.sharedLimits.counters, settings: sharedSettings } : null;
+  // One gate for every listener of the pod: they share the thread pool scrypt runs on.
+  const scryptGate = createScryptGate(sharedSettings.scryptConcurrency, sharedSettings.scryptQueue);
 
   async function defaultTls(): Promise<TlsMaterial> {
     if (opts.defaultTls) return opts.defaultTls;
@@ -120,6 +129,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       logger: log,
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
+      shared,
+      scryptGate,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & SessionLimitsOption = {

@@ -15,15 +15,7 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import {
-  authFailed,
-  localError,
-  loginRevoked,
-  serviceUnavailable,
-  tooManyAuthFailures,
-  tooManyConnections,
-  tooManyFailedRecipients,
-} from '../policy/rejections.ts';
+import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections, tooManyFailedRecipients } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
@@ -31,6 +23,12 @@ import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody
 import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
 import type { ListenerConfig } from './listener-config.ts';
+import { clientKey } from '../policy/client-key.ts';
+import { authBusy, hourMs, minuteMs, type SharedLimitSettings } from '../policy/shared-limits.ts';
+import type { WindowCounters } from '../queue/shared-counters.ts';
+import type { ScryptGate } from './scrypt-gate.ts';
+import { createSharedChecks } from './shared-limit-checks.ts';
+import { checkLoginStillValid } from '../policy/login-policy.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -53,6 +51,10 @@ export interface HandlerContext {
   readonly connections: ConnectionCounter;
   /** SPF/DKIM/ARC/DMARC on the MX listener (message-checks.ts); null: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** Limits every pod shares (policy/shared-limits.ts); null: none. */
+  readonly shared?: { readonly counters: WindowCounters; readonly settings: SharedLimitSettings } | null;
+  /** The pod's cap on scrypt verifications at once; absent: no cap. */
+  readonly scryptGate?: ScryptGate | null;
 }
 
 interface SessionState {
@@ -79,6 +81,7 @@ const decoyHash = `$scrypt$ln=15,r=8,p=1$${Buffer.alloc(16, 7).toString('base64'
 export function createSessionHandlers(ctx: HandlerContext) {
   const sessions = new Map<string, SessionState>();
   const name = ctx.listener.name;
+  const { checkSharedAtConnect, checkAuthBlocked, recordAuthFailure, overShared } = createSharedChecks(ctx.shared ?? null, ctx.listener.role);
 
   function state(session: SMTPServerSession): SessionState {
     const s = sessions.get(session.id);
@@ -124,10 +127,17 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('CONNECT', log, serviceUnavailable('no configuration for a new session', err)));
         return;
       }
-      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, rcptCommands: 0, failedRcpts: 0, login: null });
-      ctx.observer.sessionOpened(name);
-      log.debug('session opened', { rdns: session.clientHostname || null });
-      done();
+      void checkSharedAtConnect(ip, log).then((refusal) => {
+        if (refusal) {
+          ctx.connections.close(session.id);
+          done(reject('CONNECT', log, refusal));
+          return;
+        }
+        sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, rcptCommands: 0, failedRcpts: 0, login: null });
+        ctx.observer.sessionOpened(name);
+        log.debug('session opened', { rdns: session.clientHostname || null });
+        done();
+      });
     },
 
     onClose(session: SMTPServerSession): void {
@@ -148,7 +158,22 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('AUTH', ctx.logger, err));
         return;
       }
-      void authenticate(s, auth).then(
+      const ip = clientKey(session.remoteAddress);
+      const account = normalizeAddress(auth.username ?? '')?.address ?? (auth.username ?? '').toLowerCase();
+      void (async () => {
+        // A blocked attempt counts as a failure too: a client that keeps trying reaches twice
+        // the limit and is then refused at connect (policy/shared-limits.ts).
+        const blocked = await checkAuthBlocked(ip, account, s.log);
+        const verifying = blocked ? null : ctx.scryptGate ? ctx.scryptGate.run(() => authenticate(s, auth)) : authenticate(s, auth);
+        try {
+          if (blocked) throw blocked;
+          if (!verifying) throw authBusy();
+          return await verifying;
+        } catch (err) {
+          if (!(isSmtpError(err) && err.rule === 'auth_busy')) await recordAuthFailure(ip, account, s.log);
+          throw err;
+        }
+      })().then(
         ({ user, hash }) => {
           s.login = { user, hash };
           ctx.observer.authAttempt(name, 'success');
@@ -165,10 +190,12 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
 
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
-      step('MAIL', session, done, (s) => {
+      step('MAIL', session, done, async (s) => {
         s.domains = [];
         s.rcptCommands = 0;
-        if (s.login) checkLoginStillValid(s.login);
+        if (s.login) checkLoginStillValid(ctx.getConfig(), s.login);
+        await overShared(s.log, 'msg-ip', clientKey(session.remoteAddress), minuteMs, (l) => l.messagesPerIpPerMinute);
+        if (s.login) await overShared(s.log, 'msg-user', s.login.user, hourMs, (l) => l.messagesPerUserPerHour);
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
@@ -192,7 +219,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         }
         done(err);
       };
-      step('RCPT', session, counted, (s) => {
+      step('RCPT', session, counted, async (s) => {
         const badParam = checkEsmtpParams('RCPT', address.args);
         if (badParam) throw badParam;
         const dsn = parseRcptDsnParams(envelopeAddress(address.address, address.args).params);
@@ -211,6 +238,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         const refusal =
           checkRecipientCount(s.rcptCommands, recipientLimitFor(domains, limits)) ?? checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
         if (refusal) throw refusal;
+        if (s.login) await overShared(s.log, 'rcpt-user', s.login.user, hourMs, (l) => l.recipientsPerUserPerHour);
         s.domains = domains;
         s.rcptCommands++;
         // <postmaster> and "quoted"@ local parts: the envelope keeps the address delivery routes.
@@ -308,16 +336,6 @@ export function createSessionHandlers(ctx: HandlerContext) {
       );
     },
   };
-
-  // The login of a session must still exist with the same password in the bundle in force now:
-  // a deleted user or a changed password ends what the old login may send (docs/reliability.md §1).
-  function checkLoginStillValid(login: { user: string; hash: string }): void {
-    const now = ctx.getConfig();
-    const mailbox = now.bundle.mailboxes.find((m) => m.address === login.user);
-    if (!mailbox) throw loginRevoked(login.user, 'the mailbox no longer exists');
-    if (!mailbox.login) throw loginRevoked(login.user, 'the mailbox may no longer log in');
-    if (now.secrets.passwords[login.user] !== login.hash) throw loginRevoked(login.user, 'the password changed');
-  }
 
   async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<{ user: string; hash: string }> {
     if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);
