@@ -39,6 +39,8 @@ interface MtaFlags extends NatsFlags, SharedLimitFlags {
   minDataRate: number;
   maxFailedRecipients: number;
   maxErrorsPerSession: number;
+  proxyFrom?: string;
+  proxyListeners: string;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -154,6 +156,16 @@ export function registerMtaCommand(cli: Command): void {
         .env('STAFETTE_MAX_ERRORS_PER_SESSION')
         .argParser(integer(1))
         .default(mx.session.maxErrors),
+    )
+    .addOption(
+      new Option('--proxy-from <ranges>', 'comma-separated CIDR ranges (load balancers) whose connections start with a PROXY v1/v2 header').env(
+        'STAFETTE_PROXY_FROM',
+      ),
+    )
+    .addOption(
+      new Option('--proxy-listeners <names>', 'listeners that take PROXY headers from --proxy-from')
+        .env('STAFETTE_PROXY_LISTENERS')
+        .default(listenerNames.join(',')),
     )
     .addOption(
       new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
@@ -334,6 +346,7 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
       host: flags.smtpHost,
       port: ports[known],
       ...(flags.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: flags.maxConnectionsPerIp } : {}),
+      proxyFrom: proxyRangesFor(flags, known),
       session: {
         ...defaultListenerConfigs[known].session,
         deadlineMs: flags.sessionDeadline * 1000,
@@ -344,6 +357,16 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
       ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
     });
   });
+}
+
+// The trusted PROXY ranges of one listener: --proxy-from when it is among --proxy-listeners.
+function proxyRangesFor(flags: MtaFlags, listener: string): string[] {
+  const chosen = flags.proxyListeners.split(',').map((n) => n.trim());
+  if (!flags.proxyFrom || !chosen.includes(listener)) return [];
+  return flags.proxyFrom
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
 }
 
 function hostPort(value: string): { host: string; port: number } {

@@ -17,6 +17,8 @@
 // How a session goes (details in the files named):
 //   any time    session deadline, minimum DATA rate, error budget: 421 (session-watchdog.ts);
 //               idle time: smtp-server's socketTimeout.
+//   PROXY       on listeners with trusted ranges, a v1/v2 header gives the client address
+//               (proxy-protocol.ts); from anyone else a PROXY line gets 421 and close.
 //   connect     per-IP (per /64) connection limit (client-connections.ts), greeting pause and reverse DNS
 //               per listener (smtp-server-overrides.ts, listener-config.ts); the session keeps
 //               the bundle it started with.
@@ -50,6 +52,7 @@ import type { SessionLimitsOption } from './session-watchdog.ts';
 import { defaultSharedLimits, type SharedLimitSettings } from '../policy/shared-limits.ts';
 import type { WindowCounters } from '../queue/shared-counters.ts';
 import { createScryptGate } from './scrypt-gate.ts';
+import { installProxyCommandRefusal, installProxyProtocol, trustedRanges } from './proxy-protocol.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
 
@@ -99,6 +102,7 @@ export interface Intake {
 
 export function createIntake(opts: IntakeOptions): Intake {
   installSmtpServerOverrides();
+  installProxyCommandRefusal();
   const logger = opts.logger ?? silentLogger;
   const observer = opts.observer ?? ignoreIntakeEvents;
   const clock = opts.clock ?? { now: () => Date.now() };
@@ -197,6 +201,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       onData: (stream, session, done) => handlers.onData(stream, session, done),
     };
     const server = new SMTPServer(options);
+    // PROXY v1/v2 from the listener's trusted ranges only (proxy-protocol.ts).
+    if (listener.proxyFrom.length > 0) installProxyProtocol(server, trustedRanges(listener.proxyFrom));
     // A client's TCP reset arrives here as 'error'; unhandled it would end the process
     // (docs/reliability.md §2 F11). Log it and keep serving.
     server.on('error', (err: Error & { code?: string }) => {

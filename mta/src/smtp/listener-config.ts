@@ -39,6 +39,8 @@ export interface ListenerConfig {
   readonly limits: MessageLimits;
   /** Deadline, data rate and error budget of one session (session-watchdog.ts). */
   readonly session: SessionLimits;
+  /** Source ranges (CIDR) whose connections start with a PROXY v1/v2 header (proxy-protocol.ts); empty: no PROXY. */
+  readonly proxyFrom: readonly string[];
 }
 
 /** What one session may cost at most (docs/reliability.md §1); enforced in session-watchdog.ts and session-handlers.ts. */
@@ -70,6 +72,7 @@ const common = {
   maxAuthFailures: 3,
   limits: defaultMessageLimits,
   session: defaultSessionLimits,
+  proxyFrom: [],
 } as const;
 
 export const defaultListenerConfigs: Readonly<Record<'mx' | 'submission' | 'submissions', ListenerConfig>> = {
