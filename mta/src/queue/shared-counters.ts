@@ -2,7 +2,8 @@
 // policy/shared-limits.ts). One key per counter and window: `<kind>.<subject>.<window number>`,
 // the subject base64url-encoded (KV keys allow letters, digits, - _ = . /). An increment is a
 // compare-and-set: create() when the key is new, update() at the revision read otherwise,
-// retried on a conflict, so two pods adding at once both count. Old windows are never
+// retried on a conflict after a short random pause, so pods adding at once all count (40
+// concurrent adds from two connections: test/abuse/shared-counters.test.ts). Old windows are never
 // deleted by us: the bucket's TTL (the longest window plus a minute) expires them.
 // Why fixed windows: one key read and one write per event, and exactly the same count
 // whichever pod asks; a client can at most double the rate at a window boundary.
@@ -32,7 +33,9 @@ export function createKvCounters(kv: Pick<KV, 'get' | 'create' | 'update'>, now:
     },
     async add(kind, subject, windowMs, n = 1) {
       const key = keyOf(kind, subject, windowMs);
-      for (let attempt = 0; attempt < 20; attempt++) {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        // After a conflict, wait a random few ms (growing) so racing pods do not collide again.
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
         const current = await read(key);
         try {
           if (!current) await kv.create(key, String(n));
