@@ -17,6 +17,22 @@ test('the domain is what follows the last @, so quoted @ stay in the local part'
   });
 });
 
+test('a quoted local part that is a dot-atom is the unquoted address (RFC 5321 §4.1.2)', () => {
+  assert.equal(normalizeAddress('"bob"@example.com')?.address, 'bob@example.com');
+  assert.equal(normalizeAddress('"Bob.Smith"@Example.com')?.address, 'bob.smith@example.com');
+  assert.equal(normalizeAddress('"b\\ob"@example.com')?.address, 'bob@example.com');
+  assert.equal(normalizeAddress('"bob,smith"@example.com')?.address, '"bob,smith"@example.com');
+  assert.equal(normalizeAddress('"a..b"@example.com')?.address, '"a..b"@example.com');
+});
+
+test('all-numeric domains are not DNS names (they would be read as IP addresses)', () => {
+  assert.equal(normalizeAddress('x@2130706433'), null);
+  assert.equal(normalizeAddress('x@10.0.0.1'), null);
+  assert.equal(normalizeDomain('127.1'), null);
+  assert.equal(normalizeDomain('0x7f.example'), '0x7f.example');
+  assert.equal(normalizeDomain('123.example'), '123.example');
+});
+
 test('anything that is not local@domain is refused', () => {
   for (const bad of [
     '',

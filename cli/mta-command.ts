@@ -24,8 +24,9 @@ import { defaultMxPort } from '../mta/src/transport/remote-smtp.ts';
 import { jsonLogger, type LogLevel } from '../observability/logger.ts';
 import { defaultOpsHost, defaultOpsPort } from '../observability/ops-server.ts';
 import { addNatsOptions, natsEnvHelp, natsServerOptions, type NatsFlags } from './nats-options.ts';
+import { addSharedLimitOptions, sharedLimitsFrom, type SharedLimitFlags } from './shared-limit-options.ts';
 
-interface MtaFlags extends NatsFlags, DeliveryTargetFlags {
+interface MtaFlags extends NatsFlags, DeliveryTargetFlags, SharedLimitFlags {
   configDir: string;
   secretDir?: string;
   instance: string;
@@ -39,6 +40,12 @@ interface MtaFlags extends NatsFlags, DeliveryTargetFlags {
   mxGreetingDelay: number;
   mxReverseDns: boolean;
   maxConnectionsPerIp?: number;
+  sessionDeadline: number;
+  minDataRate: number;
+  maxFailedRecipients: number;
+  maxErrorsPerSession: number;
+  proxyFrom?: string;
+  proxyListeners: string;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -92,7 +99,7 @@ export function registerMtaCommand(cli: Command): void {
         'STAFETTE_SECRET_DIR',
       ),
     );
-  addNatsOptions(command)
+  addNatsOptions(addSharedLimitOptions(command))
     .addOption(new Option('--instance <name>', "this pod's name, shown in NATS monitoring").env('POD_NAME').default(hostname()))
     .addOption(
       new Option('--queue-replicas <n>', 'JetStream replicas of the queue: 1 on a single server, 3 in a cluster')
@@ -138,6 +145,40 @@ export function registerMtaCommand(cli: Command): void {
       new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`)
         .env('STAFETTE_MAX_CONNECTIONS_PER_IP')
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--session-deadline <seconds>', 'wall-clock limit of one SMTP session; then 421 4.4.2 (slowloris)')
+        .env('STAFETTE_SESSION_DEADLINE_SECONDS')
+        .argParser(integer(1))
+        .default(mx.session.deadlineMs / 1000),
+    )
+    .addOption(
+      new Option('--min-data-rate <bytes-per-second>', `DATA slower than this over any ${mx.session.dataRateWindowMs / 1000} s gets 421 4.4.2; 0 for none`)
+        .env('STAFETTE_MIN_DATA_RATE')
+        .argParser(integer(0))
+        .default(mx.session.minDataRate),
+    )
+    .addOption(
+      new Option('--max-failed-recipients <n>', 'refused RCPTs per session; the next gets 421 4.7.0 (directory harvesting)')
+        .env('STAFETTE_MAX_FAILED_RECIPIENTS')
+        .argParser(integer(1))
+        .default(mx.session.maxFailedRecipients),
+    )
+    .addOption(
+      new Option('--max-errors-per-session <n>', 'error replies per session; the next is 421 4.7.0')
+        .env('STAFETTE_MAX_ERRORS_PER_SESSION')
+        .argParser(integer(1))
+        .default(mx.session.maxErrors),
+    )
+    .addOption(
+      new Option('--proxy-from <ranges>', 'comma-separated CIDR ranges (load balancers) whose connections start with a PROXY v1/v2 header').env(
+        'STAFETTE_PROXY_FROM',
+      ),
+    )
+    .addOption(
+      new Option('--proxy-listeners <names>', 'listeners that take PROXY headers from --proxy-from')
+        .env('STAFETTE_PROXY_LISTENERS')
+        .default(listenerNames.join(',')),
     )
     .addOption(
       new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
@@ -323,6 +364,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       listeners,
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
+      sharedLimits: sharedLimitsFrom(flags),
       dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],
       standards: {
         inboundChecks: flags.inboundChecks,
@@ -388,9 +430,27 @@ function selectListeners(flags: MtaFlags): ListenerConfig[] {
       host: flags.smtpHost,
       port: ports[known],
       ...(flags.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: flags.maxConnectionsPerIp } : {}),
+      proxyFrom: proxyRangesFor(flags, known),
+      session: {
+        ...defaultListenerConfigs[known].session,
+        deadlineMs: flags.sessionDeadline * 1000,
+        minDataRate: flags.minDataRate,
+        maxFailedRecipients: flags.maxFailedRecipients,
+        maxErrors: flags.maxErrorsPerSession,
+      },
       ...(known === 'mx' ? { greetingDelayMs: flags.mxGreetingDelay, reverseDns: flags.mxReverseDns } : {}),
     });
   });
+}
+
+// The trusted PROXY ranges of one listener: --proxy-from when it is among --proxy-listeners.
+function proxyRangesFor(flags: MtaFlags, listener: string): string[] {
+  const chosen = flags.proxyListeners.split(',').map((n) => n.trim());
+  if (!flags.proxyFrom || !chosen.includes(listener)) return [];
+  return flags.proxyFrom
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
 }
 
 function hostPort(value: string): { host: string; port: number } {

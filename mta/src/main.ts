@@ -66,6 +66,9 @@ import {
 } from './queue/index.ts';
 import { roleInboxPrefix } from './queue/nats-roles.ts';
 import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
+import { Kvm } from '@nats-io/kv';
+import { hourMs, type SharedLimitSettings } from './policy/shared-limits.ts';
+import { createKvCounters, openLimitsBucket } from './queue/shared-counters.ts';
 import { publisherRequeue } from './transport/forward.ts';
 import { createDeliveryTransports } from './transport/transport-set.ts';
 
@@ -97,6 +100,8 @@ export interface MtaOptions {
   readonly hostname?: string;
   /** The platform's certificate, for clients without SNI or with an unknown name; default: our hostname's domain's, else self-signed. */
   readonly defaultTls?: TlsMaterial | null;
+  /** Limits every pod shares (policy/shared-limits.ts), in the JetStream KV bucket stafette-limits; null: none. */
+  readonly sharedLimits?: Partial<SharedLimitSettings> | null;
   /** DNS servers ("ip" or "ip:port") for every lookup: MX hosts, relays, reverse DNS; empty: the system's. */
   readonly dnsServers?: readonly string[];
   /** The mail standards: inbound checks, MTA-STS (ours and others'), TLS-RPT (see MtaStandardsOptions). */
@@ -296,7 +301,14 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       observer: { lookup: (o) => standardsMetrics.dnsLookup(o) },
       ...(standards.dnsCacheEntries ? { maxEntries: standards.dnsCacheEntries } : {}),
     });
+    // Entries live as long as the longest window (an hour, or the AUTH window) plus a minute.
+    const limitsTtl = Math.max(hourMs, options.sharedLimits?.authWindowMs ?? 0) + 60_000;
+    const sharedLimits =
+      options.sharedLimits === null
+        ? null
+        : { counters: createKvCounters(await openLimitsBucket(new Kvm(nc), settings.replicas, limitsTtl), now), settings: options.sharedLimits ?? {} };
     intake = createIntake({
+      sharedLimits,
       listeners: options.listeners,
       getConfig,
       publisher,

@@ -239,7 +239,7 @@ s: 221 *`,
     );
   });
 
-  test('a line over 2048 octets: 500 5.5.2', async () => {
+  test('a line over 2048 octets: 554 5.6.0 (a content code, not command syntax)', async () => {
     await playTranscript(
       f.mx,
       `${hello}
@@ -253,7 +253,7 @@ c: Subject: long line
 c:
 c: ${'y'.repeat(2049)}
 c: .
-s: 500 5.5.2 Message has a line longer than 2048 octets
+s: 554 5.6.0 Message has a line longer than 2048 octets
 c: QUIT
 s: 221 *`,
     );

@@ -31,7 +31,7 @@ test('end-of-data limits each have their own code', () => {
   assert.equal(reply(checkMessageShape(fine, 1000, limits)), 'ok');
   assert.equal(reply(checkMessageShape({ ...fine, sizeExceeded: true }, 1000, limits)), '552 5.3.4 message_too_big');
   assert.equal(reply(checkMessageShape({ ...fine, headerSize: 200_000 }, 1e9, limits)), '552 5.3.4 header_too_big');
-  assert.equal(reply(checkMessageShape({ ...fine, longestLine: 2049 }, 1000, limits)), '500 5.5.2 line_too_long');
+  assert.equal(reply(checkMessageShape({ ...fine, longestLine: 2049 }, 1000, limits)), '554 5.6.0 line_too_long');
   assert.equal(reply(checkMessageShape({ ...fine, receivedCount: 51 }, 1000, limits)), '554 5.4.6 mail_loop');
   assert.equal(reply(checkMessageShape({ ...fine, receivedCount: 50 }, 1000, limits)), 'ok');
 });

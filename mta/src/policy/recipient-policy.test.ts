@@ -18,6 +18,21 @@ describe('recipient policy - MX', () => {
     assert.equal(outcome(checkRecipient(policyBundle, 'postmaster+x@example.com', mx)), 'accept subaddress postmaster+x@example.com');
   });
 
+  test("<postmaster> without a domain goes to the first domain's postmaster (RFC 5321 §4.5.1); so does postmaster@ of a domain without one", () => {
+    assert.equal(outcome(checkRecipient(policyBundle, 'postmaster', mx)), 'accept alias postmaster@example.com');
+    assert.equal(outcome(checkRecipient(policyBundle, 'PostMaster', mx)), 'accept alias postmaster@example.com');
+    assert.equal(outcome(checkRecipient(policyBundle, 'postmaster@xn--bcher-kva.example', mx)), 'accept alias postmaster@example.com');
+    assert.equal(outcome(checkRecipient(policyBundle, 'postmaster@example.com', mx)), 'accept alias postmaster@example.com');
+  });
+
+  test('a quoted local part is dequoted: "bob"@example.com is bob', () => {
+    assert.equal(outcome(checkRecipient(policyBundle, '"bob"@example.com', mx)), 'accept mailbox bob@example.com');
+  });
+
+  test('an all-numeric domain is not an address (it is no IP literal either)', () => {
+    assert.equal(outcome(checkRecipient(policyBundle, 'x@2130706433', mx)), '501 5.1.3 bad_recipient_syntax');
+  });
+
   test('an unknown local address is refused at RCPT with 550 5.1.1', () => {
     assert.equal(outcome(checkRecipient(policyBundle, 'nobody@example.com', mx)), '550 5.1.1 unknown_recipient');
     assert.equal(outcome(checkRecipient(policyBundle, '+tag@example.com', mx)), '550 5.1.1 unknown_recipient');

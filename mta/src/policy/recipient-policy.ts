@@ -13,6 +13,11 @@
 //    refused as an unknown user (forged, expired) or 550 5.7.1 (not a bounce). SRS local parts
 //    are often longer than 64 octets, so they are checked before the address syntax.
 //
+//  - Postmaster (RFC 5321 §4.5.1): `<postmaster>` without a domain is accepted and goes to
+//    the first domain's postmaster@; postmaster@ of a domain of ours that has no such address
+//    goes there too. The verdict's address is then that one, and intake records it in the
+//    envelope so delivery routes it.
+//
 // Addresses are compared in their normalised form (bundle/address.ts), the same form the
 // operator writes into the bundle: `Alice@EXAMPLE.com.` and `alice@example.com` are equal,
 // IDN domains compare in their xn-- form. `%` and `!` are ordinary local-part characters here
@@ -40,6 +45,7 @@ export interface RecipientContext {
 }
 
 export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContext): RecipientVerdict {
+  if (raw.toLowerCase() === 'postmaster') return postmasterOf(bundle, null, raw);
   const at = raw.lastIndexOf('@');
   const srsDomain = at > 0 && isSrsLocalPart(raw.slice(0, at)) ? directoryOf(bundle).domain(normalizeDomain(raw.slice(at + 1)) ?? '') : undefined;
   if (srsDomain) {
@@ -57,6 +63,22 @@ export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContex
     return { accept: false, error: relayDenied(address.address, `${address.domain} is not a local domain and the client is not authenticated`) };
   }
   const match = dir.recipient(address.address);
-  if (!match) return { accept: false, error: unknownRecipient(address.address) };
+  if (!match)
+    return address.local === 'postmaster' ? postmasterOf(bundle, domain, address.address) : { accept: false, error: unknownRecipient(address.address) };
   return { accept: true, address, match: match.kind, domain };
+}
+
+// The postmaster for `<postmaster>` (domain null) or for a domain without one: the first domain's.
+function postmasterOf(bundle: Bundle, domain: BundleDomain | null, raw: string): RecipientVerdict {
+  const dir = directoryOf(bundle);
+  const first = bundle.domains[0];
+  if (domain) {
+    const own = `postmaster@${domain.domain}`;
+    const match = dir.recipient(own);
+    if (match) return { accept: true, address: { address: own, local: 'postmaster', domain: domain.domain }, match: match.kind, domain };
+  }
+  const fallback = first ? `postmaster@${first.domain}` : '';
+  const match = first ? dir.recipient(fallback) : null;
+  if (!first || !match) return { accept: false, error: unknownRecipient(raw) };
+  return { accept: true, address: { address: fallback, local: 'postmaster', domain: first.domain }, match: match.kind, domain: first };
 }

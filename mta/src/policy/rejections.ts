@@ -81,11 +81,15 @@ export function tooManyRecipients(limit: number): SmtpError {
   });
 }
 
-/** A line of the message is longer than allowed (RFC 5321 §4.5.3.1.6: 1000 octets with CRLF). */
+/**
+ * A line of the message is longer than allowed (RFC 5322 §2.1.1: 998 octets; we take up to the
+ * listener's maxLineLength unchanged). A content refusal, 554 5.6.0, not the command-syntax
+ * 500 5.5.2 a sending MTA reads as a protocol error (docs/reliability.md §1).
+ */
 export function lineTooLong(length: number, limit: number): SmtpError {
   return new SmtpError({
-    code: C.C500SyntaxError,
-    subject: SE.SyntaxError2,
+    code: C.C554TransactionFailed,
+    subject: SE.MediaError0,
     rule: 'line_too_long',
     clientMessage: `Message has a line longer than ${limit} octets`,
     reason: `longest line ${length} octets, limit ${limit}`,
@@ -224,5 +228,49 @@ export function headerSenderNotOwned(user: string, field: string, address: strin
     rule: 'header_sender_not_owned',
     clientMessage: `${field} header address not owned by the authenticated user`,
     reason: `${user} may not use ${JSON.stringify(address)} in the ${field} header`,
+  });
+}
+
+/** One refused RCPT more than a session may have (directory harvesting): 421 and close. */
+export function tooManyFailedRecipients(limit: number): SmtpError {
+  return new SmtpError({
+    code: C.C421ServiceUnavailable,
+    subject: SE.Security0,
+    rule: 'too_many_failed_recipients',
+    clientMessage: 'Too many refused recipients, closing connection',
+    reason: `${limit} recipients refused in this session`,
+  });
+}
+
+/** One error reply more than a session may have (Postfix smtpd_hard_error_limit): 421 and close. */
+export function tooManyErrors(limit: number): SmtpError {
+  return new SmtpError({
+    code: C.C421ServiceUnavailable,
+    subject: SE.Security0,
+    rule: 'too_many_errors',
+    clientMessage: 'Too many errors, closing connection',
+    reason: `${limit} error replies in this session`,
+  });
+}
+
+/** The session ran past its deadline, or DATA arrived slower than the minimum rate: 421 and close. */
+export function sessionTooSlow(rule: 'session_deadline' | 'data_too_slow', reason: string): SmtpError {
+  return new SmtpError({
+    code: C.C421ServiceUnavailable,
+    subject: SE.BadConnection2,
+    rule,
+    clientMessage: rule === 'session_deadline' ? 'Session time limit reached, closing connection' : 'Data arriving too slowly, closing connection',
+    reason,
+  });
+}
+
+/** The authenticated user was deleted, lost its login, or had its password changed since AUTH. */
+export function loginRevoked(user: string, why: string): SmtpError {
+  return new SmtpError({
+    code: C.C530AuthRequired,
+    subject: SE.Security0,
+    rule: 'login_revoked',
+    clientMessage: 'Authentication no longer valid, please log in again',
+    reason: `${user}: ${why}`,
   });
 }

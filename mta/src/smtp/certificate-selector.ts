@@ -9,10 +9,21 @@
 // Secure contexts are built once per certificate object (a reload brings new objects) and a
 // certificate that fails to load is logged and skipped, never fatal: the handshake falls
 // back to the default.
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import type { TlsMaterial } from './self-signed-certificate.ts';
+
+/**
+ * The protocol floor of every listener context (the default and each SNI one): TLS 1.2 at least
+ * (smtp-server's default is TLSv1, RFC 8996 deprecates 1.0 and 1.1), and no renegotiation a
+ * client starts (a CPU-exhaustion vector testssl.sh flags; TLS 1.3 has none anyway).
+ */
+export const serverTlsPolicy = {
+  minVersion: 'TLSv1.2',
+  secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
+} as const;
 
 export interface CertificateSelector {
   /** For smtp-server's SNICallback option: undefined context means "use the default". */
@@ -41,7 +52,7 @@ export function createCertificateSelector(
     let ctx = contexts.get(material);
     if (ctx === undefined) {
       try {
-        ctx = createSecureContext({ cert: material.certPem, key: material.keyPem });
+        ctx = createSecureContext({ cert: material.certPem, key: material.keyPem, ...serverTlsPolicy });
       } catch (err) {
         logger.error('TLS certificate from the bundle cannot be used; serving the default instead', { hostname: name, err });
         ctx = null;

@@ -15,13 +15,19 @@
 //                                                     // their current message; after the deadline 421
 //
 // How a session goes (details in the files named):
-//   connect     per-IP connection limit (client-connections.ts), greeting pause and reverse DNS
+//   any time    session deadline, minimum DATA rate, error budget: 421 (session-watchdog.ts);
+//               idle time: smtp-server's socketTimeout.
+//   PROXY       on listeners with trusted ranges, a v1/v2 header gives the client address
+//               (proxy-protocol.ts); from anyone else a PROXY line gets 421 and close.
+//   connect     per-IP (per /64) connection limit (client-connections.ts), greeting pause and reverse DNS
 //               per listener (smtp-server-overrides.ts, listener-config.ts); the session keeps
 //               the bundle it started with.
 //   STARTTLS    certificate by SNI from the current bundle (certificate-selector.ts).
 //   AUTH        submission only, only after TLS (smtp-server answers 538 before); PLAIN/LOGIN
 //               against the bundle's scrypt hashes, off the event loop; 3 failures -> 421.
-//   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count).
+//   MAIL/RCPT   pure verdicts from mta/src/policy (recipient exists, relay, sendAs, SIZE, count);
+//               at MAIL the login is re-checked against the bundle in force (530 when revoked);
+//               refused RCPTs per session are limited (421 4.7.0).
 //   DATA        normalise stray CR/LF, check size/header/line/hop limits, add Received (and
 //               Date/Message-ID on submission), enqueue; 250 after the PubAck, else 451/452.
 //               On MX, SPF/DKIM/ARC/DMARC read the normalised stream as it arrives and decide
@@ -41,7 +47,7 @@ import type { Logger } from '../../../observability/logger.ts';
 import { silentLogger } from '../../../observability/logger.ts';
 import { serviceUnavailable } from '../policy/rejections.ts';
 import type { QueuePublisher } from '../queue/index.ts';
-import { createCertificateSelector } from './certificate-selector.ts';
+import { createCertificateSelector, serverTlsPolicy } from './certificate-selector.ts';
 import { createConnectionCounter } from './client-connections.ts';
 import { ignoreIntakeEvents, type IntakeObserver } from './intake-observer.ts';
 import type { ListenerConfig } from './listener-config.ts';
@@ -49,6 +55,11 @@ import type { InboundChecksOptions } from './message-checks.ts';
 import type { DnsblChecker } from '../spam/dnsbl.ts';
 import type { SpamFilter } from '../spam/rspamd.ts';
 import { generateSelfSignedCertificate, type TlsMaterial } from './self-signed-certificate.ts';
+import type { SessionLimitsOption } from './session-watchdog.ts';
+import { defaultSharedLimits, type SharedLimitSettings } from '../policy/shared-limits.ts';
+import type { WindowCounters } from '../queue/shared-counters.ts';
+import { createScryptGate } from './scrypt-gate.ts';
+import { installProxyCommandRefusal, installProxyProtocol, trustedRanges } from './proxy-protocol.ts';
 import { createSessionHandlers, maxSizeOf, type Clock, type IntakeConfig } from './session-handlers.ts';
 import { installSmtpServerOverrides, type GreetingDelayOption, type HideAuthBeforeTlsOption, type ProtocolRefusalOption } from './smtp-server-overrides.ts';
 
@@ -79,6 +90,8 @@ export interface IntakeOptions {
   readonly spamFilter?: SpamFilter | null;
   /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
+  /** Limits every pod shares, counted in the JetStream KV bucket (queue/shared-counters.ts); absent: none. */
+  readonly sharedLimits?: { readonly counters: WindowCounters; readonly settings?: Partial<SharedLimitSettings> } | null;
 }
 
 export interface ListenerAddress {
@@ -100,12 +113,17 @@ export interface Intake {
 
 export function createIntake(opts: IntakeOptions): Intake {
   installSmtpServerOverrides();
+  installProxyCommandRefusal();
   const logger = opts.logger ?? silentLogger;
   const observer = opts.observer ?? ignoreIntakeEvents;
   const clock = opts.clock ?? { now: () => Date.now() };
   const resolver = opts.resolver ?? { reverse: (ip: string) => dns.reverse(ip) };
   const hostname = opts.hostname ?? opts.getConfig().bundle.domains[0]?.hostname ?? osHostname();
   const servers = new Map<string, SMTPServer>();
+  const sharedSettings: SharedLimitSettings = { ...defaultSharedLimits, ...opts.sharedLimits?.settings };
+  const shared = opts.sharedLimits ? { counters: opts.sharedLimits.counters, settings: sharedSettings } : null;
+  // One gate for every listener of the pod: they share the thread pool scrypt runs on.
+  const scryptGate = createScryptGate(sharedSettings.scryptConcurrency, sharedSettings.scryptQueue);
 
   async function defaultTls(): Promise<TlsMaterial> {
     if (opts.defaultTls) return opts.defaultTls;
@@ -128,14 +146,17 @@ export function createIntake(opts: IntakeOptions): Intake {
       inboundChecks: opts.inboundChecks ?? null,
       dnsbl: opts.dnsbl ?? null,
       spamFilter: opts.spamFilter ?? null,
+      shared,
+      scryptGate,
     });
     let tlsInUse = certificates.defaultMaterial();
-    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {
+    const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & SessionLimitsOption = {
       name: hostname,
       banner: 'Stafette',
       secure: listener.tls === 'implicit',
       key: tlsInUse.keyPem,
       cert: tlsInUse.certPem,
+      ...serverTlsPolicy,
       SNICallback: (servername, cb) => certificates.sniCallback(servername, cb),
       size: maxSizeOf(opts.getConfig().bundle, listener),
       hideSize: false,
@@ -164,6 +185,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       hideAuthBeforeTls: true,
       // smtp-server's own refusals (501 syntax, 503 sequence, 552 SIZE at MAIL, 421 early talker, ...).
       onProtocolRefusal: (code) => observer.rejected(listener.name, `smtp_${code}`),
+      // Deadline, DATA rate and error budget per session (session-watchdog.ts).
+      sessionLimits: { ...listener.session, onLimit: (rule) => observer.rejected(listener.name, rule) },
       logger: false,
       onConnect(session, done) {
         // The bundle may have changed: the SIZE we announce and the certificate for clients
@@ -191,6 +214,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       onData: (stream, session, done) => handlers.onData(stream, session, done),
     };
     const server = new SMTPServer(options);
+    // PROXY v1/v2 from the listener's trusted ranges only (proxy-protocol.ts).
+    if (listener.proxyFrom.length > 0) installProxyProtocol(server, trustedRanges(listener.proxyFrom));
     // A client's TCP reset arrives here as 'error'; unhandled it would end the process
     // (docs/reliability.md §2 F11). Log it and keep serving.
     server.on('error', (err: Error & { code?: string }) => {

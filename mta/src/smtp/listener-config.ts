@@ -37,7 +37,32 @@ export interface ListenerConfig {
   /** Failed AUTH attempts per session before 421 (RFC 4954 has no limit; chasquid: 3). */
   readonly maxAuthFailures: number;
   readonly limits: MessageLimits;
+  /** Deadline, data rate and error budget of one session (session-watchdog.ts). */
+  readonly session: SessionLimits;
+  /** Source ranges (CIDR) whose connections start with a PROXY v1/v2 header (proxy-protocol.ts); empty: no PROXY. */
+  readonly proxyFrom: readonly string[];
 }
+
+/** What one session may cost at most (docs/reliability.md §1); enforced in session-watchdog.ts and session-handlers.ts. */
+export interface SessionLimits {
+  /** Wall-clock time from connect; then 421 4.4.2 and close, whatever the client is doing (slowloris). */
+  readonly deadlineMs: number;
+  /** Bytes per second DATA must average over each `dataRateWindowMs`; slower gets 421 4.4.2. 0: no minimum. */
+  readonly minDataRate: number;
+  readonly dataRateWindowMs: number;
+  /** Refused RCPTs per session; the one after gets 421 4.7.0 (directory harvesting). */
+  readonly maxFailedRecipients: number;
+  /** 4xx/5xx replies per session (ours and smtp-server's); the one after is 421 4.7.0 (Postfix smtpd_hard_error_limit 20). */
+  readonly maxErrors: number;
+}
+
+export const defaultSessionLimits: SessionLimits = {
+  deadlineMs: 30 * 60_000,
+  minDataRate: 1024,
+  dataRateWindowMs: 30_000,
+  maxFailedRecipients: 20,
+  maxErrors: 20,
+};
 
 const common = {
   host: '0.0.0.0',
@@ -46,6 +71,8 @@ const common = {
   socketTimeoutMs: 60_000,
   maxAuthFailures: 3,
   limits: defaultMessageLimits,
+  session: defaultSessionLimits,
+  proxyFrom: [],
 } as const;
 
 export const defaultListenerConfigs: Readonly<Record<'mx' | 'submission' | 'submissions', ListenerConfig>> = {
@@ -57,7 +84,11 @@ export const defaultListenerConfigs: Readonly<Record<'mx' | 'submission' | 'subm
 /** A listener from one of the defaults with some fields changed, e.g. listenerConfig('mx', { port: 0 }). */
 export function listenerConfig(base: keyof typeof defaultListenerConfigs, changes: Partial<ListenerConfig> = {}): ListenerConfig {
   const merged = { ...defaultListenerConfigs[base], ...changes };
-  return { ...merged, limits: { ...defaultListenerConfigs[base].limits, ...changes.limits } };
+  return {
+    ...merged,
+    limits: { ...defaultListenerConfigs[base].limits, ...changes.limits },
+    session: { ...defaultListenerConfigs[base].session, ...changes.session },
+  };
 }
 
 /** The three default listeners, with fields common to all changed (e.g. { host: '127.0.0.1' }). */

@@ -15,7 +15,15 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, clientBlocklisted, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import {
+  authFailed,
+  clientBlocklisted,
+  localError,
+  serviceUnavailable,
+  tooManyAuthFailures,
+  tooManyConnections,
+  tooManyFailedRecipients,
+} from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
@@ -27,6 +35,12 @@ import type { ListenerConfig } from './listener-config.ts';
 import type { DnsblChecker, DnsblListing } from '../spam/dnsbl.ts';
 import type { SpamFilter } from '../spam/rspamd.ts';
 import { removeSpamFields } from '../spam/spam-fields.ts';
+import { clientKey } from '../policy/client-key.ts';
+import { authBusy, hourMs, minuteMs, type SharedLimitSettings } from '../policy/shared-limits.ts';
+import type { WindowCounters } from '../queue/shared-counters.ts';
+import type { ScryptGate } from './scrypt-gate.ts';
+import { createSharedChecks } from './shared-limit-checks.ts';
+import { checkLoginStillValid } from '../policy/login-policy.ts';
 
 export interface IntakeConfig {
   readonly bundle: Bundle;
@@ -53,6 +67,10 @@ export interface HandlerContext {
   readonly dnsbl?: DnsblChecker | null;
   /** The spam filter (rspamd) asked about each unauthenticated MX message (docs/spam-checks.md §2); null: none. */
   readonly spamFilter?: SpamFilter | null;
+  /** Limits every pod shares (policy/shared-limits.ts); null: none. */
+  readonly shared?: { readonly counters: WindowCounters; readonly settings: SharedLimitSettings } | null;
+  /** The pod's cap on scrypt verifications at once; absent: no cap. */
+  readonly scryptGate?: ScryptGate | null;
 }
 
 interface SessionState {
@@ -64,6 +82,12 @@ interface SessionState {
   declaredSize: number | null;
   /** The blocklist lookup started at connect, answered at MAIL (null: not checked). */
   listing: Promise<DnsblListing | null> | null;
+  /** RCPT commands accepted in this transaction, repeats included (smtp-server keeps a repeated address once). */
+  rcptCommands: number;
+  /** RCPT commands refused in this session (session.maxFailedRecipients). */
+  failedRcpts: number;
+  /** The login and the password hash it was verified against, re-checked at each MAIL. */
+  login: { user: string; hash: string } | null;
 }
 
 type Done = (err?: Error | null) => void;
@@ -71,6 +95,7 @@ type Done = (err?: Error | null) => void;
 export function createSessionHandlers(ctx: HandlerContext) {
   const sessions = new Map<string, SessionState>();
   const name = ctx.listener.name;
+  const { checkSharedAtConnect, checkAuthBlocked, recordAuthFailure, overShared } = createSharedChecks(ctx.shared ?? null, ctx.listener.role);
 
   function state(session: SMTPServerSession): SessionState {
     const s = sessions.get(session.id);
@@ -118,10 +143,17 @@ export function createSessionHandlers(ctx: HandlerContext) {
       }
       // Started now so it overlaps the greeting delay; the answer is awaited at MAIL.
       const listing = ctx.dnsbl && ctx.listener.role === 'mx' ? ctx.dnsbl.check(ip).catch(() => null) : null;
-      sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, listing });
-      ctx.observer.sessionOpened(name);
-      log.debug('session opened', { rdns: session.clientHostname || null });
-      done();
+      void checkSharedAtConnect(ip, log).then((refusal) => {
+        if (refusal) {
+          ctx.connections.close(session.id);
+          done(reject('CONNECT', log, refusal));
+          return;
+        }
+        sessions.set(session.id, { config, log, authFailures: 0, domains: [], declaredSize: null, listing, rcptCommands: 0, failedRcpts: 0, login: null });
+        ctx.observer.sessionOpened(name);
+        log.debug('session opened', { rdns: session.clientHostname || null });
+        done();
+      });
     },
 
     onClose(session: SMTPServerSession): void {
@@ -142,8 +174,24 @@ export function createSessionHandlers(ctx: HandlerContext) {
         done(reject('AUTH', ctx.logger, err));
         return;
       }
-      void authenticate(s, auth).then(
-        (user) => {
+      const ip = clientKey(session.remoteAddress);
+      const account = normalizeAddress(auth.username ?? '')?.address ?? (auth.username ?? '').toLowerCase();
+      void (async () => {
+        // A blocked attempt counts as a failure too: a client that keeps trying reaches twice
+        // the limit and is then refused at connect (policy/shared-limits.ts).
+        const blocked = await checkAuthBlocked(ip, account, s.log);
+        const verifying = blocked ? null : ctx.scryptGate ? ctx.scryptGate.run(() => authenticate(s, auth)) : authenticate(s, auth);
+        try {
+          if (blocked) throw blocked;
+          if (!verifying) throw authBusy();
+          return await verifying;
+        } catch (err) {
+          if (!(isSmtpError(err) && err.rule === 'auth_busy')) await recordAuthFailure(ip, account, s.log);
+          throw err;
+        }
+      })().then(
+        ({ user, hash }) => {
+          s.login = { user, hash };
           ctx.observer.authAttempt(name, 'success');
           s.log.info('authenticated', { user, method: auth.method });
           done(null, { user });
@@ -160,6 +208,10 @@ export function createSessionHandlers(ctx: HandlerContext) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('MAIL', session, done, async (s) => {
         s.domains = [];
+        s.rcptCommands = 0;
+        if (s.login) checkLoginStillValid(ctx.getConfig(), s.login);
+        await overShared(s.log, 'msg-ip', clientKey(session.remoteAddress), minuteMs, (l) => l.messagesPerIpPerMinute);
+        if (s.login) await overShared(s.log, 'msg-user', s.login.user, hourMs, (l) => l.messagesPerUserPerHour);
         const listed = s.listing ? await s.listing : null;
         if (listed) throw clientBlocklisted(session.remoteAddress, listed.zone, listed.text);
         const badParam = checkEsmtpParams('MAIL', address.args);
@@ -176,7 +228,16 @@ export function createSessionHandlers(ctx: HandlerContext) {
     },
 
     onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
-      step('RCPT', session, done, (s) => {
+      const counted: Done = (err) => {
+        const s = sessions.get(session.id);
+        const max = ctx.listener.session.maxFailedRecipients;
+        if (err && s && ++s.failedRcpts > max) {
+          done(reject('RCPT', s.log, tooManyFailedRecipients(max)));
+          return;
+        }
+        done(err);
+      };
+      step('RCPT', session, counted, async (s) => {
         const badParam = checkEsmtpParams('RCPT', address.args);
         if (badParam) throw badParam;
         const dsn = parseRcptDsnParams(envelopeAddress(address.address, address.args).params);
@@ -190,11 +251,18 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (!verdict.accept) throw verdict.error;
         const domains = [...s.domains, verdict.domain];
         const limits = ctx.listener.limits;
+        // Counted per command: a repeated address replaces its entry in smtp-server's list, so
+        // the list's length would let one address be sent without end (docs/reliability.md §1).
         const refusal =
-          checkRecipientCount(session.envelope.rcptTo.length, recipientLimitFor(domains, limits)) ??
-          checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
+          checkRecipientCount(s.rcptCommands, recipientLimitFor(domains, limits)) ?? checkDeclaredSize(s.declaredSize, sizeLimitFor(domains, limits));
         if (refusal) throw refusal;
+        if (s.login) await overShared(s.log, 'rcpt-user', s.login.user, hourMs, (l) => l.recipientsPerUserPerHour);
         s.domains = domains;
+        s.rcptCommands++;
+        // <postmaster> and "quoted"@ local parts: the envelope keeps the address delivery routes.
+        if (verdict.match !== 'relay' && verdict.match !== 'srs' && (verdict.address.local === 'postmaster' || address.address.startsWith('"'))) {
+          address.address = verdict.address.address;
+        }
       });
     },
 
@@ -331,7 +399,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
     }
   }
 
-  async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<string> {
+  async function authenticate(s: SessionState, auth: SMTPServerAuthentication): Promise<{ user: string; hash: string }> {
     if (auth.method !== 'PLAIN' && auth.method !== 'LOGIN') throw authFailed(auth.username ?? '', `method ${auth.method} not offered`);
     const raw = auth.username ?? '';
     // PLAIN may name a different authorization identity (RFC 4616); we do not offer proxy logins.
@@ -347,7 +415,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
     const ok = await verifyPasswordAsync(hash ?? decoyPasswordHash, auth.password ?? '');
     if (!hash || !user) throw authFailed(raw, mailbox ? 'mailbox may not log in' : 'no such login');
     if (!ok) throw authFailed(raw, 'wrong password');
-    return user;
+    return { user, hash };
   }
 }
 

@@ -25,6 +25,12 @@
 //    (syntax, sequence, its SIZE check, early talkers) is reported through the option
 //    `onProtocolRefusal`, so the metrics see them beside the refusals our rules make.
 //
+// 5. Session limits (session-watchdog.ts). The replaced init() starts the watchdog (deadline,
+//    DATA rate) of each connection; the replaced send() counts its error replies and sends
+//    421 4.7.0 instead of the one past the budget. Options `sessionLimits`.
+//
+// 6. A single leading dot is removed from body lines (single-dot-lines.ts, RFC 5321 §4.5.2).
+//
 // Why an override and not patch-package: it needs no install-time step (works with `npm ci
 // --ignore-scripts` and in the image build), it is per listener, and it fails loudly instead
 // of silently: installSmtpServerOverrides() checks that the upstream code it replaces is the
@@ -32,6 +38,8 @@
 // unit test) if an smtp-server upgrade changed it. Then re-read init() and update both.
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { C } from '../codes.ts';
+import { errorBudget, watchSession, type SessionLimitsOption } from './session-watchdog.ts';
+import { installSingleDotLines } from './single-dot-lines.ts';
 
 /** Option added to SMTPServerOptions: milliseconds before the 220 greeting (0 = none). */
 export interface GreetingDelayOption {
@@ -67,9 +75,15 @@ export const upstreamGreetingDelayMs = 100;
 
 // The private members of SMTPConnection the replacements use.
 interface ConnectionInternals {
-  _server: { options: GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & { maxClients?: number }; connections: Set<unknown> };
+  _server: {
+    options: GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & SessionLimitsOption & { maxClients?: number };
+    connections: Set<unknown>;
+  };
   name: string;
   secure: boolean;
+  _closing?: boolean;
+  _closed?: boolean;
+  _parser?: { _dataMode?: boolean; dataBytes?: number } | false;
   _setListeners(callback: () => void): void;
   connectionReady(): void;
   send(code: number, data?: string | string[], context?: string | false): void;
@@ -143,16 +157,29 @@ export function installSmtpServerOverrides(): void {
     throw new Error(`smtp-server changed; mta/src/smtp/smtp-server-overrides.ts must be reviewed: ${problems.join('; ')}`);
   }
   const originalSend = upstreamMethods.send as ConnectionInternals['send'];
+  const budgets = new WeakMap<ConnectionInternals, ReturnType<typeof errorBudget>>();
   proto.init = function init(this: ConnectionInternals) {
     initWithGreetingDelay.call(this);
+    budgets.set(this, errorBudget(this._server.options.sessionLimits));
+    watchSession(
+      {
+        closed: () => this._closing === true || this._closed === true,
+        dataBytes: () => (this._parser && this._parser._dataMode ? (this._parser.dataBytes ?? 0) : null),
+        refuse: (error) => this.send(error.responseCode, error.message),
+      },
+      this._server.options.sessionLimits,
+    );
   };
   proto.send = function send(this: ConnectionInternals, code, data, context) {
     const options = this._server.options;
+    const overBudget = budgets.get(this)?.(code);
+    if (overBudget) return originalSend.call(this, overBudget.responseCode, overBudget.message, false);
     const shown = ehloLinesShown(code, data, context, this.secure, options) as typeof data;
     const ours = carriesEnhancedCode(shown, context);
     if (!ours && code >= 400) options.onProtocolRefusal?.(code);
     return originalSend.call(this, code, shown, ours ? false : context);
   };
+  installSingleDotLines();
   installed = true;
 }
 
