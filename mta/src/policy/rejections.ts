@@ -3,6 +3,8 @@
 // sentences name the rule, not the mechanism (maddy exterrors): no bundle, no NATS.
 import { C, SE } from '../codes.ts';
 import { SmtpError } from '../errors.ts';
+import { reply, type Reply } from '../reply.ts';
+import type { BoundedWorkProblem } from '../directory.ts';
 
 /** RCPT for one of our domains that matches no mailbox, alias, subaddress or catch-all (RFC 5321 §3.3). */
 export function unknownRecipient(address: string): SmtpError {
@@ -181,3 +183,25 @@ export function serviceUnavailable(reason: string, cause?: unknown): SmtpError {
     cause,
   });
 }
+
+/** An address whose alias expansion loops, is too deep or has too many targets (mta/src/directory.ts expand). */
+export function expansionRefused(address: string, problem: BoundedWorkProblem, detail: string): SmtpError {
+  return new SmtpError({
+    code: C.C550MailboxUnavailable,
+    subject: SE.RoutingLoop6,
+    rule: 'alias_expansion',
+    clientMessage: expansionWords[problem],
+    reason: detail || `alias expansion of ${address}: ${problem}`,
+  });
+}
+
+/** The reply for an expansion over its bounds, as a delivery outcome (routing) or at RCPT (intake). */
+export function expansionRefusal(problem: BoundedWorkProblem): Reply {
+  return reply(C.C550MailboxUnavailable, SE.RoutingLoop6, expansionWords[problem]);
+}
+
+const expansionWords = {
+  loop: 'Routing loop detected',
+  'too-deep': 'Routing loop detected: alias chain too deep',
+  'too-many': 'Alias expands to too many recipients',
+} as const;
