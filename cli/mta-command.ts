@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
 import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
-import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
+import { defaultDeliveryWorkers, defaultMaxDeliveries } from '../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
 import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
@@ -45,6 +45,7 @@ interface MtaFlags extends NatsFlags {
   logLevel: LogLevel;
   delivery: boolean;
   deliveryWorkers: number;
+  maxDeliveries: number;
   localMaildirRoot: string;
   outboundPort: number;
   retrySchedule: string;
@@ -165,6 +166,12 @@ export function registerMtaCommand(cli: Command): void {
         .default(defaultDeliveryWorkers),
     )
     .addOption(
+      new Option('--max-deliveries <n>', 'deliveries of one job before it is quarantined instead of attempted (`stafette queue quarantine`)')
+        .env('STAFETTE_MAX_DELIVERIES')
+        .argParser(integer(1))
+        .default(defaultMaxDeliveries),
+    )
+    .addOption(
       new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/')
         .env('STAFETTE_LOCAL_MAILDIR_ROOT')
         .default('/var/lib/stafette/mail'),
@@ -257,7 +264,13 @@ async function runMta(flags: MtaFlags): Promise<number> {
         delayNoticeAfterMs,
       },
       delivery: flags.delivery
-        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, mxPort: flags.outboundPort, retryPolicy: policy }
+        ? {
+            workers: flags.deliveryWorkers,
+            maxDeliveries: flags.maxDeliveries,
+            localMaildirRoot: flags.localMaildirRoot,
+            mxPort: flags.outboundPort,
+            retryPolicy: policy,
+          }
         : null,
       logger,
     });

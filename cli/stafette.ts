@@ -5,6 +5,7 @@ import { registerMtaCommand } from './mta-command.ts';
 import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { registerQueueAdminCommand } from './queue-admin-command.ts';
+import { registerQueueQuarantineCommand } from './queue-quarantine-command.ts';
 import { registerTlsReportCommand } from './tls-report-command.ts';
 import { renderCommand } from './render-command.ts';
 
@@ -36,6 +37,7 @@ export function program(): Command {
   registerOperatorCommand(cli);
   registerQueueCommand(cli);
   registerQueueAdminCommand(cli);
+  registerQueueQuarantineCommand(cli);
   registerTlsReportCommand(cli);
 
   return cli;

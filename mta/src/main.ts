@@ -99,6 +99,8 @@ export interface MtaDeliveryOptions {
   readonly localMaildirRoot: string;
   /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
   readonly workers?: number;
+  /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, delivery/worker.ts). */
+  readonly maxDeliveries?: number;
   /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
@@ -272,7 +274,9 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     }
     if (options.delivery) {
       let running: RunningDelivery | undefined;
-      const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
+      const observer = createDeliveryMetrics(metrics.registry, async () =>
+        running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0, quarantined: 0 },
+      );
       const outbound = await startOutboundStandards({
         nc,
         settings,
@@ -369,6 +373,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     logger: w.logger,
     observer: w.observer,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
   });
   return {
     deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),

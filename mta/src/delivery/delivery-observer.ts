@@ -1,6 +1,6 @@
 // What the delivery engine reports as it works, for metrics (the intake-observer pattern:
 // the engine calls these; the metrics module binds them to prom-client). Labels stay low in
-// cardinality: `destination` is a kind plus a domain/relay/host, never a recipient.
+// cardinality: `destination` is a kind (mx, lmtp, maildir, ...) or relay:<id>, never a domain.
 //
 // Gauges are not events: the deferred count and the oldest message's age come from
 // queue-operations.ts deferredStats()/listDeferred() and queue/inspect.ts queueStats(),
@@ -8,7 +8,7 @@
 import type { Destination } from './attempt.ts';
 
 export type RecipientResult = 'delivered' | 'deferred' | 'skipped' | 'bounced' | 'expired';
-export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'shutdown';
+export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'quarantined' | 'shutdown';
 
 export interface DeliveryObserver {
   /**
@@ -39,16 +39,12 @@ export const ignoreDeliveryEvents: DeliveryObserver = {
   job() {},
 };
 
-/** A metrics label for a destination: the kind plus the domain, relay or LMTP host (never a mailbox path or URL). */
+/**
+ * A metrics label for a destination: its kind, and for a relay its id (relays are few and
+ * named in the bundle). Never a recipient domain, an LMTP host, a path or a URL: those are
+ * unbounded (one series per domain ever mailed, issue 14 item 7); they stay in the logs and
+ * in `stafette queue deferred`.
+ */
 export function destinationLabel(destination: Destination): string {
-  switch (destination.kind) {
-    case 'mx':
-      return `mx:${destination.domain}`.slice(0, 100);
-    case 'relay':
-      return `relay:${destination.relayId}`.slice(0, 100);
-    case 'lmtp':
-      return `lmtp:${destination.host}`.slice(0, 100);
-    default:
-      return destination.kind;
-  }
+  return destination.kind === 'relay' ? `relay:${destination.relayId}`.slice(0, 100) : destination.kind;
 }

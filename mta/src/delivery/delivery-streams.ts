@@ -17,6 +17,9 @@
 //   mail.defer.due.<queueId>    what the server publishes at the due time (the schedule is
 //                               then removed); read by the durable consumer `delivery-retry`
 //   mail.defer.dead.<seq>       jobs that can never be decoded, kept for a human; not consumed
+//   mail.defer.quarantine.<tag> jobs delivered more than --max-deliveries times without being
+//                               settled (a poison record, a write that keeps failing), kept
+//                               for a human (`stafette queue quarantine`, quarantine.ts); not consumed
 //
 // So a waiting retry costs stored bytes, never ack-pending slots on either consumer, and no
 // process holds a timer for it: a pod that dies strands nothing. Due retries have their own
@@ -75,6 +78,7 @@ export function deliveryStreams(settings: QueueSettings, lifetimeMs: number): De
 export const waitSubject = (s: DeliveryStreams, queueId: string): string => `${s.deferPrefix}.wait.${queueId}`;
 export const dueSubject = (s: DeliveryStreams, queueId: string): string => `${s.deferPrefix}.due.${queueId}`;
 export const deadSubject = (s: DeliveryStreams, tag: string): string => `${s.deferPrefix}.dead.${tag}`;
+export const quarantineSubject = (s: DeliveryStreams, tag: string): string => `${s.deferPrefix}.quarantine.${tag}`;
 export const ledgerSubject = (s: DeliveryStreams, queueId: string, pairKey: string): string => `${s.donePrefix}.${queueId}.${pairKey}`;
 
 const nanos = (ms: number): number => ms * 1_000_000;

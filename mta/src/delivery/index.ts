@@ -17,11 +17,12 @@ import { decodeDeferredJob } from './deferred-job.ts';
 import { fieldValue } from '../dsn/report.ts';
 import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer.ts';
 import { createDestinationHealth } from './destination-health.ts';
-import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
+import { deadSubject, quarantineSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
 import { createEngine } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { Router } from './routing.ts';
+import { quarantineHeaders } from './quarantine.ts';
 import { startWorkerPool } from './worker.ts';
 
 export { defaultRetryPolicy, parseDurationMs, parseSchedule, retryPolicy } from './retry-policy.ts';
@@ -31,6 +32,7 @@ export type { DeliveryStreams } from './delivery-streams.ts';
 export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
 export { createRouter } from './routing.ts';
+export { defaultMaxDeliveries } from './worker.ts';
 export type { Router, RoutePlan, RoutingOptions } from './routing.ts';
 export { deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred } from './queue-operations.ts';
 export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
@@ -70,6 +72,8 @@ export interface StartDeliveryOptions {
    * dead-destination cache off): destination-health.ts.
    */
   readonly deadDestinationMs?: number;
+  /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, worker.ts). */
+  readonly maxDeliveries?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
   readonly delayNoticeAfterMs?: number | null;
 }
@@ -123,6 +127,14 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
         expect: { streamName: streams.deferStream },
       });
     },
+    async quarantine(msg: { data: Uint8Array; subject: string; info: { deliveryCount: number } }, tag: string, reason: string) {
+      const h = headers();
+      h.set(quarantineHeaders.reason, fieldValue(reason, 500));
+      h.set(quarantineHeaders.subject, msg.subject);
+      h.set(quarantineHeaders.deliveries, String(msg.info.deliveryCount));
+      await js.publish(quarantineSubject(streams, tag), msg.data, { headers: h, expect: { streamName: streams.deferStream } });
+    },
+    ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
     async finished(job: { decoded: { record: { body: { kind: string; name?: string } } } }) {
       const { body } = job.decoded.record;
       if (body.kind === 'object' && body.name) await deleteBody(bodyStore, body.name);

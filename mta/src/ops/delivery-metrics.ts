@@ -7,6 +7,7 @@
 //   stafette_delivery_jobs_total{source,result}              what became of each job taken from the queue
 //   stafette_delivery_deferred_messages                      waiting for a retry (polled at scrape)
 //   stafette_delivery_due_retries                            retries due and waiting for a worker
+//   stafette_delivery_quarantined_jobs                       jobs quarantined after --max-deliveries (alert on > 0)
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DeferredStats } from '../delivery/queue-operations.ts';
 import type { DeliveryObserver } from '../delivery/delivery-observer.ts';
@@ -52,11 +53,18 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
       try {
         const stats = await readDeferred();
         deferred.set(stats.deferred);
+        quarantined.set(stats.quarantined);
         this.set(stats.due);
       } catch {
         // NATS unreachable: keep the last values; /readyz says why.
       }
     },
+  });
+  // Registered after the gauge whose collect sets it, so a scrape shows this scrape's value.
+  const quarantined = new Gauge({
+    name: 'stafette_delivery_quarantined_jobs',
+    help: 'Jobs quarantined after too many deliveries, waiting for `stafette queue quarantine`.',
+    registers,
   });
   return {
     recipients: (destination, result, count) => recipients.inc({ destination, result }, count),
