@@ -5,6 +5,10 @@
 //   1. attempt each destination group concurrently; record delivered recipients in the
 //      ledger as soon as their group answers (this is what bounds the duplicate window:
 //      a crash after a remote 250 and before this write re-sends to those recipients);
+//      a failed ledger write is retried here with backoff (0.25 s doubling to 8 s) for up
+//      to `ledgerRetryMs` while the worker keeps the job's lease (in-progress acks,
+//      worker.ts), not by handing the job back: a redelivery would send the mail again
+//      (docs/reliability.md "Limits");
 //   2. decide (decision.ts);
 //   3. queue the notices, if any (failure, delay, success: status-notices.ts), and wait for their PubAcks;
 //   4. queue the retry (the pending recipients and their state), and wait for its PubAck;
@@ -12,6 +16,7 @@
 //      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
 //      retry's schedule subject are derived from the job, so repeats are de-duplicated.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import { newQueueId } from '../queue/queue-id.ts';
@@ -68,7 +73,12 @@ export interface EngineOptions {
   readonly health?: DestinationHealth;
   /** A delay notice after this long (default dsn/notices.ts defaultDelayNoticeMs); null: none. */
   readonly delayNoticeAfterMs?: number | null;
+  /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs). */
+  readonly ledgerRetryMs?: number;
 }
+
+/** Default for how long the ledger write after a remote 250 is retried before the job is handed back. */
+export const defaultLedgerRetryMs = 5 * 60_000;
 
 /** A job as the worker hands it over. */
 export interface EngineJob {
@@ -88,6 +98,22 @@ const holdMs = 365 * 24 * 3_600_000;
 
 export function createEngine(opts: EngineOptions): { process(job: EngineJob): Promise<EngineResult> } {
   const { effects, logger, observer } = opts;
+
+  async function recordWithRetry(queueId: string, delivered: readonly LedgerEntry[], signal: AbortSignal, log: Logger): Promise<void> {
+    const giveUpAt = opts.now() + (opts.ledgerRetryMs ?? defaultLedgerRetryMs);
+    for (let wait = 250; ; wait = Math.min(wait * 2, 8_000)) {
+      try {
+        await effects.recordDelivered(queueId, delivered);
+        return;
+      } catch (err) {
+        if (signal.aborted || opts.now() + wait > giveUpAt) throw err;
+        log.warn('ledger write after a delivery failed; retrying under the lease', { error: describeError(err), retryInMs: wait });
+        await sleep(wait, undefined, { signal }).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
 
   async function process(job: EngineJob): Promise<EngineResult> {
     const { record } = job.decoded;
@@ -137,7 +163,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         }
         if (delivered.length > 0) {
           const answered = opts.now();
-          await effects.recordDelivered(record.queueId, delivered);
+          await recordWithRetry(record.queueId, delivered, job.signal, log);
           observer.ledgerWindow((opts.now() - answered) / 1000);
         }
         if (skipped) observer.recipients(destinationLabel(group.destination), 'skipped', results.length);

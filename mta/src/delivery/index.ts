@@ -74,6 +74,10 @@ export interface StartDeliveryOptions {
   readonly deadDestinationMs?: number;
   /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, worker.ts). */
   readonly maxDeliveries?: number;
+  /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs, engine.ts). */
+  readonly ledgerRetryMs?: number;
+  /** How long a job whose NATS write failed waits before it is redelivered (default 15 s, worker.ts). */
+  readonly requeueDelayMs?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
   readonly delayNoticeAfterMs?: number | null;
 }
@@ -109,6 +113,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     observer,
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
+    ...(opts.ledgerRetryMs !== undefined ? { ledgerRetryMs: opts.ledgerRetryMs } : {}),
   });
 
   const js = jetstream(opts.nc);
@@ -135,6 +140,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
       await js.publish(quarantineSubject(streams, tag), msg.data, { headers: h, expect: { streamName: streams.deferStream } });
     },
     ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
+    ...(opts.requeueDelayMs !== undefined ? { requeueDelayMs: opts.requeueDelayMs } : {}),
     async finished(job: { decoded: { record: { body: { kind: string; name?: string } } } }) {
       const { body } = job.decoded.record;
       if (body.kind === 'object' && body.name) await deleteBody(bodyStore, body.name);
