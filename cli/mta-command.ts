@@ -26,6 +26,10 @@ interface MtaFlags extends NatsFlags {
   instance: string;
   queueReplicas: number;
   queueMaxBytes: number;
+  bodyMaxBytes: number;
+  retryMaxBytes: number;
+  ledgerMaxBytes: number;
+  storeNearFullPercent: number;
   listeners: string;
   smtpHost: string;
   mxPort: number;
@@ -93,6 +97,30 @@ export function registerMtaCommand(cli: Command): void {
         .env('STAFETTE_QUEUE_MAX_BYTES')
         .argParser(integer(-1))
         .default(defaultQueueSettings.maxBytes),
+    )
+    .addOption(
+      new Option('--body-max-bytes <bytes>', 'cap of the body bucket (large bodies in the Object Store); -1 = none')
+        .env('STAFETTE_BODY_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.bodyMaxBytes),
+    )
+    .addOption(
+      new Option('--retry-max-bytes <bytes>', 'budget of the retry stream (mail waiting for a retry); near it intake answers 452; -1 = none')
+        .env('STAFETTE_RETRY_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.retryMaxBytes),
+    )
+    .addOption(
+      new Option('--ledger-max-bytes <bytes>', 'cap of the delivered-recipient ledger stream; -1 = none')
+        .env('STAFETTE_LEDGER_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.ledgerMaxBytes),
+    )
+    .addOption(
+      new Option('--store-near-full-percent <percent>', 'at this share of any stream cap intake answers 452 4.3.1 to new mail')
+        .env('STAFETTE_STORE_NEAR_FULL_PERCENT')
+        .argParser(integer(1))
+        .default(defaultQueueSettings.nearFullRatio * 100),
     )
     .addOption(
       new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`)
@@ -248,7 +276,14 @@ async function runMta(flags: MtaFlags): Promise<number> {
       secretDir: flags.secretDir,
       nats: natsServerOptions(flags),
       instance: flags.instance,
-      queue: { replicas: flags.queueReplicas, maxBytes: flags.queueMaxBytes },
+      queue: {
+        replicas: flags.queueReplicas,
+        maxBytes: flags.queueMaxBytes,
+        bodyMaxBytes: flags.bodyMaxBytes,
+        retryMaxBytes: flags.retryMaxBytes,
+        ledgerMaxBytes: flags.ledgerMaxBytes,
+        nearFullRatio: flags.storeNearFullPercent / 100,
+      },
       ops: { host: flags.opsHost, port: flags.opsPort },
       shutdownTimeoutMs: flags.shutdownTimeout * 1000,
       configRecheckMs: flags.configRecheck * 1000,

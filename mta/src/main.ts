@@ -40,7 +40,8 @@ import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
-import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
+import { addQueueDepthMetrics, addStorePressureMetrics } from './ops/queue-depth-metrics.ts';
+import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
 import {
   createPublisher,
   createQueueReadiness,
@@ -208,7 +209,9 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
   let intake: Intake | undefined;
   let policyServer: PolicyServer | undefined;
   let delivery: RunningDelivery | undefined;
+  let storePressure: StorePressure | undefined;
   const stopAll = async () => {
+    storePressure?.stop();
     // Intake and delivery stop side by side: sessions finish their DATA while workers
     // finish (or hand back) their transactions, both before the connection is drained.
     await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs), policyServer?.close()]);
@@ -232,6 +235,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     // One publisher per process: intake, DSNs and forwards all enqueue through it.
     const bodyStore = await openBodyStore(nc, settings);
     const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected });
+    storePressure = watchStorePressure({ nc, settings, logger });
+    await storePressure.refresh().catch((err: unknown) => logger.warn('reading the queue store usage failed', { err }));
+    addStorePressureMetrics(metrics.registry, storePressure);
+    const pressure = storePressure;
     const getConfig = () => watcher.current as LoadedBundle;
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
@@ -252,6 +259,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       hostname,
       resolver,
       defaultTls: options.defaultTls ?? null,
+      storeNearFull: () => pressure.nearFull(),
       inboundChecks:
         standards.inboundChecks === false
           ? null

@@ -112,7 +112,11 @@ export function doneStreamConfig(s: DeliveryStreams, settings: QueueSettings): P
   return {
     ...fileStream(s.doneStream, 'Stafette delivered-recipient ledger (a later retry never sends to these again)', s.donePrefix, settings),
     retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
+    // Capped: refuse new entries at the cap (the engine retries the write under the lease, and
+    // intake stops taking mail near it, store-pressure.ts); discard: old would forget
+    // deliveries and so resend them. Uncapped: old, as nothing is ever discarded.
+    discard: settings.ledgerMaxBytes > 0 ? DiscardPolicy.New : DiscardPolicy.Old,
+    max_bytes: settings.ledgerMaxBytes,
     max_age: nanos(s.ledgerMaxAgeMs),
     max_msgs_per_subject: 1,
     allow_direct: true,

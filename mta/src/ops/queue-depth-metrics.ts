@@ -13,6 +13,7 @@
 //   stafette_queue_body_bytes                    bytes in the Object Store bucket for large bodies
 import { Gauge, type Registry } from 'prom-client';
 import type { QueueStats } from '../queue/index.ts';
+import type { StorePressure } from '../queue/store-pressure.ts';
 
 export interface QueueDepthOptions {
   readonly readStats: () => Promise<QueueStats>;
@@ -93,4 +94,32 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The store's fill level as intake's admission sees it (queue/store-pressure.ts, read every few
+ * seconds, not per scrape):
+ *
+ *   stafette_queue_store_usage_ratio{stream}   bytes / cap per capped stream (MAILQ, bodies, retry, ledger)
+ *   stafette_queue_store_near_full             1 while new mail gets 452 4.3.1
+ */
+export function addStorePressureMetrics(registry: Registry, pressure: StorePressure): void {
+  new Gauge({
+    name: 'stafette_queue_store_usage_ratio',
+    help: 'Bytes stored per stream divided by its cap (capped streams only).',
+    labelNames: ['stream'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of pressure.usage()) if (u.capBytes > 0) this.set({ stream: u.stream }, u.bytes / u.capBytes);
+    },
+  });
+  new Gauge({
+    name: 'stafette_queue_store_near_full',
+    help: '1 while the queue store is near full and intake answers 452 4.3.1 to new mail.',
+    registers: [registry],
+    collect() {
+      this.set(pressure.nearFull() ? 1 : 0);
+    },
+  });
 }

@@ -205,3 +205,14 @@ const expansionWords = {
   'too-deep': 'Routing loop detected: alias chain too deep',
   'too-many': 'Alias expands to too many recipients',
 } as const;
+
+/** MAIL while the queue's store is near full (queue/store-pressure.ts): 452 4.3.1, try later (RFC 5321 §4.5.3.1.10). */
+export function storeNearFull(): SmtpError {
+  return new SmtpError({
+    code: C.C452StorageFull,
+    subject: SE.MailSystemFull1,
+    rule: 'store_near_full',
+    clientMessage: 'Insufficient system storage, please try again later',
+    reason: 'the queue store is near full (docs/reliability.md "Limits")',
+  });
+}

@@ -66,6 +66,8 @@ export interface IntakeOptions {
   readonly logger?: Logger;
   /** SPF, DKIM, ARC and DMARC on the MX listener (message-checks.ts); absent: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** True while the queue's store is near full (queue/store-pressure.ts): new mail gets 452 4.3.1 at MAIL. */
+  readonly storeNearFull?: () => boolean;
   /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
@@ -115,6 +117,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       logger: log,
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
+      ...(opts.storeNearFull ? { storeNearFull: opts.storeNearFull } : {}),
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {

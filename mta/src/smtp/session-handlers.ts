@@ -15,7 +15,7 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, serviceUnavailable, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import { authFailed, localError, serviceUnavailable, storeNearFull, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
@@ -45,6 +45,8 @@ export interface HandlerContext {
   readonly connections: ConnectionCounter;
   /** SPF/DKIM/ARC/DMARC on the MX listener (message-checks.ts); null: not checked. */
   readonly inboundChecks?: InboundChecksOptions | null;
+  /** True while the queue's store is near full (queue/store-pressure.ts). */
+  readonly storeNearFull?: () => boolean;
 }
 
 interface SessionState {
@@ -152,6 +154,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('MAIL', session, done, (s) => {
         s.domains = [];
+        if (ctx.storeNearFull?.()) throw storeNearFull();
         const badParam = checkEsmtpParams('MAIL', address.args);
         if (badParam) throw badParam;
         const dsn = parseMailDsnParams(envelopeAddress(address.address, address.args).params);
