@@ -40,7 +40,8 @@ import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
-import { addQueueDepthMetrics, addStorePressureMetrics } from './ops/queue-depth-metrics.ts';
+import { addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
+import { startOrphanCollector, type OrphanCollector } from './queue/orphan-collector.ts';
 import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
 import {
   createPublisher,
@@ -210,8 +211,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
   let policyServer: PolicyServer | undefined;
   let delivery: RunningDelivery | undefined;
   let storePressure: StorePressure | undefined;
+  let orphans: OrphanCollector | undefined;
   const stopAll = async () => {
     storePressure?.stop();
+    orphans?.stop();
     // Intake and delivery stop side by side: sessions finish their DATA while workers
     // finish (or hand back) their transactions, both before the connection is drained.
     await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs), policyServer?.close()]);
@@ -313,6 +316,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         onStop: () => outbound.stop(),
       });
       delivery = running;
+      orphans = startOrphanCollector({ nc, settings, bodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });
       logger.info('delivery workers started');
     }
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });

@@ -11,7 +11,7 @@
 //   stafette_queue_ack_pending_messages          jobs handed to a worker, not yet acked
 //   stafette_queue_oldest_message_age_seconds    age of the oldest queued job (0 when empty)
 //   stafette_queue_body_bytes                    bytes in the Object Store bucket for large bodies
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { QueueStats } from '../queue/index.ts';
 import type { StorePressure } from '../queue/store-pressure.ts';
 
@@ -122,4 +122,14 @@ export function addStorePressureMetrics(registry: Registry, pressure: StorePress
       this.set(pressure.nearFull() ? 1 : 0);
     },
   });
+}
+
+/** stafette_queue_orphan_bodies_collected_total: bodies deleted by the orphan collector (queue/orphan-collector.ts). */
+export function orphanBodiesCounter(registry: Registry): (count: number) => void {
+  const counter = new Counter({
+    name: 'stafette_queue_orphan_bodies_collected_total',
+    help: 'Message bodies deleted because no job or retry referred to them after the grace period.',
+    registers: [registry],
+  });
+  return (count) => counter.inc(count);
 }
