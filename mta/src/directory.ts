@@ -23,7 +23,7 @@
 // address fails with a named problem that intake refuses at RCPT and routing bounces, both
 // as permanent 550 5.4.6 (codes.ts SE.RoutingLoop6).
 import { domainOf, normalizeAddress, normalizeDomain, withoutSubaddress } from '../../bundle/address.ts';
-import type { Bundle, BundleDomain, BundleMailbox } from '../../bundle/schema.ts';
+import { aliasExpansionLimits, type Bundle, type BundleDomain, type BundleMailbox } from '../../bundle/schema.ts';
 import { isSrsLocalPart } from './srs/srs.ts';
 
 /** Who a recipient is; alias, subaddress and catch-all name the address(es) it stands for. */
@@ -34,9 +34,9 @@ export type RecipientMatch =
   | { readonly kind: 'catch-all'; readonly catchAll: string };
 
 /** Default for how many distinct targets one address may expand to (docs/reliability.md "Limits"). */
-export const defaultMaxExpansionTargets = 1_000;
+export const defaultMaxExpansionTargets = aliasExpansionLimits.maxTargets;
 /** Default for how many alias/catch-all steps one address may take. */
-export const defaultMaxExpansionDepth = 10;
+export const defaultMaxExpansionDepth = aliasExpansionLimits.maxDepth;
 
 export interface ExpansionLimits {
   readonly maxTargets?: number;

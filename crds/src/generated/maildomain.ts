@@ -72,7 +72,10 @@ export type MailDomainSpec = {
       /** The addresses mail to the alias is delivered to. */
       to: string[];
     }>;
-    /** The largest message accepted for the domain, as a quantity (25Mi) or bytes. */
+    /**
+     * The largest message accepted for the domain, as a quantity (25Mi) or bytes; at most 100Mi
+     * (104857600; a larger quantity string is clamped to it by the operator, with a warning).
+     */
     maxMessageSize?: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */
     maxRecipients?: number;
@@ -208,7 +211,10 @@ export type MailDomainSpecResolved = {
       /** The addresses mail to the alias is delivered to. */
       to: string[];
     }>;
-    /** The largest message accepted for the domain, as a quantity (25Mi) or bytes. */
+    /**
+     * The largest message accepted for the domain, as a quantity (25Mi) or bytes; at most 100Mi
+     * (104857600; a larger quantity string is clamped to it by the operator, with a warning).
+     */
     maxMessageSize: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */
     maxRecipients: number;

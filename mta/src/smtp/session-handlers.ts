@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
 import { normalizeAddress } from '../../../bundle/address.ts';
 import { verifyPasswordAsync } from '../../../bundle/password-hash.ts';
-import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
+import { maxMessageSizeCap, type Bundle, type BundleDomain, type BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
@@ -299,7 +299,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
 export function maxSizeOf(bundle: Bundle, listener: ListenerConfig): number {
   let max = listener.role === 'submission' ? listener.limits.maxMessageSize : 0;
   for (const d of bundle.domains) max = Math.max(max, d.inbound.maxMessageSize);
-  return max > 0 ? max : listener.limits.maxMessageSize;
+  // At most maxMessageSizeCap whatever a bundle says (the operator clamps too).
+  return Math.min(max > 0 ? max : listener.limits.maxMessageSize, maxMessageSizeCap);
 }
 
 function declaredSize(address: SMTPServerAddress): number | null {
