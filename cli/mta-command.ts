@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
 import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
 import { defaultDeliveryWorkers, defaultMaxDeliveries } from '../mta/src/delivery/index.ts';
+import { defaultMemoryBudgetBytes } from '../mta/src/smtp/memory-budget.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
 import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
@@ -38,6 +39,7 @@ interface MtaFlags extends NatsFlags {
   mxGreetingDelay: number;
   mxReverseDns: boolean;
   maxConnectionsPerIp?: number;
+  memoryBudgetMib: number;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -154,6 +156,12 @@ export function registerMtaCommand(cli: Command): void {
       new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`)
         .env('STAFETTE_MAX_CONNECTIONS_PER_IP')
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--memory-budget-mib <MiB>', 'message data intake may hold in memory at once; beyond it 451 4.3.2')
+        .env('STAFETTE_MEMORY_BUDGET_MIB')
+        .argParser(integer(1))
+        .default(defaultMemoryBudgetBytes / 1024 / 1024),
     )
     .addOption(
       new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
@@ -288,6 +296,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       shutdownTimeoutMs: flags.shutdownTimeout * 1000,
       configRecheckMs: flags.configRecheck * 1000,
       listeners,
+      memoryBudgetBytes: flags.memoryBudgetMib * 1024 * 1024,
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
       dnsServers: flags.dns ? flags.dns.split(',').map((s) => s.trim()) : [],

@@ -40,7 +40,7 @@ import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
-import { addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
+import { addMemoryBudgetMetric, addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
 import { startOrphanCollector, type OrphanCollector } from './queue/orphan-collector.ts';
 import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
 import {
@@ -78,6 +78,8 @@ export interface MtaOptions {
   readonly firstBundleTimeoutMs?: number;
   /** The SMTP listeners to open (smtp/listener-config.ts: listenerConfig, defaultListeners). */
   readonly listeners: readonly ListenerConfig[];
+  /** Bytes of message data intake may hold at once (default defaultMemoryBudgetBytes, smtp/memory-budget.ts). */
+  readonly memoryBudgetBytes?: number;
   /**
    * Our name in the greeting, EHLO, Received and DSNs (Reporting-MTA, MAILER-DAEMON@);
    * default: the hostname of the first domain of the first bundle, else the OS hostname.
@@ -255,6 +257,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     });
     intake = createIntake({
       listeners: options.listeners,
+      ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       getConfig,
       publisher,
       observer: metrics.intake,
@@ -274,6 +277,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     });
     await intake.listen();
     intakeListening = true;
+    addMemoryBudgetMetric(metrics.registry, intake);
     if (standards.policyServer) {
       policyServer = await startPolicyServer({
         ...standards.policyServer,

@@ -133,3 +133,23 @@ export function orphanBodiesCounter(registry: Registry): (count: number) => void
   });
   return (count) => counter.inc(count);
 }
+
+/** stafette_smtp_memory_budget_used_bytes / _capacity_bytes: intake's memory budget (smtp/memory-budget.ts). */
+export function addMemoryBudgetMetric(registry: Registry, intake: { memory(): { used: number; capacity: number } }): void {
+  new Gauge({
+    name: 'stafette_smtp_memory_budget_used_bytes',
+    help: 'Bytes of message data intake holds now (its budget: stafette_smtp_memory_budget_capacity_bytes); beyond it 451 4.3.2.',
+    registers: [registry],
+    collect() {
+      this.set(intake.memory().used);
+    },
+  });
+  new Gauge({
+    name: 'stafette_smtp_memory_budget_capacity_bytes',
+    help: 'Bytes of message data intake may hold at once (--memory-budget-mib).',
+    registers: [registry],
+    collect() {
+      this.set(intake.memory().capacity);
+    },
+  });
+}

@@ -216,3 +216,14 @@ export function storeNearFull(): SmtpError {
     reason: 'the queue store is near full (docs/reliability.md "Limits")',
   });
 }
+
+/** MAIL with a SIZE= that does not fit, or DATA that ran out of the process's memory budget (smtp/memory-budget.ts): 451 4.3.2. */
+export function memoryBudgetExceeded(reason: string): SmtpError {
+  return new SmtpError({
+    code: C.C451LocalError,
+    subject: SE.NotAccepting2,
+    rule: 'memory_budget',
+    clientMessage: 'Too much mail in progress, please try again later',
+    reason,
+  });
+}

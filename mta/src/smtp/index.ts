@@ -28,6 +28,7 @@
 //               before the final reply (message-checks.ts): Authentication-Results added after
 //               Received, forged ones removed, 550/451 5.7.x/4.7.x per inbound.dmarc.
 // Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
+import { createMemoryBudget, defaultMemoryBudgetBytes } from './memory-budget.ts';
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -68,6 +69,8 @@ export interface IntakeOptions {
   readonly inboundChecks?: InboundChecksOptions | null;
   /** True while the queue's store is near full (queue/store-pressure.ts): new mail gets 452 4.3.1 at MAIL. */
   readonly storeNearFull?: () => boolean;
+  /** Bytes of message data the process may hold at once (memory-budget.ts); default defaultMemoryBudgetBytes. */
+  readonly memoryBudgetBytes?: number;
   /** Certificate for clients without SNI when the bundle has none; default: self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
 }
@@ -82,6 +85,8 @@ export interface Intake {
   listen(): Promise<void>;
   /** Bound addresses by listener name. */
   addresses(): Record<string, ListenerAddress>;
+  /** Bytes of the memory budget in use now, and its capacity (memory-budget.ts). */
+  memory(): { readonly used: number; readonly capacity: number };
   /**
    * Stops accepting connections at once. Sessions in flight may finish the message they are
    * sending (a new command gets 421); at `deadlineMs` the rest get 421 and are closed.
@@ -97,6 +102,8 @@ export function createIntake(opts: IntakeOptions): Intake {
   const resolver = opts.resolver ?? { reverse: (ip: string) => dns.reverse(ip) };
   const hostname = opts.hostname ?? opts.getConfig().bundle.domains[0]?.hostname ?? osHostname();
   const servers = new Map<string, SMTPServer>();
+  // One budget for every listener of the process (docs/reliability.md "Limits").
+  const memoryBudget = createMemoryBudget(opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes);
 
   async function defaultTls(): Promise<TlsMaterial> {
     if (opts.defaultTls) return opts.defaultTls;
@@ -118,6 +125,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       connections: createConnectionCounter(listener.maxConnectionsPerIp),
       inboundChecks: opts.inboundChecks ?? null,
       ...(opts.storeNearFull ? { storeNearFull: opts.storeNearFull } : {}),
+      memoryBudget,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption = {
@@ -220,6 +228,7 @@ export function createIntake(opts: IntakeOptions): Intake {
         });
       }
     },
+    memory: () => ({ used: memoryBudget.used(), capacity: memoryBudget.capacity }),
     addresses() {
       const out: Record<string, ListenerAddress> = {};
       for (const [name, server] of servers) {

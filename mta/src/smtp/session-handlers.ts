@@ -15,10 +15,19 @@ import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
 import { checkEsmtpParams } from '../policy/esmtp-params.ts';
 import { checkDeclaredSize, checkRecipientCount, recipientLimitFor, sizeLimitFor } from '../policy/message-limits.ts';
 import { checkRecipient } from '../policy/recipient-policy.ts';
-import { authFailed, localError, serviceUnavailable, storeNearFull, tooManyAuthFailures, tooManyConnections } from '../policy/rejections.ts';
+import {
+  authFailed,
+  localError,
+  memoryBudgetExceeded,
+  serviceUnavailable,
+  storeNearFull,
+  tooManyAuthFailures,
+  tooManyConnections,
+} from '../policy/rejections.ts';
 import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
+import { bytesPerDataByte, type MemoryBudget } from './memory-budget.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
 import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
@@ -47,6 +56,8 @@ export interface HandlerContext {
   readonly inboundChecks?: InboundChecksOptions | null;
   /** True while the queue's store is near full (queue/store-pressure.ts). */
   readonly storeNearFull?: () => boolean;
+  /** Bytes of message data this process may hold (memory-budget.ts), shared by every listener. */
+  readonly memoryBudget?: MemoryBudget;
 }
 
 interface SessionState {
@@ -165,6 +176,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (!verdict.accept) throw verdict.error;
         const tooBig = checkDeclaredSize(s.declaredSize, maxSizeOf(s.config.bundle, ctx.listener));
         if (tooBig) throw tooBig;
+        if (s.declaredSize !== null && ctx.memoryBudget && !ctx.memoryBudget.fits(s.declaredSize * bytesPerDataByte))
+          throw memoryBudgetExceeded(`SIZE=${s.declaredSize} does not fit in the memory budget now`);
       });
     },
 
@@ -204,6 +217,22 @@ export function createSessionHandlers(ctx: HandlerContext) {
       const limits = ctx.listener.limits;
       const sizeLimit = sizeLimitFor(s.domains, limits);
       let checks: MessageChecks | null = null;
+      const budget = ctx.memoryBudget;
+      let reserved = 0;
+      const reserve = (bytes: number): boolean => {
+        if (!budget) return true;
+        if (!budget.tryReserve(bytes * bytesPerDataByte)) {
+          // This message is refused and drops its chunks: give its share back to the others now.
+          releaseAll();
+          return false;
+        }
+        reserved += bytes * bytesPerDataByte;
+        return true;
+      };
+      const releaseAll = () => {
+        budget?.release(reserved);
+        reserved = 0;
+      };
       void (async () => {
         const envelope = session.envelope;
         const mailFrom = envelope.mailFrom || { address: '', args: false as const };
@@ -220,7 +249,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
                 log: s.log,
               })
             : null;
-        const message = await readMessage(stream, sizeLimit, checks?.tap);
+        const message = await readMessage(stream, sizeLimit, checks?.tap, reserve);
+        if (message.overBudget) throw memoryBudgetExceeded(`the memory budget ran out after ${message.scan.size} bytes of DATA`);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
         const checkFields = checks ? await checks.finish() : '';
@@ -265,8 +295,12 @@ export function createSessionHandlers(ctx: HandlerContext) {
         });
         return queueId;
       })().then(
-        (queueId) => done(null, `Ok: queued as ${queueId}`),
+        (queueId) => {
+          releaseAll();
+          done(null, `Ok: queued as ${queueId}`);
+        },
         (err: unknown) => {
+          releaseAll();
           checks?.abort();
           // The client went away in the middle of DATA: nothing to answer, nothing was stored.
           if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
