@@ -1,6 +1,7 @@
 // What the delivery engine reports as it works, for metrics (the intake-observer pattern:
 // the engine calls these; the metrics module binds them to prom-client). Labels stay low in
-// cardinality: `destination` is a kind (mx, lmtp, maildir, ...) or relay:<id>, never a domain.
+// cardinality: `destination` is a kind plus a domain/relay/host, never a recipient; the
+// Prometheus binding (ops/delivery-metrics.ts) keeps only the kind and the relay.
 //
 // Gauges are not events: the deferred count and the oldest message's age come from
 // queue-operations.ts deferredStats()/listDeferred() and queue/inspect.ts queueStats(),
@@ -39,12 +40,26 @@ export const ignoreDeliveryEvents: DeliveryObserver = {
   job() {},
 };
 
-/**
- * A metrics label for a destination: its kind, and for a relay its id (relays are few and
- * named in the bundle). Never a recipient domain, an LMTP host, a path or a URL: those are
- * unbounded (one series per domain ever mailed, issue 14 item 7); they stay in the logs and
- * in `stafette queue deferred`.
- */
+/** A label for a destination in observer events and logs: the kind plus the domain, relay or LMTP host (never a mailbox path or URL). */
 export function destinationLabel(destination: Destination): string {
-  return destination.kind === 'relay' ? `relay:${destination.relayId}`.slice(0, 100) : destination.kind;
+  switch (destination.kind) {
+    case 'mx':
+      return `mx:${destination.domain}`.slice(0, 100);
+    case 'relay':
+      return `relay:${destination.relayId}`.slice(0, 100);
+    case 'lmtp':
+      return `lmtp:${destination.host}`.slice(0, 100);
+    default:
+      return destination.kind;
+  }
+}
+
+/**
+ * The Prometheus label of a destination label: its kind, and for a relay its id (relays are
+ * few and named in the bundle). Never a recipient domain or an LMTP host: those are unbounded
+ * (one series per domain ever mailed, issue 14 item 7); they stay in the logs and in
+ * `stafette queue deferred`.
+ */
+export function metricDestination(label: string): string {
+  return label.startsWith('relay:') ? label : (label.split(':')[0] ?? label);
 }

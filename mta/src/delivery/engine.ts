@@ -33,6 +33,7 @@ import { planNotices, type NoticeKind } from './status-notices.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
 import type { Logger } from '../../../observability/logger.ts';
+import { bytesPerBodyByte, type ByteBudget } from './byte-budget.ts';
 
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
 export type LedgerEntry = RoutedDelivery;
@@ -75,6 +76,8 @@ export interface EngineOptions {
   readonly delayNoticeAfterMs?: number | null;
   /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs). */
   readonly ledgerRetryMs?: number;
+  /** Bodies held at once, in bytes (byte-budget.ts); none: not limited. */
+  readonly bodyBudget?: ByteBudget;
 }
 
 /** Default for how long the ledger write after a remote 250 is retried before the job is handed back. */
@@ -134,7 +137,26 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     const already = job.state !== null || job.redelivered ? await effects.delivered(record.queueId, allPairs) : new Set<string>();
     // The body is read only when something is left to send: a retry whose recipients were
     // all delivered meanwhile (a crash race) must finish even if the body is already gone.
-    const body = allPairs.some((d) => !already.has(pairKey(d))) ? await effects.loadBody(job.decoded) : new Uint8Array(0);
+    const needsBody = allPairs.some((d) => !already.has(pairKey(d)));
+    // Concurrency sized by bytes: wait for room in the body budget before loading the body.
+    const releaseBody = needsBody && opts.bodyBudget ? await opts.bodyBudget.acquire(record.body.size * bytesPerBodyByte, job.signal) : () => {};
+    try {
+      return await deliverWith(job, needsBody ? await effects.loadBody(job.decoded) : new Uint8Array(0), plan, already, now, log);
+    } finally {
+      releaseBody();
+    }
+  }
+
+  async function deliverWith(
+    job: EngineJob,
+    body: Uint8Array,
+    plan: ReturnType<EngineOptions['route']>,
+    already: Set<string>,
+    now: number,
+    log: Logger,
+  ): Promise<EngineResult> {
+    const { record } = job.decoded;
+    const pending = record.envelope.rcptTo;
 
     const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
     const labels = new Map<string, string>(); // envelope recipient → a destination label, for metrics

@@ -24,6 +24,7 @@ import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { Router } from './routing.ts';
 import { quarantineHeaders } from './quarantine.ts';
 import { startWorkerPool } from './worker.ts';
+import { createByteBudget, defaultDeliveryMemoryBytes } from './byte-budget.ts';
 
 export { defaultRetryPolicy, parseDurationMs, parseSchedule, retryPolicy } from './retry-policy.ts';
 export type { RetryPolicy } from './retry-policy.ts';
@@ -76,6 +77,8 @@ export interface StartDeliveryOptions {
   readonly maxDeliveries?: number;
   /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs, engine.ts). */
   readonly ledgerRetryMs?: number;
+  /** Bodies the workers of this process hold at once, in bytes (default defaultDeliveryMemoryBytes, byte-budget.ts). */
+  readonly memoryBudgetBytes?: number;
   /** How long a job whose NATS write failed waits before it is redelivered (default 15 s, worker.ts). */
   readonly requeueDelayMs?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
@@ -114,6 +117,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
     ...(opts.ledgerRetryMs !== undefined ? { ledgerRetryMs: opts.ledgerRetryMs } : {}),
+    bodyBudget: createByteBudget(opts.memoryBudgetBytes ?? defaultDeliveryMemoryBytes),
   });
 
   const js = jetstream(opts.nc);
