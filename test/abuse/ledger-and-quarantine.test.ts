@@ -15,9 +15,28 @@ import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
 import { retryPolicy, type DeliveryHandle } from '../../mta/src/delivery/index.ts';
-import { countQuarantined, listQuarantined, releaseQuarantined } from '../../mta/src/delivery/quarantine.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { countQuarantined, listQuarantined, type QuarantinedJob } from '../../mta/src/delivery/quarantine.ts';
 import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
 import { countingObserver, openDeliveryQueue, startTestDelivery, testDir } from '../delivery/delivery-fixture.ts';
+
+const bin = fileURLToPath(new URL('../../bin/stafette', import.meta.url));
+
+/** ./bin/stafette as an operator runs it: exit status and output. */
+function stafette(...args: string[]): Promise<{ status: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, out });
+    });
+  });
+}
 
 describe('abuse - ledger failures and poison jobs', () => {
   const dir = testDir('abuse-ledger');
@@ -99,8 +118,20 @@ describe('abuse - ledger failures and poison jobs', () => {
     await sleep(2_000);
     assert.equal(sink.count('poison-1.'), copies, 'nothing is attempted once quarantined');
 
+    // The operator's view: `stafette queue quarantine list|show|release`.
+    const listed = await stafette('queue', 'quarantine', 'list', '--json', '--nats', server.url);
+    assert.equal(listed.status, 0, listed.out);
+    assert.deepEqual(
+      (JSON.parse(listed.out) as QuarantinedJob[]).map((j) => j.tag),
+      [job.tag],
+    );
+    const shown = await stafette('queue', 'quarantine', 'show', job.tag, '--nats', server.url);
+    assert.match(shown.out, /delivered 4 times without being settled/);
+    assert.equal((await stafette('queue', 'quarantine', 'show', 'mail.>', '--nats', server.url)).status, 1, 'a malformed tag is refused');
     await ledgerFull(false);
-    assert.equal(await releaseQuarantined(ctx, job.tag), 'done');
+    const released = await stafette('queue', 'quarantine', 'release', job.tag, '--nats', server.url);
+    assert.equal(released.status, 0, released.out);
+    assert.match(released.out, /released/);
     await waitFor('released job acked', () => observer.get('job:fresh:acked') === 2, { timeoutMs: 20_000 });
     assert.equal(await countQuarantined(ctx), 0);
   });
