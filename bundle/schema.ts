@@ -51,6 +51,7 @@ export const domainSchema = z.strictObject({
   tls: z.strictObject({ secretName: z.string() }).nullable(),
   inbound: z.strictObject({
     catchAll: address.nullable(),
+    /** At most maxMessageSizeCap (the operator clamps; the MTA too). */
     maxMessageSize: z.int().positive(),
     maxRecipients: z.int().positive(),
     dmarc: z.enum(['enforce', 'report']),
@@ -140,3 +141,13 @@ export type BundleAlias = z.infer<typeof aliasSchema>;
 export type BundleRelay = z.infer<typeof relaySchema>;
 export type DeliveryTarget = z.infer<typeof deliveryTargetSchema>;
 export type DkimAlgorithm = z.infer<typeof dkimAlgorithmSchema>;
+
+/**
+ * Bounds of alias expansion (docs/reliability.md "Limits"): one address may stand for at most
+ * maxTargets distinct mailboxes or remote addresses, through at most maxDepth alias steps.
+ * The operator refuses aliases over them (AliasFanOut); the MTA refuses them with 550 5.4.6.
+ */
+export const aliasExpansionLimits = { maxTargets: 1_000, maxDepth: 10 } as const;
+
+/** The largest maxMessageSize a domain may have: 100 MiB (the CRD's maximum; the operator and MTA clamp to it). */
+export const maxMessageSizeCap = 104_857_600;

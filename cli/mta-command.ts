@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { startMta, type RunningMta } from '../mta/src/main.ts';
 import { defaultRecheckMs } from '../mta/src/config/watch-bundle.ts';
-import { defaultDeliveryWorkers } from '../mta/src/delivery/index.ts';
+import { defaultDeliveryWorkers, defaultMaxDeliveries } from '../mta/src/delivery/index.ts';
+import { defaultMemoryBudgetBytes } from '../mta/src/smtp/memory-budget.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../mta/src/delivery/retry-policy.ts';
 import { describeError } from '../mta/src/errors.ts';
 import { defaultLookupBudgetMs } from '../mta/src/dns/lookup-budget.ts';
@@ -32,6 +33,10 @@ interface MtaFlags extends NatsFlags, DeliveryTargetFlags, SharedLimitFlags {
   instance: string;
   queueReplicas: number;
   queueMaxBytes: number;
+  bodyMaxBytes: number;
+  retryMaxBytes: number;
+  ledgerMaxBytes: number;
+  storeNearFullPercent: number;
   listeners: string;
   smtpHost: string;
   mxPort: number;
@@ -46,6 +51,7 @@ interface MtaFlags extends NatsFlags, DeliveryTargetFlags, SharedLimitFlags {
   maxErrorsPerSession: number;
   proxyFrom?: string;
   proxyListeners: string;
+  memoryBudgetMib: number;
   hostname?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -57,6 +63,7 @@ interface MtaFlags extends NatsFlags, DeliveryTargetFlags, SharedLimitFlags {
   logLevel: LogLevel;
   delivery: boolean;
   deliveryWorkers: number;
+  maxDeliveries: number;
   localMaildirRoot: string;
   outboundPort: number;
   retrySchedule: string;
@@ -112,6 +119,30 @@ export function registerMtaCommand(cli: Command): void {
         .env('STAFETTE_QUEUE_MAX_BYTES')
         .argParser(integer(-1))
         .default(defaultQueueSettings.maxBytes),
+    )
+    .addOption(
+      new Option('--body-max-bytes <bytes>', 'cap of the body bucket (large bodies in the Object Store); -1 = none')
+        .env('STAFETTE_BODY_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.bodyMaxBytes),
+    )
+    .addOption(
+      new Option('--retry-max-bytes <bytes>', 'budget of the retry stream (mail waiting for a retry); near it intake answers 452; -1 = none')
+        .env('STAFETTE_RETRY_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.retryMaxBytes),
+    )
+    .addOption(
+      new Option('--ledger-max-bytes <bytes>', 'cap of the delivered-recipient ledger stream; -1 = none')
+        .env('STAFETTE_LEDGER_MAX_BYTES')
+        .argParser(integer(-1))
+        .default(defaultQueueSettings.ledgerMaxBytes),
+    )
+    .addOption(
+      new Option('--store-near-full-percent <percent>', 'at this share of any stream cap intake answers 452 4.3.1 to new mail')
+        .env('STAFETTE_STORE_NEAR_FULL_PERCENT')
+        .argParser(integer(1))
+        .default(defaultQueueSettings.nearFullRatio * 100),
     )
     .addOption(
       new Option('--listeners <names>', `SMTP listeners to open, comma-separated: ${listenerNames.join(', ')}`)
@@ -181,6 +212,12 @@ export function registerMtaCommand(cli: Command): void {
         .default(listenerNames.join(',')),
     )
     .addOption(
+      new Option('--memory-budget-mib <MiB>', 'message data intake may hold in memory at once; beyond it 451 4.3.2')
+        .env('STAFETTE_MEMORY_BUDGET_MIB')
+        .argParser(integer(1))
+        .default(defaultMemoryBudgetBytes / 1024 / 1024),
+    )
+    .addOption(
       new Option('--hostname <name>', "our name in the greeting, EHLO, Received and bounces (default: the first domain's hostname, else the machine's)").env(
         'STAFETTE_HOSTNAME',
       ),
@@ -220,6 +257,12 @@ export function registerMtaCommand(cli: Command): void {
         .env('STAFETTE_DELIVERY_WORKERS')
         .argParser(integer(1))
         .default(defaultDeliveryWorkers),
+    )
+    .addOption(
+      new Option('--max-deliveries <n>', 'deliveries of one job before it is quarantined instead of attempted (`stafette queue quarantine`)')
+        .env('STAFETTE_MAX_DELIVERIES')
+        .argParser(integer(1))
+        .default(defaultMaxDeliveries),
     )
     .addOption(
       new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/')
@@ -357,11 +400,19 @@ async function runMta(flags: MtaFlags): Promise<number> {
       secretDir: flags.secretDir,
       nats: natsServerOptions(flags),
       instance: flags.instance,
-      queue: { replicas: flags.queueReplicas, maxBytes: flags.queueMaxBytes },
+      queue: {
+        replicas: flags.queueReplicas,
+        maxBytes: flags.queueMaxBytes,
+        bodyMaxBytes: flags.bodyMaxBytes,
+        retryMaxBytes: flags.retryMaxBytes,
+        ledgerMaxBytes: flags.ledgerMaxBytes,
+        nearFullRatio: flags.storeNearFullPercent / 100,
+      },
       ops: { host: flags.opsHost, port: flags.opsPort },
       shutdownTimeoutMs: flags.shutdownTimeout * 1000,
       configRecheckMs: flags.configRecheck * 1000,
       listeners,
+      memoryBudgetBytes: flags.memoryBudgetMib * 1024 * 1024,
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
       sharedLimits: sharedLimitsFrom(flags),
@@ -382,7 +433,14 @@ async function runMta(flags: MtaFlags): Promise<number> {
         rspamd,
       },
       delivery: flags.delivery
-        ? { workers: flags.deliveryWorkers, localMaildirRoot: flags.localMaildirRoot, targets, mxPort: flags.outboundPort, retryPolicy: policy }
+        ? {
+            workers: flags.deliveryWorkers,
+            maxDeliveries: flags.maxDeliveries,
+            localMaildirRoot: flags.localMaildirRoot,
+            targets,
+            mxPort: flags.outboundPort,
+            retryPolicy: policy,
+          }
         : null,
       ...(queueSealKeys ? { queueSealKeys } : {}),
       logger,

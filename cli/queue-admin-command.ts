@@ -47,7 +47,9 @@ export function registerQueueAdminCommand(cli: Command, print: (line: string) =>
         const list = await listDeferred(ctx, filter, { limit: Number(flags.limit) || 100 });
         const stats = await deferredStats(ctx);
         if (flags.json) return print(JSON.stringify({ stats, ...list }, null, 2));
-        print(`deferred: ${stats.deferred}  due now: ${stats.due}  dead letters: ${stats.deadLetters}  oldest: ${age(list.oldestAgeMs)}`);
+        print(
+          `deferred: ${stats.deferred}  due now: ${stats.due}  dead letters: ${stats.deadLetters}  quarantined: ${stats.quarantined}  oldest: ${age(list.oldestAgeMs)}`,
+        );
         for (const e of list.entries) formatEntry(e).forEach(print);
         for (const p of list.problems) print(`  seq ${p.seq}: cannot read: ${p.problem}`);
       });

@@ -6,6 +6,7 @@ import { registerNatsConfigCommand } from './nats-config-command.ts';
 import { registerOperatorCommand } from './operator-command.ts';
 import { registerQueueCommand } from './queue-command.ts';
 import { registerQueueAdminCommand } from './queue-admin-command.ts';
+import { registerQueueQuarantineCommand } from './queue-quarantine-command.ts';
 import { registerTlsReportCommand } from './tls-report-command.ts';
 import { renderCommand } from './render-command.ts';
 import { addDeliveryTargetOptions, deliveryTargetPolicyOf, type DeliveryTargetFlags } from './delivery-target-flags.ts';
@@ -45,6 +46,7 @@ export function program(): Command {
   registerOperatorCommand(cli);
   registerQueueCommand(cli);
   registerQueueAdminCommand(cli);
+  registerQueueQuarantineCommand(cli);
   registerTlsReportCommand(cli);
   registerNatsConfigCommand(cli);
 

@@ -79,6 +79,7 @@ export const issueReasons = {
   noDeliveryTarget: 'NoDeliveryTarget',
   aliasTargetNotFound: 'AliasTargetNotFound',
   aliasLoop: 'AliasLoop',
+  aliasFanOut: 'AliasFanOut',
   catchAllTargetNotFound: 'CatchAllTargetNotFound',
   forwardTargetNotFound: 'ForwardTargetNotFound',
   relayNotFound: 'RelayNotFound',

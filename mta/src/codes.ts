@@ -72,6 +72,8 @@ export const SE = {
   MailSystem0: '3.0',
   /** X.3.1 Mail system full. */
   MailSystemFull1: '3.1',
+  /** X.3.2 System not accepting network messages (the memory budget is spent, smtp/memory-budget.ts). */
+  NotAccepting2: '3.2',
   /** X.3.4 Message too big for system. */
   MsgTooBig4: '3.4',
   /** X.3.5 System incorrectly configured (a relay or webhook the bundle does not complete). */

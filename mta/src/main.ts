@@ -45,7 +45,9 @@ import { describeError } from './errors.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
-import { addQueueDepthMetrics } from './ops/queue-depth-metrics.ts';
+import { addMemoryBudgetMetric, addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
+import { startOrphanCollector, type OrphanCollector } from './queue/orphan-collector.ts';
+import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
 import {
   createPublisher,
   createQueueReadiness,
@@ -93,6 +95,8 @@ export interface MtaOptions {
   readonly firstBundleTimeoutMs?: number;
   /** The SMTP listeners to open (smtp/listener-config.ts: listenerConfig, defaultListeners). */
   readonly listeners: readonly ListenerConfig[];
+  /** Bytes of message data intake may hold at once (default defaultMemoryBudgetBytes, smtp/memory-budget.ts). */
+  readonly memoryBudgetBytes?: number;
   /**
    * Our name in the greeting, EHLO, Received and DSNs (Reporting-MTA, MAILER-DAEMON@);
    * default: the hostname of the first domain of the first bundle, else the OS hostname.
@@ -135,6 +139,8 @@ export interface MtaDeliveryOptions {
   readonly targets?: DeliveryTargetPolicy;
   /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
   readonly workers?: number;
+  /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, delivery/worker.ts). */
+  readonly maxDeliveries?: number;
   /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
@@ -252,7 +258,11 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
   let intake: Intake | undefined;
   let policyServer: PolicyServer | undefined;
   let delivery: RunningDelivery | undefined;
+  let storePressure: StorePressure | undefined;
+  let orphans: OrphanCollector | undefined;
   const stopAll = async () => {
+    storePressure?.stop();
+    orphans?.stop();
     // Intake and delivery stop side by side: sessions finish their DATA while workers
     // finish (or hand back) their transactions, both before the connection is drained.
     await Promise.all([intake?.close(options.shutdownTimeoutMs), delivery?.stop(options.shutdownTimeoutMs), policyServer?.close()]);
@@ -288,6 +298,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     if (!options.queueSealKeys) logger.warn('no queue seal key given: sealing with a key of this process only (other processes cannot verify its records)');
     const seal = createRecordSeal(options.queueSealKeys ?? [randomBytes(32)]);
     const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected, seal });
+    storePressure = watchStorePressure({ nc, settings, logger });
+    await storePressure.refresh().catch((err: unknown) => logger.warn('reading the queue store usage failed', { err }));
+    addStorePressureMetrics(metrics.registry, storePressure);
+    const pressure = storePressure;
     const getConfig = () => watcher.current as LoadedBundle;
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
@@ -310,6 +324,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     intake = createIntake({
       sharedLimits,
       listeners: options.listeners,
+      ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
       getConfig,
       publisher,
       observer: metrics.intake,
@@ -326,6 +341,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
           })
         : null,
       spamFilter: spam.rspamd ? createSpamFilter({ ...spam.rspamd, observer: spamMetrics }) : null,
+      storeNearFull: () => pressure.nearFull(),
       inboundChecks:
         standards.inboundChecks === false
           ? null
@@ -337,6 +353,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     });
     await intake.listen();
     intakeListening = true;
+    addMemoryBudgetMetric(metrics.registry, intake);
     if (standards.policyServer) {
       policyServer = await startPolicyServer({
         ...standards.policyServer,
@@ -348,7 +365,9 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     }
     if (options.delivery) {
       let running: RunningDelivery | undefined = undefined;
-      const observer = createDeliveryMetrics(metrics.registry, async () => (running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0 }));
+      const observer = createDeliveryMetrics(metrics.registry, async () =>
+        running ? await running.deferred() : { deferred: 0, due: 0, deadLetters: 0, quarantined: 0 },
+      );
       const outbound = await startOutboundStandards({
         nc: deliveryNc,
         settings,
@@ -378,6 +397,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         seal,
       });
       delivery = running;
+      orphans = startOrphanCollector({ nc, settings, bodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });
       logger.info('delivery workers started');
     }
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });
@@ -470,6 +490,7 @@ async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWirin
     observer: w.observer,
     seal: w.seal,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
   });
   return {
     deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),

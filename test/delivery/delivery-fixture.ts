@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
 import { jsonLogger, silentLogger, type Logger } from '../../observability/logger.ts';
-import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy } from '../../mta/src/delivery/index.ts';
+import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy, type StartDeliveryOptions } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import type { QueueSettings } from '../../mta/src/queue/index.ts';
 import { openQueue, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -51,6 +51,8 @@ export async function startTestDelivery(
     attemptTimeoutMs?: number;
     logger?: Logger;
     deadDestinationMs?: number;
+    /** Any other delivery option (max deliveries, ledger retry, requeue delay). */
+    extra?: Partial<Pick<StartDeliveryOptions, 'maxDeliveries' | 'ledgerRetryMs' | 'requeueDelayMs'>>;
   },
 ): Promise<DeliveryHandle> {
   return await startDelivery({
@@ -66,6 +68,7 @@ export async function startTestDelivery(
     workers: opts.workers ?? 4,
     attemptTimeoutMs: opts.attemptTimeoutMs ?? 10_000,
     ...(opts.deadDestinationMs !== undefined ? { deadDestinationMs: opts.deadDestinationMs } : {}),
+    ...opts.extra,
     logger: opts.logger ?? (process.env.STAFETTE_TEST_LOG ? jsonLogger({ level: 'debug' }) : silentLogger),
   });
 }

@@ -74,9 +74,9 @@ export type MailDomainSpec = {
     }>;
     /**
      * The largest message accepted for the domain, as a quantity (25Mi) or bytes; as a number of bytes
-     * from 1024 to 104857600 (100Mi). A value the MTA would still refuse is reported on the MailDomain
-     * (reason BundleCheckFailed) and the domain is left out of the MTA configuration until it is
-     * fixed.
+     * from 1024 to 104857600 (100Mi); a larger quantity string is clamped to 100Mi by the operator,
+     * with a warning. A value the MTA would still refuse is reported on the MailDomain (reason
+     * BundleCheckFailed) and the domain is left out of the MTA configuration until it is fixed.
      */
     maxMessageSize?: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */
@@ -215,9 +215,9 @@ export type MailDomainSpecResolved = {
     }>;
     /**
      * The largest message accepted for the domain, as a quantity (25Mi) or bytes; as a number of bytes
-     * from 1024 to 104857600 (100Mi). A value the MTA would still refuse is reported on the MailDomain
-     * (reason BundleCheckFailed) and the domain is left out of the MTA configuration until it is
-     * fixed.
+     * from 1024 to 104857600 (100Mi); a larger quantity string is clamped to 100Mi by the operator,
+     * with a warning. A value the MTA would still refuse is reported on the MailDomain (reason
+     * BundleCheckFailed) and the domain is left out of the MTA configuration until it is fixed.
      */
     maxMessageSize: number | string;
     /** The most recipients one message may have; more get 452 4.5.3 at RCPT. */

@@ -1,6 +1,7 @@
 // What the delivery engine reports as it works, for metrics (the intake-observer pattern:
 // the engine calls these; the metrics module binds them to prom-client). Labels stay low in
-// cardinality: `destination` is a kind plus a domain/relay/host, never a recipient.
+// cardinality: `destination` is a kind plus a domain/relay/host, never a recipient; the
+// Prometheus binding (ops/delivery-metrics.ts) keeps only the kind and the relay.
 //
 // Gauges are not events: the deferred count and the oldest message's age come from
 // queue-operations.ts deferredStats()/listDeferred() and queue/inspect.ts queueStats(),
@@ -8,7 +9,7 @@
 import type { Destination } from './attempt.ts';
 
 export type RecipientResult = 'delivered' | 'deferred' | 'skipped' | 'bounced' | 'expired';
-export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'shutdown';
+export type JobResult = 'acked' | 'requeued' | 'lease_lost' | 'dead_letter' | 'quarantined' | 'shutdown';
 
 export interface DeliveryObserver {
   /**
@@ -41,7 +42,7 @@ export const ignoreDeliveryEvents: DeliveryObserver = {
   job() {},
 };
 
-/** A metrics label for a destination: the kind plus the domain, relay or LMTP host (never a mailbox path or URL). */
+/** A label for a destination in observer events and logs: the kind plus the domain, relay or LMTP host (never a mailbox path or URL). */
 export function destinationLabel(destination: Destination): string {
   switch (destination.kind) {
     case 'mx':
@@ -53,4 +54,14 @@ export function destinationLabel(destination: Destination): string {
     default:
       return destination.kind;
   }
+}
+
+/**
+ * The Prometheus label of a destination label: its kind, and for a relay its id (relays are
+ * few and named in the bundle). Never a recipient domain or an LMTP host: those are unbounded
+ * (one series per domain ever mailed, issue 14 item 7); they stay in the logs and in
+ * `stafette queue deferred`.
+ */
+export function metricDestination(label: string): string {
+  return label.startsWith('relay:') ? label : (label.split(':')[0] ?? label);
 }

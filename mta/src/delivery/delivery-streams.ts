@@ -17,6 +17,9 @@
 //   mail.defer.due.<queueId>    what the server publishes at the due time (the schedule is
 //                               then removed); read by the durable consumer `delivery-retry`
 //   mail.defer.dead.<seq>       jobs that can never be decoded, kept for a human; not consumed
+//   mail.defer.quarantine.<tag> jobs delivered more than --max-deliveries times without being
+//                               settled (a poison record, a write that keeps failing), kept
+//                               for a human (`stafette queue quarantine`, quarantine.ts); not consumed
 //
 // So a waiting retry costs stored bytes, never ack-pending slots on either consumer, and no
 // process holds a timer for it: a pod that dies strands nothing. Due retries have their own
@@ -77,6 +80,7 @@ export function deliveryStreams(settings: QueueSettings, lifetimeMs: number): De
 export const waitSubject = (s: DeliveryStreams, queueId: string): string => `${s.deferPrefix}.wait.${queueId}`;
 export const dueSubject = (s: DeliveryStreams, queueId: string): string => `${s.deferPrefix}.due.${queueId}`;
 export const deadSubject = (s: DeliveryStreams, tag: string): string => `${s.deferPrefix}.dead.${tag}`;
+export const quarantineSubject = (s: DeliveryStreams, tag: string): string => `${s.deferPrefix}.quarantine.${tag}`;
 export const ledgerSubject = (s: DeliveryStreams, queueId: string, pairKey: string): string => `${s.donePrefix}.${queueId}.${pairKey}`;
 
 const nanos = (ms: number): number => ms * 1_000_000;
@@ -110,7 +114,11 @@ export function doneStreamConfig(s: DeliveryStreams, settings: QueueSettings): P
   return {
     ...fileStream(s.doneStream, 'Stafette delivered-recipient ledger (a later retry never sends to these again)', s.donePrefix, settings),
     retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
+    // Capped: refuse new entries at the cap (the engine retries the write under the lease, and
+    // intake stops taking mail near it, store-pressure.ts); discard: old would forget
+    // deliveries and so resend them. Uncapped: old, as nothing is ever discarded.
+    discard: settings.ledgerMaxBytes > 0 ? DiscardPolicy.New : DiscardPolicy.Old,
+    max_bytes: settings.ledgerMaxBytes,
     max_age: nanos(s.ledgerMaxAgeMs),
     max_msgs_per_subject: 1,
     allow_direct: true,

@@ -5,6 +5,10 @@
 //   1. attempt each destination group concurrently; record delivered recipients in the
 //      ledger as soon as their group answers (this is what bounds the duplicate window:
 //      a crash after a remote 250 and before this write re-sends to those recipients);
+//      a failed ledger write is retried here with backoff (0.25 s doubling to 8 s) for up
+//      to `ledgerRetryMs` while the worker keeps the job's lease (in-progress acks,
+//      worker.ts), not by handing the job back: a redelivery would send the mail again
+//      (docs/reliability.md "Limits");
 //   2. decide (decision.ts);
 //   3. queue the notices, if any (failure, delay, success: status-notices.ts), and wait for their PubAcks;
 //   4. queue the retry (the pending recipients and their state), and wait for its PubAck;
@@ -12,6 +16,7 @@
 //      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
 //      retry's schedule subject are derived from the job, so repeats are de-duplicated.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import { newQueueId } from '../queue/queue-id.ts';
@@ -28,6 +33,7 @@ import { planNotices, type NoticeKind } from './status-notices.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
 import type { Logger } from '../../../observability/logger.ts';
+import { bytesPerBodyByte, type ByteBudget } from './byte-budget.ts';
 
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
 export type LedgerEntry = RoutedDelivery;
@@ -68,7 +74,14 @@ export interface EngineOptions {
   readonly health?: DestinationHealth;
   /** A delay notice after this long (default dsn/notices.ts defaultDelayNoticeMs); null: none. */
   readonly delayNoticeAfterMs?: number | null;
+  /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs). */
+  readonly ledgerRetryMs?: number;
+  /** Bodies held at once, in bytes (byte-budget.ts); none: not limited. */
+  readonly bodyBudget?: ByteBudget;
 }
+
+/** Default for how long the ledger write after a remote 250 is retried before the job is handed back. */
+export const defaultLedgerRetryMs = 5 * 60_000;
 
 /** A job as the worker hands it over. */
 export interface EngineJob {
@@ -89,6 +102,22 @@ const holdMs = 365 * 24 * 3_600_000;
 export function createEngine(opts: EngineOptions): { process(job: EngineJob): Promise<EngineResult> } {
   const { effects, logger, observer } = opts;
 
+  async function recordWithRetry(queueId: string, delivered: readonly LedgerEntry[], signal: AbortSignal, log: Logger): Promise<void> {
+    const giveUpAt = opts.now() + (opts.ledgerRetryMs ?? defaultLedgerRetryMs);
+    for (let wait = 250; ; wait = Math.min(wait * 2, 8_000)) {
+      try {
+        await effects.recordDelivered(queueId, delivered);
+        return;
+      } catch (err) {
+        if (signal.aborted || opts.now() + wait > giveUpAt) throw err;
+        log.warn('ledger write after a delivery failed; retrying under the lease', { error: describeError(err), retryInMs: wait });
+        await sleep(wait, undefined, { signal }).catch(() => {
+          throw err;
+        });
+      }
+    }
+  }
+
   async function process(job: EngineJob): Promise<EngineResult> {
     const { record } = job.decoded;
     const log = logger.child({ queueId: record.queueId });
@@ -108,7 +137,26 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     const already = job.state !== null || job.redelivered ? await effects.delivered(record.queueId, allPairs) : new Set<string>();
     // The body is read only when something is left to send: a retry whose recipients were
     // all delivered meanwhile (a crash race) must finish even if the body is already gone.
-    const body = allPairs.some((d) => !already.has(pairKey(d))) ? await effects.loadBody(job.decoded) : new Uint8Array(0);
+    const needsBody = allPairs.some((d) => !already.has(pairKey(d)));
+    // Concurrency sized by bytes: wait for room in the body budget before loading the body.
+    const releaseBody = needsBody && opts.bodyBudget ? await opts.bodyBudget.acquire(record.body.size * bytesPerBodyByte, job.signal) : () => {};
+    try {
+      return await deliverWith(job, needsBody ? await effects.loadBody(job.decoded) : new Uint8Array(0), plan, already, now, log);
+    } finally {
+      releaseBody();
+    }
+  }
+
+  async function deliverWith(
+    job: EngineJob,
+    body: Uint8Array,
+    plan: ReturnType<EngineOptions['route']>,
+    already: Set<string>,
+    now: number,
+    log: Logger,
+  ): Promise<EngineResult> {
+    const { record } = job.decoded;
+    const pending = record.envelope.rcptTo;
 
     const outcomes = new Map<string, RecipientOutcome[]>(); // envelope recipient → its deliveries' outcomes
     const labels = new Map<string, string>(); // envelope recipient → a destination label, for metrics
@@ -137,7 +185,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         }
         if (delivered.length > 0) {
           const answered = opts.now();
-          await effects.recordDelivered(record.queueId, delivered);
+          await recordWithRetry(record.queueId, delivered, job.signal, log);
           observer.ledgerWindow((opts.now() - answered) / 1000);
         }
         if (skipped) observer.recipients(destinationLabel(group.destination), 'skipped', results.length);

@@ -18,13 +18,15 @@ import { decodeDeferredJob } from './deferred-job.ts';
 import { fieldValue } from '../dsn/report.ts';
 import { ignoreDeliveryEvents, type DeliveryObserver } from './delivery-observer.ts';
 import { createDestinationHealth } from './destination-health.ts';
-import { deadSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
+import { deadSubject, quarantineSubject, deliveryStreams, ensureDeliveryStreams, type DeliveryStreams } from './delivery-streams.ts';
 import { createEngine } from './engine.ts';
 import type { EngineJob } from './engine.ts';
 import { natsEffects } from './nats-effects.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type { Router } from './routing.ts';
+import { quarantineHeaders } from './quarantine.ts';
 import { startWorkerPool } from './worker.ts';
+import { createByteBudget, defaultDeliveryMemoryBytes } from './byte-budget.ts';
 
 export { defaultRetryPolicy, parseDurationMs, parseSchedule, retryPolicy } from './retry-policy.ts';
 export type { RetryPolicy } from './retry-policy.ts';
@@ -33,6 +35,7 @@ export type { DeliveryStreams } from './delivery-streams.ts';
 export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
 export { createRouter } from './routing.ts';
+export { defaultMaxDeliveries } from './worker.ts';
 export type { Router, RoutePlan, RoutingOptions } from './routing.ts';
 export { deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred } from './queue-operations.ts';
 export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
@@ -76,6 +79,14 @@ export interface StartDeliveryOptions {
    * dead-destination cache off): destination-health.ts.
    */
   readonly deadDestinationMs?: number;
+  /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, worker.ts). */
+  readonly maxDeliveries?: number;
+  /** How long a failed ledger write after a delivery is retried under the lease (default defaultLedgerRetryMs, engine.ts). */
+  readonly ledgerRetryMs?: number;
+  /** Bodies the workers of this process hold at once, in bytes (default defaultDeliveryMemoryBytes, byte-budget.ts). */
+  readonly memoryBudgetBytes?: number;
+  /** How long a job whose NATS write failed waits before it is redelivered (default 15 s, worker.ts). */
+  readonly requeueDelayMs?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
   readonly delayNoticeAfterMs?: number | null;
   /**
@@ -122,6 +133,8 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     observer,
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
+    ...(opts.ledgerRetryMs !== undefined ? { ledgerRetryMs: opts.ledgerRetryMs } : {}),
+    bodyBudget: createByteBudget(opts.memoryBudgetBytes ?? defaultDeliveryMemoryBytes),
   });
 
   const js = jetstream(opts.nc);
@@ -140,6 +153,15 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
         expect: { streamName: streams.deferStream },
       });
     },
+    async quarantine(msg: { data: Uint8Array; subject: string; info: { deliveryCount: number } }, tag: string, reason: string) {
+      const h = headers();
+      h.set(quarantineHeaders.reason, fieldValue(reason, 500));
+      h.set(quarantineHeaders.subject, msg.subject);
+      h.set(quarantineHeaders.deliveries, String(msg.info.deliveryCount));
+      await js.publish(quarantineSubject(streams, tag), msg.data, { headers: h, expect: { streamName: streams.deferStream } });
+    },
+    ...(opts.maxDeliveries !== undefined ? { maxDeliveries: opts.maxDeliveries } : {}),
+    ...(opts.requeueDelayMs !== undefined ? { requeueDelayMs: opts.requeueDelayMs } : {}),
     async finished(job: { decoded: { record: { body: { kind: string; name?: string } } } }) {
       const { body } = job.decoded.record;
       if (body.kind === 'object' && body.name) await deleteBody(bodyStore, body.name);

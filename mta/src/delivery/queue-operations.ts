@@ -52,6 +52,8 @@ export interface DeferredStats {
   readonly due: number;
   /** Undecodable jobs kept for a human. */
   readonly deadLetters: number;
+  /** Jobs delivered too often, kept for a human (quarantine.ts). */
+  readonly quarantined: number;
 }
 
 export interface OperationsContext {
@@ -76,7 +78,12 @@ export async function deferredStats(ctx: OperationsContext): Promise<DeferredSta
     return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   };
   const p = ctx.streams.deferPrefix;
-  return { deferred: await count(`${p}.wait.>`), due: await count(`${p}.due.>`), deadLetters: await count(`${p}.dead.>`) };
+  return {
+    deferred: await count(`${p}.wait.>`),
+    due: await count(`${p}.due.>`),
+    deadLetters: await count(`${p}.dead.>`),
+    quarantined: await count(`${p}.quarantine.>`),
+  };
 }
 
 /** Deferred messages matching `filter`, in stream order, at most `limit`; also the oldest age seen. */

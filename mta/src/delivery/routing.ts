@@ -17,8 +17,10 @@
 //   4. the domain's catch-all address, resolved again;
 //   5. else permanent 550 5.1.1, with intake's words (policy/rejections.ts unknownRecipient):
 //      intake refuses these at RCPT, but the bundle may have changed since.
-// Aliases and catch-alls may point at other aliases or at remote addresses; expansion stops
-// after `maxExpansionDepth` steps, and a loop or an over-deep chain is permanent 5.4.6.
+// Aliases and catch-alls may point at other aliases or at remote addresses; the directory
+// expands them (directory.ts `expand`: memoised, at most `maxExpansionTargets` targets and
+// `maxExpansionDepth` steps), and a loop, an over-deep chain or too many targets is
+// permanent 550 5.4.6 (policy/rejections.ts expansionRefusal, intake's words at RCPT too).
 //
 // A mailbox's target becomes a Destination: lmtp/maildir/webhook as given; `local` is a
 // maildir under `options.localMaildirRoot`/<address>; `forward` is a forward
@@ -52,23 +54,25 @@
 // count an envelope recipient done when all of its deliveries are). Recipients that cannot
 // be routed come back as already-classified permanent outcomes.
 import { posix } from 'node:path';
-import { normalizeAddress, normalizeDomain } from '../../../bundle/address.ts';
+import { normalizeAddress } from '../../../bundle/address.ts';
 import type { QueueRecord } from '../queue/record.ts';
-import { isSrsLocalPart, type SrsOptions } from '../srs/srs.ts';
+import type { SrsOptions } from '../srs/srs.ts';
 import { checkSrsRecipient } from '../srs/srs-policy.ts';
 import type { Bundle, BundleMailbox, BundleRelay } from '../../../bundle/schema.ts';
-import { directoryOf, type RecipientMatch } from '../directory.ts';
+import { directoryOf, type Expansion } from '../directory.ts';
 import { C, SE } from '../codes.ts';
 import type { SmtpError } from '../errors.ts';
-import { unknownRecipient } from '../policy/rejections.ts';
+import { expansionRefusal, unknownRecipient } from '../policy/rejections.ts';
 import { reply, type Reply } from '../reply.ts';
 import { destinationKey, type Destination, type RecipientOutcome } from './attempt.ts';
 
 export interface RoutingOptions {
   /** Root of the maildirs of mailboxes whose target is `local` (single-node and local runs). */
   readonly localMaildirRoot: string;
-  /** How many alias/catch-all steps one recipient may take before it counts as a loop. */
+  /** How many alias/catch-all steps one recipient may take before it counts as a loop (directory.ts default). */
   readonly maxExpansionDepth?: number;
+  /** How many distinct targets one recipient may expand to (directory.ts default). */
+  readonly maxExpansionTargets?: number;
   /** The SRS keys in force (the bundle's secret part) and the clock; none: SRS addresses are unknown users. */
   readonly srs?: () => SrsOptions;
 }
@@ -104,8 +108,6 @@ export type RecipientRoute =
   | { readonly ok: true; readonly targets: readonly { readonly destination: Destination; readonly address: string }[] }
   | { readonly ok: false; readonly outcome: RecipientOutcome };
 
-const defaultMaxDepth = 10;
-
 /** Routes every envelope recipient of one message and groups the results by destination. */
 export function planRecipients(bundle: Bundle, sender: string, recipients: readonly string[], options: RoutingOptions): RoutePlan {
   const groups = new Map<string, { destination: Destination; deliveries: RoutedDelivery[] }>();
@@ -133,68 +135,54 @@ export function planRecipients(bundle: Bundle, sender: string, recipients: reado
 
 /** Routes one envelope recipient (normalised, as the record stores it) to its targets. */
 export function routeRecipient(bundle: Bundle, sender: string, recipient: string, options: RoutingOptions): RecipientRoute {
-  const directory = directoryOf(bundle);
-  const maxDepth = options.maxExpansionDepth ?? defaultMaxDepth;
+  const expansion = directoryOf(bundle).expand(recipient, { maxDepth: options.maxExpansionDepth, maxTargets: options.maxExpansionTargets });
+  if (!expansion.ok) return { ok: false, outcome: expansionFailure(recipient, expansion) };
   const targets = new Map<string, { destination: Destination; address: string }>();
   const add = (destination: Destination, address: string) => {
     targets.set(`${destinationKey(destination)}\n${address}`, { destination, address });
   };
-
-  // Depth-first expansion; `path` holds the (normalised) addresses on the way to detect loops.
-  const expand = (raw: string, path: readonly string[]): RecipientOutcome | null => {
-    const at = raw.lastIndexOf('@');
-    const local = raw.slice(0, at);
-    if (at > 0 && isSrsLocalPart(local) && directory.domain(normalizeDomain(raw.slice(at + 1)) ?? '')) {
-      const srs = checkSrsRecipient(local, sender, options.srs?.() ?? { keys: [] });
-      if (srs.kind === 'refuse') return refused(recipient, srs.error);
+  for (const target of expansion.targets) {
+    if (target.kind === 'mailbox') {
+      for (const destination of mailboxDestinations(target.mailbox, options)) add(destination, target.mailbox.address);
+    } else if (target.kind === 'remote') {
+      add(remoteDestination(bundle, sender, target.domain), target.address);
+    } else {
+      const at = target.address.lastIndexOf('@');
+      const srs = checkSrsRecipient(target.address.slice(0, at), sender, options.srs?.() ?? { keys: [] });
+      if (srs.kind === 'refuse') return { ok: false, outcome: refused(recipient, srs.error) };
       if (srs.kind === 'reverse') {
         const original = normalizeAddress(srs.original);
         if (!original)
-          return permanent(
-            recipient,
-            reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
-            `SRS address ${raw} reverses to ${JSON.stringify(srs.original)}`,
-          );
+          return {
+            ok: false,
+            outcome: permanent(
+              recipient,
+              reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
+              `SRS address ${target.address} reverses to ${JSON.stringify(srs.original)}`,
+            ),
+          };
         add({ kind: 'mx', domain: original.domain }, srs.original);
-        return null;
+      } else {
+        // Unreachable: the directory only names SRS-shaped addresses as SRS targets.
+        return { ok: false, outcome: refused(recipient, unknownRecipient(target.address)) };
       }
     }
-    const normal = normalizeAddress(raw);
-    if (!normal)
-      return permanent(
-        recipient,
-        reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
-        `${JSON.stringify(raw)} is not a routable address`,
-      );
-    const address = normal.address;
-    if (path.includes(address) || path.length > maxDepth) {
-      return permanent(
-        recipient,
-        reply(C.C550MailboxUnavailable, SE.RoutingLoop6, 'Routing loop detected'),
-        `alias expansion ${[...path, address].join(' -> ')} loops or is deeper than ${maxDepth}`,
-      );
-    }
-    if (!directory.domain(normal.domain)) {
-      // Remote: the address goes out as written (a remote local part may be case-sensitive).
-      add(remoteDestination(bundle, sender, normal.domain), raw);
-      return null;
-    }
-    const match = directory.recipient(address);
-    if (!match) return refused(recipient, unknownRecipient(address));
-    if (match.kind === 'mailbox') {
-      for (const destination of mailboxDestinations(match.mailbox, options)) add(destination, match.mailbox.address);
-      return null;
-    }
-    for (const to of standsFor(match)) {
-      const failed = expand(to, [...path, address]);
-      if (failed) return failed;
-    }
-    return null;
-  };
-
-  const failed = expand(recipient, []);
-  if (failed) return { ok: false, outcome: failed };
+  }
   return { ok: true, targets: [...targets.values()] };
+}
+
+/** A failed expansion as the permanent outcome of a recipient (same words as intake's refusal). */
+function expansionFailure(recipient: string, failure: Extract<Expansion, { ok: false }>): RecipientOutcome {
+  switch (failure.problem) {
+    case 'syntax':
+      return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), failure.detail);
+    case 'unknown':
+      return refused(recipient, unknownRecipient(failure.address));
+    case 'loop':
+    case 'too-deep':
+    case 'too-many':
+      return permanent(recipient, expansionRefusal(failure.problem), failure.detail);
+  }
 }
 
 /** The relay or MX destination for a (normalised) recipient domain that is not ours (rules a–e above). */
@@ -240,18 +228,6 @@ function localMaildir(address: string, options: RoutingOptions): Destination {
     .replaceAll('%40', '@')
     .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
   return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
-}
-
-/** The addresses an alias, a subaddress or a catch-all stands for, each resolved again. */
-function standsFor(match: Exclude<RecipientMatch, { kind: 'mailbox' }>): readonly string[] {
-  switch (match.kind) {
-    case 'alias':
-      return match.to;
-    case 'subaddress':
-      return [match.base];
-    case 'catch-all':
-      return [match.catchAll];
-  }
 }
 
 /** An intake rejection (policy/rejections.ts) as the permanent outcome of a recipient. */

@@ -12,6 +12,9 @@
 //   engine done           → ackAck (server-confirmed), after every successor is stored
 //   engine interrupted    → nak() for immediate redelivery (shutdown hands work back)
 //   job cannot be decoded → copied to mail.defer.dead.<source>-<seq> for a human, then acked
+//   delivered > maxDeliveries times (JetStream's deliveryCount: a poison record or a write
+//     that keeps failing) → copied to mail.defer.quarantine.<source>-<seq>, then acked; no
+//     attempt is made (docs/reliability.md "Limits"; `stafette queue quarantine release`)
 //   anything else throws  → nak(delay): a NATS write failed; try again shortly
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
@@ -37,6 +40,10 @@ export interface WorkerPoolOptions {
   readonly deadLetter: (msg: JsMsg, tag: string, reason: string) => Promise<void>;
   /** After the final ack of a finished message (e.g. delete its body object). */
   readonly finished: (job: Omit<EngineJob, 'redelivered' | 'signal'>) => Promise<void>;
+  /** Moves a job delivered too often aside for a human (before it is acked away). */
+  readonly quarantine: (msg: JsMsg, tag: string, reason: string) => Promise<void>;
+  /** Deliveries of one job before it is quarantined instead of attempted (default defaultMaxDeliveries). */
+  readonly maxDeliveries?: number;
   /** How long a job that failed on a NATS write waits before it is tried again. */
   readonly requeueDelayMs?: number;
   /** How long one pull waits for a job before asking again. */
@@ -44,6 +51,9 @@ export interface WorkerPoolOptions {
   readonly logger: Logger;
   readonly observer: DeliveryObserver;
 }
+
+/** Default deliveries of one job before quarantine (docs/reliability.md "Limits"). */
+export const defaultMaxDeliveries = 10;
 
 export interface WorkerPool {
   /** Stops pulling; in-flight jobs get until `deadlineMs` from now, then are handed back. */
@@ -89,6 +99,15 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
     );
     const tag = `${opts.source}-${msg.seq}`;
     try {
+      const maxDeliveries = opts.maxDeliveries ?? defaultMaxDeliveries;
+      if (msg.info.deliveryCount > maxDeliveries) {
+        const reason = `delivered ${msg.info.deliveryCount} times without being settled (limit ${maxDeliveries})`;
+        log.error('job quarantined', { seq: msg.seq, subject: msg.subject, reason });
+        await opts.quarantine(msg, tag, reason);
+        await msg.ackAck();
+        opts.observer.job(opts.source, 'quarantined');
+        return;
+      }
       let job: Omit<EngineJob, 'redelivered' | 'signal'>;
       try {
         job = opts.decode(msg);

@@ -1,15 +1,16 @@
 // The delivery engine's metrics (DeliveryObserver bound to prom-client), on the MTA's registry:
 //
-//   stafette_delivery_recipients_total{destination,result}   delivered|deferred|skipped|bounced|expired
+//   stafette_delivery_recipients_total{destination,result}   delivered|deferred|skipped|bounced|expired; destination: mx, lmtp, maildir, ... or relay:<id>
 //   stafette_delivery_latency_seconds                        accepted → delivered, per recipient
 //   stafette_delivery_ledger_window_seconds                  remote 250 → ledger PubAck (the duplicate window)
 //   stafette_delivery_dsn_total{event}                       queued (failure) | queued_delay | queued_success | dropped_null_sender | dropped_backscatter
 //   stafette_delivery_jobs_total{source,result}              what became of each job taken from the queue
 //   stafette_delivery_deferred_messages                      waiting for a retry (polled at scrape)
 //   stafette_delivery_due_retries                            retries due and waiting for a worker
+//   stafette_delivery_quarantined_jobs                       jobs quarantined after --max-deliveries (alert on > 0)
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { DeferredStats } from '../delivery/queue-operations.ts';
-import type { DeliveryObserver } from '../delivery/delivery-observer.ts';
+import { metricDestination, type DeliveryObserver } from '../delivery/delivery-observer.ts';
 
 export function createDeliveryMetrics(registry: Registry, readDeferred: () => Promise<DeferredStats>): DeliveryObserver {
   const registers = [registry];
@@ -60,14 +61,21 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
       try {
         const stats = await readDeferred();
         deferred.set(stats.deferred);
+        quarantined.set(stats.quarantined);
         this.set(stats.due);
       } catch {
         // NATS unreachable: keep the last values; /readyz says why.
       }
     },
   });
+  // Registered after the gauge whose collect sets it, so a scrape shows this scrape's value.
+  const quarantined = new Gauge({
+    name: 'stafette_delivery_quarantined_jobs',
+    help: 'Jobs quarantined after too many deliveries, waiting for `stafette queue quarantine`.',
+    registers,
+  });
   return {
-    recipients: (destination, result, count) => recipients.inc({ destination, result }, count),
+    recipients: (destination, result, count) => recipients.inc({ destination: metricDestination(destination), result }, count),
     deliveredLatency: (seconds) => latency.observe(seconds),
     ledgerWindow: (seconds) => ledger.observe(seconds),
     dsn: (event) => dsn.inc({ event }),

@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { QueueStats } from '../queue/index.ts';
+import { Registry } from 'prom-client';
+import { createDeliveryMetrics } from './delivery-metrics.ts';
 import { createMetrics, verbLabel } from './metrics.ts';
 import { addQueueDepthMetrics } from './queue-depth-metrics.ts';
 
@@ -99,4 +101,18 @@ test('queue depth is read once per scrape; a failed read shows NaN and stats_up 
   assert.equal(reads, 2);
   assert.equal(sample(text, 'stafette_queue_stats_up'), 0);
   assert.ok(Number.isNaN(sample(text, 'stafette_queue_depth_messages')));
+});
+
+test('delivery metrics are labelled by destination kind and relay, never by domain or host', async () => {
+  const registry = new Registry();
+  const observer = createDeliveryMetrics(registry, () => Promise.resolve({ deferred: 0, due: 0, deadLetters: 0, quarantined: 0 }));
+  observer.recipients('mx:one.example', 'delivered', 1);
+  observer.recipients('mx:two.example', 'delivered', 1);
+  observer.recipients('lmtp:dovecot.mail.svc', 'delivered', 1);
+  observer.recipients('relay:mail/smarthost', 'deferred', 1);
+  const text = await registry.metrics();
+  assert.match(text, /stafette_delivery_recipients_total\{destination="mx",result="delivered"\} 2/);
+  assert.match(text, /destination="lmtp"/);
+  assert.match(text, /destination="relay:mail\/smarthost"/);
+  assert.doesNotMatch(text, /one\.example|dovecot/);
 });

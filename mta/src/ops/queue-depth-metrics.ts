@@ -11,8 +11,9 @@
 //   stafette_queue_ack_pending_messages          jobs handed to a worker, not yet acked
 //   stafette_queue_oldest_message_age_seconds    age of the oldest queued job (0 when empty)
 //   stafette_queue_body_bytes                    bytes in the Object Store bucket for large bodies
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { QueueStats } from '../queue/index.ts';
+import type { StorePressure } from '../queue/store-pressure.ts';
 
 export interface QueueDepthOptions {
   readonly readStats: () => Promise<QueueStats>;
@@ -93,4 +94,62 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The store's fill level as intake's admission sees it (queue/store-pressure.ts, read every few
+ * seconds, not per scrape):
+ *
+ *   stafette_queue_store_usage_ratio{stream}   bytes / cap per capped stream (MAILQ, bodies, retry, ledger)
+ *   stafette_queue_store_near_full             1 while new mail gets 452 4.3.1
+ */
+export function addStorePressureMetrics(registry: Registry, pressure: StorePressure): void {
+  new Gauge({
+    name: 'stafette_queue_store_usage_ratio',
+    help: 'Bytes stored per stream divided by its cap (capped streams only).',
+    labelNames: ['stream'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const u of pressure.usage()) if (u.capBytes > 0) this.set({ stream: u.stream }, u.bytes / u.capBytes);
+    },
+  });
+  new Gauge({
+    name: 'stafette_queue_store_near_full',
+    help: '1 while the queue store is near full and intake answers 452 4.3.1 to new mail.',
+    registers: [registry],
+    collect() {
+      this.set(pressure.nearFull() ? 1 : 0);
+    },
+  });
+}
+
+/** stafette_queue_orphan_bodies_collected_total: bodies deleted by the orphan collector (queue/orphan-collector.ts). */
+export function orphanBodiesCounter(registry: Registry): (count: number) => void {
+  const counter = new Counter({
+    name: 'stafette_queue_orphan_bodies_collected_total',
+    help: 'Message bodies deleted because no job or retry referred to them after the grace period.',
+    registers: [registry],
+  });
+  return (count) => counter.inc(count);
+}
+
+/** stafette_smtp_memory_budget_used_bytes / _capacity_bytes: intake's memory budget (smtp/memory-budget.ts). */
+export function addMemoryBudgetMetric(registry: Registry, intake: { memory(): { used: number; capacity: number } }): void {
+  new Gauge({
+    name: 'stafette_smtp_memory_budget_used_bytes',
+    help: 'Bytes of message data intake holds now (its budget: stafette_smtp_memory_budget_capacity_bytes); beyond it 451 4.3.2.',
+    registers: [registry],
+    collect() {
+      this.set(intake.memory().used);
+    },
+  });
+  new Gauge({
+    name: 'stafette_smtp_memory_budget_capacity_bytes',
+    help: 'Bytes of message data intake may hold at once (--memory-budget-mib).',
+    registers: [registry],
+    collect() {
+      this.set(intake.memory().capacity);
+    },
+  });
 }

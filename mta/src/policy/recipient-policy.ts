@@ -12,6 +12,8 @@
 //    accepted from the null sender when the hash and age verify (routing reverses them), else
 //    refused as an unknown user (forged, expired) or 550 5.7.1 (not a bounce). SRS local parts
 //    are often longer than 64 octets, so they are checked before the address syntax.
+//  - An alias, subaddress or catch-all whose expansion loops, is deeper than 10 steps or has
+//    more than 1,000 targets (directory.ts expand) is refused with 550 5.4.6.
 //
 //  - Postmaster (RFC 5321 §4.5.1): `<postmaster>` without a domain is accepted and goes to
 //    the first domain's postmaster@; postmaster@ of a domain of ours that has no such address
@@ -27,8 +29,8 @@ import { isSrsLocalPart, type SrsOptions } from '../srs/srs.ts';
 import { checkSrsRecipient } from '../srs/srs-policy.ts';
 import type { Bundle, BundleDomain } from '../../../bundle/schema.ts';
 import type { SmtpError } from '../errors.ts';
-import { directoryOf, type RecipientMatch as DirectoryMatch } from '../directory.ts';
-import { badRecipientSyntax, relayDenied, unknownRecipient } from './rejections.ts';
+import { directoryOf, isBoundedWorkProblem, type ExpansionLimits, type RecipientMatch as DirectoryMatch } from '../directory.ts';
+import { badRecipientSyntax, expansionRefused, relayDenied, unknownRecipient } from './rejections.ts';
 
 /** How an accepted recipient matched: who the directory says it is, or a relay (submission). */
 export type RecipientMatch = DirectoryMatch['kind'] | 'relay' | 'srs';
@@ -42,6 +44,8 @@ export interface RecipientContext {
   readonly mayRelay: boolean;
   /** MAIL FROM of the transaction ("" for the null sender) and the SRS keys in force; none: no SRS addresses. */
   readonly srs?: { readonly mailFrom: string; readonly options: SrsOptions } | null;
+  /** Bounds of alias expansion (directory.ts defaults when absent). */
+  readonly expansion?: ExpansionLimits;
 }
 
 export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContext): RecipientVerdict {
@@ -65,6 +69,13 @@ export function checkRecipient(bundle: Bundle, raw: string, ctx: RecipientContex
   const match = dir.recipient(address.address);
   if (!match)
     return address.local === 'postmaster' ? postmasterOf(bundle, domain, address.address) : { accept: false, error: unknownRecipient(address.address) };
+  if (match.kind !== 'mailbox') {
+    // Bounded work (docs/reliability.md "Limits"): an alias whose expansion loops or fans out
+    // over the cap is refused here, so no such message is ever queued.
+    const expansion = dir.expand(address.address, ctx.expansion);
+    if (!expansion.ok && isBoundedWorkProblem(expansion.problem))
+      return { accept: false, error: expansionRefused(address.address, expansion.problem, expansion.detail) };
+  }
   return { accept: true, address, match: match.kind, domain };
 }
 

@@ -3,6 +3,8 @@
 // sentences name the rule, not the mechanism (maddy exterrors): no bundle, no NATS.
 import { C, SE } from '../codes.ts';
 import { SmtpError } from '../errors.ts';
+import { reply, type Reply } from '../reply.ts';
+import type { BoundedWorkProblem } from '../directory.ts';
 
 /** RCPT for one of our domains that matches no mailbox, alias, subaddress or catch-all (RFC 5321 §3.3). */
 export function unknownRecipient(address: string): SmtpError {
@@ -272,5 +274,49 @@ export function loginRevoked(user: string, why: string): SmtpError {
     rule: 'login_revoked',
     clientMessage: 'Authentication no longer valid, please log in again',
     reason: `${user}: ${why}`,
+  });
+}
+
+/** An address whose alias expansion loops, is too deep or has too many targets (mta/src/directory.ts expand). */
+export function expansionRefused(address: string, problem: BoundedWorkProblem, detail: string): SmtpError {
+  return new SmtpError({
+    code: C.C550MailboxUnavailable,
+    subject: SE.RoutingLoop6,
+    rule: 'alias_expansion',
+    clientMessage: expansionWords[problem],
+    reason: detail || `alias expansion of ${address}: ${problem}`,
+  });
+}
+
+/** The reply for an expansion over its bounds, as a delivery outcome (routing) or at RCPT (intake). */
+export function expansionRefusal(problem: BoundedWorkProblem): Reply {
+  return reply(C.C550MailboxUnavailable, SE.RoutingLoop6, expansionWords[problem]);
+}
+
+const expansionWords = {
+  loop: 'Routing loop detected',
+  'too-deep': 'Routing loop detected: alias chain too deep',
+  'too-many': 'Alias expands to too many recipients',
+} as const;
+
+/** MAIL while the queue's store is near full (queue/store-pressure.ts): 452 4.3.1, try later (RFC 5321 §4.5.3.1.10). */
+export function storeNearFull(): SmtpError {
+  return new SmtpError({
+    code: C.C452StorageFull,
+    subject: SE.MailSystemFull1,
+    rule: 'store_near_full',
+    clientMessage: 'Insufficient system storage, please try again later',
+    reason: 'the queue store is near full (docs/reliability.md "Limits")',
+  });
+}
+
+/** MAIL with a SIZE= that does not fit, or DATA that ran out of the process's memory budget (smtp/memory-budget.ts): 451 4.3.2. */
+export function memoryBudgetExceeded(reason: string): SmtpError {
+  return new SmtpError({
+    code: C.C451LocalError,
+    subject: SE.NotAccepting2,
+    rule: 'memory_budget',
+    clientMessage: 'Too much mail in progress, please try again later',
+    reason,
   });
 }

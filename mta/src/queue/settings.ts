@@ -27,6 +27,15 @@ export interface QueueSettings {
   readonly maxBytes: number;
   /** Same cap for the body bucket. */
   readonly bodyMaxBytes: number;
+  /**
+   * Budget of the retry stream MAILQ_DEFER; -1 = none. Not a stream max_bytes (schedules refuse
+   * discard: new, and discard: old would delete waiting mail): intake refuses new mail near it.
+   */
+  readonly retryMaxBytes: number;
+  /** Cap of the delivered-recipient ledger MAILQ_DONE (discard: new; a refused write is retried, engine.ts); -1 = none. */
+  readonly ledgerMaxBytes: number;
+  /** Share of any cap at which intake answers 452 4.3.1 before the store is full (store-pressure.ts). */
+  readonly nearFullRatio: number;
   /** Nats-Msg-Id dedupe window; must exceed the publisher's retry budget. */
   readonly duplicateWindowMs: number;
   /** How long a delivery worker holds a job before JetStream redelivers it (kept alive with +WPI). */
@@ -43,6 +52,9 @@ export const defaultQueueSettings: QueueSettings = {
   replicas: 1,
   maxBytes: -1,
   bodyMaxBytes: -1,
+  retryMaxBytes: -1,
+  ledgerMaxBytes: -1,
+  nearFullRatio: 0.9,
   duplicateWindowMs: 5 * 60_000,
   ackWaitMs: 60_000,
   maxAckPending: 1000,
@@ -53,7 +65,8 @@ export function queueSettings(overrides: Partial<QueueSettings> = {}): QueueSett
   const s = { ...defaultQueueSettings, ...overrides };
   const problems: string[] = [];
   if (![1, 3, 5].includes(s.replicas)) problems.push(`replicas must be 1, 3 or 5, not ${s.replicas}`);
-  for (const key of ['maxBytes', 'bodyMaxBytes'] as const) {
+  if (!(s.nearFullRatio > 0 && s.nearFullRatio <= 1)) problems.push(`nearFullRatio must be in (0, 1], not ${s.nearFullRatio}`);
+  for (const key of ['maxBytes', 'bodyMaxBytes', 'retryMaxBytes', 'ledgerMaxBytes'] as const) {
     if (!Number.isSafeInteger(s[key]) || (s[key] < 1 && s[key] !== -1)) problems.push(`${key} must be positive or -1`);
   }
   for (const key of ['duplicateWindowMs', 'ackWaitMs', 'maxAckPending'] as const) {

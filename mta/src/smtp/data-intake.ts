@@ -16,6 +16,8 @@ export interface ReceivedMessage {
   readonly scan: MessageScan;
   /** More bytes arrived than `sizeLimit` (smtp-server's own limit, or ours). */
   readonly sizeExceeded: boolean;
+  /** The process's memory budget ran out while this message arrived (memory-budget.ts): chunks dropped. */
+  readonly overBudget: boolean;
 }
 
 /**
@@ -34,12 +36,18 @@ export interface MessageTap {
  * Reads the whole DATA stream. Keeps at most `sizeLimit` bytes: past it the rest is read and
  * dropped (smtp-server must still see the end-of-data marker to stay in sync with the client).
  */
-export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeLimit: number, tap?: MessageTap): Promise<ReceivedMessage> {
+export function readMessage(
+  stream: Readable & { sizeExceeded?: boolean },
+  sizeLimit: number,
+  tap?: MessageTap,
+  reserve: (bytes: number) => boolean = () => true,
+): Promise<ReceivedMessage> {
   return new Promise((resolve, reject) => {
     const scanner = new MessageScanner();
     let chunks: Buffer[] = [];
     let received = 0;
     let exceeded = false;
+    let overBudget = false;
     const keep = (out: Buffer) => {
       if (out.length === 0) return;
       if (!tap) return chunks.push(out);
@@ -51,9 +59,14 @@ export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeL
     };
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (exceeded) return;
+      if (exceeded || overBudget) return;
       if (received > sizeLimit) {
         exceeded = true;
+        chunks = [];
+        return;
+      }
+      if (!reserve(chunk.length)) {
+        overBudget = true;
         chunks = [];
         return;
       }
@@ -61,11 +74,11 @@ export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeL
     });
     stream.once('error', reject);
     stream.once('end', () => {
-      if (!exceeded) {
+      if (!exceeded && !overBudget) {
         keep(scanner.end());
         for (const stored of tap?.endStore() ?? []) if (stored.length > 0) chunks.push(stored);
       }
-      resolve({ chunks, scan: { ...scanner.scan, size: received }, sizeExceeded: exceeded || stream.sizeExceeded === true });
+      resolve({ chunks, scan: { ...scanner.scan, size: received }, sizeExceeded: exceeded || stream.sizeExceeded === true, overBudget });
     });
   });
 }

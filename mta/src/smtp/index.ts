@@ -39,6 +39,7 @@
 //               X-Spamd-Result added, 550 5.7.1 over the reject score, 451 4.7.1 or accept when
 //               rspamd does not answer (mta/src/spam/rspamd.ts).
 // Every refusal is an SmtpError (mta/src/errors.ts) with a named code (mta/src/codes.ts).
+import { createMemoryBudget, defaultMemoryBudgetBytes } from './memory-budget.ts';
 import { promises as dns } from 'node:dns';
 import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
@@ -88,6 +89,10 @@ export interface IntakeOptions {
   readonly dnsbl?: DnsblChecker | null;
   /** rspamd asked about each MX message after DATA (mta/src/spam/rspamd.ts); absent: none. */
   readonly spamFilter?: SpamFilter | null;
+  /** True while the queue's store is near full (queue/store-pressure.ts): new mail gets 452 4.3.1 at MAIL. */
+  readonly storeNearFull?: () => boolean;
+  /** Bytes of message data the process may hold at once (memory-budget.ts); default defaultMemoryBudgetBytes. */
+  readonly memoryBudgetBytes?: number;
   /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
   /** Limits every pod shares, counted in the JetStream KV bucket (queue/shared-counters.ts); absent: none. */
@@ -104,6 +109,8 @@ export interface Intake {
   listen(): Promise<void>;
   /** Bound addresses by listener name. */
   addresses(): Record<string, ListenerAddress>;
+  /** Bytes of the memory budget in use now, and its capacity (memory-budget.ts). */
+  memory(): { readonly used: number; readonly capacity: number };
   /**
    * Stops accepting connections at once. Sessions in flight may finish the message they are
    * sending (a new command gets 421); at `deadlineMs` the rest get 421 and are closed.
@@ -124,6 +131,8 @@ export function createIntake(opts: IntakeOptions): Intake {
   const shared = opts.sharedLimits ? { counters: opts.sharedLimits.counters, settings: sharedSettings } : null;
   // One gate for every listener of the pod: they share the thread pool scrypt runs on.
   const scryptGate = createScryptGate(sharedSettings.scryptConcurrency, sharedSettings.scryptQueue);
+  // One budget for every listener of the process (docs/reliability.md "Limits").
+  const memoryBudget = createMemoryBudget(opts.memoryBudgetBytes ?? defaultMemoryBudgetBytes);
 
   async function defaultTls(): Promise<TlsMaterial> {
     if (opts.defaultTls) return opts.defaultTls;
@@ -148,6 +157,8 @@ export function createIntake(opts: IntakeOptions): Intake {
       spamFilter: opts.spamFilter ?? null,
       shared,
       scryptGate,
+      ...(opts.storeNearFull ? { storeNearFull: opts.storeNearFull } : {}),
+      memoryBudget,
     });
     let tlsInUse = certificates.defaultMaterial();
     const options: SMTPServerOptions & GreetingDelayOption & HideAuthBeforeTlsOption & ProtocolRefusalOption & SessionLimitsOption = {
@@ -255,6 +266,7 @@ export function createIntake(opts: IntakeOptions): Intake {
         });
       }
     },
+    memory: () => ({ used: memoryBudget.used(), capacity: memoryBudget.capacity }),
     addresses() {
       const out: Record<string, ListenerAddress> = {};
       for (const [name, server] of servers) {

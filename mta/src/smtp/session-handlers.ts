@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { SMTPServerAddress, SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerSession } from 'smtp-server';
 import { normalizeAddress } from '../../../bundle/address.ts';
 import { decoyPasswordHash, verifyPasswordAsync } from '../../../bundle/password-hash.ts';
-import type { Bundle, BundleDomain, BundleSecrets } from '../../../bundle/schema.ts';
+import { maxMessageSizeCap, type Bundle, type BundleDomain, type BundleSecrets } from '../../../bundle/schema.ts';
 import { describeError, isSmtpError, type SmtpError } from '../errors.ts';
 import type { Logger } from '../../../observability/logger.ts';
 import { parseMailDsnParams, parseRcptDsnParams } from '../dsn/params.ts';
@@ -19,7 +19,9 @@ import {
   authFailed,
   clientBlocklisted,
   localError,
+  memoryBudgetExceeded,
   serviceUnavailable,
+  storeNearFull,
   tooManyAuthFailures,
   tooManyConnections,
   tooManyFailedRecipients,
@@ -28,6 +30,7 @@ import { checkMxSender, checkSubmissionSender } from '../policy/sender-policy.ts
 import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo, type QueuePublisher } from '../queue/index.ts';
 import type { ConnectionCounter } from './client-connections.ts';
+import { bytesPerDataByte, type MemoryBudget } from './memory-budget.ts';
 import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
 import type { IntakeObserver } from './intake-observer.ts';
 import { startMessageChecks, type InboundChecksOptions, type MessageChecks } from './message-checks.ts';
@@ -71,6 +74,10 @@ export interface HandlerContext {
   readonly shared?: { readonly counters: WindowCounters; readonly settings: SharedLimitSettings } | null;
   /** The pod's cap on scrypt verifications at once; absent: no cap. */
   readonly scryptGate?: ScryptGate | null;
+  /** True while the queue's store is near full (queue/store-pressure.ts). */
+  readonly storeNearFull?: () => boolean;
+  /** Bytes of message data this process may hold (memory-budget.ts), shared by every listener. */
+  readonly memoryBudget?: MemoryBudget;
 }
 
 interface SessionState {
@@ -208,6 +215,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       step('MAIL', session, done, async (s) => {
         s.domains = [];
+        if (ctx.storeNearFull?.()) throw storeNearFull();
         s.rcptCommands = 0;
         if (s.login) checkLoginStillValid(ctx.getConfig(), s.login);
         await overShared(s.log, 'msg-ip', clientKey(session.remoteAddress), minuteMs, (l) => l.messagesPerIpPerMinute);
@@ -224,6 +232,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (!verdict.accept) throw verdict.error;
         const tooBig = checkDeclaredSize(s.declaredSize, maxSizeOf(s.config.bundle, ctx.listener));
         if (tooBig) throw tooBig;
+        if (s.declaredSize !== null && ctx.memoryBudget && !ctx.memoryBudget.fits(s.declaredSize * bytesPerDataByte))
+          throw memoryBudgetExceeded(`SIZE=${s.declaredSize} does not fit in the memory budget now`);
       });
     },
 
@@ -279,6 +289,22 @@ export function createSessionHandlers(ctx: HandlerContext) {
       const limits = ctx.listener.limits;
       const sizeLimit = sizeLimitFor(s.domains, limits);
       let checks: MessageChecks | null = null;
+      const budget = ctx.memoryBudget;
+      let reserved = 0;
+      const reserve = (bytes: number): boolean => {
+        if (!budget) return true;
+        if (!budget.tryReserve(bytes * bytesPerDataByte)) {
+          // This message is refused and drops its chunks: give its share back to the others now.
+          releaseAll();
+          return false;
+        }
+        reserved += bytes * bytesPerDataByte;
+        return true;
+      };
+      const releaseAll = () => {
+        budget?.release(reserved);
+        reserved = 0;
+      };
       void (async () => {
         const envelope = session.envelope;
         const mailFrom = envelope.mailFrom || { address: '', args: false as const };
@@ -295,7 +321,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
                 log: s.log,
               })
             : null;
-        const message = await readMessage(stream, sizeLimit, checks?.tap);
+        const message = await readMessage(stream, sizeLimit, checks?.tap, reserve);
+        if (message.overBudget) throw memoryBudgetExceeded(`the memory budget ran out after ${message.scan.size} bytes of DATA`);
         const refusal = checkReceived(message, sizeLimit, limits);
         if (refusal) throw refusal;
         // Authenticated mail (submission; MX offers no AUTH): the header From and Sender must be
@@ -349,8 +376,12 @@ export function createSessionHandlers(ctx: HandlerContext) {
         });
         return queueId;
       })().then(
-        (queueId) => done(null, `Ok: queued as ${queueId}`),
+        (queueId) => {
+          releaseAll();
+          done(null, `Ok: queued as ${queueId}`);
+        },
         (err: unknown) => {
+          releaseAll();
           checks?.abort();
           // The client went away in the middle of DATA: nothing to answer, nothing was stored.
           if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
@@ -423,7 +454,8 @@ export function createSessionHandlers(ctx: HandlerContext) {
 export function maxSizeOf(bundle: Bundle, listener: ListenerConfig): number {
   let max = listener.role === 'submission' ? listener.limits.maxMessageSize : 0;
   for (const d of bundle.domains) max = Math.max(max, d.inbound.maxMessageSize);
-  return max > 0 ? max : listener.limits.maxMessageSize;
+  // At most maxMessageSizeCap whatever a bundle says (the operator clamps too).
+  return Math.min(max > 0 ? max : listener.limits.maxMessageSize, maxMessageSizeCap);
 }
 
 function declaredSize(address: SMTPServerAddress): number | null {

@@ -16,7 +16,7 @@ import {
   webhookUrlProblem,
   type DeliveryTargetPolicy,
 } from '../../../bundle/delivery-targets.ts';
-import type { BundleAlias, BundleMailbox, DeliveryTarget } from '../../../bundle/schema.ts';
+import { aliasExpansionLimits, type BundleAlias, type BundleMailbox, type DeliveryTarget } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
 import { secretValue } from './input.ts';
 import type { ResourceRef } from './issues.ts';
@@ -123,6 +123,7 @@ export function renderAddresses(
   const dangling = (targets: string[]) => targets.filter((t) => local(t) && !exists(t));
 
   const looping = findAliasLoops(aliasTargets);
+  const overBudget = findAliasFanOut(aliasTargets, looping);
   for (const [address, alias] of [...aliasTargets].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const missing = dangling(alias.to);
     if (missing.length > 0) {
@@ -131,6 +132,11 @@ export function renderAddresses(
     }
     if (looping.has(address)) {
       ctx.error(alias.ref, alias.field, issueReasons.aliasLoop, `alias ${address} leads back to itself`);
+      continue;
+    }
+    const fanOut = overBudget.get(address);
+    if (fanOut) {
+      ctx.error(alias.ref, alias.field, issueReasons.aliasFanOut, `alias ${address} ${fanOut}`);
       continue;
     }
     out.aliases.push({ address, to: alias.to, source: { namespace: alias.ref.namespace, name: alias.ref.name } });
@@ -221,6 +227,50 @@ function dropUnreachable(
 }
 
 /** Aliases that reach themselves through other aliases. */
+/**
+ * Aliases whose expansion is over aliasExpansionLimits (bundle/schema.ts: more distinct
+ * targets than maxTargets, or more steps than maxDepth), with why; memoised, so a lattice of
+ * aliases costs one pass over its edges. Looping aliases are reported as loops instead.
+ */
+export function findAliasFanOut(aliases: Map<string, { to: string[] }>, looping: ReadonlySet<string>): Map<string, string> {
+  const { maxTargets, maxDepth } = aliasExpansionLimits;
+  const memo = new Map<string, { targets: Set<string>; height: number } | string>();
+  const expand = (address: string): { targets: Set<string>; height: number } | string => {
+    const alias = aliases.get(address);
+    if (!alias) return { targets: new Set([address]), height: 0 };
+    const known = memo.get(address);
+    if (known !== undefined) return known;
+    memo.set(address, 'leads back to itself'); // a cycle met while expanding it
+    let result: { targets: Set<string>; height: number } | string = { targets: new Set<string>(), height: 0 };
+    for (const to of alias.to) {
+      const sub = expand(to);
+      if (typeof sub === 'string') {
+        result = sub;
+        break;
+      }
+      for (const t of sub.targets) result.targets.add(t);
+      result.height = Math.max(result.height, sub.height + 1);
+      if (result.targets.size > maxTargets) {
+        result = `expands to more than ${maxTargets} addresses`;
+        break;
+      }
+      if (result.height > maxDepth) {
+        result = `is more than ${maxDepth} alias steps deep`;
+        break;
+      }
+    }
+    memo.set(address, result);
+    return result;
+  };
+  const over = new Map<string, string>();
+  for (const address of aliases.keys()) {
+    if (looping.has(address)) continue;
+    const result = expand(address);
+    if (typeof result === 'string') over.set(address, result);
+  }
+  return over;
+}
+
 function findAliasLoops(aliases: Map<string, { to: string[] }>): Set<string> {
   const looping = new Set<string>();
   for (const start of aliases.keys()) {

@@ -1,7 +1,8 @@
 // MailDomains → bundle domains, their DKIM selectors and DNS records.
 import { delegateSubdomainsAnnotation, issueReasons, secretUses, type MailDomain, type MailDomainSpecResolved } from '../../../crds/src/index.ts';
 import { applyDefaults, type SchemaNode } from '../../../crds/src/crd-schemas.ts';
-import type { BundleDomain, DkimAlgorithm } from '../../../bundle/schema.ts';
+import { maxMessageSizeCap, type BundleDomain, type DkimAlgorithm } from '../../../bundle/schema.ts';
+import type { ResourceRef } from './issues.ts';
 import { byAge, namespaceOf, refOf, type RenderContext } from './context.ts';
 import { X509Certificate } from 'node:crypto';
 import { dnsRecordsFor, mtaStsHost, mtaStsPolicy, type DnsRecord } from './dns-records.ts';
@@ -201,7 +202,7 @@ export function renderDomain(
       },
       tls: tlsSecretName ? { secretName: `${d.namespace}/${tlsSecretName}` } : null,
       inbound: {
-        maxMessageSize: parseQuantity(d.spec.inbound.maxMessageSize),
+        maxMessageSize: clampedMessageSize(ctx, ref, d.spec.inbound.maxMessageSize),
         maxRecipients: d.spec.inbound.maxRecipients,
         dmarc: d.spec.inbound.dmarc,
       },
@@ -274,4 +275,12 @@ function mtaStsNotServedBecause(d: AcceptedDomain, tls: RenderedDomain['tlsCerti
   } catch {
     return `the certificate in Secret ${d.spec.tls.secretName} cannot be parsed`;
   }
+}
+
+/** spec.inbound.maxMessageSize, at most maxMessageSizeCap (100 MiB; the CRD says so too, for integers). */
+function clampedMessageSize(ctx: RenderContext, ref: ResourceRef, raw: number | string): number {
+  const size = parseQuantity(raw);
+  if (size <= maxMessageSizeCap) return size;
+  ctx.warning(ref, 'spec.inbound.maxMessageSize', issueReasons.invalidSpec, `maxMessageSize ${raw} is over the maximum of 100Mi; 100Mi is used`);
+  return maxMessageSizeCap;
 }

@@ -1,0 +1,79 @@
+// Peak RSS of a real MTA process (./cli/stafette.ts mta, intake only, a real nats-server) while
+// 20 clients send a 25 MiB message at once (issue 14, item 1). Usage:
+//   node bench/memory-budget-rss.ts [budget MiB, default 256]
+// Measured 2026-12-02 on the 2-core dev machine: budget 256 MiB: RSS 203 -> peak 603 MiB, 5 x 250
+// and 15 x 451 4.3.2; budget 100000 (effectively none): 204 -> 1336 MiB, 20 x 250.
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startNatsServer } from '../test/harness/nats-server.ts';
+import { freePort, stopAll } from '../test/harness/process.ts';
+import { sendMessage } from '../test/harness/smtp-send.ts';
+const repo = resolve(import.meta.dirname, '..');
+const dir = mkdtempSync(join(tmpdir(), 'ab-rss-'));
+execFileSync(join(repo, 'bin/stafette'), ['render', join(repo, 'examples'), '--out', dir], { stdio: 'inherit' });
+const nats = await startNatsServer({ name: 'nats-rss', maxPayload: 8 * 1024 * 1024 });
+const mxPort = await freePort(),
+  opsPort = await freePort();
+const budget = process.argv[2] ?? '256';
+const mta = spawn(
+  process.execPath,
+  [
+    join(repo, 'cli/stafette.ts'),
+    'mta',
+    '--config-dir',
+    join(dir, 'bundle'),
+    '--secret-dir',
+    join(dir, 'bundle'),
+    '--nats',
+    nats.url,
+    '--listeners',
+    'mx',
+    '--smtp-host',
+    '127.0.0.1',
+    '--mx-port',
+    String(mxPort),
+    '--mx-greeting-delay',
+    '0',
+    '--no-mx-reverse-dns',
+    '--ops-host',
+    '127.0.0.1',
+    '--ops-port',
+    String(opsPort),
+    '--no-delivery',
+    '--memory-budget-mib',
+    budget,
+  ],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
+const rss = () => Number(readFileSync(`/proc/${mta.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+for (let i = 0; i < 60; i++) {
+  try {
+    if ((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok) break;
+  } catch {
+    // not listening yet
+  }
+  await sleep(500);
+}
+const start = rss();
+let peak = start;
+const t = setInterval(() => {
+  peak = Math.max(peak, rss());
+}, 20);
+const size = 25 * 1024 * 1024 - 64 * 1024;
+const line = 'x'.repeat(76) + '\r\n';
+const msg = Buffer.from('Subject: big\r\n\r\n' + line.repeat(Math.floor(size / line.length)));
+const replies = await Promise.all(
+  Array.from({ length: 20 }, () => sendMessage({ host: '127.0.0.1', port: mxPort, from: 's@remote.example', to: ['alice@example.com'], message: msg })),
+);
+clearInterval(t);
+const codes = new Map<string, number>();
+for (const r of replies) codes.set(r.slice(0, 9), (codes.get(r.slice(0, 9)) ?? 0) + 1);
+console.log(`budget ${budget} MiB: RSS ${start.toFixed(0)} -> peak ${peak.toFixed(0)} MiB; replies ${JSON.stringify([...codes])}`);
+mta.kill('SIGTERM');
+await sleep(1000);
+await nats.destroy();
+await stopAll();
+process.exit(0);
