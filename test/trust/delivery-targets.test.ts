@@ -94,6 +94,8 @@ describe('trust - delivery targets at the operator', () => {
     await kube.ok(['create', 'namespace', ns]);
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', 'examples/']);
     await kube.ok(['create', 'secret', 'generic', 'hook', '-n', ns, '--from-literal=hmac-key=k']);
+    // Marked for its use, as every Secret a resource references must be (docs/trust-model.md §4).
+    await kube.ok(['label', 'secret', 'hook', '-n', ns, 'stafette.dev/secret-use=webhook']);
     const hook = (name: string, url: string) => `---
 apiVersion: stafette.dev/v1alpha1
 kind: Mailbox

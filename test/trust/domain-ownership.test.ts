@@ -67,6 +67,8 @@ describe('domain ownership and certificates', () => {
     await apply(kube, 'mail', maildomain('internal', '  domain: internal.test\n  tls: {issuerRef: {name: internal-ca, kind: ClusterIssuer}}'));
     // A Secret that is not the MailDomain's: cert-manager must not be told to write into it.
     await kube.ok(['create', 'secret', 'generic', 'relay-credentials', '-n', 'mail', '--from-literal=password=hunter2']);
+    // Marked (for another use), so the operator's label-selected informer sees that it exists.
+    await kube.ok(['label', 'secret', 'relay-credentials', '-n', 'mail', 'stafette.dev/secret-use=relay-auth']);
     await apply(
       kube,
       'mail',

@@ -280,7 +280,9 @@ function mtaStsNotServedBecause(d: AcceptedDomain, tls: RenderedDomain['tlsCerti
 /** spec.inbound.maxMessageSize, at most maxMessageSizeCap (100 MiB; the CRD says so too, for integers). */
 function clampedMessageSize(ctx: RenderContext, ref: ResourceRef, raw: number | string): number {
   const size = parseQuantity(raw);
-  if (size <= maxMessageSizeCap) return size;
+  // A size that is not a safe integer is not "too large" but unusable: it is left for the
+  // bundle check to refuse, so the domain is flagged (BundleCheckFailed) rather than served.
+  if (size <= maxMessageSizeCap || !Number.isSafeInteger(size)) return size;
   ctx.warning(ref, 'spec.inbound.maxMessageSize', issueReasons.invalidSpec, `maxMessageSize ${raw} is over the maximum of 100Mi; 100Mi is used`);
   return maxMessageSizeCap;
 }
