@@ -3,6 +3,10 @@
 // bundle in force) on one DNS resolver, and the orderly way back down on SIGTERM. The CLI
 // (cli/mta-command.ts) only turns flags into MtaOptions; every default lives with the part
 // it configures.
+// Self-contained blocks of the wiring live beside it, each called from here: compose-mail-checks.ts
+// (the inbound checks and spam checks on their DNS cache), compose-delivery.ts (transports,
+// routing, the engine), compose-mta-sts.ts (the policies we serve), compose-nats-roles.ts (the
+// role connections) and compose-bundle-watch.ts (the first bundle, the watcher's log).
 //
 // The operations endpoint starts first on purpose: the first bundle may take a moment to be
 // mounted and `connect` waits for NATS as long as it takes (waitOnFirstConnect); meanwhile
@@ -16,38 +20,28 @@
 // then the NATS connection is drained, so every publish that got its 250 has its ack, and the
 // process exits 0.
 import { randomBytes } from 'node:crypto';
-import type { DeliveryTargetPolicy } from '../../bundle/delivery-targets.ts';
 import { hostname as osHostname } from 'node:os';
-import type { ObjectStore } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import type { Logger } from '../../observability/logger.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
+import { logBundleEvent, waitForFirstBundle } from './compose-bundle-watch.ts';
+import { startBundleDelivery, type MtaDeliveryOptions, type RunningDelivery } from './compose-delivery.ts';
+import { composeMailChecks, type MtaSpamOptions, type MtaStandardsOptions } from './compose-mail-checks.ts';
+import { servedPolicies } from './compose-mta-sts.ts';
+import { roleConnections, type MtaNatsOptions } from './compose-nats-roles.ts';
 import { bundleSources } from './config/load-bundle.ts';
-import { createBundleWatcher, type BundleEvent, type LoadedBundle } from './config/watch-bundle.ts';
-import { createRouter, startDelivery } from './delivery/index.ts';
-import { deferredStats, type DeferredStats } from './delivery/queue-operations.ts';
-import type { DeliveryObserver } from './delivery/delivery-observer.ts';
-import { retryPolicy, type RetryPolicy } from './delivery/retry-policy.ts';
-import { getServers } from 'node:dns';
-import { createDnsResolver, type DnsResolver } from './dns.ts';
-import { createCachingResolver } from './dns/dns-cache.ts';
-import { createSpamMetrics } from './ops/spam-metrics.ts';
-import { createDnsblChecker } from './spam/dnsbl.ts';
-import { createSpamFilter, type SpamFilterOptions } from './spam/rspamd.ts';
-import { createDnsClient } from './dns/dns-client.ts';
-import { createStandardsMetrics } from './ops/standards-metrics.ts';
-import { policyHostOf, startPolicyServer, type PolicyServer, type ServedPolicy } from './mta-sts/policy-server.ts';
-import { buildTrustStore, installTrustStore } from './outbound-tls/trust-store.ts';
-import { generateSelfSignedCertificate } from './smtp/self-signed-certificate.ts';
-import { startOutboundStandards } from './outbound-wiring.ts';
-import type { OutboundStandards } from './transport/outbound-standards.ts';
+import { createBundleWatcher, type LoadedBundle } from './config/watch-bundle.ts';
+import { createDnsResolver } from './dns.ts';
 import { describeError } from './errors.ts';
+import { startPolicyServer, type PolicyServer } from './mta-sts/policy-server.ts';
+import { buildTrustStore, installTrustStore } from './outbound-tls/trust-store.ts';
+import { startOutboundStandards } from './outbound-wiring.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
 import { addMemoryBudgetMetric, addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
-import { startOrphanCollector, type OrphanCollector } from './queue/orphan-collector.ts';
-import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
+import { hourMs, type SharedLimitSettings } from './policy/shared-limits.ts';
 import {
   createPublisher,
   createQueueReadiness,
@@ -59,20 +53,20 @@ import {
   queueStats,
   watchConnection,
   type ConnectionWatch,
-  type NatsCredentials,
-  type NatsTls,
-  type QueuePublisher,
   type QueueReadiness,
   type QueueSettings,
-  type RecordSeal,
 } from './queue/index.ts';
-import { roleInboxPrefix } from './queue/nats-roles.ts';
-import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
-import { Kvm } from '@nats-io/kv';
-import { hourMs, type SharedLimitSettings } from './policy/shared-limits.ts';
+import { startOrphanCollector, type OrphanCollector } from './queue/orphan-collector.ts';
 import { createKvCounters, openLimitsBucket } from './queue/shared-counters.ts';
-import { publisherRequeue } from './transport/forward.ts';
-import { createDeliveryTransports } from './transport/transport-set.ts';
+import { watchStorePressure, type StorePressure } from './queue/store-pressure.ts';
+import { createIntake, type Intake, type ListenerConfig, type TlsMaterial } from './smtp/index.ts';
+import { generateSelfSignedCertificate } from './smtp/self-signed-certificate.ts';
+import { MtaStartError } from './start-error.ts';
+
+export type { MtaDeliveryOptions } from './compose-delivery.ts';
+export type { MtaSpamOptions, MtaStandardsOptions } from './compose-mail-checks.ts';
+export type { MtaNatsOptions } from './compose-nats-roles.ts';
+export { MtaStartError } from './start-error.ts';
 
 export interface MtaOptions {
   readonly configDir: string;
@@ -125,71 +119,10 @@ export interface MtaOptions {
   readonly now?: () => number;
 }
 
-export interface MtaNatsOptions extends NatsCredentials {
-  readonly servers: string[];
-  readonly tls?: NatsTls;
-  readonly intake?: NatsCredentials;
-  readonly delivery?: NatsCredentials;
-}
-
-export interface MtaDeliveryOptions {
-  /** Where mailboxes with the default (`local`) delivery get their maildir: <root>/<address>/. */
-  readonly localMaildirRoot: string;
-  /** The platform's delivery-target allow-lists (bundle/delivery-targets.ts); default defaultDeliveryTargetPolicy. */
-  readonly targets?: DeliveryTargetPolicy;
-  /** Workers for fresh mail (default defaultDeliveryWorkers, delivery/index.ts); retries get half as many. */
-  readonly workers?: number;
-  /** Deliveries of one job before it is quarantined (default defaultMaxDeliveries, delivery/worker.ts). */
-  readonly maxDeliveries?: number;
-  /** The port of remote MX hosts (default defaultMxPort, transport/remote-smtp.ts); another only in tests. */
-  readonly mxPort?: number;
-  /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
-  readonly retryPolicy?: Partial<RetryPolicy>;
-}
-
-export interface MtaStandardsOptions {
-  /** SPF/DKIM/ARC/DMARC on the MX listener (default on). */
-  readonly inboundChecks?: boolean;
-  /** DNS time one message's checks may use in total (default 10 s, dns/lookup-budget.ts). */
-  readonly dnsBudgetMs?: number;
-  /** Entries of the DNS cache (default dns/dns-cache.ts). */
-  readonly dnsCacheEntries?: number;
-  /** Where our MTA-STS policies are served over HTTPS (mta-sts/policy-server.ts); null: not served. */
-  readonly policyServer?: { readonly host: string; readonly port: number } | null;
-  /** Extra trusted CAs (PEM) besides the system's, for MX hosts, relays and policy hosts. */
-  readonly extraCaPem?: string;
-  /** A delay notice goes out after this long (default 4 h, dsn/notices.ts); null: never. */
-  readonly delayNoticeAfterMs?: number | null;
-}
-
-export interface MtaSpamOptions {
-  /** DNS blocklist zones asked for each MX client address; empty: none (spam/dnsbl.ts). */
-  readonly dnsblZones?: readonly string[];
-  /** The most a session waits for the blocklists (default defaultDnsblTimeoutMs). */
-  readonly dnsblTimeoutMs?: number;
-  /** rspamd asked about each MX message (spam/rspamd.ts); absent or null: not asked. */
-  readonly rspamd?: SpamFilterOptions | null;
-}
-
-interface RunningDelivery {
-  /** Messages waiting for retries, for the metrics. */
-  deferred(): Promise<DeferredStats>;
-  /** Stops pulling; jobs in flight get the deadline, then go back to the queue. */
-  stop(deadlineMs: number): Promise<void>;
-}
-
 export interface RunningMta {
   readonly opsPort: number;
   /** The orderly stop; safe to call more than once (later calls wait for the first). */
   shutdown(reason: string): Promise<void>;
-}
-
-/** A start-up failure with a sentence for the log; the process exits 1. */
-export class MtaStartError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'MtaStartError';
-  }
 }
 
 export async function startMta(options: MtaOptions): Promise<RunningMta> {
@@ -306,15 +239,13 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     const hostname = options.hostname ?? first.bundle.domains[0]?.hostname ?? osHostname();
     const resolver = createDnsResolver({ servers: options.dnsServers ?? [] });
     const standards = options.standards ?? {};
-    const standardsMetrics = createStandardsMetrics(metrics.registry);
-    const spam = options.spam ?? {};
-    const spamMetrics = createSpamMetrics(metrics.registry, spam.dnsblZones ?? []);
-    // The mail checks' DNS: TTLs respected (dns/dns-cache.ts), the same servers as every other lookup.
-    const dnsCache = createCachingResolver({
-      query: createDnsClient({ servers: options.dnsServers?.length ? options.dnsServers : getServers() }),
-      observer: { lookup: (o) => standardsMetrics.dnsLookup(o) },
-      ...(standards.dnsCacheEntries ? { maxEntries: standards.dnsCacheEntries } : {}),
+    // The mail checks' DNS cache and metrics serve intake, delivery and the policy server.
+    const checks = composeMailChecks(metrics.registry, {
+      ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
+      standards,
+      spam: options.spam ?? {},
     });
+    const { dnsCache, standardsMetrics } = checks;
     // Entries live as long as the longest window (an hour, or the AUTH window) plus a minute.
     const limitsTtl = Math.max(hourMs, options.sharedLimits?.authWindowMs ?? 0) + 60_000;
     const sharedLimits =
@@ -332,24 +263,8 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       hostname,
       resolver,
       defaultTls: options.defaultTls ?? null,
-      dnsbl: spam.dnsblZones?.length
-        ? createDnsblChecker({
-            zones: spam.dnsblZones,
-            cache: dnsCache,
-            observer: spamMetrics.dnsbl,
-            ...(spam.dnsblTimeoutMs !== undefined ? { timeoutMs: spam.dnsblTimeoutMs } : {}),
-          })
-        : null,
-      spamFilter: spam.rspamd ? createSpamFilter({ ...spam.rspamd, observer: spamMetrics }) : null,
+      ...checks.intake,
       storeNearFull: () => pressure.nearFull(),
-      inboundChecks:
-        standards.inboundChecks === false
-          ? null
-          : {
-              cache: dnsCache,
-              observer: standardsMetrics.inbound,
-              ...(standards.dnsBudgetMs !== undefined ? { budgetMs: standards.dnsBudgetMs } : {}),
-            },
     });
     await intake.listen();
     intakeListening = true;
@@ -419,134 +334,4 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       return stopping;
     },
   };
-}
-
-// The connect options of the intake and the delivery connection: their own users when both
-// are configured, else one shared connection (docs/trust-model.md "NATS roles and TLS").
-function roleConnections(options: MtaOptions): {
-  separate: boolean;
-  intake: Parameters<typeof queueConnectOptions>[0];
-  delivery: Parameters<typeof queueConnectOptions>[0];
-} {
-  const { servers, tls, intake, delivery, user, pass, token } = options.nats;
-  const shared: NatsCredentials = { ...(user !== undefined ? { user, pass } : {}), ...(token !== undefined ? { token } : {}) };
-  const base = { servers, ...(tls ? { tls } : {}) };
-  const name = `stafette-mta/${options.instance}`;
-  if (!intake && !delivery) return { separate: false, intake: { ...base, ...shared, name }, delivery: { ...base, ...shared, name } };
-  if (!intake || !delivery) throw new MtaStartError('NATS role users come in pairs: set both the intake and the delivery user, or neither');
-  return {
-    separate: true,
-    intake: { ...base, ...intake, name: `${name}/intake`, inboxPrefix: roleInboxPrefix('intake') },
-    delivery: { ...base, ...delivery, name: `${name}/delivery`, inboxPrefix: roleInboxPrefix('delivery') },
-  };
-}
-
-interface DeliveryWiring {
-  readonly standards: OutboundStandards;
-  readonly delayNoticeAfterMs: number | null | undefined;
-  readonly now: () => number;
-  readonly onStop: () => Promise<void>;
-  readonly nc: NatsConnection;
-  readonly settings: QueueSettings;
-  readonly publisher: QueuePublisher;
-  readonly bodyStore: ObjectStore;
-  readonly getConfig: () => LoadedBundle;
-  readonly hostname: string;
-  readonly resolver: DnsResolver;
-  readonly observer: DeliveryObserver;
-  readonly logger: Logger;
-  readonly seal: RecordSeal;
-}
-
-// Delivery as this process runs it: every transport behind the engine's seam (their pooled
-// connections closed at stop), routing from the bundle in force, forwards and DSNs through
-// the process's one publisher.
-async function startBundleDelivery(options: MtaDeliveryOptions, w: DeliveryWiring): Promise<RunningDelivery> {
-  const transports = createDeliveryTransports({
-    config: w.getConfig,
-    resolver: w.resolver,
-    ...(options.mxPort !== undefined ? { mxPort: options.mxPort } : {}),
-    ehloFallback: w.hostname,
-    localMaildirRoot: options.localMaildirRoot,
-    ...(options.targets ? { targets: options.targets } : {}),
-    requeue: publisherRequeue(w.publisher),
-    logger: w.logger,
-    standards: w.standards,
-  });
-  const delivery = await startDelivery({
-    nc: w.nc,
-    settings: w.settings,
-    publisher: w.publisher,
-    bodyStore: w.bodyStore,
-    transport: transports.transport,
-    route: createRouter(() => w.getConfig().bundle, {
-      localMaildirRoot: options.localMaildirRoot,
-      srs: () => ({ keys: w.getConfig().secrets.srsKeys ?? [], now: w.now }),
-    }),
-    ...(w.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: w.delayNoticeAfterMs } : {}),
-    hostname: w.hostname,
-    policy: retryPolicy(options.retryPolicy),
-    logger: w.logger,
-    observer: w.observer,
-    seal: w.seal,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
-    ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
-  });
-  return {
-    deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),
-    async stop(deadlineMs) {
-      await delivery.stop(deadlineMs);
-      transports.close();
-      await w.onStop();
-    },
-  };
-}
-
-// The MTA-STS policies of a bundle by policy host, each with its domain's certificate; built
-// once per bundle object (a reload brings a new one).
-const policiesOf = new WeakMap<LoadedBundle['bundle'], ReadonlyMap<string, ServedPolicy>>();
-function servedPolicies(config: LoadedBundle): ReadonlyMap<string, ServedPolicy> {
-  let map = policiesOf.get(config.bundle);
-  if (!map) {
-    map = new Map(
-      config.bundle.domains.flatMap((d) =>
-        d.mtaSts
-          ? [
-              [
-                policyHostOf(d.domain),
-                {
-                  text: d.mtaSts.policy,
-                  tls: d.tls ? (config.secrets.tlsCertificates[d.tls.secretName] ?? null) : null,
-                },
-              ] as const,
-            ]
-          : [],
-      ),
-    );
-    policiesOf.set(config.bundle, map);
-  }
-  return map;
-}
-
-// At start the mount may not be there yet (or be half-updated): re-check twice a second.
-async function waitForFirstBundle(loaded: () => boolean, recheck: () => void, now: () => number, timeoutMs: number): Promise<void> {
-  const deadline = now() + timeoutMs;
-  while (!loaded() && now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    recheck();
-  }
-}
-
-function logBundleEvent(logger: Logger, event: BundleEvent): void {
-  switch (event.kind) {
-    case 'applied':
-      logger.info('configuration bundle applied', { revision: event.revision, previous: event.previous });
-      break;
-    case 'refused':
-      logger.error('configuration bundle refused; keeping the last good one', { errors: event.errors, keeping: event.keeping });
-      break;
-    case 'waiting':
-      logger.info('configuration bundle half-updated; waiting for the other part', { reason: event.reason, keeping: event.keeping });
-      break;
-  }
 }
