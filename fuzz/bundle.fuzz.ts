@@ -149,7 +149,7 @@ test('bundle - arbitrary JSON is refused with reasons, never an exception', () =
     fc.property(part, part, (config, secrets) => {
       checkedWithoutThrowing(config, secrets);
     }),
-    500,
+    1500,
   );
 });
 
@@ -159,7 +159,7 @@ test('bundle - mutated valid bundles are refused with reasons or accepted consis
       const { bundle, secrets } = valid();
       checkedWithoutThrowing(mutatedPart(bundle, configEdits), both ? mutatedPart(secrets, secretEdits) : secrets);
     }),
-    800,
+    2400,
   );
 });
 
@@ -202,6 +202,6 @@ test('bundle - the file loader refuses arbitrary and mutated files with a reason
       if (!result.ok) assert.ok(result.error.length > 0 && result.error.length < 10_000);
       else checkedWithoutThrowing(result.config, result.secrets);
     }),
-    400,
+    1200,
   );
 });

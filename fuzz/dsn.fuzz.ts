@@ -68,7 +68,7 @@ test('dsn - parameters parse to bounded, clean values or a refusal, never an exc
         for (const p of [...next.mail, ...next.rcpt]) assert.match(p, /^[A-Z]+=[\x21-\x7e]+$/);
       }
     }),
-    2000,
+    6000,
   );
 });
 
@@ -79,7 +79,7 @@ test('dsn - xtext encodes to printable ASCII and decodes to the UTF-8 of the val
       assert.match(encoded, /^([\x21-\x2a\x2c-\x3c\x3e-\x7e]|\+[0-9A-F]{2})*$/);
       assert.deepEqual(xtextDecode(encoded), Buffer.from(value, 'utf8'));
     }),
-    1500,
+    4500,
   );
 });
 
@@ -93,7 +93,7 @@ test('dsn - fieldValue removes control characters, collapses blanks, caps octets
       // What was not cut is its own clean form.
       if (!clean.endsWith('...') || Buffer.byteLength(clean) <= max) assert.equal(fieldValue(clean, max), clean);
     }),
-    1500,
+    4500,
   );
 });
 
@@ -168,6 +168,6 @@ test('dsn - a notice built from hostile strings has no bare CR/LF, no injected f
       const lastPart = text.lastIndexOf('\r\nContent-Type: ');
       for (const line of text.slice(0, lastPart).split('\r\n')) assert.ok(line.length <= 998, `a ${line.length}-octet line: ${line.slice(0, 60)}...`);
     }),
-    400,
+    1200,
   );
 });

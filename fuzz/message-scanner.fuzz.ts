@@ -73,7 +73,7 @@ test('message scanner - no bare CR or LF in what it stores, whatever the input a
         if (out[i] === 0x0a) assert.equal(out[i - 1], 0x0d, `bare LF at ${i}`);
       }
     }),
-    400,
+    1200,
   );
 });
 
@@ -87,7 +87,7 @@ test('message scanner - output and measurements do not depend on how DATA was ch
       const byteByByte = scanIn(Array.from(bytes.subarray(0, 512), (b) => Uint8Array.of(b)));
       assert.deepEqual(byteByByte.out, scanIn([bytes.subarray(0, 512)]).out);
     }),
-    300,
+    900,
   );
 });
 
@@ -102,7 +102,7 @@ test('message scanner - measurements agree with the bytes returned, and growth i
       assert.ok(scan.headerSize <= scan.size);
       assert.ok(scan.receivedCount <= lines(out).length);
     }),
-    300,
+    900,
   );
 });
 
@@ -116,6 +116,6 @@ test('message scanner - normalising is idempotent', () => {
       assert.equal(twice.scan.bareLf, 0);
       assert.deepEqual({ ...twice.scan, bareCr: once.scan.bareCr, bareLf: once.scan.bareLf }, once.scan);
     }),
-    300,
+    900,
   );
 });

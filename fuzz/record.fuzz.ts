@@ -72,7 +72,7 @@ test('record - every valid record round-trips exactly', () => {
       sameString(decoded.record.envelope.mailFrom.address, record.envelope.mailFrom.address);
       assert.deepEqual(decoded.inlineBody === null ? null : Buffer.from(decoded.inlineBody), body === null ? null : Buffer.from(body));
     }),
-    500,
+    1500,
   );
 });
 
@@ -88,7 +88,7 @@ test('record - arbitrary bytes decode or are refused as a format error', () => {
     fc.property(lines, (payload) => {
       decodeOrFormatError(payload);
     }),
-    1000,
+    3000,
   );
 });
 
@@ -101,6 +101,6 @@ test('record - mutated records decode or are refused as a format error; what dec
       const again = decodeRecord(encodeRecord(decoded.record, decoded.inlineBody));
       assert.deepEqual(again.record, decoded.record);
     }),
-    1000,
+    3000,
   );
 });

@@ -63,6 +63,9 @@ const trickyChars = [
   '\ufeff',
 ];
 
+// fast-check keeps generated lengths small unless told otherwise ('small': about 10); mail
+// parsers need long lines and long strings, so these ask for more (still within maxLength).
+
 /** A string mixing plain text with the tricky characters above. */
 export function trickyString(maxLength = 200): fc.Arbitrary<string> {
   const unit = fc.oneof(
@@ -70,7 +73,7 @@ export function trickyString(maxLength = 200): fc.Arbitrary<string> {
     { weight: 4, arbitrary: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'.split('')) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
   );
-  return fc.string({ unit, maxLength });
+  return fc.string({ unit, maxLength, size: 'medium' });
 }
 
 /** Bytes biased towards CR, LF, NUL, '.', ':' and 8-bit values. */
@@ -80,7 +83,7 @@ export function trickyBytes(maxLength = 4096): fc.Arbitrary<Uint8Array> {
     { weight: 4, arbitrary: fc.integer({ min: 0x21, max: 0x7e }) },
     { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
   );
-  return fc.array(byte, { maxLength }).map((a) => Uint8Array.from(a));
+  return fc.array(byte, { maxLength, size: 'large' }).map((a) => Uint8Array.from(a));
 }
 
 /** Bytes mutated from a valid input: flipped, deleted, inserted and duplicated ranges, truncation. */
