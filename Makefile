@@ -12,7 +12,7 @@ NODE_BIN := $(shell tools/ensure-node.sh --dir)
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
-.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit integration test run cluster clean \
+.PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit fuzz integration test run cluster clean \
 	node-tools image kube-node
 
 help:
@@ -70,10 +70,15 @@ lint: node-deps
 unit: node-deps
 	npm test --silent
 
+# The property-based fuzz targets (fuzz/, docs/fuzzing.md) with a fixed seed and bounded runs;
+# FUZZ_RUNS=<n> FUZZ_SEED=random npm run fuzz for a long run.
+fuzz: node-deps
+	npm run --silent fuzz
+
 integration: deps
 	npm run --silent test:integration
 
-test: deps node-tools image typecheck lint unit integration
+test: deps node-tools image typecheck lint unit fuzz integration
 
 run: run-deps
 	@tools/run-local.sh

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import { bundleApiVersion, type Bundle, type BundleSecrets } from './schema.ts';
 import { configFileName, decodeBundleFiles, encodeBundleFiles, secretShardFileName } from './files.ts';
 
@@ -58,4 +59,20 @@ test('the plain files stafette render writes are read as they are', () => {
   const decoded = decodeBundleFiles(map);
   assert.ok(decoded.ok);
   assert.deepEqual(decoded.secrets, secrets(1));
+});
+
+// Found by fuzz/bundle.fuzz.ts (docs/fuzzing.md): the shard count of a file name sized an array,
+// so one file named "-of-100000000" allocated 10^8 names and ran the process out of memory.
+test('a shard name with a huge shard count is refused at once, without a list of that size', () => {
+  for (const total of ['100000000', '4294967296', '99999999999999999999']) {
+    const map = new Map<string, Buffer>([
+      [configFileName, gzipSync('{}')],
+      [`secrets-0-of-${total}.json.gz`, Buffer.from('')],
+    ]);
+    const started = performance.now();
+    const result = decodeBundleFiles(map);
+    assert.ok(performance.now() - started < 100);
+    assert.equal(result.ok, false);
+    assert.match(result.ok ? '' : result.error, /^secret shards incomplete: found 1 of \d/);
+  }
 });

@@ -54,6 +54,9 @@ export function encodeBundleFiles(bundle: Bundle, secrets: BundleSecrets, shards
   return { config: gzip(bundle), secretShards: parts.map(gzip) };
 }
 
+// Up to this many missing shards are named in the refusal; beyond it only counted.
+const maxNamedMissingShards = 10;
+
 export type BundleFilesResult = { ok: true; config: unknown; secrets: unknown } | { ok: false; error: string };
 
 /**
@@ -73,6 +76,9 @@ export function decodeBundleFiles(files: ReadonlyMap<string, Buffer>): BundleFil
     const shardNames = [...files.keys()].filter((n) => /^secrets-\d+-of-\d+\.json\.gz$/.test(n));
     if (shardNames.length === 0) return { ok: false, error: 'no secrets.json or secrets-<i>-of-<n>.json.gz' };
     const total = Number(/-of-(\d+)\./.exec(shardNames[0] as string)?.[1]);
+    // The count comes from a file name: compare it with the files present before building a list
+    // of that length (found by fuzzing, docs/fuzzing.md: "-of-100000000" ran the MTA out of memory).
+    if (total - shardNames.length > maxNamedMissingShards) return { ok: false, error: `secret shards incomplete: found ${shardNames.length} of ${total}` };
     const expected = Array.from({ length: total }, (_, i) => secretShardFileName(i, total));
     const missing = expected.filter((n) => !files.has(n));
     if (missing.length > 0 || shardNames.length !== total)

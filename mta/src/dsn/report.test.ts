@@ -112,3 +112,17 @@ test('fieldValue removes control characters and caps length', () => {
   assert.equal(fieldValue('a\r\nb\tc\u0000d'), 'a b c d');
   assert.equal(fieldValue('x'.repeat(20), 5), 'xxxxx...');
 });
+
+// Found by fuzz/dsn.fuzz.ts (docs/fuzzing.md): the cap counted UTF-16 units, not octets, and the
+// human-readable line joined an address, an explanation and a diagnostic of up to 900 each.
+test('fieldValue caps UTF-8 octets without splitting a character; no notice line passes 998 octets', () => {
+  assert.equal(fieldValue('€'.repeat(10), 7), '€€...');
+  assert.equal(fieldValue('😀😀', 5), '😀...');
+  assert.equal(Buffer.byteLength(fieldValue('€'.repeat(1000))), 900 + 3);
+  const notice = build({
+    recipients: [
+      bounced({ recipient: { address: `${'x'.repeat(500)}@example.com`, params: [] }, reply: { code: 550, enhanced: '5.1.1', text: '€'.repeat(1000) } }),
+    ],
+  });
+  for (const line of notice.split('\r\n')) assert.ok(Buffer.byteLength(line) <= 998, `a ${line.length}-octet line`);
+});

@@ -49,17 +49,31 @@ export interface NoticeInput {
 }
 
 const maxFieldLength = 900; // below the 998-octet line limit with the field name
+const maxHumanLine = 990; // a line of the human-readable part, "..." included, within 998 octets
 const maxOriginalHeaderBytes = 64 * 1024;
 const defaultMaxReturned = 10 * 1024 * 1024;
 
-/** Any value that goes into a header or a status field: no control characters, bounded. */
+/**
+ * Any value that goes into a header or a status field: no control characters, at most `max`
+ * UTF-8 octets (then "..."; the 998-octet line limit counts octets, and a character is never
+ * split). Found by fuzzing (docs/fuzzing.md): capping UTF-16 units let 900 "€" make a
+ * 2,700-octet line.
+ */
 export function fieldValue(text: string, max = maxFieldLength): string {
   const clean = text
     // eslint-disable-next-line no-control-regex -- control characters are exactly what is removed
     .replace(/[\u0000-\u001f\u007f]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+  if (Buffer.byteLength(clean) <= max) return clean;
+  let kept = '';
+  let octets = 0;
+  for (const ch of clean) {
+    octets += Buffer.byteLength(ch);
+    if (octets > max) break;
+    kept += ch;
+  }
+  return `${kept}...`;
 }
 
 /** The sender's DSN requests as they ride in the record (params.ts; a malformed one counts as absent). */
@@ -139,7 +153,8 @@ function humanPart(input: NoticeInput, host: string): string {
   const lines = [`This is the mail system at host ${host}.`, '', `Queue id: ${fieldValue(input.record.queueId, 64)}`, ''];
   for (const r of input.recipients) {
     const until = r.action === 'delayed' && r.willRetryUntil ? ` (until ${rfcDate(r.willRetryUntil)})` : '';
-    lines.push(`<${addressValue(r.recipient.address)}>: your message ${explanations[r.action]}${until}: ${diagnostic(r)}`);
+    // Address, explanation and diagnostic together could pass the 998-octet line limit: capped as a whole.
+    lines.push(fieldValue(`<${addressValue(r.recipient.address)}>: your message ${explanations[r.action]}${until}: ${diagnostic(r)}`, maxHumanLine));
   }
   lines.push('');
   return lines.join('\r\n');
