@@ -56,10 +56,12 @@ describe('abuse - memory budget at intake', () => {
       `# accepted ${accepted.length}, refused 451 4.3.2 ${refused.length}; peak budget in use ${(peakBudget / 2 ** 20).toFixed(1)} MiB of ${budget / 2 ** 20}; ` +
         `RSS ${(rssBefore / 2 ** 20).toFixed(0)} -> peak ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
     );
+    // On a loaded machine a publish can also run out of its budget (451 4.3.0, the queue's
+    // transient refusal): a 4xx the client retries, never a loss. Anything else is a failure.
     assert.deepEqual(
-      replies.filter((r) => !r.startsWith('250') && !r.startsWith('451 4.3.2')),
+      replies.filter((r) => !r.startsWith('250') && !r.startsWith('451 4.3.2') && !r.startsWith('451 4.3.0')),
       [],
-      'only 250 or 451 4.3.2',
+      'only 250, 451 4.3.2 (budget) or 451 4.3.0 (queue busy)',
     );
     assert.ok(refused.length > 0, 'the budget refused some');
     assert.ok(accepted.length > 0, 'the budget let some through');

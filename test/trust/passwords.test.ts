@@ -42,6 +42,8 @@ describe('trust - passwords at the operator', () => {
     await kube.ok(['create', 'namespace', ns]);
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', 'examples/']);
     await kube.ok(['create', 'secret', 'generic', 'carol-password', '-n', ns, `--from-literal=password=${expensive}`]);
+    // Marked for its use, as every Secret a resource references must be (docs/trust-model.md §4).
+    await kube.ok(['label', 'secret', 'carol-password', '-n', ns, 'stafette.dev/secret-use=password']);
     await apply(
       kube,
       ns,

@@ -20,16 +20,19 @@ const ns = 'trust-secrets';
 const password = 'value-the-relay-must-never-see';
 
 async function bundleObjects(kube: KubeApiServer): Promise<{ raw: string; files: Map<string, Buffer> }> {
-  const files = new Map<string, Buffer>();
-  const cm = await getJson<{ binaryData: Record<string, string> }>(kube, ['get', 'configmap', 'stafette-bundle', '-n', ns]);
-  for (const [k, v] of Object.entries(cm.binaryData)) files.set(k, Buffer.from(v, 'base64'));
-  for (let i = 0; i < 2; i += 1) {
-    const s = await getJson<{ data: Record<string, string> }>(kube, ['get', 'secret', `stafette-bundle-secrets-${i}`, '-n', ns]);
-    for (const [k, v] of Object.entries(s.data)) files.set(k, Buffer.from(v, 'base64'));
-  }
-  const decoded = decodeBundleFiles(files);
-  assert.ok(decoded.ok);
-  return { raw: JSON.stringify([decoded.config, decoded.secrets]), files };
+  // The operator writes the ConfigMap and the Secret shards one after another, so a read
+  // between two writes sees two revisions; read again until they agree, as an MTA waits.
+  return waitFor('a consistent bundle (config and secret shards of one revision)', async () => {
+    const files = new Map<string, Buffer>();
+    const cm = await getJson<{ binaryData: Record<string, string> }>(kube, ['get', 'configmap', 'stafette-bundle', '-n', ns]);
+    for (const [k, v] of Object.entries(cm.binaryData)) files.set(k, Buffer.from(v, 'base64'));
+    for (let i = 0; i < 2; i += 1) {
+      const s = await getJson<{ data?: Record<string, string> }>(kube, ['get', 'secret', `stafette-bundle-secrets-${i}`, '-n', ns]);
+      for (const [k, v] of Object.entries(s.data ?? {})) files.set(k, Buffer.from(v, 'base64'));
+    }
+    const decoded = decodeBundleFiles(files);
+    return decoded.ok ? { raw: JSON.stringify([decoded.config, decoded.secrets]), files } : undefined;
+  });
 }
 
 async function loadedBundle(kube: KubeApiServer) {
