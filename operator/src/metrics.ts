@@ -9,6 +9,11 @@ export interface OperatorMetrics {
   queueDepth: Gauge;
   leader: Gauge;
   informerRestarts: Counter<'resource'>;
+  /** HTTP connections (TLS handshakes to the API server) and requests of this process (kube/connections.ts). */
+  httpConnections: Counter;
+  httpRequests: Counter;
+  /** verb: apply | status | create | annotate | delete: writes sent to the API server. */
+  apiWrites: Counter<'verb'>;
   bundleWrites: Counter;
   bundleRevision: Gauge<'revision'>;
   /** Resources left out of the bundle because the MTA's bundle check would refuse their part (render/bundle-guard.ts). */
@@ -43,6 +48,18 @@ export function operatorMetrics(): OperatorMetrics {
       name: 'stafette_operator_informer_restarts_total',
       help: 'Informers restarted after an error, by resource.',
       labelNames: ['resource'],
+      registers: [registry],
+    }),
+    httpConnections: new Counter({
+      name: 'stafette_operator_http_connections_total',
+      help: 'HTTP connections opened (one TLS handshake each), to the API server mostly.',
+      registers: [registry],
+    }),
+    httpRequests: new Counter({ name: 'stafette_operator_http_requests_total', help: 'HTTP requests sent, to the API server mostly.', registers: [registry] }),
+    apiWrites: new Counter({
+      name: 'stafette_operator_api_writes_total',
+      help: 'Writes sent to the API server, by verb (apply, status, create, annotate, delete).',
+      labelNames: ['verb'],
       registers: [registry],
     }),
     bundleWrites: new Counter({ name: 'stafette_operator_bundle_writes_total', help: 'Bundle revisions written.', registers: [registry] }),

@@ -22,7 +22,8 @@ import type { MtaStsServer } from './render/input.ts';
 import { nextSrsRotationMs } from './srs/srs-keys.ts';
 import { createDomainReconciler, type TxtResolver } from './controllers/domain-reconciler.ts';
 import { startOpsServer, type OpsServer } from '../../observability/ops-server.ts';
-import { describeApiError, kubeClient, type EventInput, type KubeClient } from './kube/client.ts';
+import { countingWrites, describeApiError, kubeClient, type EventInput, type KubeClient } from './kube/client.ts';
+import { countHttp, shareOneDispatcher } from './kube/connections.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
@@ -85,8 +86,14 @@ export interface RunningOperator {
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const logger = options.logger;
   const now = options.now ?? (() => new Date());
-  const client: KubeClient = options.client ?? kubeClient(options.kubeConfig);
+  // Before any API client is made from it: one keep-alive pool for every request and watch.
+  shareOneDispatcher(options.kubeConfig);
   const metrics = operatorMetrics();
+  const stopCountingHttp = countHttp(
+    () => metrics.httpConnections.inc(),
+    () => metrics.httpRequests.inc(),
+  );
+  const client: KubeClient = countingWrites(options.client ?? kubeClient(options.kubeConfig), (verb) => metrics.apiWrites.inc({ verb }));
   const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const namespaces = options.namespaces;
   const scopes = namespaces ?? [null];
@@ -295,6 +302,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       await elector.stop();
       await Promise.all(watched.map((w) => w.stop()));
       await health?.close();
+      stopCountingHttp();
     },
   };
 }

@@ -220,3 +220,15 @@ export function kubeClient(kc: KubeConfig): KubeClient {
 function microTime(date: Date): V1MicroTime {
   return new V1MicroTime(date.getTime());
 }
+
+/** The same client, calling `onWrite` before each write it sends (for the operator's write metrics). */
+export function countingWrites(client: KubeClient, onWrite: (verb: 'apply' | 'status' | 'create' | 'annotate' | 'delete') => void): KubeClient {
+  return {
+    ...client,
+    apply: (object) => (onWrite('apply'), client.apply(object)),
+    createIfAbsent: (object) => (onWrite('create'), client.createIfAbsent(object)),
+    applyStatus: (ref, status) => (onWrite('status'), client.applyStatus(ref, status)),
+    annotate: (ref, annotations) => (onWrite('annotate'), client.annotate(ref, annotations)),
+    delete: (ref) => (onWrite('delete'), client.delete(ref)),
+  };
+}
