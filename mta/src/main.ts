@@ -295,11 +295,12 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         instance: options.instance,
         now,
       });
+      const deliveryBodyStore = deliveryNc === nc ? bodyStore : await openBodyStore(deliveryNc, settings);
       running = await startBundleDelivery(options.delivery, {
         nc: deliveryNc,
         settings,
         publisher,
-        bodyStore: deliveryNc === nc ? bodyStore : await openBodyStore(deliveryNc, settings),
+        bodyStore: deliveryBodyStore,
         getConfig,
         hostname,
         resolver,
@@ -312,7 +313,8 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         seal,
       });
       delivery = running;
-      orphans = startOrphanCollector({ nc, settings, bodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });
+      // On the delivery connection: it reads jobs (which intake may not) and deletes bodies.
+      orphans = startOrphanCollector({ nc: deliveryNc, settings, bodyStore: deliveryBodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });
       logger.info('delivery workers started');
     }
     logger.info('MTA started', { instance: options.instance, revision: watcher.current?.revision });
