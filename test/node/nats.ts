@@ -21,7 +21,9 @@ export function natsConfig(namespace: string, replicas: number): string {
     'max_payload: 8MB',
     'jetstream {',
     '  store_dir: /data',
-    '  max_file_store: 1GB',
+    // As the NATS preset's 10Gi volume (helm/nats-values.yaml): the chart's stream caps
+    // (nats.*MaxBytes, 8.25 GiB together) must fit in it, or the MTA cannot create its streams.
+    '  max_file_store: 10GB',
     '  sync_interval: always',
     '}',
     ...(replicas > 1 ? ['cluster {', '  name: stafette', '  port: 6222', `  routes: [${routes.join(', ')}]`, '}'] : []),
