@@ -3,53 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkBundle } from './check.ts';
 import { hashPassword } from './password-hash.ts';
-import { bundleApiVersion, type Bundle, type BundleSecrets } from './schema.ts';
+import type { Bundle, BundleSecrets } from './schema.ts';
+import { validTestBundle } from './test-bundle.ts';
 
 const aliceHash = hashPassword('alice');
 
-function valid(): { bundle: Bundle; secrets: BundleSecrets } {
-  const source = { namespace: 'mail', name: 'x' };
-  return {
-    bundle: {
-      apiVersion: bundleApiVersion,
-      revision: 'r1',
-      domains: [
-        {
-          domain: 'example.com',
-          hostname: 'mx.example.com',
-          source,
-          dkim: { signing: ['s1'], selectors: [{ selector: 's1', algorithm: 'rsa-sha256', publicKey: 'AAAA' }] },
-          tls: null,
-          inbound: { catchAll: 'alice@example.com', maxMessageSize: 1000, maxRecipients: 10, dmarc: 'report' },
-          outbound: { relay: 'mail/smart' },
-        },
-      ],
-      mailboxes: [{ address: 'alice@example.com', source, login: true, sendAs: [], delivery: { type: 'local' } }],
-      aliases: [{ address: 'postmaster@example.com', to: ['alice@example.com', 'friend@elsewhere.example'], source }],
-      relays: [
-        {
-          id: 'mail/smart',
-          source,
-          host: 'smtp.example.net',
-          port: 587,
-          tls: 'starttls',
-          auth: false,
-          match: { default: true, senderDomains: [], recipientDomains: [] },
-          limits: { connections: 1, messagesPerSecond: null },
-        },
-      ],
-    },
-    secrets: {
-      apiVersion: bundleApiVersion,
-      revision: 'r1',
-      dkimKeys: [{ domain: 'example.com', selector: 's1', algorithm: 'rsa-sha256', privateKeyPem: 'PEM' }],
-      passwords: { 'alice@example.com': aliceHash },
-      relayCredentials: {},
-      webhookKeys: {},
-      tlsCertificates: {},
-    },
-  };
-}
+const valid = () => validTestBundle(aliceHash);
 
 function errorsOf(mutate: (b: Bundle, s: BundleSecrets) => void): string[] {
   const { bundle, secrets } = valid();

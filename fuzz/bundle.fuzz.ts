@@ -8,53 +8,12 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { checkBundle } from '../bundle/check.ts';
 import { decodeBundleFiles, encodeBundleFiles } from '../bundle/files.ts';
+import { validTestBundle } from '../bundle/test-bundle.ts';
 import { bundleApiVersion, type Bundle, type BundleSecrets } from '../bundle/schema.ts';
 import { fuzz, mutated, trickyBytes, trickyString } from './settings.ts';
 
-// A consistent bundle (the shape of bundle/check.test.ts's), with a precomputed password hash.
-function valid(): { bundle: Bundle; secrets: BundleSecrets } {
-  const source = { namespace: 'mail', name: 'x' };
-  return {
-    bundle: {
-      apiVersion: bundleApiVersion,
-      revision: 'r1',
-      domains: [
-        {
-          domain: 'example.com',
-          hostname: 'mx.example.com',
-          source,
-          dkim: { signing: ['s1'], selectors: [{ selector: 's1', algorithm: 'rsa-sha256', publicKey: 'AAAA' }] },
-          tls: null,
-          inbound: { catchAll: 'alice@example.com', maxMessageSize: 1000, maxRecipients: 10, dmarc: 'report' },
-          outbound: { relay: 'mail/smart' },
-        },
-      ],
-      mailboxes: [{ address: 'alice@example.com', source, login: true, sendAs: [], delivery: { type: 'local' } }],
-      aliases: [{ address: 'postmaster@example.com', to: ['alice@example.com', 'friend@elsewhere.example'], source }],
-      relays: [
-        {
-          id: 'mail/smart',
-          source,
-          host: 'smtp.example.net',
-          port: 587,
-          tls: 'starttls',
-          auth: false,
-          match: { default: true, senderDomains: [], recipientDomains: [] },
-          limits: { connections: 1, messagesPerSecond: null },
-        },
-      ],
-    },
-    secrets: {
-      apiVersion: bundleApiVersion,
-      revision: 'r1',
-      dkimKeys: [{ domain: 'example.com', selector: 's1', algorithm: 'rsa-sha256', privateKeyPem: 'PEM' }],
-      passwords: { 'alice@example.com': validHash },
-      relayCredentials: {},
-      webhookKeys: {},
-      tlsCertificates: {},
-    },
-  };
-}
+// A consistent bundle (bundle/test-bundle.ts), with a precomputed password hash.
+const valid = () => validTestBundle(validHash);
 
 // scrypt parameters and salt as bundle/password-hash.ts writes them; computed once, at load.
 const { hashPassword } = await import('../bundle/password-hash.ts');
