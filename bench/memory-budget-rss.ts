@@ -8,6 +8,7 @@ import { readFileSync, mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { testMtaArgv } from '../test/harness/mta-argv.ts';
 import { startNatsServer } from '../test/harness/nats-server.ts';
 import { freePort, stopAll } from '../test/harness/process.ts';
 import { sendMessage } from '../test/harness/smtp-send.ts';
@@ -20,32 +21,14 @@ const mxPort = await freePort(),
 const budget = process.argv[2] ?? '256';
 const mta = spawn(
   process.execPath,
-  [
-    join(repo, 'cli/stafette.ts'),
-    'mta',
-    '--config-dir',
-    join(dir, 'bundle'),
-    '--secret-dir',
-    join(dir, 'bundle'),
-    '--nats',
-    nats.url,
-    '--listeners',
-    'mx',
-    '--smtp-host',
-    '127.0.0.1',
-    '--mx-port',
-    String(mxPort),
-    '--mx-greeting-delay',
-    '0',
-    '--no-mx-reverse-dns',
-    '--ops-host',
-    '127.0.0.1',
-    '--ops-port',
-    String(opsPort),
-    '--no-delivery',
-    '--memory-budget-mib',
-    budget,
-  ],
+  testMtaArgv({
+    configDir: join(dir, 'bundle'),
+    secretDir: join(dir, 'bundle'),
+    nats: nats.url,
+    mxPort,
+    opsPort,
+    extra: ['--no-delivery', '--memory-budget-mib', budget],
+  }),
   { stdio: ['ignore', 'ignore', 'inherit'] },
 );
 const rss = () => Number(readFileSync(`/proc/${mta.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;

@@ -13,17 +13,16 @@
 // (mx.sender.test 127.0.0.52; SPF allows 127.0.0.10).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { hashPassword } from '../../bundle/password-hash.ts';
 import { bundleFiles, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
 import { startDnsServer, type DnsServer } from './dns-server.ts';
+import { testMtaArgv } from './mta-argv.ts';
 import { startNatsServer, type NatsServer } from './nats-server.ts';
 import { freePort, startProcess, waitFor, type ManagedProcess } from './process.ts';
 import { startSmtpReceiver, type SmtpReceiver } from './smtp-receivers.ts';
 import { createTestCa, type TestCa } from './test-ca.ts';
 import { dkimKey, testBundle, testDomain } from '../transports/transport-fixtures.ts';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
 
 export const mtaStsPolicyText = 'version: STSv1\nmode: testing\nmx: mx.example.test\nmax_age: 86400\n';
 export const alice = { user: 'alice@example.test', pass: 'alice-secret' };
@@ -129,50 +128,22 @@ export async function startStandardsMta(name: string, options: StandardsMtaOptio
   const mta = startProcess(
     `mta-${name}`,
     process.execPath,
-    [
-      join(repoRoot, 'cli/stafette.ts'),
-      'mta',
-      '--config-dir',
+    testMtaArgv({
       configDir,
-      '--secret-dir',
       secretDir,
-      '--nats',
-      nats.url,
-      '--instance',
-      name,
-      '--listeners',
-      'mx,submission',
-      '--smtp-host',
-      '127.0.0.1',
-      '--mx-port',
-      String(mxPort),
-      '--submission-port',
-      String(submissionPort),
-      '--mx-greeting-delay',
-      '0',
-      '--no-mx-reverse-dns',
-      '--hostname',
-      'mx.example.test',
-      '--ops-host',
-      '127.0.0.1',
-      '--ops-port',
-      String(opsPort),
-      '--dns',
-      dns.address,
-      '--outbound-port',
-      String(outboundPort),
-      '--mta-sts-listen',
-      `127.0.0.1:${policyPort}`,
-      '--tls-ca-file',
-      ca.caFile,
-      '--local-maildir-root',
-      join(dir, 'mail'),
-      '--retry-schedule',
-      '2s',
-      '--config-recheck',
-      '1',
-      ...(options.mtaArgs ?? []),
-    ],
+      nats: nats.url,
+      instance: name,
+      listeners: ['mx', 'submission'],
+      mxPort,
+      submissionPort,
+      opsPort,
+      extra: [
+        ...['--hostname', 'mx.example.test', '--dns', dns.address, '--outbound-port', String(outboundPort)],
+        ...['--mta-sts-listen', `127.0.0.1:${policyPort}`, '--tls-ca-file', ca.caFile, '--local-maildir-root', join(dir, 'mail')],
+        ...['--retry-schedule', '2s', '--config-recheck', '1'],
+        ...(options.mtaArgs ?? []),
+      ],
+    }),
     { logDir: dir },
   );
   await waitFor(

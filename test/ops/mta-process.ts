@@ -4,12 +4,11 @@
 // and no delivery workers (an intake-only pod), so accepted mail stays queued.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { bundleFiles, minimalBundle, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
+import { testMtaArgv } from '../harness/mta-argv.ts';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { freePort, startProcess, waitFor, type ManagedProcess } from '../harness/process.ts';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
 
 export const testDomain = 'example.test';
 
@@ -58,42 +57,27 @@ export async function startMtaProcess(opts: {
   const mta = startProcess(
     `mta-${opts.name}`,
     process.execPath,
-    [
-      join(repoRoot, 'cli/stafette.ts'),
-      'mta',
-      '--config-dir',
+    testMtaArgv({
       configDir,
-      '--secret-dir',
       secretDir,
-      '--nats',
-      nats.url,
-      '--instance',
-      opts.name,
-      '--listeners',
-      'mx',
-      '--smtp-host',
-      '127.0.0.1',
-      '--mx-port',
-      String(mxPort),
-      '--mx-greeting-delay',
-      '0',
-      '--no-mx-reverse-dns',
-      '--ops-host',
-      '127.0.0.1',
-      '--ops-port',
-      String(opsPort),
-      '--shutdown-timeout',
-      String(opts.shutdownTimeoutSeconds ?? 20),
-      // The directory watch is the fast path; a short re-check keeps the tests quick if it misses.
-      '--config-recheck',
-      '1',
-      // These tests look at what intake stored; no delivery workers may take it away.
-      '--no-delivery',
-      // Operations, not mail standards (test/sender-auth/, test/mta-sts/): no checks against the
-      // system's DNS, and no policy listener on the fixed 8443 that parallel MTAs would share.
-      '--no-inbound-checks',
-      '--no-mta-sts-server',
-    ],
+      nats: nats.url,
+      instance: opts.name,
+      mxPort,
+      opsPort,
+      extra: [
+        '--shutdown-timeout',
+        String(opts.shutdownTimeoutSeconds ?? 20),
+        // The directory watch is the fast path; a short re-check keeps the tests quick if it misses.
+        '--config-recheck',
+        '1',
+        // These tests look at what intake stored; no delivery workers may take it away.
+        '--no-delivery',
+        // Operations, not mail standards (test/sender-auth/, test/mta-sts/): no checks against the
+        // system's DNS, and no policy listener on the fixed 8443 that parallel MTAs would share.
+        '--no-inbound-checks',
+        '--no-mta-sts-server',
+      ],
+    }),
     { logDir: dir },
   );
 

@@ -5,17 +5,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { rolePasswordEnv, roleUsers } from '../../cli/nats-config-command.ts';
 import { bundleFiles, minimalBundle, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
 import { natsTlsOptions, type NatsTls } from '../../mta/src/queue/connection.ts';
 import { defaultRoleUser, natsRoles, queueNames, renderAuthorization, roleInboxPrefix, type NatsRole } from '../../mta/src/queue/nats-roles.ts';
 import { queueSettings } from '../../mta/src/queue/settings.ts';
+import { testMtaArgv } from '../harness/mta-argv.ts';
 import { startNatsServer, type NatsServer, type NatsServerOptions } from '../harness/nats-server.ts';
 import { freePort, startProcess, waitFor, type ManagedProcess } from '../harness/process.ts';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
 
 export interface RoleNats {
   readonly server: NatsServer;
@@ -88,27 +87,18 @@ export async function startRoleMta(nats: RoleNats, opts: { name: string; address
   const mta = startProcess(
     `mta-${opts.name}`,
     process.execPath,
-    [
-      join(repoRoot, 'cli/stafette.ts'),
-      'mta',
-      ...[
-        '--config-dir',
-        configDir,
-        '--secret-dir',
-        secretDir,
-        '--nats',
-        nats.server.url,
-        '--instance',
-        opts.name,
-        '--listeners',
-        'mx',
-        '--smtp-host',
-        '127.0.0.1',
+    testMtaArgv({
+      configDir,
+      secretDir,
+      nats: nats.server.url,
+      instance: opts.name,
+      mxPort,
+      opsPort,
+      extra: [
+        ...['--local-maildir-root', maildirRoot, '--delivery-workers', '2', '--no-inbound-checks', '--no-mta-sts-server', '--shutdown-timeout', '5'],
+        ...(opts.extraArgs ?? []),
       ],
-      ...['--mx-port', String(mxPort), '--mx-greeting-delay', '0', '--no-mx-reverse-dns', '--ops-host', '127.0.0.1', '--ops-port', String(opsPort)],
-      ...['--local-maildir-root', maildirRoot, '--delivery-workers', '2', '--no-inbound-checks', '--no-mta-sts-server', '--shutdown-timeout', '5'],
-      ...(opts.extraArgs ?? []),
-    ],
+    }),
     { logDir: dir, env: { ...process.env, ...nats.mtaEnv } },
   );
   const close = async () => {
