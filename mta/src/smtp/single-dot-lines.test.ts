@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { DotUnstuffer } from './single-dot-lines.ts';
 
 function run(...chunks: string[]): string {
@@ -27,4 +28,61 @@ test('dots inside a line are content', () => {
 
 test('a line of one period with a bare line end is not a line with other characters: left alone', () => {
   assert.equal(run('a\n.\nb\r\n.\r\n'), 'a\n.\nb\r\n.\r\n');
+});
+
+// The rule byte by byte, as first written: the line-at-a-time DotUnstuffer must agree with it
+// for every input and every way of cutting it into chunks.
+function byteByByte(input: Buffer): Buffer {
+  const out: number[] = [];
+  let lineStart = true;
+  const atEnd = () =>
+    Buffer.from([0x0d, 0x0a, ...out.slice(-5)])
+      .subarray(-5)
+      .equals(Buffer.from('\r\n.\r\n'));
+  for (let i = 0; i < input.length; i++) {
+    const b = input[i]!;
+    if (lineStart && b === 0x2e) {
+      if (i + 1 >= input.length) break; // held until a next byte that never comes
+      const next = input[i + 1]!;
+      lineStart = false;
+      if (next !== 0x2e && next !== 0x0d && next !== 0x0a) continue;
+      out.push(b);
+      if (next === 0x2e) out.push(input[++i]!);
+      continue;
+    }
+    out.push(b);
+    lineStart = b === 0x0a;
+    if (atEnd()) return Buffer.concat([Buffer.from(out), input.subarray(i + 1)]);
+  }
+  return Buffer.from(out);
+}
+
+test('any input cut anywhere: the same bytes as the byte-by-byte rule', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom('.', '..', '\r\n', '\n', '\r', 'a', 'bc', '.\r\n', '\r\n.\r\n'), { maxLength: 40 }),
+      fc.array(fc.nat(20), { maxLength: 8 }),
+      (pieces, cuts) => {
+        const input = Buffer.from(pieces.join(''), 'latin1');
+        const chunks: string[] = [];
+        let pos = 0;
+        for (const cut of cuts) {
+          chunks.push(input.subarray(pos, pos + cut).toString('latin1'));
+          pos = Math.min(input.length, pos + cut);
+        }
+        chunks.push(input.subarray(pos).toString('latin1'));
+        assert.equal(run(...chunks), byteByByte(input).toString('latin1'));
+      },
+    ),
+  );
+});
+
+test('a large message passes in one pass: 8 MiB of short lines are unchanged and in the same chunks', () => {
+  const chunk = Buffer.from('x'.repeat(76) + '\r\n');
+  const big = Buffer.concat(Array.from({ length: 8 * 13_443 }, () => chunk));
+  const u = new DotUnstuffer();
+  for (let pos = 0; pos < big.length; pos += 65_536) {
+    const piece = big.subarray(pos, pos + 65_536);
+    assert.equal(u.push(piece), piece, 'nothing to delete: the chunk itself');
+  }
 });

@@ -20,49 +20,74 @@ export class DotUnstuffer {
   #lineStart = true;
   #heldDot = false;
   /** The last up to 5 bytes passed on, to see the end-of-data marker `\r\n.\r\n`. */
-  #tail = Buffer.from('\r\n');
+  #tail = Buffer.from('...\r\n'); // the last #tailLength bytes are the tail
+  #tailLength = 2;
   #ended = false;
 
-  /** The chunk as smtp-server should see it. */
+  /**
+   * The chunk as smtp-server should see it. Works a line at a time (indexOf and subarray, one
+   * copy per chunk, none when nothing is deleted): every byte of every DATA passes here, and a
+   * per-byte loop that allocated starved the event loop for seconds when many clients sent at
+   * once (the NATS client then missed its PONGs and dropped the connection, so even the
+   * messages that fitted the memory budget were refused 451 4.3.0).
+   */
   push(chunk: Buffer): Buffer {
     if (this.#ended) return chunk;
-    const out: number[] = [];
     let input = chunk;
     if (this.#heldDot) {
       this.#heldDot = false;
       input = Buffer.concat([Buffer.from('.'), chunk]);
     }
-    for (let i = 0; i < input.length; i++) {
-      const b = input[i]!;
-      if (this.#lineStart && b === DOT) {
-        if (i + 1 >= input.length) {
+    const parts: Buffer[] = [];
+    let changed = input !== chunk;
+    let pos = 0;
+    while (pos < input.length) {
+      if (this.#lineStart && input[pos] === DOT) {
+        if (pos + 1 >= input.length) {
           this.#heldDot = true;
+          changed = true;
           break;
         }
-        const next = input[i + 1]!;
+        const next = input[pos + 1]!;
         this.#lineStart = false;
-        if (next !== DOT && next !== CR && next !== LF) continue; // the single leading dot is deleted
-        this.#emit(out, b);
-        if (next === DOT) {
-          this.#emit(out, next);
-          i++;
+        if (next !== DOT && next !== CR && next !== LF) {
+          pos++; // the single leading dot is deleted
+          changed = true;
+          continue;
         }
+        const kept = next === DOT ? 2 : 1; // `..` is left for smtp-server; `.` before CR/LF stays
+        this.#pass(parts, input.subarray(pos, pos + kept));
+        pos += kept;
         continue;
       }
-      this.#emit(out, b);
-      this.#lineStart = b === LF;
-      if (this.#tail.length === 5 && this.#tail.equals(endOfData)) {
+      const lf = input.indexOf(LF, pos);
+      const end = lf < 0 ? input.length : lf + 1;
+      this.#pass(parts, input.subarray(pos, end));
+      pos = end;
+      this.#lineStart = lf >= 0;
+      if (lf >= 0 && this.#atEndOfData()) {
         this.#ended = true;
-        return Buffer.concat([Buffer.from(out), input.subarray(i + 1)]);
+        parts.push(input.subarray(pos));
+        break;
       }
     }
-    return Buffer.from(out);
+    return changed ? Buffer.concat(parts) : chunk;
   }
 
-  #emit(out: number[], b: number): void {
-    out.push(b);
-    const t = Buffer.concat([this.#tail, Buffer.of(b)]);
-    this.#tail = t.length > 5 ? t.subarray(t.length - 5) : t;
+  #pass(parts: Buffer[], bytes: Buffer): void {
+    parts.push(bytes);
+    if (bytes.length >= 5) {
+      bytes.copy(this.#tail, 0, bytes.length - 5);
+      this.#tailLength = 5;
+      return;
+    }
+    this.#tail.copyWithin(0, bytes.length);
+    bytes.copy(this.#tail, 5 - bytes.length);
+    this.#tailLength = Math.min(5, this.#tailLength + bytes.length);
+  }
+
+  #atEndOfData(): boolean {
+    return this.#tailLength === 5 && this.#tail.equals(endOfData);
   }
 }
 
