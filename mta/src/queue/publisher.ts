@@ -17,6 +17,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { storeBody } from './body-store.ts';
+import { BodyStream, type BodyStreamOptions } from './body-stream.ts';
 import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
@@ -66,8 +67,20 @@ export interface PublisherOptions {
   readonly seal?: Pick<RecordSeal, 'seal'>;
 }
 
+/** A body already in the Object Store (body-stream.ts), and the header fields to put before it. */
+export interface StoredBody {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly prefix: string;
+}
+
 export interface QueuePublisher {
   enqueue(message: AcceptedMessage, body: Uint8Array): Promise<EnqueueResult>;
+  /** Publishes the job of a body streamed to the Object Store during DATA (object named after the queue id). */
+  enqueueStored(message: AcceptedMessage, body: StoredBody): Promise<EnqueueResult>;
+  /** Starts writing a body to the Object Store as object `queueId` while DATA arrives. */
+  openBodyStream(queueId: string, options?: BodyStreamOptions): BodyStream;
 }
 
 // Room for the NATS headers of a job (Nats-Msg-Id, Nats-Expected-Stream) within max_payload.
@@ -110,6 +123,16 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
 
   const sealed = (record: QueueRecord): QueueRecord => (opts.seal ? { ...record, seal: opts.seal.seal(record) } : record);
 
+  async function publishJob(message: AcceptedMessage, job: Uint8Array, deadline: number) {
+    return await withRetries(`publishing job ${message.queueId}`, deadline, (timeout) =>
+      js.publish(jobSubject(opts.settings, message.queueId), job, {
+        msgID: message.queueId,
+        expect: { streamName: opts.settings.streamName },
+        timeout,
+      }),
+    );
+  }
+
   return {
     async enqueue(message, body) {
       if (!isQueueId(message.queueId)) throw new Error(`not a queue id: ${JSON.stringify(message.queueId)}`);
@@ -135,15 +158,25 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
         payload = encodeRecord(sealed(record), null);
         await withRetries(`storing the body of ${message.queueId}`, deadline, (timeout) => storeBody(opts.bodyStore, message.queueId, body, sha256, timeout));
       }
-      const job = payload;
-      const ack = await withRetries(`publishing job ${message.queueId}`, deadline, (timeout) =>
-        js.publish(jobSubject(opts.settings, message.queueId), job, {
-          msgID: message.queueId,
-          expect: { streamName: opts.settings.streamName },
-          timeout,
-        }),
-      );
+      const ack = await publishJob(message, payload, deadline);
       return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind };
+    },
+
+    openBodyStream(queueId, options) {
+      if (!isQueueId(queueId)) throw new Error(`not a queue id: ${JSON.stringify(queueId)}`);
+      return new BodyStream(opts.bodyStore, queueId, { chunkTimeoutMs: attemptTimeoutMs, ...options });
+    },
+
+    async enqueueStored(message, body) {
+      if (!isQueueId(message.queueId)) throw new Error(`not a queue id: ${JSON.stringify(message.queueId)}`);
+      if (body.name !== message.queueId) throw new Error(`object ${body.name} is not named after ${message.queueId}`);
+      const record: QueueRecord = {
+        v: recordVersion,
+        ...pickMessage(message),
+        body: { kind: 'object', bucket: opts.settings.bodyBucket, name: body.name, size: body.size, sha256: body.sha256, prefix: body.prefix },
+      };
+      const ack = await publishJob(message, encodeRecord(sealed(record), null), now() + budgetMs);
+      return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind: 'object' };
     },
   };
 }
