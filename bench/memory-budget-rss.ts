@@ -1,8 +1,10 @@
 // Peak RSS of a real MTA process (./cli/stafette.ts mta, intake only, a real nats-server) while
 // clients send a large message at once (issue 14, item 1; issue 15). Usage:
 //   node bench/memory-budget-rss.ts [budget MiB, default 256] [clients, default 20] [message bytes, default 25 MiB - 64 KiB]
-// Measured 2026-12-02 on the 2-core dev machine: budget 256 MiB: RSS 203 -> peak 603 MiB, 5 x 250
-// and 15 x 451 4.3.2; budget 100000 (effectively none): 204 -> 1336 MiB, 20 x 250.
+// Measured 2026-12-02 on the 2-core dev machine, messages held whole: budget 256 MiB: RSS 203 ->
+// peak 603 MiB, 5 x 250 and 15 x 451 4.3.2; budget 100000 (effectively none): 204 -> 1336 MiB,
+// 20 x 250; streamed: 202 -> 387 MiB, 20 x 250. Ten 30 MB messages (256 10 30000000): held whole 196 -> 593 MiB, 4 x 250 and
+// 6 x 451 4.3.2; streamed to the Object Store during DATA 190 -> 342 MiB, 10 x 250 (docs/reliability.md "Limits").
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
