@@ -10,17 +10,20 @@
 // held whole (and counted against the budget) as before.
 //
 // 250 still means stored: the reply waits for the object's last chunk and metadata PubAcks
-// (BodyStream.end()) and then for the job's PubAck (publisher.enqueueStored()). Any refusal
-// aborts the write, which removes the chunks and the object; the orphan collector
-// (queue/orphan-collector.ts) is the backstop for a pod that dies in between.
+// (BodyStream.end()) and then for the job's PubAck (publisher.enqueueStored()). A refusal before
+// the object is complete aborts the write, which removes its chunks (and the object, should its
+// metadata be written); once complete the object stays whatever the job's publish reports (a
+// timed-out publish may still have stored the job), and the orphan collector
+// (queue/orphan-collector.ts) removes it if no job names it, as for a pod that dies in between.
 //
 // Memory: a held chunk counts bytesPerDataByte times against the budget (memory-budget.ts), a
 // streamed chunk once, from its arrival until the Object Store write takes it; the write
 // itself holds at most one 128 KiB object chunk more per message.
 import { describeError } from '../errors.ts';
 import { classifyPublishFailure, queueUnavailable } from '../queue/errors.ts';
-import { isQueueError, type AcceptedMessage, type BodyStream, type QueuePublisher } from '../queue/index.ts';
-import { queueRefusal } from './data-intake.ts';
+import { localError } from '../policy/rejections.ts';
+import { isQueueError, type AcceptedMessage, type QueuePublisher, type StoredBodyObject } from '../queue/index.ts';
+import { queueRefusal, type StreamedBody } from './data-intake.ts';
 import { bytesPerDataByte, type MemoryBudget } from './memory-budget.ts';
 
 /** Past this many bytes (1 MiB, the default NATS max_payload) a message is streamed. */
@@ -66,23 +69,34 @@ export function createDataReservation(budget: MemoryBudget | undefined): DataRes
 }
 
 /**
- * Ends the streamed body and publishes its job; resolves when JetStream acknowledged both, or
- * rejects with the SmtpError to send (451 4.3.0, or 452 4.3.1 when the stream is full).
+ * Ends the streamed body: resolves once the last chunk and the object's metadata are
+ * acknowledged and the digest matches, or rejects with the SmtpError to send (451 4.3.0, or
+ * 452 4.3.1 when the bucket is full). From then on the object must stay even if the job's
+ * publish reports a failure: a timed-out publish may still have stored the job, and a job
+ * without its body would lose the mail; an object nobody names is the orphan collector's.
  */
-export async function enqueueStreamed(
-  publisher: Pick<QueuePublisher, 'enqueueStored'>,
-  message: AcceptedMessage,
-  streamed: BodyStream,
-  prefix: string,
-): Promise<number> {
+export async function finishStreamed(streamed: StreamedBody, queueId: string): Promise<StoredBodyObject> {
   try {
-    const object = await streamed.end();
-    await publisher.enqueueStored(message, { ...object, prefix });
-    return object.size + Buffer.byteLength(prefix, 'utf8');
+    return await streamed.end();
   } catch (err) {
     if (isQueueError(err)) throw queueRefusal(err);
     // The Object Store write failed: classified as a publish failure is (a full bucket is 452).
     const verdict = classifyPublishFailure(err);
-    throw queueRefusal(verdict.action === 'fail' ? verdict.error : queueUnavailable(`storing the body of ${message.queueId}: ${describeError(err)}`, err));
+    throw queueRefusal(verdict.action === 'fail' ? verdict.error : queueUnavailable(`storing the body of ${queueId}: ${describeError(err)}`, err));
   }
+}
+
+/** Publishes the job of a stored streamed body; the bytes delivery will send (prefix included). */
+export async function enqueueStreamed(
+  publisher: Pick<QueuePublisher, 'enqueueStored'>,
+  message: AcceptedMessage,
+  object: StoredBodyObject,
+  prefix: string,
+): Promise<number> {
+  try {
+    await publisher.enqueueStored(message, { ...object, prefix });
+  } catch (err) {
+    throw isQueueError(err) ? queueRefusal(err) : localError(`enqueue of ${message.queueId} failed unexpectedly`, err);
+  }
+  return object.size + Buffer.byteLength(prefix, 'utf8');
 }

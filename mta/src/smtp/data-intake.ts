@@ -18,7 +18,7 @@ export interface ReceivedMessage {
    */
   readonly chunks: readonly Buffer[];
   /** The Object Store write the message went to (body-streaming.ts); null: held whole in `chunks`. */
-  readonly streamed: BodyStream | null;
+  readonly streamed: StreamedBody | null;
   readonly scan: MessageScan;
   /** More bytes arrived than `sizeLimit` (smtp-server's own limit, or ours). */
   readonly sizeExceeded: boolean;
@@ -38,12 +38,15 @@ export interface MessageTap {
   endStore(): Buffer[];
 }
 
+/** What intake uses of an Object Store write (queue/body-stream.ts). */
+export type StreamedBody = Pick<BodyStream, 'write' | 'drained' | 'end' | 'abort'>;
+
 /** How a message that grows large leaves memory during DATA (body-streaming.ts). */
 export interface BodySpill {
   /** Once this many bytes are held and the header section is complete, the rest is streamed. */
   readonly thresholdBytes: number;
   /** Opens the Object Store write the held chunks and every later one go to. */
-  open(): BodyStream;
+  open(): StreamedBody;
   /** Reserves memory for a chunk waiting for the Object Store (released when the write takes it: BodyStream's `taken`). */
   reserve(bytes: number): boolean;
 }
@@ -68,7 +71,7 @@ export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeL
     const scanner = new MessageScanner();
     let chunks: Buffer[] = [];
     let held = 0;
-    let streamed: BodyStream | null = null;
+    let streamed: StreamedBody | null = null;
     let received = 0;
     let exceeded = false;
     let overBudget = false;

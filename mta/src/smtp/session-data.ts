@@ -8,10 +8,10 @@ import { describeError } from '../errors.ts';
 import { sizeLimitFor } from '../policy/message-limits.ts';
 import { memoryBudgetExceeded } from '../policy/rejections.ts';
 import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
-import { newQueueId, type BodyStream, type ClientInfo } from '../queue/index.ts';
+import { newQueueId, type ClientInfo } from '../queue/index.ts';
 import { removeSpamFields } from '../spam/spam-fields.ts';
-import { createDataReservation, enqueueStreamed } from './body-streaming.ts';
-import { addedFields, checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody, type BodySpill } from './data-intake.ts';
+import { createDataReservation, enqueueStreamed, finishStreamed } from './body-streaming.ts';
+import { addedFields, checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody, type BodySpill, type StreamedBody } from './data-intake.ts';
 import { startMessageChecks, type MessageChecks } from './message-checks.ts';
 import { userOf, type HookKit, type SessionState } from './session-context.ts';
 
@@ -32,7 +32,7 @@ export function createDataHook(kit: HookKit) {
     const sizeLimit = sizeLimitFor(s.domains, limits);
     let checks: MessageChecks | null = null;
     const memory = createDataReservation(ctx.memoryBudget);
-    let streamed: BodyStream | null = null;
+    let streamed: StreamedBody | null = null;
     let queueId: string | null = null;
     const idNow = () => (queueId ??= newQueueId(ctx.clock.now()));
     void (async () => {
@@ -103,8 +103,9 @@ export function createDataHook(kit: HookKit) {
       const started = performance.now();
       let bytes: number;
       if (message.streamed) {
-        bytes = await enqueueStreamed(ctx.publisher, accepted, message.streamed, addedFields(message.scan, trace));
-        streamed = null; // stored: nothing to remove any more
+        const object = await finishStreamed(message.streamed, id);
+        streamed = null; // stored: it stays whatever the job's publish reports (body-streaming.ts)
+        bytes = await enqueueStreamed(ctx.publisher, accepted, object, addedFields(message.scan, trace));
       } else {
         const body = storedBody(spam.chunks === message.chunks ? message : { ...message, chunks: spam.chunks }, trace);
         await enqueueMessage(ctx.publisher, accepted, body);
