@@ -37,9 +37,13 @@ function message(i: number, bytes: number, longLine = false): Buffer {
 describe('intake - large bodies streamed to the Object Store', () => {
   let f: IntakeFixture;
   let receiver: SmtpReceiver;
-  const objectsInBucket = async () => {
+  // Live objects and chunk messages in the body bucket (a deleted object leaves only its
+  // metadata tombstone).
+  const leftInBucket = async () => {
     const jsm = await jetstreamManager(f.queue.nc);
-    return (await jsm.streams.info(bodyStreamName(f.queue.settings))).state.messages;
+    const info = await jsm.streams.info(bodyStreamName(f.queue.settings), { subjects_filter: `$O.${f.queue.settings.bodyBucket}.C.>` });
+    const chunks = Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0);
+    return { objects: (await f.queue.bodyStore.list()).length, chunks };
   };
   before(async () => {
     const { bundle, secrets } = renderExampleBundle();
@@ -73,7 +77,7 @@ describe('intake - large bodies streamed to the Object Store', () => {
       message: message(1, 6 * MiB, true),
     });
     assert.match(long, /^5\d\d 5\.6\.0/);
-    assert.equal(await objectsInBucket(), 0, 'no chunk and no object of a refused message');
+    assert.deepEqual(await leftInBucket(), { objects: 0, chunks: 0 }, 'no chunk and no object of a refused message');
     assert.equal(f.intake.memory().used, 0);
   });
 
@@ -108,6 +112,10 @@ describe('intake - large bodies streamed to the Object Store', () => {
       assert.ok(stored.record.body.kind === 'object' && stored.record.body.prefix?.startsWith('Received: '), 'our fields travel as the prefix');
       assert.equal(sha(stored.body.subarray(stored.body.length - sent[i]!.length)), sha(sent[i]!), `message ${i} stored intact`);
     }
+
+    const left = await leftInBucket();
+    assert.equal(left.objects, 5);
+    assert.ok(left.chunks >= 5 * 96, 'the chunk count sees the stored chunks (12 MiB / 128 KiB each)');
 
     const delivery = await startTestDelivery(
       f.queue,

@@ -3,11 +3,17 @@
 // them from a ReadableStream, cuts them into chunks of max_chunk_size (128 KiB) and publishes
 // each one, waiting for its PubAck before it pulls the next. The object's metadata (size and
 // digest) is published only after the last chunk, so until end() resolves there is no object,
-// only chunks; abort() errors the stream (put() then purges the chunks it published) and
-// deletes the object in case the metadata was already written. The object is named after the
-// queue id, as a buffered body is (body-store.ts); the job that refers to it is published only
-// after end() resolved, so a pod that dies in between leaves an orphan for the collector
-// (orphan-collector.ts), never a job without its body.
+// only chunks. The object is named after the queue id, as a buffered body is (body-store.ts);
+// the job that refers to it is published only after end() resolved, so a pod that dies in
+// between leaves an orphan for the collector (orphan-collector.ts), never a job without its body.
+//
+// abort() drops what is still queued and lets put() finish the object with what it has, then
+// hands it to `discard`. It does not error the stream: put() would then purge the chunks
+// itself, and the intake role may not purge (nats-roles.ts; deleting an object is a purge of
+// its chunks), so under the production permissions the chunks would stay with no object
+// naming them, where the orphan collector cannot see them. `discard` deletes through a
+// connection that may (the delivery user's, or the only one when roles are not split); without
+// one the finished object is an orphan like any other, removed by the collector after an hour.
 import { createHash, type Hash } from 'node:crypto';
 import type { ObjectInfo, ObjectStore } from '@nats-io/obj';
 import { objectDigestHex } from './body-store.ts';
@@ -18,6 +24,8 @@ export interface BodyStreamOptions {
   readonly chunkTimeoutMs?: number;
   /** write() returns false once this many bytes wait for put() (default 256 KiB). */
   readonly highWaterBytes?: number;
+  /** Deletes an abandoned object through a connection allowed to; null: left to the orphan collector. */
+  readonly discard?: ((name: string) => Promise<void>) | null;
   /** Called when put() took a chunk from the queue, with the bytes its write() said were reserved for it. */
   readonly taken?: (bytes: number) => void;
 }
@@ -31,24 +39,25 @@ export interface StoredBodyObject {
 
 export class BodyStream {
   readonly name: string;
-  readonly #store: ObjectStore;
   readonly #hash: Hash = createHash('sha256');
   readonly #queue: { chunk: Buffer; reserved: number }[] = [];
   readonly #highWater: number;
   readonly #taken: (bytes: number) => void;
+  readonly #discard: ((name: string) => Promise<void>) | null;
   #queued = 0;
   #size = 0;
   #ended = false;
   #failed: Error | null = null;
+  #abandoned = false;
   #wake: (() => void) | null = null;
   #drained: { promise: Promise<void>; resolve: () => void } | null = null;
   readonly #put: Promise<ObjectInfo>;
 
   constructor(store: ObjectStore, name: string, opts: BodyStreamOptions = {}) {
     this.name = name;
-    this.#store = store;
     this.#highWater = opts.highWaterBytes ?? 256 * 1024;
     this.#taken = opts.taken ?? (() => undefined);
+    this.#discard = opts.discard === undefined ? (n) => deleteObject(store, n) : opts.discard;
     const source = new ReadableStream<Uint8Array>(
       { pull: (controller) => this.#pull(controller) },
       { highWaterMark: 0 }, // pull only when put() reads: the queue here is all that waits
@@ -68,7 +77,7 @@ export class BodyStream {
 
   /** Queues a chunk; false: wait for drained() before writing more. `reserved` is passed to `taken`. */
   write(chunk: Buffer, reserved = 0): boolean {
-    if (this.#ended || this.#failed) return true;
+    if (this.#ended || this.#failed || this.#abandoned) return true;
     this.#queue.push({ chunk, reserved });
     this.#queued += chunk.length;
     this.#size += chunk.length;
@@ -90,6 +99,7 @@ export class BodyStream {
 
   /** Ends the object; resolves once its metadata is acknowledged and its digest checked. */
   async end(): Promise<StoredBodyObject> {
+    if (this.#abandoned) throw bodyError(`object ${this.name} was abandoned`);
     this.#ended = true;
     this.#wake?.();
     const info = await this.#put;
@@ -101,13 +111,18 @@ export class BodyStream {
   }
 
   /** Stops the write and removes what it stored; never throws. */
-  async abort(reason = 'the message was refused'): Promise<void> {
-    this.#failed ??= new Error(reason);
+  async abort(): Promise<void> {
+    if (!this.#failed) {
+      this.#abandoned = true;
+      this.#queue.length = 0;
+      this.#queued = 0;
+      this.#ended = true;
+      this.#release();
+    }
     this.#wake?.();
     await this.#put.catch(() => undefined);
     try {
-      const info = await this.#store.info(this.name);
-      if (info && !info.deleted) await this.#store.delete(this.name);
+      await this.#discard?.(this.name);
     } catch {
       // The orphan collector (orphan-collector.ts) removes it later.
     }
@@ -135,4 +150,10 @@ export class BodyStream {
     this.#drained = null;
     d?.resolve();
   }
+}
+
+/** Deletes object `name` if it is there (the store's connection must be allowed to purge). */
+export async function deleteObject(store: ObjectStore, name: string): Promise<void> {
+  const info = await store.info(name);
+  if (info && !info.deleted) await store.delete(name);
 }

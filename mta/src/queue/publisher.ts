@@ -17,7 +17,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { storeBody } from './body-store.ts';
-import { BodyStream, type BodyStreamOptions } from './body-stream.ts';
+import { BodyStream, deleteObject, type BodyStreamOptions } from './body-stream.ts';
 import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
@@ -63,6 +63,12 @@ export interface PublisherOptions {
   readonly inlineMaxBytes?: number;
   /** Monotonic milliseconds; injected so tests can control time. */
   readonly now?: () => number;
+  /**
+   * Where a streamed body that intake abandoned (a refused message) is deleted: a body store on
+   * a connection allowed to purge the bucket (the delivery user's when the NATS roles are split,
+   * nats-roles.ts); null: left to the orphan collector. Default: `bodyStore`.
+   */
+  readonly discardStore?: ObjectStore | null;
   /** Seals every record it publishes (record-seal.ts); none: records go out unsealed. */
   readonly seal?: Pick<RecordSeal, 'seal'>;
 }
@@ -164,7 +170,9 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
 
     openBodyStream(queueId, options) {
       if (!isQueueId(queueId)) throw new Error(`not a queue id: ${JSON.stringify(queueId)}`);
-      return new BodyStream(opts.bodyStore, queueId, { chunkTimeoutMs: attemptTimeoutMs, ...options });
+      const discardStore = opts.discardStore === undefined ? opts.bodyStore : opts.discardStore;
+      const discard = discardStore ? (name: string) => deleteObject(discardStore, name) : null;
+      return new BodyStream(opts.bodyStore, queueId, { chunkTimeoutMs: attemptTimeoutMs, discard, ...options });
     },
 
     async enqueueStored(message, body) {

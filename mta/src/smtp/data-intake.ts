@@ -126,7 +126,7 @@ export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeL
       pauseForWaits();
     });
     stream.once('error', (err) => {
-      void streamed?.abort('the client stream failed');
+      void streamed?.abort();
       reject(err);
     });
     stream.once('end', () => {
