@@ -230,7 +230,10 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     const bodyStore = await openBodyStore(nc, settings);
     if (!options.queueSealKeys) logger.warn('no queue seal key given: sealing with a key of this process only (other processes cannot verify its records)');
     const seal = createRecordSeal(options.queueSealKeys ?? [randomBytes(32)]);
-    const publisher = createPublisher({ nc, settings, bodyStore, isConnected: () => connection.connected, seal });
+    // The intake user may not purge, so a refused streamed body is deleted as the delivery user
+    // (queue/body-stream.ts); without a delivery connection the orphan collector of another pod does.
+    const discardStore = !roles.separate ? bodyStore : options.delivery ? await openBodyStore(deliveryNc, settings) : null;
+    const publisher = createPublisher({ nc, settings, bodyStore, discardStore, isConnected: () => connection.connected, seal });
     storePressure = watchStorePressure({ nc, settings, logger });
     await storePressure.refresh().catch((err: unknown) => logger.warn('reading the queue store usage failed', { err }));
     addStorePressureMetrics(metrics.registry, storePressure);

@@ -68,6 +68,25 @@ test('mail flows from intake to delivery with the role users, without a single p
   assert.doesNotMatch(readFileSync(mta.mta.logFile, 'utf8'), /"level":"error"|violation/i);
 });
 
+test('a streamed message refused after DATA leaves nothing in the body bucket and trips no permission (the delivery user deletes it)', async () => {
+  // Past the stream threshold (1 MiB): written to the Object Store during DATA as the intake
+  // user, then refused for a line over 998 octets; the intake user may not purge.
+  const refusedMessage = Buffer.concat([
+    Buffer.from(`From: a@elsewhere.example\r\nTo: bob@${domain}\r\nSubject: refused\r\n\r\n`),
+    Buffer.from(`${'y'.repeat(76)}\r\n`.repeat(30_000)),
+    Buffer.from(`${'z'.repeat(5000)}\r\n`),
+  ]);
+  const reply = await sendMessage({ host: mta.mx.host, port: mta.mx.port, from: 'a@elsewhere.example', to: [`bob@${domain}`], message: refusedMessage });
+  assert.match(reply, /^5\d\d 5\.6\.0/);
+  const jsm = await jetstreamManager(await as('admin'));
+  const left = async () => {
+    const info = await jsm.streams.info('OBJ_mailbody', { subjects_filter: '$O.mailbody.C.>' });
+    return Object.keys(info.state.subjects ?? {}).length;
+  };
+  await waitFor('the refused body deleted', async () => (await left()) === 0, { timeoutMs: 10_000 });
+  assert.deepEqual(nats.violations(), []);
+});
+
 test("a deferred recipient: ledger, retry schedule, the admin's retry and delete, and the retry consumer work with the role users", async () => {
   // carol's maildir cannot be created (a file is in the way): a transient failure, so bob is
   // recorded in the ledger and carol waits in MAILQ_DEFER.

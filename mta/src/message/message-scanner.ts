@@ -105,6 +105,11 @@ export class MessageScanner {
     return this.#out.subarray(0, this.#o);
   }
 
+  /** Whether the header section is still arriving (false once its blank line was passed on). */
+  get inHeader(): boolean {
+    return this.#inHeader;
+  }
+
   /** What was measured so far (complete after end()). */
   get scan(): MessageScan {
     return {

@@ -42,7 +42,8 @@ export function describeBodyLocation(body: BodyRef): string {
 
 /**
  * The body bytes of a decoded record, from the record itself or from the Object Store,
- * verified against the record's size and sha256.
+ * verified against the record's size and sha256 (of the object; a streamed body's prefix,
+ * record.ts, goes in front).
  */
 export async function loadBody(store: ObjectStore, decoded: DecodedRecord): Promise<Uint8Array> {
   const { body } = decoded.record;
@@ -52,5 +53,6 @@ export async function loadBody(store: ObjectStore, decoded: DecodedRecord): Prom
   if (bytes.length !== body.size || sha256Hex(bytes) !== body.sha256) {
     throw bodyError(`body object ${body.name} of ${decoded.record.queueId} does not match its size or sha256`);
   }
-  return bytes;
+  if (body.prefix === undefined) return bytes;
+  return Buffer.concat([Buffer.from(body.prefix, 'utf8'), bytes]);
 }

@@ -22,7 +22,9 @@ export type { InspectOptions, QueueListEntry, QueueListProblem, QueueShowResult,
 export { deleteBody, findOrphanBodies } from './orphan-bodies.ts';
 export type { OrphanBody, OrphanSearch } from './orphan-bodies.ts';
 export { createPublisher } from './publisher.ts';
-export type { AcceptedMessage, EnqueueResult, PublisherOptions, QueuePublisher } from './publisher.ts';
+export type { AcceptedMessage, EnqueueResult, PublisherOptions, QueuePublisher, StoredBody } from './publisher.ts';
+export { BodyStream } from './body-stream.ts';
+export type { BodyStreamOptions, StoredBodyObject } from './body-stream.ts';
 export { isQueueId, newQueueId, queueIdTime } from './queue-id.ts';
 export { createQueueReadiness } from './readiness.ts';
 export type { QueueReadiness, QueueReadinessState } from './readiness.ts';

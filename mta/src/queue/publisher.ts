@@ -17,6 +17,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { storeBody } from './body-store.ts';
+import { BodyStream, deleteObject, type BodyStreamOptions } from './body-stream.ts';
 import { watchConnection } from './connection.ts';
 import { classifyPublishFailure, queueUnavailable } from './errors.ts';
 import { isQueueId } from './queue-id.ts';
@@ -62,12 +63,30 @@ export interface PublisherOptions {
   readonly inlineMaxBytes?: number;
   /** Monotonic milliseconds; injected so tests can control time. */
   readonly now?: () => number;
+  /**
+   * Where a streamed body that intake abandoned (a refused message) is deleted: a body store on
+   * a connection allowed to purge the bucket (the delivery user's when the NATS roles are split,
+   * nats-roles.ts); null: left to the orphan collector. Default: `bodyStore`.
+   */
+  readonly discardStore?: ObjectStore | null;
   /** Seals every record it publishes (record-seal.ts); none: records go out unsealed. */
   readonly seal?: Pick<RecordSeal, 'seal'>;
 }
 
+/** A body already in the Object Store (body-stream.ts), and the header fields to put before it. */
+export interface StoredBody {
+  readonly name: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly prefix: string;
+}
+
 export interface QueuePublisher {
   enqueue(message: AcceptedMessage, body: Uint8Array): Promise<EnqueueResult>;
+  /** Publishes the job of a body streamed to the Object Store during DATA (object named after the queue id). */
+  enqueueStored(message: AcceptedMessage, body: StoredBody): Promise<EnqueueResult>;
+  /** Starts writing a body to the Object Store as object `queueId` while DATA arrives. */
+  openBodyStream(queueId: string, options?: BodyStreamOptions): BodyStream;
 }
 
 // Room for the NATS headers of a job (Nats-Msg-Id, Nats-Expected-Stream) within max_payload.
@@ -110,6 +129,16 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
 
   const sealed = (record: QueueRecord): QueueRecord => (opts.seal ? { ...record, seal: opts.seal.seal(record) } : record);
 
+  async function publishJob(message: AcceptedMessage, job: Uint8Array, deadline: number) {
+    return await withRetries(`publishing job ${message.queueId}`, deadline, (timeout) =>
+      js.publish(jobSubject(opts.settings, message.queueId), job, {
+        msgID: message.queueId,
+        expect: { streamName: opts.settings.streamName },
+        timeout,
+      }),
+    );
+  }
+
   return {
     async enqueue(message, body) {
       if (!isQueueId(message.queueId)) throw new Error(`not a queue id: ${JSON.stringify(message.queueId)}`);
@@ -135,15 +164,27 @@ export function createPublisher(opts: PublisherOptions): QueuePublisher {
         payload = encodeRecord(sealed(record), null);
         await withRetries(`storing the body of ${message.queueId}`, deadline, (timeout) => storeBody(opts.bodyStore, message.queueId, body, sha256, timeout));
       }
-      const job = payload;
-      const ack = await withRetries(`publishing job ${message.queueId}`, deadline, (timeout) =>
-        js.publish(jobSubject(opts.settings, message.queueId), job, {
-          msgID: message.queueId,
-          expect: { streamName: opts.settings.streamName },
-          timeout,
-        }),
-      );
+      const ack = await publishJob(message, payload, deadline);
       return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind };
+    },
+
+    openBodyStream(queueId, options) {
+      if (!isQueueId(queueId)) throw new Error(`not a queue id: ${JSON.stringify(queueId)}`);
+      const discardStore = opts.discardStore === undefined ? opts.bodyStore : opts.discardStore;
+      const discard = discardStore ? (name: string) => deleteObject(discardStore, name) : null;
+      return new BodyStream(opts.bodyStore, queueId, { chunkTimeoutMs: attemptTimeoutMs, discard, ...options });
+    },
+
+    async enqueueStored(message, body) {
+      if (!isQueueId(message.queueId)) throw new Error(`not a queue id: ${JSON.stringify(message.queueId)}`);
+      if (body.name !== message.queueId) throw new Error(`object ${body.name} is not named after ${message.queueId}`);
+      const record: QueueRecord = {
+        v: recordVersion,
+        ...pickMessage(message),
+        body: { kind: 'object', bucket: opts.settings.bodyBucket, name: body.name, size: body.size, sha256: body.sha256, prefix: body.prefix },
+      };
+      const ack = await publishJob(message, encodeRecord(sealed(record), null), now() + budgetMs);
+      return { queueId: message.queueId, seq: ack.seq, duplicate: ack.duplicate, bodyKind: 'object' };
     },
   };
 }

@@ -62,3 +62,16 @@ test('key files: one key per line, blank lines ignored, short keys and empty fil
   assert.throws(() => parseSealKeys('\n'), /no key/);
   assert.throws(() => parseSealKeys('short\n'), /key 1 is 5 characters; at least 32/);
 });
+
+test("a streamed body's prefix is sealed; an object record without one seals as before", () => {
+  const seal = createRecordSeal([key]);
+  const object = { kind: 'object', bucket: 'mailbody', name: record.queueId, size: body.length, sha256: sha256Hex(body) } as const;
+  const plain: QueueRecord = { ...record, body: object };
+  assert.equal(sealedFields(plain), sealedFields(record), 'no prefix: the same sealed fields as any record of that size and digest');
+  const streamed: QueueRecord = { ...record, body: { ...object, prefix: 'Received: from a by b; Wed, 2 Dec 2026 01:00:00 +0000\r\n' } };
+  const sealed = { ...streamed, seal: seal.seal(streamed) };
+  const back = decodeRecord(encodeRecord(sealed, null)).record;
+  assert.equal(seal.verify(back), 'valid');
+  const forged = { ...sealed, body: { ...object, prefix: 'Authentication-Results: mx.example; dmarc=pass\r\n' } };
+  assert.equal(seal.verify(forged), 'invalid');
+});

@@ -63,6 +63,8 @@ export function sealedFields(record: QueueRecord): string {
     record.envelope.mailFrom.address,
     record.body.size,
     record.body.sha256,
+    // Only when present, so the seals of records without it verify as before.
+    ...(record.body.kind === 'object' && record.body.prefix !== undefined ? [record.body.prefix] : []),
   ]);
 }
 

@@ -34,6 +34,12 @@
 //                { kind: "object", bucket, name, size, sha256 }: the body is the Object Store
 //                object `name` in `bucket`, and nothing follows the LF.
 //                sha256 is lowercase hex of the body bytes, checked on every read.
+//                An object body may carry `prefix`: header fields intake added (Received,
+//                Authentication-Results, spam verdict, Date, Message-ID) in front of a body it
+//                streamed to the Object Store during DATA, before it knew them
+//                (mta/src/smtp/body-streaming.ts). The body delivered is prefix + object;
+//                size and sha256 are those of the object. Records without it mean what they
+//                always meant, so version 1 is unchanged (older builds refuse it, as senderAuth).
 //   senderAuth   optional: { spf, dmarc } the RFC 8601 results of the inbound checks on MX
 //                (dmarc null when it was not evaluated). Delivery sends no DSN for mail whose
 //                SPF or DMARC failed (its sender is likely forged: backscatter,
@@ -79,7 +85,15 @@ export interface ClientInfo {
 
 export type BodyRef =
   | { readonly kind: 'inline'; readonly size: number; readonly sha256: string }
-  | { readonly kind: 'object'; readonly bucket: string; readonly name: string; readonly size: number; readonly sha256: string };
+  | {
+      readonly kind: 'object';
+      readonly bucket: string;
+      readonly name: string;
+      readonly size: number;
+      readonly sha256: string;
+      /** Header fields to put before the object's bytes (UTF-8), see above. */
+      readonly prefix?: string;
+    };
 
 export interface QueueRecord {
   readonly v: typeof recordVersion;
@@ -106,6 +120,9 @@ export interface DecodedRecord {
   readonly inlineBody: Uint8Array | null;
 }
 
+/** A prefix is a few header fields; the cap keeps a record far below max_payload. */
+export const maxPrefixChars = 256 * 1024;
+
 const param = z.strictObject({ name: z.string(), value: z.string().nullable() });
 const address = z.strictObject({ address: z.string(), params: z.array(param) });
 const size = z.number().int().nonnegative();
@@ -124,7 +141,14 @@ const recordSchema = z.strictObject({
   envelope: z.strictObject({ mailFrom: address, rcptTo: z.array(address).min(1) }),
   body: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('inline'), size, sha256 }),
-    z.strictObject({ kind: z.literal('object'), bucket: z.string().min(1), name: z.string().min(1), size, sha256 }),
+    z.strictObject({
+      kind: z.literal('object'),
+      bucket: z.string().min(1),
+      name: z.string().min(1),
+      size,
+      sha256,
+      prefix: z.string().max(maxPrefixChars).optional(),
+    }),
   ]),
   senderAuth: z.strictObject({ spf: z.string().max(32), dmarc: z.string().max(32).nullable() }).optional(),
   seal: z.string().max(200).optional(),

@@ -60,3 +60,61 @@ describe('data intake - what is stored', () => {
     assert.deepEqual(envelopeAddress('', false), { address: '', params: [] });
   });
 });
+
+// An in-memory stand-in for the Object Store write (queue/body-stream.ts, tested against a
+// real nats-server in test/intake/streamed-bodies.test.ts): records what it was given.
+function recordingBody(highWater = Infinity) {
+  const written: Buffer[] = [];
+  const reserved: number[] = [];
+  let queued = 0;
+  return {
+    written,
+    reserved,
+    write(chunk: Buffer, r = 0) {
+      written.push(chunk);
+      reserved.push(r);
+      queued += chunk.length;
+      return queued < highWater;
+    },
+    drained: () => {
+      queued = 0;
+      return Promise.resolve();
+    },
+    end: () => Promise.resolve({ name: 'x', size: Buffer.concat(written).length, sha256: '' }),
+    abort: () => Promise.resolve(),
+  };
+}
+
+describe('data intake - streaming a large message', () => {
+  test('past the threshold with the header complete, the held chunks and the rest go to the stream; streamed chunks are reserved once each', async () => {
+    const body = recordingBody(8);
+    const streamed: number[] = [];
+    const m = await readMessage(streamOf(['Subject: a\r\n', '\r\n0123456789', 'abcdefghij', 'klmn\r\n']), 1000, {
+      spill: { thresholdBytes: 20, open: () => body, reserve: (n) => (streamed.push(n), true) },
+    });
+    assert.equal(m.streamed, body);
+    assert.equal(Buffer.concat(body.written).toString('latin1'), 'Subject: a\r\n\r\n0123456789abcdefghijklmn\r\n');
+    assert.equal(Buffer.concat(m.chunks).toString('latin1'), 'Subject: a\r\n\r\n0123456789', 'the chunks held before streaming began');
+    assert.deepEqual(streamed, [10, 6], 'only the chunks after the threshold');
+    assert.deepEqual(body.reserved, [0, 0, 10, 6]);
+  });
+
+  test('a header section still arriving past the threshold keeps the message held', async () => {
+    const body = recordingBody();
+    const m = await readMessage(streamOf(['Subject: ' + 'a'.repeat(40) + '\r\n', 'X: b\r\n\r\nbody\r\n']), 1000, {
+      spill: { thresholdBytes: 20, open: () => body, reserve: () => true },
+    });
+    assert.equal(Buffer.concat(m.chunks).toString('latin1'), 'Subject: ' + 'a'.repeat(40) + '\r\nX: b\r\n\r\nbody\r\n');
+    assert.ok(m.streamed, 'streamed once the blank line passed');
+    assert.equal(Buffer.concat(body.written).toString('latin1'), Buffer.concat(m.chunks).toString('latin1'));
+  });
+
+  test('a streamed chunk the budget has no room for stops keeping data: over budget', async () => {
+    const m = await readMessage(streamOf(['Subject: a\r\n\r\n' + 'x'.repeat(30), 'y'.repeat(30), 'z'.repeat(30)]), 1000, {
+      spill: { thresholdBytes: 20, open: () => recordingBody(), reserve: () => false },
+    });
+    assert.equal(m.overBudget, true);
+    assert.ok(m.streamed, 'returned so that the caller aborts it');
+    assert.equal(m.scan.size, 104, 'read to the end');
+  });
+});

@@ -8,11 +8,17 @@ import { MessageScanner, type MessageScan } from '../message/message-scanner.ts'
 import { renderDateField, renderMessageIdField, renderReceived } from '../message/trace-headers.ts';
 import { checkMessageShape, type MessageLimits } from '../policy/message-limits.ts';
 import { localError } from '../policy/rejections.ts';
-import { isQueueError, type AcceptedMessage, type ClientInfo, type EnvelopeAddress, type QueueError } from '../queue/index.ts';
+import { isQueueError, type AcceptedMessage, type BodyStream, type ClientInfo, type EnvelopeAddress, type QueueError } from '../queue/index.ts';
 
 export interface ReceivedMessage {
-  /** Normalised chunks, in order; empty when the message was over the size limit. */
+  /**
+   * Normalised chunks, in order; empty when the message was over the size limit. For a
+   * streamed message only the first ones (the whole header section and more, held in memory
+   * for the checks); every chunk, these included, went to `streamed`.
+   */
   readonly chunks: readonly Buffer[];
+  /** The Object Store write the message went to (body-streaming.ts); null: held whole in `chunks`. */
+  readonly streamed: StreamedBody | null;
   readonly scan: MessageScan;
   /** More bytes arrived than `sizeLimit` (smtp-server's own limit, or ours). */
   readonly sizeExceeded: boolean;
@@ -32,30 +38,75 @@ export interface MessageTap {
   endStore(): Buffer[];
 }
 
+/** What intake uses of an Object Store write (queue/body-stream.ts). */
+export type StreamedBody = Pick<BodyStream, 'write' | 'drained' | 'end' | 'abort'>;
+
+/** How a message that grows large leaves memory during DATA (body-streaming.ts). */
+export interface BodySpill {
+  /** Once this many bytes are held and the header section is complete, the rest is streamed. */
+  readonly thresholdBytes: number;
+  /** Opens the Object Store write the held chunks and every later one go to. */
+  open(): StreamedBody;
+  /** Reserves memory for a chunk waiting for the Object Store (released when the write takes it: BodyStream's `taken`). */
+  reserve(bytes: number): boolean;
+}
+
+export interface ReadOptions {
+  readonly tap?: MessageTap | undefined;
+  /** Reserves memory for data held whole (counted bytesPerDataByte times by the caller). */
+  readonly reserve?: (bytes: number) => boolean;
+  readonly spill?: BodySpill | undefined;
+}
+
 /**
  * Reads the whole DATA stream. Keeps at most `sizeLimit` bytes: past it the rest is read and
  * dropped (smtp-server must still see the end-of-data marker to stay in sync with the client).
+ * With `spill`, a message past its threshold goes on to the Object Store chunk by chunk; on a
+ * size or budget refusal the caller aborts `streamed` (the partial object is removed).
  */
-export function readMessage(
-  stream: Readable & { sizeExceeded?: boolean },
-  sizeLimit: number,
-  tap?: MessageTap,
-  reserve: (bytes: number) => boolean = () => true,
-): Promise<ReceivedMessage> {
+export function readMessage(stream: Readable & { sizeExceeded?: boolean }, sizeLimit: number, opts: ReadOptions = {}): Promise<ReceivedMessage> {
+  const { tap, spill } = opts;
+  const reserve = opts.reserve ?? (() => true);
   return new Promise((resolve, reject) => {
     const scanner = new MessageScanner();
     let chunks: Buffer[] = [];
+    let held = 0;
+    let streamed: StreamedBody | null = null;
     let received = 0;
     let exceeded = false;
     let overBudget = false;
+    const waits: Promise<void>[] = [];
+    const store = (stored: Buffer) => {
+      if (stored.length === 0 || overBudget) return;
+      if (streamed) {
+        if (!spill!.reserve(stored.length)) {
+          overBudget = true;
+          return;
+        }
+        if (!streamed.write(stored, stored.length)) waits.push(streamed.drained());
+        return;
+      }
+      chunks.push(stored);
+      held += stored.length;
+      if (spill && held >= spill.thresholdBytes && !scanner.inHeader) {
+        const opened = spill.open();
+        streamed = opened;
+        let below = true;
+        for (const c of chunks) below = opened.write(c, 0);
+        if (!below) waits.push(opened.drained());
+      }
+    };
     const keep = (out: Buffer) => {
       if (out.length === 0) return;
-      if (!tap) return chunks.push(out);
-      if (!tap.write(out)) {
-        stream.pause();
-        void tap.drained().then(() => stream.resume());
-      }
-      for (const stored of tap.store(out)) if (stored.length > 0) chunks.push(stored);
+      if (!tap) return store(out);
+      if (!tap.write(out)) waits.push(tap.drained());
+      for (const stored of tap.store(out)) store(stored);
+    };
+    const pauseForWaits = () => {
+      if (waits.length === 0) return;
+      const all = Promise.all(waits.splice(0));
+      stream.pause();
+      void all.then(() => stream.resume());
     };
     stream.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -65,20 +116,25 @@ export function readMessage(
         chunks = [];
         return;
       }
-      if (!reserve(chunk.length)) {
+      if (!streamed && !reserve(chunk.length)) {
         overBudget = true;
         chunks = [];
         return;
       }
       keep(scanner.push(chunk));
+      if (overBudget) chunks = [];
+      pauseForWaits();
     });
-    stream.once('error', reject);
+    stream.once('error', (err) => {
+      void streamed?.abort();
+      reject(err);
+    });
     stream.once('end', () => {
       if (!exceeded && !overBudget) {
         keep(scanner.end());
-        for (const stored of tap?.endStore() ?? []) if (stored.length > 0) chunks.push(stored);
+        for (const stored of tap?.endStore() ?? []) store(stored);
       }
-      resolve({ chunks, scan: { ...scanner.scan, size: received }, sizeExceeded: exceeded || stream.sizeExceeded === true, overBudget });
+      resolve({ chunks, streamed, scan: { ...scanner.scan, size: received }, sizeExceeded: exceeded || stream.sizeExceeded === true, overBudget });
     });
   });
 }
@@ -103,7 +159,12 @@ export interface TraceContext {
 }
 
 /** Our header fields followed by the message as received (normalised): the bytes we store. */
-export function storedBody(message: ReceivedMessage, t: TraceContext): Buffer {
+export function storedBody(message: Pick<ReceivedMessage, 'chunks' | 'scan'>, t: TraceContext): Buffer {
+  return Buffer.concat([Buffer.from(addedFields(message.scan, t), 'utf8'), ...message.chunks]);
+}
+
+/** The header fields intake puts in front of a message (Received first), CRLF-terminated. */
+export function addedFields(scan: MessageScan, t: TraceContext): string {
   let head = renderReceived({
     helo: t.client.helo,
     clientHostname: t.clientHostname,
@@ -117,9 +178,9 @@ export function storedBody(message: ReceivedMessage, t: TraceContext): Buffer {
     date: t.date,
   });
   head += t.checkFields ?? '';
-  if (t.completeHeaders && !message.scan.hasDate) head += renderDateField(t.date);
-  if (t.completeHeaders && !message.scan.hasMessageId) head += renderMessageIdField(t.queueId, t.byHostname);
-  return Buffer.concat([Buffer.from(head, 'utf8'), ...message.chunks]);
+  if (t.completeHeaders && !scan.hasDate) head += renderDateField(t.date);
+  if (t.completeHeaders && !scan.hasMessageId) head += renderMessageIdField(t.queueId, t.byHostname);
+  return head;
 }
 
 /** smtp-server's parsed MAIL/RCPT parameters as the queue record keeps them: in order, as received. */
@@ -142,7 +203,7 @@ export async function enqueueMessage(
 }
 
 // The queue's reply (451 4.3.0, or 452 4.3.1 when the stream is full) with its reason for the log.
-function queueRefusal(err: QueueError): SmtpError {
+export function queueRefusal(err: QueueError): SmtpError {
   const full = err.kind === 'full';
   return new SmtpError({
     code: full ? C.C452StorageFull : C.C451LocalError,

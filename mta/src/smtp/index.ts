@@ -45,6 +45,7 @@ import { hostname as osHostname } from 'node:os';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import type { ReverseResolver } from '../dns.ts';
 import type { Logger } from '../../../observability/logger.ts';
+import { defaultStreamThresholdBytes } from './body-streaming.ts';
 import { silentLogger } from '../../../observability/logger.ts';
 import { serviceUnavailable } from '../policy/rejections.ts';
 import type { QueuePublisher } from '../queue/index.ts';
@@ -93,6 +94,8 @@ export interface IntakeOptions {
   readonly storeNearFull?: () => boolean;
   /** Bytes of message data the process may hold at once (memory-budget.ts); default defaultMemoryBudgetBytes. */
   readonly memoryBudgetBytes?: number;
+  /** A message past this many bytes is streamed to the Object Store during DATA (body-streaming.ts); default defaultStreamThresholdBytes. */
+  readonly streamThresholdBytes?: number;
   /** The platform's certificate, for clients without SNI or with an unknown name (certificate-selector.ts); default: the domain of our hostname's, else self-signed, generated at listen(). */
   readonly defaultTls?: TlsMaterial | null;
   /** Limits every pod shares, counted in the JetStream KV bucket (queue/shared-counters.ts); absent: none. */
@@ -158,6 +161,7 @@ export function createIntake(opts: IntakeOptions): Intake {
       shared,
       scryptGate,
       ...(opts.storeNearFull ? { storeNearFull: opts.storeNearFull } : {}),
+      streamThresholdBytes: opts.streamThresholdBytes ?? defaultStreamThresholdBytes,
       memoryBudget,
     });
     let tlsInUse = certificates.defaultMaterial();

@@ -1,9 +1,10 @@
 // The intake's memory budget (docs/reliability.md "Limits"): bytes of message data held in
-// memory by this process's DATA transactions, counted as they arrive (twice: the chunks read
-// and the stored copy built from them, data-intake.ts). Beyond the budget a transaction stops
-// keeping data (it reads and drops the rest) and is answered 451 4.3.2 after the dot; a MAIL
-// whose SIZE= does not fit in what is left is answered 451 4.3.2 at once. The process holds at
-// most the budget plus one chunk per session, however many clients send at once.
+// memory by this process's DATA transactions, counted as they arrive: twice for a message held
+// whole (the chunks read and the stored copy built from them, data-intake.ts), once for a chunk
+// of a large message on its way to the Object Store (body-streaming.ts). Beyond the budget a
+// transaction stops keeping data (it reads and drops the rest) and is answered 451 4.3.2 after
+// the dot; a MAIL whose SIZE= would hold more than is left is answered 451 4.3.2 at once. The
+// process holds at most the budget plus one chunk per session, however many clients send at once.
 /** Default budget per process: 256 MiB (`--memory-budget`, chart mta.memoryBudgetMiB). */
 export const defaultMemoryBudgetBytes = 256 * 1024 * 1024;
 

@@ -50,6 +50,8 @@ export interface HandlerContext {
   readonly storeNearFull?: () => boolean;
   /** Bytes of message data this process may hold (memory-budget.ts), shared by every listener. */
   readonly memoryBudget?: MemoryBudget;
+  /** Past this many bytes a message goes to the Object Store during DATA (body-streaming.ts); absent: held whole. */
+  readonly streamThresholdBytes?: number;
 }
 
 export interface SessionState {

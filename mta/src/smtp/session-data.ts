@@ -10,8 +10,8 @@ import { memoryBudgetExceeded } from '../policy/rejections.ts';
 import { checkHeaderSenders, headerSection } from '../policy/header-sender-policy.ts';
 import { newQueueId, type ClientInfo } from '../queue/index.ts';
 import { removeSpamFields } from '../spam/spam-fields.ts';
-import { bytesPerDataByte } from './memory-budget.ts';
-import { checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody } from './data-intake.ts';
+import { createDataReservation, enqueueStreamed, finishStreamed } from './body-streaming.ts';
+import { addedFields, checkReceived, enqueueMessage, envelopeAddress, readMessage, storedBody, type BodySpill, type StreamedBody } from './data-intake.ts';
 import { startMessageChecks, type MessageChecks } from './message-checks.ts';
 import { userOf, type HookKit, type SessionState } from './session-context.ts';
 
@@ -31,22 +31,10 @@ export function createDataHook(kit: HookKit) {
     const limits = ctx.listener.limits;
     const sizeLimit = sizeLimitFor(s.domains, limits);
     let checks: MessageChecks | null = null;
-    const budget = ctx.memoryBudget;
-    let reserved = 0;
-    const reserve = (bytes: number): boolean => {
-      if (!budget) return true;
-      if (!budget.tryReserve(bytes * bytesPerDataByte)) {
-        // This message is refused and drops its chunks: give its share back to the others now.
-        releaseAll();
-        return false;
-      }
-      reserved += bytes * bytesPerDataByte;
-      return true;
-    };
-    const releaseAll = () => {
-      budget?.release(reserved);
-      reserved = 0;
-    };
+    const memory = createDataReservation(ctx.memoryBudget);
+    let streamed: StreamedBody | null = null;
+    let queueId: string | null = null;
+    const idNow = () => (queueId ??= newQueueId(ctx.clock.now()));
     void (async () => {
       const envelope = session.envelope;
       const mailFrom = envelope.mailFrom || { address: '', args: false as const };
@@ -63,7 +51,18 @@ export function createDataHook(kit: HookKit) {
               log: s.log,
             })
           : null;
-      const message = await readMessage(stream, sizeLimit, checks?.tap, reserve);
+      // rspamd reads the whole message after DATA: a message it checks is held whole.
+      const spamChecked = Boolean(ctx.spamFilter) && ctx.listener.role === 'mx' && client.authUser === null;
+      const threshold = ctx.streamThresholdBytes;
+      const spill: BodySpill | undefined =
+        threshold !== undefined && !spamChecked
+          ? {
+              thresholdBytes: threshold,
+              open: () => (streamed = ctx.publisher.openBodyStream(idNow(), { taken: (bytes) => memory.releaseStreamed(bytes) })),
+              reserve: (bytes) => memory.reserveStreamed(bytes),
+            }
+          : undefined;
+      const message = await readMessage(stream, sizeLimit, { tap: checks?.tap, reserve: (bytes) => memory.reserveHeld(bytes), spill });
       if (message.overBudget) throw memoryBudgetExceeded(`the memory budget ran out after ${message.scan.size} bytes of DATA`);
       const refusal = checkReceived(message, sizeLimit, limits);
       if (refusal) throw refusal;
@@ -78,9 +77,9 @@ export function createDataHook(kit: HookKit) {
       const spam = await spamCheck(s, session, client, message.chunks);
       const checkFields = (auth?.headerFields ?? '') + spam.fields;
       const now = ctx.clock.now();
-      const queueId = newQueueId(now);
-      const body = storedBody(spam.chunks === message.chunks ? message : { ...message, chunks: spam.chunks }, {
-        queueId,
+      const id = idNow();
+      const trace = {
+        queueId: id,
         date: new Date(now),
         byHostname: ctx.hostname,
         client,
@@ -89,42 +88,51 @@ export function createDataHook(kit: HookKit) {
         recipients: envelope.rcptTo.map((r) => r.address),
         completeHeaders: ctx.listener.role === 'submission',
         checkFields,
-      });
-      const started = performance.now();
-      await enqueueMessage(
-        ctx.publisher,
-        {
-          queueId,
-          receivedAt: new Date(now).toISOString(),
-          listener: name,
-          client,
-          envelope: {
-            mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
-            rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
-          },
-          ...(auth?.senderAuth ? { senderAuth: auth.senderAuth } : {}),
+      };
+      const accepted = {
+        queueId: id,
+        receivedAt: new Date(now).toISOString(),
+        listener: name,
+        client,
+        envelope: {
+          mailFrom: envelopeAddress(mailFrom.address, mailFrom.args),
+          rcptTo: envelope.rcptTo.map((r) => envelopeAddress(r.address, r.args)),
         },
-        body,
-      );
+        ...(auth?.senderAuth ? { senderAuth: auth.senderAuth } : {}),
+      };
+      const started = performance.now();
+      let bytes: number;
+      if (message.streamed) {
+        const object = await finishStreamed(message.streamed, id);
+        streamed = null; // stored: it stays whatever the job's publish reports (body-streaming.ts)
+        bytes = await enqueueStreamed(ctx.publisher, accepted, object, addedFields(message.scan, trace));
+      } else {
+        const body = storedBody(spam.chunks === message.chunks ? message : { ...message, chunks: spam.chunks }, trace);
+        await enqueueMessage(ctx.publisher, accepted, body);
+        bytes = body.length;
+      }
       const seconds = (performance.now() - started) / 1000;
-      ctx.observer.messageAccepted(name, body.length, seconds);
+      ctx.observer.messageAccepted(name, bytes, seconds);
       s.log.info('message queued', {
-        queueId,
-        bytes: body.length,
+        queueId: id,
+        bytes,
+        streamed: message.streamed !== null,
         recipients: envelope.rcptTo.length,
         publishMs: Math.round(seconds * 1000),
         bareCr: message.scan.bareCr,
         bareLf: message.scan.bareLf,
       });
-      return queueId;
+      return id;
     })().then(
-      (queueId) => {
-        releaseAll();
-        done(null, `Ok: queued as ${queueId}`);
+      (id) => {
+        memory.releaseAll();
+        done(null, `Ok: queued as ${id}`);
       },
-      (err: unknown) => {
-        releaseAll();
+      async (err: unknown) => {
+        memory.releaseAll();
         checks?.abort();
+        // Refused: the part of the body already in the Object Store goes before the reply.
+        await streamed?.abort();
         // The client went away in the middle of DATA: nothing to answer, nothing was stored.
         if ((err as { code?: unknown } | null)?.code === 'ECONNECTION') {
           s.log.info('client left during DATA', { reason: describeError(err) });

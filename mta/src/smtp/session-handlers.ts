@@ -131,7 +131,7 @@ export function createSessionHandlers(ctx: HandlerContext) {
         if (!verdict.accept) throw verdict.error;
         const tooBig = checkDeclaredSize(s.declaredSize, maxSizeOf(s.config.bundle, ctx.listener));
         if (tooBig) throw tooBig;
-        if (s.declaredSize !== null && ctx.memoryBudget && !ctx.memoryBudget.fits(s.declaredSize * bytesPerDataByte))
+        if (s.declaredSize !== null && ctx.memoryBudget && !ctx.memoryBudget.fits(heldBytesFor(ctx, s.declaredSize, session) * bytesPerDataByte))
           throw memoryBudgetExceeded(`SIZE=${s.declaredSize} does not fit in the memory budget now`);
       });
     },
@@ -190,4 +190,12 @@ export function maxSizeOf(bundle: Bundle, listener: ListenerConfig): number {
 function declaredSize(address: SMTPServerAddress): number | null {
   const size = address.args ? address.args.SIZE : undefined;
   return typeof size === 'string' && /^\d{1,20}$/.test(size) ? Number(size) : null;
+}
+
+// The bytes of a message of `size` intake holds in memory: all of it, or up to the stream
+// threshold when the rest goes to the Object Store during DATA (body-streaming.ts; not for
+// mail the spam filter reads whole).
+function heldBytesFor(ctx: HandlerContext, size: number, session: SMTPServerSession): number {
+  const spamChecked = Boolean(ctx.spamFilter) && ctx.listener.role === 'mx' && !userOf(session);
+  return ctx.streamThresholdBytes === undefined || spamChecked ? size : Math.min(size, ctx.streamThresholdBytes);
 }
