@@ -6,10 +6,16 @@
 // operator is restarted against the converged cluster and its writes counted (there
 // should be none): a second run, until it has been idle (no reconcile) for 15 s.
 //
-//   npm run bench:operator [-- --domains 1000 --mailboxes 10000 --password-every 10]
-import { readFileSync } from 'node:fs';
+//   npm run bench:operator [-- --domains 1000 --mailboxes 10000 --password-every 10] [--dump-dir DIR]
+//
+// --dump-dir writes the MailDomains, Mailboxes and bundle objects as JSON before and after the
+// second run (first.json, second.json), to diff what a restarted operator wrote, and both
+// operators' logs.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
+import { parse } from 'yaml';
 import { conditionTypes } from '../crds/src/index.ts';
 import { startKubeApiServer } from '../test/harness/kube-apiserver.ts';
 import { freePort, startProcess, stopAll, waitFor } from '../test/harness/process.ts';
@@ -19,12 +25,22 @@ const { values } = parseArgs({
     domains: { type: 'string', default: '1000' },
     mailboxes: { type: 'string', default: '10000' },
     'password-every': { type: 'string', default: '10' },
+    'dump-dir': { type: 'string' },
   },
 });
 const domains = Number(values.domains);
 const mailboxes = Number(values.mailboxes);
 const passwordEvery = Number(values['password-every']);
 const ns = 'scale';
+const dumpDir = values['dump-dir'];
+
+/** The resources and bundle objects the operator writes, for diffing the two runs (--dump-dir). */
+async function dump(file: string): Promise<void> {
+  if (dumpDir === undefined) return;
+  mkdirSync(dumpDir, { recursive: true });
+  const text = await kube.ok(['get', 'maildomains,mailboxes,configmaps,secrets', '-n', ns, '-o', 'json'], { timeoutMs: 300_000 });
+  writeFileSync(join(dumpDir, file), text);
+}
 
 function manifests(): string[] {
   const docs: string[] = [];
@@ -67,9 +83,25 @@ const operatorArgs = (port: number) => [
   'warn',
 ];
 
-function vmHwmKiB(pid: number): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+// The operator runs as the chart runs it: with the chart's V8 heap limit (operator.maxHeapMiB).
+const { maxHeapMiB } = (parse(readFileSync('charts/stafette/values.yaml', 'utf8')) as { operator: { maxHeapMiB: number } }).operator;
+const operatorEnv = { ...process.env, ...(maxHeapMiB > 0 ? { NODE_OPTIONS: `--max-old-space-size=${maxHeapMiB}` } : {}) };
+
+function vmKiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0);
+}
+
+const vmHwmKiB = (pid: number) => vmKiB(pid, 'VmHWM');
+
+/** The operator's V8 heap and external memory, as its /metrics says, in MiB. */
+async function heapOf(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => null))?.text();
+  const mib = (name: string) => {
+    const line = text?.split('\n').find((l) => l.startsWith(`stafette_operator_nodejs_${name} `));
+    return line ? (Number(line.split(' ').pop()) / 2 ** 20).toFixed(0) : '?';
+  };
+  return `heap used ${mib('heap_size_used_bytes')} MiB of ${mib('heap_size_total_bytes')} MiB, external ${mib('external_memory_bytes')} MiB`;
 }
 
 const kube = await startKubeApiServer();
@@ -84,15 +116,29 @@ try {
 
   const port = await freePort();
   const start = Date.now();
-  const operator = startProcess('operator', './bin/stafette', operatorArgs(port), { logDir: kube.workDir });
+  const operator = startProcess('operator', './bin/stafette', operatorArgs(port), { logDir: kube.workDir, env: operatorEnv });
   let peak = 0;
+  // Where the memory is when VmRSS is highest: the V8 heap (used, total) and memory outside
+  // it (Buffers, scrypt's and OpenSSL's allocations count towards RSS only), from the
+  // operator's Node.js metrics, sampled every 2 s.
+  let highest = { rssKiB: 0, at: 0, heap: '' };
+  let sampling = false;
   const sampler = setInterval(() => {
     try {
       peak = Math.max(peak, vmHwmKiB(operator.pid));
+      const rssKiB = vmKiB(operator.pid, 'VmRSS');
+      if (rssKiB > highest.rssKiB && !sampling) {
+        sampling = true;
+        void heapOf(port)
+          .then((heap) => {
+            if (rssKiB > highest.rssKiB) highest = { rssKiB, at: (Date.now() - start) / 1000, heap };
+          })
+          .finally(() => (sampling = false));
+      }
     } catch {
       /* exited */
     }
-  }, 1000);
+  }, 2000);
 
   await waitFor(
     'every MailDomain Ready and every mailbox in the bundle',
@@ -109,6 +155,7 @@ try {
     { timeoutMs: 30 * 60_000, intervalMs: 5000 },
   );
   const convergeSeconds = (Date.now() - start) / 1000;
+  const convergedHeap = await heapOf(port);
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const interesting = metrics.split('\n').filter((l) => interestingMetric.test(l));
   clearInterval(sampler);
@@ -122,15 +169,21 @@ try {
     shardBytes.push(Buffer.from(Object.values(s.data)[0] ?? '', 'base64').length);
   }
   await operator.stop();
+  await dump('first.json');
 
   // The second run: a fresh operator against the converged cluster, until no reconcile ran for 15 s.
   const port2 = await freePort();
-  const second = startProcess('operator-2', './bin/stafette', operatorArgs(port2), { logDir: kube.workDir });
+  const second = startProcess('operator-2', './bin/stafette', operatorArgs(port2), { logDir: kube.workDir, env: operatorEnv });
   const reconcilesOf = (text: string) =>
     text
       .split('\n')
       .filter((l) => l.startsWith('stafette_operator_reconciles_total'))
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+  // Idle only counts once its caches are listed (/readyz): before that it cannot reconcile.
+  await waitFor('the restarted operator ready', async () => ((await fetch(`http://127.0.0.1:${port2}/readyz`).catch(() => null))?.ok ? true : undefined), {
+    timeoutMs: 10 * 60_000,
+    intervalMs: 500,
+  });
   let last = -1;
   let quietSince = Date.now();
   const secondText = await waitFor(
@@ -139,7 +192,9 @@ try {
       const text = await (await fetch(`http://127.0.0.1:${port2}/metrics`).catch(() => null))?.text();
       if (text === undefined) return undefined;
       const n = reconcilesOf(text);
-      if (n !== last || n === 0) {
+      // A reconcile still running (the bundle's, verifying every password hash) is not idle.
+      const running = text.split('\n').some((l) => l.startsWith('stafette_operator_reconciles_in_flight') && Number(l.split(' ').pop()) > 0);
+      if (n !== last || n === 0 || running) {
         last = n;
         quietSince = Date.now();
         return undefined;
@@ -149,7 +204,11 @@ try {
     { timeoutMs: 30 * 60_000, intervalMs: 1000 },
   );
   await second.stop();
+  await dump('second.json');
 
+  console.log(`operator's highest VmRSS ${(highest.rssKiB / 1024).toFixed(0)} MiB at +${highest.at.toFixed(0)} s: ${highest.heap}`);
+  console.log(`operator converged: ${convergedHeap}`);
+  console.log(`operator heap limit: ${maxHeapMiB > 0 ? `${maxHeapMiB} MiB (charts/stafette/values.yaml operator.maxHeapMiB)` : "V8's default"}`);
   console.log('first run:');
   console.log(interesting.join('\n'));
   console.log('second run (operator restarted against the converged cluster):');
@@ -164,6 +223,7 @@ try {
   console.log(
     `| ${domains} MailDomains, ${mailboxes} Mailboxes (${Math.ceil(mailboxes / passwordEvery)} with passwords) | ${applySeconds.toFixed(0)} s | ${convergeSeconds.toFixed(0)} s | ${(peak / 1024).toFixed(0)} MiB | ${(configBytes / 1024).toFixed(0)} KiB | ${(Math.max(...shardBytes) / 1024).toFixed(0)} KiB |`,
   );
+  if (dumpDir !== undefined) for (const log of ['operator.log', 'operator-2.log']) copyFileSync(join(kube.workDir, log), join(dumpDir, log));
 } finally {
   await stopAll();
   await kube.stop();

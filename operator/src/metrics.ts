@@ -7,6 +7,7 @@ export interface OperatorMetrics {
   reconciles: Counter<'controller' | 'result'>;
   reconcileSeconds: Histogram<'controller'>;
   queueDepth: Gauge;
+  reconcilesInFlight: Gauge;
   leader: Gauge;
   informerRestarts: Counter<'resource'>;
   /** HTTP connections (TLS handshakes to the API server) and requests of this process (kube/connections.ts). */
@@ -43,6 +44,12 @@ export function operatorMetrics(): OperatorMetrics {
       registers: [registry],
     }),
     queueDepth: new Gauge({ name: 'stafette_operator_workqueue_depth', help: 'Keys waiting in the work queue.', registers: [registry] }),
+    reconcilesInFlight: new Gauge({
+      name: 'stafette_operator_reconciles_in_flight',
+      help: 'Reconciles running now, by controller (a bundle reconcile verifying a thousand password hashes runs for many seconds).',
+      labelNames: ['controller'],
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'stafette_operator_leader', help: '1 while this replica holds the leader lease.', registers: [registry] }),
     informerRestarts: new Counter({
       name: 'stafette_operator_informer_restarts_total',

@@ -27,6 +27,8 @@ import { countHttp, shareOneDispatcher } from './kube/connections.ts';
 import { EventRecorder } from './kube/event-recorder.ts';
 import { customResourceSource, secretSource, watchResource, type WatchedResource } from './kube/informer.ts';
 import { startLeaderElection, type LeaderElector } from './kube/leader-election.ts';
+import { ReconcileGate } from './kube/reconcile-gate.ts';
+import { SpecChanges } from './kube/spec-changes.ts';
 import { WorkQueue } from './kube/workqueue.ts';
 import { operatorMetrics, type OperatorMetrics } from './metrics.ts';
 import type { DeliveryTarget } from '../../bundle/schema.ts';
@@ -97,12 +99,14 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const namespaces = options.namespaces;
   const scopes = namespaces ?? [null];
-  let leading = false;
+  // Reconciles start once this replica leads and every cache is listed (kube/reconcile-gate.ts).
+  const gate = new ReconcileGate(() => enqueueEverything());
 
   const queue = new WorkQueue(
     async (key) => {
       const controller = key === 'bundle' ? 'bundle' : 'domain';
       const end = metrics.reconcileSeconds.startTimer({ controller });
+      metrics.reconcilesInFlight.inc({ controller });
       try {
         if (key === 'bundle') {
           await bundleReconciler.reconcile();
@@ -117,6 +121,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
         throw error;
       } finally {
         end();
+        metrics.reconcilesInFlight.dec({ controller });
         metrics.queueDepth.set(queue.stats().depth);
       }
     },
@@ -139,41 +144,60 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Claims are looked up again on a timer (ownership/domain-verifier.ts); one that changed asks for a render.
   const challenges = setInterval(
     () => {
-      if (!leading || !synced) return;
+      if (!gate.open) return;
       bundleReconciler.checkChallenges().catch((error: unknown) => logger.warn('domain challenge lookups failed', { error: describeApiError(error) }));
     },
     Math.max(1000, options.domainOwnership?.challengePollMs ?? 30_000),
   );
   challenges.unref();
   const event = (e: EventInput) => {
-    if (leading) recorder.record(e);
+    if (gate.isLeading) recorder.record(e);
   };
 
   const enqueue = (key: string) => {
-    if (leading) queue.add(key);
+    if (gate.open) queue.add(key);
   };
   // Declared before the Secret informer, whose events invalidate it.
   const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
+  const [domainChanges, mailboxChanges, relayChanges] = [new SpecChanges(), new SpecChanges(), new SpecChanges()];
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
   const domains = watchResource<MailDomain & KubernetesObject>(
     options.kubeConfig,
     'maildomains',
     crd(crdFiles.MailDomain.plural),
-    (d) => {
+    (d, verb) => {
+      // The operator's own status writes are not changes (kube/spec-changes.ts).
+      if (!domainChanges.changed(d, verb)) return;
       enqueue('bundle');
       enqueue(`domain/${d.metadata.namespace}/${d.metadata.name}`);
     },
     { logger, onError },
   );
-  const mailboxes = watchResource<Mailbox & KubernetesObject>(options.kubeConfig, 'mailboxes', crd(crdFiles.Mailbox.plural), () => enqueue('bundle'), {
-    logger,
-    onError,
-  });
-  const relays = watchResource<Relay & KubernetesObject>(options.kubeConfig, 'relays', crd(crdFiles.Relay.plural), () => enqueue('bundle'), {
-    logger,
-    onError,
-  });
+  const mailboxes = watchResource<Mailbox & KubernetesObject>(
+    options.kubeConfig,
+    'mailboxes',
+    crd(crdFiles.Mailbox.plural),
+    (m, verb) => {
+      if (mailboxChanges.changed(m, verb)) enqueue('bundle');
+    },
+    {
+      logger,
+      onError,
+    },
+  );
+  const relays = watchResource<Relay & KubernetesObject>(
+    options.kubeConfig,
+    'relays',
+    crd(crdFiles.Relay.plural),
+    (r, verb) => {
+      if (relayChanges.changed(r, verb)) enqueue('bundle');
+    },
+    {
+      logger,
+      onError,
+    },
+  );
   const secrets = watchResource<CachedSecret & KubernetesObject>(
     options.kubeConfig,
     'secrets',
@@ -244,11 +268,9 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     requeueAfter: (key, ms) => queue.addAfter(`domain/${key}`, ms),
   });
 
-  let synced = false;
   void Promise.all(watched.map((w) => w.synced)).then(() => {
-    synced = true;
     logger.info('caches synced', { namespaces: namespaces ?? 'all' });
-    if (leading) enqueueEverything();
+    gate.cachesListed();
   });
   const enqueueEverything = () => {
     queue.add('bundle');
@@ -261,7 +283,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   if (options.health) {
     health = await startOpsServer({
       ...options.health,
-      readiness: () => Promise.resolve(synced ? { ready: true, reasons: [] } : { ready: false, reasons: ['caches not synced'] }),
+      readiness: () => Promise.resolve(gate.cachesSynced ? { ready: true, reasons: [] } : { ready: false, reasons: ['caches not synced'] }),
       metrics: async () => ({ contentType: metrics.registry.contentType, text: await metrics.registry.metrics() }),
       onError: (path, error) => logger.warn('operations request failed', { path, error: describeApiError(error) }),
     });
@@ -276,12 +298,11 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     leaseDurationMs: options.leaseDurationMs,
     now,
     onStartedLeading: () => {
-      leading = true;
       metrics.leader.set(1);
-      if (synced) enqueueEverything();
+      gate.startedLeading();
     },
     onStoppedLeading: () => {
-      leading = false;
+      gate.stoppedLeading();
       metrics.leader.set(0);
       (options.onLostLeadership ?? (() => process.exit(1)))();
     },
@@ -293,7 +314,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     isLeader: () => elector.isLeader(),
     idle: () => queue.idle(),
     async stop() {
-      leading = false;
+      gate.stoppedLeading();
       await queue.shutdown();
       clearInterval(flushEvents);
       clearInterval(challenges);

@@ -87,9 +87,9 @@ export function watchResource<T extends KubernetesObject>(
   };
   const informers = sources.map((source) => {
     const informer = makeInformer<T>(kc, source.path, source.list as () => Promise<KubernetesListObject<T>>, source.labelSelector);
-    informer.on('add', (o) => onChange(o, 'add'));
-    informer.on('update', (o) => onChange(o, 'update'));
-    informer.on('delete', (o) => onChange(o, 'delete'));
+    informer.on('add', (o) => onChange(withoutManagedFields(o), 'add'));
+    informer.on('update', (o) => onChange(withoutManagedFields(o), 'update'));
+    informer.on('delete', (o) => onChange(withoutManagedFields(o), 'delete'));
     let failures = 0;
     informer.on('connect', () => {
       failures = 0;
@@ -143,6 +143,17 @@ export function watchResource<T extends KubernetesObject>(
       await Promise.all(informers.map((i) => i.stop()));
     },
   };
+}
+
+/**
+ * Drops metadata.managedFields from a cached object, in place: the informer hands its
+ * handlers the very object it caches. Server-side apply's field sets are often larger than
+ * the object itself, and nothing here reads them (client-go operators commonly give their
+ * informers the same transform).
+ */
+export function withoutManagedFields<T extends KubernetesObject>(object: T): T {
+  if (object.metadata?.managedFields !== undefined) delete object.metadata.managedFields;
+  return object;
 }
 
 /** start() lists first; a failed first list is retried until it succeeds. */

@@ -53,8 +53,14 @@ export class PasswordHashCache {
     return undefined;
   }
 
-  /** Verifies or makes the hash of every miss, a few at a time on libuv's thread pool. */
-  async fill(misses: PasswordMisses, parallel = 4): Promise<void> {
+  /**
+   * Verifies or makes the hash of every miss, `parallel` at a time on libuv's thread pool.
+   * Each scrypt run holds 128·N·r bytes (32 MiB at the platform cost) until it ends, so the
+   * operator's memory grows by that much per hash in flight; two keep a 2-core node's CPUs
+   * busy (more only queue on the same cores) and leave two of libuv's four threads to DKIM
+   * key generation and DNS.
+   */
+  async fill(misses: PasswordMisses, parallel = 2): Promise<void> {
     const entries = [...misses];
     const next = async (): Promise<void> => {
       const entry = entries.shift();
