@@ -69,7 +69,8 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       'stafette-mta',
       process.execPath,
       [
-        ...(opts.nodeOptions ?? []),
+        // STAFETTE_BENCH_MTA_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles the MTA.
+        ...(opts.nodeOptions ?? (process.env.STAFETTE_BENCH_MTA_NODE_OPTIONS ?? '').split(' ').filter(Boolean)),
         join(repoRoot, 'cli/stafette.ts'),
         'mta',
         '--config-dir',

@@ -19,54 +19,67 @@ const DOT = 0x2e;
 export class DotUnstuffer {
   #lineStart = true;
   #heldDot = false;
-  /** The last up to 5 bytes passed on, to see the end-of-data marker `\r\n.\r\n`. */
-  #tail = Buffer.from('\r\n');
+  /** The last 5 bytes passed on as one number (40 bits), to see the end-of-data marker `\r\n.\r\n`. */
+  #tail = 0x0d0a;
   #ended = false;
 
-  /** The chunk as smtp-server should see it. */
+  /**
+   * The chunk as smtp-server should see it: slices of the input around the deleted periods,
+   * no copy at all for a chunk without one (the byte-wise copy it replaces was 3% of the
+   * MTA's CPU under `npm run bench`, issue 15).
+   */
   push(chunk: Buffer): Buffer {
     if (this.#ended) return chunk;
-    const out: number[] = [];
     let input = chunk;
     if (this.#heldDot) {
       this.#heldDot = false;
-      input = Buffer.concat([Buffer.from('.'), chunk]);
+      input = Buffer.concat([dot, chunk]);
     }
+    const parts: Buffer[] = [];
+    let from = 0;
     for (let i = 0; i < input.length; i++) {
       const b = input[i]!;
       if (this.#lineStart && b === DOT) {
         if (i + 1 >= input.length) {
           this.#heldDot = true;
+          parts.push(input.subarray(from, i));
+          from = input.length;
           break;
         }
         const next = input[i + 1]!;
         this.#lineStart = false;
-        if (next !== DOT && next !== CR && next !== LF) continue; // the single leading dot is deleted
-        this.#emit(out, b);
+        if (next !== DOT && next !== CR && next !== LF) {
+          // The single leading dot is deleted.
+          parts.push(input.subarray(from, i));
+          from = i + 1;
+          continue;
+        }
+        this.#see(b);
         if (next === DOT) {
-          this.#emit(out, next);
+          this.#see(next);
           i++;
         }
         continue;
       }
-      this.#emit(out, b);
+      this.#see(b);
       this.#lineStart = b === LF;
-      if (this.#tail.length === 5 && this.#tail.equals(endOfData)) {
+      if (this.#tail === endOfData) {
+        // The rest of the chunk is commands again and passes unchanged.
         this.#ended = true;
-        return Buffer.concat([Buffer.from(out), input.subarray(i + 1)]);
+        break;
       }
     }
-    return Buffer.from(out);
+    if (from < input.length) parts.push(input.subarray(from));
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   }
 
-  #emit(out: number[], b: number): void {
-    out.push(b);
-    const t = Buffer.concat([this.#tail, Buffer.of(b)]);
-    this.#tail = t.length > 5 ? t.subarray(t.length - 5) : t;
+  #see(b: number): void {
+    this.#tail = (this.#tail * 256 + b) % 2 ** 40;
   }
 }
 
-const endOfData = Buffer.from('\r\n.\r\n');
+const dot = Buffer.from('.');
+const endOfData = 0x0d0a2e0d0a; // \r\n.\r\n
 
 interface StreamInternals {
   _dataMode: boolean;
