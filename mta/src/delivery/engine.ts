@@ -15,6 +15,7 @@
 //   5. only then report "done": the worker acks the job. A crash anywhere before 5 means
 //      redelivery; the ledger skips recipients already delivered, the DSN's queue id and the
 //      retry's schedule subject are derived from the job, so repeats are de-duplicated.
+import { deadlineSignal } from './deadline-signal.ts';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { C, SE } from '../codes.ts';
@@ -298,11 +299,13 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];
-    const signal = AbortSignal.any([shutdown, AbortSignal.timeout(opts.attemptTimeoutMs)]);
+    const deadline = deadlineSignal(shutdown, opts.attemptTimeoutMs);
+    const signal = deadline.signal;
     const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal };
     const started = opts.now();
     const down = opts.health?.down(group.key, started);
     if (down) {
+      deadline.dispose();
       log.debug('destination down; deferred without an attempt', { destination: group.key, until: iso(down.untilMs) });
       return { outcomes: recipients.map((r) => skippedOutcome(r, down.reason)), skipped: true };
     }
@@ -319,6 +322,8 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         reason: why,
         reply: reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the destination in time'),
       }));
+    } finally {
+      deadline.dispose();
     }
     // A shutdown abort says nothing about the destination.
     if (!shutdown.aborted) opts.health?.report(group.key, outcomes, opts.now());
