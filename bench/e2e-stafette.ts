@@ -18,6 +18,8 @@ export interface StafetteE2e {
   readonly port: number;
   /** The MTA's and nats-server's PIDs. */
   readonly pids: readonly number[];
+  /** nats-server's monitoring port (/connz counts the MTA's messages to the server). */
+  readonly natsMonitorPort: number;
   metrics(): Promise<string>;
   stop(): Promise<void>;
 }
@@ -35,6 +37,12 @@ export interface StafetteE2eOptions {
   readonly deliveryWorkers?: number;
   /** SPF/DKIM/ARC/DMARC on mx against this DNS server ("ip:port"); unset: the checks are off. */
   readonly inboundChecksDns?: string;
+  /** Connections the mx listener serves at once (--max-connections); the MTA's default when unset. */
+  readonly maxConnections?: number;
+  /** Connections per client address (default 1,000: one load generator opens every session). */
+  readonly maxConnectionsPerIp?: number;
+  /** More node options for the MTA process, e.g. --cpu-prof (profiling). */
+  readonly nodeOptions?: readonly string[];
 }
 
 export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<StafetteE2e> {
@@ -61,6 +69,8 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       'stafette-mta',
       process.execPath,
       [
+        // STAFETTE_BENCH_MTA_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles the MTA.
+        ...(opts.nodeOptions ?? (process.env.STAFETTE_BENCH_MTA_NODE_OPTIONS ?? '').split(' ').filter(Boolean)),
         join(repoRoot, 'cli/stafette.ts'),
         'mta',
         '--config-dir',
@@ -69,6 +79,8 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
         nats.url,
         '--listeners',
         'mx',
+        // The platform's delivery-target allow-list (docs/trust-model.md) must name the sink.
+        ...(lmtp ? ['--allow-lmtp-host', lmtp.host] : []),
         ...(!lmtp ? ['--no-delivery'] : opts.deliveryWorkers === undefined ? [] : ['--delivery-workers', String(opts.deliveryWorkers)]),
         '--local-maildir-root',
         join(opts.dir, 'mail'),
@@ -80,13 +92,21 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
         String(opts.greetingDelayMs ?? 0),
         '--no-mx-reverse-dns',
         '--max-connections-per-ip',
-        '1000',
+        String(opts.maxConnectionsPerIp ?? 1000),
+        ...(opts.maxConnections === undefined ? [] : ['--max-connections', String(opts.maxConnections)]),
+        // The shared rate limits stay on (counted in JetStream KV, as in production), set high
+        // enough for one load generator that is every client: 120 connections a minute would
+        // stop the benchmark in its first second.
+        '--connections-per-ip-per-minute',
+        '100000000',
+        '--messages-per-ip-per-minute',
+        '100000000',
         '--ops-host',
         '127.0.0.1',
         '--ops-port',
         String(opsPort),
         '--log-level',
-        'warn',
+        process.env.STAFETTE_BENCH_LOG_LEVEL ?? 'warn',
         ...(opts.inboundChecksDns ? ['--dns', opts.inboundChecksDns] : ['--no-inbound-checks']),
         // Several benchmark MTAs run side by side: none serves MTA-STS policies (the fixed 8443).
         '--no-mta-sts-server',
@@ -106,6 +126,7 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
     return {
       port,
       pids: [started.pid, natsPid],
+      natsMonitorPort: server.monitorPort,
       metrics: async () => await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text(),
       async stop() {
         await started.stop('SIGTERM', 30_000);

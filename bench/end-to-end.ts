@@ -13,6 +13,9 @@
 //   - CPU seconds: /proc/<pid>/stat utime+stime of every live process of the system plus
 //     cutime+cstime (reaped children), difference over the run (proc-stats.ts). Stafette: the
 //     MTA process and nats-server; Postfix: its master and everything under it.
+//   - JetStream round trips per message: messages the MTA sent to nats-server (in_msgs of its
+//     connections on /connz: requests, publishes, pulls, acks) and got back (out_msgs), over
+//     the run, divided by the run's messages (nats-connz.ts).
 //   - Peak memory: the largest sum of RSS over those processes, sampled every 200 ms during
 //     the run; for Stafette also the kernel's peak (VmHWM) of the MTA and nats-server.
 // Systems take turns run by run (a warm-up round first). Every wait is bounded.
@@ -27,6 +30,7 @@ import { nowMs, sendMarked } from './e2e-latency.ts';
 import { dumpArgs, readArrivals, startSink } from './e2e-sink.ts';
 import { metricValue, startStafetteE2e } from './e2e-stafette.ts';
 import { startPostfix } from './postfix-instance.ts';
+import { natsTraffic, type NatsTraffic } from './nats-connz.ts';
 import { cpuSeconds, peakRssBytes, sampleMemory } from './proc-stats.ts';
 import { quantile, runSmtpSource } from './smtp-load.ts';
 
@@ -59,6 +63,8 @@ interface Instance {
   check?(): Promise<string>;
   /** Names of the processes in `pids`, to show their CPU apart. */
   readonly cpuParts?: readonly string[];
+  /** Messages between the MTA and nats-server so far; none for Postfix and the ceiling. */
+  nats?(): Promise<NatsTraffic>;
   stop(): Promise<void>;
 }
 
@@ -76,6 +82,8 @@ interface RunFigures {
   readonly cpuEach: number[];
   readonly peakRss: number;
   readonly peakPss: number;
+  /** Messages to and from nats-server per delivered message over the run. */
+  readonly natsPerMessage: NatsTraffic | null;
 }
 
 interface Running {
@@ -132,6 +140,7 @@ async function main(): Promise<number> {
           cpuParts: ['MTA', 'nats-server'],
           delivered: () => sink.delivered(),
           dumpDir,
+          nats: () => natsTraffic(mta.natsMonitorPort),
           async check() {
             const text = await mta.metrics();
             const accepted = metricValue(text, 'stafette_smtp_messages_accepted_total{listener="mx"}') - acceptedBefore;
@@ -242,6 +251,7 @@ async function measureRun(r: Running, count: number, sessions: number, size: num
   const pids = r.instance.pids;
   const cpuBefore = pids.map((p) => cpuSeconds([p]));
   const memory = sampleMemory(pids);
+  const natsBefore = await r.instance.nats?.();
   const started = nowMs();
   const acceptSeconds = await runSmtpSource({ host: r.instance.host, port: r.instance.port, messages: count, sessions, size, from, to }, timeoutMs);
   r.sent += count;
@@ -251,7 +261,17 @@ async function measureRun(r: Running, count: number, sessions: number, size: num
   const cpuEach = pids.map((p, i) => cpuSeconds([p]) - cpuBefore[i]!);
   const cpu = cpuEach.reduce((a, b) => a + b, 0);
   const peak = memory.stop();
-  return { accepted: count / acceptSeconds, delivered: count / ((deliveredAt - started) / 1000), cpu, cpuEach, peakRss: peak.rss, peakPss: peak.pss };
+  const natsAfter = await r.instance.nats?.();
+  const natsPerMessage = natsBefore && natsAfter ? { in: (natsAfter.in - natsBefore.in) / count, out: (natsAfter.out - natsBefore.out) / count } : null;
+  return {
+    accepted: count / acceptSeconds,
+    delivered: count / ((deliveredAt - started) / 1000),
+    cpu,
+    cpuEach,
+    peakRss: peak.rss,
+    peakPss: peak.pss,
+    natsPerMessage,
+  };
 }
 
 /** Waits (bounded) until the sink counted everything sent to this system; returns when (epoch ms). */
@@ -281,8 +301,10 @@ async function report(
       `${cpus} CPUs, 1-min load average ${o.loadBefore.toFixed(1)} before and ${loadavg()[0]!.toFixed(1)} after; ${new Date().toISOString()}`,
   );
   lines.push('');
-  lines.push('| system | accepted/s | delivered/s | accepted → delivered p50 / p99 | CPU s per run (ms/msg) | peak memory | delivered/s vs Postfix | check |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push(
+    '| system | accepted/s | delivered/s | accepted → delivered p50 / p99 | CPU s per run (ms/msg) | peak memory | JetStream round trips per msg (to / from server) | delivered/s vs Postfix | check |',
+  );
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of running) {
     const accepted = median(r.runs.map((f) => f.accepted));
     const delivered = deliveredOf(r);
@@ -297,6 +319,9 @@ async function report(
     const parts = r.instance.cpuParts;
     const hwm = parts ? `; VmHWM ${parts.map((name, i) => `${name} ${mib(peakRssBytes([r.instance.pids[i]!]))}`).join(' + ')}` : '';
     const memText = ceiling ? '–' : `${mib(pss)} PSS (${mib(rss)} RSS${hwm})`;
+    const trips = r.runs.map((f) => f.natsPerMessage).filter((t): t is NatsTraffic => t !== null);
+    const tripsText = trips.length ? `${median(trips.map((t) => t.in)).toFixed(1)} / ${median(trips.map((t) => t.out)).toFixed(1)}` : '–';
+    const pssRuns = r.runs.length > 1 && !ceiling ? ` (runs: ${r.runs.map((f) => mib(f.peakPss)).join(', ')})` : '';
     const runsText = r.runs.length > 1 ? ` (${r.runs.map((f) => f.delivered.toFixed(0)).join(', ')})` : '';
     const checks = [`${r.instance.delivered()} of ${r.sent} at the sink`, r.latencyNote];
     if (r.instance.cpuParts) {
@@ -305,7 +330,7 @@ async function report(
     }
     if (r.instance.check) checks.push(await r.instance.check());
     lines.push(
-      `| ${r.system.label} | ${accepted.toFixed(0)} | **${delivered.toFixed(0)}**${runsText} | ${latency} | ${cpuText} | ${memText} | ${ratio} | ${checks.join('; ')} |`,
+      `| ${r.system.label} | ${accepted.toFixed(0)} | **${delivered.toFixed(0)}**${runsText} | ${latency} | ${cpuText} | ${memText}${pssRuns} | ${tripsText} | ${ratio} | ${checks.join('; ')} |`,
     );
   }
   lines.push('');
@@ -314,8 +339,9 @@ async function report(
       "Latency: our client notes when it read each 250; smtp-sink -d dumps each message to tmpfs and the file's mtime is its arrival (the same method for every system). " +
       'CPU: utime+stime (+ reaped children) from /proc over the run, up to 1 s after the last delivery; Stafette = MTA + nats-server, Postfix = master and all its children. ' +
       "Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix's ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel's own peak RSS of the MTA + nats-server. " +
+      "JetStream round trips: in_msgs / out_msgs of the MTA's connections on nats-server's /connz over the run, per message (every request, publish, pull and ack is one message to the server). " +
       "The ceiling's latency is the method's own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. " +
-      `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop, a new connection per message); ` +
+      `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop; connections reused, mta/src/transport/lmtp.ts); ` +
       'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.',
   );
   if (postfix && main) lines.push('', `delivered/s ratio vs Postfix: ${(deliveredOf(main) / deliveredOf(postfix)).toFixed(2)}`);

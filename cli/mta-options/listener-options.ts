@@ -15,6 +15,7 @@ export interface ListenerFlags {
   mxGreetingDelay: number;
   mxReverseDns: boolean;
   maxConnectionsPerIp?: number;
+  maxConnections: number;
   sessionDeadline: number;
   minDataRate: number;
   maxFailedRecipients: number;
@@ -61,6 +62,12 @@ export function addListenerOptions(command: Command): Command {
       new Option('--max-connections-per-ip <n>', `connections one client address may hold open per listener; more get 421 (default: ${mx.maxConnectionsPerIp})`)
         .env('STAFETTE_MAX_CONNECTIONS_PER_IP')
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-connections <n>', 'connections each listener serves at once; the one after gets 421 and is closed')
+        .env('STAFETTE_MAX_CONNECTIONS')
+        .argParser(integer(1))
+        .default(mx.maxClients),
     )
     .addOption(
       new Option('--session-deadline <seconds>', 'wall-clock limit of one SMTP session; then 421 4.4.2 (slowloris)')
@@ -118,6 +125,7 @@ export function selectListeners(flags: ListenerFlags): ListenerConfig[] {
       host: flags.smtpHost,
       port: ports[known],
       ...(flags.maxConnectionsPerIp !== undefined ? { maxConnectionsPerIp: flags.maxConnectionsPerIp } : {}),
+      maxClients: flags.maxConnections,
       proxyFrom: proxyRangesFor(flags, known),
       session: {
         ...defaultListenerConfigs[known].session,

@@ -106,6 +106,38 @@ describe('LMTP into Dovecot', () => {
     }
   });
 
+  test('messages to one LMTP server share a connection; one the server closed while idle is replaced', async () => {
+    const server = await startSmtpReceiver({ host: '127.0.0.1', lmtp: true, hide: ['STARTTLS'] });
+    const transport = createLmtpTransport();
+    const send = (n: number) =>
+      transport.deliver(
+        testAttempt(
+          { kind: 'lmtp', host: server.host, port: server.port },
+          's@far.test',
+          [`u${n}@example.test`],
+          testMessage('s@far.test', `u${n}@example.test`, `m${n}`, 'x\r\n'),
+        ),
+      );
+    try {
+      for (let n = 0; n < 3; n++) assert.equal((await send(n))[0]!.status, 'delivered');
+      assert.equal(server.connections, 1);
+      await server.stop();
+      const again = await startSmtpReceiver({ host: '127.0.0.1', port: server.port, lmtp: true, hide: ['STARTTLS'] });
+      try {
+        assert.equal((await send(3))[0]!.status, 'delivered');
+        assert.deepEqual(
+          again.messages.map((m) => m.to),
+          [['u3@example.test']],
+        );
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      transport.close();
+      await server.stop().catch(() => undefined);
+    }
+  });
+
   test('an unreachable LMTP server is transient', async () => {
     const port = await freePort();
     const [o] = await createLmtpTransport().deliver(

@@ -17,6 +17,7 @@
 //      retry's schedule subject are derived from the job, so repeats are de-duplicated.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deadlineSignal } from './deadline-signal.ts';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import { newQueueId } from '../queue/queue-id.ts';
@@ -298,20 +299,20 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
     const recipients = [...new Set(todo.map((d) => d.address))];
-    const signal = AbortSignal.any([shutdown, AbortSignal.timeout(opts.attemptTimeoutMs)]);
-    const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal };
     const started = opts.now();
     const down = opts.health?.down(group.key, started);
     if (down) {
       log.debug('destination down; deferred without an attempt', { destination: group.key, until: iso(down.untilMs) });
       return { outcomes: recipients.map((r) => skippedOutcome(r, down.reason)), skipped: true };
     }
+    const deadline = deadlineSignal(shutdown, opts.attemptTimeoutMs);
+    const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal: deadline.signal };
     let outcomes: RecipientOutcome[];
     try {
-      outcomes = await raceAbort(opts.transport.deliver(request), signal, opts.attemptTimeoutMs + 5_000);
+      outcomes = await raceAbort(opts.transport.deliver(request), deadline.signal, opts.attemptTimeoutMs + 5_000);
       log.debug('attempt finished', { destination: group.key, ms: opts.now() - started, outcomes: outcomes.map((o) => `${o.recipient}:${o.reply.code}`) });
     } catch (err) {
-      const why = signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describeError(err)}`;
+      const why = deadline.signal.aborted ? 'no answer within the attempt deadline' : `transport error: ${describeError(err)}`;
       log.warn('attempt failed', { destination: group.key, reason: why });
       outcomes = recipients.map((r) => ({
         recipient: r,
@@ -319,6 +320,8 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
         reason: why,
         reply: reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the destination in time'),
       }));
+    } finally {
+      deadline.dispose();
     }
     // A shutdown abort says nothing about the destination.
     if (!shutdown.aborted) opts.health?.report(group.key, outcomes, opts.now());

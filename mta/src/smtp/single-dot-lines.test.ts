@@ -86,3 +86,19 @@ test('a large message passes in one pass: 8 MiB of short lines are unchanged and
     assert.equal(u.push(piece), piece, 'nothing to delete: the chunk itself');
   }
 });
+
+test('DotUnstuffer gives the same bytes however the data is cut into chunks, and copies nothing without a period to delete', () => {
+  const data = Buffer.from('a\r\n.x\r\n..y\r\n.\r\nz\n.w\r\n\r\n.\r\nMAIL FROM:<a@b>\r\n', 'latin1');
+  const whole = new DotUnstuffer().push(data);
+  for (let cut = 1; cut < data.length; cut++) {
+    for (let second = cut; second < data.length; second++) {
+      const u = new DotUnstuffer();
+      const out = Buffer.concat([u.push(data.subarray(0, cut)), u.push(data.subarray(cut, second)), u.push(data.subarray(second))]);
+      assert.equal(out.toString('latin1'), whole.toString('latin1'), `cut at ${cut} and ${second}`);
+    }
+  }
+  // After the first end-of-data line everything passes unchanged (".w" included).
+  assert.equal(whole.toString('latin1'), 'a\r\nx\r\n..y\r\n.\r\nz\n.w\r\n\r\n.\r\nMAIL FROM:<a@b>\r\n');
+  const plain = Buffer.from('no dots here\r\nnone\r\n');
+  assert.equal(new DotUnstuffer().push(plain).buffer, plain.buffer);
+});

@@ -36,6 +36,7 @@ import { classifyDnsError, type DnsResolver } from '../dns.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
+import { deadlineSignal, type DeadlineSignal } from '../delivery/deadline-signal.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 import { outcomesOf } from './smtp-client-reply.ts';
 import { planAttempt, type OutboundStandards } from './outbound-standards.ts';
@@ -164,6 +165,7 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
         reply(C.C451LocalError, SE.BadConnection2, 'Delivery attempt timed out'),
         'deadline passed while waiting for a connection slot',
       );
+    const deadlines: DeadlineSignal[] = [];
     try {
       const hops = hopsOf(hosts.hosts, relay ? relay.port : (options.mxPort ?? defaultMxPort)).slice(0, options.maxAddresses ?? 10);
       const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
@@ -204,7 +206,9 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             ...timeouts(options),
           };
           const key = poolKey({ relayId: relay?.id ?? null, address: hop.address, port: hop.port, servername: hop.name, tls: hopTls, auth, ehloName });
-          const hostSignal = AbortSignal.any([signal, AbortSignal.timeout(options.transactionTimeoutMs ?? 600_000)]);
+          const hostDeadline = deadlineSignal(signal, options.transactionTimeoutMs ?? 600_000);
+          deadlines.push(hostDeadline);
+          const hostSignal = hostDeadline.signal;
           const pooled = pool.take(key);
           const connection = pooled ?? (await SmtpClientConnection.open(clientOptions, hostSignal));
           if (!(connection instanceof SmtpClientConnection)) {
@@ -289,6 +293,8 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       if (lastTlsFailure && failures.length === hops.length) return sameOutcome(recipients, 'transient', lastTlsFailure.reply, reason);
       return sameOutcome(recipients, 'transient', reply(C.C451LocalError, SE.NoAnswer1, 'No answer from the receiving mail servers'), reason);
     } finally {
+      // The hosts' deadline timers end with the delivery (deadline-signal.ts says why).
+      for (const d of deadlines) d.dispose();
       release();
     }
   }

@@ -42,15 +42,16 @@ export interface DeliveryTransportsOptions extends RemoteSmtpOptions {
   readonly localMaildirRoot?: string;
 }
 
-/** Every transport, dispatched by destination kind; `close` ends pooled SMTP connections. */
+/** Every transport, dispatched by destination kind; `close` ends pooled SMTP and LMTP connections. */
 export function createDeliveryTransports(options: DeliveryTransportsOptions): { transport: Transport; close(): void } {
   const remote = createRemoteSmtpTransport(options);
   const targets = options.targets ?? defaultDeliveryTargetPolicy;
   const allowed = (inner: Transport) => withTargetPolicy(inner, targets, options.localMaildirRoot ?? null);
+  const lmtp = createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp });
   const transport = createTransportSet({
     mx: remote,
     relay: remote,
-    lmtp: allowed(signedLocally(createLmtpTransport({ lhloName: ehloNameFor(options.config().bundle, '', options.ehloFallback), ...options.lmtp }), options)),
+    lmtp: allowed(signedLocally(lmtp, options)),
     maildir: allowed(signedLocally(createMaildirTransport(), options)),
     webhook: allowed(
       signedLocally(
@@ -70,7 +71,13 @@ export function createDeliveryTransports(options: DeliveryTransportsOptions): { 
       },
     }),
   });
-  return { transport, close: () => remote.close() };
+  return {
+    transport,
+    close: () => {
+      remote.close();
+      lmtp.close();
+    },
+  };
 }
 
 // A local transport behind DKIM signing of the mail we vouch for (unless dkim is off).
