@@ -26,6 +26,8 @@ export interface LoadOptions {
 export interface LoadResult {
   /** Ids of the messages whose end of DATA got a 250. */
   readonly accepted: readonly string[];
+  /** The queue id each accepted message got ("250 ... queued as <id>"), by message id. */
+  readonly queueIds: ReadonlyMap<string, string>;
   /** Ids refused with a 5xx (never retried). */
   readonly rejected: readonly { id: string; reply: string }[];
   /** Ids still failing transiently when the sender gave up. */
@@ -55,6 +57,7 @@ const message = (from: string, to: string, id: string) =>
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const giveUpMs = o.giveUpMs ?? 5 * 60_000;
   const accepted: string[] = [];
+  const queueIds = new Map<string, string>();
   const rejected: { id: string; reply: string }[] = [];
   const abandoned: string[] = [];
   const transientFailures: Record<string, number> = {};
@@ -74,6 +77,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       }
       if (reply.startsWith('250')) {
         accepted.push(id);
+        const queueId = /queued as (\S+)/.exec(reply)?.[1];
+        if (queueId) queueIds.set(id, queueId);
         if (firstFailure !== undefined) longestTransientMs = Math.max(longestTransientMs, Date.now() - firstFailure);
         return;
       }
@@ -102,5 +107,5 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       }
     }),
   );
-  return { accepted, rejected, abandoned, longestTransientMs, transientFailures, elapsedMs: Date.now() - started };
+  return { accepted, queueIds, rejected, abandoned, longestTransientMs, transientFailures, elapsedMs: Date.now() - started };
 }

@@ -9,10 +9,12 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { disruptions } from './disruptions.ts';
-import { DOMAIN, installE2e, MAILBOX, MX_NODE_PORT, type E2eInstall } from './install.ts';
+import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NS, type E2eInstall } from './install.ts';
 import { runLoad, type LoadResult } from './load.ts';
+import { followPodLogs, type PodLogs } from './pod-logs.ts';
 import { countMaildir, settle, type MaildirCounter } from './receiver.ts';
 
 const minute = 60_000;
@@ -31,23 +33,42 @@ interface Outcome {
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** Every MTA pod's log, kept after the run (the pods, and the node, are gone by then). */
+const LOG_FILE = `/tmp/stafette-e2e-${run}-mta.log`;
+
+/** What the MTA pods logged about lost messages, by the queue id their 250 named. */
+function explainLoss(lost: readonly string[], load: LoadResult): string {
+  const log = readFileSync(LOG_FILE, 'utf8').split('\n');
+  return lost
+    .slice(0, 5)
+    .map((id) => {
+      const queueId = load.queueIds.get(id);
+      const lines = queueId ? log.filter((l) => l.includes(queueId)).slice(0, 12) : [];
+      return `${id} (queue id ${queueId ?? '?'}):\n${lines.map((l) => `    ${l.slice(0, 400)}`).join('\n')}`;
+    })
+    .join('\n');
+}
 
 describe('e2e: the chart on a real node under load', { timeout: 40 * minute }, () => {
   let e2e: E2eInstall;
   let counter: MaildirCounter;
+  let podLogs: PodLogs | undefined;
   const outcomes = new Map<string, Outcome>();
 
   before(
     async () => {
       e2e = await installE2e((line) => console.log(line));
       counter = countMaildir(e2e.dovecot.maildir(MAILBOX));
+      podLogs = followPodLogs(e2e.node, NS, MTA_SELECTOR, LOG_FILE);
     },
     { timeout: 20 * minute },
   );
 
   after(
     async () => {
+      await podLogs?.stop();
       if (!e2e) return;
+      console.log(`e2e: the MTA pods' logs are in ${LOG_FILE}`);
       const stopping = Date.now();
       const left = await e2e.stop();
       console.log(`e2e: node taken down in ${seconds(Date.now() - stopping)} s`);
@@ -96,19 +117,21 @@ s: 221 *`,
       console.log(`e2e ${d.name}: ${note}; whole again ${seconds(whole)} s after the disruption`);
       assert.deepEqual(load.rejected, [], 'permanent refusals under load');
       assert.deepEqual(load.abandoned, [], 'messages the senders gave up on');
-      assert.deepEqual(tally.lost, [], `accepted and never delivered (${tally.lost.length})`);
+      assert.deepEqual(tally.lost, [], `accepted and never delivered (${tally.lost.length}); the MTA logs say:\n${explainLoss(tally.lost, load)}`);
     });
   }
 
   test('summary: one line per scenario, counted again after one more ack_wait', async () => {
     if (outcomes.size === 0) return;
     await sleep(ACK_WAIT_MS + 5_000);
+    const lost: string[] = [];
     for (const [name, { load, prefix }] of outcomes) {
       const tally = await settle(counter, prefix, load.accepted, { quietMs: 0, timeoutMs: 0 });
       console.log(
         `e2e ${name}: accepted ${tally.accepted}, delivered ${tally.delivered}, lost ${tally.lost.length}, duplicated ${tally.duplicated}, longest 4xx ${seconds(load.longestTransientMs)} s`,
       );
-      assert.equal(tally.lost.length, 0, `${name}: lost ${tally.lost.length}`);
+      if (tally.lost.length > 0) lost.push(`${name}: ${tally.lost.length}`);
     }
+    assert.deepEqual(lost, [], 'scenarios that lost accepted mail');
   });
 });
