@@ -13,7 +13,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 STAMPS := .make
 
 .PHONY: help deps node node-deps system-deps run-system-deps go-tools nats-server kube-binaries run-deps typecheck lint unit fuzz integration test run cluster clean \
-	node-tools image kube-node
+	node-tools image kube-node e2e
 
 help:
 	@echo "make run      set everything up and start the local mail system (see README)"
@@ -21,6 +21,7 @@ help:
 	@echo "make cluster  start a real kube-apiserver + etcd with the CRDs installed"
 	@echo "make image    build the container image (Containerfile) without a registry"
 	@echo "make kube-node  start a real one-node cluster (kubelet, containerd, CoreDNS) here"
+	@echo "make e2e     the chart on a real node under load: scale-down, pod loss, upgrade, NATS leader loss, eviction"
 
 $(STAMPS):
 	@mkdir -p $@
@@ -103,3 +104,10 @@ image:
 
 kube-node: deps node-tools image
 	node test/harness/node-main.ts
+
+# The e2e suite (test/e2e/): the chart with a 3-node NATS cluster on the real node, then
+# scale-down, a force-deleted pod, a helm upgrade, the NATS queue leader's loss and an
+# eviction under a bounded load; one summary line per scenario. Not part of `make test`
+# (several minutes on a small machine); E2E_MESSAGES/E2E_SECONDS/E2E_CLIENTS bound the load.
+e2e: deps node-tools image
+	npm run --silent e2e

@@ -1,5 +1,6 @@
 // Graceful stop (docs/reliability.md §3 scenario 44): a process that stops while a transaction is
-// in flight hands the job back at its deadline (NAK, immediate redelivery) instead of
+// in flight hands the job back at its deadline (NAK, redelivered once the stopping process's
+// waiting pulls have expired: pull expiry + 1 s) instead of
 // holding it until ack_wait; another process delivers it once.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -32,10 +32,18 @@ export async function sendMessage(o: SendOptions): Promise<string> {
     socketTimeout: 60_000,
     logger: false,
   });
-  conn.on('error', () => {});
+  // A refusal at the greeting (421) or a dropped connection is reported as an 'error' or
+  // 'end' event, and connect()'s callback is then never called: settle on those too.
+  let closed: (reason: Error) => void = () => {};
+  conn.on('error', (err: Error) => closed(err));
+  conn.on('end', () => closed(new Error('connection closed by the server')));
   try {
-    await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => {
+      closed = reject;
+      conn.connect((err) => (err ? reject(err) : resolve()));
+    });
     return await new Promise<string>((resolve) => {
+      closed = (err) => resolve(String((err as { response?: string }).response ?? err.message));
       conn.send(
         {
           from: o.from,

@@ -16,10 +16,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
-import { helmBinary, REPO_ROOT } from '../harness/kube-assets.ts';
+import { REPO_ROOT } from '../harness/kube-assets.ts';
 import { waitFor } from '../harness/process.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
+import { helm as helmOn, listPods, restrictedNamespace as restrictNamespace, waitPodsReady, type Pod } from '../harness/node/workloads.ts';
 import { natsManifests } from './nats.ts';
 
 const NS = 'mail';
@@ -29,16 +30,6 @@ const DOMAIN = 'node.test';
 const MX_NODE_PORT = 30025;
 const SYNC_FREQUENCY = '10s';
 const minute = 60_000;
-
-interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
-  status: {
-    podIP?: string;
-    phase?: string;
-    conditions?: { type: string; status: string }[];
-    containerStatuses?: { name: string; containerID?: string; restartCount: number }[];
-  };
-}
 
 const rcpt = (recipient: string, reply: string) => `
 s: 220 *
@@ -81,36 +72,9 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
   let dovecot: Dovecot;
   let mtaPods: Pod[] = [];
 
-  const pods = async (namespace: string, selector?: string): Promise<Pod[]> =>
-    (JSON.parse(await node.ok(['get', 'pods', '-n', namespace, ...(selector ? ['-l', selector] : []), '-o', 'json'])) as { items: Pod[] }).items;
-  const helm = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn(helmBinary(), args, {
-        env: {
-          ...process.env,
-          KUBECONFIG: node.kubeconfig,
-          HELM_CACHE_HOME: join(node.cacheDir, 'helm-cache'),
-          HELM_CONFIG_HOME: join(node.cacheDir, 'helm-config'),
-          HELM_DATA_HOME: join(node.cacheDir, 'helm-data'),
-        },
-      });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')} exited ${code}:\n${out}`))));
-    });
-  const restrictedNamespace = (name: string) =>
-    node.ok(['apply', '-f', '-'], {
-      input: stringify({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' } },
-      }),
-    });
+  const pods = (namespace: string, selector?: string) => listPods(node, namespace, selector);
+  const helm = (args: string[]) => helmOn(node, args);
+  const restrictedNamespace = (name: string) => restrictNamespace(node, name);
 
   before(
     async () => {
@@ -145,20 +109,7 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
         'operator.dkimPropagationDelaySeconds=0',
       ]);
       await node.ok(['apply', '--server-side', '-f', '-'], { input: resources() });
-      for (const ns of ['kube-system', 'nats', NS]) {
-        await waitFor(
-          `every pod in ${ns} to be Ready`,
-          async () => {
-            const list = await pods(ns);
-            return list.length > 0 && list.every((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-          },
-          { timeoutMs: 4 * minute, intervalMs: 1_000 },
-        ).catch(async (err: Error) => {
-          throw new Error(
-            `${err.message}\n${await node.ok(['get', 'pods', '-A', '-o', 'wide'])}\n${await node.run(['describe', 'pods', '-n', ns]).then((r) => r.stdout.slice(-4000))}`,
-          );
-        });
-      }
+      for (const ns of ['kube-system', 'nats', NS]) await waitPodsReady(node, ns, { timeoutMs: 4 * minute });
       mtaPods = await pods(NS, 'app.kubernetes.io/component=mta');
       console.log(`real node: NATS and the chart installed, every pod Ready in ${((Date.now() - installing) / 1000).toFixed(1)} s`);
       const memory = node.memory();

@@ -2,14 +2,52 @@
 // (the official chart cannot be fetched here). A StatefulSet behind a headless Service
 // and the `nats` client Service, configured as helm/nats-values.yaml tells users to
 // configure the official chart (file store, sync_interval always, max_payload 8 MB). One
-// replica here; with more, the servers form a cluster over their stable names.
-// Restricted Pod Security, like the chart's own pods.
+// replica by default; with more, the servers form a cluster over their stable names (as
+// the preset's config.cluster.replicas: 3). The store is an emptyDir unless `storage` names
+// a StorageClass: then each server claims a PersistentVolume (volumeClaimTemplates, as the
+// preset's fileStore.pvc), so a deleted pod returns with its data. Restricted Pod Security,
+// like the chart's own pods.
 import { stringify } from 'yaml';
 
 export interface NatsOptions {
   readonly namespace: string;
   readonly image: string;
   readonly replicas?: number;
+  /** Claim the store from this StorageClass (static PVs are fine: see staticVolumes) instead of an emptyDir. */
+  readonly storage?: { readonly storageClassName: string; readonly size: string };
+}
+
+/**
+ * Static `local` PersistentVolumes for the StatefulSet's claims, one per server at
+ * `<dir>/nats-<i>` (the directories must exist, writable by uid 65532), each bound ahead to
+ * its claim data-nats-<i> so the servers keep their own store across restarts.
+ */
+export function natsStaticVolumes(options: {
+  namespace: string;
+  replicas: number;
+  storageClassName: string;
+  size: string;
+  dir: string;
+  nodeName: string;
+}): string {
+  return Array.from({ length: options.replicas }, (_, i) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `${options.namespace}-data-nats-${i}` },
+    spec: {
+      capacity: { storage: options.size },
+      accessModes: ['ReadWriteOnce'],
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: options.storageClassName,
+      claimRef: { namespace: options.namespace, name: `data-nats-${i}` },
+      local: { path: `${options.dir}/nats-${i}` },
+      nodeAffinity: {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.nodeName] }] }] },
+      },
+    },
+  }))
+    .map((o) => stringify(o))
+    .join('---\n');
 }
 
 export function natsConfig(namespace: string, replicas: number): string {
@@ -31,7 +69,7 @@ export function natsConfig(namespace: string, replicas: number): string {
 }
 
 export function natsManifests(options: NatsOptions): string {
-  const { namespace, image } = options;
+  const { namespace, image, storage } = options;
   const replicas = options.replicas ?? 1;
   const labels = { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' };
   const ports = [
@@ -85,12 +123,19 @@ export function natsManifests(options: NatsOptions): string {
                 ],
               },
             ],
-            volumes: [
-              { name: 'config', configMap: { name: 'nats-config' } },
-              { name: 'data', emptyDir: { sizeLimit: '1Gi' } },
-            ],
+            volumes: [{ name: 'config', configMap: { name: 'nats-config' } }, ...(storage ? [] : [{ name: 'data', emptyDir: { sizeLimit: '1Gi' } }])],
           },
         },
+        ...(storage
+          ? {
+              volumeClaimTemplates: [
+                {
+                  metadata: { name: 'data' },
+                  spec: { accessModes: ['ReadWriteOnce'], storageClassName: storage.storageClassName, resources: { requests: { storage: storage.size } } },
+                },
+              ],
+            }
+          : {}),
       },
     },
   ];

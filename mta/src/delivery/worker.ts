@@ -10,7 +10,7 @@
 //
 // Settling:
 //   engine done           → ackAck (server-confirmed), after every successor is stored
-//   engine interrupted    → nak() for immediate redelivery (shutdown hands work back)
+//   engine interrupted    → nak(pull expiry + 1 s): shutdown hands work back to other processes
 //   job cannot be decoded → copied to mail.defer.dead.<source>-<seq> for a human, then acked
 //   delivered > maxDeliveries times (JetStream's deliveryCount: a poison record or a write
 //     that keeps failing) → copied to mail.defer.quarantine.<source>-<seq>, then acked; no
@@ -64,6 +64,11 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
   const log = opts.logger.child({ pool: opts.source });
   const shutdown = new AbortController();
   let stopping = false;
+  // Work handed back at shutdown is redelivered only once this process's waiting pulls have
+  // expired: an immediate nak lands the job on another of its stopping workers, which hands
+  // it back again, each round counting towards maxDeliveries. test/e2e saw jobs quarantined
+  // after 14 deliveries in 160 ms when two of three MTA pods stopped at once (scale-down).
+  const handBackDelayMs = (opts.pullExpiresMs ?? 5_000) + 1_000;
   const loops = Array.from({ length: opts.count }, (_, i) => loop(i));
 
   async function loop(index: number): Promise<void> {
@@ -79,8 +84,8 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       }
       if (msg === null) continue;
       if (stopping) {
-        // A pull that was already waiting got a job after stop: hand it straight back.
-        msg.nak();
+        // A pull that was already waiting got a job after stop: hand it back.
+        msg.nak(handBackDelayMs);
         return;
       }
       await handle(msg);
@@ -121,7 +126,7 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       }
       const result = await opts.process({ ...job, redelivered: msg.redelivered, signal: shutdown.signal });
       if (result.kind === 'interrupted') {
-        msg.nak();
+        msg.nak(handBackDelayMs);
         opts.observer.job(opts.source, 'shutdown');
         return;
       }

@@ -1,0 +1,118 @@
+// What each e2e scenario does to the install while the load runs (issue 11 item 3), and
+// how it waits for the system to be whole again afterwards. Each disruption resolves with
+// a note for the log; `restore` resolves once every pod is back and Ready.
+import assert from 'node:assert/strict';
+import { isReady, listPods, waitPodsReady } from '../harness/node/workloads.ts';
+import { MTA_DEPLOYMENT, MTA_REPLICAS, MTA_SELECTOR, NATS_NS, NATS_REPLICAS, NS, RELEASE, type E2eInstall } from './install.ts';
+import { REPO_ROOT } from '../harness/kube-assets.ts';
+import { join } from 'node:path';
+
+export interface Disruption {
+  readonly name: string;
+  disrupt(e2e: E2eInstall): Promise<string>;
+  restore(e2e: E2eInstall): Promise<void>;
+}
+
+const minute = 60_000;
+const mtaWhole = (e2e: E2eInstall) => waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
+const readyMtaPods = async (e2e: E2eInstall) => (await listPods(e2e.node, NS, MTA_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
+
+interface JszStream {
+  name: string;
+  cluster?: { leader?: string };
+}
+
+/** The NATS server leading the queue stream MAILQ, from a server's monitoring endpoint. */
+async function queueLeader(e2e: E2eInstall): Promise<string> {
+  for (const pod of await listPods(e2e.node, NATS_NS)) {
+    if (!pod.status.podIP) continue;
+    try {
+      const res = await fetch(`http://${pod.status.podIP}:8222/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(5_000) });
+      const jsz = (await res.json()) as { account_details?: { stream_detail?: JszStream[] }[] };
+      const leader = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((s) => s.name === 'MAILQ')?.cluster?.leader;
+      if (leader) return leader;
+    } catch {
+      /* the next server */
+    }
+  }
+  throw new Error('no NATS server names a leader of the MAILQ stream');
+}
+
+/** POSTs an Eviction for the pod; resolves with the API server's refusal, or undefined once granted. */
+async function evict(e2e: E2eInstall, pod: string): Promise<string | undefined> {
+  const body = JSON.stringify({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: NS } });
+  const r = await e2e.node.run(['create', '--raw', `/api/v1/namespaces/${NS}/pods/${pod}/eviction`, '-f', '-'], { input: body });
+  return r.code === 0 ? undefined : `${r.stderr}${r.stdout}`.trim();
+}
+
+export const disruptions: readonly Disruption[] = [
+  {
+    name: 'scale-down',
+    async disrupt(e2e) {
+      await e2e.node.ok(['scale', '-n', NS, `deployment/${MTA_DEPLOYMENT}`, '--replicas=1']);
+      return `scaled ${MTA_DEPLOYMENT} from ${MTA_REPLICAS} to 1`;
+    },
+    async restore(e2e) {
+      await waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: 1 });
+      await e2e.node.ok(['scale', '-n', NS, `deployment/${MTA_DEPLOYMENT}`, `--replicas=${MTA_REPLICAS}`]);
+      await mtaWhole(e2e);
+    },
+  },
+  {
+    name: 'force-delete',
+    async disrupt(e2e) {
+      const victim = (await readyMtaPods(e2e))[0]!.metadata.name;
+      await e2e.node.ok(['delete', 'pod', '-n', NS, victim, '--grace-period=0', '--force']);
+      return `force-deleted ${victim}`;
+    },
+    restore: mtaWhole,
+  },
+  {
+    name: 'helm-upgrade',
+    async disrupt(e2e) {
+      const stamp = String(Date.now());
+      await e2e.helm([
+        'upgrade',
+        RELEASE,
+        join(REPO_ROOT, 'charts/stafette'),
+        '-n',
+        NS,
+        '--reuse-values',
+        '--set-string',
+        `mta.podAnnotations.e2e-rollout=${stamp}`,
+      ]);
+      return `helm upgrade with mta.podAnnotations.e2e-rollout=${stamp} (a rolling restart)`;
+    },
+    async restore(e2e) {
+      await e2e.node.ok(['rollout', 'status', '-n', NS, `deployment/${MTA_DEPLOYMENT}`, '--timeout=300s'], { timeoutMs: 310_000 });
+      await mtaWhole(e2e);
+    },
+  },
+  {
+    name: 'nats-leader-loss',
+    async disrupt(e2e) {
+      const leader = await queueLeader(e2e);
+      await e2e.node.ok(['delete', 'pod', '-n', NATS_NS, leader, '--wait=false']);
+      return `deleted ${leader}, the leader of the MAILQ stream`;
+    },
+    async restore(e2e) {
+      await waitPodsReady(e2e.node, NATS_NS, { timeoutMs: 5 * minute, count: NATS_REPLICAS });
+      await queueLeader(e2e);
+    },
+  },
+  {
+    name: 'eviction',
+    async disrupt(e2e) {
+      const [first, second] = (await readyMtaPods(e2e)).map((p) => p.metadata.name);
+      assert.ok(first && second, 'fewer than two Ready MTA pods to evict');
+      const granted = await evict(e2e, first);
+      assert.equal(granted, undefined, `the first eviction (${first}) was refused: ${granted}`);
+      // The first is not replaced yet: the PDB (maxUnavailable 1) must refuse the second.
+      const refused = await evict(e2e, second);
+      assert.ok(refused !== undefined, `the PDB let a second MTA pod (${second}) be evicted while ${first} was not replaced`);
+      assert.match(refused, /disruption budget|Too many requests|429/i);
+      return `evicted ${first}; the second eviction (${second}) refused: ${refused.split('\n')[0]}`;
+    },
+    restore: mtaWhole,
+  },
+];

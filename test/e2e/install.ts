@@ -1,0 +1,140 @@
+// The e2e install, as a user does it (issue 11 item 1), on the real node
+// (test/harness/node/): NATS as a 3-node JetStream cluster — a StatefulSet from the
+// locally built nats-server image standing in for the official NATS chart with the values
+// helm/nats-values.yaml gives it (3 replicas, file store with sync_interval always, one
+// PersistentVolume per server; here static local PVs under the node's own directory) —
+// then `helm install` of charts/stafette with 3 MTA replicas, R3 queue streams and the
+// operator, then `kubectl apply` of a MailDomain, a Mailbox and a Relay, and
+// `kubectl wait --for=condition=Ready` on each. Mailboxes deliver by LMTP to a real Dovecot
+// on the node's address (the chart's defaultDelivery); the Relay points at an smtp-sink
+// there. stop() takes everything down and reports what differs from before.
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
+import { REPO_ROOT } from '../harness/kube-assets.ts';
+import { NODE_DIR } from '../harness/node/layout.ts';
+import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
+import { helm, restrictedNamespace, waitPodsReady } from '../harness/node/workloads.ts';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
+import { natsManifests, natsStaticVolumes } from '../node/nats.ts';
+
+export const NS = 'mail';
+export const NATS_NS = 'nats';
+export const RELEASE = 'stafette';
+export const MTA_DEPLOYMENT = `${RELEASE}-mta`;
+export const MTA_SELECTOR = 'app.kubernetes.io/component=mta';
+export const DOMAIN = 'e2e.test';
+export const RELAY_DOMAIN = 'partner.e2e.test';
+export const MAILBOX = `bob@${DOMAIN}`;
+export const MX_NODE_PORT = 30025;
+export const MTA_REPLICAS = 3;
+export const NATS_REPLICAS = 3;
+const NATS_UID = 65532;
+const minute = 60_000;
+
+export interface E2eInstall {
+  readonly node: RealNode;
+  readonly dovecot: Dovecot;
+  readonly relaySink: SmtpSink;
+  /** The chart's values as installed, for `helm upgrade --reuse-values`. */
+  helm(args: readonly string[]): Promise<string>;
+  readonly installMs: number;
+  stop(): Promise<string[]>;
+}
+
+function resources(relayHost: string, relayPort: number): string {
+  return [
+    {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'MailDomain',
+      metadata: { name: 'e2e-test', namespace: NS },
+      spec: { domain: DOMAIN, hostname: `mx.${DOMAIN}`, dkim: { selector: 's1', algorithm: 'ed25519' } },
+    },
+    // No delivery: the chart's defaultDelivery (LMTP to Dovecot) takes it.
+    { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', metadata: { name: 'bob', namespace: NS }, spec: { address: MAILBOX } },
+    {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'Relay',
+      metadata: { name: 'partner', namespace: NS },
+      spec: { host: relayHost, port: relayPort, tls: 'none', insecurePlaintext: true, match: { recipientDomains: [RELAY_DOMAIN] } },
+    },
+  ]
+    .map((o) => stringify(o))
+    .join('---\n');
+}
+
+export async function installE2e(log: (line: string) => void): Promise<E2eInstall> {
+  const node = await startRealNode({ syncFrequency: '10s', log });
+  const scratch = mkdtempSync(join(tmpdir(), 'stafette-e2e-'));
+  let dovecot: Dovecot | undefined;
+  let relaySink: SmtpSink | undefined;
+  const stop = async () => {
+    await dovecot?.stop();
+    await relaySink?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+    return node.stop();
+  };
+  try {
+    log(`e2e: Node Ready in ${(node.timings.nodeReadyMs / 1000).toFixed(1)} s, CoreDNS in ${(node.timings.dnsReadyMs / 1000).toFixed(1)} s from the start`);
+    dovecot = await startDovecot([{ address: MAILBOX, password: 'bob-secret' }], { host: node.nodeIp });
+    relaySink = await startSmtpSink({ host: node.nodeIp, behaviour: 'accept', dir: scratch, name: 'e2e-relay' });
+
+    const installing = Date.now();
+    // The PVs' directories live under the node's directory, so its teardown removes them.
+    const pvDir = join(NODE_DIR, 'e2e-nats-volumes');
+    for (let i = 0; i < NATS_REPLICAS; i++) {
+      mkdirSync(join(pvDir, `nats-${i}`), { recursive: true });
+      chownSync(join(pvDir, `nats-${i}`), NATS_UID, NATS_UID);
+    }
+    const storage = { storageClassName: 'e2e-local', size: '10Gi' };
+    await restrictedNamespace(node, NATS_NS);
+    await node.ok(['apply', '-f', '-'], {
+      input: natsStaticVolumes({ namespace: NATS_NS, replicas: NATS_REPLICAS, dir: pvDir, nodeName: node.nodeName, ...storage }),
+    });
+    await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: NATS_NS, image: node.images.natsServer, replicas: NATS_REPLICAS, storage }) });
+    await waitPodsReady(node, NATS_NS, { timeoutMs: 4 * minute, count: NATS_REPLICAS });
+
+    await restrictedNamespace(node, NS);
+    const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
+    const helmOn = (args: readonly string[]) => helm(node, args);
+    await helmOn([
+      'install',
+      RELEASE,
+      join(REPO_ROOT, 'charts/stafette'),
+      '-n',
+      NS,
+      '--set',
+      `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
+      '--set',
+      `mta.replicas=${MTA_REPLICAS}`,
+      '--set',
+      `nats.url=nats://nats.${NATS_NS}.svc.cluster.local:4222,nats.queueReplicas=${NATS_REPLICAS}`,
+      '--set',
+      `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
+      '--set',
+      `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
+      // Every test client reaches the MTA from the node's address (the NodePort's SNAT), so
+      // the per-address limits (120 connections, 600 messages a minute) would meter the
+      // whole load as one sender.
+      '--set',
+      'mta.sharedLimits.connectionsPerIpPerMinute=100000,mta.sharedLimits.messagesPerIpPerMinute=100000',
+      // No DNS here to confirm DKIM records against.
+      '--set',
+      'operator.dkimPropagationDelaySeconds=0',
+    ]);
+    await node.ok(['apply', '--server-side', '-f', '-'], { input: resources(relaySink.host, relaySink.port) });
+    for (const what of ['maildomain/e2e-test', 'mailbox/bob', 'relay/partner']) {
+      await node.ok(['wait', '-n', NS, '--for=condition=Ready', what, '--timeout=180s'], { timeoutMs: 190_000 });
+    }
+    await waitPodsReady(node, NS, { timeoutMs: 4 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS });
+    const installMs = Date.now() - installing;
+    log(`e2e: NATS (3 nodes, R3) and the chart (3 MTA pods) installed, resources Ready, in ${(installMs / 1000).toFixed(1)} s`);
+    return { node, dovecot, relaySink, helm: helmOn, installMs, stop };
+  } catch (err) {
+    const problems = await stop();
+    if (problems.length > 0) (err as Error).message += `\nand the machine is not as it was: ${problems.join('; ')}`;
+    throw err;
+  }
+}

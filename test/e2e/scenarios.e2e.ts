@@ -1,0 +1,137 @@
+// The e2e suite (issue 11; `npm run e2e`, `make e2e`): the install of install.ts on the
+// real node, a few messages through the pods, then each disruption of disruptions.ts
+// under a bounded load (load.ts), every message counted at Dovecot by its id
+// (receiver.ts). Each scenario asserts that no message that got a 250 is missing; at the
+// end, after one more ack_wait for late redeliveries, one line per scenario:
+//   e2e <scenario>: accepted N, delivered N, lost N, duplicated N, longest 4xx S s
+// E2E_MESSAGES (per scenario, default 400), E2E_SECONDS (default 30) and E2E_CLIENTS
+// (default 4) bound the load; E2E_ONLY=<name,...> runs some scenarios.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { playTranscript } from '../harness/smtp-transcript.ts';
+import { disruptions } from './disruptions.ts';
+import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NS, type E2eInstall } from './install.ts';
+import { runLoad, type LoadResult } from './load.ts';
+import { followPodLogs, type PodLogs } from './pod-logs.ts';
+import { countMaildir, settle, type MaildirCounter } from './receiver.ts';
+
+const minute = 60_000;
+const MESSAGES = Number(process.env.E2E_MESSAGES ?? 400);
+const SECONDS = Number(process.env.E2E_SECONDS ?? 30);
+const CLIENTS = Number(process.env.E2E_CLIENTS ?? 4);
+const ONLY = process.env.E2E_ONLY?.split(',');
+/** The queue consumer's ack_wait (mta/src/queue/settings.ts): a job a lost pod held comes back after it. */
+const ACK_WAIT_MS = 60_000;
+const run = `r${Date.now().toString(36)}`;
+const mx = { host: '127.0.0.1', port: MX_NODE_PORT };
+
+interface Outcome {
+  readonly load: LoadResult;
+  readonly prefix: string;
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+/** Every MTA pod's log, kept after the run (the pods, and the node, are gone by then). */
+const LOG_FILE = `/tmp/stafette-e2e-${run}-mta.log`;
+
+/** What the MTA pods logged about lost messages, by the queue id their 250 named. */
+function explainLoss(lost: readonly string[], load: LoadResult): string {
+  const log = readFileSync(LOG_FILE, 'utf8').split('\n');
+  return lost
+    .slice(0, 5)
+    .map((id) => {
+      const queueId = load.queueIds.get(id);
+      const lines = queueId ? log.filter((l) => l.includes(queueId)).slice(0, 12) : [];
+      return `${id} (queue id ${queueId ?? '?'}):\n${lines.map((l) => `    ${l.slice(0, 400)}`).join('\n')}`;
+    })
+    .join('\n');
+}
+
+describe('e2e: the chart on a real node under load', { timeout: 40 * minute }, () => {
+  let e2e: E2eInstall;
+  let counter: MaildirCounter;
+  let podLogs: PodLogs | undefined;
+  const outcomes = new Map<string, Outcome>();
+
+  before(
+    async () => {
+      e2e = await installE2e((line) => console.log(line));
+      counter = countMaildir(e2e.dovecot.maildir(MAILBOX));
+      podLogs = followPodLogs(e2e.node, NS, MTA_SELECTOR, LOG_FILE);
+    },
+    { timeout: 20 * minute },
+  );
+
+  after(
+    async () => {
+      await podLogs?.stop();
+      if (!e2e) return;
+      console.log(`e2e: the MTA pods' logs are in ${LOG_FILE}`);
+      const stopping = Date.now();
+      const left = await e2e.stop();
+      console.log(`e2e: node taken down in ${seconds(Date.now() - stopping)} s`);
+      assert.deepEqual(left, [], 'the machine is not as it was before the node started');
+    },
+    { timeout: 3 * minute },
+  );
+
+  test('MX mail to the Mailbox lands in Dovecot; a bad recipient gets 550', async () => {
+    const prefix = `${run}-smoke`;
+    const load = await runLoad({ ...mx, from: 'sender@elsewhere.test', to: MAILBOX, idPrefix: prefix, messages: 3, seconds: 1, clients: 1 });
+    assert.equal(load.accepted.length, 3);
+    const tally = await settle(counter, prefix, load.accepted, { quietMs: ACK_WAIT_MS, timeoutMs: 2 * minute });
+    assert.deepEqual(tally.lost, []);
+    await playTranscript(
+      mx,
+      `
+s: 220 *
+c: EHLO client.test
+s: 250 *
+c: MAIL FROM:<sender@elsewhere.test>
+s: 250 *
+c: RCPT TO:<nobody@${DOMAIN}>
+s: 550 5.1.1 *
+c: QUIT
+s: 221 *`,
+    );
+  });
+
+  for (const d of disruptions) {
+    test(`${d.name} under load loses nothing`, { skip: ONLY !== undefined && !ONLY.includes(d.name) }, async (t) => {
+      const prefix = `${run}-${d.name}`;
+      const loading = runLoad({ ...mx, from: 'sender@elsewhere.test', to: MAILBOX, idPrefix: prefix, messages: MESSAGES, seconds: SECONDS, clients: CLIENTS });
+      // A quarter into the load, so mail is flowing on both sides of the disruption.
+      await sleep((SECONDS * 1000) / 4);
+      const disrupted = Date.now();
+      const note = await d.disrupt(e2e);
+      await d.restore(e2e);
+      const whole = Date.now() - disrupted;
+      const load = await loading;
+      outcomes.set(d.name, { load, prefix });
+      const tally = await settle(counter, prefix, load.accepted, { quietMs: ACK_WAIT_MS + 30_000, timeoutMs: 6 * minute });
+      t.diagnostic(
+        `${d.name}: ${note}; whole again ${seconds(whole)} s after; load ${load.accepted.length} in ${seconds(load.elapsedMs)} s; transient failures ${JSON.stringify(load.transientFailures)}`,
+      );
+      console.log(`e2e ${d.name}: ${note}; whole again ${seconds(whole)} s after the disruption`);
+      assert.deepEqual(load.rejected, [], 'permanent refusals under load');
+      assert.deepEqual(load.abandoned, [], 'messages the senders gave up on');
+      assert.deepEqual(tally.lost, [], `accepted and never delivered (${tally.lost.length}); the MTA logs say:\n${explainLoss(tally.lost, load)}`);
+    });
+  }
+
+  test('summary: one line per scenario, counted again after one more ack_wait', async () => {
+    if (outcomes.size === 0) return;
+    await sleep(ACK_WAIT_MS + 5_000);
+    const lost: string[] = [];
+    for (const [name, { load, prefix }] of outcomes) {
+      const tally = await settle(counter, prefix, load.accepted, { quietMs: 0, timeoutMs: 0 });
+      console.log(
+        `e2e ${name}: accepted ${tally.accepted}, delivered ${tally.delivered}, lost ${tally.lost.length}, duplicated ${tally.duplicated}, longest 4xx ${seconds(load.longestTransientMs)} s`,
+      );
+      if (tally.lost.length > 0) lost.push(`${name}: ${tally.lost.length}`);
+    }
+    assert.deepEqual(lost, [], 'scenarios that lost accepted mail');
+  });
+});
