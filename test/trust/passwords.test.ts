@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { decodeBundleFiles } from '../../bundle/files.ts';
+import { verifyPassword } from '../../bundle/password-hash.ts';
 import type { BundleSecrets } from '../../bundle/schema.ts';
 import type { IntakeObserver } from '../../mta/src/smtp/intake-observer.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
@@ -41,7 +42,7 @@ describe('trust - passwords at the operator', () => {
     await kube?.stop();
   });
 
-  test('an expensive pre-hashed password is refused on its Mailbox; the index Secret keeps no password HMAC, only version records of the hashes; a restart keeps the hashes and writes no index', async () => {
+  test('an expensive pre-hashed password is refused on its Mailbox; the index Secret keeps no password HMAC, only version records of the hashes; a restart keeps the hashes and writes no index; a password changed meanwhile is hashed anew', async () => {
     const ns = 'trust-passwords';
     await kube.ok(['create', 'namespace', ns]);
     await kube.ok(['apply', '--server-side', '-n', ns, '-f', 'examples/']);
@@ -96,6 +97,17 @@ spec: {address: carol@example.com, passwordSecretRef: {name: carol-password}}
       assert.deepEqual(await bundlePasswords(kube, ns), first);
       const after = await getJson<IndexSecret>(kube, ['get', 'secret', 'stafette-bundle-password-index', '-n', ns]);
       assert.equal(after.metadata.resourceVersion, index.metadata.resourceVersion);
+
+      // A password changed while no operator ran: a new Secret version, so the next operator hashes it anew.
+      await operator.stop();
+      await kube.ok(['patch', 'secret', 'alice-password', '-n', ns, '--type', 'merge', '-p', '{"stringData":{"password":"n3w-secret"}}']);
+      operator = await runOperator(kube, ns);
+      const changed = await waitFor('alice hashed anew', async () => {
+        const p = await bundlePasswords(kube, ns);
+        return p['alice@example.com'] !== first['alice@example.com'] ? p : undefined;
+      });
+      assert.equal(verifyPassword(changed['alice@example.com'] as string, 'n3w-secret'), true);
+      assert.equal(changed['bob@example.com'], first['bob@example.com']);
     } finally {
       await operator.stop();
     }
