@@ -1,19 +1,21 @@
 // The bundle's password hashes across renders and operator restarts. render() asks for
 // a hash per mailbox password; a first pass finds the passwords without a verified hash,
 // they are verified or hashed off the event loop, and a second pass renders with all of
-// them. A restarted operator takes over the bundle's hashes (password-index.ts), verifying
-// each once, instead of re-hashing every password and rewriting an unchanged bundle.
+// them. A restarted operator takes over the bundle's hashes (password-index.ts): one whose
+// version record matches its password Secret's uid/resourceVersion is reused at once, any
+// other is verified once, instead of re-hashing every password and rewriting an unchanged
+// bundle. The records are written back to the index Secret only when they changed.
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { RenderInput } from '../render/input.ts';
 import { render, type RenderResult } from '../render/render.ts';
 import { PasswordHashCache, type PasswordMisses } from './password-cache.ts';
-import { readPasswordIndex } from './password-index.ts';
+import { passwordIndexObject, readPasswordIndex } from './password-index.ts';
 
 export class BundlePasswords {
   private readonly client: KubeClient;
   private readonly target: BundleTarget;
-  private loaded: { key: Buffer; cache: PasswordHashCache } | null = null;
+  private loaded: { key: Buffer; cache: PasswordHashCache; written: Map<string, string> } | null = null;
 
   constructor(client: KubeClient, target: BundleTarget) {
     this.client = client;
@@ -32,9 +34,9 @@ export class BundlePasswords {
     const { cache } = this.loaded;
     const misses: PasswordMisses = new Map();
     const used = new Set<string>();
-    const lookup = (address: string, password: string) => {
+    const lookup = (address: string, password: string, source?: string) => {
       used.add(address);
-      return cache.lookup(address, password, misses) ?? '$pending';
+      return cache.lookup(address, password, misses, source) ?? '$pending';
     };
     let result = render({ ...input, hashPassword: lookup });
     if (misses.size > 0) {
@@ -42,13 +44,30 @@ export class BundlePasswords {
       result = render({ ...input, hashPassword: lookup });
     }
     cache.retain(used);
+    await this.writeVersions();
     return result;
   }
 
-  private async load(): Promise<{ key: Buffer; cache: PasswordHashCache }> {
-    const { key, seeds } = await readPasswordIndex(this.client, this.target);
-    const cache = new PasswordHashCache(key);
-    cache.seed(seeds);
-    return { key, cache };
+  /** Writes the version records to the index Secret if they differ from those last written or read. */
+  private async writeVersions(): Promise<void> {
+    if (!this.loaded) return;
+    const { key, cache, written } = this.loaded;
+    const versions = cache.versionRecords();
+    if (sameRecords(versions, written)) return;
+    await this.client.apply(passwordIndexObject(this.target, key, versions));
+    this.loaded.written = versions;
   }
+
+  private async load(): Promise<{ key: Buffer; cache: PasswordHashCache; written: Map<string, string> }> {
+    const { key, seeds, versions } = await readPasswordIndex(this.client, this.target);
+    const cache = new PasswordHashCache(key);
+    cache.seed(seeds, versions);
+    return { key, cache, written: versions };
+  }
+}
+
+function sameRecords(a: Map<string, string>, b: Map<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [address, digest] of a) if (b.get(address) !== digest) return false;
+  return true;
 }

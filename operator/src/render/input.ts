@@ -13,6 +13,8 @@ export interface SecretObject {
     name: string;
     namespace?: string;
     creationTimestamp?: string;
+    uid?: string;
+    resourceVersion?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { uid: string; kind?: string; name?: string }[];
@@ -48,8 +50,9 @@ export interface RenderInput {
   /**
    * Turns a mailbox's plain-text password into the hash stored in the bundle. Injected
    * because hashing is salted (random) and costly; callers keep earlier hashes stable.
+   * `source` names the password Secret's version (uid/resourceVersion), when it has one.
    */
-  hashPassword: (address: string, password: string) => string;
+  hashPassword: (address: string, password: string, source?: string) => string;
   /**
    * Where a Mailbox without `delivery` delivers: by default `local`, the MTA's own
    * maildirs (a single-node or local run); null when there is no such target (a pod on a
@@ -92,4 +95,10 @@ export function secretValue(secret: SecretObject | undefined, key: string): stri
   if (plain !== undefined) return plain;
   const encoded = secret.data?.[key];
   return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+}
+
+/** The Secret's uid and resourceVersion: which version of it a password hash was made from (says nothing about the password). */
+export function secretVersion(secret: SecretObject): string | undefined {
+  const { uid, resourceVersion } = secret.metadata;
+  return uid && resourceVersion ? `${uid}/${resourceVersion}` : undefined;
 }

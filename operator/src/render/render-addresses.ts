@@ -18,7 +18,7 @@ import {
 } from '../../../bundle/delivery-targets.ts';
 import { aliasExpansionLimits, type BundleAlias, type BundleMailbox, type DeliveryTarget } from '../../../bundle/schema.ts';
 import { byAge, refOf, type RenderContext } from './context.ts';
-import { secretValue } from './input.ts';
+import { secretValue, secretVersion, type RenderInput } from './input.ts';
 import type { ResourceRef } from './issues.ts';
 import type { AcceptedDomain } from './render-domains.ts';
 
@@ -39,7 +39,7 @@ export function renderAddresses(
   domains: Map<string, AcceptedDomain>,
   mailboxes: Mailbox[],
   mailboxSchema: SchemaNode,
-  hashPassword: (address: string, password: string) => string,
+  hashPassword: RenderInput['hashPassword'],
   defaultDelivery: DeliveryTarget | null = { type: 'local' },
   targets: DeliveryTargetPolicy = defaultDeliveryTargetPolicy,
 ): AddressTables {
@@ -365,7 +365,7 @@ function passwordHash(
   ref: ResourceRef,
   spec: MailboxSpecResolved,
   address: string,
-  hashPassword: (address: string, password: string) => string,
+  hashPassword: RenderInput['hashPassword'],
 ): string | null {
   const secretRef = spec.passwordSecretRef;
   if (!secretRef) return null;
@@ -390,7 +390,7 @@ function passwordHash(
     );
     return null;
   }
-  if (!looksLikeHash(value)) return hashPassword(address, value);
+  if (!looksLikeHash(value)) return hashPassword(address, value, secretVersion(secret));
   // A value that is already a hash is stored as it is, so a password never has to exist in plain
   // text; but only scrypt of the platform's one cost, which every AUTH attempt pays (docs/trust-model.md).
   const problem = passwordHashProblem(value);
