@@ -156,6 +156,7 @@ export function mailThroughPods(install: () => E2eInstall, runId: string): void 
       assert.match(fetched, new RegExp(`^X-E2E-Id: ${id}\\r?$`, 'm'));
       // The pod's own trace: the Received field it added, naming our hostname (unfolded).
       assert.match(unfold(fetched), new RegExp(`^Received: from .* by mx\\.${DOMAIN.replaceAll('.', '\\.')} \\(Stafette\\) with ESMTP `, 'm'));
+      console.log(`e2e mail: MX (NodePort ${MX_NODE_PORT}) -> pods -> Dovecot LMTP: ${id} read back over IMAP with imaplib`);
     });
 
     test('(b) submission with STARTTLS + AUTH reaches the remote MX, found through DNS, DKIM-signed (dkimpy)', async () => {
@@ -188,6 +189,7 @@ export function mailThroughPods(install: () => E2eInstall, runId: string): void 
         published.some((r) => r.purpose === 'DKIM' && r.name === `${selector}._domainkey.${DOMAIN}`),
         `selector ${selector} not published`,
       );
+      console.log(`e2e mail: submission (STARTTLS + AUTH) -> pods -> MX of ${REMOTE_DOMAIN} found through the cluster DNS: dkimpy ${signature}`);
     });
 
     test('(c) a relay-routed domain goes through the Relay to its smarthost', async () => {
@@ -198,6 +200,7 @@ export function mailThroughPods(install: () => E2eInstall, runId: string): void 
       assert.match(reply, /^250 /);
       await waitFor('the message at the Relay smarthost', () => e2e.relaySink.count(`X-E2E-Id: ${id}`) === 1, { timeoutMs: 90_000, intervalMs: 1_000 });
       assert.equal(remoteMx!.count(`X-E2E-Id: ${id}`), 0, 'relay-routed mail went to an MX instead');
+      console.log(`e2e mail: submission -> pods -> Relay smarthost for ${RELAY_DOMAIN}: ${id} delivered`);
     });
 
     test('(d) status.dnsRecords are what the cluster DNS serves', async () => {
@@ -224,6 +227,9 @@ export function mailThroughPods(install: () => E2eInstall, runId: string): void 
           assert.deepEqual(await resolver.resolveCname(r.name), [r.value.replace(/\.$/, '')], r.name);
         }
       }
+      console.log(
+        `e2e mail: the ${published.length} records of status.dnsRecords (${published.map((r) => r.purpose).join(', ')}) are what the cluster DNS serves`,
+      );
     });
   });
 }
