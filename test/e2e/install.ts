@@ -7,14 +7,16 @@
 // operator, then `kubectl apply` of a MailDomain, a Mailbox and a Relay, and
 // `kubectl wait --for=condition=Ready` on each. Mailboxes deliver by LMTP to a real Dovecot
 // on the node's address (the chart's defaultDelivery); the Relay points at an smtp-sink
-// there. stop() takes everything down and reports what differs from before.
+// there. CoreDNS forwards the test's zones (TEST_ZONES) to a DNS server on the node's
+// address at TEST_DNS_PORT, which mail-through-pods.ts starts once the MailDomain has
+// published its records. stop() takes everything down and reports what differs from before.
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
 import { REPO_ROOT } from '../harness/kube-assets.ts';
-import { NODE_DIR } from '../harness/node/layout.ts';
+import { NODE_DIR, NODE_IP } from '../harness/node/layout.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
 import { helm, restrictedNamespace, waitPodsReady } from '../harness/node/workloads.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
@@ -28,7 +30,14 @@ export const MTA_SELECTOR = 'app.kubernetes.io/component=mta';
 export const DOMAIN = 'e2e.test';
 export const RELAY_DOMAIN = 'partner.e2e.test';
 export const MAILBOX = `bob@${DOMAIN}`;
+export const MAILBOX_PASSWORD = 'bob-secret';
+/** A domain elsewhere, whose MX (an smtp-sink on the node's address) is found through DNS. */
+export const REMOTE_DOMAIN = 'remote.test';
+/** Zones CoreDNS forwards to the test's DNS server (ours, for its records; and the remote one). */
+export const TEST_ZONES = [DOMAIN, REMOTE_DOMAIN] as const;
+export const TEST_DNS_PORT = 10053;
 export const MX_NODE_PORT = 30025;
+export const SUBMISSION_NODE_PORT = 30587;
 export const MTA_REPLICAS = 3;
 export const NATS_REPLICAS = 3;
 const NATS_UID = 65532;
@@ -52,8 +61,20 @@ function resources(relayHost: string, relayPort: number): string {
       metadata: { name: 'e2e-test', namespace: NS },
       spec: { domain: DOMAIN, hostname: `mx.${DOMAIN}`, dkim: { selector: 's1', algorithm: 'ed25519' } },
     },
+    // The operator reads only Secrets labelled for their use (docs/trust-model.md).
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'bob-password', namespace: NS, labels: { 'stafette.dev/secret-use': 'password' } },
+      stringData: { password: MAILBOX_PASSWORD },
+    },
     // No delivery: the chart's defaultDelivery (LMTP to Dovecot) takes it.
-    { apiVersion: 'stafette.dev/v1alpha1', kind: 'Mailbox', metadata: { name: 'bob', namespace: NS }, spec: { address: MAILBOX } },
+    {
+      apiVersion: 'stafette.dev/v1alpha1',
+      kind: 'Mailbox',
+      metadata: { name: 'bob', namespace: NS },
+      spec: { address: MAILBOX, passwordSecretRef: { name: 'bob-password' } },
+    },
     {
       apiVersion: 'stafette.dev/v1alpha1',
       kind: 'Relay',
@@ -66,7 +87,8 @@ function resources(relayHost: string, relayPort: number): string {
 }
 
 export async function installE2e(log: (line: string) => void): Promise<E2eInstall> {
-  const node = await startRealNode({ syncFrequency: '10s', log });
+  const forwardZones = Object.fromEntries(TEST_ZONES.map((zone) => [zone, `${NODE_IP}:${TEST_DNS_PORT}`]));
+  const node = await startRealNode({ syncFrequency: '10s', forwardZones, log });
   const scratch = mkdtempSync(join(tmpdir(), 'stafette-e2e-'));
   let dovecot: Dovecot | undefined;
   let relaySink: SmtpSink | undefined;
@@ -78,7 +100,7 @@ export async function installE2e(log: (line: string) => void): Promise<E2eInstal
   };
   try {
     log(`e2e: Node Ready in ${(node.timings.nodeReadyMs / 1000).toFixed(1)} s, CoreDNS in ${(node.timings.dnsReadyMs / 1000).toFixed(1)} s from the start`);
-    dovecot = await startDovecot([{ address: MAILBOX, password: 'bob-secret' }], { host: node.nodeIp });
+    dovecot = await startDovecot([{ address: MAILBOX, password: MAILBOX_PASSWORD }], { host: node.nodeIp });
     relaySink = await startSmtpSink({ host: node.nodeIp, behaviour: 'accept', dir: scratch, name: 'e2e-relay' });
 
     const installing = Date.now();
@@ -114,13 +136,13 @@ export async function installE2e(log: (line: string) => void): Promise<E2eInstal
       '--set',
       `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
       '--set',
-      `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
+      `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT},service.nodePorts.submission=${SUBMISSION_NODE_PORT}`,
       // Every test client reaches the MTA from the node's address (the NodePort's SNAT), so
       // the per-address limits (120 connections, 600 messages a minute) would meter the
       // whole load as one sender.
       '--set',
       'mta.sharedLimits.connectionsPerIpPerMinute=100000,mta.sharedLimits.messagesPerIpPerMinute=100000',
-      // No DNS here to confirm DKIM records against.
+      // The test's DNS serves the records only after the MailDomain has published them.
       '--set',
       'operator.dkimPropagationDelaySeconds=0',
     ]);

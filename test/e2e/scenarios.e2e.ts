@@ -1,5 +1,5 @@
 // The e2e suite (issue 11; `npm run e2e`, `make e2e`): the install of install.ts on the
-// real node, a few messages through the pods, then each disruption of disruptions.ts
+// real node, a few messages through the pods (here and mail-through-pods.ts), then each disruption of disruptions.ts
 // under a bounded load (load.ts), every message counted at Dovecot by its id
 // (receiver.ts). Each scenario asserts that no message that got a 250 is missing; at the
 // end, after one more ack_wait for late redeliveries, one line per scenario:
@@ -14,6 +14,7 @@ import { playTranscript } from '../harness/smtp-transcript.ts';
 import { disruptions } from './disruptions.ts';
 import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NS, type E2eInstall } from './install.ts';
 import { runLoad, type LoadResult } from './load.ts';
+import { mailThroughPods } from './mail-through-pods.ts';
 import { followPodLogs, type PodLogs } from './pod-logs.ts';
 import { countMaildir, settle, type MaildirCounter } from './receiver.ts';
 
@@ -97,6 +98,8 @@ c: QUIT
 s: 221 *`,
     );
   });
+
+  mailThroughPods(() => e2e, run);
 
   for (const d of disruptions) {
     test(`${d.name} under load loses nothing`, { skip: ONLY !== undefined && !ONLY.includes(d.name) }, async (t) => {

@@ -16,6 +16,8 @@ export interface Zone {
   readonly mx?: Readonly<Record<string, readonly { readonly exchange: string; readonly priority: number }[]>>;
   /** name → IPv4/IPv6 addresses. */
   readonly hosts?: Readonly<Record<string, readonly string[]>>;
+  /** alias → target (dnsmasq answers a CNAME only for a target it knows, e.g. from hosts). */
+  readonly cname?: Readonly<Record<string, string>>;
   /** name → one TXT record's text (dnsmasq splits it into 255-octet strings on the wire). */
   readonly txt?: Readonly<Record<string, string>>;
   /** TTL of every answer in seconds (dnsmasq's --local-ttl; default 0: nothing may be cached). */
@@ -31,9 +33,10 @@ export interface DnsServer {
   stop(): Promise<void>;
 }
 
-export async function startDnsServer(zone: Zone, options: { host?: string; logDir?: string } = {}): Promise<DnsServer> {
+export async function startDnsServer(zone: Zone, options: { host?: string; port?: number; logDir?: string } = {}): Promise<DnsServer> {
   const host = options.host ?? '127.0.0.1';
-  const port = await freePort(host);
+  // A fixed port when something must know it before the server starts (e.g. CoreDNS's forward).
+  const port = options.port ?? (await freePort(host));
   const logDir = options.logDir ?? mkdtempSync(join(tmpdir(), 'stafette-dns-'));
   const args = [
     '--keep-in-foreground',
@@ -81,6 +84,7 @@ export function zoneArgs(zone: Zone): string[] {
   for (const [name, addresses] of Object.entries(zone.hosts ?? {})) {
     for (const a of addresses) args.push(`--host-record=${name},${a}`);
   }
+  for (const [alias, target] of Object.entries(zone.cname ?? {})) args.push(`--cname=${alias},${target}`);
   for (const [name, text] of Object.entries(zone.txt ?? {})) {
     // On the command line dnsmasq takes the text as is (quotes would be kept literally) and
     // a comma starts another string, so refuse texts it would change.

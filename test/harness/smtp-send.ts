@@ -15,6 +15,8 @@ export interface SendOptions {
   /** ESMTP parameters: DSN (NOTIFY per recipient, RET, ENVID). */
   readonly dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: ('SUCCESS' | 'FAILURE' | 'DELAY' | 'NEVER')[] };
   readonly requireTls?: boolean;
+  /** SMTP AUTH (after STARTTLS when requireTls), as a submission client logs in. */
+  readonly auth?: { readonly user: string; readonly pass: string };
 }
 
 /** The server's last reply: "250 2.0.0 Ok: queued as ...", or the refusal. */
@@ -42,6 +44,14 @@ export async function sendMessage(o: SendOptions): Promise<string> {
       closed = reject;
       conn.connect((err) => (err ? reject(err) : resolve()));
     });
+    if (o.auth) {
+      const auth = o.auth;
+      const refused = await new Promise<string | undefined>((resolve) => {
+        closed = (err) => resolve(String((err as { response?: string }).response ?? err.message));
+        conn.login({ user: auth.user, pass: auth.pass }, (err) => resolve(err ? String((err as { response?: string }).response ?? err.message) : undefined));
+      });
+      if (refused !== undefined) return refused;
+    }
     return await new Promise<string>((resolve) => {
       closed = (err) => resolve(String((err as { response?: string }).response ?? err.message));
       conn.send(
