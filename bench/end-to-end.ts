@@ -19,6 +19,7 @@
 //   - Peak memory: the largest sum of RSS over those processes, sampled every 200 ms during
 //     the run; for Stafette also the kernel's peak (VmHWM) of the MTA and nats-server.
 // Systems take turns run by run (a warm-up round first). Every wait is bounded.
+import { mib, positive, runBench } from './bench-cli.ts';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -352,23 +353,4 @@ function ms(seconds: number): string {
   return Number.isNaN(seconds) ? '–' : `${(seconds * 1000).toFixed(1)} ms`;
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-}
-
-function positive(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer, not ${value}`);
-  return n;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  async (err: unknown) => {
-    console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll();
-    process.exitCode = 1;
-  },
-);
+runBench('bench', main);

@@ -20,6 +20,7 @@
 // Stafette's mx listener runs with the greeting pause at 0 (the setting for trusted,
 // in-cluster senders; the 100 ms default caps each connection at ~10 sessions/s), and
 // without reverse DNS. Every count and wait is bounded. Prints a markdown table.
+import { positive, runBench } from './bench-cli.ts';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -243,19 +244,4 @@ function ms(seconds: number): string {
   return Number.isNaN(seconds) ? '–' : `${(seconds * 1000).toFixed(2)} ms`;
 }
 
-function positive(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer, not ${value}`);
-  return n;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  async (err: unknown) => {
-    console.error(`bench:intake failed: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll();
-    process.exitCode = 1;
-  },
-);
+runBench('bench:intake', main);

@@ -11,6 +11,7 @@
 // Both MTAs: JetStream sync_interval always, greeting pause 0, no reverse DNS, inbound checks off.
 // The load generator is one Node process on the same 2-CPU machine: past a few hundred
 // sessions/s it competes with the MTA for CPU, so the knee is the machine's, not the MTA's alone.
+import { mib, positive, runBench } from './bench-cli.ts';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -154,23 +155,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-}
-
-function positive(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer, not ${value}`);
-  return n;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  async (err: unknown) => {
-    console.error(`bench:limits failed: ${err instanceof Error ? err.message : String(err)}`);
-    await stopAll();
-    process.exitCode = 1;
-  },
-);
+runBench('bench:limits', main);
