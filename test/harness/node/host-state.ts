@@ -117,14 +117,19 @@ export function nodeCgroups(): string[] {
   return out.sort((a, b) => b.length - a.length || (a < b ? 1 : -1));
 }
 
-/** Processes whose command line names NODE_DIR (the node's daemons and containerd shims). */
+/**
+ * Processes whose command line names a path inside NODE_DIR (the node's daemons and
+ * containerd shims). Inside only: `flock /tmp/stafette-node.lock make kube-node`, which
+ * names the lock file beside NODE_DIR, is the caller's wrapper, never the node's.
+ */
 export function nodeProcesses(): { pid: number; cmdline: string }[] {
+  const inside = `${NODE_DIR}/`;
   const out: { pid: number; cmdline: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-      if (cmdline.includes(NODE_DIR)) out.push({ pid: Number(entry), cmdline });
+      if (cmdline.includes(inside)) out.push({ pid: Number(entry), cmdline });
     } catch {
       /* exited */
     }

@@ -134,7 +134,7 @@ function removeFixedPaths(before: HostSnapshot | undefined, ids: readonly { ns: 
     for (const f of readdirSync('/var/log/containers')) {
       const link = join('/var/log/containers', f);
       try {
-        if (readlinkSync(link).startsWith(NODE_DIR)) rmSync(link);
+        if (readlinkSync(link).startsWith(`${NODE_DIR}/`)) rmSync(link);
       } catch {
         /* not a link */
       }
