@@ -146,6 +146,13 @@ describe('offline validation of objects against the CRDs', () => {
       'must match pattern',
     ],
     [
+      'a plain-http webhook (webhooks are https only)',
+      'Mailbox',
+      { address: 'a@example.com', delivery: { webhook: { url: 'http://hooks.example/in', secretRef: { name: 's' } } } },
+      'spec.delivery.webhook.url',
+      'must match pattern',
+    ],
+    [
       'a webhook URL without a host',
       'Mailbox',
       { address: 'a@example.com', delivery: { webhook: { url: 'http://', secretRef: { name: 's' } } } },

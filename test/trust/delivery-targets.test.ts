@@ -2,16 +2,21 @@
 // a webhook to 127.0.0.1 or 169.254.169.254 is refused by the real operator on its Mailbox
 // (DeliveryTargetNotAllowed) and, if it still reaches the MTA, by the webhook transport as a
 // permanent 550 5.7.1 without a connection; a name that resolves to loopback at connect time
-// (DNS rebinding) is refused the same way. A real HTTPS server counts the connections.
+// (DNS rebinding) is refused the same way. A real HTTPS server counts the connections. A maildir
+// outside the platform's root, or an LMTP host off its list, is refused the same way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defaultDeliveryTargetPolicy } from '../../bundle/delivery-targets.ts';
 import { generateSelfSignedCertificate } from '../../mta/src/smtp/self-signed-certificate.ts';
 import { createWebhookTransport } from '../../mta/src/transport/webhook.ts';
 import { withTargetPolicy } from '../../mta/src/transport/target-policy.ts';
 import { createLmtpTransport } from '../../mta/src/transport/lmtp.ts';
+import { createMaildirTransport } from '../../mta/src/transport/maildir.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 import { apply, runOperator, waitForCondition } from '../operator/operator-fixture.ts';
 import { testAttempt, testMessage } from '../transports/transport-fixtures.ts';
@@ -70,6 +75,25 @@ describe('trust - delivery targets at the MTA', () => {
     // The self-signed certificate does not verify, so this attempt is transient; but it connected.
     assert.equal(o?.status, 'transient');
     assert.ok(connections >= 1);
+  });
+
+  test('a maildir outside the platform root (also by ..) is a permanent 550 5.7.1 and nothing is written; inside it, delivered', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'stafette-trust-maildir-'));
+    try {
+      const maildir = withTargetPolicy(createMaildirTransport(), { ...defaultDeliveryTargetPolicy, maildirRoot: join(base, 'mail') });
+      for (const path of [join(base, 'elsewhere'), join(base, 'mail', '..', 'escaped')]) {
+        const [o] = await maildir.deliver(testAttempt({ kind: 'maildir', path }, 's@far.test', ['m@example.test'], message));
+        assert.equal(o?.status, 'permanent', path);
+        assert.equal(o?.reply.enhanced, '5.7.1', path);
+        assert.match(o?.reason ?? '', /is not inside .*deliveryTargets\.maildirRoot/, path);
+      }
+      assert.deepEqual(readdirSync(base), [], 'a refused maildir was written');
+      const [ok] = await maildir.deliver(testAttempt({ kind: 'maildir', path: join(base, 'mail', 'm') }, 's@far.test', ['m@example.test'], message));
+      assert.equal(ok?.status, 'delivered');
+      assert.equal(readdirSync(join(base, 'mail', 'm', 'new')).length, 1);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 
   test('an LMTP host outside the allow-list is a permanent 550 5.7.1', async () => {

@@ -1,6 +1,7 @@
 // A namespace claims only its own domains (docs/trust-model.md §6), against the real kube-apiserver and a real DNS server (dnsmasq): a second
 // namespace's MailDomain for a claimed domain stays DomainNotVerified, even when older, and gets
-// nothing (no bundle entry, no Certificate, no DNSEndpoint); a TXT challenge published in DNS
+// nothing (no bundle entry, no Certificate, no DNSEndpoint, and a real MTA with the bundle refuses
+// mail for its Mailboxes); a TXT challenge published in DNS
 // makes a claim verified; a subdomain of another namespace's domain waits for its consent; a
 // hostname outside the domain, an issuer not on the admin's list and a tls.secretName that is
 // someone else's Secret are refused.
@@ -9,12 +10,15 @@ import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
+import { decodeBundleFiles } from '../../bundle/files.ts';
 import type { Bundle } from '../../bundle/schema.ts';
 import { delegateSubdomainsAnnotation } from '../../crds/src/index.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { startKubeApiServer, type KubeApiServer } from '../harness/kube-apiserver.ts';
 import { waitFor } from '../harness/process.ts';
+import { sendMessage } from '../harness/smtp-send.ts';
 import { apply, getJson, runOperator, waitForCondition } from '../operator/operator-fixture.ts';
+import { startMtaProcess } from '../ops/mta-process.ts';
 
 const maildomain = (name: string, spec: string, annotations = '') => `
 apiVersion: stafette.dev/v1alpha1
@@ -29,6 +33,27 @@ async function bundleDomains(kube: KubeApiServer): Promise<string[]> {
   const config = JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz'] ?? '', 'base64')).toString('utf8')) as Bundle;
   return config.domains.map((d) => `${d.source.namespace}/${d.domain}`);
 }
+
+/** Both parts of the bundle the operator wrote, as an MTA mounts them. */
+async function bundleParts(kube: KubeApiServer): Promise<{ bundle: unknown; secrets: unknown }> {
+  const files = new Map<string, Buffer>();
+  const cm = await getJson<{ binaryData: Record<string, string> }>(kube, ['get', 'configmap', 'stafette-bundle', '-n', 'mail']);
+  for (const [k, v] of Object.entries(cm.binaryData)) files.set(k, Buffer.from(v, 'base64'));
+  for (let i = 0; i < 2; i += 1) {
+    const s = await getJson<{ data?: Record<string, string> }>(kube, ['get', 'secret', `stafette-bundle-secrets-${i}`, '-n', 'mail']);
+    for (const [k, v] of Object.entries(s.data ?? {})) files.set(k, Buffer.from(v, 'base64'));
+  }
+  const decoded = decodeBundleFiles(files);
+  assert.ok(decoded.ok, decoded.ok ? '' : decoded.error);
+  return { bundle: decoded.config, secrets: decoded.secrets };
+}
+
+const mailbox = (name: string, address: string) => `---
+apiVersion: stafette.dev/v1alpha1
+kind: Mailbox
+metadata: {name: ${name}}
+spec: {address: ${address}}
+`;
 
 async function names(kube: KubeApiServer, resource: string, namespace: string): Promise<string[]> {
   const list = await getJson<{ items: { metadata: { name: string } }[] }>(kube, ['get', resource, '-n', namespace]);
@@ -64,6 +89,9 @@ describe('domain ownership and certificates', () => {
     await apply(kube, 'tenant-b', maildomain('elsewhere', '  domain: other.test\n  hostname: mx.example.test'));
     await sleep(1100);
     await apply(kube, 'mail', maildomain('example', `  domain: example.test\n${tls}`));
+    // Mailboxes the squatter would receive the domains' mail in, and the owner's own.
+    await apply(kube, 'tenant-b', mailbox('boss', 'boss@example.test') + mailbox('sales', 'sales@shop.test'));
+    await apply(kube, 'mail', mailbox('ceo', 'ceo@example.test'));
     await apply(kube, 'mail', maildomain('internal', '  domain: internal.test\n  tls: {issuerRef: {name: internal-ca, kind: ClusterIssuer}}'));
     // A Secret that is not the MailDomain's: cert-manager must not be told to write into it.
     await kube.ok(['create', 'secret', 'generic', 'relay-credentials', '-n', 'mail', '--from-literal=password=hunter2']);
@@ -107,6 +135,21 @@ describe('domain ownership and certificates', () => {
     assert.deepEqual(await names(kube, 'certificates', 'tenant-b'), []);
     assert.deepEqual(await names(kube, 'dnsendpoints', 'tenant-b'), []);
     assert.deepEqual(await names(kube, 'secrets', 'tenant-b'), [], 'no DKIM keys for unverified domains');
+    await waitForCondition(kube, 'mailbox/boss', 'tenant-b', 'False', 'DomainNotFound');
+    await waitForCondition(kube, 'mailbox/sales', 'tenant-b', 'False', 'DomainNotFound');
+    await waitForCondition(kube, 'mailbox/ceo', 'mail', 'True');
+
+    // The squatter gets no mail: an MTA with this bundle takes the owner's recipient and refuses the squatter's.
+    const parts = await waitFor('the bundle with ceo@example.test', async () => {
+      const p = await bundleParts(kube);
+      return JSON.stringify(p.bundle).includes('ceo@example.test') ? p : undefined;
+    });
+    const mta = await startMtaProcess({ name: 'trust-ownership', addresses: [], initial: parts });
+    t.after(() => mta.close());
+    const deliver = (to: string) =>
+      sendMessage({ ...mta.mx, from: 'someone@far.test', to: [to], message: Buffer.from(`From: someone@far.test\r\nTo: ${to}\r\nSubject: hi\r\n\r\nhi\r\n`) });
+    assert.match(await deliver('ceo@example.test'), /^250 /);
+    for (const to of ['boss@example.test', 'sales@shop.test']) assert.match(await deliver(to), /^5\d\d /, to);
 
     // The tenant publishes the challenge records (a new DNS server with them; the resolver
     // the operator was given is pointed at it, as a zone update would do).

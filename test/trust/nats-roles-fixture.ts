@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Bundle, BundleSecrets } from '../../bundle/schema.ts';
 import { rolePasswordEnv, roleUsers } from '../../cli/nats-config-command.ts';
 import { bundleFiles, minimalBundle, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
 import { natsTlsOptions, type NatsTls } from '../../mta/src/queue/connection.ts';
@@ -73,11 +74,14 @@ export interface RoleMta {
   close(): Promise<void>;
 }
 
-/** `stafette mta` with delivery to maildirs, connecting with the role users (and TLS flags when given). */
-export async function startRoleMta(nats: RoleNats, opts: { name: string; addresses: string[]; domain: string; extraArgs?: string[] }): Promise<RoleMta> {
+/** `stafette mta` with delivery to maildirs, connecting with the role users (and TLS flags when given); `bundle` replaces the minimal one. */
+export async function startRoleMta(
+  nats: RoleNats,
+  opts: { name: string; addresses: string[]; domain: string; extraArgs?: string[]; bundle?: { bundle: Bundle; secrets: BundleSecrets } },
+): Promise<RoleMta> {
   const dir = mkdtempSync(join(tmpdir(), `stafette-${opts.name}-`));
   const configDir = join(dir, 'config');
-  const files = bundleFiles(minimalBundle('r1', opts.addresses, opts.domain));
+  const files = bundleFiles(opts.bundle ?? minimalBundle('r1', opts.addresses, opts.domain));
   writeMountedFiles(configDir, files.config);
   const secretDir = join(dir, 'secret');
   writeMountedFiles(secretDir, files.secrets);

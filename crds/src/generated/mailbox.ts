@@ -60,7 +60,7 @@ export type MailboxSpec = {
      * non-2xx answer is retried later.
      */
     webhook?: {
-      /** An http or https URL with a host name or IP address. */
+      /** An https URL with a host name or IP address (webhooks are https only, docs/trust-model.md §3). */
       url: string;
       /** The Secret key holding the HMAC key. */
       secretRef: {
@@ -130,7 +130,7 @@ export type MailboxSpecResolved = {
      * non-2xx answer is retried later.
      */
     webhook?: {
-      /** An http or https URL with a host name or IP address. */
+      /** An https URL with a host name or IP address (webhooks are https only, docs/trust-model.md §3). */
       url: string;
       /** The Secret key holding the HMAC key. */
       secretRef: {

@@ -162,3 +162,27 @@ test('of two delays asked for one key, the earlier one wins', () => {
     [400],
   );
 });
+
+test('a delay longer than a timer can hold waits in steps instead of firing at once', () => {
+  const timers = manualTimers();
+  let now = 0;
+  const runs: string[] = [];
+  const queue = new WorkQueue(async (k) => void runs.push(k), { workers: 1, setTimer: timers.setTimer, clearTimer: timers.clearTimer, now: () => now });
+  const thirtyDays = 30 * 86_400_000;
+  queue.addAfter('bundle', thirtyDays);
+  assert.deepEqual(
+    timers.pending.map((t) => t.ms),
+    [2 ** 31 - 1],
+  );
+  now = 2 ** 31 - 1;
+  timers.fire();
+  assert.deepEqual(runs, []);
+  assert.deepEqual(
+    timers.pending.map((t) => t.ms),
+    [thirtyDays - (2 ** 31 - 1)],
+  );
+  assert.equal(queue.stats().retrying, 1);
+  now = thirtyDays;
+  timers.fire();
+  assert.deepEqual(runs, ['bundle']);
+});

@@ -27,6 +27,9 @@ export interface WorkQueueStats {
   retrying: number;
 }
 
+/** The longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days); it runs a longer one after 1 ms. */
+const maxTimerMs = 2 ** 31 - 1;
+
 export class WorkQueue {
   private readonly waiting = new Set<string>();
   private readonly order: string[] = [];
@@ -74,17 +77,22 @@ export class WorkQueue {
     return delay;
   }
 
-  /** Adds the key after a delay; of several delays asked for one key, the earliest wins. */
+  /**
+   * Adds the key after a delay; of several delays asked for one key, the earliest wins. A delay
+   * longer than a timer can hold (the SRS rotation's, up to 30 days) waits in steps.
+   */
   addAfter(key: string, delayMs: number): void {
     if (this.stopped) return;
     const due = this.options.now() + delayMs;
     const pending = this.timers.get(key);
     if (pending && pending.due <= due) return;
     if (pending) this.options.clearTimer(pending.handle);
+    const wait = Math.min(delayMs, maxTimerMs);
     const handle = this.options.setTimer(() => {
       this.timers.delete(key);
-      this.add(key);
-    }, delayMs);
+      if (wait < delayMs) this.addAfter(key, due - this.options.now());
+      else this.add(key);
+    }, wait);
     this.timers.set(key, { handle, due });
   }
 
