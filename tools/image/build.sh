@@ -32,6 +32,7 @@ inputs() {
   cat "$0" tools/image/base.sh
   git ls-files -co --exclude-standard -- . \
     ':!:test' ':!:bench' ':!:tools' ':!:charts' ':!:helm' ':!:examples' ':!:docs' ':!:bin' ':!:.ci' ':!:Makefile' \
+    ':!:fuzz' ':!:eslint.config.js' ':!:.prettierrc' ':!:.prettierignore' ':!:.editorconfig' \
     ':!:*.test.ts' ':!:*.md' ':!:*testdata*' \
     | LC_ALL=C sort | while read -r f; do [ -f "$f" ] && sha256sum "$f"; done
 }
@@ -91,9 +92,12 @@ for t in "${tags[@]}"; do tag_args+=(-t "$t"); done
 # The host's CA bundle for the build's npm ci (see the Containerfile's `ca` secret).
 ca=${STAFETTE_IMAGE_CA_BUNDLE:-${NODE_EXTRA_CA_CERTS:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}}
 secret_args=()
+# The commit this build ran at: the cache key covers every input, so an image reused by a later
+# commit was built from identical sources and keeps the revision it was first built at.
+revision=$(git rev-parse HEAD 2>/dev/null || true)
 [ -s "$ca" ] && secret_args=(--secret "id=ca,src=$ca")
 DOCKER_BUILDKIT=1 "$docker" build --network=host --progress=plain "${secret_args[@]}" \
-  --build-arg "NODE_IMAGE=$base_ref" --build-arg "VERSION=$app_version" \
+  --build-arg "NODE_IMAGE=$base_ref" --build-arg "VERSION=$app_version" --build-arg "REVISION=$revision" \
   "${tag_args[@]}" -f Containerfile . >"$cache/images/build.log" 2>&1 \
   || { tail -40 "$cache/images/build.log" >&2; echo "image/build.sh: docker build failed; log: $cache/images/build.log" >&2; exit 1; }
 "$docker" save -o "$archive.partial" "${tags[@]}"
