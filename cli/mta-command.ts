@@ -105,6 +105,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
       configRecheckMs: flags.configRecheck * 1000,
       listeners,
       memoryBudgetBytes: flags.memoryBudgetMib * 1024 * 1024,
+      streamThresholdBytes: flags.streamThresholdKib * 1024,
       ...(flags.hostname ? { hostname: flags.hostname } : {}),
       defaultTls,
       sharedLimits: sharedLimitsFrom(flags),

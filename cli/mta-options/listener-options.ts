@@ -1,8 +1,10 @@
 // `stafette mta` flags of the SMTP listeners and the limits of one session: ports, greeting
-// delay, per-client connections, deadlines, PROXY ranges and the intake memory budget. Every
-// default is the library's (mta/src/smtp/listener-config.ts, memory-budget.ts), read here only.
+// delay, per-client connections, deadlines, PROXY ranges, the intake memory budget and the size
+// past which a message streams to the Object Store. Every default is the library's
+// (mta/src/smtp/listener-config.ts, memory-budget.ts, body-streaming.ts), read here only.
 import { Option, type Command } from 'commander';
 import { defaultMemoryBudgetBytes } from '../../mta/src/smtp/memory-budget.ts';
+import { defaultStreamThresholdBytes } from '../../mta/src/smtp/body-streaming.ts';
 import { defaultListenerConfigs, listenerConfig, type ListenerConfig } from '../../mta/src/smtp/index.ts';
 import { integer } from './flag-parsers.ts';
 
@@ -23,6 +25,7 @@ export interface ListenerFlags {
   proxyFrom?: string;
   proxyListeners: string;
   memoryBudgetMib: number;
+  streamThresholdKib: number;
 }
 
 const listenerNames = Object.keys(defaultListenerConfigs) as (keyof typeof defaultListenerConfigs)[];
@@ -108,6 +111,15 @@ export function addListenerOptions(command: Command): Command {
         .env('STAFETTE_MEMORY_BUDGET_MIB')
         .argParser(integer(1))
         .default(defaultMemoryBudgetBytes / 1024 / 1024),
+    )
+    .addOption(
+      new Option(
+        '--stream-threshold-kib <KiB>',
+        'a message past this size streams to the Object Store during DATA instead of being held whole (lower: less memory per message, more Object Store writes)',
+      )
+        .env('STAFETTE_STREAM_THRESHOLD_KIB')
+        .argParser(integer(1))
+        .default(defaultStreamThresholdBytes / 1024),
     );
 }
 

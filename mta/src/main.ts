@@ -91,6 +91,8 @@ export interface MtaOptions {
   readonly listeners: readonly ListenerConfig[];
   /** Bytes of message data intake may hold at once (default defaultMemoryBudgetBytes, smtp/memory-budget.ts). */
   readonly memoryBudgetBytes?: number;
+  /** Past this many bytes a message streams to the Object Store during DATA (default defaultStreamThresholdBytes, smtp/body-streaming.ts). */
+  readonly streamThresholdBytes?: number;
   /**
    * Our name in the greeting, EHLO, Received and DSNs (Reporting-MTA, MAILER-DAEMON@);
    * default: the hostname of the first domain of the first bundle, else the OS hostname.
@@ -259,6 +261,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
       sharedLimits,
       listeners: options.listeners,
       ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
+      ...(options.streamThresholdBytes !== undefined ? { streamThresholdBytes: options.streamThresholdBytes } : {}),
       getConfig,
       publisher,
       observer: metrics.intake,
