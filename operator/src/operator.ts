@@ -160,7 +160,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   // Declared before the Secret informer, whose events invalidate it.
   const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
-  const [domainChanges, mailboxChanges, relayChanges] = [new SpecChanges(), new SpecChanges(), new SpecChanges()];
+  const domainChanges = new SpecChanges();
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
   const domains = watchResource<MailDomain & KubernetesObject>(
     options.kubeConfig,
@@ -174,30 +174,21 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     },
     { logger, onError },
   );
-  const mailboxes = watchResource<Mailbox & KubernetesObject>(
-    options.kubeConfig,
-    'mailboxes',
-    crd(crdFiles.Mailbox.plural),
-    (m, verb) => {
-      if (mailboxChanges.changed(m, verb)) enqueue('bundle');
-    },
-    {
-      logger,
-      onError,
-    },
-  );
-  const relays = watchResource<Relay & KubernetesObject>(
-    options.kubeConfig,
-    'relays',
-    crd(crdFiles.Relay.plural),
-    (r, verb) => {
-      if (relayChanges.changed(r, verb)) enqueue('bundle');
-    },
-    {
-      logger,
-      onError,
-    },
-  );
+  // Mailboxes and Relays feed only the bundle: a change of spec asks for a render.
+  const watchBundleInput = <T extends KubernetesObject>(resource: string, plural: string) => {
+    const changes = new SpecChanges();
+    return watchResource<T>(
+      options.kubeConfig,
+      resource,
+      crd(plural),
+      (o, verb) => {
+        if (changes.changed(o, verb)) enqueue('bundle');
+      },
+      { logger, onError },
+    );
+  };
+  const mailboxes = watchBundleInput<Mailbox & KubernetesObject>('mailboxes', crdFiles.Mailbox.plural);
+  const relays = watchBundleInput<Relay & KubernetesObject>('relays', crdFiles.Relay.plural);
   const secrets = watchResource<CachedSecret & KubernetesObject>(
     options.kubeConfig,
     'secrets',

@@ -11,10 +11,14 @@
 // Both sides also share two small rules kept here, so a transport needs nothing else of the
 // engine: `destinationKey` (equal keys mean one destination: routing groups by it, the remote
 // transport limits connections by it) and `sameOutcome` (one classified outcome for every
-// recipient of an attempt that failed before any per-recipient answer).
+// recipient of an attempt that failed before any per-recipient answer). The deadline signal
+// the engine gives each attempt (deadline-signal.ts) is passed on from here too, for a
+// transport that bounds a part of its attempt the same way (remote-smtp.ts, per host).
 import type { DeliveredVia } from '../dsn/notices.ts';
 import type { QueueRecord } from '../queue/record.ts';
 import type { Reply } from '../reply.ts';
+
+export { deadlineSignal, type DeadlineSignal } from './deadline-signal.ts';
 
 /** Where a group of recipients goes; computed by routing from the bundle. */
 export type Destination =

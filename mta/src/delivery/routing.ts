@@ -155,11 +155,7 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
         if (!original)
           return {
             ok: false,
-            outcome: permanent(
-              recipient,
-              reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'),
-              `SRS address ${target.address} reverses to ${JSON.stringify(srs.original)}`,
-            ),
+            outcome: permanent(recipient, badRecipientSyntax, `SRS address ${target.address} reverses to ${JSON.stringify(srs.original)}`),
           };
         add({ kind: 'mx', domain: original.domain }, srs.original);
       } else {
@@ -175,7 +171,7 @@ export function routeRecipient(bundle: Bundle, sender: string, recipient: string
 function expansionFailure(recipient: string, failure: Extract<Expansion, { ok: false }>): RecipientOutcome {
   switch (failure.problem) {
     case 'syntax':
-      return permanent(recipient, reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax'), failure.detail);
+      return permanent(recipient, badRecipientSyntax, failure.detail);
     case 'unknown':
       return refused(recipient, unknownRecipient(failure.address));
     case 'loop':
@@ -229,6 +225,12 @@ function localMaildir(address: string, options: RoutingOptions): Destination {
     .replace(/^\.+/, (dots) => '%2E'.repeat(dots.length));
   return { kind: 'maildir', path: posix.join(options.localMaildirRoot, segment) };
 }
+
+/**
+ * A recipient that does not normalise, at delivery: 553 5.1.3 with intake's words
+ * (policy/rejections.ts badRecipientSyntax; 553, not intake's 501, see the top of this file).
+ */
+const badRecipientSyntax = reply(C.C553BadMailbox, SE.BadDestSyntax3, 'Bad recipient address syntax');
 
 /** An intake rejection (policy/rejections.ts) as the permanent outcome of a recipient. */
 function refused(recipient: string, err: SmtpError): RecipientOutcome {

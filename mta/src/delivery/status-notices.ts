@@ -1,6 +1,8 @@
 // The delivery status notices one attempt calls for, gathered from the decision (decision.ts)
 // and each recipient's outcome with the rules of dsn/notices.ts, in at most three notices
 // per attempt (failures, delays, successes), each built by dsn/report.ts. Pure.
+import { C, SE } from '../codes.ts';
+import { reply } from '../reply.ts';
 import type { EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 import type { Destination, RecipientOutcome } from './attempt.ts';
 import type { Decision } from './decision.ts';
@@ -82,7 +84,7 @@ export function planNotices(input: NoticeInput): NoticePlan {
       recipient: r,
       action,
       willRetryUntil: new Date(input.lifetimeEndsMs),
-      reply: last ? { code: last.code, enhanced: last.enhanced, text: last.text } : { code: 451, enhanced: '4.0.0', text: 'Delivery is being retried' },
+      reply: last ? { code: last.code, enhanced: last.enhanced, text: last.text } : reply(C.C451LocalError, SE.Other0, 'Delivery is being retried'),
       ...(last?.remoteMta ? { remoteMta: last.remoteMta } : {}),
     });
     delayNotified.add(r.address);

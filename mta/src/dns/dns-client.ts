@@ -131,23 +131,39 @@ function matches(reply: packet.DecodedPacket, id: number, question: Question): b
   return reply.type === 'response' && reply.id === id && q !== undefined && q.type === question.type && q.name.toLowerCase() === question.name.toLowerCase();
 }
 
+/**
+ * How one exchange ends, the same over UDP and TCP: the answer, an error, the deadline or the
+ * caller's abort, whichever comes first, clears the timer and the abort listener, closes the
+ * socket and settles the promise. Returns the `finish` the socket's handlers call.
+ */
+function exchangeEnd(
+  exchange: { server: Server; question: Question; timeoutMs: number; signal: AbortSignal | undefined; via: string },
+  close: () => void,
+  resolve: (reply: packet.DecodedPacket) => void,
+  reject: (err: Error) => void,
+): (err: Error | null, reply?: packet.DecodedPacket) => void {
+  const { server, question, timeoutMs, signal, via } = exchange;
+  const finish = (err: Error | null, reply?: packet.DecodedPacket) => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    close();
+    if (err) reject(err);
+    else resolve(reply!);
+  };
+  const onAbort = () => finish(new DnsError('ETIMEOUT', `lookup of ${question.type} ${question.name} abandoned`));
+  const timer = setTimeout(
+    () => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port}${via} did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  signal?.addEventListener('abort', onAbort, { once: true });
+  return finish;
+}
+
 function exchangeUdp(server: Server, question: Question, timeoutMs: number, signal?: AbortSignal): Promise<packet.DecodedPacket> {
   const { id, bytes } = queryPacket(question);
   return new Promise((resolve, reject) => {
     const socket: UdpSocket = createSocket(isIPv6(server.host) ? 'udp6' : 'udp4');
-    const finish = (err: Error | null, reply?: packet.DecodedPacket) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.close();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const onAbort = () => finish(new DnsError('ETIMEOUT', `lookup of ${question.type} ${question.name} abandoned`));
-    const timer = setTimeout(
-      () => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = exchangeEnd({ server, question, timeoutMs, signal, via: '' }, () => socket.close(), resolve, reject);
     socket.on('error', (err) => finish(new DnsError('ECONNREFUSED', `${server.host}:${server.port}: ${err.message}`)));
     socket.on('message', (msg) => {
       let reply: packet.DecodedPacket;
@@ -167,19 +183,7 @@ function exchangeTcp(server: Server, question: Question, timeoutMs: number, sign
   return new Promise((resolve, reject) => {
     const socket = connect({ host: server.host, port: server.port });
     let received = Buffer.alloc(0);
-    const finish = (err: Error | null, reply?: packet.DecodedPacket) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve(reply!);
-    };
-    const onAbort = () => finish(new DnsError('ETIMEOUT', `lookup of ${question.type} ${question.name} abandoned`));
-    const timer = setTimeout(
-      () => finish(new DnsError('ETIMEOUT', `${server.host}:${server.port} (TCP) did not answer ${question.type} ${question.name} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = exchangeEnd({ server, question, timeoutMs, signal, via: ' (TCP)' }, () => socket.destroy(), resolve, reject);
     socket.on('error', (err) => finish(new DnsError('ECONNREFUSED', `${server.host}:${server.port} (TCP): ${err.message}`)));
     socket.on('connect', () => socket.write(packet.streamEncode(bytes)));
     socket.on('data', (chunk: Buffer) => {

@@ -111,7 +111,7 @@ export function wantsNotice(rcpt: RcptDsnParams, condition: NotifyCondition): bo
 
 // No control characters (CR, LF, NUL, DEL, ...): values go into notice fields.
 function printable(text: string): boolean {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused here
   return !/[\u0000-\u001f\u007f]/.test(text);
 }
 

@@ -15,6 +15,7 @@
 // line: every value goes through `fieldValue` (control characters become spaces, length is
 // capped), so nobody can inject a header or a MIME part. The boundary comes from the injected
 // randomness and is checked not to occur in the content.
+import { C, SE, enhancedStatus } from '../codes.ts';
 import { parseMailDsnParams, parseRcptDsnParams, type MailDsnParams } from './params.ts';
 import type { EnvelopeAddress, QueueRecord } from '../queue/record.ts';
 
@@ -182,7 +183,7 @@ function statusPart(input: NoticeInput, host: string, mail: MailDsnParams, date:
 }
 
 function diagnostic(r: NoticeRecipient): string {
-  const code = Number.isInteger(r.reply.code) && r.reply.code >= 200 && r.reply.code <= 599 ? String(r.reply.code) : '554';
+  const code = Number.isInteger(r.reply.code) && r.reply.code >= 200 && r.reply.code <= 599 ? String(r.reply.code) : String(C.C554TransactionFailed);
   const enhanced = /^[245]\.\d{1,3}\.\d{1,3}$/.test(r.reply.enhanced) ? ` ${r.reply.enhanced}` : '';
   return fieldValue(`${code}${enhanced} ${r.reply.text}`);
 }
@@ -193,11 +194,11 @@ function statusCode(r: NoticeRecipient): string {
   switch (r.action) {
     case 'failed':
       if (given && (given.startsWith('5') || (r.expired && given.startsWith('4')))) return given;
-      return r.expired ? '4.4.7' : '5.0.0';
+      return r.expired ? enhancedStatus(4, SE.DeliveryExpired7) : enhancedStatus(5, SE.Other0);
     case 'delayed':
-      return given?.startsWith('4') ? given : '4.0.0';
+      return given?.startsWith('4') ? given : enhancedStatus(4, SE.Other0);
     default:
-      return given?.startsWith('2') ? given : '2.0.0';
+      return given?.startsWith('2') ? given : enhancedStatus(2, SE.Other0);
   }
 }
 

@@ -81,7 +81,7 @@ export async function startPolicyServer(opts: PolicyServerOptions): Promise<Poli
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
-  // A client that resets mid-handshake must not end the process (cf. reliability.md F11).
+  // A client that resets mid-handshake must not end the process (cf. docs/reliability.md F11).
   server.on('tlsClientError', (err) => opts.logger.debug('MTA-STS policy TLS handshake failed', { err }));
 
   function handle(req: IncomingMessage, res: ServerResponse): void {

@@ -1,6 +1,6 @@
-// The four changes Stafette makes to smtp-server's behaviour, all in this one file, by
-// replacing two of SMTPConnection's methods, init() (1) and send() (2-4); see README.md in
-// this folder for the why and the numbers.
+// The six changes Stafette makes to smtp-server's behaviour, all installed from this one file:
+// SMTPConnection's init() is replaced for 1 and 5, its send() for 2-5, and SMTPStream's data
+// path for 6 (single-dot-lines.ts); see README.md in this folder for the why and the numbers.
 //
 // 1. The greeting pause. SMTPConnection.init() waits a hard-coded 100 ms before it sends the
 //    220 greeting (early-talker detection: a client that speaks first gets "421 You talk too

@@ -64,6 +64,6 @@ function dnsName(name: string): string {
 }
 
 function address(a: string): string {
-  // eslint-disable-next-line no-control-regex
+  // eslint-disable-next-line no-control-regex -- control characters are among what is removed
   return a.replace(/[\u0000-\u0020<>,;"()\u007f]/g, '');
 }

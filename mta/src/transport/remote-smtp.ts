@@ -31,12 +31,19 @@ import { signMessage } from '../dkim/sign.ts';
 import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../../../observability/logger.ts';
 import { reply } from '../reply.ts';
-import { destinationKey, sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import {
+  deadlineSignal,
+  destinationKey,
+  sameOutcome,
+  type DeadlineSignal,
+  type DeliveryAttempt,
+  type RecipientOutcome,
+  type Transport,
+} from '../delivery/attempt.ts';
 import { classifyDnsError, type DnsResolver } from '../dns.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
 import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
-import { deadlineSignal, type DeadlineSignal } from '../delivery/deadline-signal.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 import { outcomesOf } from './smtp-client-reply.ts';
 import { planAttempt, type OutboundStandards } from './outbound-standards.ts';

@@ -20,6 +20,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { C, SE, enhancedCode } from '../codes.ts';
 import { peerVerification, type PeerVerification } from '../outbound-tls/trust-store.ts';
 import type { TransactionResult } from './smtp-client-reply.ts';
 
@@ -313,7 +314,7 @@ export class SmtpClientConnection {
       if (e.command === 'MAIL FROM' && e.response) return { kind: 'replies', refused, mailRefused: e.response };
       if (e.command === 'MAIL FROM' && !e.response) {
         // nodemailer refuses locally when SIZE exceeds the server's advertised limit.
-        return { kind: 'replies', refused, mailRefused: `552 5.3.4 ${e.message}` };
+        return { kind: 'replies', refused, mailRefused: `${C.C552MailboxFull} ${enhancedCode(C.C552MailboxFull, SE.MsgTooBig4)} ${e.message}` };
       }
       addRefusals(e.rejectedErrors);
       const state = (this.connection as unknown as EnvelopeState)._envelope;
