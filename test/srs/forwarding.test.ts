@@ -63,4 +63,22 @@ describe('SRS and ARC for forwarded mail', () => {
     assert.match(await viaMx('', forged, bounce, '127.0.0.51'), /^550 5\.1\.1 /);
     assert.match(await viaMx('spammer@far.test', copy.from, bounce, '127.0.0.51'), /^550 5\.7\.1 /);
   });
+
+  test('the metrics count the verdicts by method and result, the SRS rewrite, the policy lookup and the TLS session', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${m.opsPort}/metrics`)).text();
+    // alice@sender.test from 127.0.0.10: SPF pass, no DKIM signature, DMARC none (no record).
+    assert.match(metrics, /\nstafette_auth_verdicts_total\{method="spf",result="pass"\} [1-9]/);
+    assert.match(metrics, /\nstafette_auth_verdicts_total\{method="dmarc",result="none"\} [1-9]/);
+    for (const [, method, result] of metrics.matchAll(/\nstafette_auth_verdicts_total\{method="([^"]*)",result="([^"]*)"\}/g)) {
+      assert.ok(['spf', 'dkim', 'arc', 'dmarc', 'other'].includes(method!), `bounded method label: ${method}`);
+      assert.ok(
+        ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy', 'other'].includes(result!),
+        `bounded result label: ${result}`,
+      );
+    }
+    assert.match(metrics, /\nstafette_srs_total\{operation="forward",result="ok"\} 1\n/);
+    // far.test publishes no MTA-STS policy; its MX offers STARTTLS (a session with no policy to check).
+    assert.match(metrics, /\nstafette_mta_sts_policy_lookups_total\{outcome="not_found"\} [1-9]/);
+    assert.match(metrics, /\nstafette_tls_sessions_total\{policy_type="no-policy-found",result="success"\} [1-9]/);
+  });
 });
