@@ -2,7 +2,8 @@
 // options) asks a real `stafette mta` for notices; the notices it gets are parsed as
 // multipart/report by Python's email package. Success for a local mailbox (delivered), for a
 // next hop without DSN (relayed), failure with RET=HDRS (headers only), NOTIFY=NEVER (nothing),
-// and REQUIRETLS toward a hop without it (bounced, 5.7.30).
+// REQUIRETLS toward a hop without it (bounced, 5.7.30), and one delay notice for mail a next hop
+// keeps deferring (NOTIFY=SUCCESS,DELAY,FAILURE, as Postfix's sendmail -N asks).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -37,7 +38,8 @@ const body = (subject: string) =>
 describe('delivery status notifications a sending MTA asked for', () => {
   let m: StandardsMta;
   before(async () => {
-    m = await startStandardsMta('dsn');
+    // Delay notices after 3 s instead of 4 h, so one comes during the test (retries every 2 s).
+    m = await startStandardsMta('dsn', { mtaArgs: ['--delay-notice-after', '3s'] });
   });
   after(async () => {
     await m.close();
@@ -110,5 +112,26 @@ describe('delivery status notifications a sending MTA asked for', () => {
     assert.ok(bounce, 'a 5.7.30 failure notice');
     assert.equal(bounce.recipients[0]!.action, 'failed');
     assert.doesNotMatch(bounce.returned ?? '', /secret body/);
+  });
+
+  test('mail the next hop keeps deferring gets one delay notice, headers only, with Will-Retry-Until', async () => {
+    assert.equal(submit({ subject: 'slow mailbox', to: ['defer@far.test'], rcpt_options: ['NOTIFY=SUCCESS,DELAY,FAILURE'] }).code, 250);
+    const delayed = (await notices(6)).filter((r) => r.recipients[0]?.action === 'delayed');
+    assert.equal(delayed.length, 1);
+    const notice = delayed[0]!;
+    assert.equal(notice.recipients[0]!['final-recipient'], 'rfc822; defer@far.test');
+    assert.match(notice.recipients[0]!.status ?? '', /^4\./);
+    assert.ok(notice.recipients[0]!['will-retry-until'], 'Will-Retry-Until');
+    assert.equal(notice.parts[2], 'text/rfc822-headers');
+    assert.doesNotMatch(notice.returned ?? '', /secret body/);
+    // Once: later retries (every 2 s) send no second delay notice.
+    await new Promise((r) => setTimeout(r, 5_000));
+    assert.equal(
+      m
+        .mailbox(alice.user)
+        .map(parse)
+        .filter((r) => r.recipients[0]?.action === 'delayed').length,
+      1,
+    );
   });
 });

@@ -9,7 +9,7 @@
 // SPF allows 127.0.0.1, where our outbound connections come from), mailboxes alice@ (login
 // "alice-secret", local maildir), bob@ (local maildir), fwd@ (forwards to carol@far.test),
 // gone@ (forwards to reject@far.test, which far.test refuses: a bounce).
-// Remote domains: far.test (mx.far.test 127.0.0.51; reject@ refused with 550), sender.test
+// Remote domains: far.test (mx.far.test 127.0.0.51; reject@ refused with 550, defer@ with 451), sender.test
 // (mx.sender.test 127.0.0.52; SPF allows 127.0.0.10).
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +61,7 @@ export async function startStandardsMta(name: string, options: StandardsMtaOptio
     host: '127.0.0.51',
     port: outboundPort,
     name: 'mx.far.test',
-    rcptReply: (a) => (a.startsWith('reject@') ? '550 5.1.1 no such user' : null),
+    rcptReply: (a) => (a.startsWith('reject@') ? '550 5.1.1 no such user' : a.startsWith('defer@') ? '451 4.2.0 mailbox busy, try later' : null),
   });
   const sender = await startSmtpReceiver({ host: '127.0.0.52', port: outboundPort, name: 'mx.sender.test' });
   const nats = await startNatsServer({ name: `nats-${name}` });

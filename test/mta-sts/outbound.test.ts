@@ -3,7 +3,9 @@
 // policy host (test CA) serves their policies; real SMTP servers on 127.0.0.x present a
 // certificate of the test CA for their name (or one that does not verify); the policies and the
 // TLS-RPT counts live in a real nats-server's key-value buckets. The remote transport is the
-// MTA's own, with the standards wired as main.ts wires them.
+// MTA's own, with the standards wired as main.ts wires them. Relays to the same servers have
+// their certificates verified unless they opt out; the day's reports are mailed by one of two
+// report senders (pods) and parsed by Python's email, gzip and json.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,17 +18,29 @@ import { createDnsClient } from '../../mta/src/dns/dns-client.ts';
 import { createPolicyStore, mailauthFetch, openPolicyBucket } from '../../mta/src/mta-sts/policy-store.ts';
 import { buildTrustStore, installTrustStore } from '../../mta/src/outbound-tls/trust-store.ts';
 import { reportDestinations } from '../../mta/src/tls-report/report-policy.ts';
-import { createTlsReportRecorder, openTlsReportBucket } from '../../mta/src/tls-report/report-store.ts';
+import { startReportSender } from '../../mta/src/tls-report/report-sender.ts';
+import { createTlsReportRecorder, openTlsReportBucket, type ReportKv } from '../../mta/src/tls-report/report-store.ts';
 import { createRemoteSmtpTransport, type RemoteSmtpTransport } from '../../mta/src/transport/remote-smtp.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { startDnsServer, type DnsServer } from '../harness/dns-server.ts';
 import { startPolicyHost, type PolicyHost } from '../harness/https-policy-host.ts';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
 import { freePort, stopAll } from '../harness/process.ts';
 import { startSmtpReceiver, type SmtpReceiver } from '../harness/smtp-receivers.ts';
 import { createTestCa } from '../harness/test-ca.ts';
-import { testBundle, testDomain, testMessage, testRecord } from '../transports/transport-fixtures.ts';
+import { testBundle, testDomain, testMessage, testRecord, testRelay } from '../transports/transport-fixtures.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
+
+/** The parts of an RFC 8460 report the tests read. */
+interface Rfc8460Report {
+  'date-range': { 'start-datetime': string };
+  policies: {
+    policy: Record<string, unknown> & { 'policy-domain': string };
+    summary: Record<string, number>;
+    'failure-details': Record<string, unknown>[];
+  }[];
+}
 const policy = (mode: string, mx: string[]) => `version: STSv1\nmode: ${mode}\n${mx.map((m) => `mx: ${m}\n`).join('')}max_age: 86400\n`;
 
 describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
@@ -39,7 +53,12 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
   let plain: SmtpReceiver; // mx.plain.test, valid certificate, no DSN, no REQUIRETLS
   let transport: RemoteSmtpTransport;
   let recorder: ReturnType<typeof createTlsReportRecorder>;
-  const config = testBundle({ domains: [testDomain('example.test')] });
+  let reportsKv: ReportKv;
+  let lookup: (name: string, type: string) => Promise<unknown>;
+  // Relays to the same receivers (filled in once their port is known): certificates verify
+  // unless the Relay opts out (Relay.spec.insecureSkipVerify, verifyCertificate: false here).
+  const relays: ReturnType<typeof testRelay>[] = [];
+  const config = testBundle({ domains: [testDomain('example.test')], relays });
 
   before(async () => {
     const ca = await createTestCa();
@@ -48,6 +67,12 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     good = await startSmtpReceiver({ host: '127.0.0.41', port, name: 'mx.good.test', tls: await ca.issue(['mx.good.test']), offer: ['DSN', 'REQUIRETLS'] });
     bad = await startSmtpReceiver({ host: '127.0.0.42', port, name: 'mx.bad.test', tls: await ca.issue(['somebody-else.test']) });
     plain = await startSmtpReceiver({ host: '127.0.0.43', port, name: 'mx.plain.test', tls: await ca.issue(['mx.plain.test']) });
+    const relayed = { auth: false, match: { default: false, senderDomains: [], recipientDomains: [] } };
+    relays.push(
+      testRelay('mail/good', 'mx.good.test', port, relayed),
+      testRelay('mail/bad', 'mx.bad.test', port, relayed),
+      testRelay('mail/bad-unverified', 'mx.bad.test', port, { ...relayed, verifyCertificate: false }),
+    );
     const policies: Record<string, string> = {
       'good.test': policy('enforce', ['mx.good.test']),
       'bad.test': policy('enforce', ['mx.bad.test']),
@@ -82,7 +107,9 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     const kvm = new Kvm(nc);
     const cache = createCachingResolver({ query: createDnsClient({ servers: [dns.address] }) });
     const resolver = (name: string, type: string) => cache.resolve(name, type as never);
-    recorder = createTlsReportRecorder({ kv: await openTlsReportBucket(kvm, 1), flushEveryMs: 0 });
+    lookup = resolver;
+    reportsKv = await openTlsReportBucket(kvm, 1);
+    recorder = createTlsReportRecorder({ kv: reportsKv, flushEveryMs: 0 });
     transport = createRemoteSmtpTransport({
       config: () => config,
       resolver: createDnsResolver({ servers: [dns.address] }),
@@ -104,7 +131,7 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
 
   async function deliver(
     domain: string,
-    params: { mail?: { name: string; value: string | null }[]; rcpt?: { name: string; value: string | null }[]; header?: string } = {},
+    params: { mail?: { name: string; value: string | null }[]; rcpt?: { name: string; value: string | null }[]; header?: string; relayId?: string } = {},
   ) {
     const to = `bob@${domain}`;
     const body = Buffer.concat([Buffer.from(params.header ?? ''), testMessage('alice@example.test', to, `to ${domain}`, 'hello')]);
@@ -116,7 +143,7 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     const [outcome] = await transport.deliver({
       record: withParams,
       body,
-      destination: { kind: 'mx', domain },
+      destination: params.relayId ? { kind: 'relay', relayId: params.relayId } : { kind: 'mx', domain },
       recipients: [to],
       signal: AbortSignal.timeout(30_000),
     });
@@ -142,6 +169,18 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     assert.deepEqual([strict.status, strict.reply.enhanced], ['transient', '4.7.4']);
     const before = bad.messages.length;
     assert.equal((await deliver('lax.test')).status, 'delivered');
+    assert.equal(bad.messages.length, before + 1);
+  });
+
+  test("a Relay's certificate is verified by default (451 4.7.5 when it does not); insecureSkipVerify opts out", async () => {
+    assert.equal((await deliver('far.test', { relayId: 'mail/good' })).status, 'delivered');
+    assert.equal(good.messages.at(-1)?.to.join(), 'bob@far.test');
+    const before = bad.messages.length;
+    const refused = await deliver('far.test', { relayId: 'mail/bad' });
+    assert.deepEqual([refused.status, refused.reply.code, refused.reply.enhanced], ['transient', 451, '4.7.5']);
+    assert.match(refused.reason, /mx\.bad\.test/);
+    assert.equal(bad.messages.length, before);
+    assert.equal((await deliver('far.test', { relayId: 'mail/bad-unverified' })).status, 'delivered');
     assert.equal(bad.messages.length, before + 1);
   });
 
@@ -179,15 +218,7 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
   test("the day's TLS-RPT report, printed by the CLI, parses as RFC 8460 JSON with the failures seen", async () => {
     await recorder.flush();
     const out = execFileSync(join(repoRoot, 'bin/stafette'), ['tls-report', '--nats', nats.url, '--submitter', 'mx.example.test'], { encoding: 'utf8' });
-    interface Rfc8460 {
-      'date-range': { 'start-datetime': string };
-      policies: {
-        policy: Record<string, unknown> & { 'policy-domain': string };
-        summary: Record<string, number>;
-        'failure-details': Record<string, unknown>[];
-      }[];
-    }
-    const reports = JSON.parse(out) as (Rfc8460 & Record<string, unknown>)[];
+    const reports = JSON.parse(out) as (Rfc8460Report & Record<string, unknown>)[];
     const byDomain = new Map(reports.map((r) => [r.policies[0]!.policy['policy-domain'], r]));
     for (const r of reports) {
       for (const field of ['organization-name', 'date-range', 'contact-info', 'report-id', 'policies']) assert.ok(field in r, field);
@@ -201,5 +232,59 @@ describe('outbound MTA-STS, REQUIRETLS, DSN and TLS-RPT', () => {
     assert.equal(badReport['failure-details'][0]!['receiving-mx-hostname'], 'mx.bad.test');
     assert.ok(byDomain.get('good.test')!.policies[0]!.summary['total-successful-session-count']! >= 1);
     assert.equal(byDomain.get('strict.test')!.policies[0]!['failure-details'][0]!['result-type'], 'validation-failure');
+  });
+
+  test("after the day, one of two pods mails each domain's report to its rua, and the mail parses as RFC 8460 §5.3 says", async () => {
+    await recorder.flush();
+    const tomorrow = () => Date.now() + 86_400_000;
+    const sent: { pod: string; from: string; to: readonly string[]; body: Buffer }[] = [];
+    const pods = ['pod-a', 'pod-b'].map((pod) =>
+      startReportSender({
+        kv: reportsKv,
+        resolver: lookup,
+        pod,
+        logger: silentLogger,
+        now: tomorrow,
+        everyMs: 3_600_000,
+        identity: () => ({
+          organization: 'Stafette at mx.example.test',
+          submitter: 'mx.example.test',
+          contact: 'postmaster@example.test',
+          from: 'postmaster@example.test',
+        }),
+        send: (mail) => {
+          sent.push({ pod, ...mail });
+          return Promise.resolve();
+        },
+      }),
+    );
+    try {
+      const counts = await Promise.all(pods.map((p) => p.runOnce()));
+      const domains = sent.map((m) => m.to[0]!.replace(/^tlsrpt@/, '')).sort();
+      assert.equal(
+        counts.reduce((a, b) => a + b),
+        sent.length,
+      );
+      assert.deepEqual(domains, [...new Set(domains)], 'each report sent once across both pods');
+      for (const d of ['bad.test', 'good.test', 'strict.test']) assert.ok(domains.includes(d), `a report for ${d}`);
+      // Run again: the claims stand, nothing is sent twice.
+      assert.deepEqual(await Promise.all(pods.map((p) => p.runOnce())), [0, 0]);
+
+      const bad = sent.find((m) => m.to[0] === 'tlsrpt@bad.test')!;
+      const parsed = JSON.parse(
+        execFileSync('/usr/bin/python3', [join(import.meta.dirname, 'parse-tlsrpt-mail.py')], { input: bad.body, encoding: 'utf8' }),
+      ) as { content_type: string; report_type: string; report_domain: string; submitter: string; parts: string[]; filename: string; report: Rfc8460Report };
+      assert.deepEqual(
+        [parsed.content_type, parsed.report_type, parsed.report_domain, parsed.submitter],
+        ['multipart/report', 'tlsrpt', 'bad.test', 'mx.example.test'],
+      );
+      assert.deepEqual(parsed.parts, ['text/plain', 'application/tlsrpt+gzip']);
+      assert.match(parsed.filename, /^mx\.example\.test!bad\.test!\d+!\d+!\w+\.json\.gz$/);
+      const policy = parsed.report.policies[0]!;
+      assert.equal(policy.policy['policy-domain'], 'bad.test');
+      assert.equal(policy['failure-details'][0]!['result-type'], 'certificate-host-mismatch');
+    } finally {
+      for (const p of pods) p.stop();
+    }
   });
 });

@@ -16,7 +16,7 @@ after(async () => {
   await stopAll();
 });
 
-test("https://mta-sts.example.test/.well-known/mta-sts.txt serves the bundle's policy over a certificate that verifies", () => {
+test("https://mta-sts.example.test/.well-known/mta-sts.txt serves the bundle's policy over a certificate that verifies, and counts it", async () => {
   const out = execFileSync(
     'curl',
     [
@@ -34,4 +34,6 @@ test("https://mta-sts.example.test/.well-known/mta-sts.txt serves the bundle's p
     { encoding: 'utf8' },
   );
   assert.equal(out, `${mtaStsPolicyText}\n200 text/plain; charset=utf-8 0`);
+  const metrics = await (await fetch(`http://127.0.0.1:${m.opsPort}/metrics`)).text();
+  assert.match(metrics, /\nstafette_mta_sts_policy_requests_total\{outcome="served"\} 1\n/);
 });

@@ -80,6 +80,24 @@ describe('optional APIs: cert-manager Certificate and ExternalDNS DNSEndpoint', 
     ]);
     assert.deepEqual(endpoint.spec.endpoints[0]?.targets, ['10 mx.example.com']);
     assert.ok(endpoint.spec.endpoints.some((e) => e.dnsName === 'stafette._domainkey.example.com' && e.targets[0]?.startsWith('v=DKIM1; k=rsa; p=')));
+    // The Certificate names mta-sts.example.com, so the MTA serves the policy and its records are
+    // published: the _mta-sts id and the mta-sts name, in the DNSEndpoint and in status.dnsRecords.
+    const stsId = endpoint.spec.endpoints.find((e) => e.dnsName === '_mta-sts.example.com' && e.recordType === 'TXT');
+    assert.match(stsId?.targets[0] ?? '', /^v=STSv1; id=\w+$/);
+    assert.deepEqual(endpoint.spec.endpoints.find((e) => e.dnsName === 'mta-sts.example.com')?.recordType, 'CNAME');
+    const status = await getJson<{ status: { dnsRecords: { name: string; type: string; purpose: string }[] } }>(kube, [
+      'get',
+      'maildomain/example-com',
+      '-n',
+      'with',
+    ]);
+    assert.deepEqual(
+      status.status.dnsRecords.filter((r) => r.purpose === 'MTA-STS').map((r) => [r.name, r.type]),
+      [
+        ['_mta-sts.example.com', 'TXT'],
+        ['mta-sts.example.com', 'CNAME'],
+      ],
+    );
 
     // What cert-manager and ExternalDNS would write once done.
     await kube.ok([

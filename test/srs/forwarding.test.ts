@@ -4,6 +4,7 @@
 // for which the SPF check the next hop runs (pyspf) passes from our address, and with an ARC
 // set of ours that an independent verifier (dkimpy via authheaders) validates. A bounce from
 // far.test to that SRS address reaches the original sender; a forged SRS address is refused.
+// Mail our users send is DKIM-signed into local mailboxes and in forwards alike.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { independentVerdicts } from '../harness/independent-verifier.ts';
 import { stopAll, waitFor } from '../harness/process.ts';
 import { sendMessage } from '../harness/smtp-send.ts';
-import { startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
+import { alice, startStandardsMta, type StandardsMta } from '../harness/standards-mta.ts';
 
 describe('SRS and ARC for forwarded mail', () => {
   let m: StandardsMta;
@@ -62,5 +63,51 @@ describe('SRS and ARC for forwarded mail', () => {
     const forged = copy.from.replace(/^SRS0=[^=]{4}=/, 'SRS0=AAAA=').replace('=alice@', '=victim@');
     assert.match(await viaMx('', forged, bounce, '127.0.0.51'), /^550 5\.1\.1 /);
     assert.match(await viaMx('spammer@far.test', copy.from, bounce, '127.0.0.51'), /^550 5\.7\.1 /);
+  });
+
+  test('mail our users send is DKIM-signed into a local mailbox and in a forward alike; dkimpy verifies both', async () => {
+    const submit = (to: string, subject: string) =>
+      sendMessage({
+        host: m.submission.host,
+        port: m.submission.port,
+        requireTls: true,
+        auth: alice,
+        from: alice.user,
+        to: [to],
+        message: Buffer.from(
+          `From: ${alice.user}\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W+/g, '')}@example.test>\r\n\r\n${subject}\r\n`,
+        ),
+      });
+    assert.match(await submit('bob@example.test', 'to a local mailbox'), /^250 /);
+    assert.match(await submit('fwd@example.test', 'to a forward'), /^250 /);
+    const local = await waitFor('the copy in bob@', () => m.mailbox('bob@example.test').find((b) => b.toString().includes('Subject: to a local mailbox')), {
+      timeoutMs: 30_000,
+    });
+    const forwarded = await waitFor('the forward at far.test', () => m.far.messages.find((x) => x.data.toString().includes('Subject: to a forward')), {
+      timeoutMs: 30_000,
+    });
+    assert.equal(forwarded.from, alice.user, 'our own sender is not rewritten');
+    const verify = join(import.meta.dirname, '../transports/dkim-verify.py');
+    for (const message of [local, forwarded.data]) {
+      assert.equal(execFileSync('/usr/bin/python3', [verify, m.dns.address], { input: message, encoding: 'utf8' }).trim(), 'example.test s1 pass');
+    }
+  });
+
+  test('the metrics count the verdicts by method and result, the SRS rewrite, the policy lookup and the TLS session', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${m.opsPort}/metrics`)).text();
+    // alice@sender.test from 127.0.0.10: SPF pass, no DKIM signature, DMARC none (no record).
+    assert.match(metrics, /\nstafette_auth_verdicts_total\{method="spf",result="pass"\} [1-9]/);
+    assert.match(metrics, /\nstafette_auth_verdicts_total\{method="dmarc",result="none"\} [1-9]/);
+    for (const [, method, result] of metrics.matchAll(/\nstafette_auth_verdicts_total\{method="([^"]*)",result="([^"]*)"\}/g)) {
+      assert.ok(['spf', 'dkim', 'arc', 'dmarc', 'other'].includes(method!), `bounded method label: ${method}`);
+      assert.ok(
+        ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy', 'other'].includes(result!),
+        `bounded result label: ${result}`,
+      );
+    }
+    assert.match(metrics, /\nstafette_srs_total\{operation="forward",result="ok"\} 1\n/);
+    // far.test publishes no MTA-STS policy; its MX offers STARTTLS (a session with no policy to check).
+    assert.match(metrics, /\nstafette_mta_sts_policy_lookups_total\{outcome="not_found"\} [1-9]/);
+    assert.match(metrics, /\nstafette_tls_sessions_total\{policy_type="no-policy-found",result="success"\} [1-9]/);
   });
 });

@@ -67,7 +67,10 @@ export function createDeliveryTransports(options: DeliveryTransportsOptions): { 
       requeue: options.requeue,
       sender: (original, forwarder) => {
         const { bundle, secrets } = options.config();
-        return forwardingSender(original, forwarder, (d) => bundle.domains.some((x) => x.domain === d), { keys: secrets.srsKeys ?? [] });
+        const sender = forwardingSender(original, forwarder, (d) => bundle.domains.some((x) => x.domain === d), { keys: secrets.srsKeys ?? [] });
+        // Counted as the remote transport counts its own rewrites (stafette_srs_total).
+        if (sender !== original) options.standards?.observer?.srs('forward', 'ok');
+        return sender;
       },
     }),
   });
