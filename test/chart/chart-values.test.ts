@@ -97,6 +97,10 @@ describe('the Helm chart, offline', () => {
     const list = objects(await template('mail', '--set', 'nats.roleUsers.enabled=true,nats.tls.enabled=true,nats.tls.secretName=nats-tls'));
     const secret = find(list, 'Secret', 'stafette-nats-users');
     assert.deepEqual(Object.keys(secret.data as object).sort(), ['admin-password', 'delivery-password', 'intake-password']);
+    // nats-server parses its $VARIABLE references as config values: a letter first keeps each a string.
+    for (const value of Object.values(secret.data as Record<string, string>)) {
+      assert.match(Buffer.from(value, 'base64').toString(), /^[A-Za-z][A-Za-z0-9]{31}$/);
+    }
     assert.equal((secret.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/resource-policy'], 'keep');
     const container = find(list, 'Deployment', 'stafette-mta').spec.template.spec.containers[0];
     const env = Object.fromEntries((container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e.value ?? e.valueFrom]));

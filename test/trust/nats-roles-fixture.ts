@@ -29,7 +29,9 @@ export interface RoleNats {
 }
 
 export async function startRoleNats(opts: { name: string; tls?: NatsServerOptions['tls']; clientTls?: NatsTls }): Promise<RoleNats> {
-  const passwords = Object.fromEntries(natsRoles.map((r) => [r, randomBytes(18).toString('base64url')])) as Record<NatsRole, string>;
+  // A letter, then hex: nats-server parses the $VARIABLE as a config value (docs/trust-model.md §5),
+  // so a password starting with '-' or a digit and a dot would keep it from starting.
+  const passwords = Object.fromEntries(natsRoles.map((r) => [r, `p${randomBytes(18).toString('hex')}`])) as Record<NatsRole, string>;
   const env = Object.fromEntries(natsRoles.map((r) => [rolePasswordEnv[r], passwords[r]]));
   const server = await startNatsServer({
     name: opts.name,
