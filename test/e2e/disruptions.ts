@@ -16,6 +16,30 @@ export interface Disruption {
 const minute = 60_000;
 const mtaWhole = (e2e: E2eInstall) => waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
 const readyMtaPods = async (e2e: E2eInstall) => (await listPods(e2e.node, NS, MTA_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
+/** The chart's mta.containerPorts.ops: /metrics. */
+const OPS_PORT = 9090;
+
+/**
+ * Ready MTA pods, those holding the most open MX sessions first (stafette_smtp_sessions_active
+ * on each pod's /metrics), so a pod lost or evicted cuts the load's sessions in the middle
+ * rather than, by chance, only a pod no client was connected to.
+ */
+async function mtaPodsBySessions(e2e: E2eInstall): Promise<{ name: string; sessions: number }[]> {
+  const pods = await readyMtaPods(e2e);
+  const counted = await Promise.all(
+    pods.map(async (p) => {
+      let sessions = 0;
+      try {
+        const res = await fetch(`http://${p.status.podIP}:${OPS_PORT}/metrics`, { signal: AbortSignal.timeout(5_000) });
+        sessions = Number(/^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await res.text())?.[1] ?? 0);
+      } catch {
+        /* counted as none */
+      }
+      return { name: p.metadata.name, sessions };
+    }),
+  );
+  return counted.sort((a, b) => b.sessions - a.sessions);
+}
 
 interface JszStream {
   name: string;
@@ -61,9 +85,9 @@ export const disruptions: readonly Disruption[] = [
   {
     name: 'force-delete',
     async disrupt(e2e) {
-      const victim = (await readyMtaPods(e2e))[0]!.metadata.name;
-      await e2e.node.ok(['delete', 'pod', '-n', NS, victim, '--grace-period=0', '--force']);
-      return `force-deleted ${victim}`;
+      const victim = (await mtaPodsBySessions(e2e))[0]!;
+      await e2e.node.ok(['delete', 'pod', '-n', NS, victim.name, '--grace-period=0', '--force']);
+      return `force-deleted ${victim.name} (${victim.sessions} MX sessions open)`;
     },
     restore: mtaWhole,
   },
@@ -103,7 +127,7 @@ export const disruptions: readonly Disruption[] = [
   {
     name: 'eviction',
     async disrupt(e2e) {
-      const [first, second] = (await readyMtaPods(e2e)).map((p) => p.metadata.name);
+      const [first, second] = (await mtaPodsBySessions(e2e)).map((p) => p.name);
       assert.ok(first && second, 'fewer than two Ready MTA pods to evict');
       const granted = await evict(e2e, first);
       assert.equal(granted, undefined, `the first eviction (${first}) was refused: ${granted}`);
