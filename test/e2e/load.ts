@@ -4,8 +4,11 @@
 //
 // The senders act as real MTAs do:
 // - `sessionClients` of them keep their connection open and send up to `perSession`
-//   messages on it (a connection cache, as Postfix's), so a pod that stops or dies cuts
-//   sessions in the middle; the others open one connection per message.
+//   messages on it (a connection cache: Postfix reuses a busy connection for up to 300 s,
+//   smtp_connection_reuse_time_limit), about 30 s at the default pace, longer than a
+//   stopping pod's preStop sleep, so a pod that stops (421 at the next command) or dies (a
+//   dropped connection) cuts sessions in the middle; the others open one connection per
+//   message.
 // - A 4xx, a refused, dropped or timed-out connection means "try again": the same message
 //   (same id) after a short backoff (250 ms doubling to 2 s, with jitter), on a new
 //   connection unless the old one is still up; until `giveUpMs`. A 5xx is a permanent
@@ -33,7 +36,7 @@ export interface LoadOptions {
   readonly clients: number;
   /** How many of the clients reuse one connection for several messages (default half, rounded up). */
   readonly sessionClients?: number;
-  /** Messages a reusing client sends on one connection before QUIT (default 25). */
+  /** Messages a reusing client sends on one connection before QUIT (default 100). */
   readonly perSession?: number;
   /** Stop retrying a message after this long (default 5 minutes). */
   readonly giveUpMs?: number;
@@ -101,7 +104,7 @@ const backoffMs = (failures: number) => Math.min(250 * 2 ** (failures - 1), 2_00
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const giveUpMs = o.giveUpMs ?? 5 * 60_000;
   const sessionClients = o.sessionClients ?? Math.ceil(o.clients / 2);
-  const perSession = o.perSession ?? 25;
+  const perSession = o.perSession ?? 100;
   const accepted: string[] = [];
   const queueIds = new Map<string, string>();
   const rejected: { id: string; reply: string }[] = [];
