@@ -16,6 +16,33 @@ export interface Disruption {
 const minute = 60_000;
 const mtaWhole = (e2e: E2eInstall) => waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
 const readyMtaPods = async (e2e: E2eInstall) => (await listPods(e2e.node, NS, MTA_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
+/** The chart's mta.containerPorts.ops: /metrics. */
+const OPS_PORT = 9090;
+
+/**
+ * Ready MTA pods, those holding the most open MX sessions first (stafette_smtp_sessions_active
+ * on each pod's /metrics), so a pod lost or evicted cuts the load's sessions in the middle
+ * rather than, by chance, only a pod no client was connected to. A pod whose count cannot be
+ * read sorts last, and says why.
+ */
+async function mtaPodsBySessions(e2e: E2eInstall): Promise<{ name: string; sessions: number; note: string }[]> {
+  const pods = await readyMtaPods(e2e);
+  const counted = await Promise.all(
+    pods.map(async (p) => {
+      try {
+        const res = await fetch(`http://${p.status.podIP}:${OPS_PORT}/metrics`, { signal: AbortSignal.timeout(5_000) });
+        const line = /^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await res.text());
+        if (!line) return { name: p.metadata.name, sessions: -1, note: `no MX session gauge on /metrics (${res.status})` };
+        return { name: p.metadata.name, sessions: Number(line[1]), note: `${line[1]} MX sessions open` };
+      } catch (err) {
+        return { name: p.metadata.name, sessions: -1, note: `/metrics unread: ${(err as Error).message}` };
+      }
+    }),
+  );
+  return counted.sort((a, b) => b.sessions - a.sessions);
+}
+
+const sessionsNote = (pods: readonly { name: string; note: string }[]) => pods.map((p) => `${p.name} ${p.note}`).join(', ');
 
 interface JszStream {
   name: string;
@@ -61,9 +88,10 @@ export const disruptions: readonly Disruption[] = [
   {
     name: 'force-delete',
     async disrupt(e2e) {
-      const victim = (await readyMtaPods(e2e))[0]!.metadata.name;
+      const pods = await mtaPodsBySessions(e2e);
+      const victim = pods[0]!.name;
       await e2e.node.ok(['delete', 'pod', '-n', NS, victim, '--grace-period=0', '--force']);
-      return `force-deleted ${victim}`;
+      return `force-deleted ${victim} (${sessionsNote(pods)})`;
     },
     restore: mtaWhole,
   },
@@ -103,7 +131,8 @@ export const disruptions: readonly Disruption[] = [
   {
     name: 'eviction',
     async disrupt(e2e) {
-      const [first, second] = (await readyMtaPods(e2e)).map((p) => p.metadata.name);
+      const pods = await mtaPodsBySessions(e2e);
+      const [first, second] = pods.map((p) => p.name);
       assert.ok(first && second, 'fewer than two Ready MTA pods to evict');
       const granted = await evict(e2e, first);
       assert.equal(granted, undefined, `the first eviction (${first}) was refused: ${granted}`);
@@ -111,7 +140,7 @@ export const disruptions: readonly Disruption[] = [
       const refused = await evict(e2e, second);
       assert.ok(refused !== undefined, `the PDB let a second MTA pod (${second}) be evicted while ${first} was not replaced`);
       assert.match(refused, /disruption budget|Too many requests|429/i);
-      return `evicted ${first}; the second eviction (${second}) refused: ${refused.split('\n')[0]}`;
+      return `evicted ${first} (${sessionsNote(pods)}); the second eviction (${second}) refused: ${refused.split('\n')[0]}`;
     },
     restore: mtaWhole,
   },
