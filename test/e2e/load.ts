@@ -147,12 +147,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         outage.reasons[reason] = (outage.reasons[reason] ?? 0) + 1;
         transientFailures[reason] = (transientFailures[reason] ?? 0) + 1;
       }
-      if (session && (!session.usable || session.delivered >= limit || !ok)) {
-        // Retry on a fresh connection unless this one refused the message and is still up.
-        if (!session.usable || session.delivered >= limit || reply.startsWith('421')) {
-          session.close();
-          session = undefined;
-        }
+      // A new connection next when this one is gone, used up or closing (421); a message
+      // it refused with another 4xx is retried on it.
+      if (session && (!session.usable || session.delivered >= limit || reply.startsWith('421'))) {
+        session.close();
+        session = undefined;
       }
       return reply;
     };

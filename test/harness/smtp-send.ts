@@ -2,6 +2,7 @@
 // address, as a sending MTA would: the reply to the end of DATA (or the first refusal) comes
 // back as text, never thrown, so tests can assert 250, 451 or 550 alike.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { clientTimeouts, greet, replyOf, watchClose } from './smtp-session.ts';
 
 export interface SendOptions {
   readonly host: string;
@@ -29,31 +30,22 @@ export async function sendMessage(o: SendOptions): Promise<string> {
     ignoreTLS: !o.requireTls,
     opportunisticTLS: o.requireTls === true,
     tls: { rejectUnauthorized: false },
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
+    ...clientTimeouts,
     logger: false,
   });
-  // A refusal at the greeting (421) or a dropped connection is reported as an 'error' or
-  // 'end' event, and connect()'s callback is then never called: settle on those too.
-  let closed: (reason: Error) => void = () => {};
-  conn.on('error', (err: Error) => closed(err));
-  conn.on('end', () => closed(new Error('connection closed by the server')));
+  const watch = watchClose(conn);
   try {
-    await new Promise<void>((resolve, reject) => {
-      closed = reject;
-      conn.connect((err) => (err ? reject(err) : resolve()));
-    });
+    await greet(conn, watch);
     if (o.auth) {
       const auth = o.auth;
       const refused = await new Promise<string | undefined>((resolve) => {
-        closed = (err) => resolve(String((err as { response?: string }).response ?? err.message));
-        conn.login({ user: auth.user, pass: auth.pass }, (err) => resolve(err ? String((err as { response?: string }).response ?? err.message) : undefined));
+        watch.settleOnClose((err) => resolve(replyOf(err)));
+        conn.login({ user: auth.user, pass: auth.pass }, (err) => resolve(err ? replyOf(err) : undefined));
       });
       if (refused !== undefined) return refused;
     }
     return await new Promise<string>((resolve) => {
-      closed = (err) => resolve(String((err as { response?: string }).response ?? err.message));
+      watch.settleOnClose((err) => resolve(replyOf(err)));
       conn.send(
         {
           from: o.from,
@@ -63,7 +55,7 @@ export async function sendMessage(o: SendOptions): Promise<string> {
         },
         o.message,
         (err, info) => {
-          if (err) resolve(String((err as { response?: string }).response ?? err.message));
+          if (err) resolve(replyOf(err));
           else resolve(String(info.response));
         },
       );

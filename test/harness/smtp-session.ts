@@ -22,7 +22,45 @@ export interface SmtpSession {
   close(): void;
 }
 
-const replyOf = (err: Error) => String((err as { response?: string }).response ?? err.message);
+/** The text a sender sees for a failed step: the server's reply when there was one, else what the connection did. */
+export const replyOf = (err: Error) => String((err as { response?: string }).response ?? err.message);
+
+/** Timeouts of every harness client: a hung server fails the step, never the whole test. */
+export const clientTimeouts = { connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 60_000 } as const;
+
+/**
+ * Where a connection's end goes. nodemailer reports a refusal at the greeting (421) or a
+ * connection dropped between commands as an 'error' or 'end' event and may then call no
+ * callback, so each step sets what settles it when that happens.
+ */
+export function watchClose(conn: SMTPConnection): { settleOnClose(handler: (reason: Error) => void): void; readonly ended: boolean } {
+  let handler: (reason: Error) => void = () => {};
+  let ended = false;
+  conn.on('error', (err: Error) => {
+    ended = true;
+    handler(err);
+  });
+  conn.on('end', () => {
+    ended = true;
+    handler(new Error('connection closed by the server'));
+  });
+  return {
+    settleOnClose(h) {
+      handler = h;
+    },
+    get ended() {
+      return ended;
+    },
+  };
+}
+
+/** Connects and greets, settling on a refusal or a dropped connection too; rejects with it. */
+export async function greet(conn: SMTPConnection, watch: ReturnType<typeof watchClose>): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    watch.settleOnClose(reject);
+    conn.connect((err) => (err ? reject(err) : resolve()));
+  });
+}
 
 /** Connects and greets; rejects with the refusal or connection error, as a sender sees it. */
 export async function openSession(o: SessionOptions): Promise<SmtpSession> {
@@ -31,28 +69,12 @@ export async function openSession(o: SessionOptions): Promise<SmtpSession> {
     port: o.port,
     name: o.helo ?? 'client.example.org',
     ignoreTLS: true,
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 60_000,
+    ...clientTimeouts,
     logger: false,
   });
-  // nodemailer reports a refusal at the greeting or a connection dropped between commands
-  // as an 'error' or 'end' event, and may then call no callback: settle on those too.
-  let closed: (reason: Error) => void = () => {};
-  let ended = false;
-  conn.on('error', (err: Error) => {
-    ended = true;
-    closed(err);
-  });
-  conn.on('end', () => {
-    ended = true;
-    closed(new Error('connection closed by the server'));
-  });
+  const watch = watchClose(conn);
   try {
-    await new Promise<void>((resolve, reject) => {
-      closed = reject;
-      conn.connect((err) => (err ? reject(err) : resolve()));
-    });
+    await greet(conn, watch);
   } catch (err) {
     conn.close();
     throw err;
@@ -60,7 +82,7 @@ export async function openSession(o: SessionOptions): Promise<SmtpSession> {
   let delivered = 0;
   const session: SmtpSession = {
     get usable() {
-      return !ended && !conn.destroyed;
+      return !watch.ended && !conn.destroyed;
     },
     get delivered() {
       return delivered;
@@ -68,17 +90,17 @@ export async function openSession(o: SessionOptions): Promise<SmtpSession> {
     async send(from, to, message) {
       if (!session.usable) return 'connection closed by the server';
       const reply = await new Promise<string>((resolve) => {
-        closed = (err) => resolve(replyOf(err));
+        watch.settleOnClose((err) => resolve(replyOf(err)));
         conn.send({ from, to: [...to] }, message, (err, info) => resolve(err ? replyOf(err) : String(info.response)));
       });
-      closed = () => {};
+      watch.settleOnClose(() => {});
       if (reply.startsWith('250')) delivered++;
       else if (session.usable && !reply.startsWith('421')) {
         await new Promise<void>((resolve) => {
-          closed = () => resolve();
+          watch.settleOnClose(() => resolve());
           conn.reset(() => resolve());
         });
-        closed = () => {};
+        watch.settleOnClose(() => {});
       }
       return reply;
     },
