@@ -68,13 +68,15 @@ export function dkimKeyFromSecret(secret: SecretObject & { metadata: { annotatio
   } catch {
     return null;
   }
+  return { domain, selector, algorithm, privateKeyPem, publicKey, ...dkimKeyStateOf(secret) };
+}
+
+/** What a DKIM Secret's metadata says of its key: its name, rotation state and age (the annotations may change, the key never). */
+export function dkimKeyStateOf(secret: {
+  metadata: { name: string; annotations?: Record<string, string> };
+}): Pick<StoredDkimKey, 'secretName' | 'state' | 'createdAt'> {
   const state = secret.metadata.annotations?.[stateAnnotation];
   return {
-    domain,
-    selector,
-    algorithm,
-    privateKeyPem,
-    publicKey,
     secretName: secret.metadata.name,
     state: state === 'Published' || state === 'Retiring' ? state : 'Signing',
     createdAt: secret.metadata.annotations?.[createdAnnotation],
