@@ -158,7 +158,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (gate.open) queue.add(key);
   };
   // Declared before the Secret informer, whose events invalidate it.
-  const dkimKeys: DkimKeyIndex = new DkimKeyIndex(() => secrets.list());
+  const dkimKeys: DkimKeyIndex = new DkimKeyIndex({ list: () => secrets.list(), get: (ns, name) => secrets.get(ns, name) });
   const onError = (resource: string) => metrics.informerRestarts.inc({ resource });
   const domainChanges = new SpecChanges();
   const crd = (plural: string) => scopes.map((ns) => customResourceSource(options.kubeConfig, group, version, plural, ns));
@@ -200,11 +200,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       // The bundle itself is a Secret we write: its events must not trigger a render.
       if (s.metadata.namespace === options.bundle.namespace && s.metadata.name?.startsWith(`${options.bundle.name}-`)) return;
       enqueue('bundle');
+      // Every Secret event, also one that took a label away: the index re-reads that Secret alone.
+      dkimKeys.changed(s.metadata.namespace ?? 'default', s.metadata.name ?? '');
       const owner = s.metadata.labels?.[domainLabel];
-      if (owner) {
-        dkimKeys.invalidate();
-        enqueue(`domain/${s.metadata.namespace}/${owner}`);
-      }
+      if (owner) enqueue(`domain/${s.metadata.namespace}/${owner}`);
     },
     { logger, onError },
   );

@@ -4,7 +4,7 @@
 // an annotation, since metadata stays writable on an immutable Secret.
 import type { DkimKeyState, MailDomain } from '../../../crds/src/index.ts';
 import type { DkimAlgorithm } from '../../../bundle/schema.ts';
-import { algorithmOf, publicKeyRecordValue } from '../dkim/keys.ts';
+import { keyMaterialOf } from '../dkim/keys.ts';
 import type { DkimKeyMaterial, SecretObject } from '../render/input.ts';
 import { secretValue } from '../render/input.ts';
 import { domainChildMetadata, type ChildMetadata } from './owner.ts';
@@ -60,21 +60,21 @@ export function dkimKeyFromSecret(secret: SecretObject & { metadata: { annotatio
   const domain = secretValue(secret, 'domain');
   const selector = secretValue(secret, 'selector');
   if (!privateKeyPem || !domain || !selector) return null;
-  let algorithm: DkimAlgorithm;
-  let publicKey: string;
+  let material: { algorithm: DkimAlgorithm; publicKey: string };
   try {
-    algorithm = algorithmOf(privateKeyPem);
-    publicKey = publicKeyRecordValue(privateKeyPem);
+    material = keyMaterialOf(privateKeyPem);
   } catch {
     return null;
   }
+  return { domain, selector, ...material, privateKeyPem, ...dkimKeyStateOf(secret) };
+}
+
+/** What a DKIM Secret's metadata says of its key: its name, rotation state and age (the annotations may change, the key never). */
+export function dkimKeyStateOf(secret: {
+  metadata: { name: string; annotations?: Record<string, string> };
+}): Pick<StoredDkimKey, 'secretName' | 'state' | 'createdAt'> {
   const state = secret.metadata.annotations?.[stateAnnotation];
   return {
-    domain,
-    selector,
-    algorithm,
-    privateKeyPem,
-    publicKey,
     secretName: secret.metadata.name,
     state: state === 'Published' || state === 'Retiring' ? state : 'Signing',
     createdAt: secret.metadata.annotations?.[createdAnnotation],

@@ -5,7 +5,10 @@
 //   status  of every Mailbox and Relay, patched where it changed, and a Warning Event for
 //           each one that is Stalled (the recorder folds repeats into one Event's series).
 // MailDomains get their status from the domain reconciler, which reads what this render
-// found through latestRender() and is told here which domains' findings changed.
+// found through latestRender() and is told here which domains' findings changed: first
+// when the render's first pass is done, if passwords must be hashed before the bundle can
+// be (their keys are made while scrypt runs), and again once the bundle is written, before
+// the Mailboxes' statuses (the domain reconciles run beside those writes).
 import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import type { DeliveryTarget } from '../../../bundle/schema.ts';
 import { maxObjectDataBytes } from '../../../bundle/files.ts';
@@ -15,7 +18,7 @@ import { writeBundle } from '../apply/bundle.ts';
 import { applyStatuses } from '../apply/statuses.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import { live, renderInputOf, type ClusterState } from '../cluster/cluster-state.ts';
-import type { MtaStsServer } from '../render/input.ts';
+import type { MtaStsServer, RenderInput } from '../render/input.ts';
 import { srsKeysAt } from '../srs/srs-keys.ts';
 import type { EventInput, KubeClient } from '../kube/client.ts';
 import { BundlePasswords } from '../passwords/bundle-passwords.ts';
@@ -69,7 +72,7 @@ export interface BundleReconciler {
   reconcile(): Promise<void>;
   /** Looks up the DNS challenges that are due; a claim that changed is told through domainOwnership.onChange. */
   checkChallenges(): Promise<void>;
-  /** What the latest render found, or null before the first one. */
+  /** What the latest render found (its first pass while passwords are being hashed), or null before the first one. */
   latestRender(): RenderFindings | null;
 }
 
@@ -77,6 +80,8 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   const { state, client, target, logger } = options;
   const passwords = new BundlePasswords(client, target);
   let latest: RenderFindings | null = null;
+  /** The findings of the bundle the MTAs have: the latest complete render that was not refused as a whole. */
+  let published: RenderFindings | null = null;
   let writtenRevision: string | null = null;
   let domainFingerprints = new Map<string, string>();
   const policy = options.domainOwnership;
@@ -101,7 +106,15 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
   async function reconcile(): Promise<void> {
     const masterKey = await passwords.masterKey();
     if (verifier) await verifier.checkNew(challenged());
-    const result = await passwords.render({
+    // Domains are told what the render found as soon as its first pass has (before any
+    // password is hashed), and again when the complete render says something else.
+    const tellDomains = (findings: RenderFindings) => {
+      const fingerprints = findings.domainFingerprints(live(state.domains.list()).map((d) => refOf('MailDomain', d.metadata)));
+      const changed = [...fingerprints].filter(([key, fingerprint]) => domainFingerprints.get(key) !== fingerprint).map(([key]) => key);
+      domainFingerprints = fingerprints;
+      if (changed.length > 0) options.domainsChanged(changed);
+    };
+    const input: Omit<RenderInput, 'hashPassword'> = {
       ...renderInputOf(state),
       defaultDelivery: options.defaultDelivery,
       ...(options.deliveryTargets ? { deliveryTargets: options.deliveryTargets } : {}),
@@ -116,6 +129,10 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
           }
         : undefined,
       allowedIssuers: options.allowedIssuers ?? null,
+    };
+    const result = await passwords.render(input, (firstPass) => {
+      latest = new RenderFindings(firstPass, published);
+      tellDomains(latest);
     });
     const findings = new RenderFindings(result);
     latest = findings;
@@ -125,14 +142,19 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
     if (result.bundleErrors.length > 0) {
       // Nothing to blame on a resource (render.ts): the last bundle stays, as an MTA would keep it.
       logger.error('bundle not written: the MTA would refuse it', { revision, errors: result.bundleErrors });
-    } else if (writtenRevision !== revision) {
-      const written = await writeBundle(client, target, result);
-      writtenRevision = revision;
-      if (written > 0) {
-        logger.info('bundle written', { revision, objects: written, domains: result.bundle.domains.length, mailboxes: result.bundle.mailboxes.length });
-        options.onBundleWritten?.(revision);
+    } else {
+      if (writtenRevision !== revision) {
+        const written = await writeBundle(client, target, result);
+        writtenRevision = revision;
+        if (written > 0) {
+          logger.info('bundle written', { revision, objects: written, domains: result.bundle.domains.length, mailboxes: result.bundle.mailboxes.length });
+          options.onBundleWritten?.(revision);
+        }
       }
+      published = findings;
     }
+    // Before the statuses: the domain reconciles run beside the thousands of status writes, not after them.
+    tellDomains(findings);
 
     const now = options.now();
     const statuses = [
@@ -154,10 +176,6 @@ export function createBundleReconciler(options: BundleReconcilerOptions): Bundle
           note: stalled.message,
         });
     }
-    const fingerprints = findings.domainFingerprints(live(state.domains.list()).map((d) => refOf('MailDomain', d.metadata)));
-    const changed = [...fingerprints].filter(([key, fingerprint]) => domainFingerprints.get(key) !== fingerprint).map(([key]) => key);
-    domainFingerprints = fingerprints;
-    if (changed.length > 0) options.domainsChanged(changed);
   }
 
   return {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { algorithmOf, generateDkimKey, publicKeyRecordValue } from './keys.ts';
+import { algorithmOf, generateDkimKey, generateDkimKeyAsync, keyMaterialOf, publicKeyRecordValue } from './keys.ts';
 
 test('an RSA key is 2048 bits and its p= value is the DER SubjectPublicKeyInfo', () => {
   const key = generateDkimKey('rsa-sha256');
@@ -36,4 +36,12 @@ test('keys that cannot sign DKIM are named', () => {
     format: 'jwk',
   });
   assert.throws(() => algorithmOf(ec.export({ type: 'pkcs8', format: 'pem' }).toString()), /the key type ec cannot sign DKIM/);
+});
+
+test('a generated key, async, carries the p= value its PEM gives, and keyMaterialOf reads both back', async () => {
+  for (const algorithm of ['rsa-sha256', 'ed25519-sha256'] as const) {
+    const key = await generateDkimKeyAsync(algorithm);
+    assert.equal(key.publicKey, publicKeyRecordValue(key.privateKeyPem));
+    assert.deepEqual(keyMaterialOf(key.privateKeyPem), { algorithm, publicKey: key.publicKey });
+  }
 });

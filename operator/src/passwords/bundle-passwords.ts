@@ -5,12 +5,27 @@
 // version record matches its password Secret's uid/resourceVersion is reused at once, any
 // other is verified once, instead of re-hashing every password and rewriting an unchanged
 // bundle. The records are written back to the index Secret only when they changed.
+//
+// The first pass stands a well-formed placeholder in for each hash it lacks (pendingHash),
+// so the bundle check (render/bundle-guard.ts) finds nothing to hold out: its findings are
+// the final render's but for the hash values, and are handed to `preliminary` before the
+// hashing starts (issue 15: 1,000 new passwords take 30-60 s of scrypt, during which the
+// domains can already be reconciled). Its bundle is never written.
+import { platformCost } from '../../../bundle/password-hash.ts';
 import type { BundleTarget } from '../children/bundle-objects.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { RenderInput } from '../render/input.ts';
 import { render, type RenderResult } from '../render/render.ts';
 import { PasswordHashCache, type PasswordMisses } from './password-cache.ts';
 import { passwordIndexObject, readPasswordIndex } from './password-index.ts';
+
+/**
+ * What the first pass stores for a hash it does not have yet: of the form and length of a
+ * real one (the platform's cost, a 16-byte salt and a 32-byte hash, all zero), so the bundle
+ * check passes it and the bundle's size is the final one's. No password hashes to it
+ * (scrypt would have to output 32 zero bytes), and no bundle holding it is written.
+ */
+export const pendingHash = `$scrypt$ln=${platformCost.ln},r=${platformCost.r},p=${platformCost.p}$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
 
 export class BundlePasswords {
   private readonly client: KubeClient;
@@ -28,18 +43,22 @@ export class BundlePasswords {
     return this.loaded.key;
   }
 
-  /** render() with every password hashed. */
-  async render(input: Omit<RenderInput, 'hashPassword'>): Promise<RenderResult> {
+  /**
+   * render() with every password hashed. When some must be hashed first, `preliminary` is
+   * given the first pass's result (placeholders for those hashes, pendingHash) before they are.
+   */
+  async render(input: Omit<RenderInput, 'hashPassword'>, preliminary?: (result: RenderResult) => void): Promise<RenderResult> {
     this.loaded ??= await this.load();
     const { cache } = this.loaded;
     const misses: PasswordMisses = new Map();
     const used = new Set<string>();
     const lookup = (address: string, password: string, source?: string) => {
       used.add(address);
-      return cache.lookup(address, password, misses, source) ?? '$pending';
+      return cache.lookup(address, password, misses, source) ?? pendingHash;
     };
     let result = render({ ...input, hashPassword: lookup });
     if (misses.size > 0) {
+      preliminary?.(result);
       await cache.fill(misses);
       result = render({ ...input, hashPassword: lookup });
     }

@@ -33,3 +33,17 @@ test('a domain fingerprint changes with what render says of the domain, not with
   assert.equal(fingerprint(keyed), fingerprint({ ...keyed, mailboxes: [alice(), mailbox('bob', { address: 'bob@example.com' })] }));
   assert.notEqual(fingerprint(keyed), fingerprint({ ...keyed, dkimKeys: [] }));
 });
+
+test("a first pass's findings sign with what the written bundle signs, and its fingerprint says so", () => {
+  const keyed = render(input({ domains: [exampleCom()], mailboxes: [alice()], dkimKeys: [key('example.com', 'stafette')] }));
+  const written = new RenderFindings(render(input({ domains: [exampleCom()], mailboxes: [alice()] })));
+  const complete = new RenderFindings(keyed);
+  assert.deepEqual(complete.signingSelectorsOf('example.com'), ['stafette']);
+  // Nothing written yet, or a bundle without the key: the new key signs nowhere yet.
+  assert.deepEqual(new RenderFindings(keyed, null).signingSelectorsOf('example.com'), []);
+  const firstPass = new RenderFindings(keyed, written);
+  assert.deepEqual(firstPass.signingSelectorsOf('example.com'), []);
+  // So the complete render tells the domain again.
+  assert.notEqual(firstPass.domainFingerprints([ref]).get('mail/example-com'), complete.domainFingerprints([ref]).get('mail/example-com'));
+  assert.equal(new RenderFindings(keyed, complete).domainFingerprints([ref]).get('mail/example-com'), complete.domainFingerprints([ref]).get('mail/example-com'));
+});

@@ -9,9 +9,15 @@ export class RenderFindings {
   private readonly issues = new Map<string, RenderIssue[]>();
   private readonly reports = new Map<string, DomainReport>();
   private readonly missing = new Map<string, string[]>();
-  private readonly signing = new Map<string, string[]>();
+  private readonly signing: ReadonlyMap<string, string[]>;
 
-  constructor(result: RenderResult) {
+  /**
+   * `signedBy`: for the findings of a bundle not written yet (the first pass of a render that
+   * is still hashing passwords, passwords/bundle-passwords.ts), the findings of the bundle
+   * the MTAs have: which selectors sign is what that one says, so no domain is called
+   * signed by a key no MTA holds yet. Null: none written yet, nothing signs.
+   */
+  constructor(result: RenderResult, signedBy?: RenderFindings | null) {
     this.result = result;
     for (const i of result.issues) {
       const key = `${i.kind}/${i.namespace}/${i.name}`;
@@ -22,7 +28,8 @@ export class RenderFindings {
       const key = `${m.namespace}/${m.name}`;
       this.missing.set(key, [...(this.missing.get(key) ?? []), m.selector]);
     }
-    for (const d of result.bundle.domains) this.signing.set(d.domain, d.dkim.signing);
+    this.signing =
+      signedBy === undefined ? new Map(result.bundle.domains.map((d) => [d.domain, d.dkim.signing])) : (signedBy?.signing ?? new Map<string, string[]>());
   }
 
   issuesOf(ref: ResourceRef): RenderIssue[] {
@@ -46,11 +53,15 @@ export class RenderFindings {
 
   /**
    * Per MailDomain ("namespace/name"), what this render says about it as text to compare:
-   * its issues and its report. The domain reconciler needs to run again only when it changed.
+   * its issues, its report and the selectors that sign for it (which a first pass takes from
+   * the written bundle, `signedBy`). The domain reconciler needs to run again only when it changed.
    */
   domainFingerprints(domains: readonly ResourceRef[]): Map<string, string> {
     return new Map(
-      domains.map((ref) => [`${ref.namespace}/${ref.name}`, JSON.stringify([this.issuesOf(ref), this.reportOf(ref.namespace, ref.name) ?? null])]),
+      domains.map((ref) => {
+        const report = this.reportOf(ref.namespace, ref.name);
+        return [`${ref.namespace}/${ref.name}`, JSON.stringify([this.issuesOf(ref), report ?? null, report ? this.signingSelectorsOf(report.domain) : []])];
+      }),
     );
   }
 }

@@ -123,6 +123,12 @@ test('a domain waiting for its key is Reconciling: the operator will get there b
   ]);
 });
 
+test('a selector pending twice over (no key in the render, its key not signing yet) is named once, so the status stays the same', () => {
+  const once = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ dkim: [], missingSelectors: ['s'] }), t1);
+  const twice = domainStatus({ namespace: 'mail', name: 'd', generation: 1 }, [], report, children({ dkim: [], missingSelectors: ['s', 's'] }), t1);
+  assert.deepEqual(twice, once);
+});
+
 test('Ready is honest about certificates: issuing is Reconciling; missing, failed or refused is Stalled', () => {
   const issuing = domainStatus(
     { namespace: 'mail', name: 'd', generation: 1 },

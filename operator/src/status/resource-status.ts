@@ -96,13 +96,15 @@ export function domainStatus(
   now: Date,
 ): MailDomainStatus {
   const errors = issues.filter((i) => i.severity === 'Error');
+  // A selector can be pending twice over: the render saw no key, and the key it now has is not signing yet.
+  const missing = [...new Set(children.missingSelectors)];
   const dkimReady: ConditionInput =
-    children.missingSelectors.length > 0
+    missing.length > 0
       ? {
           type: conditionTypes.dkimKeyReady,
           status: 'False',
           reason: reasons.keyPending,
-          message: `generating a key for selector ${children.missingSelectors.join(', ')}`,
+          message: `generating a key for selector ${missing.join(', ')}`,
         }
       : {
           type: conditionTypes.dkimKeyReady,
