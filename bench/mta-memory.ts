@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { freePort, stopAll } from '../test/harness/process.ts';
 import { startSink } from './e2e-sink.ts';
-import { metricValue, startStafetteE2e } from './e2e-stafette.ts';
+import { chartMtaNodeOptions, metricValue, startStafetteE2e } from './e2e-stafette.ts';
 import { cpuSeconds, sampleMemory } from './proc-stats.ts';
 import { runSmtpSource } from './smtp-load.ts';
 
@@ -30,7 +30,8 @@ const usage = `Usage: npm run bench:memory -- [options]
   --runs <n>              rounds (default 3)
   --settle <seconds>      wait before each after-round figure (default 5)
   --delivery-workers <n>  the MTA's delivery workers (default: its own default)
-  --node-options <flags>  more node options for the MTA, e.g. "--max-semi-space-size=4"
+  --node-options <flags>  more node options for the MTA, after the chart's V8 flags; e.g.
+                          "--max-old-space-size=0 --max-semi-space-size=0" for V8's own sizing
   --snapshots <dir>       write heap snapshots after the first and last round there
   --timeout <seconds>     limit for each round (default 300)`;
 
@@ -136,7 +137,9 @@ async function main(): Promise<number> {
       console.error(line);
       if (snapshots && (run === 1 || run === runs)) lines.push(`  heap snapshot: ${await snapshot(pid, snapshots, timeoutMs)}`);
     }
-    lines.push(`MTA node options: ${nodeOptions.join(' ') || '(none)'}; 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`);
+    lines.push(
+      `MTA node options: ${[...chartMtaNodeOptions(), ...nodeOptions].join(' ')}; 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after`,
+    );
     console.log(lines.join('\n'));
     await mta.stop();
     await sink.stop();
