@@ -5,11 +5,12 @@
 // by LMTP to smtp-sink -L; for bench:intake (no `lmtp`) it runs the intake alone. The mx listener relays for nobody without AUTH (recipient-policy.ts),
 // so the recipient must be one of our mailboxes; LMTP to the sink is then one hop, like
 // Postfix's relayhost.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleFiles, minimalBundle, writePlainFiles } from '../mta/src/config/load-bundle-fixture.ts';
 import { startNatsServer, type NatsServer } from '../test/harness/nats-server.ts';
 import { freePort, startProcess, waitFor, type ManagedProcess } from '../test/harness/process.ts';
+import { parse } from 'yaml';
 import { findPid } from './proc-stats.ts';
 
 const repoRoot = resolve(import.meta.dirname, '..');
@@ -41,7 +42,7 @@ export interface StafetteE2eOptions {
   readonly maxConnections?: number;
   /** Connections per client address (default 1,000: one load generator opens every session). */
   readonly maxConnectionsPerIp?: number;
-  /** More node options for the MTA process, e.g. --cpu-prof (profiling). */
+  /** More node options for the MTA process, e.g. --cpu-prof (profiling); after the chart's, so they win. */
   readonly nodeOptions?: readonly string[];
 }
 
@@ -69,6 +70,8 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
       'stafette-mta',
       process.execPath,
       [
+        // The MTA runs as a chart-installed pod does, with the chart's V8 heap flags.
+        ...chartMtaNodeOptions(),
         // STAFETTE_BENCH_MTA_NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles the MTA.
         ...(opts.nodeOptions ?? (process.env.STAFETTE_BENCH_MTA_NODE_OPTIONS ?? '').split(' ').filter(Boolean)),
         join(repoRoot, 'cli/stafette.ts'),
@@ -138,6 +141,17 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
     await nats?.destroy();
     throw err;
   }
+}
+
+/**
+ * The V8 flags a chart-installed MTA pod gets in NODE_OPTIONS (mta.maxHeapMiB, mta.maxSemiSpaceMiB
+ * of charts/stafette/values.yaml, rendered by "stafette.mtaNodeOptions" in templates/_helpers.tpl).
+ * A later --max-old-space-size=0 --max-semi-space-size=0 gives V8's own sizing back.
+ */
+export function chartMtaNodeOptions(): string[] {
+  const values = parse(readFileSync(join(repoRoot, 'charts/stafette/values.yaml'), 'utf8')) as { mta: { maxHeapMiB: number; maxSemiSpaceMiB: number } };
+  const { maxHeapMiB, maxSemiSpaceMiB } = values.mta;
+  return [...(maxHeapMiB > 0 ? [`--max-old-space-size=${maxHeapMiB}`] : []), ...(maxSemiSpaceMiB > 0 ? [`--max-semi-space-size=${maxSemiSpaceMiB}`] : [])];
 }
 
 /** The value of one sample line of a Prometheus text exposition (0 when absent). */

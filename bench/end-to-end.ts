@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { freePort, stopAll } from '../test/harness/process.ts';
 import { nowMs, sendMarked } from './e2e-latency.ts';
 import { dumpArgs, readArrivals, startSink } from './e2e-sink.ts';
-import { metricValue, startStafetteE2e } from './e2e-stafette.ts';
+import { chartMtaNodeOptions, metricValue, startStafetteE2e } from './e2e-stafette.ts';
 import { startPostfix } from './postfix-instance.ts';
 import { natsTraffic, type NatsTraffic } from './nats-connz.ts';
 import { cpuSeconds, peakRssBytes, sampleMemory } from './proc-stats.ts';
@@ -342,7 +342,7 @@ async function report(
       "Peak memory: largest sum of PSS (shared pages divided among the processes sharing them) and of RSS over those processes, sampled every 200 ms; Postfix's ~10 processes share libraries, so its RSS sum over-counts; VmHWM = the kernel's own peak RSS of the MTA + nats-server. " +
       "JetStream round trips: in_msgs / out_msgs of the MTA's connections on nats-server's /connz over the run, per message (every request, publish, pull and ack is one message to the server). " +
       "The ceiling's latency is the method's own offset: the sink writes the file just before it answers 250, and the client reads the 250 a little later. " +
-      `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers, mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop; connections reused, mta/src/transport/lmtp.ts); ` +
+      `Stafette: stafette mta with ${o.deliveryWorkers === undefined ? 'its default number of' : o.deliveryWorkers} delivery workers and the chart's V8 flags (${[...chartMtaNodeOptions(), ...(process.env.STAFETTE_BENCH_MTA_NODE_OPTIONS ?? '').split(' ').filter(Boolean)].join(' ')}), mx listener with greeting pause 0 and no reverse DNS; the mx listener relays for nobody without AUTH, so b@example.test is a Stafette mailbox delivered by LMTP to smtp-sink -L (one hop; connections reused, mta/src/transport/lmtp.ts); ` +
       'Postfix relays by SMTP to smtp-sink (relayhost), caching connections when it has a backlog.',
   );
   if (postfix && main) lines.push('', `delivered/s ratio vs Postfix: ${(deliveredOf(main) / deliveredOf(postfix)).toFixed(2)}`);

@@ -41,6 +41,18 @@ describe('the Helm chart, offline', () => {
     }
   });
 
+  test('mta.maxHeapMiB and mta.maxSemiSpaceMiB: the MTA container gets them as NODE_OPTIONS; 0 and 0 leave V8 its own sizing', async () => {
+    const nodeOptions = (list: K8sObject[]) =>
+      ((find(list, 'Deployment', 'stafette-mta').spec.template.spec.containers[0].env as { name: string; value?: string }[]) ?? []).filter(
+        (e) => e.name === 'NODE_OPTIONS',
+      );
+    assert.deepEqual(nodeOptions(objects(await template('mail'))), [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=256 --max-semi-space-size=16' }]);
+    assert.deepEqual(nodeOptions(objects(await template('mail', '--set', 'mta.maxSemiSpaceMiB=0'))), [
+      { name: 'NODE_OPTIONS', value: '--max-old-space-size=256' },
+    ]);
+    assert.deepEqual(nodeOptions(objects(await template('mail', '--set', 'mta.maxHeapMiB=0,mta.maxSemiSpaceMiB=0'))), []);
+  });
+
   test("defaultDelivery: an LMTP host becomes the operator's --default-delivery (and an egress port); without a host it is none", async () => {
     const flag = (list: K8sObject[]) =>
       (find(list, 'Deployment', 'stafette-operator').spec.template.spec.containers[0].args as string[]).find((a) => a.startsWith('--default-delivery='));

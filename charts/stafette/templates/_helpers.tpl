@@ -119,3 +119,14 @@ which the operator allows by itself.
 {{- define "stafette.natsUsersSecret" -}}
 {{- .Values.nats.roleUsers.existingSecret | default (printf "%s-nats-users" (include "stafette.fullname" .)) -}}
 {{- end -}}
+
+{{/*
+The MTA's V8 heap flags (mta.maxHeapMiB, mta.maxSemiSpaceMiB) as one NODE_OPTIONS value; empty when
+both are 0. bench/e2e-stafette.ts runs the benchmark MTA with the same flags from values.yaml.
+*/}}
+{{- define "stafette.mtaNodeOptions" -}}
+{{- $flags := list }}
+{{- with .Values.mta.maxHeapMiB }}{{ $flags = append $flags (printf "--max-old-space-size=%d" (int .)) }}{{ end }}
+{{- with .Values.mta.maxSemiSpaceMiB }}{{ $flags = append $flags (printf "--max-semi-space-size=%d" (int .)) }}{{ end }}
+{{- join " " $flags -}}
+{{- end -}}
