@@ -1,83 +1,63 @@
-// Reading a stored body as a stream with backpressure, for delivery (issue 15): the
-// transports take the message as a Readable instead of one Buffer per job, so a pod
-// delivering ten 30 MB messages holds a few chunks of each, not all of them.
-//
-// nats.js ObjectStore.get() is not used: its ReadableStream is filled by a push consumer as
-// fast as the chunks arrive, whatever the reader's pace, so a slow receiver would still make
-// the whole object pile up in memory. Here the chunks are pulled from the bucket's stream by
-// an ordered consumer, `batchChunks` at a time, only when the reader asks for more.
-//
-// The size and sha256 of the record (record.ts) are checked as the bytes pass; the last
-// chunk is held back until they match, so a transport that sends what it reads never hands
-// on the end of a body that does not match its record: it sees an error instead, and a
-// remote SMTP transaction is never ended with the final dot.
+// A stored body read as a stream, for delivery of bodies too large to hold whole
+// (docs/reliability.md "Limits"). The object's chunks are read one at a time with JetStream
+// direct gets (next message on the object's chunk subject), so a reader that waits (a slow
+// SMTP peer) holds at most a chunk or two: @nats-io/obj's own get() feeds a push consumer into
+// an unbounded queue, and a fast server would fill it with the whole object. Every open()
+// starts over (a second pass, another host), checks size and sha256 against the record as
+// loadBody (body-store.ts) does, and errors at the end when they do not match: a body that
+// does not match its record is never completed on the wire.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { ObjectStore } from '@nats-io/obj';
 import { bodyError } from './errors.ts';
 import type { DecodedRecord } from './record.ts';
 
-/** Chunks fetched per pull (the Object Store's chunks are 128 KiB by default). */
-export const defaultBatchChunks = 4;
+/** A body that can be read, from the start, as often as needed. */
+export interface BodySource {
+  /** Bytes of the body: prefix and object. */
+  readonly size: number;
+  open(): Readable;
+}
 
-export interface BodyReaderOptions {
-  readonly js: JetStreamClient;
-  readonly store: ObjectStore;
-  /** The body bucket's stream (settings.ts bodyStreamName). */
-  readonly stream: string;
-  readonly batchChunks?: number;
+/** Reads one chunk message: the next on `subject` at or after `seq`; null when there is none. */
+export type ChunkGetter = (subject: string, seq: number) => Promise<{ seq: number; data: Uint8Array } | null>;
+
+/** Chunks through JetStream direct get on the body stream (allow_direct, settings.ts). */
+export function directChunkGetter(jsm: JetStreamManager, stream: string): ChunkGetter {
+  return async (subject, seq) => {
+    const m = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+    return m === null ? null : { seq: m.seq, data: m.data };
+  };
 }
 
 /**
- * The body of a decoded record as a Readable: the inline body, or the streamed body's
- * prefix followed by its object, verified against the record's size and sha256 (of the
- * object). Errors (missing object, mismatch, NATS) surface as the stream's error.
+ * The body of an object record as a BodySource; throws a body error when the object is
+ * missing (as loadBody does). Only for records whose body is an object.
  */
-export function openBody(opts: BodyReaderOptions, decoded: DecodedRecord): Readable {
-  const { body } = decoded.record;
-  if (body.kind === 'inline') return Readable.from([Buffer.from(decoded.inlineBody ?? new Uint8Array(0))], { objectMode: false });
-  return Readable.from(objectChunks(opts, decoded), { objectMode: false, highWaterMark: 64 * 1024 });
-}
-
-async function* objectChunks(opts: BodyReaderOptions, decoded: DecodedRecord): AsyncGenerator<Buffer> {
-  const { record } = decoded;
-  if (record.body.kind !== 'object') return;
-  const { name, size, sha256, prefix } = record.body;
-  const info = await opts.store.info(name);
-  if (info === null || info.deleted) throw bodyError(`body object ${name} of ${record.queueId} is missing from bucket ${record.body.bucket}`);
-  const mismatch = () => bodyError(`body object ${name} of ${record.queueId} does not match its size or sha256`);
-  if (info.size !== size) throw mismatch();
-  if (prefix !== undefined) yield Buffer.from(prefix, 'utf8');
-  if (size === 0) {
-    if (createHash('sha256').digest('hex') !== sha256) throw mismatch();
-    return;
-  }
-  const hash = createHash('sha256');
-  const consumer = await opts.js.consumers.get(opts.stream, { filter_subjects: `$O.${record.body.bucket}.C.${info.nuid}` });
-  const batch = opts.batchChunks ?? defaultBatchChunks;
-  let seen = 0;
-  let held: Buffer | null = null;
-  try {
-    while (seen < size) {
-      const messages = await consumer.fetch({ max_messages: batch, expires: 5000 });
-      let got = 0;
-      for await (const m of messages) {
-        got++;
-        if (m.data.length === 0) continue;
-        const chunk = Buffer.from(m.data);
-        seen += chunk.length;
-        if (seen > size) throw mismatch();
-        hash.update(chunk);
-        if (held) yield held;
-        held = chunk;
-        if (seen === size) break;
-      }
-      if (got === 0) throw bodyError(`body object ${name} of ${record.queueId} ended after ${seen} of ${size} bytes`);
+export async function openStoredBody(store: ObjectStore, bucket: string, getChunk: ChunkGetter, decoded: DecodedRecord): Promise<BodySource> {
+  const { body, queueId } = decoded.record;
+  if (body.kind !== 'object') throw new Error('openStoredBody: the body is inline');
+  const info = await store.info(body.name);
+  if (info === null || info.deleted) throw bodyError(`body object ${body.name} of ${queueId} is missing from bucket ${body.bucket}`);
+  const prefix = body.prefix === undefined ? Buffer.alloc(0) : Buffer.from(body.prefix, 'utf8');
+  const subject = `$O.${bucket}.C.${info.nuid}`;
+  const mismatch = () => bodyError(`body object ${body.name} of ${queueId} does not match its size or sha256`);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    if (prefix.length > 0) yield prefix;
+    const hash = createHash('sha256');
+    let read = 0;
+    for (let seq = 1; read < body.size; ) {
+      const chunk = await getChunk(subject, seq);
+      if (chunk === null) break;
+      seq = chunk.seq + 1;
+      if (chunk.data.length === 0) continue;
+      read += chunk.data.length;
+      if (read > body.size) throw mismatch();
+      hash.update(chunk.data);
+      yield Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length);
     }
-  } finally {
-    await consumer.delete().catch(() => {});
+    if (read !== body.size || hash.digest('hex') !== body.sha256) throw mismatch();
   }
-  if (hash.digest('hex') !== sha256) throw mismatch();
-  if (held) yield held;
+  return { size: prefix.length + body.size, open: () => Readable.from(chunks(), { objectMode: false, highWaterMark: 64 * 1024 }) };
 }
