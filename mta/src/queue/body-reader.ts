@@ -47,7 +47,10 @@ export async function openStoredBody(store: ObjectStore, bucket: string, getChun
     if (prefix.length > 0) yield prefix;
     const hash = createHash('sha256');
     let read = 0;
-    for (let seq = 1; read < body.size; ) {
+    // The last chunk is held back until size and digest match: even a consumer that would
+    // end its output on an error never hands on the whole of a body that does not match.
+    let held: Buffer | null = null;
+    for (let seq = 1; read < body.size;) {
       const chunk = await getChunk(subject, seq);
       if (chunk === null) break;
       seq = chunk.seq + 1;
@@ -55,9 +58,35 @@ export async function openStoredBody(store: ObjectStore, bucket: string, getChun
       read += chunk.data.length;
       if (read > body.size) throw mismatch();
       hash.update(chunk.data);
-      yield Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length);
+      if (held !== null) yield held;
+      held = Buffer.from(chunk.data.buffer, chunk.data.byteOffset, chunk.data.length);
     }
     if (read !== body.size || hash.digest('hex') !== body.sha256) throw mismatch();
+    if (held !== null) yield held;
   }
   return { size: prefix.length + body.size, open: () => Readable.from(chunks(), { objectMode: false, highWaterMark: 64 * 1024 }) };
+}
+
+/** The first `bytes` of the body (fewer when it is shorter), read no further. */
+export async function readPrefix(source: BodySource, bytes: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let got = 0;
+  const stream = source.open();
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      got += chunk.length;
+      if (got >= bytes) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, bytes);
+}
+
+/** The whole body in memory, verified: for the few who need it whole (a DSN returning the full message). */
+export async function readAll(source: BodySource): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of source.open() as AsyncIterable<Buffer>) parts.push(chunk);
+  return Buffer.concat(parts);
 }
