@@ -44,7 +44,9 @@ export function crlfStream(): Transform {
         }
       }
       if (start < chunk.length) out.push(chunk.subarray(start));
-      done(null, Buffer.concat(out));
+      // Mail is CRLF already as a rule: then the chunk goes on as it is, not copied (every
+      // copy of a streamed body is garbage the collector has to catch up with).
+      done(null, out.length === 1 ? out[0] : Buffer.concat(out));
     },
     flush(done: TransformCallback) {
       done(null, pendingCr ? CRLF : null);
