@@ -3,7 +3,7 @@
 // It talks to real servers only (smtp-sink, Postfix); the production transports (remote
 // SMTP with MX lookup, LMTP, ...) live in mta/src/transport/ and are tested on their own.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { DeliveryAttempt, RecipientOutcome, Transport } from '../../mta/src/delivery/attempt.ts';
+import { wholeBody, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../../mta/src/delivery/attempt.ts';
 
 export interface SinkAddress {
   host: string;
@@ -75,7 +75,7 @@ function sendOnce(attempt: DeliveryAttempt, target: SinkAddress, timeoutMs: numb
     conn.connect((err) => {
       if (err) return finish(fromError(err));
       const from = attempt.record.envelope.mailFrom.address;
-      conn.send({ from: from === '' ? false : from, to: attempt.recipients }, attempt.body, (sendErr, info) => {
+      conn.send({ from: from === '' ? false : from, to: attempt.recipients }, wholeBody(attempt), (sendErr, info) => {
         if (sendErr) {
           const rejected = sendErr.rejectedErrors;
           if (rejected && rejected.length > 0) {

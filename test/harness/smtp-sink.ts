@@ -4,6 +4,7 @@
 //   defer   every RCPT answered 450 4.3.0 (smtp-sink -r RCPT)
 //   reject  every RCPT answered 550 5.1.1 (smtp-sink -f RCPT -B ...)
 //   hang    DATA is answered only after an hour (smtp-sink -w 3600): a transaction that stalls
+// and, with `lmtp`, speaking LMTP (smtp-sink -L) in place of an LMTP mail store.
 // The process is stopped by PID through the harness (process.ts).
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -33,12 +34,14 @@ export async function startSmtpSink(opts: {
   dataDelaySeconds?: number;
   /** A fixed port (e.g. one MX port shared by sinks on several addresses); free one otherwise. */
   port?: number;
+  /** Speak LMTP instead of SMTP (smtp-sink -L), as a mail store's LMTP server would. */
+  lmtp?: boolean;
 }): Promise<SmtpSink> {
   const name = opts.name ?? `smtp-sink-${opts.behaviour}-${opts.host}`;
   const port = opts.port ?? (await freePort(opts.host));
   const dumpDir = join(opts.dir, `${name}-dump`);
   mkdirSync(dumpDir, { recursive: true });
-  const args = ['-h', `${opts.behaviour}.sink.test`, '-m', '512'];
+  const args = ['-h', `${opts.behaviour}.sink.test`, '-m', '512', ...(opts.lmtp ? ['-L'] : [])];
   // smtp-sink refuses to run as root without dropping privileges; the dump directory must
   // then be writable by that user.
   if (process.getuid?.() === 0) {

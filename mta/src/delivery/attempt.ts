@@ -15,10 +15,12 @@
 // the engine gives each attempt (deadline-signal.ts) is passed on from here too, for a
 // transport that bounds a part of its attempt the same way (remote-smtp.ts, per host).
 import type { DeliveredVia } from '../dsn/notices.ts';
+import type { BodySource } from '../queue/body-reader.ts';
 import type { QueueRecord } from '../queue/record.ts';
 import type { Reply } from '../reply.ts';
 
 export { deadlineSignal, type DeadlineSignal } from './deadline-signal.ts';
+export type { BodySource } from '../queue/body-reader.ts';
 
 /** Where a group of recipients goes; computed by routing from the bundle. */
 export type Destination =
@@ -34,8 +36,12 @@ export type Destination =
 
 export interface DeliveryAttempt {
   record: QueueRecord;
-  /** The message as stored (our headers included), read from the queue or Object Store. */
-  body: Buffer;
+  /**
+   * The message as stored (our headers included): whole, read from the queue or Object Store,
+   * or (a large body, to a transport that `streams` to the destination) a source read from
+   * the Object Store as it is sent (docs/reliability.md "Limits", streamed delivery).
+   */
+  body: Buffer | BodySource;
   destination: Destination;
   /** Envelope recipients of this attempt, as in the record (not yet delivered). */
   recipients: string[];
@@ -64,6 +70,25 @@ export interface RecipientOutcome {
 
 export interface Transport {
   deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]>;
+  /**
+   * Whether `deliver` takes a streamed body (a BodySource) for this destination and message;
+   * absent or false: the engine hands it the body whole.
+   */
+  streams?(destination: Destination, record: QueueRecord): boolean;
+}
+
+/** Whether the attempt's body is streamed (a BodySource) rather than held whole. */
+export function isStreamed(body: Buffer | BodySource): body is BodySource {
+  return !Buffer.isBuffer(body);
+}
+
+/**
+ * The whole body, for a transport that does not stream: the engine streams only to those
+ * whose `streams` says so, so a streamed body here is a wiring error (thrown: transient).
+ */
+export function wholeBody(attempt: DeliveryAttempt): Buffer {
+  if (isStreamed(attempt.body)) throw new Error(`the ${attempt.destination.kind} transport was handed a streamed body`);
+  return attempt.body;
 }
 
 /** A stable key for a destination, for grouping and for per-destination limits. */

@@ -23,18 +23,19 @@ import { describeError } from '../errors.ts';
 import { newQueueId } from '../queue/queue-id.ts';
 import { reply } from '../reply.ts';
 import type { DecodedRecord, EnvelopeAddress, QueueRecord } from '../queue/record.ts';
-import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
+import type { BodySource, DeliveryAttempt, Destination, RecipientOutcome, Transport } from './attempt.ts';
 import { decide, type Decision } from './decision.ts';
 import { skippedOutcome, type DestinationHealth } from './destination-health.ts';
 import type { DeferredState } from './deferred-job.ts';
 import { destinationLabel, type DeliveryObserver } from './delivery-observer.ts';
-import { buildNotice } from '../dsn/report.ts';
+import { buildNotice, defaultMaxReturned, mailDsnOf, originalHeadBytes } from '../dsn/report.ts';
+import { readAll, readPrefix } from '../queue/body-reader.ts';
 import { defaultDelayNoticeMs } from '../dsn/notices.ts';
 import { planNotices, type NoticeKind } from './status-notices.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { DestinationGroup, RoutedDelivery, Router } from './routing.ts';
 import type { Logger } from '../../../observability/logger.ts';
-import { bytesPerBodyByte, type ByteBudget } from './byte-budget.ts';
+import { bytesPerBodyByte, defaultStreamFromBytes, streamedBodyBytes, type ByteBudget } from './byte-budget.ts';
 
 /** A delivered (envelope recipient, address) pair, as the ledger stores it. */
 export type LedgerEntry = RoutedDelivery;
@@ -48,6 +49,8 @@ export interface QueuedDsn {
 
 export interface JobEffects {
   loadBody(decoded: DecodedRecord): Promise<Uint8Array>;
+  /** An Object Store body as a source read as it is sent (queue/body-reader.ts); none: bodies are loaded whole. */
+  openBody?(decoded: DecodedRecord): Promise<BodySource>;
   /** The ledger entries already written for this message (only read when they can exist). */
   delivered(queueId: string, pairs: readonly LedgerEntry[]): Promise<Set<string>>;
   recordDelivered(queueId: string, pairs: readonly LedgerEntry[]): Promise<void>;
@@ -79,7 +82,16 @@ export interface EngineOptions {
   readonly ledgerRetryMs?: number;
   /** Bodies held at once, in bytes (byte-budget.ts); none: not limited. */
   readonly bodyBudget?: ByteBudget;
+  /**
+   * Object Store bodies of at least this many bytes are streamed to the transports that
+   * take a stream for every destination of the job (default defaultStreamFromBytes);
+   * Infinity: every body is loaded whole.
+   */
+  readonly streamFromBytes?: number;
 }
+
+/** The body of a job during its attempts: whole, or read from the Object Store as it is sent. */
+type JobBody = Uint8Array | BodySource;
 
 /** Default for how long the ledger write after a remote 250 is retried before the job is handed back. */
 export const defaultLedgerRetryMs = 5 * 60_000;
@@ -138,19 +150,41 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     const already = job.state !== null || job.redelivered ? await effects.delivered(record.queueId, allPairs) : new Set<string>();
     // The body is read only when something is left to send: a retry whose recipients were
     // all delivered meanwhile (a crash race) must finish even if the body is already gone.
-    const needsBody = allPairs.some((d) => !already.has(pairKey(d)));
+    const toSend = plan.groups.filter((g) => g.deliveries.some((d) => !already.has(pairKey(d))));
+    const needsBody = toSend.length > 0;
+    // A large stored body is streamed when every destination left takes a stream (remote
+    // SMTP, relays and LMTP, but not mail passed on, whose ARC seal needs it whole; maildir,
+    // webhooks and forwards take it whole): then the job holds a few chunks per destination,
+    // not the body (docs/reliability.md "Limits", streamed delivery).
+    const streamed =
+      needsBody &&
+      effects.openBody !== undefined &&
+      record.body.kind === 'object' &&
+      record.body.size >= (opts.streamFromBytes ?? defaultStreamFromBytes) &&
+      toSend.every((g) => opts.transport.streams?.(g.destination, record) === true);
+    const bytes = streamed ? Math.min(record.body.size, streamedBodyBytes) * toSend.length : record.body.size * bytesPerBodyByte;
     // Concurrency sized by bytes: wait for room in the body budget before loading the body.
-    const releaseBody = needsBody && opts.bodyBudget ? await opts.bodyBudget.acquire(record.body.size * bytesPerBodyByte, job.signal) : () => {};
+    const releaseBody = needsBody && opts.bodyBudget ? await opts.bodyBudget.acquire(bytes, job.signal) : () => {};
     try {
-      return await deliverWith(job, needsBody ? await effects.loadBody(job.decoded) : new Uint8Array(0), plan, already, now, log);
+      const body: JobBody = !needsBody ? new Uint8Array(0) : streamed ? await effects.openBody!(job.decoded) : await effects.loadBody(job.decoded);
+      if (streamed) log.debug('body streamed to the transports', { bytes: record.body.size, destinations: toSend.length });
+      return await deliverWith(job, body, plan, already, now, log);
     } finally {
       releaseBody();
     }
   }
 
+  // What a notice returns of the message: a streamed body is read again, whole only when the
+  // notice may return it whole (RET=FULL within the cap), else its beginning for the headers.
+  async function originalFor(record: QueueRecord, body: JobBody): Promise<{ originalMessage: Uint8Array; originalSize?: number }> {
+    if (body instanceof Uint8Array) return { originalMessage: body };
+    if (mailDsnOf(record).ret === 'FULL' && body.size <= defaultMaxReturned) return { originalMessage: await readAll(body) };
+    return { originalMessage: await readPrefix(body, originalHeadBytes), originalSize: body.size };
+  }
+
   async function deliverWith(
     job: EngineJob,
-    body: Uint8Array,
+    body: JobBody,
     plan: ReturnType<EngineOptions['route']>,
     already: Set<string>,
     now: number,
@@ -228,13 +262,14 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     });
     for (const [kind, recipients] of notices.notices) {
       const dsnQueueId = dsnId(record.queueId, job.state?.failedAttempts ?? 0, receivedAt, kind);
+      const original = await originalFor(record, body);
       await effects.queueDsn({
         queueId: dsnQueueId,
         sender: record.envelope.mailFrom,
         reportingMta: opts.hostname,
         body: buildNotice({
           record,
-          originalMessage: body,
+          ...original,
           recipients,
           reportingMta: opts.hostname,
           dsnQueueId,
@@ -294,7 +329,7 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
     group: DestinationGroup,
     todo: readonly RoutedDelivery[],
     record: QueueRecord,
-    body: Uint8Array,
+    body: JobBody,
     shutdown: AbortSignal,
     log: Logger,
   ): Promise<{ outcomes: RecipientOutcome[]; skipped: boolean }> {
@@ -306,7 +341,13 @@ export function createEngine(opts: EngineOptions): { process(job: EngineJob): Pr
       return { outcomes: recipients.map((r) => skippedOutcome(r, down.reason)), skipped: true };
     }
     const deadline = deadlineSignal(shutdown, opts.attemptTimeoutMs);
-    const request: DeliveryAttempt = { record, body: Buffer.from(body), destination: group.destination, recipients, signal: deadline.signal };
+    const request: DeliveryAttempt = {
+      record,
+      body: body instanceof Uint8Array ? Buffer.from(body) : body,
+      destination: group.destination,
+      recipients,
+      signal: deadline.signal,
+    };
     let outcomes: RecipientOutcome[];
     try {
       outcomes = await raceAbort(opts.transport.deliver(request), deadline.signal, opts.attemptTimeoutMs + 5_000);

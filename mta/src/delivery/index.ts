@@ -85,6 +85,8 @@ export interface StartDeliveryOptions {
   readonly ledgerRetryMs?: number;
   /** Bodies the workers of this process hold at once, in bytes (default defaultDeliveryMemoryBytes, byte-budget.ts). */
   readonly memoryBudgetBytes?: number;
+  /** Object Store bodies from this size on are sent as they are read (default defaultStreamFromBytes, byte-budget.ts); Infinity: never. */
+  readonly streamFromBytes?: number;
   /** How long a job whose NATS write failed waits before it is redelivered (default 15 s, worker.ts). */
   readonly requeueDelayMs?: number;
   /** A delay notice (RFC 3461) after this long; default 4 h (dsn/notices.ts); null: none. */
@@ -135,6 +137,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
     ...(opts.ledgerRetryMs !== undefined ? { ledgerRetryMs: opts.ledgerRetryMs } : {}),
     bodyBudget: createByteBudget(opts.memoryBudgetBytes ?? defaultDeliveryMemoryBytes),
+    ...(opts.streamFromBytes !== undefined ? { streamFromBytes: opts.streamFromBytes } : {}),
   });
 
   const js = jetstream(opts.nc);

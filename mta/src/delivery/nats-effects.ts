@@ -6,9 +6,10 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import type { ObjectStore } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadBody, storeBody } from '../queue/body-store.ts';
+import { directChunkGetter, openStoredBody } from '../queue/body-reader.ts';
 import type { QueuePublisher } from '../queue/publisher.ts';
 import { sha256Hex, type QueueRecord } from '../queue/record.ts';
-import type { QueueSettings } from '../queue/settings.ts';
+import { bodyStreamName, type QueueSettings } from '../queue/settings.ts';
 import { encodeDeferredJob } from './deferred-job.ts';
 import { dueSubject, ledgerSubject, waitSubject, type DeliveryStreams } from './delivery-streams.ts';
 import { pairKey, type JobEffects } from './engine.ts';
@@ -33,10 +34,15 @@ export async function natsEffects(opts: NatsEffectsOptions): Promise<JobEffects>
   const jsm: JetStreamManager = await jetstreamManager(opts.nc);
   const timeout = opts.publishTimeoutMs ?? 5_000;
   const { streams } = opts;
+  const chunks = directChunkGetter(jsm, bodyStreamName(opts.settings));
 
   return {
     async loadBody(decoded) {
       return await loadBody(opts.bodyStore, decoded);
+    },
+
+    async openBody(decoded) {
+      return await openStoredBody(opts.bodyStore, opts.settings.bodyBucket, chunks, decoded);
     },
 
     async delivered(queueId, pairs) {

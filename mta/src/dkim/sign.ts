@@ -10,6 +10,7 @@
 // default.
 //
 // The From domain is only used to pick a key; it never builds an envelope (docs/reliability.md §2 F9).
+import type { Readable } from 'node:stream';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { normalizeDomain } from '../../../bundle/address.ts';
 import type { Bundle, BundleSecrets } from '../../../bundle/schema.ts';
@@ -63,10 +64,42 @@ export async function signMessage(
   message: Buffer,
   options: { readonly now?: Date; readonly mayUse?: (domain: string) => boolean } = {},
 ): Promise<DkimSignResult> {
+  const signed = await signatureHeaders(bundle, secrets, envelopeSender, message, () => message, options);
+  if (!signed.signatures) return { message, domain: null, selectors: [], errors: signed.errors };
+  return {
+    message: Buffer.concat([Buffer.from(signed.signatures, 'utf8'), message]),
+    domain: signed.domain,
+    selectors: signed.selectors,
+    errors: signed.errors,
+  };
+}
+
+export interface DkimSignatures {
+  /** The DKIM-Signature header lines to put in front of the message ('' when none). */
+  readonly signatures: string;
+  readonly domain: string | null;
+  readonly selectors: readonly string[];
+  readonly errors: readonly string[];
+}
+
+/**
+ * The signatures for a message that is read, not held (a large stored body, delivered as it
+ * is read: docs/reliability.md "Limits"): `header` (its header section, CRLF) picks the key,
+ * and mailauth's signer reads the message from `open()` (a stream, CRLF line ends) for the
+ * body hash; the caller sends the signatures and then the message read a second time.
+ */
+export async function signatureHeaders(
+  bundle: Bundle,
+  secrets: BundleSecrets,
+  envelopeSender: string,
+  header: Buffer,
+  open: () => Readable | Buffer,
+  options: { readonly now?: Date; readonly mayUse?: (domain: string) => boolean } = {},
+): Promise<DkimSignatures> {
   const now = options.now ?? new Date();
-  const choice = chooseDkimKeys(bundle, secrets, envelopeSender, message, options.mayUse);
-  if (!choice) return { message, domain: null, selectors: [], errors: [] };
-  const result = await dkimSign(message, {
+  const choice = chooseDkimKeys(bundle, secrets, envelopeSender, header, options.mayUse);
+  if (!choice) return { signatures: '', domain: null, selectors: [], errors: [] };
+  const result = await dkimSign(open(), {
     signingDomain: choice.domain,
     selector: choice.keys[0]!.selector,
     privateKey: choice.keys[0]!.privateKeyPem,
@@ -82,6 +115,6 @@ export async function signMessage(
   });
   const errors = result.errors.map((e) => `${e.selector ?? '?'}: ${e.err.code ?? ''} ${e.err.message}`.trim());
   const signed = choice.keys.map((k) => k.selector).filter((s) => !result.errors.some((e) => e.selector === s));
-  if (!result.signatures) return { message, domain: null, selectors: [], errors };
-  return { message: Buffer.concat([Buffer.from(result.signatures, 'utf8'), message]), domain: choice.domain, selectors: signed, errors };
+  if (!result.signatures) return { signatures: '', domain: null, selectors: [], errors };
+  return { signatures: result.signatures, domain: choice.domain, selectors: signed, errors };
 }

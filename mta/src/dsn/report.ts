@@ -47,12 +47,22 @@ export interface NoticeInput {
   readonly randomHex: (bytes: number) => string;
   /** RET=FULL returns at most this much (default 10 MiB); a larger message returns its headers. */
   readonly maxReturnedBytes?: number;
+  /**
+   * The stored message's size when `originalMessage` is only its beginning (at least
+   * `originalHeadBytes`: a streamed body, which delivery does not hold whole); then the
+   * headers are returned, whatever RET says.
+   */
+  readonly originalSize?: number;
 }
+
+/** How much of a message's beginning a notice reads for its headers (twice the headers' cap). */
+export const originalHeadBytes = 128 * 1024;
 
 const maxFieldLength = 900; // below the 998-octet line limit with the field name
 const maxHumanLine = 990; // a line of the human-readable part, "..." included, within 998 octets
 const maxOriginalHeaderBytes = 64 * 1024;
-const defaultMaxReturned = 10 * 1024 * 1024;
+/** RET=FULL's default cap (NoticeInput.maxReturnedBytes). */
+export const defaultMaxReturned = 10 * 1024 * 1024;
 
 /**
  * Any value that goes into a header or a status field: no control characters, at most `max`
@@ -93,6 +103,7 @@ export function buildNotice(input: NoticeInput): Buffer {
     mail.ret === 'FULL' &&
     !mail.requireTls &&
     input.recipients.some((r) => r.action === 'failed') &&
+    input.originalSize === undefined &&
     input.originalMessage.length <= (input.maxReturnedBytes ?? defaultMaxReturned);
   const original = returnFull ? crlf(Buffer.from(input.originalMessage).toString('utf8')) : originalHeaders(input.originalMessage);
   let boundary = '';

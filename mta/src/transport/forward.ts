@@ -21,7 +21,7 @@ import type { AcceptedMessage } from '../queue/publisher.ts';
 import type { SenderAuthResults } from '../queue/record.ts';
 import { newQueueId, queueIdTime } from '../queue/queue-id.ts';
 import { reply } from '../reply.ts';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { sameOutcome, wholeBody, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 
 export interface ForwardJob {
   readonly originalQueueId: string;
@@ -51,7 +51,7 @@ export function createForwardTransport(options: ForwardOptions): Transport {
         .update(`${record.queueId}\n${destination.to.join(',')}`)
         .digest('hex')
         .slice(0, 32);
-      const seen = deliveredTo(attempt.body);
+      const seen = deliveredTo(wholeBody(attempt));
       const looping = recipients.filter((r) => seen.has(r.toLowerCase()));
       if (looping.length > 0) {
         return sameOutcome(
@@ -63,7 +63,7 @@ export function createForwardTransport(options: ForwardOptions): Transport {
       }
       // Mark the copy the way Postfix marks local deliveries, so a forward that comes back
       // to this mailbox (A forwards to B, B to A) is recognised above instead of circling.
-      const marked = Buffer.concat([Buffer.from(recipients.map((r) => `Delivered-To: ${r}\r\n`).join(''), 'utf8'), attempt.body]);
+      const marked = Buffer.concat([Buffer.from(recipients.map((r) => `Delivered-To: ${r}\r\n`).join(''), 'utf8'), wholeBody(attempt)]);
       try {
         const original = record.envelope.mailFrom.address;
         const forwarder = recipients[0]!.slice(recipients[0]!.lastIndexOf('@') + 1);

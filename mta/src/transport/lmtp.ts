@@ -11,7 +11,7 @@ import { C, SE } from '../codes.ts';
 import { reply } from '../reply.ts';
 import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { SmtpClientConnection, type TlsMode } from './smtp-client.ts';
-import { toCrlf, hasEightBit } from './smtp-client-message.ts';
+import { outgoingMessage } from './streamed-message.ts';
 import { outcomesOf } from './smtp-client-reply.ts';
 import { ConnectionPool, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 
@@ -30,12 +30,13 @@ export function createLmtpTransport(options: LmtpOptions = {}): Transport & { cl
   const pool = new ConnectionPool(options.pool);
   return {
     close: () => pool.closeAll(),
+    streams: () => true,
     async deliver(attempt: DeliveryAttempt): Promise<RecipientOutcome[]> {
       const { destination, recipients, signal, record } = attempt;
       if (destination.kind !== 'lmtp') throw new Error(`LMTP cannot deliver to a ${destination.kind} destination`);
       const label = `${destination.host}:${destination.port}`;
       const key = `${options.tls ?? 'none'} ${label}`;
-      const message = toCrlf(attempt.body);
+      const message = await outgoingMessage(attempt.body);
       for (;;) {
         const pooled = pool.take(key);
         const connection =
@@ -62,11 +63,10 @@ export function createLmtpTransport(options: LmtpOptions = {}): Transport & { cl
             label,
           );
         }
-        const result = await connection.send(
-          { from: record.envelope.mailFrom.address, to: recipients, size: message.length, eightBit: hasEightBit(message) },
-          message,
-          signal,
-        );
+        const data = message.open();
+        const result = await connection
+          .send({ from: record.envelope.mailFrom.address, to: recipients, size: message.size, eightBit: message.eightBit }, data, signal)
+          .finally(() => Buffer.isBuffer(data) || data.destroy());
         // A pooled connection the server closed while idle: nothing was sent, try a new one.
         if (result.kind === 'broken' && !result.afterData && pooled && !signal.aborted) {
           connection.close();

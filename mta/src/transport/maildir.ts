@@ -13,7 +13,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { C, SE } from '../codes.ts';
 import { reply } from '../reply.ts';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { sameOutcome, wholeBody, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { describeError } from '../errors.ts';
 
 export interface MaildirOptions {
@@ -29,7 +29,7 @@ export function createMaildirTransport(options: MaildirOptions = {}): Transport 
       const { destination, recipients, record } = attempt;
       if (destination.kind !== 'maildir') throw new Error(`maildir cannot deliver to a ${destination.kind} destination`);
       const headers = `Return-Path: <${record.envelope.mailFrom.address}>\nDelivered-To: ${recipients.join(', ')}\n`;
-      const content = Buffer.concat([Buffer.from(headers, 'utf8'), toLf(attempt.body)]);
+      const content = Buffer.concat([Buffer.from(headers, 'utf8'), toLf(wholeBody(attempt))]);
       try {
         const name = await writeMaildirMessage(destination.path, content, now());
         return sameOutcome(recipients, 'delivered', reply(C.C250OK, SE.Other0, 'Delivered to maildir'), `written to ${join(destination.path, 'new', name)}`);

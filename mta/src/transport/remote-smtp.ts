@@ -3,7 +3,8 @@
 //
 // For one attempt (one destination, its recipients):
 //  1. line ends become CRLF and the message is DKIM-signed with the bundle's keys (only mail
-//     we vouch for: authenticated submissions and our DSNs, dkim/sign-policy.ts);
+//     we vouch for: authenticated submissions and our DSNs, dkim/sign-policy.ts); a large
+//     stored body is not held but read again for each pass (streamed-message.ts);
 //  2. the hosts: the relay's host, or the domain's MX hosts in preference order (mx-hosts.ts;
 //     DNS failures are classified there: null MX 556 5.1.10, NXDOMAIN 5.1.2, SERVFAIL 4.4.3);
 //  3. a slot for the destination (per-pod concurrency limit: the relay's limits.connections,
@@ -27,13 +28,14 @@ import type { ConnectionOptions } from 'node:tls';
 import { normalizeAddress } from '../../../bundle/address.ts';
 import { C, SE } from '../codes.ts';
 import type { Bundle, BundleRelay, BundleSecrets } from '../../../bundle/schema.ts';
-import { signMessage } from '../dkim/sign.ts';
+import { signatureHeaders, signMessage } from '../dkim/sign.ts';
 import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { silentLogger, type Logger } from '../../../observability/logger.ts';
 import { reply } from '../reply.ts';
 import {
   deadlineSignal,
   destinationKey,
+  isStreamed,
   sameOutcome,
   type DeadlineSignal,
   type DeliveryAttempt,
@@ -43,10 +45,11 @@ import {
 import { classifyDnsError, type DnsResolver } from '../dns.ts';
 import { findMailHosts, type MailHost, type MailHostsResult } from './mx-hosts.ts';
 import { SmtpClientConnection, type SmtpClientOptions, type TlsMode } from './smtp-client.ts';
-import { hasEightBit, needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
+import { needsSmtpUtf8, toCrlf } from './smtp-client-message.ts';
+import { openCrlf, readHeaderSection, streamedMessage, wholeMessage, withPrefix, type OutgoingMessage } from './streamed-message.ts';
 import { ConnectionPool, DestinationLimiter, RatePacer, type ConnectionPoolOptions } from './smtp-client-pool.ts';
 import { outcomesOf } from './smtp-client-reply.ts';
-import { planAttempt, type OutboundStandards } from './outbound-standards.ts';
+import { passedOnForSomeoneElse, planAttempt, type OutboundStandards } from './outbound-standards.ts';
 import type { TlsFailure } from '../outbound-tls/tls-requirements.ts';
 
 export interface BundlePair {
@@ -138,25 +141,22 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       }
     }
 
-    let message = toCrlf(attempt.body);
-    if ((options.dkim ?? true) && mayVouchFor(record)) {
-      const signed = await signMessage(bundle, secrets, record.envelope.mailFrom.address, message, { mayUse: signingDomainRule(bundle, record) });
-      if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
-      message = signed.message;
-    }
+    let message = await signedMessage(attempt, bundle, secrets, options.dkim ?? true, log);
     // A relay's certificate is verified unless the Relay opts out (verifyCertificate: false) or
     // the transport was built not to (relayTlsOptions.rejectUnauthorized: false, tests).
     const verifyRelay = relay !== undefined && relay.verifyCertificate !== false && options.relayTlsOptions?.rejectUnauthorized !== false;
     const plan = await planAttempt(
       record,
-      message,
+      message.whole ?? message.header,
       relay ? { kind: 'relay', tls: relay.tls, verify: verifyRelay } : { kind: 'mx', domain: (destination as { domain: string }).domain },
       { bundle, secrets },
       options.standards ?? {},
       log,
     );
     const from = plan.from;
-    message = plan.message;
+    if (message.whole) message = wholeMessage(plan.message);
+    // Only an ARC seal changes the message, and mail passed on is never streamed (`streams`).
+    else if (plan.message !== message.header) throw new Error('an ARC seal needs the whole message, which a streamed body is not');
 
     const hosts: MailHostsResult = relay
       ? await relayHosts(relay, options.resolver)
@@ -177,8 +177,8 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
       const hops = hopsOf(hosts.hosts, relay ? relay.port : (options.mxPort ?? defaultMxPort)).slice(0, options.maxAddresses ?? 10);
       const tls: TlsMode = relay ? relayTlsMode(relay) : 'opportunistic';
       const ehloName = ehloNameFor(bundle, from, options.ehloFallback);
-      const eightBit = hasEightBit(message);
-      const utf8 = needsSmtpUtf8(from, recipients, message);
+      const { eightBit } = message;
+      const utf8 = needsSmtpUtf8(from, recipients, message.header);
       const failures: string[] = [];
       let lastTlsFailure: TlsFailure | null = null;
       for (const hop of hops) {
@@ -278,7 +278,10 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
             break;
           }
           const params = plan.envelopeParams(connection.extensions, recipients);
-          const result = await connection.send({ from, to: recipients, size: message.length, eightBit, smtpUtf8: utf8, ...params }, message, hostSignal);
+          const data = message.open();
+          const result = await connection
+            .send({ from, to: recipients, size: message.size, eightBit, smtpUtf8: utf8, ...params }, data, hostSignal)
+            .finally(() => Buffer.isBuffer(data) || data.destroy());
           if (result.kind === 'broken' && !result.afterData) {
             connection.close();
             failures.push(`${label}: ${result.reason}`);
@@ -306,7 +309,34 @@ export function createRemoteSmtpTransport(options: RemoteSmtpOptions): RemoteSmt
     }
   }
 
-  return { deliver, close: () => pool.closeAll() };
+  return {
+    deliver,
+    close: () => pool.closeAll(),
+    // A large body is sent as it is read, except mail passed on for someone else: its ARC seal
+    // (outbound-standards.ts) is computed over the whole message, which is then held whole.
+    streams: (_destination, record) => !passedOnForSomeoneElse(record),
+  };
+}
+
+// The message as it goes out: line ends CRLF and DKIM-signed with the bundle's keys when we
+// vouch for it; a streamed body is signed in a pass of its own and read again to be sent
+// (streamed-message.ts), a whole one signed in memory.
+async function signedMessage(attempt: DeliveryAttempt, bundle: Bundle, secrets: BundleSecrets, dkim: boolean, log: Logger): Promise<OutgoingMessage> {
+  const { body, record } = attempt;
+  const sign = dkim && mayVouchFor(record);
+  const mayUse = signingDomainRule(bundle, record);
+  const sender = record.envelope.mailFrom.address;
+  if (isStreamed(body)) {
+    if (!sign) return await streamedMessage(body);
+    const signed = await signatureHeaders(bundle, secrets, sender, await readHeaderSection(body), () => openCrlf(body), { mayUse });
+    if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
+    return await streamedMessage(withPrefix(body, signed.signatures));
+  }
+  const crlf = toCrlf(body);
+  if (!sign) return wholeMessage(crlf);
+  const signed = await signMessage(bundle, secrets, sender, crlf, { mayUse });
+  if (signed.errors.length > 0) log.warn('DKIM signing failed for some selectors', { errors: signed.errors });
+  return wholeMessage(signed.message);
 }
 
 // Per process, so a pool key (in memory only) says nothing about a password outside it.

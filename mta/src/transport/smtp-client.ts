@@ -17,6 +17,7 @@
 // CRLF and stuffs dots after either, so no "\r.\r" reaches the wire; the transports also
 // normalise line ends before DKIM signing (smtp-client-message.ts) so the signature covers
 // exactly what is sent.
+import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
@@ -203,11 +204,20 @@ export class SmtpClientConnection {
   }
 
   /** Runs one transaction: MAIL, RCPT for each recipient, DATA and the message. */
-  async send(envelope: SmtpEnvelope, message: Buffer, signal: AbortSignal): Promise<TransactionResult> {
+  async send(envelope: SmtpEnvelope, message: Buffer | Readable, signal: AbortSignal): Promise<TransactionResult> {
     if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: false };
     if (this.closed) return { kind: 'broken', reason: 'connection already closed', afterData: false };
     const onAbort = () => this.connection.close();
     signal.addEventListener('abort', onAbort, { once: true });
+    // A message read as it is sent (a body from the Object Store, queue/body-reader.ts) that
+    // fails midway (a digest mismatch, NATS gone) must not end with the final dot: nodemailer
+    // pipes it and would wait for an end that never comes, so the connection is closed.
+    let sourceError: Error | null = null;
+    const onSourceError = (err: Error) => {
+      sourceError = err;
+      this.connection.close();
+    };
+    if (message instanceof Readable) message.once('error', onSourceError);
     // nodemailer's command writer is wrapped for this transaction, for two things:
     //  - it declares SMTPUTF8 only for non-ASCII addresses; a message with UTF-8 in its
     //    header section needs it too (RFC 6531 §3.4), so we add it to MAIL FROM;
@@ -250,11 +260,13 @@ export class SmtpClientConnection {
       });
       this.messagesSent++;
       if (signal.aborted) return { kind: 'broken', reason: 'transaction deadline passed', afterData: dataSent };
+      if (sourceError !== null) return { kind: 'broken', reason: `reading the message: ${(sourceError as Error).message}`, afterData: dataSent };
       return this.resultOf(outcome.err, outcome.info, dataSent, lmtpReplies);
     } finally {
       writer._sendCommand = writeCommand;
       writer._actionLMTPStream = handleLmtpReply;
       signal.removeEventListener('abort', onAbort);
+      if (message instanceof Readable) message.removeListener('error', onSourceError);
     }
   }
 

@@ -38,6 +38,7 @@ export function withTargetPolicy(inner: Transport, policy: DeliveryTargetPolicy,
       if (problem) return sameOutcome(attempt.recipients, 'permanent', targetRefusedReply, `refused by the delivery-target policy: ${problem}`);
       return inner.deliver(attempt);
     },
+    ...(inner.streams ? { streams: inner.streams.bind(inner) } : {}),
   };
 }
 

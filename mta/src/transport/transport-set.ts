@@ -6,16 +6,17 @@
 // LMTP, maildir, webhook (keys from the bundle's secret part) and forward (re-queue). Mail we
 // vouch for (our users', our notices: dkim/sign-policy.ts) is DKIM-signed for local mailboxes
 // too, as the remote transport signs it for other domains, so a mailbox filter can trust it.
-import type { DeliveryAttempt, Destination, RecipientOutcome, Transport } from '../delivery/attempt.ts';
+import { isStreamed, type DeliveryAttempt, type Destination, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { createForwardTransport, type ForwardOptions } from './forward.ts';
 import { createLmtpTransport, type LmtpOptions } from './lmtp.ts';
 import { createMaildirTransport } from './maildir.ts';
 import { createRemoteSmtpTransport, ehloNameFor, type RemoteSmtpOptions } from './remote-smtp.ts';
 import { createWebhookTransport } from './webhook.ts';
 import { forwardingSender } from '../srs/srs-policy.ts';
-import { signMessage } from '../dkim/sign.ts';
+import { signatureHeaders, signMessage } from '../dkim/sign.ts';
 import { mayVouchFor, signingDomainRule } from '../dkim/sign-policy.ts';
 import { toCrlf } from './smtp-client-message.ts';
+import { openCrlf, readHeaderSection, withPrefix } from './streamed-message.ts';
 import { withTargetPolicy } from './target-policy.ts';
 import { defaultDeliveryTargetPolicy, type DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 
@@ -28,6 +29,7 @@ export function createTransportSet(transports: TransportsByKind): Transport {
       if (!transport) return Promise.reject(new Error(`no transport configured for ${attempt.destination.kind} destinations`));
       return transport.deliver(attempt);
     },
+    streams: (destination, record) => transports[destination.kind]?.streams?.(destination, record) ?? false,
   };
 }
 
@@ -83,16 +85,24 @@ export function createDeliveryTransports(options: DeliveryTransportsOptions): { 
   };
 }
 
-// A local transport behind DKIM signing of the mail we vouch for (unless dkim is off).
+// A local transport behind DKIM signing of the mail we vouch for (unless dkim is off). A
+// streamed body is signed in a pass of its own (streamed-message.ts) and goes on with the
+// signatures in front, still streamed.
 function signedLocally(inner: Transport, options: DeliveryTransportsOptions): Transport {
   return {
     async deliver(attempt) {
       if (options.dkim === false || !mayVouchFor(attempt.record)) return inner.deliver(attempt);
       const { bundle, secrets } = options.config();
-      const signed = await signMessage(bundle, secrets, attempt.record.envelope.mailFrom.address, toCrlf(attempt.body), {
-        mayUse: signingDomainRule(bundle, attempt.record),
-      });
+      const sender = attempt.record.envelope.mailFrom.address;
+      const mayUse = signingDomainRule(bundle, attempt.record);
+      const { body } = attempt;
+      if (isStreamed(body)) {
+        const signed = await signatureHeaders(bundle, secrets, sender, await readHeaderSection(body), () => openCrlf(body), { mayUse });
+        return inner.deliver({ ...attempt, body: withPrefix(body, signed.signatures) });
+      }
+      const signed = await signMessage(bundle, secrets, sender, toCrlf(body), { mayUse });
       return inner.deliver({ ...attempt, body: signed.message });
     },
+    ...(inner.streams ? { streams: inner.streams.bind(inner) } : {}),
   };
 }

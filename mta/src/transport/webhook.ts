@@ -20,7 +20,7 @@ import type { DeliveryTargetPolicy } from '../../../bundle/delivery-targets.ts';
 import { C, SE } from '../codes.ts';
 import { describeError } from '../errors.ts';
 import { reply } from '../reply.ts';
-import { sameOutcome, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
+import { sameOutcome, wholeBody, type DeliveryAttempt, type RecipientOutcome, type Transport } from '../delivery/attempt.ts';
 import { checkedLookup, destinationProblem, targetRefusedReply, TargetRefusedError } from './target-policy.ts';
 
 export interface WebhookOptions {
@@ -54,7 +54,7 @@ export function createWebhookTransport(options: WebhookOptions): Transport {
         mailbox: destination.mailbox,
         sender: record.envelope.mailFrom.address,
         recipients,
-        message: attempt.body.toString('base64'),
+        message: wholeBody(attempt).toString('base64'),
       });
       const timestamp = Math.floor(now().getTime() / 1000);
       const host = safeHost(destination.url);
