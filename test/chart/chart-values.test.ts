@@ -176,9 +176,11 @@ describe('the Helm chart, offline', () => {
   test("DNS egress is 53 plus networkPolicy.dnsPorts, the port the DNS pods listen on behind the Service's 53", async () => {
     const dnsPorts = async (...args: string[]) => {
       const list = objects(await template('mail', '--set', 'networkPolicy.enabled=true', '--set', 'operator.dnsServers={10.96.0.10}', ...args));
-      return ['stafette-mta', 'stafette-operator'].map((name) => {
-        const rule = find(list, 'NetworkPolicy', name).spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 53));
-        return rule.ports.map((p: { port: number; protocol: string }) => `${p.port}/${p.protocol}`);
+      type Rule = { ports: { port: number; protocol: string }[] };
+      return ['stafette-mta', 'stafette-operator'].map((name): string[] => {
+        const egress = find(list, 'NetworkPolicy', name).spec.egress as Rule[];
+        const rule = egress.find((r) => r.ports.some((p) => p.port === 53));
+        return (rule?.ports ?? []).map((p) => `${p.port}/${p.protocol}`);
       });
     };
     const only53 = ['53/UDP', '53/TCP'];
