@@ -6,9 +6,10 @@
 # enforces no NetworkPolicy by itself. Keyed by the version and a recipe number like
 # build-kube-node.sh; a second run prints nothing.
 #
-# Why v2.1.0: it is the only v2 release the module proxy offers here. Its reported flaws are
-# in dependencies and in the parts this node does not run (BGP routing, IPVS proxy); the
-# binary runs only on the test node, never in the chart or the image. Override with
+# Why v2.1.0: it is the only v2 release the module proxy offers here (go list -m -versions),
+# and security flaws are reported against it (which ones was not checked here). It runs only
+# on the test node, never in the chart or the image, with routing and the service proxy off
+# and a read-only ClusterRole (test/harness/node/kube-router.ts). Override with
 # STAFETTE_KUBE_ROUTER_VERSION to try another release. With --print-bin, prints the
 # binary's path on stdout (after building it if needed).
 set -euo pipefail
