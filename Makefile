@@ -91,10 +91,12 @@ clean:
 	rm -rf $(STAMPS) node_modules .stafette
 
 # The real node (test/harness/node/): containerd, runc and CNI from Debian, the kubelet and
-# the other node components from the Go module proxy, and its small images, all cached.
+# the other node components from the Go module proxy, kube-router (its NetworkPolicy
+# controller, when a test asks for one) likewise, and its small images, all cached.
 node-tools:
 	@tools/node/install-packages.sh
 	@tools/node/build-kube-node.sh
+	@tools/node/build-kube-router.sh
 	@tools/node/build-images.sh
 
 # The image the chart runs, tagged ghcr.io/stafette/stafette:<appVersion> and stafette:dev.

@@ -184,4 +184,20 @@ describe('the Helm chart, offline', () => {
     const nats = policy.spec.egress.find((r: { ports: { port: number }[] }) => r.ports.some((p) => p.port === 4222));
     assert.deepEqual(nats.to[0].podSelector.matchLabels, { 'app.kubernetes.io/name': 'nats' });
   });
+
+  test("DNS egress is 53 plus networkPolicy.dnsPorts, the port the DNS pods listen on behind the Service's 53", async () => {
+    const dnsPorts = async (...args: string[]) => {
+      const list = objects(await template('mail', '--set', 'networkPolicy.enabled=true', '--set', 'operator.dnsServers={10.96.0.10}', ...args));
+      type Rule = { ports: { port: number; protocol: string }[] };
+      return ['stafette-mta', 'stafette-operator'].map((name): string[] => {
+        const egress = find(list, 'NetworkPolicy', name).spec.egress as Rule[];
+        const rule = egress.find((r) => r.ports.some((p) => p.port === 53));
+        return (rule?.ports ?? []).map((p) => `${p.port}/${p.protocol}`);
+      });
+    };
+    const only53 = ['53/UDP', '53/TCP'];
+    assert.deepEqual(await dnsPorts(), [only53, only53]);
+    const with5353 = [...only53, '5353/UDP', '5353/TCP'];
+    assert.deepEqual(await dnsPorts('--set', 'networkPolicy.dnsPorts={53,5353}'), [with5353, with5353]);
+  });
 });

@@ -83,3 +83,17 @@ export function kubeNodeAssets(): KubeNodeAssets {
     kubeControllerManager: requireBinary(join(bin, 'kube-controller-manager'), script),
   };
 }
+
+/** The kube-router version tools/node/build-kube-router.sh builds (read from the script: one source). */
+export function kubeRouterVersion(): string {
+  if (process.env.STAFETTE_KUBE_ROUTER_VERSION) return process.env.STAFETTE_KUBE_ROUTER_VERSION;
+  const script = readFileSync(join(REPO_ROOT, 'tools/node/build-kube-router.sh'), 'utf8');
+  const match = /STAFETTE_KUBE_ROUTER_VERSION:-(v[\d.]+)\}/.exec(script);
+  if (!match?.[1]) throw new Error('no default kube-router version in tools/node/build-kube-router.sh');
+  return match[1];
+}
+
+/** The real node's NetworkPolicy controller, built by tools/node/build-kube-router.sh. */
+export function kubeRouterBinary(): string {
+  return requireBinary(join(cacheRoot(), `kube-router-${kubeRouterVersion()}`, 'bin', 'kube-router'), 'tools/node/build-kube-router.sh (make node-tools)');
+}

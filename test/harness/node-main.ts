@@ -10,7 +10,8 @@ import { startRealNode } from './node/real-node.ts';
 const kubeconfig = join(REPO_ROOT, '.stafette', 'node-kubeconfig');
 mkdirSync(join(REPO_ROOT, '.stafette'), { recursive: true });
 const syncFrequency = process.env.STAFETTE_NODE_SYNC_FREQUENCY ?? '1m';
-const node = await startRealNode({ syncFrequency, log: (line) => process.stderr.write(`${line}\n`) });
+const networkPolicy = process.env.STAFETTE_NODE_NETWORK_POLICY === '1';
+const node = await startRealNode({ syncFrequency, networkPolicy, log: (line) => process.stderr.write(`${line}\n`) });
 copyFileSync(node.kubeconfig, kubeconfig);
 const mib = node.memory();
 process.stdout.write(`
@@ -21,6 +22,7 @@ A real node is running: ${node.nodeName} at ${node.nodeIp} (API ${node.url})
     .join(', ')}
   images: ${[node.images.stafette, node.images.natsServer, node.images.coredns, node.images.pause].join(', ')}
   kubelet syncFrequency: ${syncFrequency} (STAFETTE_NODE_SYNC_FREQUENCY)
+  NetworkPolicies: ${networkPolicy ? 'enforced by kube-router' : 'not enforced (STAFETTE_NODE_NETWORK_POLICY=1 runs kube-router)'}
 
   export KUBECONFIG=${kubeconfig}
   ${node.kubectl} get pods -A

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the real node (test/node/) and `make image` need, once:
 # the container runtime the kubelet talks to, the CNI plugins that put pods on the node's
-# bridge, the netfilter tools kube-proxy and the harness use, and what builds the image
+# bridge, the netfilter tools kube-proxy, kube-router and the harness use, and what builds the image
 # without a registry (dockerd for `docker build`, mmdebstrap for the local Debian base).
 # Kept apart from tools/install-debian-packages.sh (the mail test tools): only the node
 # test and the image need these.
@@ -11,7 +11,8 @@ packages=(
   containerd                   # the CRI runtime of the kubelet (its own config, root and socket)
   runc                         # the OCI runtime containerd starts containers with
   containernetworking-plugins  # bridge, host-local, loopback in /usr/lib/cni
-  iptables                     # kube-proxy (iptables mode) and the harness's FORWARD rules
+  iptables                     # kube-proxy (iptables mode), kube-router and the harness's FORWARD rules
+  ipset                        # kube-router keeps the pods each NetworkPolicy selects in ipsets
   nftables                     # to check and clean what kube-proxy leaves in nf_tables
   nfacct                       # kube-proxy creates nfacct counters; the harness removes them
   conntrack                    # kube-proxy clears stale UDP entries with it

@@ -21,7 +21,13 @@ export interface NodeCredentials {
   readonly caKey: string;
   readonly serviceAccountKey: string;
   /** kubeconfig files, one identity each. */
-  readonly kubeconfigs: { readonly kubelet: string; readonly proxy: string; readonly scheduler: string; readonly controllerManager: string };
+  readonly kubeconfigs: {
+    readonly kubelet: string;
+    readonly proxy: string;
+    readonly kubeRouter: string;
+    readonly scheduler: string;
+    readonly controllerManager: string;
+  };
   readonly kubeletServing: { readonly cert: string; readonly key: string };
 }
 

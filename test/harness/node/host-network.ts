@@ -1,12 +1,12 @@
 // The real node's network on this machine: the bridge its pods live on, the route that
 // sends the service range onto it, and the FORWARD rules that keep pod traffic on it
 // (pod to pod and pod to host pass; anything a pod sends elsewhere, and anything from
-// elsewhere to a pod, is dropped). Removal also takes away what kube-proxy and the
-// kubelet leave behind: KUBE-* chains and the jumps to them, nf_tables tables that did
-// not exist before, nfacct counters.
+// elsewhere to a pod, is dropped). Removal also takes away what kube-proxy, the kubelet
+// and kube-router leave behind: KUBE-* chains and the jumps to them, nf_tables tables that
+// did not exist before, nfacct counters, kube-router's ipsets.
 import { execFileSync } from 'node:child_process';
 import { BRIDGE, NODE_IP, POD_CIDR, RULE_COMMENT, SERVICE_CIDR } from './layout.ts';
-import { nfacctNames, type HostSnapshot } from './host-state.ts';
+import { ipsetNames, nfacctNames, type HostSnapshot } from './host-state.ts';
 
 function cmd(command: string, args: readonly string[]): string {
   return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 });
@@ -28,6 +28,16 @@ const forwardRules: readonly (readonly string[])[] = [
   ['-o', BRIDGE, '-j', 'DROP'],
 ];
 const withComment = (rule: readonly string[]) => [...rule.slice(0, -2), '-m', 'comment', '--comment', RULE_COMMENT, ...rule.slice(-2)];
+/**
+ * The same fence in the mangle table, which every forwarded packet meets before the filter
+ * table: kube-router (kube-router.ts) puts its jump first in filter FORWARD and ACCEPTs
+ * what a NetworkPolicy allows there, an egress to 0.0.0.0/0 included, so the filter
+ * rules above would never see that traffic. Nothing a pod sends leaves the bridge either way.
+ */
+const mangleForwardRules: readonly (readonly string[])[] = [
+  ['-i', BRIDGE, '!', '-o', BRIDGE, '-j', 'DROP'],
+  ['!', '-i', BRIDGE, '-o', BRIDGE, '-j', 'DROP'],
+];
 
 export function setUpNetwork(): void {
   cmd('ip', ['link', 'add', BRIDGE, 'type', 'bridge']);
@@ -39,6 +49,7 @@ export function setUpNetwork(): void {
   // ClusterIPs never leave through the default route, whatever kube-proxy does or not.
   cmd('ip', ['route', 'add', SERVICE_CIDR, 'dev', BRIDGE]);
   forwardRules.forEach((rule, i) => cmd('iptables', ['-w', '-I', 'FORWARD', String(i + 1), ...withComment(rule)]));
+  mangleForwardRules.forEach((rule, i) => cmd('iptables', ['-w', '-t', 'mangle', '-I', 'FORWARD', String(i + 1), ...withComment(rule)]));
 }
 
 interface NftObject {
@@ -66,6 +77,11 @@ export function tearDownNetwork(before: HostSnapshot | undefined): string[] {
       /* every copy */
     }
   }
+  for (const rule of mangleForwardRules) {
+    while (tryCmd('iptables', ['-w', '-t', 'mangle', '-D', 'FORWARD', ...withComment(rule)])) {
+      /* every copy */
+    }
+  }
   // kube-proxy and kubelet chains (iptables-nft: they live in nf_tables), both families.
   let objects = nftObjects();
   for (const o of objects) {
@@ -79,6 +95,13 @@ export function tearDownNetwork(before: HostSnapshot | undefined): string[] {
   for (const c of kubeChains) tryCmd('nft', ['flush', 'chain', c.family, c.table, c.name]);
   for (const c of kubeChains) {
     if (!tryCmd('nft', ['delete', 'chain', c.family, c.table, c.name])) problems.push(`could not delete nft chain ${c.family} ${c.table} ${c.name}`);
+  }
+  // kube-router's ipsets (KUBE-SRC-*, KUBE-DST-*, TMP-* while it swaps one), once no rule
+  // refers to them any more; sets that existed before the node are left alone.
+  const sets = new Set(before?.ipsets ?? []);
+  for (const name of ipsetNames()) {
+    if (sets.has(name) || !/^(KUBE-|TMP-)/.test(name)) continue;
+    if (!tryCmd('ipset', ['destroy', name])) problems.push(`could not destroy ipset ${name}`);
   }
   // Tables that were not there before and hold no rule now (iptables-nft leaves empty
   // base chains behind; kube-proxy its own `kube-proxy` tables).

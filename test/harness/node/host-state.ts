@@ -1,6 +1,6 @@
 // What the real node may change on this machine, read as a snapshot before it starts and
 // compared after it stops: sysctls, network links and routes, the whole nf_tables ruleset
-// (iptables-nft included), legacy iptables, nfacct counters, mounts, cgroups, processes
+// (iptables-nft included), legacy iptables, nfacct counters, ipsets, mounts, cgroups, processes
 // and the fixed paths the kubelet and containerd use. `hostChanges` says, line by line,
 // what differs; the node's teardown must leave it empty.
 import { execFileSync } from 'node:child_process';
@@ -43,6 +43,8 @@ export interface HostSnapshot {
   readonly nft: string;
   readonly iptablesLegacy: string;
   readonly nfacct: string[];
+  /** Names of the ipsets (kube-router's live here); absent in state files of older runs. */
+  readonly ipsets?: string[];
   readonly paths: Record<string, boolean>;
   readonly mounts: string[];
   readonly cgroups: string[];
@@ -71,6 +73,15 @@ export function nfacctNames(): string[] {
     .split('\n')
     .map((l) => /=\s*([^=;\s]+);\s*$/.exec(l)?.[1])
     .filter((n): n is string => !!n)
+    .sort();
+}
+
+/** The names of every ipset (none when the ipset tool is not installed). */
+export function ipsetNames(): string[] {
+  return run('ipset', ['list', '-name'])
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
     .sort();
 }
 
@@ -156,6 +167,7 @@ export function snapshotHost(): HostSnapshot {
       .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
       .join('\n'),
     nfacct: nfacctNames(),
+    ipsets: ipsetNames(),
     paths: Object.fromEntries(FIXED_HOST_PATHS.map((p) => [p, existsSync(p)])),
     mounts: nodeMounts(),
     cgroups: nodeCgroups(),
@@ -176,6 +188,7 @@ export function hostChanges(before: HostSnapshot, after: HostSnapshot): string[]
   setDiff('link', before.links, after.links);
   setDiff('route', before.routes, after.routes);
   setDiff('nfacct counter', before.nfacct, after.nfacct);
+  setDiff('ipset', before.ipsets ?? [], after.ipsets ?? []);
   setDiff('mount', before.mounts, after.mounts);
   setDiff('cgroup', before.cgroups, after.cgroups);
   setDiff('process', before.processes, after.processes);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writeKubeconfig } from '../kube-config.ts';
 import { createKubePki, issue, type KubePki } from '../kube-pki.ts';
 import type { NodeCredentials } from './components.ts';
+import { KUBE_ROUTER_USER } from './kube-router.ts';
 import { dirs, KUBERNETES_SERVICE_IP, NODE_IP, NODE_NAME } from './layout.ts';
 
 export interface NodePki {
@@ -28,9 +29,11 @@ export async function createNodePki(): Promise<NodePki> {
       extensions: { ...leaf, extendedKeyUsage: 'clientAuth' },
       issuer: ca,
     });
-  const [kubelet, proxy, scheduler, controllerManager, apiserverKubeletClient, kubeletServing] = await Promise.all([
+  const [kubelet, proxy, kubeRouter, scheduler, controllerManager, apiserverKubeletClient, kubeletServing] = await Promise.all([
     client('kubelet', `system:node:${NODE_NAME}`, 'system:nodes'),
     client('kube-proxy', 'system:kube-proxy'),
+    // No bootstrap role knows it: real-node.ts binds kube-router.ts's read-only ClusterRole.
+    client('kube-router', KUBE_ROUTER_USER),
     client('kube-scheduler', 'system:kube-scheduler'),
     client('kube-controller-manager', 'system:kube-controller-manager'),
     client('apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'system:masters'),
@@ -46,10 +49,11 @@ export async function createNodePki(): Promise<NodePki> {
     apiserverKubeletClient,
     credentials(url) {
       const file = (name: string) => join(dirs.pki, `${name}.kubeconfig`);
-      const identities = { kubelet, proxy, scheduler, controllerManager };
+      const identities = { kubelet, proxy, kubeRouter, scheduler, controllerManager };
       const users = {
         kubelet: `system:node:${NODE_NAME}`,
         proxy: 'system:kube-proxy',
+        kubeRouter: KUBE_ROUTER_USER,
         scheduler: 'system:kube-scheduler',
         controllerManager: 'system:kube-controller-manager',
       };
@@ -58,7 +62,13 @@ export async function createNodePki(): Promise<NodePki> {
         caCert: pki.caCert,
         caKey: pki.caKey,
         serviceAccountKey: pki.serviceAccountKey,
-        kubeconfigs: { kubelet: file('kubelet'), proxy: file('proxy'), scheduler: file('scheduler'), controllerManager: file('controllerManager') },
+        kubeconfigs: {
+          kubelet: file('kubelet'),
+          proxy: file('proxy'),
+          kubeRouter: file('kubeRouter'),
+          scheduler: file('scheduler'),
+          controllerManager: file('controllerManager'),
+        },
         kubeletServing,
       };
     },

@@ -1,7 +1,7 @@
 // A real one-node Kubernetes cluster on this machine, for tests that need pods: etcd and
 // kube-apiserver (the same harness as the API-only tests), kube-controller-manager,
-// kube-scheduler, kube-proxy, the kubelet on containerd + runc with the CNI bridge, and
-// CoreDNS; every binary built or installed by the project's scripts, every image built
+// kube-scheduler, kube-proxy, the kubelet on containerd + runc with the CNI bridge,
+// CoreDNS, and (when asked) kube-router enforcing NetworkPolicies; every binary built or installed by the project's scripts, every image built
 // here and imported, nothing pulled. See layout.ts for the addresses and README.md.
 //
 //   const node = await startRealNode({ syncFrequency: '10s' });
@@ -11,7 +11,7 @@
 // crashed run's leftovers are taken down first. stop() also runs on SIGINT/SIGTERM/SIGHUP.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kubeNodeAssets } from '../kube-assets.ts';
+import { kubeNodeAssets, kubeRouterBinary } from '../kube-assets.ts';
 import { startKubeApiServer, stopOnHarnessSignals, type KubeApiServer } from '../kube-apiserver.ts';
 import { kubectlOk, runKubectl, type KubectlOptions, type KubectlResult, type KubectlTarget } from '../kubectl.ts';
 import { waitFor, type ManagedProcess } from '../process.ts';
@@ -21,6 +21,7 @@ import { ctr, importImages, startContainerd } from './containerd.ts';
 import { corednsManifests } from './coredns.ts';
 import { hostChanges, nodeProcesses, snapshotHost } from './host-state.ts';
 import { setUpNetwork } from './host-network.ts';
+import { kubeRouterRbac, startKubeRouter } from './kube-router.ts';
 import { nodeImages, type NodeImages } from './images.ts';
 import { API_PORT, BRIDGE, dirs, NODE_DIR, NODE_IP, NODE_NAME, SERVICE_CIDR } from './layout.ts';
 import { acquireNodeLock, releaseNodeLock } from './lock.ts';
@@ -32,6 +33,11 @@ export interface RealNodeOptions {
   readonly syncFrequency?: string;
   /** Zones CoreDNS forwards to a DNS server on this machine, e.g. { test: '10.244.0.1:5353' }. */
   readonly forwardZones?: Readonly<Record<string, string>>;
+  /**
+   * Enforce NetworkPolicies: run kube-router as the node's policy controller beside the
+   * CNI bridge plugin (kube-router.ts). Off by default: the bridge plugin alone enforces none.
+   */
+  readonly networkPolicy?: boolean;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -50,6 +56,8 @@ export interface RealNode extends KubectlTarget {
   readonly nodeName: string;
   /** The node's address on its bridge: pods reach the host here, and NodePorts listen here too. */
   readonly nodeIp: string;
+  /** Whether NetworkPolicies are enforced (kube-router runs: RealNodeOptions.networkPolicy). */
+  readonly networkPolicy: boolean;
   readonly images: NodeImages;
   readonly timings: RealNodeTimings;
   readonly api: KubeApiServer;
@@ -70,6 +78,7 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
   const started = Date.now();
   if (process.getuid?.() !== 0) throw new Error('the real node needs root (bridge, iptables, mounts, cgroups)');
   const binaries = kubeNodeAssets();
+  const kubeRouter = options.networkPolicy ? kubeRouterBinary() : undefined;
   const images = nodeImages();
   const staleLock = acquireNodeLock();
   // Ctrl-C or a cancelled test run during the start: still taken down before the exit.
@@ -139,7 +148,14 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
     );
     if (died !== 'ready') throw new Error(`${died.name} exited (${died.child.exitCode}):\n${tail(died.logFile, 15)}`);
     const nodeReadyMs = Date.now() - started;
-    log(`real node: Node Ready after ${(nodeReadyMs / 1000).toFixed(1)} s; starting CoreDNS`);
+    log(`real node: Node Ready after ${(nodeReadyMs / 1000).toFixed(1)} s`);
+    if (kubeRouter) {
+      // After the Node exists (kube-router reads the node's address from it), before any pod.
+      await ok(['apply', '--server-side', '-f', '-'], { input: kubeRouterRbac() });
+      await startKubeRouter(kubeRouter, credentials.kubeconfigs.kubeRouter);
+      log(`real node: kube-router enforces NetworkPolicies after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    log('real node: starting CoreDNS');
     await ok(['apply', '--server-side', '-f', '-'], { input: corednsManifests(images.coredns, options.forwardZones) });
     await ok(['wait', '-n', 'kube-system', '--for=condition=Available', 'deployment/coredns', '--timeout=120s'], { timeoutMs: 130_000 });
     const dnsReadyMs = Date.now() - started;
@@ -152,6 +168,7 @@ export async function startRealNode(options: RealNodeOptions = {}): Promise<Real
       url,
       nodeName: NODE_NAME,
       nodeIp: NODE_IP,
+      networkPolicy: kubeRouter !== undefined,
       images,
       timings: { nodeReadyMs, dnsReadyMs, imageImportMs },
       api: control2,

@@ -183,9 +183,10 @@ export async function tearDownNode(apiStop?: () => Promise<void>): Promise<strin
   const state = readState();
   // Read now: the names of files the node left outside NODE_DIR derive from them.
   const ids = containerIds();
-  // 1. Controllers first (no new pods), then the kubelet and kube-proxy, then every container.
+  // 1. Controllers first (no new pods), then the kubelet, kube-proxy and kube-router (no
+  // rule rewritten after step 5 removes them), then every container.
   await stopPids(daemonPids(['kube-controller-manager', 'kube-scheduler']), 5_000);
-  await stopPids(daemonPids(['kubelet', 'kube-proxy']), 5_000);
+  await stopPids(daemonPids(['kubelet', 'kube-proxy', 'kube-router']), 5_000);
   const daemons = new Set(nodeProcesses().map((p) => p.pid));
   signal(
     nodeCgroupPids().filter((pid) => !daemons.has(pid)),
