@@ -48,7 +48,8 @@ const BOB_PASSWORD = 'bob-secret';
 const ALICE = `alice@${DOMAIN}`;
 const ALIAS = `sales@${DOMAIN}`;
 const TLS_SECRET = 'mx-tls';
-const SYNC_FREQUENCY = '10s';
+// As chart-on-node.test.ts; STAFETTE_NODE_SYNC_FREQUENCY (as for `make kube-node`) times another.
+const SYNC_FREQUENCY = process.env.STAFETTE_NODE_SYNC_FREQUENCY ?? '10s';
 const MX_PORT = 2525;
 const SUBMISSION_PORT = 2587;
 const minute = 60_000;
@@ -179,7 +180,8 @@ function run(command: string, args: readonly string[], input: Buffer): Promise<{
   });
 }
 
-const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const s = (t: number) => `${(t / 1000).toFixed(1)} s`;
+const ms = (t: number) => `${Math.round(t)} ms`;
 
 describe('configuration changes reach every MTA pod live, on a real node', { timeout: 25 * minute }, () => {
   let node: RealNode;
@@ -195,6 +197,22 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
   async function writtenBundle(): Promise<Bundle> {
     const cm = JSON.parse(await node.ok(['get', 'configmap', 'stafette-bundle', '-n', NS, '-o', 'json'])) as { binaryData: Record<string, string> };
     return JSON.parse(gunzipSync(Buffer.from(cm.binaryData['bundle.json.gz']!, 'base64')).toString('utf8')) as Bundle;
+  }
+
+  /** When the pod's MTA logged that it applied `revision` (its own clock, the node's). */
+  async function appliedLogged(pod: Pod, revision: string): Promise<number> {
+    const logs = await node.ok(['logs', '-n', NS, pod.metadata.name]);
+    for (const l of logs.split('\n')) {
+      if (!l.includes(revision)) continue;
+      let entry: { msg?: string; revision?: string; time?: string };
+      try {
+        entry = JSON.parse(l) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.msg === 'configuration bundle applied' && entry.revision === revision) return Date.parse(entry.time!);
+    }
+    throw new Error(`${pod.metadata.name} logged no "configuration bundle applied" for ${revision}`);
   }
 
   /** The message with this id in a Dovecot maildir, once delivered. */
@@ -245,14 +263,15 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
             }),
         ]);
         const swappedAt = volumeSwappedAt(p);
+        const loggedAt = await appliedLogged(p, revision);
         return (
-          `${p.metadata.name}: volume swapped ${s(swappedAt - applied)}, in force ${s(inForceAt - applied)} (the MTA's part ${s(inForceAt - swappedAt)})` +
+          `${p.metadata.name}: volume swapped ${s(swappedAt - applied)}, applied ${s(loggedAt - applied)} (the MTA's part ${ms(loggedAt - swappedAt)}), ` +
+          `in force on /metrics ${s(inForceAt - applied)}` +
           (seenAt ? `, new behaviour ${s(seenAt - applied)}` : '')
         );
       }),
     );
     const line = `live ${name} (kubelet syncFrequency ${SYNC_FREQUENCY}): bundle written ${s(writtenAt - applied)} after the apply; ${perPod.join('; ')}`;
-    console.log(line);
     return { revision, line };
   }
 
@@ -328,6 +347,7 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
       (b) => b.mailboxes.some((m) => m.address === ALICE),
       (p) => answers(p, ALICE, '250 *'),
     );
+    console.log(line);
     t.diagnostic(line);
     for (const [i, p] of mtaPods.entries()) {
       const id = `alice-${i}-${Date.now()}`;
@@ -352,6 +372,7 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
       (b) => !b.aliases.some((a) => a.address === ALIAS),
       (p) => answers(p, ALIAS, '550 5.1.1 *'),
     );
+    console.log(line);
     t.diagnostic(line);
   });
 
@@ -451,6 +472,7 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
       () => true,
       async (p) => (await servedCertificate(p, HOSTNAME)) === renewed && (await servedCertificate(p)) === renewed,
     );
+    console.log(line);
     t.diagnostic(line);
   });
 
