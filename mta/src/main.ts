@@ -85,7 +85,7 @@ export interface MtaOptions {
   readonly shutdownTimeoutMs: number;
   /** Periodic re-read of the bundle (the directory watch is the fast path). */
   readonly configRecheckMs?: number;
-  /** How long to wait at start for a first valid bundle before giving up. */
+  /** How long to wait at start for a first valid bundle before giving up (default: no limit; see waitForFirstBundle). */
   readonly firstBundleTimeoutMs?: number;
   /** The SMTP listeners to open (smtp/listener-config.ts: listenerConfig, defaultListeners). */
   readonly listeners: readonly ListenerConfig[];
@@ -175,7 +175,13 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
     () => watcher.current !== null,
     () => watcher.check(),
     now,
-    options.firstBundleTimeoutMs ?? 60_000,
+    options.firstBundleTimeoutMs,
+    (waitedMs) =>
+      logger.info('still waiting for the first configuration bundle (not ready until then)', {
+        waitedSeconds: Math.round(waitedMs / 1000),
+        configDir: sources.configDir,
+        secretDir: sources.secretDir,
+      }),
   );
   const first = watcher.current;
   if (first === null) {

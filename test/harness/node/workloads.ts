@@ -10,7 +10,7 @@ import { waitFor } from '../process.ts';
 import type { RealNode } from './real-node.ts';
 
 export interface Pod {
-  metadata: { name: string; namespace: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata: { name: string; namespace: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string };
   status: {
     podIP?: string;
     phase?: string;
