@@ -79,7 +79,11 @@ fuzz: node-deps
 integration: deps
 	npm run --silent test:integration
 
+# The e2e suite is the recipe, not a prerequisite: it starts the real node, of which one runs
+# per machine, so even under `make -j` it starts only after the integration tests (test/node
+# starts the node too) have finished.
 test: deps node-tools image typecheck lint unit fuzz integration
+	npm run --silent e2e
 
 run: run-deps
 	@tools/run-local.sh
@@ -109,7 +113,7 @@ kube-node: deps node-tools image
 
 # The e2e suite (test/e2e/): the chart with a 3-node NATS cluster on the real node, then
 # scale-down, a force-deleted pod, a helm upgrade, the NATS queue leader's loss and an
-# eviction under a bounded load; one summary line per scenario. Not part of `make test`
-# (several minutes on a small machine); E2E_MESSAGES/E2E_SECONDS/E2E_CLIENTS bound the load.
+# eviction under a bounded load; one summary line per scenario. `make test` runs it last,
+# after the integration tests; E2E_MESSAGES/E2E_SECONDS/E2E_CLIENTS bound the load.
 e2e: deps node-tools image
 	npm run --silent e2e
