@@ -45,5 +45,8 @@ test("a first pass's findings sign with what the written bundle signs, and its f
   assert.deepEqual(firstPass.signingSelectorsOf('example.com'), []);
   // So the complete render tells the domain again.
   assert.notEqual(firstPass.domainFingerprints([ref]).get('mail/example-com'), complete.domainFingerprints([ref]).get('mail/example-com'));
-  assert.equal(new RenderFindings(keyed, complete).domainFingerprints([ref]).get('mail/example-com'), complete.domainFingerprints([ref]).get('mail/example-com'));
+  assert.equal(
+    new RenderFindings(keyed, complete).domainFingerprints([ref]).get('mail/example-com'),
+    complete.domainFingerprints([ref]).get('mail/example-com'),
+  );
 });
