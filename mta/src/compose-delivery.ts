@@ -29,6 +29,8 @@ export interface MtaDeliveryOptions {
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
   readonly retryPolicy?: Partial<RetryPolicy>;
+  /** Object Store bodies from this size on are sent as they are read (default defaultStreamFromBytes, delivery/byte-budget.ts). */
+  readonly streamFromBytes?: number;
 }
 
 export interface RunningDelivery {
@@ -85,6 +87,7 @@ export async function startBundleDelivery(options: MtaDeliveryOptions, w: Delive
     seal: w.seal,
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
+    ...(options.streamFromBytes !== undefined ? { streamFromBytes: options.streamFromBytes } : {}),
   });
   return {
     deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),

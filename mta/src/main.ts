@@ -308,22 +308,28 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         now,
       });
       const deliveryBodyStore = deliveryNc === nc ? bodyStore : await openBodyStore(deliveryNc, settings);
-      running = await startBundleDelivery(options.delivery, {
-        nc: deliveryNc,
-        settings,
-        publisher,
-        bodyStore: deliveryBodyStore,
-        getConfig,
-        hostname,
-        resolver,
-        observer,
-        logger,
-        standards: outbound.transport,
-        delayNoticeAfterMs: standards.delayNoticeAfterMs,
-        now,
-        onStop: () => outbound.stop(),
-        seal,
-      });
+      // One threshold both ways: a body intake streamed into the Object Store streams out again
+      // (docs/reliability.md "Limits"), unless the delivery options say otherwise.
+      const streamFrom = options.delivery.streamFromBytes ?? options.streamThresholdBytes;
+      running = await startBundleDelivery(
+        { ...options.delivery, ...(streamFrom !== undefined ? { streamFromBytes: streamFrom } : {}) },
+        {
+          nc: deliveryNc,
+          settings,
+          publisher,
+          bodyStore: deliveryBodyStore,
+          getConfig,
+          hostname,
+          resolver,
+          observer,
+          logger,
+          standards: outbound.transport,
+          delayNoticeAfterMs: standards.delayNoticeAfterMs,
+          now,
+          onStop: () => outbound.stop(),
+          seal,
+        },
+      );
       delivery = running;
       // On the delivery connection: it reads jobs (which intake may not) and deletes bodies.
       orphans = startOrphanCollector({ nc: deliveryNc, settings, bodyStore: deliveryBodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });

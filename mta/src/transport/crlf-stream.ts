@@ -1,5 +1,5 @@
 // The streaming forms of smtp-client-message.ts, for bodies delivered from the Object Store
-// without holding them whole (issue 15): CRLF line ends across chunk boundaries, and the
+// without holding them whole (docs/reliability.md "Limits"): CRLF line ends across chunk boundaries, and the
 // facts a transaction needs before DATA (size after CRLF, 8-bit, header section), learnt in
 // a first pass over the stored object so the second pass can be sent as it is read.
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
