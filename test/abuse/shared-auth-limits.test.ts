@@ -6,7 +6,7 @@
 // right password; after 8 attempts the client is refused at connect with 421 4.7.0 by both.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashPassword } from '../../bundle/password-hash.ts';
@@ -26,7 +26,7 @@ interface Mta {
   readonly submission: { host: string; port: number };
 }
 
-async function startMta(name: string, nats: NatsServer, dir: string): Promise<Mta> {
+async function startMta(name: string, nats: NatsServer, dir: string, perIp = 4): Promise<Mta> {
   const [port, opsPort] = [await freePort(), await freePort()];
   const child = startProcess(
     name,
@@ -37,7 +37,7 @@ async function startMta(name: string, nats: NatsServer, dir: string): Promise<Mt
       ...['--config-dir', join(dir, 'config'), '--secret-dir', join(dir, 'secret'), '--nats', nats.url, '--instance', name],
       ...['--listeners', 'submission', '--smtp-host', '127.0.0.1', '--submission-port', String(port), '--hostname', 'mx.example.test'],
       ...['--ops-host', '127.0.0.1', '--ops-port', String(opsPort), '--no-delivery', '--no-inbound-checks', '--no-mta-sts-server'],
-      ...['--auth-failures-per-ip', '4', '--auth-failures-per-account', '100', '--auth-failure-window', '600'],
+      ...['--auth-failures-per-ip', String(perIp), '--auth-failures-per-account', '100', '--auth-failure-window', '600'],
     ],
     { logDir: dir },
   );
@@ -53,7 +53,7 @@ async function startMta(name: string, nats: NatsServer, dir: string): Promise<Mt
   return { process: child, submission: { host: '127.0.0.1', port } };
 }
 
-const login = (password: string, reply: string) => `
+const login = (password: string, reply: string, name = user) => `
 s: 220 *
 c: EHLO laptop.example
 s: 250 *
@@ -62,7 +62,7 @@ s: 220 *
 tls
 c: EHLO laptop.example
 s: 250 *
-c: AUTH PLAIN ${plain(user, password)}
+c: AUTH PLAIN ${plain(name, password)}
 s: ${reply}
 c: QUIT
 s: 221 *`;
@@ -108,5 +108,63 @@ closed`,
       );
     }
     assert.ok(true);
+  });
+});
+
+describe('abuse - a login no account can have is counted for the client only', () => {
+  let nats: NatsServer;
+  let mta: Mta;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stafette-abuse-login-'));
+    nats = await startNatsServer({ name: 'nats-abuse-login' });
+    const parts = testBundle({
+      domains: [testDomain('example.test')],
+      mailboxes: [{ address: user, source: { namespace: 'mail', name: 'alice' }, login: true, sendAs: [], delivery: { type: 'local' } }],
+    });
+    const files = bundleFiles({ bundle: parts.bundle, secrets: { ...parts.secrets, passwords: { [user]: hashPassword(pass) } } });
+    writeMountedFiles(join(dir, 'config'), files.config);
+    writeMountedFiles(join(dir, 'secret'), files.secrets);
+    mta = await startMta('mta-login', nats, dir, 20);
+  });
+  after(async () => {
+    await stopAll();
+    await nats?.destroy();
+  });
+
+  test('3,500-octet usernames get 535 and leave the MTA on NATS: the right login and a message still go through', async () => {
+    // As a counter key of its own, such a name passed nats-server's 4 KiB control line and the
+    // server closed the MTA's connection: every sender then got 451 until it reconnected.
+    for (let i = 0; i < 3; i++) await playTranscript(mta.submission, login('wrong', '535 5.7.8 *', `${i}${'u'.repeat(3500)}`));
+    await playTranscript(
+      mta.submission,
+      `
+s: 220 *
+c: EHLO laptop.example
+s: 250 *
+c: STARTTLS
+s: 220 *
+tls
+c: EHLO laptop.example
+s: 250 *
+c: AUTH PLAIN ${plain(user, pass)}
+s: 235 *
+c: MAIL FROM:<${user}>
+s: 250 *
+c: RCPT TO:<bob@elsewhere.example>
+s: 250 *
+c: DATA
+s: 354 *
+c: From: <${user}>
+c: To: <bob@elsewhere.example>
+c: Subject: after the long logins
+c:
+c: still queued
+c: .
+s: 250 *
+c: QUIT
+s: 221 *`,
+    );
+    assert.doesNotMatch(readFileSync(mta.process.logFile, 'utf8'), /maximum control line|disconnect/i);
   });
 });

@@ -2,7 +2,7 @@
 // KV does): concurrent adds in one process count exactly, in fewer writes than adds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createKvCounters } from './shared-counters.ts';
+import { createKvCounters, maxPlainSubjectBytes, subjectToken } from './shared-counters.ts';
 
 function memoryKv() {
   const entries = new Map<string, { value: string; revision: number }>();
@@ -66,4 +66,13 @@ test('a failed write rejects every add it carried', async () => {
   const counters = createKvCounters(kv as never, () => 0);
   const adds = [counters.add('a', 'b', 1000), counters.add('a', 'b', 1000)];
   for (const p of adds) await assert.rejects(p, /timeout/);
+});
+
+test('a key stays short whatever the subject: a long one is named by its digest, and two subjects never share a key', () => {
+  const long = 'x'.repeat(5000);
+  assert.equal(subjectToken('203.0.113.7'), Buffer.from('203.0.113.7').toString('base64url'));
+  assert.match(subjectToken(long), /^=[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(subjectToken(long), subjectToken(long + 'y'));
+  assert.equal(subjectToken('x'.repeat(maxPlainSubjectBytes)).length, Math.ceil((maxPlainSubjectBytes * 4) / 3));
+  assert.equal(subjectToken(''), '_');
 });

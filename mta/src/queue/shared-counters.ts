@@ -8,9 +8,25 @@
 // deleted by us: the bucket's TTL (the longest window plus a minute) expires them.
 // Why fixed windows: one key read and one write per event, and exactly the same count
 // whichever pod asks; a client can at most double the rate at a window boundary.
+import { createHash } from 'node:crypto';
 import type { KV } from '@nats-io/kv';
 
 export const limitsBucket = 'stafette-limits';
+
+/** Subjects up to this many bytes appear in their key (base64url); longer ones by their digest. */
+export const maxPlainSubjectBytes = 96;
+
+/**
+ * A subject as one KV key token: base64url when short (readable with `nats kv ls`), else `=`
+ * and its SHA-256 in base64url (`=` never occurs in base64url, so the two cannot meet). Keys
+ * stay short whatever a client sends: a key past nats-server's 4 KiB control line closed the
+ * MTA's connection (docs/reliability.md §1).
+ */
+export function subjectToken(subject: string): string {
+  const bytes = Buffer.from(subject);
+  if (bytes.length > maxPlainSubjectBytes) return `=${createHash('sha256').update(bytes).digest('base64url')}`;
+  return bytes.toString('base64url') || '_';
+}
 
 export interface WindowCounters {
   /** The count of `kind/subject` in the current window of `windowMs`. */
@@ -26,8 +42,7 @@ interface Waiter {
 }
 
 export function createKvCounters(kv: Pick<KV, 'get' | 'create' | 'update'>, now: () => number = Date.now): WindowCounters {
-  const keyOf = (kind: string, subject: string, windowMs: number) =>
-    `${kind}.${Buffer.from(subject).toString('base64url') || '_'}.${Math.floor(now() / windowMs)}`;
+  const keyOf = (kind: string, subject: string, windowMs: number) => `${kind}.${subjectToken(subject)}.${Math.floor(now() / windowMs)}`;
   const read = async (key: string): Promise<{ value: number; revision: number } | null> => {
     const e = await kv.get(key);
     if (!e || e.operation !== 'PUT') return null;

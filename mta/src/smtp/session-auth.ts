@@ -31,10 +31,11 @@ export function createAuthHook(kit: HookKit, shared: Pick<SharedChecks, 'checkAu
       return;
     }
     const ip = clientKey(session.remoteAddress);
-    const account = normalizeAddress(auth.username ?? '')?.address ?? (auth.username ?? '').toLowerCase();
+    // Only a login that is an address can be an account: anything else (a 3 KB username, say)
+    // is counted for the client alone, so what a stranger types never becomes a counter key
+    // of its own (docs/reliability.md §1, "How the shared limits count").
+    const account = normalizeAddress(auth.username ?? '')?.address ?? null;
     void (async () => {
-      // A blocked attempt counts as a failure too: a client that keeps trying reaches twice
-      // the limit and is then refused at connect (policy/shared-limits.ts).
       const blocked = await checkAuthBlocked(ip, account, s.log);
       const verifying = blocked ? null : ctx.scryptGate ? ctx.scryptGate.run(() => authenticate(s, auth)) : authenticate(s, auth);
       try {
@@ -42,7 +43,11 @@ export function createAuthHook(kit: HookKit, shared: Pick<SharedChecks, 'checkAu
         if (!verifying) throw authBusy();
         return await verifying;
       } catch (err) {
-        if (!(isSmtpError(err) && err.rule === 'auth_busy')) await recordAuthFailure(ip, account, s.log);
+        // A blocked attempt counts for the client too: one that keeps trying reaches twice the
+        // limit and is then refused at connect (policy/shared-limits.ts). It does not count for
+        // the account, which no password was tried against: otherwise anyone could keep a
+        // real user locked out for ever by trying on after the block.
+        if (!(isSmtpError(err) && err.rule === 'auth_busy')) await recordAuthFailure(ip, blocked ? null : account, s.log);
         throw err;
       }
     })().then(

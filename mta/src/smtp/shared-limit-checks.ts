@@ -55,19 +55,20 @@ export function createSharedChecks(shared: { readonly counters: WindowCounters; 
     },
 
     /** Before the password is verified: a client or account at its failure limit gets 454 4.7.0. */
-    checkAuthBlocked: async (ip: string, account: string, log: Logger): Promise<SmtpError | null> => {
+    checkAuthBlocked: async (ip: string, account: string | null, log: Logger): Promise<SmtpError | null> => {
       if (!shared) return null;
       const l = shared.settings;
       if ((await countShared(log, (c) => c.get('auth-ip', ip, l.authWindowMs))) >= l.authFailuresPerIp) return authBlocked('auth-ip', l.authFailuresPerIp);
-      if ((await countShared(log, (c) => c.get('auth-user', account, l.authWindowMs))) >= l.authFailuresPerAccount)
+      if (account !== null && (await countShared(log, (c) => c.get('auth-user', account, l.authWindowMs))) >= l.authFailuresPerAccount)
         return authBlocked('auth-user', l.authFailuresPerAccount);
       return null;
     },
 
-    recordAuthFailure: async (ip: string, account: string, log: Logger): Promise<void> => {
+    /** `account` null: the attempt is counted for the client only (see session-auth.ts for when). */
+    recordAuthFailure: async (ip: string, account: string | null, log: Logger): Promise<void> => {
       await countShared(log, async (c, l) => {
         await c.add('auth-ip', ip, l.authWindowMs);
-        await c.add('auth-user', account, l.authWindowMs);
+        if (account !== null) await c.add('auth-user', account, l.authWindowMs);
         return 0;
       });
     },
