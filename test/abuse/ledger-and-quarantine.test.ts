@@ -19,6 +19,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { countQuarantined, listQuarantined, type QuarantinedJob } from '../../mta/src/delivery/quarantine.ts';
 import { acceptedMessage, type QueueFixture } from '../queue/queue-fixture.ts';
+import { startOrphanCollector } from '../../mta/src/queue/orphan-collector.ts';
+import { silentLogger } from '../../observability/logger.ts';
 import { countingObserver, openDeliveryQueue, startTestDelivery, testDir } from '../delivery/delivery-fixture.ts';
 
 const bin = fileURLToPath(new URL('../../bin/stafette', import.meta.url));
@@ -51,10 +53,11 @@ describe('abuse - ledger failures and poison jobs', () => {
     const jsm = await jetstreamManager(q.nc);
     await jsm.streams.update(delivery.streams.doneStream, full ? { max_bytes: 1, discard: DiscardPolicy.New } : { max_bytes: -1, discard: DiscardPolicy.Old });
   }
-  const send = async (id: string) =>
+  /** `padding` lines of 76 octets make a body large enough for the Object Store. */
+  const send = async (id: string, padding = 0) =>
     await q.publisher.enqueue(
       acceptedMessage({ envelope: { mailFrom: { address: 's@a.test', params: [] }, rcptTo: [{ address: 'u@sink.test', params: [] }] } }),
-      Buffer.from(`Subject: ledger\r\nX-Test-Id: ${id}.\r\n\r\nHello.\r\n`),
+      Buffer.from(`Subject: ledger\r\nX-Test-Id: ${id}.\r\n\r\nHello.\r\n${`${'x'.repeat(76)}\r\n`.repeat(padding)}`),
     );
 
   before(async () => {
@@ -104,7 +107,8 @@ describe('abuse - ledger failures and poison jobs', () => {
       { policy: retryPolicy({ delaysMs: [60_000] }), observer, workers: 2, extra: { maxDeliveries: 3, ledgerRetryMs: 500, requeueDelayMs: 300 } },
     );
     await ledgerFull(true); // after the start: setting up the streams restores their configuration
-    await send('poison-1');
+    const poison = await send('poison-1', 30_000); // 2.3 MB: its body is in the Object Store
+    assert.equal(poison.bodyKind, 'object');
     const ctx = { nc: q.nc, streams: delivery.streams };
     await waitFor('quarantined', () => observer.get('job:fresh:quarantined') === 1, { timeoutMs: 60_000 });
     assert.equal(observer.get('job:fresh:requeued'), 3, 'handed back once per delivery, then set aside');
@@ -128,11 +132,22 @@ describe('abuse - ledger failures and poison jobs', () => {
     const shown = await stafette('queue', 'quarantine', 'show', job.tag, '--nats', server.url);
     assert.match(shown.out, /delivered 4 times without being settled/);
     assert.equal((await stafette('queue', 'quarantine', 'show', 'mail.>', '--nats', server.url)).status, 1, 'a malformed tag is refused');
+    // However long it waits for a human, its body is not taken for an orphan.
+    const collector = startOrphanCollector({
+      nc: q.nc,
+      settings: q.settings,
+      bodyStore: q.bodyStore,
+      logger: silentLogger,
+      now: () => Date.now() + 2 * 3_600_000,
+    });
+    assert.equal(await collector.collect(), 0, 'a quarantined job keeps its body');
+    collector.stop();
     await ledgerFull(false);
     const released = await stafette('queue', 'quarantine', 'release', job.tag, '--nats', server.url);
     assert.equal(released.status, 0, released.out);
     assert.match(released.out, /released/);
     await waitFor('released job acked', () => observer.get('job:fresh:acked') === 2, { timeoutMs: 20_000 });
     assert.equal(await countQuarantined(ctx), 0);
+    assert.ok(sink.count('poison-1.') > copies, 'the released job was delivered from its kept body');
   });
 });

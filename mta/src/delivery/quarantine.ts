@@ -12,17 +12,13 @@
 // stafette_delivery_quarantined_jobs is how many wait (polled at scrape, delivery-metrics.ts).
 import { jetstream, jetstreamManager, type StoredMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { quarantineHeaders } from '../queue/deferred-names.ts';
 import { decodeRecord, type DecodedRecord } from '../queue/record.ts';
 import { decodeDeferredJob } from './deferred-job.ts';
 import { quarantineSubject, type DeliveryStreams } from './delivery-streams.ts';
 import { describeError } from '../errors.ts';
 
-/** Headers a quarantined copy carries. */
-export const quarantineHeaders = {
-  reason: 'Stafette-Quarantine-Reason',
-  subject: 'Stafette-Quarantine-Subject',
-  deliveries: 'Stafette-Quarantine-Deliveries',
-} as const;
+export { quarantineHeaders } from '../queue/deferred-names.ts';
 
 export interface QuarantineContext {
   readonly nc: NatsConnection;

@@ -16,3 +16,13 @@ export const deferSubjectPrefix = 'mail.defer';
 export function deferredJobSubjects(queueId: string): { wait: string; due: string } {
   return { wait: `${deferSubjectPrefix}.wait.${queueId}`, due: `${deferSubjectPrefix}.due.${queueId}` };
 }
+
+/** Where quarantined jobs wait for a human (delivery/quarantine.ts); their bodies are kept. */
+export const quarantineSubjects = `${deferSubjectPrefix}.quarantine.>`;
+
+/** Headers a quarantined copy carries (written by delivery, read by the orphan search too). */
+export const quarantineHeaders = {
+  reason: 'Stafette-Quarantine-Reason',
+  subject: 'Stafette-Quarantine-Subject',
+  deliveries: 'Stafette-Quarantine-Deliveries',
+} as const;
