@@ -126,6 +126,7 @@ async function runMta(flags: MtaFlags): Promise<number> {
         ? {
             workers: flags.deliveryWorkers,
             maxDeliveries: flags.maxDeliveries,
+            memoryBudgetBytes: flags.deliveryMemoryBudgetMib * 1024 * 1024,
             localMaildirRoot: flags.localMaildirRoot,
             targets,
             mxPort: flags.outboundPort,

@@ -1,7 +1,7 @@
 // `stafette mta` flags of delivery: whether this process delivers, its workers, local maildirs,
 // the outbound port and the retry schedule (defaults from mta/src/delivery/, read here only).
 import { Option, type Command } from 'commander';
-import { defaultDeliveryWorkers, defaultMaxDeliveries } from '../../mta/src/delivery/index.ts';
+import { defaultDeliveryMemoryBytes, defaultDeliveryWorkers, defaultMaxDeliveries } from '../../mta/src/delivery/index.ts';
 import { defaultRetryPolicy, formatDuration, formatSchedule, parseDurationMs, parseSchedule } from '../../mta/src/delivery/retry-policy.ts';
 import { defaultMxPort } from '../../mta/src/transport/remote-smtp.ts';
 import { integer } from './flag-parsers.ts';
@@ -10,6 +10,7 @@ export interface DeliveryFlags {
   delivery: boolean;
   deliveryWorkers: number;
   maxDeliveries: number;
+  deliveryMemoryBudgetMib: number;
   localMaildirRoot: string;
   outboundPort: number;
   retrySchedule: string;
@@ -30,6 +31,12 @@ export function addDeliveryOptions(command: Command): Command {
         .env('STAFETTE_MAX_DELIVERIES')
         .argParser(integer(1))
         .default(defaultMaxDeliveries),
+    )
+    .addOption(
+      new Option('--delivery-memory-budget-mib <MiB>', 'message bodies delivery may hold in memory at once; a worker waits for room before it loads one')
+        .env('STAFETTE_DELIVERY_MEMORY_BUDGET_MIB')
+        .argParser(integer(1))
+        .default(defaultDeliveryMemoryBytes / 1024 / 1024),
     )
     .addOption(
       new Option('--local-maildir-root <dir>', 'where mailboxes with the default delivery get a maildir, <dir>/<address>/')

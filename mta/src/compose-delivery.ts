@@ -29,6 +29,8 @@ export interface MtaDeliveryOptions {
   readonly mxPort?: number;
   /** Changes to the default retry schedule and message lifetime (delivery/retry-policy.ts). */
   readonly retryPolicy?: Partial<RetryPolicy>;
+  /** Body bytes delivery may hold at once (default defaultDeliveryMemoryBytes, delivery/byte-budget.ts). */
+  readonly memoryBudgetBytes?: number;
   /** Object Store bodies from this size on are sent as they are read (default defaultStreamFromBytes, delivery/byte-budget.ts). */
   readonly streamFromBytes?: number;
 }
@@ -36,6 +38,8 @@ export interface MtaDeliveryOptions {
 export interface RunningDelivery {
   /** Messages waiting for retries, for the metrics. */
   deferred(): Promise<DeferredStats>;
+  /** Body bytes held now and the budget (delivery/byte-budget.ts), for the metrics. */
+  memory(): { used: number; capacity: number };
   /** Stops pulling; jobs in flight get the deadline, then go back to the queue. */
   stop(deadlineMs: number): Promise<void>;
 }
@@ -88,9 +92,11 @@ export async function startBundleDelivery(options: MtaDeliveryOptions, w: Delive
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.maxDeliveries !== undefined ? { maxDeliveries: options.maxDeliveries } : {}),
     ...(options.streamFromBytes !== undefined ? { streamFromBytes: options.streamFromBytes } : {}),
+    ...(options.memoryBudgetBytes !== undefined ? { memoryBudgetBytes: options.memoryBudgetBytes } : {}),
   });
   return {
     deferred: () => deferredStats({ nc: w.nc, streams: delivery.streams }),
+    memory: () => delivery.memory(),
     async stop(deadlineMs) {
       await delivery.stop(deadlineMs);
       transports.close();

@@ -40,7 +40,13 @@ import { startOutboundStandards } from './outbound-wiring.ts';
 import { createDeliveryMetrics } from './ops/delivery-metrics.ts';
 import { createMetrics } from './ops/metrics.ts';
 import { createPodReadiness } from './ops/pod-readiness.ts';
-import { addMemoryBudgetMetric, addQueueDepthMetrics, addStorePressureMetrics, orphanBodiesCounter } from './ops/queue-depth-metrics.ts';
+import {
+  addDeliveryMemoryMetric,
+  addMemoryBudgetMetric,
+  addQueueDepthMetrics,
+  addStorePressureMetrics,
+  orphanBodiesCounter,
+} from './ops/queue-depth-metrics.ts';
 import { hourMs, type SharedLimitSettings } from './policy/shared-limits.ts';
 import {
   createPublisher,
@@ -331,6 +337,7 @@ export async function startMta(options: MtaOptions): Promise<RunningMta> {
         },
       );
       delivery = running;
+      addDeliveryMemoryMetric(metrics.registry, () => running?.memory() ?? null);
       // On the delivery connection: it reads jobs (which intake may not) and deletes bodies.
       orphans = startOrphanCollector({ nc: deliveryNc, settings, bodyStore: deliveryBodyStore, logger, collected: orphanBodiesCounter(metrics.registry) });
       logger.info('delivery workers started');

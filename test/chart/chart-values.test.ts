@@ -200,4 +200,19 @@ describe('the Helm chart, offline', () => {
     const with5353 = [...only53, '5353/UDP', '5353/TCP'];
     assert.deepEqual(await dnsPorts('--set', 'networkPolicy.dnsPorts={53,5353}'), [with5353, with5353]);
   });
+
+  test('the delivery memory budget, connections per listener and deliveries per job are the MTA defaults unless set, and then flags', async () => {
+    const budgetFlags = async (...args: string[]) =>
+      (find(objects(await template('mail', ...args)), 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args as string[]).filter((a) =>
+        a.startsWith('--delivery-memory-budget-mib'),
+      );
+    assert.deepEqual(await budgetFlags(), []);
+    assert.deepEqual(await budgetFlags('--set', 'mta.deliveryMemoryBudgetMiB=128'), ['--delivery-memory-budget-mib=128']);
+    const limitFlags = async (...args: string[]) =>
+      (find(objects(await template('mail', ...args)), 'Deployment', 'stafette-mta').spec.template.spec.containers[0].args as string[]).filter((a) =>
+        /^--max-(connections|deliveries)=/.test(a),
+      );
+    assert.deepEqual(await limitFlags(), []);
+    assert.deepEqual(await limitFlags('--set', 'mta.maxConnections=500,mta.maxDeliveries=5'), ['--max-connections=500', '--max-deliveries=5']);
+  });
 });

@@ -36,6 +36,7 @@ export { ignoreDeliveryEvents } from './delivery-observer.ts';
 export type { DeliveryObserver, JobResult, RecipientResult } from './delivery-observer.ts';
 export { createRouter } from './routing.ts';
 export { defaultMaxDeliveries } from './worker.ts';
+export { defaultDeliveryMemoryBytes } from './byte-budget.ts';
 export type { Router, RoutePlan, RoutingOptions } from './routing.ts';
 export { deferredStats, deleteDeferred, hold, listDeferred, release, retryNow, showDeferred } from './queue-operations.ts';
 export type { DeferredEntry, DeferredFilter, DeferredStats, OperationResult, OperationsContext } from './queue-operations.ts';
@@ -101,6 +102,8 @@ export interface StartDeliveryOptions {
 
 export interface DeliveryHandle {
   readonly streams: DeliveryStreams;
+  /** Body bytes the workers hold now, and the budget they share. */
+  memory(): { used: number; capacity: number };
   /** Stops pulling; in-flight jobs get `deadlineMs`, then are handed back for redelivery. */
   stop(deadlineMs: number): Promise<void>;
 }
@@ -119,6 +122,8 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   }
 
   const { bodyStore, publisher } = opts;
+  const budgetBytes = opts.memoryBudgetBytes ?? defaultDeliveryMemoryBytes;
+  const bodyBudget = createByteBudget(budgetBytes);
   const watch = watchConnection(opts.nc);
   const effects = await natsEffects({ nc: opts.nc, settings: opts.settings, streams, bodyStore, publisher, hostname: opts.hostname, now });
   const engine = createEngine({
@@ -136,7 +141,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
     health: createDestinationHealth({ downForMs: opts.deadDestinationMs ?? 60_000 }),
     ...(opts.delayNoticeAfterMs !== undefined ? { delayNoticeAfterMs: opts.delayNoticeAfterMs } : {}),
     ...(opts.ledgerRetryMs !== undefined ? { ledgerRetryMs: opts.ledgerRetryMs } : {}),
-    bodyBudget: createByteBudget(opts.memoryBudgetBytes ?? defaultDeliveryMemoryBytes),
+    bodyBudget,
     ...(opts.streamFromBytes !== undefined ? { streamFromBytes: opts.streamFromBytes } : {}),
   });
 
@@ -208,6 +213,7 @@ export async function startDelivery(opts: StartDeliveryOptions): Promise<Deliver
   opts.logger.info('delivery started', { workers, streams });
   return {
     streams,
+    memory: () => ({ used: bodyBudget.used(), capacity: budgetBytes }),
     async stop(deadlineMs) {
       await Promise.all(pools.map((p) => p.stop(deadlineMs)));
       watch.stop();

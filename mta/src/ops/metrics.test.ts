@@ -5,7 +5,7 @@ import type { QueueStats } from '../queue/index.ts';
 import { Registry } from 'prom-client';
 import { createDeliveryMetrics } from './delivery-metrics.ts';
 import { createMetrics, verbLabel } from './metrics.ts';
-import { addQueueDepthMetrics } from './queue-depth-metrics.ts';
+import { addDeliveryMemoryMetric, addQueueDepthMetrics } from './queue-depth-metrics.ts';
 
 /** The value of one series in the exposition text, or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -115,4 +115,15 @@ test('delivery metrics are labelled by destination kind and relay, never by doma
   assert.match(text, /destination="lmtp"/);
   assert.match(text, /destination="relay:mail\/smarthost"/);
   assert.doesNotMatch(text, /one\.example|dovecot/);
+});
+
+test('the delivery memory budget is read at scrape: 0 until delivery runs, then what it holds', async () => {
+  const registry = new Registry();
+  let delivery: { used: number; capacity: number } | null = null;
+  addDeliveryMemoryMetric(registry, () => delivery);
+  assert.equal(sample(await registry.metrics(), 'stafette_delivery_memory_budget_capacity_bytes'), 0);
+  delivery = { used: 3 * 1024 * 1024, capacity: 256 * 1024 * 1024 };
+  const text = await registry.metrics();
+  assert.equal(sample(text, 'stafette_delivery_memory_budget_used_bytes'), 3 * 1024 * 1024);
+  assert.equal(sample(text, 'stafette_delivery_memory_budget_capacity_bytes'), 256 * 1024 * 1024);
 });

@@ -135,6 +135,26 @@ export function orphanBodiesCounter(registry: Registry): (count: number) => void
 }
 
 /** stafette_smtp_memory_budget_used_bytes / _capacity_bytes: intake's memory budget (smtp/memory-budget.ts). */
+/** Delivery's body budget (delivery/byte-budget.ts), read at each scrape. */
+export function addDeliveryMemoryMetric(registry: Registry, delivery: () => { used: number; capacity: number } | null): void {
+  new Gauge({
+    name: 'stafette_delivery_memory_budget_used_bytes',
+    help: 'Bytes of message bodies delivery holds now (its budget: stafette_delivery_memory_budget_capacity_bytes); a worker waits for room before it loads one.',
+    registers: [registry],
+    collect() {
+      this.set(delivery()?.used ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'stafette_delivery_memory_budget_capacity_bytes',
+    help: 'Bytes of message bodies delivery may hold at once (--delivery-memory-budget-mib).',
+    registers: [registry],
+    collect() {
+      this.set(delivery()?.capacity ?? 0);
+    },
+  });
+}
+
 export function addMemoryBudgetMetric(registry: Registry, intake: { memory(): { used: number; capacity: number } }): void {
   new Gauge({
     name: 'stafette_smtp_memory_budget_used_bytes',
