@@ -252,4 +252,22 @@ s: 221 *`;
     assert.ok(err, 'a TLS 1.1 handshake succeeded');
     assert.match(String(err), /protocol version|unsupported protocol|no protocols available/i);
   });
+
+  test('a client-initiated TLS renegotiation is refused (TLS 1.2; TLS 1.3 has none)', async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ host: f.submissions.host, port: f.submissions.port, rejectUnauthorized: false, maxVersion: 'TLSv1.2' });
+      const done = (result: string) => {
+        socket.destroy();
+        resolve(result);
+      };
+      socket.once('error', (e: Error) => done(`refused: ${e.message}`));
+      socket.once('secureConnect', () => {
+        assert.equal(socket.getProtocol(), 'TLSv1.2');
+        const asked = socket.renegotiate({ rejectUnauthorized: false }, (err) => done(err ? `refused: ${err.message}` : 'renegotiated'));
+        if (!asked) done('refused: not attempted');
+      });
+      setTimeout(() => done('no answer'), 10_000).unref();
+    });
+    assert.match(outcome, /^refused: /, outcome);
+  });
 });
