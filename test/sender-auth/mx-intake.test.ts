@@ -17,11 +17,14 @@ import { createSenderDomains, senderZone, type SenderZone } from '../harness/mai
 import { stopAll } from '../harness/process.ts';
 import { queueIdOf, renderExampleBundle, startIntakeFixture, type IntakeFixture } from '../harness/smtp-intake.ts';
 import { sendMessage } from '../harness/smtp-send.ts';
+import { playTranscript } from '../harness/smtp-transcript.ts';
 
 const goodIp = '127.0.0.10';
 const otherIp = '127.0.0.11';
 const ownIp = '127.0.0.30';
 const forwarderIp = '127.0.0.20';
+// A load balancer in front of the MX: its PROXY header names the client (docs/reliability.md §1).
+const balancerIp = '127.0.0.40';
 
 function withDmarc(config: IntakeConfig, dmarc: 'enforce' | 'report'): IntakeConfig {
   return { ...config, bundle: { ...config.bundle, domains: config.bundle.domains.map((d) => ({ ...d, inbound: { ...d.inbound, dmarc } })) } };
@@ -69,7 +72,7 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
     f = await startIntakeFixture({
       name: 'mx-checks',
       config: enforcing,
-      listeners: { mx: { greetingDelayMs: 0 } },
+      listeners: { mx: { greetingDelayMs: 0, proxyFrom: [`${balancerIp}/32`] } },
       intake: { inboundChecks: { cache, budgetMs: 3_000 } },
     });
   });
@@ -93,6 +96,36 @@ describe('inbound checks on MX, over SMTP from chosen source addresses', () => {
     assert.deepEqual(ours, { dkim: ['pass'], spf: ['pass'], arc: ['none'], dmarc: ['pass'] });
     // Received first, then ours, then the message as sent.
     assert.match(stored.body.toString(), /^Received: from client\.example\.org [^]*?\r\nAuthentication-Results: mx\.example\.com;\r\n/);
+  });
+
+  test('behind a trusted PROXY sender, SPF judges the client the header names, not the balancer', async () => {
+    const dialog = (client: string, subject: string, reply: string) => `
+c! PROXY TCP4 ${client} 127.0.0.1 40000 25\\r\\n
+s: 220 *
+c: EHLO client.example.org
+s: 250 *
+c: MAIL FROM:<a@pass.test>
+s: 250 *
+c: RCPT TO:<bob@example.com>
+s: 250 *
+c: DATA
+s: 354 *
+c: From: a@pass.test
+c: To: bob@example.com
+c: Subject: ${subject}
+c:
+c: via the balancer
+c: .
+s: ${reply}
+c: QUIT
+s: 221 *`;
+    const via = { ...f.mx, localAddress: balancerIp };
+    const { log } = await playTranscript(via, dialog(goodIp, 'proxied pass', '250 *'));
+    const stored = await f.stored(queueIdOf(log.join('\n')));
+    assert.deepEqual(ourResults(stored.body).spf, ['pass']);
+    assert.match(stored.body.toString(), new RegExp(`^Received: from client\\.example\\.org \\(\\S* ?\\[${goodIp.replaceAll('.', '\\.')}\\]`));
+    // The same balancer, a client SPF does not allow: p=reject under enforce refuses it.
+    await playTranscript(via, dialog(otherIp, 'proxied fail', '550 5.7.1 *'));
   });
 
   test('enforce: DMARC fail under p=reject is refused with 550 5.7.1; under p=quarantine marked', async () => {
