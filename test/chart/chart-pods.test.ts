@@ -64,7 +64,7 @@ describe('the Helm chart, offline', () => {
     assert.equal(find(list, 'PodDisruptionBudget', 'stafette-mta').spec.maxUnavailable, 1);
   });
 
-  test('the queue seal: a random key in a Secret only the MTA pods mount, passed with --queue-seal-key-file', async () => {
+  test('the queue seal: a random key in a Secret only the MTA pods mount (or mta.queueSeal.existingSecret), passed with --queue-seal-key-file', async () => {
     const list = objects(await template('mail'));
     const secret = find(list, 'Secret', 'stafette-mta-queue-seal');
     const keys = Buffer.from(secret.data.keys as string, 'base64').toString();
@@ -78,6 +78,11 @@ describe('the Helm chart, offline', () => {
     assert.ok(pod.containers[0].args.includes('--queue-seal-key-file=/etc/stafette/queue-seal/keys'));
     const operator = find(list, 'Deployment', 'stafette-operator').spec.template.spec;
     assert.ok(!JSON.stringify(operator).includes('queue-seal'), 'the operator never sees the seal keys');
+    // An existing Secret (for `helm template`, where lookup cannot keep a generated key) replaces it.
+    const own = objects(await template('mail', '--set', 'mta.queueSeal.existingSecret=my-seal'));
+    assert.ok(!own.some((o) => o.kind === 'Secret' && o.metadata.name === 'stafette-mta-queue-seal'));
+    const ownPod = find(own, 'Deployment', 'stafette-mta').spec.template.spec;
+    assert.equal(ownPod.volumes.find((v: { name: string }) => v.name === 'queue-seal').secret.secretName, 'my-seal');
   });
 
   test('both pods meet PSS restricted: non-root uid 10001, read-only root, no capabilities, RuntimeDefault seccomp', async () => {

@@ -129,6 +129,26 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     return out;
   }
 
+  /** The Warning Events of the namespace (events.k8s.io/v1, as the operator writes them). */
+  async function warnings() {
+    const list = await getJson<{ items: { type: string; reason: string; regarding: { kind: string; name: string }; series?: { count: number } }[] }>(kube, [
+      'get',
+      'events.events.k8s.io',
+      '-n',
+      ns,
+    ]);
+    return list.items.filter((e) => e.type === 'Warning');
+  }
+
+  /** Waits for a Warning Event about `kind/name` with this reason. */
+  async function expectWarning(kind: string, name: string, reason: string) {
+    await waitFor(
+      `a ${reason} Warning for ${kind}/${name}`,
+      async () => (await warnings()).some((e) => e.regarding.kind === kind && e.regarding.name === name && e.reason === reason),
+      { intervalMs: 250 },
+    );
+  }
+
   /** Waits until every resource is `expected` to kstatus, and the Argo CD script agrees; returns the messages. */
   async function expectHealth(expected: Kstatus, resources: string[], timeoutMs = 30_000) {
     let last = new Map<string, { kstatus: string; argo: string; message: string; argoMessage: string }>();
@@ -175,15 +195,6 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     assert.match(seen.get('mailbox/alice-again')?.argoMessage ?? '', /^AddressConflict: /);
     assert.match(seen.get('relay/partner-again')?.argoMessage ?? '', /^RelayConflict: /);
 
-    const warnings = async () =>
-      (
-        await getJson<{ items: { type: string; reason: string; regarding: { kind: string; name: string }; series?: { count: number } }[] }>(kube, [
-          'get',
-          'events.events.k8s.io',
-          '-n',
-          ns,
-        ])
-      ).items.filter((e) => e.type === 'Warning');
     await waitFor('a Warning Event for each', async () => {
       const got = new Set((await warnings()).map((e) => `${e.regarding.kind}/${e.regarding.name} ${e.reason}`));
       return [
@@ -221,13 +232,14 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     );
   });
 
-  test('a MailDomain whose tls.issuerRef needs cert-manager, which is not installed: Failed and Degraded', async () => {
+  test('a MailDomain whose tls.issuerRef needs cert-manager, which is not installed: Failed and Degraded, with a Warning Event', async () => {
     await apply(kube, ns, tlsDomain('secure', 'secure.example'));
     const seen = await expectHealth('Failed', ['maildomain/secure']);
     assert.match(seen.get('maildomain/secure')?.argoMessage ?? '', /^CertManagerNotInstalled: .*install cert-manager/);
+    await expectWarning('MailDomain', 'secure', 'CertManagerNotInstalled');
   });
 
-  test('with cert-manager: issuing is InProgress, a failed issuance Failed, the issued certificate Current', async () => {
+  test('with cert-manager: issuing is InProgress, a failed issuance Failed (with a Warning Event), the issued certificate Current', async () => {
     // Installed now: a restarted operator looks the API up afresh (a running one within 5 minutes).
     await stop();
     await kube.ok(['apply', '--server-side', '-f', join(REPO_ROOT, 'test/operator/crds/')]);
@@ -257,6 +269,7 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
       failed.get('maildomain/secure')?.argoMessage ?? '',
       /^IssuanceFailed: cert-manager could not issue mx\.secure\.example: The certificate request has failed/,
     );
+    await expectWarning('MailDomain', 'secure', 'IssuanceFailed');
 
     await certStatus({
       conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'Certificate is up to date and has not expired' }],
@@ -271,10 +284,7 @@ describe('health as GitOps tools read it: kstatus (Flux, kpt) and the Argo CD he
     await apply(kube, ns, tlsDomain('refused', 'refused.example'));
     const seen = await expectHealth('Failed', ['maildomain/refused']);
     assert.match(seen.get('maildomain/refused')?.argoMessage ?? '', /^ApplyFailed: .*not allowed by policy/);
-    await waitFor(
-      'an ApplyFailed Warning',
-      async () => (await kube.ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=refused,type=Warning', '-o', 'name'])).trim() !== '',
-    );
+    await expectWarning('MailDomain', 'refused', 'ApplyFailed');
   });
 
   test('a spec change the operator has not seen yet: InProgress and Progressing until it has', async () => {

@@ -93,9 +93,9 @@ rolling update is spread like the steady state.
 mx submission submissions
 {{- end }}
 
-{{/* The Secret with the MTA pods' queue seal keys (docs/trust-model.md §2.2). */}}
+{{/* The Secret with the MTA pods' queue seal keys (docs/trust-model.md §2.2): the admin's, or the one this chart generates. */}}
 {{- define "stafette.queueSealSecret" -}}
-{{ include "stafette.mtaName" . }}-queue-seal
+{{- .Values.mta.queueSeal.existingSecret | default (printf "%s-queue-seal" (include "stafette.mtaName" .)) -}}
 {{- end }}
 
 {{/*
