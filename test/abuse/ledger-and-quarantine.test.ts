@@ -150,4 +150,44 @@ describe('abuse - ledger failures and poison jobs', () => {
     assert.equal(await countQuarantined(ctx), 0);
     assert.ok(sink.count('poison-1.') > copies, 'the released job was delivered from its kept body');
   });
+
+  test('a record that makes the engine throw is quarantined after --max-deliveries, not retried for ever', { timeout: 120_000 }, async () => {
+    await delivery.stop(2_000);
+    const before = observer.get('job:fresh:quarantined');
+    delivery = await startTestDelivery(
+      q,
+      { 'sink.test': { host: sink.host, port: sink.port } },
+      {
+        policy: retryPolicy({ delaysMs: [60_000] }),
+        observer,
+        workers: 2,
+        extra: { maxDeliveries: 3, requeueDelayMs: 300 },
+        // What a poison record does: something in the engine throws on it, every time.
+        route: (base) => (record, recipients) => {
+          if (record.envelope.mailFrom.address === 'poison@a.test') throw new TypeError("Cannot read properties of undefined (reading 'groups')");
+          return base(record, recipients);
+        },
+      },
+    );
+    await q.publisher.enqueue(
+      acceptedMessage({ envelope: { mailFrom: { address: 'poison@a.test', params: [] }, rcptTo: [{ address: 'u@sink.test', params: [] }] } }),
+      Buffer.from('Subject: poison\r\nX-Test-Id: poison-2.\r\n\r\nHello.\r\n'),
+    );
+    await waitFor('quarantined', () => observer.get('job:fresh:quarantined') === before + 1, { timeoutMs: 60_000 });
+    const ctx = { nc: q.nc, streams: delivery.streams };
+    const [job] = await listQuarantined(ctx);
+    assert.ok(job);
+    assert.equal(job.sender, 'poison@a.test');
+    assert.equal(job.deliveries, 4);
+    await sleep(2_000);
+    assert.equal(observer.get('job:fresh:quarantined'), before + 1, 'set aside once, not looped');
+    assert.equal(sink.count('poison-2.'), 0);
+    // Wiring restored for any test after this one.
+    await delivery.stop(2_000);
+    delivery = await startTestDelivery(
+      q,
+      { 'sink.test': { host: sink.host, port: sink.port } },
+      { policy: retryPolicy({ delaysMs: [60_000] }), observer, workers: 2 },
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { minimalBundle } from '../../mta/src/config/load-bundle-fixture.ts';
 import { jsonLogger, silentLogger, type Logger } from '../../observability/logger.ts';
-import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy, type StartDeliveryOptions } from '../../mta/src/delivery/index.ts';
+import { createRouter, startDelivery, type DeliveryHandle, type RetryPolicy, type Router, type StartDeliveryOptions } from '../../mta/src/delivery/index.ts';
 import type { DeliveryObserver } from '../../mta/src/delivery/delivery-observer.ts';
 import type { QueueSettings } from '../../mta/src/queue/index.ts';
 import { openQueue, type QueueFixture } from '../queue/queue-fixture.ts';
@@ -53,6 +53,8 @@ export async function startTestDelivery(
     deadDestinationMs?: number;
     /** Any other delivery option (max deliveries, ledger retry, requeue delay). */
     extra?: Partial<Pick<StartDeliveryOptions, 'maxDeliveries' | 'ledgerRetryMs' | 'requeueDelayMs'>>;
+    /** Wraps the fixture's router (a poison-record test makes it throw). */
+    route?: (base: Router) => Router;
   },
 ): Promise<DeliveryHandle> {
   return await startDelivery({
@@ -61,7 +63,7 @@ export async function startTestDelivery(
     publisher: q.publisher,
     bodyStore: q.bodyStore,
     transport: sinkTransport(routes, { timeoutMs: opts.attemptTimeoutMs ?? 10_000 }),
-    route: createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' }),
+    route: (opts.route ?? ((base: Router) => base))(createRouter(emptyBundle, { localMaildirRoot: '/nonexistent' })),
     hostname: 'mx.stafette.test',
     policy: opts.policy,
     observer: opts.observer,
