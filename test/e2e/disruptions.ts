@@ -2,8 +2,9 @@
 // how it waits for the system to be whole again afterwards. Each disruption resolves with
 // a note for the log; `restore` resolves once every pod is back and Ready.
 import assert from 'node:assert/strict';
-import { isReady, listPods, waitPodsReady } from '../harness/node/workloads.ts';
+import { listPods, waitPodsReady } from '../harness/node/workloads.ts';
 import { MTA_DEPLOYMENT, MTA_REPLICAS, MTA_SELECTOR, NATS_NS, NATS_REPLICAS, NS, RELEASE, type E2eInstall } from './install.ts';
+import { readMetrics, readyMtaPods } from './mta-pods.ts';
 import { REPO_ROOT } from '../harness/kube-assets.ts';
 import { join } from 'node:path';
 
@@ -15,9 +16,6 @@ export interface Disruption {
 
 const minute = 60_000;
 const mtaWhole = (e2e: E2eInstall) => waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
-const readyMtaPods = async (e2e: E2eInstall) => (await listPods(e2e.node, NS, MTA_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
-/** The chart's mta.containerPorts.ops: /metrics. */
-const OPS_PORT = 9090;
 
 /**
  * Ready MTA pods, those holding the most open MX sessions first (stafette_smtp_sessions_active
@@ -30,9 +28,8 @@ async function mtaPodsBySessions(e2e: E2eInstall): Promise<{ name: string; sessi
   const counted = await Promise.all(
     pods.map(async (p) => {
       try {
-        const res = await fetch(`http://${p.status.podIP}:${OPS_PORT}/metrics`, { signal: AbortSignal.timeout(5_000) });
-        const line = /^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await res.text());
-        if (!line) return { name: p.metadata.name, sessions: -1, note: `no MX session gauge on /metrics (${res.status})` };
+        const line = /^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await readMetrics(p));
+        if (!line) return { name: p.metadata.name, sessions: -1, note: 'no MX session gauge on /metrics' };
         return { name: p.metadata.name, sessions: Number(line[1]), note: `${line[1]} MX sessions open` };
       } catch (err) {
         return { name: p.metadata.name, sessions: -1, note: `/metrics unread: ${(err as Error).message}` };

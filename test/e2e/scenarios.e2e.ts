@@ -4,6 +4,8 @@
 // (receiver.ts). Each scenario asserts that no message that got a 250 is missing; at the
 // end, after one more ack_wait for late redeliveries, one line per scenario:
 //   e2e <scenario>: accepted N, delivered N, lost N, duplicated N, longest 4xx S s
+// each followed by the duplicate window the MTA pods measured during it (ledger-window.ts):
+//   e2e <scenario> duplicate window: N ledger writes, sum S s, mean M ms, largest non-empty bucket <= B ms; ...
 // E2E_MESSAGES (per scenario, default 400), E2E_SECONDS (default 30) and E2E_CLIENTS
 // (default 4) bound the load; E2E_ONLY=<name,...> runs some scenarios.
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { disruptions } from './disruptions.ts';
 import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NS, type E2eInstall } from './install.ts';
+import { describeScenarioWindow, readLedgerWindows, scenarioWindow } from './ledger-window.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { mailThroughPods } from './mail-through-pods.ts';
 import { followPodLogs, type PodLogs } from './pod-logs.ts';
@@ -31,6 +34,8 @@ const mx = { host: '127.0.0.1', port: MX_NODE_PORT };
 interface Outcome {
   readonly load: LoadResult;
   readonly prefix: string;
+  /** The duplicate window line (ledger-window.ts), read from the pods at the end of the scenario. */
+  readonly window: string;
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -114,6 +119,7 @@ s: 221 *`,
   for (const d of disruptions) {
     test(`${d.name} under load loses nothing`, { skip: ONLY !== undefined && !ONLY.includes(d.name) }, async (t) => {
       const prefix = `${run}-${d.name}`;
+      const windowsBefore = await readLedgerWindows(e2e);
       const loading = runLoad({ ...mx, from: 'sender@elsewhere.test', to: MAILBOX, idPrefix: prefix, messages: MESSAGES, seconds: SECONDS, clients: CLIENTS });
       // A quarter into the load, so mail is flowing on both sides of the disruption.
       await sleep((SECONDS * 1000) / 4);
@@ -122,12 +128,15 @@ s: 221 *`,
       await d.restore(e2e);
       const whole = Date.now() - disrupted;
       const load = await loading;
-      outcomes.set(d.name, { load, prefix });
+      outcomes.set(d.name, { load, prefix, window: `e2e ${d.name} duplicate window: not read (the scenario failed before its end)` });
       const tally = await settle(counter, prefix, load.accepted, { quietMs: ACK_WAIT_MS + 30_000, timeoutMs: 6 * minute });
+      const window = describeScenarioWindow(d.name, scenarioWindow(windowsBefore, await readLedgerWindows(e2e)));
+      outcomes.set(d.name, { load, prefix, window });
       t.diagnostic(
         `${d.name}: load ${load.accepted.length} in ${seconds(load.elapsedMs)} s; outages ${JSON.stringify(load.outages.map((o) => ({ ...o, from: o.from - disrupted, to: o.to - disrupted })))}`,
       );
       console.log(`e2e ${d.name}: ${note}; whole again ${seconds(whole)} s after the disruption; ${clientsSaw(load, disrupted)}`);
+      console.log(window);
       assert.deepEqual(load.rejected, [], 'permanent refusals under load');
       assert.deepEqual(load.abandoned, [], 'messages the senders gave up on');
       assert.deepEqual(tally.lost, [], `accepted and never delivered (${tally.lost.length}); the MTA logs say:\n${explainLoss(tally.lost, load)}`);
@@ -138,11 +147,12 @@ s: 221 *`,
     if (outcomes.size === 0) return;
     await sleep(ACK_WAIT_MS + 5_000);
     const lost: string[] = [];
-    for (const [name, { load, prefix }] of outcomes) {
+    for (const [name, { load, prefix, window }] of outcomes) {
       const tally = await settle(counter, prefix, load.accepted, { quietMs: 0, timeoutMs: 0 });
       console.log(
         `e2e ${name}: accepted ${tally.accepted}, delivered ${tally.delivered}, lost ${tally.lost.length}, duplicated ${tally.duplicated}, longest 4xx ${seconds(load.longestTransientMs)} s`,
       );
+      console.log(window);
       if (tally.lost.length > 0) lost.push(`${name}: ${tally.lost.length}`);
     }
     assert.deepEqual(lost, [], 'scenarios that lost accepted mail');
