@@ -125,7 +125,7 @@ s: 221 *`,
       await sleep((SECONDS * 1000) / 4);
       const disrupted = Date.now();
       const note = await d.disrupt(e2e);
-      await d.restore(e2e);
+      const restored = await d.restore(e2e);
       const whole = Date.now() - disrupted;
       const load = await loading;
       outcomes.set(d.name, { load, prefix, window: `e2e ${d.name} duplicate window: not read (the scenario failed before its end)` });
@@ -135,7 +135,9 @@ s: 221 *`,
       t.diagnostic(
         `${d.name}: load ${load.accepted.length} in ${seconds(load.elapsedMs)} s; outages ${JSON.stringify(load.outages.map((o) => ({ ...o, from: o.from - disrupted, to: o.to - disrupted })))}`,
       );
-      console.log(`e2e ${d.name}: ${note}; whole again ${seconds(whole)} s after the disruption; ${clientsSaw(load, disrupted)}`);
+      console.log(
+        `e2e ${d.name}: ${note}${restored ? `; ${restored}` : ''}; whole again ${seconds(whole)} s after the disruption; ${clientsSaw(load, disrupted)}`,
+      );
       console.log(window);
       assert.deepEqual(load.rejected, [], 'permanent refusals under load');
       assert.deepEqual(load.abandoned, [], 'messages the senders gave up on');
