@@ -6,6 +6,8 @@
 //   e2e <scenario>: accepted N, delivered N, lost N, duplicated N, longest 4xx S s
 // each followed by the duplicate window the MTA pods measured during it (ledger-window.ts):
 //   e2e <scenario> duplicate window: N ledger writes, sum S s, mean M ms, largest non-empty bucket <= B ms; ...
+// NATS runs with the role users of the README's install (docs/trust-model.md §5); the last
+// test requires that no NATS server logged a permissions violation through all of it.
 // E2E_MESSAGES (per scenario, default 400), E2E_SECONDS (default 30) and E2E_CLIENTS
 // (default 4) bound the load; E2E_ONLY=<name,...> runs some scenarios.
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { disruptions } from './disruptions.ts';
-import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NS, type E2eInstall } from './install.ts';
+import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NATS_NS, NATS_SELECTOR, NS, type E2eInstall } from './install.ts';
 import { describeScenarioWindow, readLedgerWindows, scenarioWindow } from './ledger-window.ts';
 import { runLoad, type LoadResult } from './load.ts';
 import { mailThroughPods } from './mail-through-pods.ts';
@@ -41,6 +43,8 @@ interface Outcome {
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 /** Every MTA pod's log, kept after the run (the pods, and the node, are gone by then). */
 const LOG_FILE = `/tmp/stafette-e2e-${run}-mta.log`;
+/** Every NATS server's log, replacements included: the permissions violations they report. */
+const NATS_LOG_FILE = `/tmp/stafette-e2e-${run}-nats.log`;
 
 /** What the clients saw: connections, sessions cut, failures by reason, when the last outage ended. */
 function clientsSaw(load: LoadResult, disrupted: number): string {
@@ -69,6 +73,7 @@ describe('e2e: the chart on a real node under load', { timeout: 15 * minute }, (
   let e2e: E2eInstall;
   let counter: MaildirCounter;
   let podLogs: PodLogs | undefined;
+  let natsLogs: PodLogs | undefined;
   const outcomes = new Map<string, Outcome>();
 
   before(
@@ -76,6 +81,7 @@ describe('e2e: the chart on a real node under load', { timeout: 15 * minute }, (
       e2e = await installE2e((line) => console.log(line));
       counter = countMaildir(e2e.dovecot.maildir(MAILBOX));
       podLogs = followPodLogs(e2e.node, NS, MTA_SELECTOR, LOG_FILE);
+      natsLogs = followPodLogs(e2e.node, NATS_NS, NATS_SELECTOR, NATS_LOG_FILE);
     },
     { timeout: 8 * minute },
   );
@@ -83,8 +89,9 @@ describe('e2e: the chart on a real node under load', { timeout: 15 * minute }, (
   after(
     async () => {
       await podLogs?.stop();
+      await natsLogs?.stop();
       if (!e2e) return;
-      console.log(`e2e: the MTA pods' logs are in ${LOG_FILE}`);
+      console.log(`e2e: the MTA pods' logs are in ${LOG_FILE}, the NATS servers' in ${NATS_LOG_FILE}`);
       const stopping = Date.now();
       const left = await e2e.stop();
       console.log(`e2e: node taken down in ${seconds(Date.now() - stopping)} s`);
@@ -158,5 +165,15 @@ s: 221 *`,
       if (tally.lost.length > 0) lost.push(`${name}: ${tally.lost.length}`);
     }
     assert.deepEqual(lost, [], 'scenarios that lost accepted mail');
+  });
+
+  test('the NATS role users did everything within their permissions', () => {
+    // nats-server logs "Publish Violation", "Subscription Violation" and "Authorization
+    // Violation" (a refused login) for what a user's permissions refuse.
+    const violations = readFileSync(NATS_LOG_FILE, 'utf8')
+      .split('\n')
+      .filter((l) => / Violation /.test(l));
+    console.log(`e2e nats permissions: ${violations.length} violations in the NATS servers' logs`);
+    assert.deepEqual(violations.slice(0, 20), [], 'the NATS servers refused a Stafette role user something');
   });
 });
