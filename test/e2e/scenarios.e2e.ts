@@ -7,13 +7,15 @@
 // each followed by the duplicate window the MTA pods measured during it (ledger-window.ts):
 //   e2e <scenario> duplicate window: N ledger writes, sum S s, mean M ms, largest non-empty bucket <= B ms; ...
 // NATS runs with the role users of the README's install (docs/trust-model.md §5); the last
-// test requires that no NATS server logged a permissions violation through all of it.
+// test requires that the MTA pods are connected as the intake and delivery users and that
+// no NATS server logged a permissions violation through all of it.
 // E2E_MESSAGES (per scenario, default 400), E2E_SECONDS (default 30) and E2E_CLIENTS
 // (default 4) bound the load; E2E_ONLY=<name,...> runs some scenarios.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { listPods } from '../harness/node/workloads.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { disruptions } from './disruptions.ts';
 import { DOMAIN, installE2e, MAILBOX, MTA_SELECTOR, MX_NODE_PORT, NATS_NS, NATS_SELECTOR, NS, type E2eInstall } from './install.ts';
@@ -167,7 +169,17 @@ s: 221 *`,
     assert.deepEqual(lost, [], 'scenarios that lost accepted mail');
   });
 
-  test('the NATS role users did everything within their permissions', () => {
+  test('the NATS role users did everything within their permissions', async () => {
+    // Who the MTA pods are to NATS now: every client connection's authorized user, from each
+    // server's /connz (monitoring port); only the two MTA roles, never the admin or nobody.
+    const users = new Set<string>();
+    for (const pod of await listPods(e2e.node, NATS_NS, NATS_SELECTOR)) {
+      const res = await fetch(`http://${pod.status.podIP}:8222/connz?auth=true&limit=1024`, { signal: AbortSignal.timeout(5_000) });
+      const connz = (await res.json()) as { connections?: { authorized_user?: string }[] };
+      for (const c of connz.connections ?? []) users.add(c.authorized_user || '(no user)');
+    }
+    console.log(`e2e nats users: the MTA pods' connections are authorized as ${[...users].sort().join(', ')}`);
+    assert.deepEqual([...users].sort(), ['stafette-delivery', 'stafette-intake']);
     // nats-server logs "Publish Violation", "Subscription Violation" and "Authorization
     // Violation" (a refused login) for what a user's permissions refuse.
     const violations = readFileSync(NATS_LOG_FILE, 'utf8')
