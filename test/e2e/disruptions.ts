@@ -1,23 +1,25 @@
 // What each e2e scenario does to the install while the load runs (issue 11 item 3), and
 // how it waits for the system to be whole again afterwards. Each disruption resolves with
-// a note for the log; `restore` resolves once every pod is back and Ready.
+// a note for the log; `restore` resolves once every pod is back and Ready (and the deleted
+// NATS pod has shown it kept its data), with a note when it has one.
 import assert from 'node:assert/strict';
-import { isReady, listPods, waitPodsReady } from '../harness/node/workloads.ts';
+import { listPods, waitPodsReady } from '../harness/node/workloads.ts';
+import { waitFor } from '../harness/process.ts';
 import { MTA_DEPLOYMENT, MTA_REPLICAS, MTA_SELECTOR, NATS_NS, NATS_REPLICAS, NS, RELEASE, type E2eInstall } from './install.ts';
+import { readMetrics, readyMtaPods } from './mta-pods.ts';
 import { REPO_ROOT } from '../harness/kube-assets.ts';
 import { join } from 'node:path';
 
 export interface Disruption {
   readonly name: string;
   disrupt(e2e: E2eInstall): Promise<string>;
-  restore(e2e: E2eInstall): Promise<void>;
+  /** Resolves once whole again, with a note for the log when there is more to say. */
+  restore(e2e: E2eInstall): Promise<string | undefined>;
 }
 
 const minute = 60_000;
-const mtaWhole = (e2e: E2eInstall) => waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
-const readyMtaPods = async (e2e: E2eInstall) => (await listPods(e2e.node, NS, MTA_SELECTOR)).filter((p) => isReady(p) && !p.metadata.deletionTimestamp);
-/** The chart's mta.containerPorts.ops: /metrics. */
-const OPS_PORT = 9090;
+const mtaWhole = (e2e: E2eInstall): Promise<undefined> =>
+  waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS }).then(() => undefined);
 
 /**
  * Ready MTA pods, those holding the most open MX sessions first (stafette_smtp_sessions_active
@@ -30,9 +32,8 @@ async function mtaPodsBySessions(e2e: E2eInstall): Promise<{ name: string; sessi
   const counted = await Promise.all(
     pods.map(async (p) => {
       try {
-        const res = await fetch(`http://${p.status.podIP}:${OPS_PORT}/metrics`, { signal: AbortSignal.timeout(5_000) });
-        const line = /^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await res.text());
-        if (!line) return { name: p.metadata.name, sessions: -1, note: `no MX session gauge on /metrics (${res.status})` };
+        const line = /^stafette_smtp_sessions_active\{listener="mx"\} (\d+)/m.exec(await readMetrics(p));
+        if (!line) return { name: p.metadata.name, sessions: -1, note: 'no MX session gauge on /metrics' };
         return { name: p.metadata.name, sessions: Number(line[1]), note: `${line[1]} MX sessions open` };
       } catch (err) {
         return { name: p.metadata.name, sessions: -1, note: `/metrics unread: ${(err as Error).message}` };
@@ -47,6 +48,14 @@ const sessionsNote = (pods: readonly { name: string; note: string }[]) => pods.m
 interface JszStream {
   name: string;
   cluster?: { leader?: string };
+  state?: { last_seq?: number };
+}
+
+/** The streams a NATS server holds a replica of, from its monitoring endpoint (port 8222). */
+async function jszStreams(podIP: string): Promise<JszStream[]> {
+  const res = await fetch(`http://${podIP}:8222/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(5_000) });
+  const jsz = (await res.json()) as { account_details?: { stream_detail?: JszStream[] }[] };
+  return jsz.account_details?.flatMap((a) => a.stream_detail ?? []) ?? [];
 }
 
 /** The NATS server leading the queue stream MAILQ, from a server's monitoring endpoint. */
@@ -54,15 +63,66 @@ async function queueLeader(e2e: E2eInstall): Promise<string> {
   for (const pod of await listPods(e2e.node, NATS_NS)) {
     if (!pod.status.podIP) continue;
     try {
-      const res = await fetch(`http://${pod.status.podIP}:8222/jsz?accounts=true&streams=true`, { signal: AbortSignal.timeout(5_000) });
-      const jsz = (await res.json()) as { account_details?: { stream_detail?: JszStream[] }[] };
-      const leader = jsz.account_details?.flatMap((a) => a.stream_detail ?? []).find((s) => s.name === 'MAILQ')?.cluster?.leader;
+      const leader = (await jszStreams(pod.status.podIP)).find((s) => s.name === 'MAILQ')?.cluster?.leader;
       if (leader) return leader;
     } catch {
       /* the next server */
     }
   }
   throw new Error('no NATS server names a leader of the MAILQ stream');
+}
+
+/** The last sequence of the MAILQ replica the named NATS pod holds (undefined: it holds none, or does not answer). */
+async function queueLastSeq(e2e: E2eInstall, name: string): Promise<number | undefined> {
+  const pod = (await listPods(e2e.node, NATS_NS)).find((p) => p.metadata.name === name && !p.metadata.deletionTimestamp);
+  if (!pod?.status.podIP) return undefined;
+  return (await jszStreams(pod.status.podIP)).find((s) => s.name === 'MAILQ')?.state?.last_seq;
+}
+
+/**
+ * Deletes the NATS pod leading MAILQ mid-load, then checks that it came back with its data
+ * (issue 11: the store is on a PersistentVolume, as helm/nats-values.yaml's fileStore.pvc):
+ * the new pod's nats-server restored MAILQ from its store directory at start (the "Starting
+ * restore for stream '<account> > MAILQ'" notice, which nats-server logs only for streams it
+ * finds on disk), and its replica's last_seq is at least what the pod held before the delete.
+ * The last_seq alone would not tell: a nats-server 2.14 whose store was wiped gets the stream
+ * from the meta layer and catches up from the leader to the same last_seq within seconds,
+ * without that notice (tried on a 3-server cluster on loopback).
+ */
+function natsLeaderLoss(): Disruption {
+  let victim: { name: string; lastSeq: number } | undefined;
+  return {
+    name: 'nats-leader-loss',
+    async disrupt(e2e) {
+      const leader = await queueLeader(e2e);
+      const lastSeq = await queueLastSeq(e2e, leader);
+      assert.ok(lastSeq !== undefined && lastSeq > 0, `${leader} leads MAILQ but shows no last_seq of it (${lastSeq})`);
+      victim = { name: leader, lastSeq };
+      await e2e.node.ok(['delete', 'pod', '-n', NATS_NS, leader, '--wait=false']);
+      return `deleted ${leader}, the leader of the MAILQ stream (its replica at last_seq ${lastSeq})`;
+    },
+    async restore(e2e) {
+      await waitPodsReady(e2e.node, NATS_NS, { timeoutMs: 5 * minute, count: NATS_REPLICAS });
+      await queueLeader(e2e);
+      assert.ok(victim, 'restore before disrupt');
+      const { name, lastSeq } = victim;
+      const log = await e2e.node.ok(['logs', '-n', NATS_NS, name]);
+      const restored = /Starting restore for stream '[^']*> MAILQ'[\s\S]*?Restored ([\d,]+) messages for stream '[^']*> MAILQ'/.exec(log);
+      assert.ok(
+        restored,
+        `${name} came back without restoring MAILQ from its PersistentVolume (no "Starting restore for stream ... > MAILQ" in its log):\n${log.slice(0, 3000)}`,
+      );
+      const now = await waitFor(
+        `${name}'s MAILQ replica at last_seq >= ${lastSeq}`,
+        async () => {
+          const seq = await queueLastSeq(e2e, name);
+          return seq !== undefined && seq >= lastSeq ? seq : undefined;
+        },
+        { timeoutMs: minute, intervalMs: 1_000 },
+      );
+      return `${name} back with its data: restored ${restored[1]} messages of MAILQ from its PersistentVolume, its replica at last_seq ${now} (${lastSeq} before the delete)`;
+    },
+  };
 }
 
 /** POSTs an Eviction for the pod; resolves with the API server's refusal, or undefined once granted. */
@@ -82,7 +142,7 @@ export const disruptions: readonly Disruption[] = [
     async restore(e2e) {
       await waitPodsReady(e2e.node, NS, { timeoutMs: 5 * minute, selector: MTA_SELECTOR, count: 1 });
       await e2e.node.ok(['scale', '-n', NS, `deployment/${MTA_DEPLOYMENT}`, `--replicas=${MTA_REPLICAS}`]);
-      await mtaWhole(e2e);
+      return mtaWhole(e2e);
     },
   },
   {
@@ -113,21 +173,10 @@ export const disruptions: readonly Disruption[] = [
     },
     async restore(e2e) {
       await e2e.node.ok(['rollout', 'status', '-n', NS, `deployment/${MTA_DEPLOYMENT}`, '--timeout=300s'], { timeoutMs: 310_000 });
-      await mtaWhole(e2e);
+      return mtaWhole(e2e);
     },
   },
-  {
-    name: 'nats-leader-loss',
-    async disrupt(e2e) {
-      const leader = await queueLeader(e2e);
-      await e2e.node.ok(['delete', 'pod', '-n', NATS_NS, leader, '--wait=false']);
-      return `deleted ${leader}, the leader of the MAILQ stream`;
-    },
-    async restore(e2e) {
-      await waitPodsReady(e2e.node, NATS_NS, { timeoutMs: 5 * minute, count: NATS_REPLICAS });
-      await queueLeader(e2e);
-    },
-  },
+  natsLeaderLoss(),
   {
     name: 'eviction',
     async disrupt(e2e) {

@@ -1,11 +1,13 @@
-// The e2e install, as a user does it (issue 11 item 1), on the real node
-// (test/harness/node/): NATS as a 3-node JetStream cluster — a StatefulSet from the
-// locally built nats-server image standing in for the official NATS chart with the values
-// helm/nats-values.yaml gives it (3 replicas, file store with sync_interval always, one
-// PersistentVolume per server; here static local PVs under the node's own directory) —
-// then `helm install` of charts/stafette with 3 MTA replicas, R3 queue streams and the
-// operator, then `kubectl apply` of a MailDomain, a Mailbox and a Relay, and
-// `kubectl wait --for=condition=Ready` on each. Mailboxes deliver by LMTP to a real Dovecot
+// The e2e install, as a user does it (issue 11 item 1; the README's "Install with Helm"),
+// on the real node (test/harness/node/): `helm install` of charts/stafette with 3 MTA
+// replicas, R3 queue streams, the operator and one NATS user per role
+// (nats.roleUsers.enabled, as helm/production.yaml); the role-password Secret it generates
+// copied into the NATS namespace; NATS as a 3-node JetStream cluster — a StatefulSet from
+// the locally built nats-server image standing in for the official NATS chart with the
+// values helm/nats-values.yaml gives it (3 replicas, file store with sync_interval always,
+// one PersistentVolume per server, here static local PVs under the node's own directory;
+// the role users' authorization block, passwords from that Secret) — then `kubectl apply`
+// of a MailDomain, a Mailbox and a Relay, and `kubectl wait --for=condition=Ready` on each. Mailboxes deliver by LMTP to a real Dovecot
 // on the node's address (the chart's defaultDelivery); the Relay points at an smtp-sink
 // there. CoreDNS forwards the test's zones (TEST_ZONES) to a DNS server on the node's
 // address at TEST_DNS_PORT, which mail-through-pods.ts starts once the MailDomain has
@@ -27,6 +29,9 @@ export const NATS_NS = 'nats';
 export const RELEASE = 'stafette';
 export const MTA_DEPLOYMENT = `${RELEASE}-mta`;
 export const MTA_SELECTOR = 'app.kubernetes.io/component=mta';
+export const NATS_SELECTOR = 'app.kubernetes.io/name=nats';
+/** The NATS role passwords the chart generates with nats.roleUsers.enabled (<release>-nats-users). */
+export const NATS_USERS_SECRET = `${RELEASE}-nats-users`;
 export const DOMAIN = 'e2e.test';
 export const RELAY_DOMAIN = 'partner.e2e.test';
 export const MAILBOX = `bob@${DOMAIN}`;
@@ -115,9 +120,10 @@ export async function installE2e(log: (line: string) => void): Promise<E2eInstal
     await node.ok(['apply', '-f', '-'], {
       input: natsStaticVolumes({ namespace: NATS_NS, replicas: NATS_REPLICAS, dir: pvDir, nodeName: node.nodeName, ...storage }),
     });
-    await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: NATS_NS, image: node.images.natsServer, replicas: NATS_REPLICAS, storage }) });
-    await waitPodsReady(node, NATS_NS, { timeoutMs: 4 * minute, count: NATS_REPLICAS });
 
+    // In the README's order ("Install with Helm"): the chart first, which generates the NATS
+    // role passwords; their Secret copied into the NATS namespace; then NATS, whose servers
+    // require the role users. The MTA pods wait for NATS meanwhile.
     await restrictedNamespace(node, NS);
     const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
     const helmOn = (args: readonly string[]) => helm(node, args);
@@ -133,6 +139,9 @@ export async function installE2e(log: (line: string) => void): Promise<E2eInstal
       `mta.replicas=${MTA_REPLICAS}`,
       '--set',
       `nats.url=nats://nats.${NATS_NS}.svc.cluster.local:4222,nats.queueReplicas=${NATS_REPLICAS}`,
+      // One NATS user per role, as helm/production.yaml (docs/trust-model.md §5).
+      '--set',
+      'nats.roleUsers.enabled=true',
       '--set',
       `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
       '--set',
@@ -146,13 +155,34 @@ export async function installE2e(log: (line: string) => void): Promise<E2eInstal
       '--set',
       'operator.dkimPropagationDelaySeconds=0',
     ]);
+    // The README's `kubectl get secret ... | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | kubectl apply -n nats -f -`.
+    const users = JSON.parse(await node.ok(['get', 'secret', '-n', NS, NATS_USERS_SECRET, '-o', 'json'])) as {
+      apiVersion: string;
+      kind: string;
+      type: string;
+      data: Record<string, string>;
+    };
+    await node.ok(['apply', '-n', NATS_NS, '-f', '-'], {
+      input: JSON.stringify({ apiVersion: users.apiVersion, kind: users.kind, type: users.type, data: users.data, metadata: { name: NATS_USERS_SECRET } }),
+    });
+    await node.ok(['apply', '-f', '-'], {
+      input: natsManifests({
+        namespace: NATS_NS,
+        image: node.images.natsServer,
+        replicas: NATS_REPLICAS,
+        storage,
+        roleUsers: { secretName: NATS_USERS_SECRET },
+      }),
+    });
+    await waitPodsReady(node, NATS_NS, { timeoutMs: 4 * minute, count: NATS_REPLICAS });
+
     await node.ok(['apply', '--server-side', '-f', '-'], { input: resources(relaySink.host, relaySink.port) });
     for (const what of ['maildomain/e2e-test', 'mailbox/bob', 'relay/partner']) {
       await node.ok(['wait', '-n', NS, '--for=condition=Ready', what, '--timeout=180s'], { timeoutMs: 190_000 });
     }
     await waitPodsReady(node, NS, { timeoutMs: 4 * minute, selector: MTA_SELECTOR, count: MTA_REPLICAS });
     const installMs = Date.now() - installing;
-    log(`e2e: NATS (3 nodes, R3) and the chart (3 MTA pods) installed, resources Ready, in ${(installMs / 1000).toFixed(1)} s`);
+    log(`e2e: NATS (3 nodes, R3, one user per role) and the chart (3 MTA pods) installed, resources Ready, in ${(installMs / 1000).toFixed(1)} s`);
     return { node, dovecot, relaySink, helm: helmOn, installMs, stop };
   } catch (err) {
     const problems = await stop();

@@ -1,5 +1,6 @@
 // Follows the logs of every pod matching a selector into one file, including pods that
-// appear later (replacements, a rollout's new pods), so the e2e suite can show what the
+// appear later (replacements, a rollout's new pods, a StatefulSet's pod recreated under
+// its old name: pods are told apart by uid), so the e2e suite can show what the
 // MTA pods said about a message after the pod that handled it is gone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -21,7 +22,8 @@ export function followPodLogs(node: RealNode, namespace: string, selector: strin
       const pods = await listPods(node, namespace, selector).catch(() => []);
       for (const p of pods) {
         const name = p.metadata.name;
-        if (followed.has(name) || p.status.phase === 'Pending') continue;
+        const key = `${name}/${p.metadata.uid ?? ''}`;
+        if (followed.has(key) || p.status.phase === 'Pending') continue;
         const child = spawn(node.kubectl, ['--kubeconfig', node.kubeconfig, '--cache-dir', node.cacheDir, 'logs', '-f', '-n', namespace, name], {
           stdio: ['ignore', 'pipe', 'ignore'],
         });
@@ -31,7 +33,7 @@ export function followPodLogs(node: RealNode, namespace: string, selector: strin
           rest = lines.pop()!;
           for (const l of lines) out.write(`${name} ${l}\n`);
         });
-        followed.set(name, child);
+        followed.set(key, child);
       }
       await sleep(1_000);
     }

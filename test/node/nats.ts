@@ -5,9 +5,15 @@
 // replica by default; with more, the servers form a cluster over their stable names (as
 // the preset's config.cluster.replicas: 3). The store is an emptyDir unless `storage` names
 // a StorageClass: then each server claims a PersistentVolume (volumeClaimTemplates, as the
-// preset's fileStore.pvc), so a deleted pod returns with its data. Restricted Pod Security,
-// like the chart's own pods.
+// preset's fileStore.pvc), so a deleted pod returns with its data. With `roleUsers`, the
+// servers carry the preset's authorization block (the one `stafette nats-config` renders:
+// one user per Stafette role, docs/trust-model.md §5), the passwords in their environment
+// from the Secret the chart generated (copied into this namespace, as the README does).
+// Restricted Pod Security, like the chart's own pods.
 import { stringify } from 'yaml';
+import { rolePasswordEnv, roleUsers } from '../../cli/nats-config-command.ts';
+import { natsRoles, queueNames, renderAuthorization } from '../../mta/src/queue/nats-roles.ts';
+import { queueSettings } from '../../mta/src/queue/settings.ts';
 
 export interface NatsOptions {
   readonly namespace: string;
@@ -15,6 +21,8 @@ export interface NatsOptions {
   readonly replicas?: number;
   /** Claim the store from this StorageClass (static PVs are fine: see staticVolumes) instead of an emptyDir. */
   readonly storage?: { readonly storageClassName: string; readonly size: string };
+  /** Require the role users; their passwords from this Secret (keys <role>-password, as the chart's <release>-nats-users). */
+  readonly roleUsers?: { readonly secretName: string };
 }
 
 /**
@@ -50,7 +58,7 @@ export function natsStaticVolumes(options: {
     .join('---\n');
 }
 
-export function natsConfig(namespace: string, replicas: number): string {
+export function natsConfig(namespace: string, replicas: number, roleUsersEnabled = false): string {
   const routes = Array.from({ length: replicas }, (_, i) => `nats://nats-${i}.nats-headless.${namespace}.svc.cluster.local:6222`);
   return [
     'port: 4222',
@@ -65,11 +73,13 @@ export function natsConfig(namespace: string, replicas: number): string {
     '  sync_interval: always',
     '}',
     ...(replicas > 1 ? ['cluster {', '  name: stafette', '  port: 6222', `  routes: [${routes.join(', ')}]`, '}'] : []),
+    // As helm/nats-values.yaml's config.merge.authorization (the same users and permissions).
+    ...(roleUsersEnabled ? [renderAuthorization(roleUsers(), queueNames(queueSettings()))] : []),
   ].join('\n');
 }
 
 export function natsManifests(options: NatsOptions): string {
-  const { namespace, image, storage } = options;
+  const { namespace, image, storage, roleUsers: users } = options;
   const replicas = options.replicas ?? 1;
   const labels = { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' };
   const ports = [
@@ -78,7 +88,12 @@ export function natsManifests(options: NatsOptions): string {
     { name: 'monitor', port: 8222 },
   ];
   const objects = [
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nats-config', namespace }, data: { 'nats.conf': natsConfig(namespace, replicas) } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'nats-config', namespace },
+      data: { 'nats.conf': natsConfig(namespace, replicas, users !== undefined) },
+    },
     {
       apiVersion: 'v1',
       kind: 'Service',
@@ -111,7 +126,16 @@ export function natsManifests(options: NatsOptions): string {
                 image,
                 imagePullPolicy: 'Never',
                 args: ['--config', '/etc/nats/nats.conf'],
-                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                env: [
+                  { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                  // As the preset's container.env: the `$NAME` references of the authorization block.
+                  ...(users
+                    ? natsRoles.map((role) => ({
+                        name: rolePasswordEnv[role],
+                        valueFrom: { secretKeyRef: { name: users.secretName, key: `${role}-password` } },
+                      }))
+                    : []),
+                ],
                 ports: ports.map((p) => ({ name: p.name, containerPort: p.port })),
                 readinessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 2 },
                 livenessProbe: { httpGet: { path: '/healthz?js-enabled-only=true', port: 'monitor' }, periodSeconds: 10, failureThreshold: 6 },
