@@ -22,6 +22,8 @@ describe('ledger window from /metrics', () => {
     assert.ok(Math.abs(w.sum - 0.0074) < 1e-9);
     assert.equal(largestBucket(w), 0.005);
     pod.observer.ledgerWindow(2);
+    assert.equal(largestBucket(await pod.read()), 2.5);
+    pod.observer.ledgerWindow(400);
     assert.equal(largestBucket(await pod.read()), Infinity);
     assert.equal(parseLedgerWindow('# nothing here\n'), undefined);
   });

@@ -29,7 +29,8 @@ export function createDeliveryMetrics(registry: Registry, readDeferred: () => Pr
   const ledger = new Histogram({
     name: 'stafette_delivery_ledger_window_seconds',
     help: 'Time from a remote 250 to the ledger record of it: a crash inside it delivers twice.',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    // Up to the ledger retry's 5 min (delivery/engine.ts): a slow write during a NATS election is seen, not lumped into "> 1 s".
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5, 5, 10, 30, 60, 300],
     registers,
   });
   const dsn = new Counter({
