@@ -6,83 +6,26 @@
 // right password; after 8 attempts the client is refused at connect with 421 4.7.0 by both.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { hashPassword } from '../../bundle/password-hash.ts';
-import { bundleFiles, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
+import { readFileSync } from 'node:fs';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
-import { freePort, startProcess, stopAll, waitFor, type ManagedProcess } from '../harness/process.ts';
+import { stopAll } from '../harness/process.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
-import { testBundle, testDomain } from '../transports/transport-fixtures.ts';
+import { authAttempt, loginBundleDir, startLimitsMta, type LimitsMta } from './limits-mta.ts';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
 const user = 'alice@example.test';
 const pass = 'alice-secret';
-
-interface Mta {
-  readonly process: ManagedProcess;
-  readonly submission: { host: string; port: number };
-}
-
-async function startMta(name: string, nats: NatsServer, dir: string, perIp = 4): Promise<Mta> {
-  const [port, opsPort] = [await freePort(), await freePort()];
-  const child = startProcess(
-    name,
-    process.execPath,
-    [
-      join(repoRoot, 'cli/stafette.ts'),
-      'mta',
-      ...['--config-dir', join(dir, 'config'), '--secret-dir', join(dir, 'secret'), '--nats', nats.url, '--instance', name],
-      ...['--listeners', 'submission', '--smtp-host', '127.0.0.1', '--submission-port', String(port), '--hostname', 'mx.example.test'],
-      ...['--ops-host', '127.0.0.1', '--ops-port', String(opsPort), '--no-delivery', '--no-inbound-checks', '--no-mta-sts-server'],
-      ...['--auth-failures-per-ip', String(perIp), '--auth-failures-per-account', '100', '--auth-failure-window', '600'],
-    ],
-    { logDir: dir },
-  );
-  await waitFor(
-    `${name} to be ready`,
-    async () => {
-      if (child.child.exitCode !== null) throw new Error(`${name} exited; see ${child.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => null);
-      return res?.status === 200;
-    },
-    { timeoutMs: 60_000 },
-  );
-  return { process: child, submission: { host: '127.0.0.1', port } };
-}
-
-const login = (password: string, reply: string, name = user) => `
-s: 220 *
-c: EHLO laptop.example
-s: 250 *
-c: STARTTLS
-s: 220 *
-tls
-c: EHLO laptop.example
-s: 250 *
-c: AUTH PLAIN ${plain(name, password)}
-s: ${reply}
-c: QUIT
-s: 221 *`;
+const authLimits = (perIp: number) => ['--auth-failures-per-ip', String(perIp), '--auth-failures-per-account', '100', '--auth-failure-window', '600'];
+const login = (password: string, reply: string, name = user) => authAttempt(name, password, reply);
 
 describe('abuse - AUTH failures shared by two MTA processes', () => {
   let nats: NatsServer;
-  let a: Mta;
-  let b: Mta;
+  let a: LimitsMta;
+  let b: LimitsMta;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stafette-abuse-shared-'));
+    const dir = loginBundleDir('abuse-shared', { [user]: pass });
     nats = await startNatsServer({ name: 'nats-abuse-shared' });
-    const parts = testBundle({
-      domains: [testDomain('example.test')],
-      mailboxes: [{ address: user, source: { namespace: 'mail', name: 'alice' }, login: true, sendAs: [], delivery: { type: 'local' } }],
-    });
-    const files = bundleFiles({ bundle: parts.bundle, secrets: { ...parts.secrets, passwords: { [user]: hashPassword(pass) } } });
-    writeMountedFiles(join(dir, 'config'), files.config);
-    writeMountedFiles(join(dir, 'secret'), files.secrets);
-    [a, b] = await Promise.all([startMta('mta-shared-a', nats, dir), startMta('mta-shared-b', nats, dir)]);
+    [a, b] = await Promise.all([startLimitsMta('mta-shared-a', nats, dir, authLimits(4)), startLimitsMta('mta-shared-b', nats, dir, authLimits(4))]);
   });
   after(async () => {
     await stopAll();
@@ -113,19 +56,12 @@ closed`,
 
 describe('abuse - a login no account can have is counted for the client only', () => {
   let nats: NatsServer;
-  let mta: Mta;
+  let mta: LimitsMta;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stafette-abuse-login-'));
+    const dir = loginBundleDir('abuse-login', { [user]: pass });
     nats = await startNatsServer({ name: 'nats-abuse-login' });
-    const parts = testBundle({
-      domains: [testDomain('example.test')],
-      mailboxes: [{ address: user, source: { namespace: 'mail', name: 'alice' }, login: true, sendAs: [], delivery: { type: 'local' } }],
-    });
-    const files = bundleFiles({ bundle: parts.bundle, secrets: { ...parts.secrets, passwords: { [user]: hashPassword(pass) } } });
-    writeMountedFiles(join(dir, 'config'), files.config);
-    writeMountedFiles(join(dir, 'secret'), files.secrets);
-    mta = await startMta('mta-login', nats, dir, 20);
+    mta = await startLimitsMta('mta-login', nats, dir, authLimits(20));
   });
   after(async () => {
     await stopAll();
@@ -138,17 +74,11 @@ describe('abuse - a login no account can have is counted for the client only', (
     for (let i = 0; i < 3; i++) await playTranscript(mta.submission, login('wrong', '535 5.7.8 *', `${i}${'u'.repeat(3500)}`));
     await playTranscript(
       mta.submission,
-      `
-s: 220 *
-c: EHLO laptop.example
-s: 250 *
-c: STARTTLS
-s: 220 *
-tls
-c: EHLO laptop.example
-s: 250 *
-c: AUTH PLAIN ${plain(user, pass)}
-s: 235 *
+      authAttempt(
+        user,
+        pass,
+        '235 *',
+        `
 c: MAIL FROM:<${user}>
 s: 250 *
 c: RCPT TO:<bob@elsewhere.example>
@@ -161,9 +91,8 @@ c: Subject: after the long logins
 c:
 c: still queued
 c: .
-s: 250 *
-c: QUIT
-s: 221 *`,
+s: 250 *`,
+      ),
     );
     assert.doesNotMatch(readFileSync(mta.process.logFile, 'utf8'), /maximum control line|disconnect/i);
   });

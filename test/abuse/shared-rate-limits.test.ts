@@ -13,22 +13,15 @@
 // left in the current window, so its counts are not split by a window boundary.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { hashPassword } from '../../bundle/password-hash.ts';
-import { bundleFiles, writeMountedFiles } from '../../mta/src/config/load-bundle-fixture.ts';
 import { hourMs, minuteMs } from '../../mta/src/policy/shared-limits.ts';
 import { createKvCounters, limitsBucket } from '../../mta/src/queue/shared-counters.ts';
-import { testMtaArgv } from '../harness/mta-argv.ts';
 import { startNatsServer, type NatsServer } from '../harness/nats-server.ts';
-import { freePort, startProcess, stopAll, waitFor, type ManagedProcess } from '../harness/process.ts';
+import { stopAll } from '../harness/process.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
-import { testBundle, testDomain } from '../transports/transport-fixtures.ts';
+import { authAttempt, loginBundleDir, startLimitsMta, type LimitsMta } from './limits-mta.ts';
 
-const plain = (user: string, pass: string) => Buffer.from(`\0${user}\0${pass}`).toString('base64');
 const passwordOf = (user: string) => `${user.split('@')[0]}-secret`;
 // bob: messages per hour; carol: recipients per hour; dave: failed AUTH per account.
 const users = ['bob@example.test', 'carol@example.test', 'dave@example.test'] as const;
@@ -44,47 +37,15 @@ const limits = {
   authWindowMs: 600_000,
 };
 
-interface Mta {
-  readonly name: string;
-  readonly process: ManagedProcess;
-  readonly opsPort: number;
-  readonly mx: { host: string; port: number };
-  readonly submission: { host: string; port: number };
-}
-
-async function startMta(name: string, nats: NatsServer, dir: string): Promise<Mta> {
-  const [mxPort, submissionPort, opsPort] = [await freePort(), await freePort(), await freePort()];
-  const argv = testMtaArgv({
-    configDir: join(dir, 'config'),
-    secretDir: join(dir, 'secret'),
-    nats: nats.url,
-    instance: name,
-    listeners: ['mx', 'submission'],
-    mxPort,
-    submissionPort,
-    opsPort,
-    extra: [
-      ...['--hostname', 'mx.example.test', '--no-delivery', '--no-inbound-checks', '--no-mta-sts-server'],
-      ...['--connections-per-ip-per-minute', String(limits.connectionsPerIpPerMinute)],
-      ...['--messages-per-ip-per-minute', String(limits.messagesPerIpPerMinute)],
-      ...['--messages-per-user-per-hour', String(limits.messagesPerUserPerHour)],
-      ...['--recipients-per-user-per-hour', String(limits.recipientsPerUserPerHour)],
-      ...['--auth-failures-per-ip', String(limits.authFailuresPerIp), '--auth-failures-per-account', String(limits.authFailuresPerAccount)],
-      ...['--auth-failure-window', String(limits.authWindowMs / 1000)],
-    ],
-  });
-  const child = startProcess(name, process.execPath, argv, { logDir: dir });
-  await waitFor(
-    `${name} to be ready`,
-    async () => {
-      if (child.child.exitCode !== null) throw new Error(`${name} exited; see ${child.logFile}`);
-      const res = await fetch(`http://127.0.0.1:${opsPort}/readyz`).catch(() => null);
-      return res?.status === 200;
-    },
-    { timeoutMs: 60_000 },
-  );
-  return { name, process: child, opsPort, mx: { host: '127.0.0.1', port: mxPort }, submission: { host: '127.0.0.1', port: submissionPort } };
-}
+/** The limit flags of both processes. */
+const limitFlags = [
+  ...['--connections-per-ip-per-minute', String(limits.connectionsPerIpPerMinute)],
+  ...['--messages-per-ip-per-minute', String(limits.messagesPerIpPerMinute)],
+  ...['--messages-per-user-per-hour', String(limits.messagesPerUserPerHour)],
+  ...['--recipients-per-user-per-hour', String(limits.recipientsPerUserPerHour)],
+  ...['--auth-failures-per-ip', String(limits.authFailuresPerIp), '--auth-failures-per-account', String(limits.authFailuresPerAccount)],
+  ...['--auth-failure-window', String(limits.authWindowMs / 1000)],
+];
 
 /** Waits for the next window when fewer than `needMs` are left in this one (fixed windows). */
 async function roomInWindow(windowMs: number, needMs: number): Promise<void> {
@@ -93,7 +54,7 @@ async function roomInWindow(windowMs: number, needMs: number): Promise<void> {
 }
 
 /** stafette_smtp_rejections_total{listener,reason}, summed over the pods. */
-async function rejections(pods: readonly Mta[], listener: string, reason: string): Promise<number> {
+async function rejections(pods: readonly LimitsMta[], listener: string, reason: string): Promise<number> {
   let total = 0;
   for (const pod of pods) {
     const text = await (await fetch(`http://127.0.0.1:${pod.opsPort}/metrics`)).text();
@@ -103,62 +64,20 @@ async function rejections(pods: readonly Mta[], listener: string, reason: string
   return total;
 }
 
-const from = (pod: Mta, listener: 'mx' | 'submission', localAddress: string) => ({ ...pod[listener], localAddress });
+const from = (pod: LimitsMta, listener: 'mx' | 'submission', localAddress: string) => ({ ...pod[listener], localAddress });
 
 /** A submission session up to a successful AUTH as `user`, then `rest`. */
-const loggedIn = (user: string, rest: string) => `
-s: 220 *
-c: EHLO laptop.example
-s: 250 *
-c: STARTTLS
-s: 220 *
-tls
-c: EHLO laptop.example
-s: 250 *
-c: AUTH PLAIN ${plain(user, passwordOf(user))}
-s: 235 *
-${rest}
-c: QUIT
-s: 221 *`;
-
-/** A submission session with one AUTH attempt answered by `reply`. */
-const authAttempt = (user: string, password: string, reply: string) => `
-s: 220 *
-c: EHLO laptop.example
-s: 250 *
-c: STARTTLS
-s: 220 *
-tls
-c: EHLO laptop.example
-s: 250 *
-c: AUTH PLAIN ${plain(user, password)}
-s: ${reply}
-c: QUIT
-s: 221 *`;
+const loggedIn = (user: string, rest: string) => authAttempt(user, passwordOf(user), '235 *', rest);
 
 describe('abuse - rate limits shared by two MTA processes', () => {
   let nats: NatsServer;
-  let a: Mta;
-  let b: Mta;
+  let a: LimitsMta;
+  let b: LimitsMta;
 
   before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'stafette-abuse-rates-'));
+    const dir = loginBundleDir('abuse-rates', Object.fromEntries(users.map((u) => [u, passwordOf(u)])));
     nats = await startNatsServer({ name: 'nats-abuse-rates' });
-    const parts = testBundle({
-      domains: [testDomain('example.test')],
-      mailboxes: users.map((address) => ({
-        address,
-        source: { namespace: 'mail', name: address.split('@')[0]! },
-        login: true,
-        sendAs: [],
-        delivery: { type: 'local' as const },
-      })),
-    });
-    const passwords = Object.fromEntries(users.map((u) => [u, hashPassword(passwordOf(u))]));
-    const files = bundleFiles({ bundle: parts.bundle, secrets: { ...parts.secrets, passwords } });
-    writeMountedFiles(join(dir, 'config'), files.config);
-    writeMountedFiles(join(dir, 'secret'), files.secrets);
-    [a, b] = await Promise.all([startMta('mta-rates-a', nats, dir), startMta('mta-rates-b', nats, dir)]);
+    [a, b] = await Promise.all([startLimitsMta('mta-rates-a', nats, dir, limitFlags), startLimitsMta('mta-rates-b', nats, dir, limitFlags)]);
   });
   after(async () => {
     await stopAll();
