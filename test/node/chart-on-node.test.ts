@@ -21,6 +21,7 @@ import { waitFor } from '../harness/process.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
 import { helm as helmOn, listPods, restrictedNamespace as restrictNamespace, waitPodsReady, type Pod } from '../harness/node/workloads.ts';
+import { localChartInstall } from './chart-release.ts';
 import { natsManifests } from './nats.ts';
 
 const NS = 'mail';
@@ -89,25 +90,15 @@ describe('the Helm chart on a real node', { timeout: 20 * minute }, () => {
       await restrictedNamespace('nats');
       await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: 'nats', image: node.images.natsServer }) });
       await restrictedNamespace(NS);
-      const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
-      await helm([
-        'install',
-        RELEASE,
-        join(REPO_ROOT, 'charts/stafette'),
-        '-n',
-        NS,
-        '--set',
-        `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
-        '--set',
-        'nats.url=nats://nats.nats.svc.cluster.local:4222,nats.queueReplicas=1',
-        '--set',
-        `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
-        '--set',
-        `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
-        // No DNS here to confirm DKIM records against.
-        '--set',
-        'operator.dkimPropagationDelaySeconds=0',
-      ]);
+      await helm(
+        localChartInstall({
+          release: RELEASE,
+          namespace: NS,
+          image: node.images.stafette,
+          lmtp: { host: node.nodeIp, port: dovecot.lmtpPort },
+          set: [`service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`],
+        }),
+      );
       await node.ok(['apply', '--server-side', '-f', '-'], { input: resources() });
       for (const ns of ['kube-system', 'nats', NS]) await waitPodsReady(node, ns, { timeoutMs: 4 * minute });
       mtaPods = await pods(NS, 'app.kubernetes.io/component=mta');

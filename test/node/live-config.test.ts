@@ -16,9 +16,8 @@
 // chart-on-node.test.ts; the figures are in docs/architecture.md §5 "How fast a change
 // reaches the pods". Timings are printed, never asserted.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -29,13 +28,13 @@ import { generateSelfSignedCertificate, type TlsMaterial } from '../../mta/src/s
 import { startDnsServer } from '../harness/dns-server.ts';
 import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
 import { REPO_ROOT } from '../harness/kube-assets.ts';
-import { dirs } from '../harness/node/layout.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
 import { helm, listPods, restrictedNamespace, waitPodsReady, type Pod } from '../harness/node/workloads.ts';
 import { waitFor } from '../harness/process.ts';
 import { sendMessage } from '../harness/smtp-send.ts';
-import { playTranscript, SmtpWire } from '../harness/smtp-transcript.ts';
 import { txtText } from '../e2e/mail-through-pods.ts';
+import { localChartInstall } from './chart-release.ts';
+import { answers, inForce, MX_PORT, run, servedCertificate, volumeSwappedAt } from './live-probes.ts';
 import { natsManifests } from './nats.ts';
 
 const NS = 'mail';
@@ -50,7 +49,6 @@ const ALIAS = `sales@${DOMAIN}`;
 const TLS_SECRET = 'mx-tls';
 // As chart-on-node.test.ts; STAFETTE_NODE_SYNC_FREQUENCY (as for `make kube-node`) times another.
 const SYNC_FREQUENCY = process.env.STAFETTE_NODE_SYNC_FREQUENCY ?? '10s';
-const MX_PORT = 2525;
 const SUBMISSION_PORT = 2587;
 const minute = 60_000;
 
@@ -107,54 +105,6 @@ function tlsSecret(tls: TlsMaterial): string {
   });
 }
 
-const rcpt = (recipient: string, reply: string) => `
-s: 220 *
-c: EHLO client.test
-s: 250 *
-c: MAIL FROM:<someone@elsewhere.test>
-s: 250 *
-c: RCPT TO:<${recipient}>
-s: ${reply}
-c: QUIT
-s: 221 *`;
-
-/** Whether the pod answers `reply` (a glob) to RCPT TO:<recipient> on its MX listener. */
-async function answers(pod: Pod, recipient: string, reply: string): Promise<boolean> {
-  try {
-    await playTranscript({ host: pod.status.podIP!, port: MX_PORT, timeoutMs: 5_000 }, rcpt(recipient, reply));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** STARTTLS on the pod's MX listener (with SNI `servername`, or none); the certificate's SHA-256 fingerprint. */
-async function servedCertificate(pod: Pod, servername?: string): Promise<string> {
-  const wire = await SmtpWire.open({ host: pod.status.podIP!, port: MX_PORT }, 10_000);
-  try {
-    await wire.readReply();
-    wire.send('EHLO client.test\r\n');
-    await wire.readReply();
-    wire.send('STARTTLS\r\n');
-    assert.match((await wire.readReply()).at(-1) ?? '', /^220 /);
-    await wire.startTls(servername);
-    return wire.tls!.getPeerX509Certificate()!.fingerprint256;
-  } finally {
-    wire.destroy();
-  }
-}
-
-/** Whether the pod has the bundle `revision` in force (its /metrics). */
-async function inForce(pod: Pod, revision: string): Promise<boolean> {
-  const res = await fetch(`http://${pod.status.podIP}:9090/metrics`, { signal: AbortSignal.timeout(5_000) });
-  return (await res.text()).includes(`stafette_config_bundle_info{revision="${revision}"} 1`);
-}
-
-/** When the kubelet last swapped the pod's bundle volume: the mtime of its `..data` symlink. */
-function volumeSwappedAt(pod: Pod): number {
-  return lstatSync(join(dirs.kubelet, 'pods', pod.metadata.uid!, 'volumes', 'kubernetes.io~projected', 'bundle', '..data')).mtimeMs;
-}
-
 function message(o: { from: string; to: string; id: string }): Buffer {
   return Buffer.from(
     [
@@ -169,15 +119,6 @@ function message(o: { from: string; to: string; id: string }): Buffer {
       '',
     ].join('\r\n'),
   );
-}
-
-function run(command: string, args: readonly string[], input: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(command, [...args], { encoding: 'buffer', timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) || 1 : 0, stdout: stdout.toString(), stderr: stderr.toString() }),
-    );
-    child.stdin!.end(input);
-  });
 }
 
 const s = (t: number) => `${(t / 1000).toFixed(1)} s`;
@@ -290,27 +231,18 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
       await restrictedNamespace(node, 'nats');
       await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: 'nats', image: node.images.natsServer }) });
       await restrictedNamespace(node, NS);
-      const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
-      await helm(node, [
-        'install',
-        RELEASE,
-        join(REPO_ROOT, 'charts/stafette'),
-        '-n',
-        NS,
-        '--set',
-        `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
-        '--set',
-        'nats.url=nats://nats.nats.svc.cluster.local:4222,nats.queueReplicas=1',
-        '--set',
-        `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
-        // Every probe comes from the node's address: the per-address limits (120 connections
-        // a minute) would meter the polling as one sender.
-        '--set',
-        'mta.sharedLimits.connectionsPerIpPerMinute=100000,mta.sharedLimits.messagesPerIpPerMinute=100000',
-        // No DNS here for the operator to confirm a new DKIM record in: it signs at once.
-        '--set',
-        'operator.dkimPropagationDelaySeconds=0',
-      ]);
+      await helm(
+        node,
+        localChartInstall({
+          release: RELEASE,
+          namespace: NS,
+          image: node.images.stafette,
+          lmtp: { host: node.nodeIp, port: dovecot.lmtpPort },
+          // Every probe comes from the node's address: the per-address limits (120 connections
+          // a minute) would meter the polling as one sender.
+          set: ['mta.sharedLimits.connectionsPerIpPerMinute=100000,mta.sharedLimits.messagesPerIpPerMinute=100000'],
+        }),
+      );
       certificate = await generateSelfSignedCertificate([HOSTNAME]);
       await apply(tlsSecret(certificate));
       await apply(resources(spec));
@@ -439,9 +371,11 @@ describe('configuration changes reach every MTA pod live, on a real node', { tim
       null,
     );
     // Every pod signs with the new key, and only with it: mail through each pod until each
-    // pod's delivery workers have delivered some of it (bounded).
+    // pod's delivery workers have delivered some of it (bounded). Which pod's worker takes a
+    // job is JetStream's choice among the waiting pulls, and one pod can win 20 in a row, so
+    // the bound is 25 rounds (50 messages), not 10.
     const signedBy = new Map<string, number>();
-    for (let round = 0; round < 10 && !mtaPods.every((p) => signedBy.has(p.metadata.name)); round++) {
+    for (let round = 0; round < 25 && !mtaPods.every((p) => signedBy.has(p.metadata.name)); round++) {
       const messages = await submitThroughEach(`after-rotation-${round}`);
       const verdicts = await verify(messages, 's2');
       for (const [i, m] of messages.entries()) {

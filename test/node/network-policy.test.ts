@@ -21,7 +21,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { startDovecot, type Dovecot } from '../harness/dovecot.ts';
-import { REPO_ROOT } from '../harness/kube-assets.ts';
 import { waitFor } from '../harness/process.ts';
 import { startSmtpSink, type SmtpSink } from '../harness/smtp-sink.ts';
 import { playTranscript } from '../harness/smtp-transcript.ts';
@@ -29,6 +28,7 @@ import { policyEnforced } from '../harness/node/kube-router.ts';
 import { BRIDGE } from '../harness/node/layout.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
 import { helm as helmOn, listPods, restrictedNamespace, waitPodsReady, type Pod } from '../harness/node/workloads.ts';
+import { localChartInstall } from './chart-release.ts';
 import { natsManifests } from './nats.ts';
 
 const NS = 'mail';
@@ -130,29 +130,22 @@ describe('the chart NetworkPolicies on a real node that enforces them', { timeou
 
       for (const ns of ['nats', NS, 'monitoring', 'elsewhere']) await restrictedNamespace(node, ns);
       await node.ok(['apply', '-f', '-'], { input: natsManifests({ namespace: 'nats', image: node.images.natsServer }) });
-      const [repository, tag] = node.images.stafette.split(/:(?=[^:]+$)/);
-      await helmOn(node, [
-        'install',
-        RELEASE,
-        join(REPO_ROOT, 'charts/stafette'),
-        '-n',
-        NS,
-        '--set',
-        `image.repository=${repository},image.tag=${tag},image.pullPolicy=Never`,
-        '--set',
-        'nats.url=nats://nats.nats.svc.cluster.local:4222,nats.queueReplicas=1',
-        '--set',
-        `defaultDelivery.lmtp.host=${node.nodeIp},defaultDelivery.lmtp.port=${dovecot.lmtpPort}`,
-        '--set',
-        `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
-        '--set',
-        'operator.dkimPropagationDelaySeconds=0',
-        // The policies as the chart ships them (NATS in namespace nats, scrapes from
-        // monitoring), told the port this cluster's DNS pods listen on: a policy sees the
-        // pod's port after the Service, and with 53 alone the MTA cannot resolve NATS here.
-        '--set',
-        `networkPolicy.enabled=true,networkPolicy.dnsPorts={${CLUSTER_DNS_POD_PORT}}`,
-      ]);
+      await helmOn(
+        node,
+        localChartInstall({
+          release: RELEASE,
+          namespace: NS,
+          image: node.images.stafette,
+          lmtp: { host: node.nodeIp, port: dovecot.lmtpPort },
+          set: [
+            `service.type=NodePort,service.nodePorts.mx=${MX_NODE_PORT}`,
+            // The policies as the chart ships them (NATS in namespace nats, scrapes from
+            // monitoring), told the port this cluster's DNS pods listen on: a policy sees the
+            // pod's port after the Service, and with 53 alone the MTA cannot resolve NATS here.
+            `networkPolicy.enabled=true,networkPolicy.dnsPorts={${CLUSTER_DNS_POD_PORT}}`,
+          ],
+        }),
+      );
       const image = node.images.stafette;
       const pods = [
         probePod('monitoring', 'probe', image),
