@@ -9,7 +9,8 @@
 // else is working on. The redelivered job is safe: the ledger skips delivered recipients.
 //
 // Settling:
-//   engine done           → ackAck (server-confirmed), after every successor is stored
+//   engine done           → ack, after every successor is stored; ackAck (server-confirmed)
+//                           before the body object of a finished job is deleted
 //   engine interrupted    → nak(pull expiry + 1 s): shutdown hands work back to other processes
 //   job cannot be decoded → copied to mail.defer.dead.<source>-<seq> for a human, then acked
 //   delivered > maxDeliveries times (JetStream's deliveryCount: a poison record or a write
@@ -135,9 +136,20 @@ export function startWorkerPool(opts: WorkerPoolOptions): WorkerPool {
         opts.observer.job(opts.source, 'lease_lost');
         return;
       }
-      await msg.ackAck();
+      const cleanUp = result.kind === 'done' && result.finished;
+      if (cleanUp && job.decoded.record.body.kind === 'object') {
+        // The body object is deleted next: only once the server has the ack, or a redelivery
+        // could find its recipients to retry but no body.
+        await msg.ackAck();
+      } else {
+        // Fire and forget: every successor is stored, so an ack the server never gets only
+        // redelivers the job after ack_wait, and the ledger keeps its delivered recipients
+        // from being sent again, as after a crash just before the ack. Waiting for the
+        // server's confirmation cost a round trip per job (issue 15).
+        msg.ack();
+      }
       opts.observer.job(opts.source, 'acked');
-      if (result.kind === 'done' && result.finished) {
+      if (cleanUp) {
         await opts.finished(job).catch((err: unknown) => log.warn('clean-up after the final ack failed', { error: err }));
       }
     } catch (err) {
