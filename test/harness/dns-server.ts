@@ -22,6 +22,12 @@ export interface Zone {
   readonly txt?: Readonly<Record<string, string>>;
   /** TTL of every answer in seconds (dnsmasq's --local-ttl; default 0: nothing may be cached). */
   readonly ttlSeconds?: number;
+  /**
+   * Answer as the zone's authoritative server does: NXDOMAIN and NODATA carry the zone's SOA
+   * (minimum = ttlSeconds), so a resolver may cache them (RFC 2308), as it does the negative
+   * answers of real zones. Default off: dnsmasq's local answers then carry no SOA.
+   */
+  readonly authoritative?: boolean;
 }
 
 export interface DnsServer {
@@ -52,7 +58,7 @@ export async function startDnsServer(zone: Zone, options: { host?: string; port?
     '--cache-size=0',
     '--log-queries',
     '--log-facility=-',
-    ...zoneArgs(zone),
+    ...zoneArgs(zone, host),
   ];
   const proc = startProcess(`dnsmasq-${port}`, '/usr/sbin/dnsmasq', args, { logDir });
   const resolver = new Resolver({ timeout: 500, tries: 1 });
@@ -75,9 +81,16 @@ export async function startDnsServer(zone: Zone, options: { host?: string; port?
 }
 
 /** The dnsmasq options for a zone; exported so a test can show what was served. */
-export function zoneArgs(zone: Zone): string[] {
+export function zoneArgs(zone: Zone, host = '127.0.0.1'): string[] {
   const args = zone.local.map((suffix) => `--local=/${suffix}/`);
   if (zone.ttlSeconds) args.push(`--local-ttl=${zone.ttlSeconds}`);
+  if (zone.authoritative) {
+    args.push(
+      `--auth-server=ns.${zone.local[0] ?? 'test'},${host}`,
+      ...zone.local.map((suffix) => `--auth-zone=${suffix}`),
+      `--auth-ttl=${zone.ttlSeconds ?? 0}`,
+    );
+  }
   for (const [domain, records] of Object.entries(zone.mx ?? {})) {
     for (const r of records) args.push(`--mx-host=${domain},${r.exchange},${r.priority}`);
   }
