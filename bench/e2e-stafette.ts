@@ -44,6 +44,8 @@ export interface StafetteE2eOptions {
   readonly maxConnectionsPerIp?: number;
   /** More node options for the MTA process, e.g. --cpu-prof (profiling); after the chart's, so they win. */
   readonly nodeOptions?: readonly string[];
+  /** More nats-server configuration, e.g. `prof_port` to read its Go runtime's memory. */
+  readonly natsExtraConfig?: string;
 }
 
 export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<StafetteE2e> {
@@ -62,7 +64,7 @@ export async function startStafetteE2e(opts: StafetteE2eOptions): Promise<Stafet
   try {
     const natsDir = join(opts.dir, 'nats');
     mkdirSync(natsDir, { recursive: true });
-    nats = await startNatsServer({ name: 'nats-bench', dir: natsDir, syncInterval: opts.syncInterval });
+    nats = await startNatsServer({ name: 'nats-bench', dir: natsDir, syncInterval: opts.syncInterval, extraConfig: opts.natsExtraConfig });
     const natsPid = findPid(join(natsDir, 'nats-bench.conf'));
     const port = await freePort();
     const opsPort = await freePort();

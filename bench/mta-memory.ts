@@ -9,11 +9,15 @@
 //     PSS, RSS and heap after it settled;
 //   - with --snapshots DIR, a V8 heap snapshot of the MTA after the first and after the last
 //     round (--heapsnapshot-signal; a snapshot collects garbage first, so it holds what is
-//     retained), to compare with `bench/heap-diff.ts first last`.
+//     retained), to compare with `bench/heap-diff.ts first last`;
+//   - nats-server beside it the same way (peak and settled PSS / RSS), and its Go runtime's
+//     memory from its profiling port (heap in use, idle and not yet released, released), so a
+//     growth of the pair can be told apart (issue 15: the end-to-end bench's MTA + nats PSS grew
+//     run over run).
 //
 // Every wait is bounded (--timeout); every process started is stopped.
 import { mib, positive, runBench } from './bench-cli.ts';
-import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +37,8 @@ const usage = `Usage: npm run bench:memory -- [options]
   --node-options <flags>  more node options for the MTA, after the chart's V8 flags; e.g.
                           "--max-old-space-size=0 --max-semi-space-size=0" for V8's own sizing
   --snapshots <dir>       write heap snapshots after the first and last round there
+  --nats-profiles <dir>   write nats-server's Go heap profile after each round there
+                          (go tool pprof -top -sample_index=inuse_space [-diff_base A] B)
   --timeout <seconds>     limit for each round (default 300)`;
 
 const from = 'a@example.test';
@@ -52,6 +58,18 @@ interface Figures {
   spaces: Map<string, number>;
 }
 
+interface NatsFigures {
+  rss: number;
+  pss: number;
+  /** The Go runtime's MemStats (pprof heap?debug=1): heap in use, idle (kept, not yet released), released to the OS, all it obtained. */
+  heapInuse: number;
+  heapIdle: number;
+  heapReleased: number;
+  sys: number;
+  /** Messages and distinct subjects per JetStream stream (/jsz). */
+  streams: string;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -62,6 +80,7 @@ async function main(): Promise<number> {
       'delivery-workers': { type: 'string' },
       'node-options': { type: 'string', default: '' },
       snapshots: { type: 'string' },
+      'nats-profiles': { type: 'string' },
       timeout: { type: 'string', default: '300' },
       help: { type: 'boolean', default: false },
     },
@@ -78,6 +97,8 @@ async function main(): Promise<number> {
   const deliveryWorkers = values['delivery-workers'] === undefined ? undefined : positive(values['delivery-workers'], 'delivery-workers');
   const snapshots = values.snapshots;
   if (snapshots) mkdirSync(snapshots, { recursive: true });
+  const natsProfiles = values['nats-profiles'];
+  if (natsProfiles) mkdirSync(natsProfiles, { recursive: true });
   const nodeOptions = [
     ...values['node-options'].split(' ').filter(Boolean),
     ...(snapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] : []),
@@ -88,6 +109,7 @@ async function main(): Promise<number> {
   const loadBefore = loadavg()[0]!;
   try {
     const sink = await startSink({ name: 'smtp-sink-lmtp', host: '127.0.0.2', port: await freePort('127.0.0.2'), lmtp: true, dumpDir: dumpRoot, logDir: root });
+    const profPort = await freePort();
     const mta = await startStafetteE2e({
       dir: root,
       recipient: to,
@@ -95,15 +117,30 @@ async function main(): Promise<number> {
       syncInterval: 'always',
       deliveryWorkers,
       nodeOptions,
+      natsExtraConfig: `prof_port: ${profPort}`,
     });
     const pid = mta.pids[0]!;
+    const natsPid = mta.pids[1]!;
+    const natsFigures = async (): Promise<NatsFigures> => {
+      const { rss, pss } = rollup(natsPid);
+      const text = await (await fetch(`http://127.0.0.1:${profPort}/debug/pprof/heap?debug=1`)).text();
+      const stat = (name: string) => Number(new RegExp(`^# ${name} = (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      const jsz = (await (await fetch(`http://127.0.0.1:${mta.natsMonitorPort}/jsz?streams=true`)).json()) as {
+        account_details?: { stream_detail?: { name: string; state: { messages: number; num_subjects?: number } }[] }[];
+      };
+      const streams = (jsz.account_details ?? [])
+        .flatMap((a) => a.stream_detail ?? [])
+        .map((d) => `${d.name} ${d.state.messages} / ${d.state.num_subjects ?? 0}`)
+        .join(', ');
+      return { rss, pss, heapInuse: stat('HeapInuse'), heapIdle: stat('HeapIdle'), heapReleased: stat('HeapReleased'), sys: stat('Sys'), streams };
+    };
+    const showNats = (f: NatsFigures) =>
+      `nats-server PSS ${mib(f.pss)}, RSS ${mib(f.rss)}; Go heap in use ${mib(f.heapInuse)}, idle not released ${mib(f.heapIdle - f.heapReleased)}, released ${mib(f.heapReleased)}, Sys ${mib(f.sys)}; ` +
+      `streams (messages / subjects): ${f.streams}`;
     const figures = async (): Promise<Figures> => {
       const text = await mta.metrics();
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) * 1024;
       return {
-        rss: kb('Rss'),
-        pss: kb('Pss'),
+        ...rollup(pid),
         heapUsed: metricValue(text, 'nodejs_heap_size_used_bytes'),
         heapTotal: metricValue(text, 'nodejs_heap_size_total_bytes'),
         external: metricValue(text, 'nodejs_external_memory_bytes'),
@@ -111,15 +148,18 @@ async function main(): Promise<number> {
         spaces: heapSpaces(text),
       };
     };
+    // Other anonymous memory less V8's committed heap: malloc's thread arenas, large (mmap'd) allocations, stacks.
     const show = (f: Figures) =>
-      `PSS ${mib(f.pss)}, RSS ${mib(f.rss)}, heap used ${mib(f.heapUsed)} of ${mib(f.heapTotal)}, external ${mib(f.external)}; resident: [heap] ${mib(f.brk)}, other anonymous ${mib(f.anon)}, files ${mib(f.file)}; V8 spaces ${[...f.spaces].map(([k, v]) => `${k} ${mib(v)}`).join(', ')}`;
+      `PSS ${mib(f.pss)}, RSS ${mib(f.rss)}, heap used ${mib(f.heapUsed)} of ${mib(f.heapTotal)}, external ${mib(f.external)}; resident: [heap] ${mib(f.brk)}, other anonymous ${mib(f.anon)} (${mib(Math.max(0, f.anon - f.heapTotal))} outside V8's heap), files ${mib(f.file)}; V8 spaces ${[...f.spaces].map(([k, v]) => `${k} ${mib(v)}`).join(', ')}`;
 
     await sleep(settleMs);
-    const lines = [`idle: ${show(await figures())}`];
+    const lines = [`idle: ${show(await figures())}; ${showNats(await natsFigures())}`];
     console.error(lines[0]);
     let sent = 0;
     for (let run = 1; run <= runs; run++) {
       const memory = sampleMemory([pid]);
+      const natsMemory = sampleMemory([natsPid]);
+      const bothMemory = sampleMemory([pid, natsPid]);
       const cpuBefore = cpuSeconds([pid]);
       await runSmtpSource({ host: '127.0.0.1', port: mta.port, messages, sessions, size: 2048, from, to }, timeoutMs);
       sent += messages;
@@ -129,12 +169,21 @@ async function main(): Promise<number> {
         await sleep(50);
       }
       const peak = memory.stop();
+      const natsPeak = natsMemory.stop();
+      const bothPeak = bothMemory.stop();
       const cpuMs = ((cpuSeconds([pid]) - cpuBefore) / messages) * 1000;
       sink.clearDumps();
       await sleep(settleMs);
-      const line = `round ${run} (${messages} messages): peak PSS ${mib(peak.pss)}, RSS ${mib(peak.rss)}, MTA CPU ${cpuMs.toFixed(2)} ms/msg; settled: ${show(await figures())}`;
+      const line =
+        `round ${run} (${messages} messages): peak PSS ${mib(peak.pss)}, RSS ${mib(peak.rss)} (nats-server ${mib(natsPeak.pss)} / ${mib(natsPeak.rss)}; ` +
+        `MTA + nats-server ${mib(bothPeak.pss)} PSS), MTA CPU ${cpuMs.toFixed(2)} ms/msg; settled: ${show(await figures())}; ${showNats(await natsFigures())}`;
       lines.push(line);
       console.error(line);
+      if (natsProfiles) {
+        const file = join(natsProfiles, `nats-heap-round-${run}.pb.gz`);
+        writeFileSync(file, Buffer.from(await (await fetch(`http://127.0.0.1:${profPort}/debug/pprof/heap`)).arrayBuffer()));
+        lines.push(`  nats-server heap profile: ${file}`);
+      }
       if (snapshots && (run === 1 || run === runs)) lines.push(`  heap snapshot: ${await snapshot(pid, snapshots, timeoutMs)}`);
     }
     lines.push(
@@ -177,6 +226,13 @@ function heapSpaces(text: string): Map<string, number> {
     if (Number(m[2]) >= 1 << 20) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/** RSS and PSS of one process in bytes (/proc/<pid>/smaps_rollup). */
+function rollup(pid: number): { rss: number; pss: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('Rss'), pss: kb('Pss') };
 }
 
 /** Resident bytes of the process by kind of mapping (/proc/<pid>/smaps). */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createByteBudget } from './byte-budget.ts';
 
 test('holders wait for room, first come first served; a body over the budget runs alone', async () => {
@@ -27,5 +28,18 @@ test('an aborted wait holds nothing', async () => {
   ac.abort();
   await assert.rejects(waiting);
   r();
+  assert.equal(b.used(), 0);
+});
+
+test('a woken waiter leaves no listener on its signal (the long-lived shutdown signal)', async () => {
+  const b = createByteBudget(10);
+  const shutdown = new AbortController();
+  for (let i = 0; i < 3; i++) {
+    const r = await b.acquire(10, shutdown.signal);
+    const next = b.acquire(10, shutdown.signal);
+    r();
+    (await next)();
+  }
+  assert.equal(getEventListeners(shutdown.signal, 'abort').length, 0);
   assert.equal(b.used(), 0);
 });

@@ -53,19 +53,25 @@ export function createByteBudget(capacity: number = defaultDeliveryMemoryBytes):
         return holder(bytes);
       }
       await new Promise<void>((resolve, reject) => {
-        const entry = { bytes, wake: () => resolve() };
-        waiting.push(entry);
-        signal?.addEventListener(
-          'abort',
-          () => {
-            const i = waiting.indexOf(entry);
-            if (i >= 0) {
-              waiting.splice(i, 1);
-              reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-            }
+        // The signal is the job's, i.e. the process's shutdown signal, which lives as long as
+        // the process: a woken waiter takes its abort listener off it, or every wait would
+        // stay in memory until shutdown.
+        const onAbort = () => {
+          const i = waiting.indexOf(entry);
+          if (i >= 0) {
+            waiting.splice(i, 1);
+            reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+          }
+        };
+        const entry = {
+          bytes,
+          wake: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
           },
-          { once: true },
-        );
+        };
+        waiting.push(entry);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
       return holder(bytes);
     },
