@@ -22,6 +22,7 @@ import { playTranscript } from '../harness/smtp-transcript.ts';
 import { startRealNode, type RealNode } from '../harness/node/real-node.ts';
 import { helm as helmOn, listPods, restrictedNamespace as restrictNamespace, waitPodsReady, type Pod } from '../harness/node/workloads.ts';
 import { localChartInstall } from './chart-release.ts';
+import { rcptTranscript as rcpt } from './live-probes.ts';
 import { natsManifests } from './nats.ts';
 
 const NS = 'mail';
@@ -31,17 +32,6 @@ const DOMAIN = 'node.test';
 const MX_NODE_PORT = 30025;
 const SYNC_FREQUENCY = '10s';
 const minute = 60_000;
-
-const rcpt = (recipient: string, reply: string) => `
-s: 220 *
-c: EHLO client.test
-s: 250 *
-c: MAIL FROM:<someone@elsewhere.test>
-s: 250 *
-c: RCPT TO:<${recipient}>
-s: ${reply}
-c: QUIT
-s: 221 *`;
 
 function resources(extraAliases: string[] = []): string {
   return [

@@ -12,7 +12,8 @@ import { playTranscript, SmtpWire } from '../harness/smtp-transcript.ts';
 /** The chart's MX listener port inside the pod. */
 export const MX_PORT = 2525;
 
-const rcpt = (recipient: string, reply: string) => `
+/** An MX dialog up to RCPT TO:<recipient>, expecting `reply` (a glob) to it, then QUIT. */
+export const rcptTranscript = (recipient: string, reply: string) => `
 s: 220 *
 c: EHLO client.test
 s: 250 *
@@ -26,7 +27,7 @@ s: 221 *`;
 /** Whether the pod answers `reply` (a glob) to RCPT TO:<recipient> on its MX listener. */
 export async function answers(pod: Pod, recipient: string, reply: string): Promise<boolean> {
   try {
-    await playTranscript({ host: pod.status.podIP!, port: MX_PORT, timeoutMs: 5_000 }, rcpt(recipient, reply));
+    await playTranscript({ host: pod.status.podIP!, port: MX_PORT, timeoutMs: 5_000 }, rcptTranscript(recipient, reply));
     return true;
   } catch {
     return false;
